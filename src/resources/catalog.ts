@@ -1,0 +1,102 @@
+/**
+ * Discovery: builtin < user < project. The user may override builtins; a project (a cloned, possibly hostile repo)
+ * may only add new names unless the user trusts it: a project file that would shadow a builtin or user resource,
+ * or look like one, is ignored and reported.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { crewHome } from "../config/config.js";
+import type { Problem } from "../util/yaml-source.js";
+import { KIND_SUFFIX, type Kind, parseResource } from "./parse.js";
+import type { AgentDef, Scope, TeamDef, WorkflowDef } from "./schema.js";
+import { crossCheck } from "./validate.js";
+
+export const BUILTIN_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "builtin");
+
+export interface Catalog {
+	agents: Map<string, AgentDef>;
+	teams: Map<string, TeamDef>;
+	workflows: Map<string, WorkflowDef>;
+	/** Every problem found, errors and warnings, each with file, line, field and a hint. */
+	problems: Problem[];
+}
+
+export interface CatalogOptions {
+	repo: string;
+	home?: string;
+	/** Whether the user's config trusts this repository to shadow builtin and user resources. */
+	trustProject: boolean;
+	builtinDir?: string;
+}
+
+const DIRS: Record<Kind, string> = { agent: "agents", team: "teams", workflow: "workflows" };
+
+export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
+	const roots: [Scope, string][] = [
+		["builtin", opts.builtinDir ?? BUILTIN_DIR],
+		["user", opts.home ?? crewHome()],
+		["project", join(opts.repo, ".crew")],
+	];
+	const catalog: Catalog = { agents: new Map(), teams: new Map(), workflows: new Map(), problems: [] };
+	const maps = { agent: catalog.agents, team: catalog.teams, workflow: catalog.workflows } as Record<
+		Kind,
+		Map<string, AgentDef | TeamDef | WorkflowDef>
+	>;
+	for (const kind of ["agent", "team", "workflow"] as const) {
+		for (const [scope, root] of roots) {
+			for (const file of await listKind(join(root, DIRS[kind]), kind)) {
+				const parsed = parseResource(kind as "agent", await readFile(file, "utf8"), file, scope);
+				catalog.problems.push(...parsed.problems);
+				if (!parsed.def) continue;
+				const map = maps[kind];
+				const clash = scope === "project" && !opts.trustProject ? lookalike(map, parsed.def.name) : undefined;
+				if (clash) {
+					catalog.problems.push({
+						severity: "warning",
+						file,
+						line: parsed.def.source.lineOf(["name"]),
+						field: "name",
+						message: `ignored: project ${kind} "${parsed.def.name}" would shadow the ${clash.source.scope} ${kind} "${clash.name}"`,
+						hint: `rename it, or trust this repository by adding it to trustedProjects in ${join(crewHome(), "config.yaml")}`,
+					});
+					continue;
+				}
+				map.set(parsed.def.name, parsed.def);
+			}
+		}
+	}
+	catalog.problems.push(...crossCheck(catalog));
+	return catalog;
+}
+
+async function listKind(dir: string, kind: Kind): Promise<string[]> {
+	const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+		if (err.code === "ENOENT" || err.code === "ENOTDIR") return [] as string[];
+		throw err;
+	});
+	const suffix = KIND_SUFFIX[kind];
+	// An agent is any .md that is not a team or workflow file, so agents/ may hold notes named *.team.md by mistake.
+	const other = Object.entries(KIND_SUFFIX).filter(([k, s]) => k !== kind && s.length > suffix.length).map(([, s]) => s);
+	return names
+		.filter((n) => n.endsWith(suffix) && !other.some((s) => n.endsWith(s)))
+		.sort()
+		.map((n) => join(dir, n));
+}
+
+/** Look-alike names count as shadowing: `Executor`, `executor_`, `exec-utor`, `execut0r`. */
+function canonical(name: string): string {
+	return name
+		.toLowerCase()
+		.replace(/0/g, "o")
+		.replace(/[1|]/g, "l")
+		.replace(/3/g, "e")
+		.replace(/5/g, "s")
+		.replace(/[^a-z0-9]/g, "");
+}
+
+function lookalike<T extends { name: string; source: { scope: Scope } }>(map: Map<string, T>, name: string): T | undefined {
+	const key = canonical(name);
+	for (const def of map.values()) if (def.source.scope !== "project" && canonical(def.name) === key) return def;
+	return undefined;
+}

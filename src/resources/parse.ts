@@ -1,0 +1,66 @@
+/** Markdown resources: YAML frontmatter (validated by schema, with line numbers) and a markdown body. */
+import { basename } from "node:path";
+import type { TSchema } from "typebox";
+import { checkSchema } from "../util/schema-check.js";
+import { type Problem, parseYaml } from "../util/yaml-source.js";
+import {
+	type AgentDef,
+	AgentFrontmatter,
+	type Scope,
+	type TeamDef,
+	TeamFrontmatter,
+	type WorkflowDef,
+	WorkflowFrontmatter,
+} from "./schema.js";
+
+export type Kind = "agent" | "team" | "workflow";
+
+export const KIND_SUFFIX: Record<Kind, string> = { agent: ".md", team: ".team.md", workflow: ".workflow.md" };
+const SCHEMAS: Record<Kind, TSchema> = { agent: AgentFrontmatter, team: TeamFrontmatter, workflow: WorkflowFrontmatter };
+
+export interface Parsed<T> {
+	def?: T;
+	problems: Problem[];
+}
+
+export function parseResource(kind: "agent", text: string, file: string, scope: Scope): Parsed<AgentDef>;
+export function parseResource(kind: "team", text: string, file: string, scope: Scope): Parsed<TeamDef>;
+export function parseResource(kind: "workflow", text: string, file: string, scope: Scope): Parsed<WorkflowDef>;
+export function parseResource(kind: Kind, text: string, file: string, scope: Scope): Parsed<AgentDef | TeamDef | WorkflowDef> {
+	const normalized = text.replace(/\r\n/g, "\n");
+	const match = /^---\n([\s\S]*?)\n---[ \t]*(?:\n|$)/.exec(normalized);
+	if (!match) {
+		return {
+			problems: [
+				{ file, line: 1, message: "missing YAML frontmatter", hint: "start the file with a '---' line, the fields, then '---'" },
+			],
+		};
+	}
+	const src = parseYaml(match[1] ?? "", file, 1);
+	if (src.problems.length > 0) return { problems: src.problems };
+	if (typeof src.value !== "object" || src.value === null || Array.isArray(src.value)) {
+		return { problems: [{ file, line: 2, message: "frontmatter must be a map of fields" }] };
+	}
+	const problems = checkSchema(SCHEMAS[kind], src, file);
+	const fields = src.value as Record<string, unknown>;
+	const expected = basename(file).slice(0, -KIND_SUFFIX[kind].length);
+	if (typeof fields.name === "string" && fields.name !== expected) {
+		problems.push({
+			file,
+			line: src.lineOf(["name"]),
+			field: "name",
+			message: `name "${fields.name}" does not match the file name`,
+			hint: `rename the file to ${fields.name}${KIND_SUFFIX[kind]} or set name: ${expected}`,
+		});
+	}
+	if (problems.length > 0) return { problems };
+	const body = normalized.slice(match[0].length).trim();
+	const source = { file, scope, lineOf: src.lineOf };
+	if (kind === "agent") {
+		const tools = fields.tools;
+		const list = typeof tools === "string" ? tools.split(",").map((t) => t.trim()).filter(Boolean) : (tools as string[] | undefined);
+		if (!body) problems.push({ file, message: "the agent's body (its system prompt) is empty", hint: "write the role's instructions below the frontmatter" });
+		return { def: { ...(fields as Omit<AgentDef, "prompt" | "source">), tools: list, prompt: body, source }, problems };
+	}
+	return { def: { ...(fields as Omit<TeamDef & WorkflowDef, "body" | "source">), body, source } as TeamDef | WorkflowDef, problems };
+}

@@ -1,0 +1,70 @@
+/** The frontmatter schemas of agents, teams and workflows: the single source of truth for their fields. */
+import { type Static, Type } from "typebox";
+
+const Name = Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,63}$" });
+const StepId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" });
+const Strings = Type.Array(Type.String());
+
+export const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh"] as const;
+
+export const AgentFrontmatter = Type.Object(
+	{
+		name: Name,
+		description: Type.String({ minLength: 1 }),
+		model: Type.Optional(Type.String({ minLength: 1 })),
+		/** Tool allow-list (pi `--tools`): a list or a comma-separated string. */
+		tools: Type.Optional(Type.Union([Strings, Type.String()])),
+		maxTurns: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+		thinking: Type.Optional(Type.Union(THINKING_LEVELS.map((l) => Type.Literal(l)))),
+		triggers: Type.Optional(Strings),
+		useWhen: Type.Optional(Strings),
+		avoidWhen: Type.Optional(Strings),
+		cost: Type.Optional(Type.Union([Type.Literal("cheap"), Type.Literal("moderate"), Type.Literal("expensive")])),
+		category: Type.Optional(Type.String()),
+	},
+	{ additionalProperties: false },
+);
+
+export const TeamFrontmatter = Type.Object(
+	{
+		name: Name,
+		description: Type.String({ minLength: 1 }),
+		roles: Type.Array(Type.Object({ name: Name, agent: Name }, { additionalProperties: false }), { minItems: 1 }),
+		defaultWorkflow: Name,
+	},
+	{ additionalProperties: false },
+);
+
+export const WorkflowFrontmatter = Type.Object(
+	{
+		name: Name,
+		description: Type.String({ minLength: 1 }),
+		steps: Type.Array(
+			Type.Object(
+				{
+					id: StepId,
+					role: Name,
+					task: Type.String({ minLength: 1 }),
+					dependsOn: Type.Optional(Type.Array(StepId)),
+					output: Type.Optional(StepId),
+				},
+				{ additionalProperties: false },
+			),
+			{ minItems: 1 },
+		),
+	},
+	{ additionalProperties: false },
+);
+
+export type Scope = "builtin" | "user" | "project";
+export interface Source {
+	file: string;
+	scope: Scope;
+	/** Line of each frontmatter path (for cross-reference problems found after parsing). */
+	lineOf(path: (string | number)[]): number | undefined;
+}
+
+export type AgentDef = Omit<Static<typeof AgentFrontmatter>, "tools"> & { tools?: string[]; prompt: string; source: Source };
+export type TeamDef = Static<typeof TeamFrontmatter> & { body: string; source: Source };
+export type WorkflowDef = Static<typeof WorkflowFrontmatter> & { body: string; source: Source };
+export type WorkflowStep = WorkflowDef["steps"][number];

@@ -1,0 +1,112 @@
+/**
+ * The offline scripted model as a Pi provider extension: models `crew-scripted/<name>`, no network, no key.
+ * Load with `pi -e <this file> --model crew-scripted/scripted`; set PI_CREW_SCENARIO to a scenario file to script it.
+ */
+import {
+	type AssistantMessage,
+	type Context,
+	type ExtensionAPI,
+	fauxAssistantMessage,
+	fauxText,
+	fauxToolCall,
+	getApiProvider,
+	registerFauxProvider,
+} from "../host.js";
+import { parseGoal, parseIdentity } from "../workers/identity.js";
+import { fillTemplate, loadScenario, planCall, type Scenario, scriptFor } from "./scenario.js";
+
+export const SCRIPTED_PROVIDER = "crew-scripted";
+// A large window: pi reserves ~16k tokens for compaction, and scripted usage is an estimate (chars / 4).
+const MODELS = ["scripted", "fast", "smart"].map((id) => ({
+	id,
+	name: `Scripted (${id})`,
+	reasoning: false,
+	input: ["text" as const],
+	contextWindow: 200_000,
+	maxTokens: 16_000,
+	cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+}));
+
+export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
+	const file = process.env.PI_CREW_SCENARIO;
+	const scenario = file ? await loadScenario(file) : undefined;
+	const faux = registerFauxProvider({ api: SCRIPTED_PROVIDER, provider: SCRIPTED_PROVIDER, models: MODELS });
+	// An endless queue: every call re-queues the same factory, which decides from the conversation what to do.
+	const step = async (context: Context): Promise<AssistantMessage> => {
+		faux.appendResponses([step]);
+		return respond(context, scenario);
+	};
+	faux.setResponses([step]);
+	const provider = getApiProvider(faux.api);
+	if (!provider) throw new Error("scripted model: faux provider did not register");
+	pi.registerProvider(SCRIPTED_PROVIDER, {
+		baseUrl: "http://localhost:0",
+		apiKey: "offline",
+		api: faux.api,
+		models: MODELS,
+		streamSimple: provider.streamSimple,
+	});
+}
+
+async function respond(context: Context, scenario: Scenario | undefined): Promise<AssistantMessage> {
+	const identity = parseIdentity(context.systemPrompt);
+	const agent = identity?.agent ?? "default";
+	const { userText, calls, lastResult } = sinceLastUser(context);
+	const plan = planCall(scriptFor(scenario, agent, identity?.taskId), calls);
+	if (plan.sleepMs > 0) await new Promise((resolve) => setTimeout(resolve, plan.sleepMs));
+	if ("exhausted" in plan) {
+		return fauxAssistantMessage([], {
+			stopReason: "error",
+			errorMessage: `scripted model: the script for "${agent}" has no step for call ${plan.callIndex + 1}; end it with a say step`,
+		});
+	}
+	const vars = { goal: parseGoal(userText), result: lastResult, agent, task: identity?.taskId ?? "" };
+	const step = plan.step;
+	switch (step.kind) {
+		case "tool":
+			return fauxAssistantMessage([fauxToolCall(step.tool, step.args)], { stopReason: "toolUse" });
+		case "say":
+			return fauxAssistantMessage([fauxText(fillTemplate(step.text, vars))]);
+		case "fault":
+			return fault(step.fault);
+	}
+}
+
+async function fault(kind: "crash" | "hang" | "empty" | "rate_limit"): Promise<AssistantMessage> {
+	switch (kind) {
+		case "crash":
+			// The worker dies mid-turn, as on an OOM kill or a native crash.
+			process.exit(70);
+			break;
+		case "hang":
+			await new Promise(() => {});
+			break;
+		case "empty":
+			return fauxAssistantMessage([fauxText("")]);
+		case "rate_limit":
+			return fauxAssistantMessage([], {
+				stopReason: "error",
+				errorMessage: "429 Too Many Requests: rate limit exceeded (scripted fault)",
+			});
+	}
+	throw new Error("unreachable");
+}
+
+/** Counts only since the last user message: history accumulates across prompts in one session. */
+function sinceLastUser(context: Context): { userText: string; calls: number; lastResult: string } {
+	let userText = "";
+	let calls = 0;
+	let lastResult = "";
+	for (const message of context.messages) {
+		if (message.role === "user") {
+			userText =
+				typeof message.content === "string"
+					? message.content
+					: message.content.map((c) => (c.type === "text" ? c.text : "")).join("");
+			calls = 0;
+			lastResult = "";
+		} else if (message.role === "assistant") calls++;
+		else lastResult = message.content.map((c) => (c.type === "text" ? c.text : "")).join("");
+	}
+	return { userText, calls, lastResult: lastResult.trim() };
+}

@@ -1,0 +1,147 @@
+/**
+ * Scenario files for the offline scripted model: per agent (or per task), the ordered steps the model takes.
+ * Pure data and selection logic; the pi glue lives in extension.ts.
+ */
+import { readFile } from "node:fs/promises";
+import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
+
+export const FAULTS = ["crash", "hang", "empty", "rate_limit"] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export type Step =
+	| { kind: "tool"; tool: string; args: Record<string, unknown> }
+	| { kind: "say"; text: string }
+	| { kind: "sleep"; ms: number }
+	| { kind: "fault"; fault: Fault };
+
+/** Keys are agent names, `default`, or `task:<taskId>` (wins over the agent's script). */
+export type Scenario = Map<string, Step[]>;
+
+export class ScenarioError extends Error {
+	constructor(readonly problems: Problem[]) {
+		super(problems.map(formatProblem).join("\n"));
+		this.name = "ScenarioError";
+	}
+}
+
+export async function loadScenario(file: string): Promise<Scenario> {
+	let text: string;
+	try {
+		text = await readFile(file, "utf8");
+	} catch (err) {
+		throw new ScenarioError([{ file, message: `cannot read scenario: ${(err as Error).message}` }]);
+	}
+	return parseScenario(text, file);
+}
+
+export function parseScenario(text: string, file: string): Scenario {
+	const src = parseYaml(text, file);
+	if (src.problems.length > 0) throw new ScenarioError(src.problems);
+	const problems: Problem[] = [];
+	const scenario: Scenario = new Map();
+	const root = src.value;
+	if (!isRecord(root)) {
+		throw new ScenarioError([{ file, line: 1, message: "a scenario is a map of agent name -> list of steps" }]);
+	}
+	for (const [key, list] of Object.entries(root)) {
+		if (!Array.isArray(list)) {
+			problems.push({ file, line: src.lineOf([key]), field: key, message: "must be a list of steps" });
+			continue;
+		}
+		const steps: Step[] = [];
+		list.forEach((raw, i) => {
+			const step = parseStep(raw);
+			if (typeof step === "string") {
+				problems.push({ file, line: src.lineOf([key, i]), field: `${key}[${i}]`, message: step, hint: STEP_HINT });
+			} else steps.push(step);
+		});
+		scenario.set(key, steps);
+	}
+	if (problems.length > 0) throw new ScenarioError(problems);
+	return scenario;
+}
+
+const STEP_HINT = "a step is one of {tool, args}, {say}, {sleepMs} or {fault: crash|hang|empty|rate_limit}";
+
+function parseStep(raw: unknown): Step | string {
+	if (!isRecord(raw)) return "a step must be a map";
+	const keys = Object.keys(raw).filter((k) => k !== "args");
+	if (keys.length !== 1) return `a step needs exactly one of tool, say, sleepMs, fault (got: ${keys.join(", ") || "none"})`;
+	if (typeof raw.tool === "string") {
+		const args = raw.args ?? {};
+		if (!isRecord(args)) return "args must be a map of tool arguments";
+		return { kind: "tool", tool: raw.tool, args };
+	}
+	if ("args" in raw) return "args belongs to a tool step";
+	if (typeof raw.say === "string") return { kind: "say", text: raw.say };
+	if (typeof raw.sleepMs === "number" && raw.sleepMs >= 0) return { kind: "sleep", ms: raw.sleepMs };
+	if (FAULTS.includes(raw.fault as Fault)) return { kind: "fault", fault: raw.fault as Fault };
+	return `invalid step ${JSON.stringify(raw)}`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+	return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Safe defaults for the builtin agents when no scenario names them: each looks at the repository with a tool its
+ * role allows (read-only roles list the directory, the others ask git) and answers. `{result}` is the last tool result.
+ */
+const LIST = (answer: string): Step[] => [
+	{ kind: "tool", tool: "ls", args: { path: "." } },
+	{ kind: "say", text: answer },
+];
+const STATUS = (answer: string): Step[] => [
+	{ kind: "tool", tool: "bash", args: { command: "git status --short 2>/dev/null || ls" } },
+	{ kind: "say", text: answer },
+];
+const DEFAULTS: Record<string, Step[]> = {
+	explorer: LIST("Explored the repository for: {goal}\n\nFiles:\n{result}"),
+	analyst: LIST("Analysis of: {goal}\n\nRepository root:\n{result}"),
+	planner: LIST("Plan for: {goal}\n\n1. Inspect the affected files\n2. Make the change\n3. Verify\n\nFiles:\n{result}"),
+	critic: LIST("Critique of the approach to: {goal}\n\nNo blocking issues found in:\n{result}"),
+	reviewer: LIST("Review for: {goal}\n\nLooked at:\n{result}"),
+	"security-reviewer": LIST("Security review for: {goal}\n\nLooked at:\n{result}"),
+	writer: LIST("Report on: {goal}\n\nFiles:\n{result}"),
+	executor: STATUS("Executed the plan for: {goal}\n\nWorking tree:\n{result}"),
+	"test-engineer": STATUS("Tests for: {goal}\n\nWorking tree:\n{result}"),
+	verifier: STATUS("PASS: {goal}\n\nWorking tree:\n{result}"),
+};
+const FALLBACK: Step[] = [{ kind: "say", text: "{agent} finished: {goal}" }];
+
+export function scriptFor(scenario: Scenario | undefined, agent: string, taskId: string | undefined): Step[] {
+	return (
+		(taskId ? scenario?.get(`task:${taskId}`) : undefined) ??
+		scenario?.get(agent) ??
+		scenario?.get("default") ??
+		DEFAULTS[agent] ??
+		FALLBACK
+	);
+}
+
+export type CallPlan =
+	| { sleepMs: number; step: Exclude<Step, { kind: "sleep" }> }
+	| { sleepMs: number; exhausted: true; callIndex: number };
+
+/**
+ * Each model call consumes the steps up to and including the next non-sleep step; sleeps before it are summed.
+ * Call `callIndex` (0-based, counted since the last user message) gets the `callIndex`-th such group.
+ */
+export function planCall(steps: Step[], callIndex: number): CallPlan {
+	let group = 0;
+	let sleepMs = 0;
+	for (const step of steps) {
+		if (step.kind === "sleep") {
+			sleepMs += step.ms;
+			continue;
+		}
+		if (group === callIndex) return { sleepMs, step };
+		group++;
+		sleepMs = 0;
+	}
+	return { sleepMs, exhausted: true, callIndex };
+}
+
+export function fillTemplate(text: string, vars: Record<string, string>): string {
+	return text.replace(/\{(goal|result|agent|task)\}/g, (_, name: string) => vars[name] ?? "");
+}

@@ -1,0 +1,105 @@
+/**
+ * The run lease: the one lock in pi-crew. Exactly one coordinator holds a run's lease and writes its log. The lease
+ * records who holds it (pid + process start time + host), so liveness is provable: a reused pid does not look alive.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+
+export interface LeaseHolder {
+	pid: number;
+	/** Kernel start time of the process (clock ticks since boot); undefined where /proc is missing. */
+	startTime?: number;
+	host: string;
+	token: string;
+	since: string;
+}
+
+export class LeaseHeldError extends Error {
+	constructor(readonly holder: LeaseHolder) {
+		super(`run is owned by a live coordinator (pid ${holder.pid} on ${holder.host})`);
+		this.name = "LeaseHeldError";
+	}
+}
+
+/**
+ * Start time of a live process from /proc/<pid>/stat (field 22), or undefined if it is gone, a zombie, or /proc is
+ * missing.
+ */
+export function processStartTime(pid: number): number | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		// The command name (field 2) may contain spaces and parentheses: fields are counted after the last ')'.
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		if (fields[0] === "Z" || fields[0] === "X") return undefined;
+		const ticks = Number(fields[19]);
+		return Number.isFinite(ticks) ? ticks : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+export type Liveness = "alive" | "dead" | "unknown";
+
+/** Whether the process named by a lease still runs. Another host's holder cannot be checked from here. */
+export function holderLiveness(holder: LeaseHolder): Liveness {
+	if (holder.host !== hostname()) return "unknown";
+	const start = processStartTime(holder.pid);
+	if (start !== undefined) return holder.startTime === undefined || start === holder.startTime ? "alive" : "dead";
+	if (holder.startTime !== undefined) return "dead";
+	try {
+		process.kill(holder.pid, 0);
+		return "alive";
+	} catch (err) {
+		return (err as NodeJS.ErrnoException).code === "EPERM" ? "alive" : "dead";
+	}
+}
+
+export async function readLease(file: string): Promise<LeaseHolder | undefined> {
+	try {
+		return JSON.parse(await readFile(file, "utf8")) as LeaseHolder;
+	} catch (err) {
+		if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+		throw err;
+	}
+}
+
+export interface Lease {
+	holder: LeaseHolder;
+	release(): Promise<void>;
+}
+
+/**
+ * Take the lease at `file`. A live holder wins (LeaseHeldError). A dead holder's lease is taken over: it is first
+ * renamed aside, which only one contender can do, so two resumers cannot both win.
+ */
+export async function acquireLease(file: string): Promise<Lease> {
+	const holder: LeaseHolder = {
+		pid: process.pid,
+		startTime: processStartTime(process.pid),
+		host: hostname(),
+		token: randomUUID(),
+		since: new Date().toISOString(),
+	};
+	for (let attempt = 0; attempt < 3; attempt++) {
+		try {
+			await writeFile(file, JSON.stringify(holder), { flag: "wx" });
+			return { holder, release: () => releaseLease(file, holder.token) };
+		} catch (err) {
+			if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+		}
+		const current = await readLease(file);
+		if (!current) continue;
+		if (holderLiveness(current) !== "dead") throw new LeaseHeldError(current);
+		await rename(file, `${file}.stale-${holder.token}`).catch(() => undefined);
+		await unlink(`${file}.stale-${holder.token}`).catch(() => undefined);
+	}
+	const current = await readLease(file);
+	throw current ? new LeaseHeldError(current) : new Error(`cannot acquire lease ${file}`);
+}
+
+async function releaseLease(file: string, token: string): Promise<void> {
+	const current = await readLease(file);
+	if (current?.token === token) await unlink(file);
+}

@@ -1,0 +1,120 @@
+/**
+ * Where runs live (`<repo>/.crew/runs/<runId>/`) and how they are read back: the log folded into state, plus the
+ * lease telling whether its coordinator is still alive. Ids from input are validated; symlinked state is refused.
+ */
+import { randomBytes } from "node:crypto";
+import { lstat, mkdir, readdir } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import writeFileAtomic from "write-file-atomic";
+import type { Problem } from "../util/yaml-source.js";
+import { readEventLog } from "./event-log.js";
+import { foldEvents, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
+import { holderLiveness, type LeaseHolder, readLease } from "./lease.js";
+
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
+
+export class InvalidIdError extends Error {
+	constructor(kind: string, id: string) {
+		super(`invalid ${kind} id ${JSON.stringify(id)}: use letters, digits, '.', '_' and '-' (at most 96)`);
+		this.name = "InvalidIdError";
+	}
+}
+
+export function assertSafeId(kind: string, id: string): string {
+	if (!SAFE_ID.test(id) || id.includes("..")) throw new InvalidIdError(kind, id);
+	return id;
+}
+
+export function newRunId(now = new Date(), random: () => Buffer = () => randomBytes(3)): string {
+	const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+	return `${stamp}-${random().toString("hex")}`;
+}
+
+export interface RunPaths {
+	dir: string;
+	events: string;
+	lease: string;
+	artifacts: string;
+	summary: string;
+}
+
+export function runsDir(repo: string): string {
+	return join(repo, ".crew", "runs");
+}
+
+export function runPaths(repo: string, runId: string): RunPaths {
+	const dir = join(runsDir(repo), assertSafeId("run", runId));
+	const artifacts = join(dir, "artifacts");
+	return { dir, events: join(dir, "events.jsonl"), lease: join(dir, "lease.json"), artifacts, summary: join(artifacts, "summary.md") };
+}
+
+/** Refuses state directories that are symlinks (a hostile repo could point them anywhere). */
+async function assertNoSymlinks(repo: string, path: string): Promise<void> {
+	let current = resolve(repo);
+	for (const part of relative(current, path).split(sep)) {
+		current = join(current, part);
+		const info = await lstat(current).catch(() => undefined);
+		if (!info) return;
+		if (info.isSymbolicLink()) throw new Error(`refusing to use ${current}: pi-crew state paths may not be symlinks`);
+	}
+}
+
+export async function createRunDir(repo: string, runId: string): Promise<RunPaths> {
+	const paths = runPaths(repo, runId);
+	await assertNoSymlinks(repo, paths.dir);
+	await mkdir(runsDir(repo), { recursive: true });
+	await mkdir(paths.dir);
+	await mkdir(paths.artifacts);
+	return paths;
+}
+
+/** Writes a file under the run's artifacts atomically; `rel` must stay inside the artifacts directory. */
+export async function writeArtifact(paths: RunPaths, rel: string, content: string): Promise<string> {
+	const file = resolve(paths.artifacts, rel);
+	if (!file.startsWith(paths.artifacts + sep)) throw new Error(`artifact path escapes the run: ${rel}`);
+	await mkdir(dirname(file), { recursive: true });
+	await writeFileAtomic(file, content);
+	return file;
+}
+
+export async function listRunIds(repo: string): Promise<string[]> {
+	await assertNoSymlinks(repo, runsDir(repo));
+	const names = await readdir(runsDir(repo)).catch((err: NodeJS.ErrnoException) => {
+		if (err.code === "ENOENT") return [] as string[];
+		throw err;
+	});
+	return names.filter((n) => SAFE_ID.test(n)).sort();
+}
+
+export interface RunView {
+	state: RunState;
+	/** The fold's status, except that a non-terminal run whose coordinator is gone reads `interrupted`. */
+	status: RunStatus;
+	coordinator?: LeaseHolder;
+	problems: Problem[];
+	paths: RunPaths;
+}
+
+export class RunNotFoundError extends Error {
+	constructor(runId: string) {
+		super(`no run ${runId} in this repository (see: pi-crew list)`);
+		this.name = "RunNotFoundError";
+	}
+}
+
+export async function loadRun(repo: string, runId: string): Promise<RunView> {
+	const paths = runPaths(repo, runId);
+	await assertNoSymlinks(repo, paths.dir);
+	const read = await readEventLog(paths.events).catch((err: NodeJS.ErrnoException) => {
+		if (err.code === "ENOENT") throw new RunNotFoundError(runId);
+		throw err;
+	});
+	const state = foldEvents(read.events);
+	if (!state) throw new RunNotFoundError(runId);
+	const coordinator = await readLease(paths.lease);
+	let status = state.status;
+	if (!TERMINAL_RUN.has(status) && (!coordinator || holderLiveness(coordinator) === "dead")) status = "interrupted";
+	const problems = [...read.errors, ...read.warnings];
+	for (const a of state.anomalies) problems.push({ file: paths.events, message: `ignored event: ${a}` });
+	return { state, status, coordinator, problems, paths };
+}

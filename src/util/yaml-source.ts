@@ -1,0 +1,51 @@
+/** YAML parsing that keeps line numbers, so every problem can name the file, line and field. */
+import { isNode, LineCounter, parseDocument } from "yaml";
+
+export interface Problem {
+	/** Errors make a resource unusable (exit 2); warnings are reported and the rest goes on. */
+	severity?: "error" | "warning";
+	file: string;
+	line?: number;
+	field?: string;
+	message: string;
+	hint?: string;
+}
+
+export function formatProblem(p: Problem): string {
+	const where = p.line ? `${p.file}:${p.line}` : p.file;
+	const level = p.severity === "warning" ? "warning: " : "";
+	const field = p.field ? ` [${p.field}]` : "";
+	const hint = p.hint ? `\n    fix: ${p.hint}` : "";
+	return `${where}${field}: ${level}${p.message}${hint}`;
+}
+
+/** A parsed YAML document: its plain value plus a way to find the line of any path inside it. */
+export interface YamlSource {
+	value: unknown;
+	/** Line (1-based, in the whole file) of the node at `path`, or of its nearest existing parent. */
+	lineOf(path: (string | number)[]): number | undefined;
+	problems: Problem[];
+}
+
+/**
+ * Parse `text` as YAML. `lineOffset` is added to every line (frontmatter starts after the opening `---`).
+ * Syntax errors become problems rather than exceptions.
+ */
+export function parseYaml(text: string, file: string, lineOffset = 0): YamlSource {
+	const counter = new LineCounter();
+	const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+	const problems: Problem[] = doc.errors.map((e) => ({
+		file,
+		line: counter.linePos(e.pos[0]).line + lineOffset,
+		message: `invalid YAML: ${e.message.split("\n")[0]}`,
+		hint: "check indentation, quoting and that every key is followed by ': '",
+	}));
+	const lineOf = (path: (string | number)[]): number | undefined => {
+		for (let n = path.length; n >= 0; n--) {
+			const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+			if (isNode(node) && node.range) return counter.linePos(node.range[0]).line + lineOffset;
+		}
+		return undefined;
+	};
+	return { value: problems.length > 0 ? undefined : doc.toJS(), lineOf, problems };
+}
