@@ -3,5 +3,11 @@
  * this file is the only edit. Value imports here load pi's modules, so only code that runs inside pi imports them.
  */
 export type { Api, AssistantMessage, Context, Message, Model } from "@mariozechner/pi-ai";
-export { fauxAssistantMessage, fauxText, fauxToolCall, getApiProvider, registerFauxProvider } from "@mariozechner/pi-ai";
+export {
+	fauxAssistantMessage,
+	fauxText,
+	fauxToolCall,
+	getApiProvider,
+	registerFauxProvider,
+} from "@mariozechner/pi-ai";
 export type { ExtensionAPI } from "@mariozechner/pi-coding-agent";

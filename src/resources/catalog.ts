@@ -77,7 +77,9 @@ async function listKind(dir: string, kind: Kind): Promise<string[]> {
 	});
 	const suffix = KIND_SUFFIX[kind];
 	// An agent is any .md that is not a team or workflow file, so agents/ may hold notes named *.team.md by mistake.
-	const other = Object.entries(KIND_SUFFIX).filter(([k, s]) => k !== kind && s.length > suffix.length).map(([, s]) => s);
+	const other = Object.entries(KIND_SUFFIX)
+		.filter(([k, s]) => k !== kind && s.length > suffix.length)
+		.map(([, s]) => s);
 	return names
 		.filter((n) => n.endsWith(suffix) && !other.some((s) => n.endsWith(s)))
 		.sort()
@@ -95,7 +97,10 @@ function canonical(name: string): string {
 		.replace(/[^a-z0-9]/g, "");
 }
 
-function lookalike<T extends { name: string; source: { scope: Scope } }>(map: Map<string, T>, name: string): T | undefined {
+function lookalike<T extends { name: string; source: { scope: Scope } }>(
+	map: Map<string, T>,
+	name: string,
+): T | undefined {
 	const key = canonical(name);
 	for (const def of map.values()) if (def.source.scope !== "project" && canonical(def.name) === key) return def;
 	return undefined;

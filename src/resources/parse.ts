@@ -16,7 +16,11 @@ import {
 export type Kind = "agent" | "team" | "workflow";
 
 export const KIND_SUFFIX: Record<Kind, string> = { agent: ".md", team: ".team.md", workflow: ".workflow.md" };
-const SCHEMAS: Record<Kind, TSchema> = { agent: AgentFrontmatter, team: TeamFrontmatter, workflow: WorkflowFrontmatter };
+const SCHEMAS: Record<Kind, TSchema> = {
+	agent: AgentFrontmatter,
+	team: TeamFrontmatter,
+	workflow: WorkflowFrontmatter,
+};
 
 export interface Parsed<T> {
 	def?: T;
@@ -26,13 +30,23 @@ export interface Parsed<T> {
 export function parseResource(kind: "agent", text: string, file: string, scope: Scope): Parsed<AgentDef>;
 export function parseResource(kind: "team", text: string, file: string, scope: Scope): Parsed<TeamDef>;
 export function parseResource(kind: "workflow", text: string, file: string, scope: Scope): Parsed<WorkflowDef>;
-export function parseResource(kind: Kind, text: string, file: string, scope: Scope): Parsed<AgentDef | TeamDef | WorkflowDef> {
+export function parseResource(
+	kind: Kind,
+	text: string,
+	file: string,
+	scope: Scope,
+): Parsed<AgentDef | TeamDef | WorkflowDef> {
 	const normalized = text.replace(/\r\n/g, "\n");
 	const match = /^---\n([\s\S]*?)\n---[ \t]*(?:\n|$)/.exec(normalized);
 	if (!match) {
 		return {
 			problems: [
-				{ file, line: 1, message: "missing YAML frontmatter", hint: "start the file with a '---' line, the fields, then '---'" },
+				{
+					file,
+					line: 1,
+					message: "missing YAML frontmatter",
+					hint: "start the file with a '---' line, the fields, then '---'",
+				},
 			],
 		};
 	}
@@ -58,9 +72,23 @@ export function parseResource(kind: Kind, text: string, file: string, scope: Sco
 	const source = { file, scope, lineOf: src.lineOf };
 	if (kind === "agent") {
 		const tools = fields.tools;
-		const list = typeof tools === "string" ? tools.split(",").map((t) => t.trim()).filter(Boolean) : (tools as string[] | undefined);
-		if (!body) problems.push({ file, message: "the agent's body (its system prompt) is empty", hint: "write the role's instructions below the frontmatter" });
+		const list =
+			typeof tools === "string"
+				? tools
+						.split(",")
+						.map((t) => t.trim())
+						.filter(Boolean)
+				: (tools as string[] | undefined);
+		if (!body)
+			problems.push({
+				file,
+				message: "the agent's body (its system prompt) is empty",
+				hint: "write the role's instructions below the frontmatter",
+			});
 		return { def: { ...(fields as Omit<AgentDef, "prompt" | "source">), tools: list, prompt: body, source }, problems };
 	}
-	return { def: { ...(fields as Omit<TeamDef & WorkflowDef, "body" | "source">), body, source } as TeamDef | WorkflowDef, problems };
+	return {
+		def: { ...(fields as Omit<TeamDef & WorkflowDef, "body" | "source">), body, source } as TeamDef | WorkflowDef,
+		problems,
+	};
 }

@@ -64,7 +64,11 @@ export interface Source {
 	lineOf(path: (string | number)[]): number | undefined;
 }
 
-export type AgentDef = Omit<Static<typeof AgentFrontmatter>, "tools"> & { tools?: string[]; prompt: string; source: Source };
+export type AgentDef = Omit<Static<typeof AgentFrontmatter>, "tools"> & {
+	tools?: string[];
+	prompt: string;
+	source: Source;
+};
 export type TeamDef = Static<typeof TeamFrontmatter> & { body: string; source: Source };
 export type WorkflowDef = Static<typeof WorkflowFrontmatter> & { body: string; source: Source };
 export type WorkflowStep = WorkflowDef["steps"][number];

@@ -39,7 +39,12 @@ function checkTeam(team: TeamDef, agents: Map<string, AgentDef>): Problem[] {
 	team.roles.forEach((role, i) => {
 		const at = (f: string) => team.source.lineOf(["roles", i, f]);
 		if (seen.has(role.name))
-			problems.push({ file: team.source.file, line: at("name"), field: `roles.${i}.name`, message: `duplicate role "${role.name}"` });
+			problems.push({
+				file: team.source.file,
+				line: at("name"),
+				field: `roles.${i}.name`,
+				message: `duplicate role "${role.name}"`,
+			});
 		seen.add(role.name);
 		if (!agents.has(role.agent))
 			problems.push({

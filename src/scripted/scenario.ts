@@ -66,7 +66,8 @@ const STEP_HINT = "a step is one of {tool, args}, {say}, {sleepMs} or {fault: cr
 function parseStep(raw: unknown): Step | string {
 	if (!isRecord(raw)) return "a step must be a map";
 	const keys = Object.keys(raw).filter((k) => k !== "args");
-	if (keys.length !== 1) return `a step needs exactly one of tool, say, sleepMs, fault (got: ${keys.join(", ") || "none"})`;
+	if (keys.length !== 1)
+		return `a step needs exactly one of tool, say, sleepMs, fault (got: ${keys.join(", ") || "none"})`;
 	if (typeof raw.tool === "string") {
 		const args = raw.args ?? {};
 		if (!isRecord(args)) return "args must be a map of tool arguments";

@@ -3,8 +3,9 @@
  * appends are group-committed: every event queued while a batch is being written and fsynced goes into the next
  * batch, so throughput scales with load and no event is acknowledged before it is durable.
  */
-import { open, readFile, truncate } from "node:fs/promises";
+
 import type { FileHandle } from "node:fs/promises";
+import { open, readFile, truncate } from "node:fs/promises";
 import type { Problem } from "../util/yaml-source.js";
 import { type CrewEvent, EVENT_TYPES, EVENT_VERSION, type EventPayloads, type EventType } from "./events.js";
 

@@ -68,7 +68,15 @@ export const EVENT_TYPES = new Set<string>([
 ] satisfies EventType[]);
 
 export type CrewEvent = {
-	[K in EventType]: { v: number; seq: number; ts: string; runId: string; taskId?: string; type: K; data: EventPayloads[K] };
+	[K in EventType]: {
+		v: number;
+		seq: number;
+		ts: string;
+		runId: string;
+		taskId?: string;
+		type: K;
+		data: EventPayloads[K];
+	};
 }[EventType];
 
 export interface TaskState {

@@ -45,7 +45,13 @@ export function runsDir(repo: string): string {
 export function runPaths(repo: string, runId: string): RunPaths {
 	const dir = join(runsDir(repo), assertSafeId("run", runId));
 	const artifacts = join(dir, "artifacts");
-	return { dir, events: join(dir, "events.jsonl"), lease: join(dir, "lease.json"), artifacts, summary: join(artifacts, "summary.md") };
+	return {
+		dir,
+		events: join(dir, "events.jsonl"),
+		lease: join(dir, "lease.json"),
+		artifacts,
+		summary: join(artifacts, "summary.md"),
+	};
 }
 
 /** Refuses state directories that are symlinks (a hostile repo could point them anywhere). */

@@ -23,12 +23,24 @@ export function checkSchema(schema: TSchema, src: YamlSource, file: string, hint
 		if (e.keyword === "additionalProperties") {
 			for (const key of (e.params.additionalProperties as string[]) ?? []) {
 				const name = field ? `${field}.${key}` : key;
-				problems.push({ file, line: src.lineOf([...path, key]), field: name, message: "unknown field", hint: hint ?? "remove it or fix its spelling" });
+				problems.push({
+					file,
+					line: src.lineOf([...path, key]),
+					field: name,
+					message: "unknown field",
+					hint: hint ?? "remove it or fix its spelling",
+				});
 			}
 		} else if (e.keyword === "required") {
 			for (const key of (e.params.requiredProperties as string[]) ?? []) {
 				const name = field ? `${field}.${key}` : key;
-				problems.push({ file, line: src.lineOf(path), field: name, message: "missing required field", hint: hint ?? `add '${key}:'` });
+				problems.push({
+					file,
+					line: src.lineOf(path),
+					field: name,
+					message: "missing required field",
+					hint: hint ?? `add '${key}:'`,
+				});
 			}
 		} else {
 			problems.push({ file, line: src.lineOf(path), field: field || undefined, message: e.message, hint });

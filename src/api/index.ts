@@ -1,0 +1,165 @@
+/**
+ * The one façade over pi-crew used by the CLI and the Pi extension alike: neither has logic of its own.
+ * Heavy modules (workers, the engine) are imported on first use so that loading the api is cheap.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { type CrewConfig, DEFAULTS, isTrusted, loadConfig, type RuntimeName } from "../config/config.js";
+import type { RunOptions } from "../engine/coordinator.js";
+import { type Catalog, loadCatalog } from "../resources/catalog.js";
+import { readEventLog } from "../store/event-log.js";
+import type { CrewEvent, RunState } from "../store/events.js";
+import { listRunIds, loadRun, type RunView } from "../store/run-store.js";
+import type { Problem } from "../util/yaml-source.js";
+import type { WorkerRuntime } from "../workers/runtime.js";
+
+export { formatProblem } from "../util/yaml-source.js";
+export type { Catalog, CrewEvent, Problem, RunState, RunView };
+
+/** Bad input: the CLI exits 2 with this message. */
+export class UsageError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = "UsageError";
+	}
+}
+
+/** The repository a command acts on: the nearest ancestor holding `.git` or `.crew`, else the directory itself. */
+export function findRepo(cwd = process.cwd()): string {
+	const start = resolve(cwd);
+	for (let dir = start; ; dir = dirname(dir)) {
+		if (existsSync(join(dir, ".git")) || existsSync(join(dir, ".crew"))) return dir;
+		if (dirname(dir) === dir) return start;
+	}
+}
+
+interface Context {
+	repo: string;
+	config: CrewConfig;
+	catalog: Catalog;
+}
+
+async function context(cwd?: string): Promise<Context> {
+	const repo = findRepo(cwd);
+	const config = await loadConfig();
+	const catalog = await loadCatalog({ repo, trustProject: isTrusted(config, repo) });
+	return { repo, config, catalog };
+}
+
+export interface RunRequest {
+	cwd?: string;
+	team: string;
+	goal: string;
+	workflow?: string;
+	runtime?: RuntimeName;
+	model?: string;
+	scenario?: string;
+	concurrency?: number;
+	taskTimeoutMs?: number;
+	signal?: AbortSignal;
+	onEvent?: RunOptions["onEvent"];
+	onCreated?: RunOptions["onCreated"];
+}
+
+const MAX_GOAL_CHARS = 64_000;
+
+async function createRuntime(name: RuntimeName): Promise<WorkerRuntime> {
+	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
+	return new (await import("../workers/child.js")).ChildRuntime();
+}
+
+/** Plans (every problem reported before anything starts), then runs the team in this process until it ends. */
+export async function runTeam(req: RunRequest): Promise<RunView> {
+	const goal = req.goal.trim();
+	if (!goal) throw new UsageError("the goal is empty: say what the team should do");
+	if (goal.length > MAX_GOAL_CHARS)
+		throw new UsageError(`the goal is ${goal.length} characters; the limit is ${MAX_GOAL_CHARS}`);
+	const { repo, config, catalog } = await context(req.cwd);
+	const { planRun } = await import("../engine/plan.js");
+	const plan = planRun(catalog, req.team, req.workflow);
+	let scenario: string | undefined;
+	if (req.scenario) {
+		scenario = resolve(req.cwd ?? process.cwd(), req.scenario);
+		await (await import("../scripted/scenario.js")).loadScenario(scenario); // fail now, not in every worker
+	}
+	const { executeRun } = await import("../engine/coordinator.js");
+	const result = await executeRun({
+		repo,
+		plan,
+		goal,
+		runtime: await createRuntime(req.runtime ?? config.runtime ?? DEFAULTS.runtime),
+		concurrency: req.concurrency ?? config.concurrency ?? DEFAULTS.concurrency,
+		taskTimeoutMs: req.taskTimeoutMs ?? config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
+		model: req.model ?? config.model,
+		scenario,
+		signal: req.signal,
+		onEvent: req.onEvent,
+		onCreated: req.onCreated,
+	});
+	return loadRun(repo, result.runId);
+}
+
+/** One run's view; without a run id, the most recent run. */
+export async function runStatus(cwd: string | undefined, runId?: string): Promise<RunView> {
+	const repo = findRepo(cwd);
+	const id = runId ?? (await listRunIds(repo)).at(-1);
+	if (!id) throw new UsageError('no runs yet in this repository (start one with: pi-crew run <team> "<goal>")');
+	return loadRun(repo, id);
+}
+
+export async function listRuns(cwd?: string): Promise<RunView[]> {
+	const repo = findRepo(cwd);
+	const views: RunView[] = [];
+	for (const id of await listRunIds(repo)) views.push(await loadRun(repo, id));
+	return views;
+}
+
+export async function runEvents(
+	cwd: string | undefined,
+	runId: string,
+): Promise<{ events: CrewEvent[]; problems: Problem[] }> {
+	const view = await runStatus(cwd, runId);
+	const read = await readEventLog(view.paths.events);
+	return { events: read.events, problems: [...read.errors, ...read.warnings] };
+}
+
+export async function validateResources(cwd?: string): Promise<{ catalog: Catalog; problems: Problem[] }> {
+	const { catalog } = await context(cwd);
+	return { catalog, problems: catalog.problems };
+}
+
+export async function resources(cwd?: string): Promise<Catalog> {
+	return (await context(cwd)).catalog;
+}
+
+/** The `--json` shape of a run, shared by `run` and `status`. */
+export function runJson(view: RunView) {
+	return {
+		runId: view.state.runId,
+		status: view.status,
+		team: view.state.team,
+		workflow: view.state.workflow,
+		goal: view.state.goal,
+		reason: view.state.reason,
+		createdAt: view.state.createdAt,
+		endedAt: view.state.endedAt,
+		runDir: view.paths.dir,
+		summary: view.state.summaryPath ? join(view.paths.dir, view.state.summaryPath) : undefined,
+		usage: view.state.usage,
+		tasks: [...view.state.tasks.values()].map((t) => ({
+			id: t.id,
+			role: t.role,
+			agent: t.agent,
+			status: t.status,
+			dependsOn: t.dependsOn,
+			attempt: t.attempt,
+			startedAt: t.startedAt,
+			endedAt: t.endedAt,
+			...(t.reason ? { reason: t.reason } : {}),
+			...(t.resultPath ? { result: join(view.paths.dir, t.resultPath) } : {}),
+			usage: t.usage,
+			toolCalls: t.toolCalls,
+		})),
+		problems: view.problems,
+	};
+}

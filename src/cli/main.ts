@@ -1,0 +1,193 @@
+/**
+ * `pi-crew`: the headless CLI. Parses argv, calls the api, prints text (progress on stderr) or one JSON document on
+ * stdout. Exit codes: 0 run succeeded, 1 run failed or cancelled, 2 bad usage or invalid resources.
+ */
+import { parseArgs } from "node:util";
+import * as api from "../api/index.js";
+import { RUNTIMES, type RuntimeName } from "../config/config.js";
+import { progressLine, renderRun } from "./render.js";
+
+const USAGE = `pi-crew: run teams of pi agents on a repository
+
+Usage:
+  pi-crew run <team> "<goal>" [--workflow W] [--runtime child|scaffold] [--model M] [--scenario FILE]
+                               [--concurrency N] [--timeout SECONDS] [--json] [--cwd DIR]
+  pi-crew status [runId] [--json]      a run's task tree (default: the latest run)
+  pi-crew list [--json]                runs in this repository
+  pi-crew events <runId> [--json]      a run's event log
+  pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
+  pi-crew agents|teams|workflows [--json]
+  pi-crew demo                         fix a failing test in a sample repo with the offline scripted model
+
+Exit codes: 0 success, 1 run failed or cancelled, 2 bad usage or invalid resources.
+Docs: README.md, docs/scripted-model.md`;
+
+const USAGE_ERRORS = new Set([
+	"UsageError",
+	"PlanError",
+	"ScenarioError",
+	"ConfigError",
+	"InvalidIdError",
+	"RunNotFoundError",
+	"LeaseHeldError",
+]);
+
+const OPTIONS = {
+	workflow: { type: "string" },
+	runtime: { type: "string" },
+	model: { type: "string" },
+	scenario: { type: "string" },
+	concurrency: { type: "string" },
+	timeout: { type: "string" },
+	json: { type: "boolean" },
+	cwd: { type: "string" },
+	help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = ReturnType<typeof parse>["values"];
+
+function parse(argv: string[]) {
+	return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+function out(value: unknown): void {
+	process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function positiveInt(name: string, raw: string | undefined): number | undefined {
+	if (raw === undefined) return undefined;
+	const n = Number(raw);
+	if (!Number.isInteger(n) || n < 1) throw new api.UsageError(`--${name} must be a positive integer, got "${raw}"`);
+	return n;
+}
+
+async function run(args: string[], v: Values): Promise<number> {
+	const [team, ...goalWords] = args;
+	if (!team || goalWords.length === 0) throw new api.UsageError('usage: pi-crew run <team> "<goal>"');
+	if (v.runtime !== undefined && !RUNTIMES.includes(v.runtime as RuntimeName))
+		throw new api.UsageError(`--runtime must be one of ${RUNTIMES.join(", ")}, got "${v.runtime}"`);
+	const controller = new AbortController();
+	const onSignal = (sig: NodeJS.Signals) => {
+		if (controller.signal.aborted) process.exit(130); // a second Ctrl-C: stop waiting for workers
+		process.stderr.write(`\n${sig}: cancelling the run (workers are being stopped; again to quit now)\n`);
+		controller.abort();
+	};
+	process.on("SIGINT", onSignal);
+	process.on("SIGTERM", onSignal);
+	const timeout = positiveInt("timeout", v.timeout);
+	const view = await api.runTeam({
+		cwd: v.cwd,
+		team,
+		goal: goalWords.join(" "),
+		workflow: v.workflow,
+		runtime: v.runtime as RuntimeName | undefined,
+		model: v.model,
+		scenario: v.scenario,
+		concurrency: positiveInt("concurrency", v.concurrency),
+		taskTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
+		signal: controller.signal,
+		onEvent: (event, state) => {
+			const line = progressLine(event, state);
+			if (line) process.stderr.write(`${line}\n`);
+		},
+	});
+	if (v.json) out(api.runJson(view));
+	else process.stderr.write(`\n${renderRun(view)}\n`);
+	return view.status === "succeeded" ? 0 : 1;
+}
+
+async function listResources(kind: "agents" | "teams" | "workflows", v: Values): Promise<number> {
+	const catalog = await api.resources(v.cwd);
+	const items = [...catalog[kind].values()].map((r) => ({
+		name: r.name,
+		description: r.description,
+		scope: r.source.scope,
+		file: r.source.file,
+	}));
+	if (v.json) out(items);
+	else for (const r of items) process.stdout.write(`${r.name.padEnd(20)} ${r.scope.padEnd(8)} ${r.description}\n`);
+	return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+	const { values: v, positionals } = parse(argv);
+	const [command, ...args] = positionals;
+	if (v.help || !command || command === "help") {
+		process.stdout.write(`${USAGE}\n`);
+		return command || v.help ? 0 : 2;
+	}
+	switch (command) {
+		case "run":
+			return run(args, v);
+		case "status": {
+			const view = await api.runStatus(v.cwd, args[0]);
+			if (v.json) out(api.runJson(view));
+			else process.stdout.write(`${renderRun(view)}\n`);
+			return 0;
+		}
+		case "list": {
+			const views = await api.listRuns(v.cwd);
+			if (v.json) out(views.map((view) => ({ ...api.runJson(view), tasks: undefined, problems: undefined })));
+			else if (views.length === 0) process.stdout.write("no runs yet\n");
+			else
+				for (const view of views)
+					process.stdout.write(
+						`${view.state.runId}  ${view.status.padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
+					);
+			return 0;
+		}
+		case "events": {
+			if (!args[0]) throw new api.UsageError("usage: pi-crew events <runId>");
+			const { events, problems } = await api.runEvents(v.cwd, args[0]);
+			if (v.json) out({ events, problems });
+			else {
+				for (const e of events)
+					process.stdout.write(
+						`${String(e.seq).padStart(5)} ${e.ts} ${e.type.padEnd(15)} ${e.taskId ?? ""} ${JSON.stringify(e.data)}\n`,
+					);
+				for (const p of problems) process.stderr.write(`${api.formatProblem(p)}\n`);
+			}
+			return 0;
+		}
+		case "validate": {
+			const { catalog, problems } = await api.validateResources(v.cwd);
+			const errors = problems.filter((p) => p.severity !== "warning");
+			if (v.json)
+				out({
+					ok: errors.length === 0,
+					agents: catalog.agents.size,
+					teams: catalog.teams.size,
+					workflows: catalog.workflows.size,
+					problems,
+				});
+			else {
+				for (const p of problems) process.stderr.write(`${api.formatProblem(p)}\n`);
+				process.stdout.write(
+					`${errors.length === 0 ? "ok" : `${errors.length} error(s)`}: ${catalog.agents.size} agents, ${catalog.teams.size} teams, ${catalog.workflows.size} workflows${problems.length > errors.length ? `, ${problems.length - errors.length} warning(s)` : ""}\n`,
+				);
+			}
+			return errors.length === 0 ? 0 : 2;
+		}
+		case "agents":
+		case "teams":
+		case "workflows":
+			return listResources(command, v);
+		case "demo":
+			return (await import("./demo.js")).demo();
+		default:
+			throw new api.UsageError(`unknown command "${command}"\n\n${USAGE}`);
+	}
+}
+
+export async function cli(argv: string[]): Promise<void> {
+	let code: number;
+	try {
+		code = await main(argv);
+	} catch (err) {
+		const e = err as Error & { code?: string };
+		const usage = USAGE_ERRORS.has(e.name) || e.code?.startsWith("ERR_PARSE_ARGS");
+		process.stderr.write(`pi-crew: ${usage ? e.message : (e.stack ?? e.message)}\n`);
+		code = usage ? 2 : 1;
+	}
+	process.exitCode = code;
+}

@@ -1,0 +1,75 @@
+/** Human-readable output of the CLI: progress lines while a run goes, and the task tree of a run. */
+import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
+import type { CrewEvent, RunState } from "../store/events.js";
+import type { RunView } from "../store/run-store.js";
+
+const MARK: Record<string, string> = {
+	pending: "·",
+	running: "▶",
+	succeeded: "✓",
+	failed: "✗",
+	skipped: "-",
+	cancelled: "⊘",
+};
+
+/** One progress line per meaningful event (tool ends and usage are folded into the task's end line). */
+export function progressLine(e: CrewEvent, state: RunState): string | undefined {
+	const task = e.taskId ? state.tasks.get(e.taskId) : undefined;
+	const time = e.ts.slice(11, 19);
+	switch (e.type) {
+		case "run.started":
+			return `${time} run ${e.runId}: team ${state.team}, workflow ${state.workflow}, ${state.tasks.size} tasks`;
+		case "task.started":
+			return `${time} ▶ ${e.taskId} (${task?.agent}) started`;
+		case "task.tool":
+			return e.data.phase === "start"
+				? `${time}   ${e.taskId}: ${e.data.tool} ${e.data.summary ?? ""}`.trimEnd()
+				: undefined;
+		case "task.succeeded":
+			return `${time} ✓ ${e.taskId} succeeded in ${formatDuration(task && durationMs(task))}, ${formatTokens(task?.usage.total ?? 0)} tokens`;
+		case "task.failed":
+		case "task.skipped":
+		case "task.cancelled":
+			return `${time} ${MARK[e.type.slice(5)]} ${e.taskId} ${e.type.slice(5)}: ${e.data.reason}`;
+		case "run.finished":
+			return `${time} run ${e.data.status}${e.data.reason ? `: ${e.data.reason}` : ""}`;
+		default:
+			return undefined;
+	}
+}
+
+function runDuration(state: RunState): string {
+	return state.endedAt ? formatDuration(Date.parse(state.endedAt) - Date.parse(state.createdAt)) : "-";
+}
+
+/** The task tree: each task once, under its first dependency, with status, time and tokens. */
+export function renderRun(view: RunView): string {
+	const { state } = view;
+	const lines = [
+		`Run ${state.runId}: ${view.status}  (team ${state.team}, workflow ${state.workflow}, ${runDuration(state)}, ${formatTokens(state.usage.total)} tokens)`,
+	];
+	if (state.reason) lines.push(`  reason: ${state.reason}`);
+	const children = new Map<string, string[]>();
+	const roots: string[] = [];
+	for (const t of state.tasks.values()) {
+		const parent = t.dependsOn[0];
+		if (parent && state.tasks.has(parent)) children.set(parent, [...(children.get(parent) ?? []), t.id]);
+		else roots.push(t.id);
+	}
+	const walk = (id: string, depth: number) => {
+		const t = state.tasks.get(id);
+		if (!t) return;
+		const extra = t.dependsOn.slice(1);
+		const after = extra.length > 0 ? `  (also after ${extra.join(", ")})` : "";
+		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
+		lines.push(
+			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${t.status.padEnd(10)} ${formatDuration(durationMs(t)).padStart(6)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
+		);
+		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
+		for (const c of children.get(id) ?? []) walk(c, depth + 1);
+	};
+	for (const r of roots) walk(r, 0);
+	lines.push(`  artifacts: ${view.paths.artifacts}`);
+	for (const p of view.problems) lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
+	return lines.join("\n");
+}

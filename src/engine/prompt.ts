@@ -1,0 +1,48 @@
+/**
+ * What a worker is told: its goal, its role's instructions, its step's task, and the size-bounded results of the
+ * tasks it depends on. Long results go by artifact path, never silently cut.
+ */
+import { PLACEHOLDER } from "../resources/validate.js";
+import { goalSection, identityLine } from "../workers/identity.js";
+import type { PlannedTask } from "./plan.js";
+
+/** Per dependency, inline at most this many characters; the rest is read from the artifact. */
+export const RESULT_INLINE_CHARS = 4000;
+
+export interface DependencyResult {
+	task: PlannedTask;
+	text: string;
+	path: string;
+}
+
+export function bounded(result: DependencyResult): string {
+	const { text, path } = result;
+	if (text.length <= RESULT_INLINE_CHARS) return text.trim();
+	const more = text.length - RESULT_INLINE_CHARS;
+	return `${text.slice(0, RESULT_INLINE_CHARS).trim()}\n[... ${more} more characters: read the full result at ${path}]`;
+}
+
+export function systemPrompt(task: PlannedTask, team: string): string {
+	return `${identityLine(task.agent.name, task.id)} Your role in team "${team}" is "${task.role}".\n\n${task.agent.prompt}\n`;
+}
+
+export function taskPrompt(task: PlannedTask, goal: string, deps: DependencyResult[]): string {
+	const byOutput = new Map(deps.map((d) => [d.task.output, d]));
+	const inlined = new Set<string>();
+	const body = task.template.replace(PLACEHOLDER, (whole, name: string) => {
+		if (name === "goal") return goal.trim();
+		const dep = byOutput.get(name);
+		if (!dep) return whole;
+		inlined.add(dep.task.id);
+		return bounded(dep);
+	});
+	const rest = deps.filter((d) => !inlined.has(d.task.id));
+	const context = rest.map((d) => `### ${d.task.id} (${d.task.role})\n\n${bounded(d)}\n`).join("\n");
+	return [
+		goalSection(goal),
+		`## Your task\n\n${body.trim()}\n`,
+		context ? `## Results of the tasks this one depends on\n\n${context}` : "",
+	]
+		.filter(Boolean)
+		.join("\n");
+}

@@ -1,0 +1,40 @@
+/** `summary.md` of a run, rendered from its folded state. */
+import type { RunState, TaskState } from "../store/events.js";
+
+export function durationMs(task: { startedAt?: string; endedAt?: string }): number | undefined {
+	if (!task.startedAt || !task.endedAt) return undefined;
+	return Date.parse(task.endedAt) - Date.parse(task.startedAt);
+}
+
+export function formatDuration(ms: number | undefined): string {
+	if (ms === undefined) return "-";
+	return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function formatTokens(n: number): string {
+	return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
+}
+
+function row(t: TaskState): string {
+	const outcome = t.reason ? t.reason.replace(/\|/g, "\\|").replace(/\n/g, " ") : (t.resultPath ?? "");
+	return `| ${t.id} | ${t.role} (${t.agent}) | ${t.status} | ${formatDuration(durationMs(t))} | ${formatTokens(t.usage.total)} | ${outcome} |`;
+}
+
+export function renderSummary(state: RunState, status: string, reason?: string): string {
+	const tasks = [...state.tasks.values()];
+	return [
+		`# Run ${state.runId}: ${status}`,
+		"",
+		`- Team: ${state.team}, workflow: ${state.workflow}, runtime: ${state.runtime}${state.model ? `, model: ${state.model}` : ""}`,
+		`- Goal: ${state.goal.split("\n")[0]}`,
+		reason ? `- Reason: ${reason}` : "",
+		`- Tokens: ${formatTokens(state.usage.total)} (input ${state.usage.input}, output ${state.usage.output})`,
+		"",
+		"| task | role (agent) | status | time | tokens | result or reason |",
+		"|---|---|---|---|---|---|",
+		...tasks.map(row),
+		"",
+	]
+		.filter((l, i, all) => l !== "" || all[i - 1] !== "")
+		.join("\n");
+}

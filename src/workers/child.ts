@@ -1,0 +1,143 @@
+/**
+ * The `child` runtime: each task is a real `pi` process in JSON mode, in its own process group so that a timeout or a
+ * cancel stops its whole tree. stdin is closed (pi would wait for it), stdout is pi's JSONL event stream (kept as the
+ * transcript), stderr goes to a file.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { processStartTime } from "../store/lease.js";
+import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
+import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const GUARD_EXTENSION = join(HERE, "guard-extension.ts");
+export const SCRIPTED_EXTENSION = join(HERE, "..", "scripted", "extension.ts");
+const KILL_GRACE_MS = 2000;
+
+/** `PI_CREW_PI_BIN`, else the pi installed beside pi-crew, run with this node (absolute paths: PATH may be bare). */
+export function piCommand(env: NodeJS.ProcessEnv = process.env): { command: string; args: string[] } {
+	if (env.PI_CREW_PI_BIN) return { command: env.PI_CREW_PI_BIN, args: [] };
+	const main = fileURLToPath(import.meta.resolve("@mariozechner/pi-coding-agent"));
+	return { command: process.execPath, args: [join(dirname(main), "cli.js")] };
+}
+
+/** Workers get the essentials and model credentials, not every secret in the coordinator's environment. */
+const PASS_ENV =
+	/^(PATH|HOME|USER|LOGNAME|SHELL|LANG|TERM|TMPDIR|TZ|NO_COLOR|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy|SSL_CERT_(FILE|DIR)|NODE_EXTRA_CA_CERTS)$|^(LC_|XDG_|PI_|GIT_(AUTHOR|COMMITTER)_)|_API_KEY$|^(ANTHROPIC|OPENAI|AZURE|AWS|GOOGLE|GEMINI|VERTEX|OPENROUTER|MISTRAL|GROQ|XAI|DEEPSEEK|CEREBRAS|COPILOT)_/;
+
+export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+	const env: NodeJS.ProcessEnv = {};
+	for (const [k, v] of Object.entries(base)) if (PASS_ENV.test(k) && !k.startsWith("PI_CREW_")) env[k] = v;
+	env.PI_CREW_RUN_ID = spec.runId;
+	env.PI_CREW_TASK_ID = spec.taskId;
+	env.PI_CREW_COORDINATOR_PID = String(process.pid);
+	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
+	env.PI_CREW_DEPTH = String(Number(base.PI_CREW_DEPTH ?? 0) + 1);
+	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;
+	return env;
+}
+
+export function piArgs(spec: TaskSpec): string[] {
+	const args = ["--mode", "json", "--no-session", "--no-extensions", "-e", GUARD_EXTENSION];
+	if (spec.model?.startsWith("crew-scripted/")) args.push("-e", SCRIPTED_EXTENSION);
+	if (spec.model) args.push("--model", spec.model);
+	if (spec.thinking) args.push("--thinking", spec.thinking);
+	if (spec.tools)
+		args.push(
+			spec.tools.length > 0 ? "--tools" : "--no-tools",
+			...(spec.tools.length > 0 ? [spec.tools.join(",")] : []),
+		);
+	args.push("--append-system-prompt", spec.systemPromptPath);
+	args.push(spec.prompt);
+	return args;
+}
+
+/** Kill a process group: SIGTERM, then SIGKILL after a grace period if anything is left. */
+export function killGroup(pid: number, graceMs = KILL_GRACE_MS): void {
+	const signal = (sig: NodeJS.Signals) => {
+		try {
+			process.kill(-pid, sig);
+			return true;
+		} catch {
+			return false; // ESRCH: the group is gone
+		}
+	};
+	if (signal("SIGTERM")) setTimeout(() => signal("SIGKILL"), graceMs).unref();
+}
+
+export class ChildRuntime implements WorkerRuntime {
+	readonly name = "child";
+
+	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
+		const { command, args } = piCommand();
+		const transcript = createWriteStream(join(spec.taskDir, "transcript.jsonl"));
+		const stderrLog = createWriteStream(join(spec.taskDir, "stderr.log"));
+		const child = spawn(command, [...args, ...piArgs(spec)], {
+			cwd: spec.cwd,
+			env: workerEnv(spec),
+			stdio: ["ignore", "pipe", "pipe"],
+			detached: true,
+		});
+		const reader = new PiStreamReader();
+		let stderrTail = "";
+		// Set when we stop the worker ourselves; its reason wins over how the process happened to exit.
+		let stopped: { reason: string; cancelled: boolean } | undefined;
+		const stop = (reason: string, cancelled = false) => {
+			if (stopped) return;
+			stopped = { reason, cancelled };
+			if (child.pid) killGroup(child.pid);
+		};
+		const framer = new JsonlFramer((line) => {
+			for (const event of reader.push(line)) {
+				if (event.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
+					stop(`exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`);
+				else if (event.type !== "turn") onEvent(event);
+			}
+		});
+		child.stdout.on("data", (chunk: Buffer) => {
+			transcript.write(chunk);
+			framer.push(chunk);
+		});
+		child.stderr.on("data", (chunk: Buffer) => {
+			stderrLog.write(chunk);
+			stderrTail = (stderrTail + chunk.toString("utf8")).slice(-2000);
+		});
+		const timer = setTimeout(() => stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s`), spec.timeoutMs);
+		const onAbort = () => stop("cancelled", true);
+		signal.addEventListener("abort", onAbort, { once: true });
+		if (signal.aborted) onAbort();
+		if (child.pid) onEvent({ type: "spawned", pid: child.pid });
+
+		return new Promise<WorkerOutcome>((resolve) => {
+			child.once("error", (err) => {
+				stopped ??= { reason: `cannot start pi (${command}): ${err.message}`, cancelled: false };
+			});
+			child.once("close", async (code, sig) => {
+				clearTimeout(timer);
+				signal.removeEventListener("abort", onAbort);
+				framer.end();
+				// Nothing a task started may outlive it: sweep the group (background jobs of bash calls included).
+				if (child.pid) killGroup(child.pid, 0);
+				await Promise.all([closeStream(transcript), closeStream(stderrLog)]);
+				if (stopped) return resolve({ ok: false, reason: stopped.reason, cancelled: stopped.cancelled || undefined });
+				if (code !== 0 || sig) {
+					const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+					const tail = lastLine(stderrTail);
+					return resolve({ ok: false, reason: `worker ${how}${tail ? `: ${tail}` : ""}` });
+				}
+				resolve(reader.outcome());
+			});
+		});
+	}
+}
+
+function lastLine(text: string): string {
+	const lines = text.trim().split("\n");
+	return (lines.at(-1) ?? "").slice(0, 300);
+}
+
+function closeStream(stream: NodeJS.WritableStream): Promise<void> {
+	return new Promise((resolve) => stream.end(resolve));
+}

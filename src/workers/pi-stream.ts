@@ -1,0 +1,132 @@
+/** Reading pi's `--mode json` output: LF framing (no readline) and translation into worker events and an outcome. */
+import type { Usage } from "../store/events.js";
+import type { WorkerEvent, WorkerOutcome } from "./runtime.js";
+
+/** Splits a byte stream on LF. Partial lines are kept as a chunk list, so a long line costs linear time. */
+export class JsonlFramer {
+	private partial: Buffer[] = [];
+
+	constructor(private readonly onLine: (line: string) => void) {}
+
+	push(chunk: Buffer): void {
+		let start = 0;
+		for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+			this.partial.push(chunk.subarray(start, nl));
+			const line = Buffer.concat(this.partial).toString("utf8");
+			this.partial = [];
+			start = nl + 1;
+			if (line.trim()) this.onLine(line);
+		}
+		if (start < chunk.length) this.partial.push(chunk.subarray(start));
+	}
+
+	end(): void {
+		const rest = Buffer.concat(this.partial).toString("utf8");
+		this.partial = [];
+		if (rest.trim()) this.onLine(rest);
+	}
+}
+
+interface AssistantSummary {
+	text: string;
+	stopReason: string;
+	errorMessage?: string;
+}
+
+interface PiUsage {
+	input?: number;
+	output?: number;
+	cacheRead?: number;
+	cacheWrite?: number;
+	totalTokens?: number;
+}
+
+type PiEvent =
+	| { type: "turn_start" }
+	| { type: "tool_execution_start"; toolName: string; args?: Record<string, unknown> }
+	| { type: "tool_execution_end"; toolName: string; isError?: boolean }
+	| {
+			type: "message_end";
+			message: {
+				role: string;
+				content?: { type: string; text?: string }[];
+				stopReason?: string;
+				errorMessage?: string;
+				usage?: PiUsage;
+			};
+	  }
+	| { type: string };
+
+/** Stateful reader of one pi process's events. */
+export class PiStreamReader {
+	turns = 0;
+	private last: AssistantSummary | undefined;
+
+	push(line: string): (WorkerEvent | { type: "turn" })[] {
+		let event: PiEvent;
+		try {
+			event = JSON.parse(line) as PiEvent;
+		} catch {
+			return []; // pi prints only JSON here; anything else is noise from a tool, kept in the transcript
+		}
+		if (event.type === "turn_start") {
+			this.turns++;
+			return [{ type: "turn" }];
+		}
+		if (event.type === "tool_execution_start" && "toolName" in event) {
+			return [
+				{
+					type: "tool",
+					tool: event.toolName,
+					phase: "start",
+					summary: summarizeArgs("args" in event ? event.args : undefined),
+				},
+			];
+		}
+		if (event.type === "tool_execution_end" && "toolName" in event) {
+			return [{ type: "tool", tool: event.toolName, phase: "end", isError: Boolean(event.isError) }];
+		}
+		if (event.type === "message_end" && "message" in event && event.message.role === "assistant") {
+			const m = event.message;
+			this.last = {
+				text: (m.content ?? []).map((c) => (c.type === "text" ? (c.text ?? "") : "")).join(""),
+				stopReason: m.stopReason ?? "stop",
+				errorMessage: m.errorMessage,
+			};
+			return m.usage ? [{ type: "usage", usage: toUsage(m.usage) }] : [];
+		}
+		return [];
+	}
+
+	/** A task succeeds only with a non-empty final answer from a model turn that ended normally. */
+	outcome(): WorkerOutcome {
+		const last = this.last;
+		if (!last) return { ok: false, reason: "worker ended without any model response" };
+		if (last.stopReason === "error")
+			return { ok: false, reason: `model error: ${last.errorMessage ?? "unknown error"}` };
+		if (last.stopReason === "aborted") return { ok: false, reason: "model call was aborted" };
+		if (last.stopReason !== "stop" && last.stopReason !== "length")
+			return { ok: false, reason: `worker ended without a final answer (last stop reason: ${last.stopReason})` };
+		if (!last.text.trim()) return { ok: false, reason: "empty final answer" };
+		return { ok: true, answer: last.text };
+	}
+}
+
+function toUsage(u: PiUsage): Usage {
+	return {
+		input: u.input ?? 0,
+		output: u.output ?? 0,
+		cacheRead: u.cacheRead ?? 0,
+		cacheWrite: u.cacheWrite ?? 0,
+		total: u.totalTokens ?? 0,
+	};
+}
+
+/** One short line for progress output: the command or path a tool was called with. */
+function summarizeArgs(args: Record<string, unknown> | undefined): string | undefined {
+	if (!args) return undefined;
+	const main = args.command ?? args.path ?? args.pattern ?? Object.values(args)[0];
+	if (main === undefined) return undefined;
+	const text = (typeof main === "string" ? main : JSON.stringify(main)).replace(/\s+/g, " ").trim();
+	return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

@@ -1,0 +1,38 @@
+/**
+ * The one contract every worker runtime implements. The engine owns scheduling, events and artifacts; a runtime only
+ * turns a task spec into progress callbacks and an outcome, and stops everything it started when the signal aborts.
+ */
+import type { Usage } from "../store/events.js";
+
+export interface TaskSpec {
+	runId: string;
+	taskId: string;
+	agent: string;
+	cwd: string;
+	/** Appended to pi's system prompt (identity + the agent's instructions). */
+	systemPrompt: string;
+	systemPromptPath: string;
+	prompt: string;
+	promptPath: string;
+	/** Directory for this attempt's transcript and stderr. */
+	taskDir: string;
+	model?: string;
+	tools?: string[];
+	thinking?: string;
+	maxTurns?: number;
+	timeoutMs: number;
+	/** Absolute path of the scripted model's scenario file, if any. */
+	scenario?: string;
+}
+
+export type WorkerEvent =
+	| { type: "spawned"; pid: number }
+	| { type: "tool"; tool: string; phase: "start" | "end"; isError?: boolean; summary?: string }
+	| { type: "usage"; usage: Usage };
+
+export type WorkerOutcome = { ok: true; answer: string } | { ok: false; reason: string; cancelled?: boolean };
+
+export interface WorkerRuntime {
+	readonly name: string;
+	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome>;
+}
