@@ -15,7 +15,9 @@ const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "examp
 
 async function repoTests(cwd: string): Promise<{ ok: boolean; output: string }> {
 	try {
-		const { stdout } = await promisify(execFile)(process.execPath, ["--test"], { cwd });
+		// Run them as a user would, even when the demo itself runs under `node --test`.
+		const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+		const { stdout } = await promisify(execFile)(process.execPath, ["--test"], { cwd, env });
 		return { ok: true, output: stdout };
 	} catch (err) {
 		return { ok: false, output: (err as { stdout?: string }).stdout ?? String(err) };

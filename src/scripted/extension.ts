@@ -79,7 +79,8 @@ async function fault(kind: "crash" | "hang" | "empty" | "rate_limit"): Promise<A
 			process.exit(70);
 			break;
 		case "hang":
-			await new Promise(() => {});
+			// A timer keeps the process alive: a bare pending promise would let node exit as if the turn ended.
+			await new Promise(() => setInterval(() => {}, 60_000));
 			break;
 		case "empty":
 			return fauxAssistantMessage([fauxText("")]);

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processStartTime } from "../store/lease.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
+import { reapTask } from "./reaper.js";
 import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -118,8 +119,9 @@ export class ChildRuntime implements WorkerRuntime {
 				clearTimeout(timer);
 				signal.removeEventListener("abort", onAbort);
 				framer.end();
-				// Nothing a task started may outlive it: sweep the group (background jobs of bash calls included).
+				// Nothing a task started may outlive it: background jobs of its bash calls included.
 				if (child.pid) killGroup(child.pid, 0);
+				await reapTask(spec.runId, spec.taskId);
 				await Promise.all([closeStream(transcript), closeStream(stderrLog)]);
 				if (stopped) return resolve({ ok: false, reason: stopped.reason, cancelled: stopped.cancelled || undefined });
 				if (code !== 0 || sig) {

@@ -4,6 +4,7 @@
  * unrelated process does not keep a worker alive.
  */
 import { processStartTime } from "../store/lease.js";
+import { reapTask } from "./reaper.js";
 
 const CHECK_MS = 1000;
 
@@ -13,11 +14,16 @@ export default function workerGuard(): void {
 	const start = process.env.PI_CREW_COORDINATOR_START;
 	const timer = setInterval(() => {
 		if (start ? String(processStartTime(pid)) === start : pidExists(pid)) return;
-		try {
-			process.kill(-process.pid, "SIGKILL"); // the worker leads its own process group
-		} catch {
-			process.exit(1);
-		}
+		clearInterval(timer);
+		// Everything this task started (bash runs commands in groups of their own), then the worker's own group.
+		const { PI_CREW_RUN_ID: run, PI_CREW_TASK_ID: task } = process.env;
+		void (run && task ? reapTask(run, task) : Promise.resolve(0)).finally(() => {
+			try {
+				process.kill(-process.pid, "SIGKILL"); // the worker leads its own process group
+			} catch {
+				process.exit(1);
+			}
+		});
 	}, CHECK_MS);
 	timer.unref();
 }

@@ -1,0 +1,45 @@
+/** Worker faults from the scripted model, on real child pi workers: each is a failure with its real reason. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { processesOfRun, projectTeam, runJson, SCRIPTED, sandbox, task } from "../support/index.js";
+
+test("empty answer, crash, hang (timeout) and rate limit fail with reasons; dependents are skipped", async () => {
+	const box = await sandbox();
+	const faults = ["empty", "crash", "hang", "rate_limit"];
+	await projectTeam(box, "faulty", [
+		...faults.map((f) => ({ id: f, role: "executor" })),
+		...faults.map((f) => ({ id: `after-${f}`, role: "writer", dependsOn: [f] })),
+		{ id: "ok", role: "explorer" },
+	]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		[
+			...faults.map(
+				(f) => `"task:${f}":\n  - tool: bash\n    args: { command: "sleep 60 & echo started" }\n  - fault: ${f}`,
+			),
+			`default:\n  - say: "fine"`,
+		].join("\n"),
+	);
+	// pi's own retry of provider errors would turn the rate-limit case into a 14 s wait; the engine owns retries.
+	await box.write("../pi-agent/settings.json", JSON.stringify({ retry: { enabled: false } }));
+	const { code, json } = await runJson(
+		["faulty", "break things", "--model", SCRIPTED, "--scenario", scenario, "--timeout", "4"],
+		box,
+	);
+	assert.equal(code, 1);
+	assert.equal(json.status, "failed");
+	assert.match(json.reason ?? "", /4 of 9 tasks did not succeed|8 of 9 tasks did not succeed/);
+	assert.match(task(json, "empty").reason ?? "", /empty final answer/);
+	assert.match(task(json, "crash").reason ?? "", /worker exited with code 70/);
+	assert.match(task(json, "hang").reason ?? "", /timed out after 4s/);
+	assert.match(task(json, "rate_limit").reason ?? "", /model error: 429/);
+	for (const f of faults) {
+		assert.equal(task(json, f).status, "failed");
+		const dependent = task(json, `after-${f}`);
+		assert.equal(dependent.status, "skipped");
+		assert.equal(dependent.reason, `dependency "${f}" failed`);
+	}
+	assert.equal(task(json, "ok").status, "succeeded");
+	// Every worker's process tree is gone, the background `sleep 60` of each bash call included.
+	assert.deepEqual(await processesOfRun(json.runId), []);
+});

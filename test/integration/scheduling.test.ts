@@ -1,0 +1,73 @@
+/** The DAG scheduler with real child pi workers on the scripted model: ordering, overlap, the concurrency cap. */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { cli, ms, projectTeam, runJson, SCRIPTED, sandbox, task } from "../support/index.js";
+
+test("diamond a -> b,c -> d: d starts after b and c end, b and c overlap, d sees both results", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "diamond", [
+		{ id: "a", role: "explorer" },
+		{ id: "b", role: "analyst", dependsOn: ["a"] },
+		{ id: "c", role: "critic", dependsOn: ["a"] },
+		{ id: "d", role: "writer", dependsOn: ["b", "c"] },
+	]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		`"task:b":\n  - sleepMs: 1500\n  - say: "B-RESULT for {goal}"\n"task:c":\n  - sleepMs: 1500\n  - say: "C-RESULT"\ndefault:\n  - say: "{task} done"\n`,
+	);
+	const { code, json } = await runJson(["diamond", "ship it", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(code, 0);
+	assert.equal(json.status, "succeeded");
+	const [a, b, c, d] = ["a", "b", "c", "d"].map((id) => task(json, id));
+	assert.ok(a && b && c && d);
+	assert.ok(ms(b.startedAt) >= ms(a.endedAt) && ms(c.startedAt) >= ms(a.endedAt), "b and c start after a ends");
+	assert.ok(ms(d.startedAt) >= Math.max(ms(b.endedAt), ms(c.endedAt)), "d starts only after b and c end");
+	assert.ok(ms(b.startedAt) < ms(c.endedAt) && ms(c.startedAt) < ms(b.endedAt), "b and c overlap");
+	const prompt = await readFile(join(json.runDir, "artifacts/tasks/d/prompt.md"), "utf8");
+	assert.match(prompt, /B-RESULT for ship it/);
+	assert.match(prompt, /C-RESULT/);
+	assert.ok(existsSync(join(json.runDir, "artifacts/summary.md")));
+});
+
+test("the concurrency cap bounds how many workers run at once", async () => {
+	const box = await sandbox();
+	const ids = ["t1", "t2", "t3", "t4"];
+	await projectTeam(
+		box,
+		"wide",
+		ids.map((id) => ({ id, role: "explorer" })),
+	);
+	const scenario = await box.write("scenario.yaml", `default:\n  - sleepMs: 1200\n  - say: "{task} done"\n`);
+	const { code, json } = await runJson(
+		["wide", "go", "--model", SCRIPTED, "--scenario", scenario, "--concurrency", "2"],
+		box,
+	);
+	assert.equal(code, 0);
+	const intervals = ids.map((id) => task(json, id)).map((t) => [ms(t.startedAt), ms(t.endedAt)] as const);
+	const peak = Math.max(...intervals.map(([s]) => intervals.filter(([s2, e2]) => s2 <= s && s < e2).length));
+	assert.equal(peak, 2, `at most 2 at once, and the cap is used (intervals: ${JSON.stringify(intervals)})`);
+});
+
+test("an unknown dependency and a cycle are rejected with exit 2 before any task runs", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "broken", [
+		{ id: "a", role: "explorer", dependsOn: ["c"] },
+		{ id: "b", role: "explorer", dependsOn: ["a", "nope"] },
+		{ id: "c", role: "explorer", dependsOn: ["b"] },
+	]);
+	const res = await cli(["run", "broken", "goal", "--model", SCRIPTED], box);
+	assert.equal(res.code, 2);
+	assert.match(res.stderr, /broken\.workflow\.md:\d+ \[steps\.1\.dependsOn\]: "b" depends on unknown step "nope"/);
+	assert.match(res.stderr, /dependency cycle: a -> c -> b -> a/);
+	assert.equal(existsSync(join(box.repo, ".crew/runs")), false, "no run was created");
+});
+
+test("an unknown team is exit 2 with the known teams listed", async () => {
+	const box = await sandbox();
+	const res = await cli(["run", "nope", "goal"], box);
+	assert.equal(res.code, 2);
+	assert.match(res.stderr, /unknown team "nope" \(known teams: default, fast-fix/);
+});

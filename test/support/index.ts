@@ -1,0 +1,155 @@
+/** Shared test helpers: hermetic temp repos and homes, and the real `pi-crew` CLI as a child process. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after } from "node:test";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CLI = join(ROOT, "bin", "pi-crew.js");
+export const SCRIPTED = "crew-scripted/scripted";
+
+export interface Sandbox {
+	dir: string;
+	repo: string;
+	env: NodeJS.ProcessEnv;
+	write(rel: string, text: string): Promise<string>;
+}
+
+/** A temp repository plus its own HOME, pi agent dir and crew home; removed after the test file. */
+export async function sandbox(): Promise<Sandbox> {
+	const dir = await mkdtemp(join(tmpdir(), "pi-crew-test-"));
+	after(() => rm(dir, { recursive: true, force: true }));
+	const repo = join(dir, "repo");
+	await mkdir(join(repo, ".git"), { recursive: true });
+	const env: NodeJS.ProcessEnv = {
+		...process.env,
+		HOME: join(dir, "home"),
+		PI_CODING_AGENT_DIR: join(dir, "pi-agent"),
+		PI_CREW_HOME: join(dir, "crew-home"),
+		PI_OFFLINE: "1",
+	};
+	const write = async (rel: string, text: string) => {
+		const file = join(repo, rel);
+		await mkdir(dirname(file), { recursive: true });
+		await writeFile(file, text);
+		return file;
+	};
+	return { dir, repo, env, write };
+}
+
+export interface CliResult {
+	code: number | null;
+	stdout: string;
+	stderr: string;
+}
+
+export function startCli(args: string[], box: Sandbox): { child: ChildProcess; done: Promise<CliResult> } {
+	const child = spawn(process.execPath, [CLI, ...args], {
+		cwd: box.repo,
+		env: box.env,
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	let stdout = "";
+	let stderr = "";
+	child.stdout?.on("data", (d) => {
+		stdout += d;
+	});
+	child.stderr?.on("data", (d) => {
+		stderr += d;
+	});
+	const done = new Promise<CliResult>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+	return { child, done };
+}
+
+export function cli(args: string[], box: Sandbox): Promise<CliResult> {
+	return startCli(args, box).done;
+}
+
+/** `run --json` parsed, with the exit code. */
+export async function runJson(args: string[], box: Sandbox) {
+	const res = await cli(["run", ...args, "--json"], box);
+	let json: RunJson;
+	try {
+		json = JSON.parse(res.stdout) as RunJson;
+	} catch {
+		throw new Error(`run printed no JSON (exit ${res.code}):\n${res.stderr}`);
+	}
+	return { ...res, json };
+}
+
+export interface TaskJson {
+	id: string;
+	status: string;
+	startedAt?: string;
+	endedAt?: string;
+	reason?: string;
+	result?: string;
+	dependsOn: string[];
+}
+export interface RunJson {
+	runId: string;
+	status: string;
+	runDir: string;
+	reason?: string;
+	tasks: TaskJson[];
+}
+
+export function task(run: RunJson, id: string): TaskJson {
+	const t = run.tasks.find((x) => x.id === id);
+	if (!t) throw new Error(`no task ${id} in ${JSON.stringify(run.tasks.map((x) => x.id))}`);
+	return t;
+}
+
+export const ms = (iso?: string) => (iso ? Date.parse(iso) : Number.NaN);
+
+/** A project team whose roles use builtin agents, and a workflow for it, written under `.crew/`. */
+export async function projectTeam(
+	box: Sandbox,
+	name: string,
+	steps: { id: string; role: string; dependsOn?: string[]; task?: string }[],
+): Promise<void> {
+	const roles = [...new Set(steps.map((s) => s.role))];
+	await box.write(
+		`.crew/teams/${name}.team.md`,
+		`---\nname: ${name}\ndescription: test team\nroles:\n${roles.map((r) => `  - name: ${r}\n    agent: ${r}`).join("\n")}\ndefaultWorkflow: ${name}\n---\n`,
+	);
+	const yamlSteps = steps
+		.map(
+			(s) =>
+				`  - id: ${s.id}\n    role: ${s.role}\n${s.dependsOn ? `    dependsOn: [${s.dependsOn.join(", ")}]\n` : ""}    task: ${JSON.stringify(s.task ?? `do ${s.id} for {goal}`)}`,
+		)
+		.join("\n");
+	await box.write(
+		`.crew/workflows/${name}.workflow.md`,
+		`---\nname: ${name}\ndescription: test workflow\nsteps:\n${yamlSteps}\n---\n`,
+	);
+}
+
+/** Processes (other than zombies) whose environment carries this run id: workers of the run still alive. */
+export async function processesOfRun(runId: string): Promise<number[]> {
+	const pids: number[] = [];
+	for (const name of await readdir("/proc")) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			const stat = await readFile(`/proc/${name}/stat`, "utf8");
+			if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+			const environ = await readFile(`/proc/${name}/environ`, "utf8");
+			if (environ.split("\0").includes(`PI_CREW_RUN_ID=${runId}`)) pids.push(Number(name));
+		} catch {
+			// gone meanwhile, or not ours to read
+		}
+	}
+	return pids;
+}
+
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const value = await check();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
