@@ -9,7 +9,7 @@ import type { RunOptions } from "../engine/coordinator.js";
 import { type Catalog, loadCatalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { CrewEvent, RunState } from "../store/events.js";
-import { listRunIds, loadRun, type RunView } from "../store/run-store.js";
+import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
 
@@ -90,7 +90,8 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
 		runtime: await createRuntime(req.runtime ?? config.runtime ?? DEFAULTS.runtime),
 		concurrency: req.concurrency ?? config.concurrency ?? DEFAULTS.concurrency,
 		taskTimeoutMs: req.taskTimeoutMs ?? config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
-		model: req.model ?? config.model,
+		model: req.model,
+		defaultModel: config.model,
 		scenario,
 		signal: req.signal,
 		onEvent: req.onEvent,
@@ -110,7 +111,14 @@ export async function runStatus(cwd: string | undefined, runId?: string): Promis
 export async function listRuns(cwd?: string): Promise<RunView[]> {
 	const repo = findRepo(cwd);
 	const views: RunView[] = [];
-	for (const id of await listRunIds(repo)) views.push(await loadRun(repo, id));
+	for (const id of await listRunIds(repo)) {
+		// A run directory without a first event is a run that failed to start: nothing to show.
+		const view = await loadRun(repo, id).catch((err: Error) => {
+			if (err instanceof RunNotFoundError) return undefined;
+			throw err;
+		});
+		if (view) views.push(view);
+	}
 	return views;
 }
 

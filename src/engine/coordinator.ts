@@ -20,7 +20,10 @@ export interface RunOptions {
 	runtime: WorkerRuntime;
 	concurrency: number;
 	taskTimeoutMs: number;
+	/** `--model`: wins over every agent's own model. */
 	model?: string;
+	/** The configured default: used for agents that name no model. */
+	defaultModel?: string;
 	scenario?: string;
 	signal?: AbortSignal;
 	/** Called with each event once it is durable, and the state after it. */
@@ -162,12 +165,11 @@ class Scheduler {
 			taskId: id,
 			agent: task.agent.name,
 			cwd: this.opts.repo,
-			systemPrompt: sysPrompt,
 			systemPromptPath,
 			prompt,
 			promptPath,
 			taskDir,
-			model: this.opts.model ?? task.agent.model,
+			model: this.opts.model ?? task.agent.model ?? this.opts.defaultModel,
 			tools: task.agent.tools,
 			thinking: task.agent.thinking,
 			maxTurns: task.agent.maxTurns,

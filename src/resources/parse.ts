@@ -15,6 +15,9 @@ import {
 
 export type Kind = "agent" | "team" | "workflow";
 
+/** Workers load no extensions (`--no-extensions`), so an agent's tools are pi's builtin tools. */
+export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"];
+
 export const KIND_SUFFIX: Record<Kind, string> = { agent: ".md", team: ".team.md", workflow: ".workflow.md" };
 const SCHEMAS: Record<Kind, TSchema> = {
 	agent: AgentFrontmatter,
@@ -72,19 +75,24 @@ export function parseResource(
 	const source = { file, scope, lineOf: src.lineOf };
 	if (kind === "agent") {
 		const tools = fields.tools;
-		const list =
-			typeof tools === "string"
-				? tools
-						.split(",")
-						.map((t) => t.trim())
-						.filter(Boolean)
-				: (tools as string[] | undefined);
+		const list = typeof tools === "string" ? tools.split(",").map((t) => t.trim()) : (tools as string[] | undefined);
+		for (const tool of list ?? []) {
+			if (!PI_TOOLS.includes(tool))
+				problems.push({
+					file,
+					line: src.lineOf(["tools"]),
+					field: "tools",
+					message: `unknown tool "${tool}"`,
+					hint: `workers run pi's builtin tools only: ${PI_TOOLS.join(", ")}`,
+				});
+		}
 		if (!body)
 			problems.push({
 				file,
 				message: "the agent's body (its system prompt) is empty",
 				hint: "write the role's instructions below the frontmatter",
 			});
+		if (problems.length > 0) return { problems };
 		return { def: { ...(fields as Omit<AgentDef, "prompt" | "source">), tools: list, prompt: body, source }, problems };
 	}
 	return {

@@ -144,6 +144,16 @@ export class EventLogWriter {
 		}
 	}
 
+	/** A failing listener (a UI, a printer) must not stop the run: the log is the truth and it is intact. */
+	private notify(listener: Listener, event: CrewEvent): void {
+		try {
+			listener(event);
+		} catch (err) {
+			this.listeners.delete(listener);
+			process.emitWarning(`pi-crew: an event listener failed and was removed: ${(err as Error).message}`);
+		}
+	}
+
 	private async flushLoop(): Promise<void> {
 		// Let the current tick's appends join the first batch.
 		await Promise.resolve();
@@ -162,7 +172,7 @@ export class EventLogWriter {
 				break;
 			}
 			for (const p of batch) {
-				for (const listener of this.listeners) listener(p.event);
+				for (const listener of this.listeners) this.notify(listener, p.event);
 				p.resolve();
 			}
 		}

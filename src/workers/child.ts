@@ -16,6 +16,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const GUARD_EXTENSION = join(HERE, "guard-extension.ts");
 export const SCRIPTED_EXTENSION = join(HERE, "..", "scripted", "extension.ts");
 const KILL_GRACE_MS = 2000;
+const MAX_ARG_BYTES = 100_000;
 
 /** `PI_CREW_PI_BIN`, else the pi installed beside pi-crew, run with this node (absolute paths: PATH may be bare). */
 export function piCommand(env: NodeJS.ProcessEnv = process.env): { command: string; args: string[] } {
@@ -35,7 +36,6 @@ export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env)
 	env.PI_CREW_TASK_ID = spec.taskId;
 	env.PI_CREW_COORDINATOR_PID = String(process.pid);
 	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
-	env.PI_CREW_DEPTH = String(Number(base.PI_CREW_DEPTH ?? 0) + 1);
 	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;
 	return env;
 }
@@ -51,7 +51,10 @@ export function piArgs(spec: TaskSpec): string[] {
 			...(spec.tools.length > 0 ? [spec.tools.join(",")] : []),
 		);
 	args.push("--append-system-prompt", spec.systemPromptPath);
-	args.push(spec.prompt);
+	// One argv string may not exceed 128 KiB (Linux MAX_ARG_STRLEN): a longer prompt goes as pi's `@file`.
+	if (Buffer.byteLength(spec.prompt) > MAX_ARG_BYTES)
+		args.push(`@${spec.promptPath}`, "Do the task in the file above.");
+	else args.push(spec.prompt);
 	return args;
 }
 

@@ -9,8 +9,7 @@ export interface TaskSpec {
 	taskId: string;
 	agent: string;
 	cwd: string;
-	/** Appended to pi's system prompt (identity + the agent's instructions). */
-	systemPrompt: string;
+	/** File appended to pi's system prompt (identity + the agent's instructions). */
 	systemPromptPath: string;
 	prompt: string;
 	promptPath: string;

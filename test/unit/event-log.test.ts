@@ -1,0 +1,109 @@
+/** The event log: group-committed appends, gap-free seq, torn-tail tolerance, corruption reported by line. */
+import assert from "node:assert/strict";
+import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
+
+async function tempLog() {
+	return join(await mkdtemp(join(tmpdir(), "pi-crew-log-")), "events.jsonl");
+}
+
+const created = { goal: "g", team: "t", workflow: "w", runtime: "child", concurrency: 1, cwd: "/" };
+
+test("concurrent appends get gap-free, increasing seq and are all durable after drain", async () => {
+	const file = await tempLog();
+	const log = await EventLogWriter.create(file, "r1");
+	const seen: number[] = [];
+	log.subscribe((e) => seen.push(e.seq));
+	await log.append("run.created", created);
+	await Promise.all(Array.from({ length: 500 }, (_, i) => log.append("task.failed", { reason: `r${i}` }, `t${i}`)));
+	await log.close();
+	const read = await readEventLog(file);
+	assert.deepEqual(read.errors, []);
+	assert.deepEqual(
+		read.events.map((e) => e.seq),
+		Array.from({ length: 501 }, (_, i) => i + 1),
+	);
+	assert.deepEqual(
+		seen,
+		read.events.map((e) => e.seq),
+		"listeners see every event once, in order",
+	);
+});
+
+test("create refuses to overwrite an existing log", async () => {
+	const file = await tempLog();
+	await writeFile(file, "");
+	await assert.rejects(EventLogWriter.create(file, "r1"), /EEXIST/);
+});
+
+test("a torn last line is a warning; resume cuts it and continues the sequence", async () => {
+	const file = await tempLog();
+	const log = await EventLogWriter.create(file, "r1");
+	await log.append("run.created", created);
+	await log.append("run.started", { pid: 1 });
+	await log.close();
+	await appendFile(file, '{"v":1,"seq":3,"ts":"x","runId":"r1","type":"run.fin');
+	const torn = await readEventLog(file);
+	assert.equal(torn.events.length, 2);
+	assert.deepEqual(torn.errors, []);
+	assert.match(torn.warnings[0]?.message ?? "", /torn last line/);
+	assert.equal(torn.warnings[0]?.line, 3);
+
+	const resumed = await EventLogWriter.resume(file, "r1");
+	await resumed.append("task.planned", { role: "r", agent: "a", dependsOn: [] }, "t");
+	await resumed.close();
+	const after = await readEventLog(file);
+	assert.deepEqual(after.warnings, []);
+	assert.deepEqual(
+		after.events.map((e) => [e.seq, e.type]),
+		[
+			[1, "run.created"],
+			[2, "run.started"],
+			[3, "task.planned"],
+		],
+	);
+});
+
+test("a corrupt line in the middle is an error naming file and line; the rest stays readable", async () => {
+	const file = await tempLog();
+	const log = await EventLogWriter.create(file, "r1");
+	await log.append("run.created", created);
+	await log.close();
+	const text = await readFile(file, "utf8");
+	const third = text
+		.replace('"seq":1', '"seq":2')
+		.replace("run.created", "run.started")
+		.replace(/"data":.*}$/m, '"data":{"pid":1}}');
+	await writeFile(file, `${text}{not json\n${third}`);
+	const read = await readEventLog(file);
+	assert.equal(read.events.length, 2);
+	assert.equal(read.errors.length, 1);
+	assert.equal(read.errors[0]?.file, file);
+	assert.equal(read.errors[0]?.line, 2);
+	assert.match(read.errors[0]?.message ?? "", /corrupt line/);
+});
+
+test("a seq gap is reported", async () => {
+	const file = await tempLog();
+	const line = (seq: number) =>
+		`${JSON.stringify({ v: 1, seq, ts: "t", runId: "r", type: "run.started", data: { pid: 1 } })}\n`;
+	await writeFile(file, line(1) + line(3));
+	const read = await readEventLog(file);
+	assert.match(read.errors[0]?.message ?? "", /seq 3 where 2 was expected/);
+	assert.equal(read.errors[0]?.line, 2);
+});
+
+test("a failed write rejects every pending append with the real cause", async () => {
+	const file = await tempLog();
+	const log = await EventLogWriter.create(file, "r1");
+	await log.append("run.created", created);
+	await (log as unknown as { handle: { close(): Promise<void> } }).handle.close();
+	await assert.rejects(
+		log.append("run.started", { pid: 1 }),
+		/cannot append to the event log of run r1: .*(EBADF|closed)/,
+	);
+	await assert.rejects(log.append("run.started", { pid: 1 }), /cannot append/);
+});

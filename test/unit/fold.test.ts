@@ -1,0 +1,78 @@
+/** The fold: run and task state derived from events; terminal states never regress. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type CrewEvent, type EventPayloads, type EventType, foldEvents } from "../../src/store/events.js";
+
+let seq = 0;
+function ev<K extends EventType>(type: K, data: EventPayloads[K], taskId?: string): CrewEvent {
+	seq++;
+	return {
+		v: 1,
+		seq,
+		ts: new Date(1_700_000_000_000 + seq * 1000).toISOString(),
+		runId: "r",
+		type,
+		data,
+		taskId,
+	} as CrewEvent;
+}
+
+const base = () => {
+	seq = 0;
+	return [
+		ev("run.created", { goal: "g", team: "t", workflow: "w", runtime: "child", concurrency: 2, cwd: "/" }),
+		ev("task.planned", { role: "x", agent: "explorer", dependsOn: [] }, "a"),
+		ev("task.planned", { role: "y", agent: "writer", dependsOn: ["a"] }, "b"),
+		ev("run.started", { pid: 1 }),
+	];
+};
+
+test("a run folds to its tasks' statuses, attempts, usage and times", () => {
+	const state = foldEvents([
+		...base(),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "a"),
+		ev("task.tool", { tool: "bash", phase: "start" }, "a"),
+		ev("task.usage", { input: 10, output: 5, cacheRead: 0, cacheWrite: 0, total: 15 }, "a"),
+		ev("task.succeeded", { resultPath: "res", chars: 3 }, "a"),
+		ev("task.skipped", { reason: "because" }, "b"),
+		ev("run.finished", { status: "failed", reason: "x", summaryPath: "s" }),
+	]);
+	assert.ok(state);
+	assert.equal(state.status, "failed");
+	const a = state.tasks.get("a");
+	assert.equal(a?.status, "succeeded");
+	assert.equal(a?.attempt, 1);
+	assert.equal(a?.toolCalls, 1);
+	assert.equal(a?.usage.total, 15);
+	assert.equal(state.usage.total, 15);
+	assert.equal(Date.parse(a?.endedAt ?? "") - Date.parse(a?.startedAt ?? ""), 3000);
+	assert.equal(state.tasks.get("b")?.reason, "because");
+	assert.deepEqual(state.anomalies, []);
+});
+
+test("terminal task and run states never regress; the refused events are reported", () => {
+	const state = foldEvents([
+		...base(),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "a"),
+		ev("task.succeeded", { resultPath: "res", chars: 3 }, "a"),
+		ev("task.failed", { reason: "late" }, "a"),
+		ev("task.started", { attempt: 2, promptPath: "p" }, "a"),
+		ev("task.succeeded", { resultPath: "x", chars: 1 }, "b"),
+		ev("task.failed", { reason: "?" }, "ghost"),
+		ev("run.finished", { status: "succeeded", summaryPath: "s" }),
+		ev("run.finished", { status: "failed", summaryPath: "s" }),
+	]);
+	assert.ok(state);
+	assert.equal(state.tasks.get("a")?.status, "succeeded");
+	assert.equal(state.tasks.get("a")?.attempt, 1);
+	assert.equal(state.tasks.get("b")?.status, "pending", "pending cannot jump to succeeded");
+	assert.equal(state.status, "succeeded");
+	assert.equal(state.anomalies.length, 5, state.anomalies.join("\n"));
+	assert.match(state.anomalies.join("\n"), /task a cannot go succeeded -> failed/);
+	assert.match(state.anomalies.join("\n"), /unknown task "ghost"/);
+});
+
+test("a log must start with run.created", () => {
+	seq = 0;
+	assert.throws(() => foldEvents([ev("run.started", { pid: 1 })]), /must start with run.created/);
+});

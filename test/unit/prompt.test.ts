@@ -1,0 +1,41 @@
+/** Task prompts: goal, template placeholders, and dependency results bounded with a pointer to the full file. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { PlannedTask } from "../../src/engine/plan.js";
+import { RESULT_INLINE_CHARS, taskPrompt } from "../../src/engine/prompt.js";
+
+const agent = {
+	name: "writer",
+	description: "d",
+	prompt: "p",
+	source: { file: "f", scope: "builtin" as const, lineOf: () => 1 },
+};
+const t = (id: string, template = "t", dependsOn: string[] = [], output = id): PlannedTask => ({
+	id,
+	role: "r",
+	agent,
+	dependsOn,
+	template,
+	output,
+});
+
+test("placeholders take the goal and dependency outputs; other results are listed after the task", () => {
+	const a = t("a", "x", [], "findings");
+	const b = t("b");
+	const d = t("d", "Write up {goal} using {findings}", ["a", "b"]);
+	const prompt = taskPrompt(d, "the goal", [
+		{ task: a, text: "FOUND", path: "/r/a.md" },
+		{ task: b, text: "B-SAID", path: "/r/b.md" },
+	]);
+	assert.match(prompt, /^## Goal\n\nthe goal\n/);
+	assert.match(prompt, /## Your task\n\nWrite up the goal using FOUND\n/);
+	assert.match(prompt, /### b \(r\)\n\nB-SAID/);
+	assert.doesNotMatch(prompt, /### a/, "an inlined result is not repeated");
+});
+
+test("a long result is cut at the bound with its size and path, never silently", () => {
+	const long = "z".repeat(RESULT_INLINE_CHARS + 500);
+	const prompt = taskPrompt(t("d", "go", ["a"]), "g", [{ task: t("a"), text: long, path: "/run/a/result.md" }]);
+	assert.match(prompt, /\[\.\.\. 500 more characters: read the full result at \/run\/a\/result\.md\]/);
+	assert.ok(prompt.length < RESULT_INLINE_CHARS + 400);
+});

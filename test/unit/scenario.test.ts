@@ -1,0 +1,59 @@
+/** Scenario files of the scripted model: parsing with located errors, per-call step selection, templates. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fillTemplate, parseScenario, planCall, ScenarioError, scriptFor } from "../../src/scripted/scenario.js";
+import { goalSection, identityLine, parseGoal, parseIdentity } from "../../src/workers/identity.js";
+
+test("a scenario parses agents, tasks and default", () => {
+	const s = parseScenario(
+		'explorer:\n  - tool: ls\n    args: { path: "." }\n  - say: hi\n"task:b":\n  - fault: crash\ndefault:\n  - sleepMs: 5\n  - say: d\n',
+		"s.yaml",
+	);
+	assert.deepEqual(scriptFor(s, "explorer", "a")[0], { kind: "tool", tool: "ls", args: { path: "." } });
+	assert.deepEqual(scriptFor(s, "explorer", "b"), [{ kind: "fault", fault: "crash" }], "task: wins over the agent");
+	assert.equal(scriptFor(s, "writer", "c").length, 2, "default for unnamed agents");
+	assert.equal(scriptFor(undefined, "verifier", "c")[0]?.kind, "tool", "builtin agents have a default script");
+	assert.deepEqual(scriptFor(undefined, "custom", "c"), [{ kind: "say", text: "{agent} finished: {goal}" }]);
+});
+
+test("every bad step is reported with file, line and field", () => {
+	let error: ScenarioError | undefined;
+	try {
+		parseScenario("explorer:\n  - say: ok\n  - fault: explode\n  - say: a\n    sleepMs: 3\nwriter: nope\n", "s.yaml");
+	} catch (err) {
+		error = err as ScenarioError;
+	}
+	assert.ok(error instanceof ScenarioError);
+	assert.deepEqual(
+		error.problems.map((p) => [p.line, p.field]),
+		[
+			[6, "writer"],
+			[3, "explorer[1]"],
+			[4, "explorer[2]"],
+		].sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
+	);
+	assert.throws(() => parseScenario("a: [\n", "bad.yaml"), /bad\.yaml:\d+: invalid YAML/);
+});
+
+test("each model call takes the next non-sleep step, with the sleeps before it", () => {
+	const steps =
+		parseScenario("a:\n  - sleepMs: 10\n  - tool: ls\n  - sleepMs: 5\n  - sleepMs: 7\n  - say: done\n", "s").get("a") ??
+		[];
+	assert.deepEqual(planCall(steps, 0), { sleepMs: 10, step: { kind: "tool", tool: "ls", args: {} } });
+	assert.deepEqual(planCall(steps, 1), { sleepMs: 12, step: { kind: "say", text: "done" } });
+	assert.deepEqual(planCall(steps, 2), { sleepMs: 0, exhausted: true, callIndex: 2 });
+});
+
+test("templates and the identity/goal markers round-trip", () => {
+	assert.equal(
+		fillTemplate("{agent}: {goal} -> {result} {other}", { agent: "x", goal: "g", result: "r" }),
+		"x: g -> r {other}",
+	);
+	assert.deepEqual(parseIdentity(`${identityLine("test-engineer", "step_2")} more`), {
+		agent: "test-engineer",
+		taskId: "step_2",
+	});
+	assert.equal(parseIdentity("You are a helpful assistant"), undefined);
+	assert.equal(parseGoal(`${goalSection("fix the\nbug")}\n## Your task\n\nx`), "fix the\nbug");
+	assert.equal(parseGoal("just a prompt"), "just a prompt");
+});

@@ -1,0 +1,110 @@
+/** Pure parts of the child runtime: JSONL framing, pi's event stream to an outcome, argv and environment. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { piArgs, workerEnv } from "../../src/workers/child.js";
+import { JsonlFramer, PiStreamReader } from "../../src/workers/pi-stream.js";
+import type { TaskSpec } from "../../src/workers/runtime.js";
+
+test("the framer splits on LF across chunks and keeps a long line whole", () => {
+	const lines: string[] = [];
+	const f = new JsonlFramer((l) => lines.push(l));
+	const long = "x".repeat(200_000);
+	f.push(Buffer.from('{"a":1}\n{"b"'));
+	f.push(Buffer.from(`:2}\n${long.slice(0, 100_000)}`));
+	f.push(Buffer.from(`${long.slice(100_000)}\n\ntail`));
+	f.end();
+	assert.deepEqual(lines, ['{"a":1}', '{"b":2}', long, "tail"]);
+});
+
+const assistant = (text: string, stopReason = "stop", errorMessage?: string) =>
+	JSON.stringify({
+		type: "message_end",
+		message: {
+			role: "assistant",
+			content: [{ type: "text", text }],
+			stopReason,
+			errorMessage,
+			usage: { input: 3, output: 2, totalTokens: 5 },
+		},
+	});
+
+test("a non-empty final answer succeeds; empty, errors and missing answers fail with the reason", () => {
+	const outcome = (...lines: string[]) => {
+		const r = new PiStreamReader();
+		for (const l of lines) r.push(l);
+		return r.outcome();
+	};
+	assert.deepEqual(outcome(assistant("done")), { ok: true, answer: "done" });
+	assert.deepEqual(outcome(assistant("  \n")), { ok: false, reason: "empty final answer" });
+	assert.deepEqual(outcome(assistant("", "error", "429 rate limit")), {
+		ok: false,
+		reason: "model error: 429 rate limit",
+	});
+	assert.deepEqual(outcome(assistant("", "toolUse")), {
+		ok: false,
+		reason: "worker ended without a final answer (last stop reason: toolUse)",
+	});
+	assert.deepEqual(outcome("not json", '{"type":"agent_start"}'), {
+		ok: false,
+		reason: "worker ended without any model response",
+	});
+});
+
+test("tool calls and usage become worker events", () => {
+	const r = new PiStreamReader();
+	assert.deepEqual(
+		r.push(JSON.stringify({ type: "tool_execution_start", toolName: "bash", args: { command: "npm   test\n" } })),
+		[{ type: "tool", tool: "bash", phase: "start", summary: "npm test" }],
+	);
+	assert.deepEqual(r.push(JSON.stringify({ type: "tool_execution_end", toolName: "bash", isError: true })), [
+		{ type: "tool", tool: "bash", phase: "end", isError: true },
+	]);
+	assert.deepEqual(r.push(assistant("x")), [
+		{ type: "usage", usage: { input: 3, output: 2, cacheRead: 0, cacheWrite: 0, total: 5 } },
+	]);
+	r.push('{"type":"turn_start"}');
+	assert.equal(r.turns, 1);
+});
+
+const spec: TaskSpec = {
+	runId: "r1",
+	taskId: "t1",
+	agent: "explorer",
+	cwd: "/repo",
+	systemPromptPath: "/run/system.md",
+	prompt: "## Goal\n\ng",
+	promptPath: "/run/prompt.md",
+	taskDir: "/run",
+	model: "crew-scripted/scripted",
+	tools: ["read", "ls"],
+	timeoutMs: 1000,
+};
+
+test("workers run without project extensions, with the agent's tools, model and prompt", () => {
+	const args = piArgs(spec);
+	assert.ok(args.includes("--no-extensions"));
+	assert.deepEqual(args.slice(args.indexOf("--tools"), args.indexOf("--tools") + 2), ["--tools", "read,ls"]);
+	assert.equal(args[args.indexOf("--model") + 1], "crew-scripted/scripted");
+	assert.equal(args.at(-1), "## Goal\n\ng");
+	assert.ok(piArgs({ ...spec, tools: [] }).includes("--no-tools"));
+	const long = piArgs({ ...spec, prompt: "y".repeat(150_000) });
+	assert.equal(long.at(-2), "@/run/prompt.md", "a prompt over the argv limit goes by file");
+});
+
+test("workers get essentials and model keys, not arbitrary secrets", () => {
+	const env = workerEnv(spec, {
+		PATH: "/bin",
+		HOME: "/h",
+		ANTHROPIC_API_KEY: "k",
+		DATABASE_PASSWORD: "p",
+		PI_OFFLINE: "1",
+		PI_CREW_SCENARIO: "/evil",
+	});
+	assert.equal(env.PATH, "/bin");
+	assert.equal(env.ANTHROPIC_API_KEY, "k");
+	assert.equal(env.PI_OFFLINE, "1");
+	assert.equal(env.DATABASE_PASSWORD, undefined);
+	assert.equal(env.PI_CREW_SCENARIO, undefined, "the scenario comes from the run, not the environment");
+	assert.equal(env.PI_CREW_RUN_ID, "r1");
+	assert.equal(env.PI_CREW_TASK_ID, "t1");
+});
