@@ -9,5 +9,6 @@ export {
 	fauxToolCall,
 	getApiProvider,
 	registerFauxProvider,
+	StringEnum,
 } from "@mariozechner/pi-ai";
 export type { ExtensionAPI } from "@mariozechner/pi-coding-agent";

@@ -52,7 +52,10 @@ export interface RunRequest {
 	goal: string;
 	workflow?: string;
 	runtime?: RuntimeName;
+	/** Every worker's model (`--model`), over the agents' own. */
 	model?: string;
+	/** The calling pi session's model: the last fallback, after the agent's and the configured one. */
+	sessionModel?: string;
 	scenario?: string;
 	concurrency?: number;
 	taskTimeoutMs?: number;
@@ -91,7 +94,7 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
 		concurrency: req.concurrency ?? config.concurrency ?? DEFAULTS.concurrency,
 		taskTimeoutMs: req.taskTimeoutMs ?? config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
 		model: req.model,
-		defaultModel: config.model,
+		defaultModel: config.model ?? req.sessionModel,
 		scenario,
 		signal: req.signal,
 		onEvent: req.onEvent,

@@ -1,0 +1,105 @@
+/**
+ * pi-crew as a Pi extension: the `team` tool. Registration is cheap; the api (and everything behind it) is imported
+ * on the first call. The tool is a thin face over the api, the same one the CLI uses.
+ */
+import { type Static, Type } from "typebox";
+import { type ExtensionAPI, StringEnum } from "../host.js";
+
+const ACTIONS = ["run", "status", "list", "events", "validate"] as const;
+
+const Params = Type.Object({
+	action: StringEnum(ACTIONS, { description: "run a team, or inspect runs and resources" }),
+	team: Type.Optional(Type.String({ description: "run: the team (e.g. default, fast-fix, review, research)" })),
+	goal: Type.Optional(Type.String({ description: "run: what the team should achieve" })),
+	workflow: Type.Optional(Type.String({ description: "run: a workflow other than the team's default" })),
+	runId: Type.Optional(Type.String({ description: "status/events: the run (default: the latest)" })),
+	model: Type.Optional(Type.String({ description: "run: model for every worker (provider/id)" })),
+});
+
+type RawParams = Record<string, unknown>;
+
+/**
+ * Models send "", 0, false or null for fields they mean to leave unset. Dropped before schema validation, which would
+ * otherwise turn null into the string "null".
+ */
+export function dropUnset(args: unknown): Static<typeof Params> {
+	if (typeof args !== "object" || args === null) return args as Static<typeof Params>;
+	const kept = Object.entries(args).filter(([, v]) => v !== null && v !== "" && v !== 0 && v !== false);
+	return Object.fromEntries(kept.map(([k, v]) => [k, typeof v === "string" ? v.trim() : v])) as Static<typeof Params>;
+}
+
+function present(params: RawParams, key: string): string | undefined {
+	const v = params[key];
+	return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+function text(value: string, details: unknown = {}) {
+	return { content: [{ type: "text" as const, text: value }], details };
+}
+
+export default function piCrew(pi: ExtensionAPI): void {
+	pi.registerTool({
+		name: "team",
+		label: "Team",
+		description:
+			"Run a team of pi agents (a workflow DAG of role-specific workers) on this repository, and inspect runs. " +
+			"Actions: run (team + goal), status, list, events, validate.",
+		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
+		parameters: Params,
+		prepareArguments: dropUnset,
+		async execute(_id, params, signal, onUpdate, ctx) {
+			const api = await import("../api/index.js");
+			const { progressLine, renderRun } = await import("../cli/render.js");
+			const p = params as RawParams;
+			try {
+				switch (params.action) {
+					case "run": {
+						const team = present(p, "team");
+						const goal = present(p, "goal");
+						if (!team || !goal) return text("team run needs both `team` and `goal`.", { error: "usage" });
+						const session = ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined;
+						const view = await api.runTeam({
+							cwd: ctx.cwd,
+							team,
+							goal,
+							workflow: present(p, "workflow"),
+							model: present(p, "model"),
+							sessionModel: session,
+							signal,
+							onEvent: (event, state) => {
+								const line = progressLine(event, state);
+								if (line) onUpdate?.(text(line));
+							},
+						});
+						return text(`${renderRun(view)}\nsummary: ${view.paths.summary}`, api.runJson(view));
+					}
+					case "status": {
+						const view = await api.runStatus(ctx.cwd, present(p, "runId"));
+						return text(renderRun(view), api.runJson(view));
+					}
+					case "list": {
+						const views = await api.listRuns(ctx.cwd);
+						const lines = views.map(
+							(v) => `${v.state.runId}  ${v.status}  ${v.state.team}  ${v.state.goal.split("\n")[0]}`,
+						);
+						return text(lines.join("\n") || "no runs yet", { runs: views.map((v) => api.runJson(v)) });
+					}
+					case "events": {
+						const runId = present(p, "runId") ?? (await api.runStatus(ctx.cwd)).state.runId;
+						const { events, problems } = await api.runEvents(ctx.cwd, runId);
+						const lines = events.map((e) => `${e.seq} ${e.type} ${e.taskId ?? ""}`);
+						return text(lines.join("\n"), { events, problems });
+					}
+					case "validate": {
+						const { problems } = await api.validateResources(ctx.cwd);
+						return text(problems.map(api.formatProblem).join("\n") || "all resources valid", { problems });
+					}
+					default:
+						return text(`unknown action "${params.action}"; use one of: ${ACTIONS.join(", ")}`, { error: "usage" });
+				}
+			} catch (err) {
+				return text(`team ${params.action} failed: ${(err as Error).message}`, { error: (err as Error).name });
+			}
+		},
+	});
+}

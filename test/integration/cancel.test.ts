@@ -1,0 +1,59 @@
+/** Ctrl-C / SIGTERM of a foreground run: workers and their trees stop, tasks end cancelled, the log says so. */
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { cli, processesOfRun, projectTeam, SCRIPTED, sandbox, startCli, waitFor } from "../support/index.js";
+
+test("SIGTERM to a foreground run cancels it: tasks cancelled, nothing left running, exit 1", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "slow", [
+		{ id: "work", role: "executor" },
+		{ id: "later", role: "writer", dependsOn: ["work"] },
+	]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		`default:\n  - tool: bash\n    args: { command: "sleep 30" }\n  - say: done\n`,
+	);
+	const { child, done } = startCli(["run", "slow", "cancel me", "--model", SCRIPTED, "--scenario", scenario], box);
+	const runs = join(box.repo, ".crew/runs");
+	const runId = await waitFor("the worker's bash call", async () => {
+		const [id] = await readdir(runs).catch(() => [] as string[]);
+		const log = id ? await readFile(join(runs, id, "events.jsonl"), "utf8").catch(() => "") : "";
+		return log.includes('"task.tool"') ? id : undefined;
+	});
+	const sent = Date.now();
+	child.kill("SIGTERM");
+	const res = await done;
+	assert.ok(Date.now() - sent < 4000, "the run stops promptly");
+	assert.equal(res.code, 1);
+	assert.match(res.stderr, /SIGTERM: cancelling the run/);
+	assert.deepEqual(await processesOfRun(runId), []);
+	const status = JSON.parse((await cli(["status", runId, "--json"], box)).stdout) as {
+		status: string;
+		tasks: { id: string; status: string; reason?: string }[];
+	};
+	assert.equal(status.status, "cancelled");
+	assert.deepEqual(
+		status.tasks.map((t) => [t.id, t.status, t.reason]),
+		[
+			["work", "cancelled", "cancelled"],
+			["later", "cancelled", "run cancelled"],
+		],
+	);
+});
+
+test("the scaffold runtime writes every prompt and starts no worker", async () => {
+	const box = await sandbox();
+	const res = await cli(["run", "review", "audit the code", "--runtime", "scaffold", "--json"], box);
+	assert.equal(res.code, 0, res.stderr);
+	const json = JSON.parse(res.stdout) as { runDir: string; tasks: { id: string; status: string }[] };
+	assert.deepEqual(
+		json.tasks.map((t) => t.status),
+		["succeeded", "succeeded", "succeeded", "succeeded"],
+	);
+	const prompt = await readFile(join(json.runDir, "artifacts/tasks/report/prompt.md"), "utf8");
+	assert.match(prompt, /Write one review report for: audit the code/);
+	const system = await readFile(join(json.runDir, "artifacts/tasks/report/system.md"), "utf8");
+	assert.match(system, /You are the "writer" agent of a pi-crew team, working on task "report"/);
+});
