@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// The CLI ships as TypeScript source (one form, no build step): tsx loads it.
-import { register } from "tsx/esm/api";
+// The compiled CLI (`npm install` builds dist/ through the prepare script).
+import { cli } from "../dist/cli/main.js";
 
-register();
-const { cli } = await import("../src/cli/main.ts");
 await cli(process.argv.slice(2));

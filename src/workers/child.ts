@@ -5,16 +5,19 @@
  */
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processStartTime } from "../store/lease.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const GUARD_EXTENSION = join(HERE, "guard-extension.ts");
-export const SCRIPTED_EXTENSION = join(HERE, "..", "scripted", "extension.ts");
+const SELF = fileURLToPath(import.meta.url);
+const HERE = dirname(SELF);
+// `.js` from dist/, `.ts` when run from source (tests): the extensions sit beside this module either way.
+const EXT = extname(SELF);
+export const GUARD_EXTENSION = join(HERE, `guard-extension${EXT}`);
+export const SCRIPTED_EXTENSION = join(HERE, "..", "scripted", `extension${EXT}`);
 const KILL_GRACE_MS = 2000;
 const MAX_ARG_BYTES = 100_000;
 

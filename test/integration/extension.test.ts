@@ -19,9 +19,9 @@ test("pi -e pi-crew: the parent agent runs a team with the team tool and reads t
 		"--no-session",
 		"-ne",
 		"-e",
-		join(ROOT, "src/extension/index.ts"),
+		join(ROOT, "dist/extension/index.js"),
 		"-e",
-		join(ROOT, "src/scripted/extension.ts"),
+		join(ROOT, "dist/scripted/extension.js"),
 	];
 	const child = spawn(pi, [...args, "--model", SCRIPTED, "research the layout"], {
 		cwd: box.repo,

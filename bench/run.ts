@@ -1,0 +1,262 @@
+/**
+ * `npm run bench`: performance goals measured as ratios within one run (absolute times drift on shared machines).
+ * Prints a markdown report; record it in docs/benchmarks.md with the date and machine.
+ *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
+ *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EventLogWriter, readEventLog } from "../src/store/event-log.js";
+import { foldEvents } from "../src/store/events.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(ROOT, "bin", "pi-crew.js");
+const PI = join(ROOT, "node_modules", ".bin", "pi");
+const SCRIPTED_EXT = join(ROOT, "dist", "scripted", "extension.js");
+
+const median = (xs: number[]) => {
+	const s = [...xs].sort((a, b) => a - b);
+	return s.length % 2 ? (s[(s.length - 1) / 2] ?? 0) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
+};
+
+interface Timed {
+	ms: number;
+	code: number | null;
+	stdout: string;
+	peakTreeRssMiB: number;
+}
+
+/** Runs a command; samples the RSS of its whole process tree (via /proc) every 100 ms. */
+function timed(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Timed> {
+	const start = performance.now();
+	const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "ignore"] });
+	let stdout = "";
+	child.stdout.on("data", (d) => {
+		stdout += d;
+	});
+	let peak = 0;
+	const sampler = setInterval(async () => {
+		if (child.pid) peak = Math.max(peak, await treeRssKiB(child.pid));
+	}, 100);
+	return new Promise((resolve) =>
+		child.on("close", (code) => {
+			clearInterval(sampler);
+			resolve({ ms: performance.now() - start, code, stdout, peakTreeRssMiB: peak / 1024 });
+		}),
+	);
+}
+
+async function treeRssKiB(root: number): Promise<number> {
+	const { readdir } = await import("node:fs/promises");
+	const parent = new Map<number, number>();
+	const rss = new Map<number, number>();
+	for (const name of await readdir("/proc")) {
+		const pid = Number(name);
+		if (!Number.isInteger(pid)) continue;
+		const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+		const ppid = /PPid:\s+(\d+)/.exec(status)?.[1];
+		const kib = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+		if (ppid) parent.set(pid, Number(ppid));
+		if (kib) rss.set(pid, Number(kib));
+	}
+	let total = 0;
+	for (const [pid, kib] of rss) {
+		for (let p: number | undefined = pid; p && p > 1; p = parent.get(p)) {
+			if (p === root) {
+				total += kib;
+				break;
+			}
+		}
+	}
+	return total;
+}
+
+async function sandbox(name: string) {
+	const dir = await mkdtemp(join(tmpdir(), `pi-crew-bench-${name}-`));
+	const repo = join(dir, "repo");
+	await mkdir(join(repo, ".git"), { recursive: true });
+	const env = {
+		...process.env,
+		HOME: join(dir, "home"),
+		PI_CODING_AGENT_DIR: join(dir, "agent"),
+		PI_CREW_HOME: join(dir, "crew"),
+		PI_OFFLINE: "1",
+	};
+	const write = async (rel: string, text: string) => {
+		await mkdir(dirname(join(repo, rel)), { recursive: true });
+		await writeFile(join(repo, rel), text);
+	};
+	return { dir, repo, env, write, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function oneTaskVsBarePi(pairs: number): Promise<string[]> {
+	const box = await sandbox("task");
+	await box.write(".crew/agents/solo.md", "---\nname: solo\ndescription: one scripted turn\n---\nAnswer.\n");
+	await box.write(
+		".crew/teams/solo.team.md",
+		"---\nname: solo\ndescription: d\nroles:\n  - name: solo\n    agent: solo\ndefaultWorkflow: solo\n---\n",
+	);
+	await box.write(
+		".crew/workflows/solo.workflow.md",
+		"---\nname: solo\ndescription: d\nsteps:\n  - id: only\n    role: solo\n    task: answer {goal}\n---\n",
+	);
+	const scenario = join(box.repo, "scenario.yaml");
+	await writeFile(scenario, 'default:\n  - say: "done"\n');
+	const bareEnv = { ...box.env, PI_CREW_SCENARIO: scenario };
+	const bare = [
+		"--mode",
+		"json",
+		"--no-session",
+		"-ne",
+		"-e",
+		SCRIPTED_EXT,
+		"--model",
+		"crew-scripted/scripted",
+		"answer the goal",
+	];
+	const crew = ["run", "solo", "the goal", "--model", "crew-scripted/scripted", "--scenario", scenario, "--json"];
+	const rows = { bare: [] as number[], cli: [] as number[], task: [] as number[] };
+	for (let i = 0; i < pairs + 1; i++) {
+		const b = await timed(PI, bare, box.repo, bareEnv);
+		const c = await timed(process.execPath, [CLI, ...crew], box.repo, box.env);
+		if (b.code !== 0 || c.code !== 0) throw new Error(`bench run failed: pi ${b.code}, pi-crew ${c.code}`);
+		if (i === 0) continue; // warm-up: file caches, tsx's transform cache
+		const json = JSON.parse(c.stdout) as { tasks: { startedAt: string; endedAt: string }[] };
+		const t = json.tasks[0];
+		rows.bare.push(b.ms);
+		rows.cli.push(c.ms);
+		if (t) rows.task.push(Date.parse(t.endedAt) - Date.parse(t.startedAt));
+	}
+	await box.cleanup();
+	const bareMs = median(rows.bare);
+	return [
+		"### One child-pi task vs bare `pi` (same scripted turn)",
+		"",
+		`${pairs} paired runs, medians. Bare: \`pi --mode json -ne -e scripted\`. pi-crew: \`pi-crew run\` of a one-task team.`,
+		"",
+		"| measure | median | ratio to bare pi |",
+		"|---|---|---|",
+		`| bare pi process | ${bareMs.toFixed(0)} ms | 1.00 |`,
+		`| pi-crew task (task.started -> task.succeeded) | ${median(rows.task).toFixed(0)} ms | ${(median(rows.task) / bareMs).toFixed(2)} |`,
+		`| whole \`pi-crew run\` command (coordinator start, plan, log, summary) | ${median(rows.cli).toFixed(0)} ms | ${(median(rows.cli) / bareMs).toFixed(2)} |`,
+		"",
+	];
+}
+
+async function eventLog(): Promise<string[]> {
+	const dir = await mkdtemp(join(tmpdir(), "pi-crew-bench-log-"));
+	const file = join(dir, "events.jsonl");
+	const log = await EventLogWriter.create(file, "bench");
+	await log.append("run.created", { goal: "g", team: "t", workflow: "w", runtime: "child", concurrency: 8, cwd: "/" });
+	const N = 100_000;
+	const start = performance.now();
+	// Producers append without awaiting each event, as the engine does for progress; every batch is fsynced.
+	const pending: Promise<unknown>[] = [];
+	for (let i = 0; i < N; i++) {
+		pending.push(log.append("task.tool", { tool: "bash", phase: "start", summary: `step ${i}` }, `t${i % 200}`));
+		if (i % 1000 === 999) await Promise.all(pending.splice(0));
+	}
+	await Promise.all(pending);
+	await log.close();
+	const appendMs = performance.now() - start;
+
+	const small = join(dir, "fold.jsonl");
+	const w = await EventLogWriter.create(small, "fold");
+	await w.append("run.created", { goal: "g", team: "t", workflow: "w", runtime: "child", concurrency: 8, cwd: "/" });
+	const appends: Promise<unknown>[] = [];
+	for (let t = 0; t < 200; t++)
+		appends.push(w.append("task.planned", { role: "r", agent: "a", dependsOn: [] }, `t${t}`));
+	for (let i = 0; appends.length < 9_999; i++) {
+		const id = `t${i % 200}`;
+		appends.push(w.append("task.usage", { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, total: 2 }, id));
+	}
+	await Promise.all(appends);
+	await w.close();
+	const foldTimes: number[] = [];
+	for (let i = 0; i < 5; i++) {
+		const t0 = performance.now();
+		const read = await readEventLog(small);
+		foldEvents(read.events);
+		foldTimes.push(performance.now() - t0);
+	}
+	await rm(dir, { recursive: true, force: true });
+	return [
+		"### Event log",
+		"",
+		"| measure | result | goal |",
+		"|---|---|---|",
+		`| durable appends (group commit, fsync per batch) | ${Math.round(N / (appendMs / 1000)).toLocaleString("en")} events/s (${N.toLocaleString("en")} in ${appendMs.toFixed(0)} ms) | >= 20,000 events/s |`,
+		`| read + fold of a 10,000-event run | ${median(foldTimes).toFixed(1)} ms (median of 5) | <= 50 ms |`,
+		"",
+	];
+}
+
+async function dag(tasks: number): Promise<string[]> {
+	const box = await sandbox("dag");
+	await box.write(".crew/agents/node.md", "---\nname: node\ndescription: one scripted turn\ntools: ls\n---\nAnswer.\n");
+	await box.write(
+		".crew/teams/dag.team.md",
+		"---\nname: dag\ndescription: d\nroles:\n  - name: node\n    agent: node\ndefaultWorkflow: dag\n---\n",
+	);
+	// Layers of 10; each task depends on one or two tasks of the layer before.
+	const steps: string[] = [];
+	for (let i = 0; i < tasks; i++) {
+		const layer = Math.floor(i / 10);
+		const deps =
+			layer === 0
+				? []
+				: [`n${(layer - 1) * 10 + (i % 10)}`, ...(i % 3 === 0 ? [`n${(layer - 1) * 10 + ((i + 1) % 10)}`] : [])];
+		steps.push(
+			`  - id: n${i}\n    role: node\n${deps.length ? `    dependsOn: [${deps.join(", ")}]\n` : ""}    task: step ${i} of {goal}`,
+		);
+	}
+	await box.write(
+		".crew/workflows/dag.workflow.md",
+		`---\nname: dag\ndescription: d\nsteps:\n${steps.join("\n")}\n---\n`,
+	);
+	await box.write("scenario.yaml", 'default:\n  - say: "ok"\n');
+	const run = await timed(
+		process.execPath,
+		[
+			CLI,
+			"run",
+			"dag",
+			"the dag",
+			"--model",
+			"crew-scripted/scripted",
+			"--scenario",
+			"scenario.yaml",
+			"--concurrency",
+			"8",
+			"--json",
+		],
+		box.repo,
+		box.env,
+	);
+	const json = JSON.parse(run.stdout) as { status: string; tasks: { status: string }[] };
+	await box.cleanup();
+	return [
+		`### ${tasks}-task DAG, concurrency 8, scripted model, child runtime`,
+		"",
+		"| measure | result |",
+		"|---|---|",
+		`| status | ${json.status} (${json.tasks.filter((t) => t.status === "succeeded").length}/${tasks} succeeded) |`,
+		`| wall time | ${(run.ms / 1000).toFixed(1)} s (${(run.ms / tasks).toFixed(0)} ms per task) |`,
+		`| peak RSS of the whole process tree | ${run.peakTreeRssMiB.toFixed(0)} MiB |`,
+		"",
+	];
+}
+
+const pairs = Number(process.env.BENCH_PAIRS ?? 8);
+const dagTasks = Number(process.env.BENCH_DAG_TASKS ?? 200);
+const lines = [
+	`## ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+	"",
+	...(await eventLog()),
+	...(await oneTaskVsBarePi(pairs)),
+	...(await dag(dagTasks)),
+];
+process.stdout.write(`${lines.join("\n")}\n`);
