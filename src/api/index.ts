@@ -4,14 +4,14 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { type CrewConfig, DEFAULTS, isTrusted, loadConfig, type RuntimeName } from "../config/config.js";
+import type { CrewConfig } from "../config/config.js";
 import type { RunOptions } from "../engine/coordinator.js";
-import { type Catalog, loadCatalog } from "../resources/catalog.js";
+import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
 import type { Problem } from "../util/yaml-source.js";
-import type { WorkerRuntime } from "../workers/runtime.js";
+import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
 
 export { formatProblem } from "../util/yaml-source.js";
 export type { Catalog, CrewEvent, Problem, RunState, RunView };
@@ -39,7 +39,10 @@ interface Context {
 	catalog: Catalog;
 }
 
+/** Config and resources load only for commands that need them (not for status, list, events). */
 async function context(cwd?: string): Promise<Context> {
+	const { isTrusted, loadConfig } = await import("../config/config.js");
+	const { loadCatalog } = await import("../resources/catalog.js");
 	const repo = findRepo(cwd);
 	const config = await loadConfig();
 	const catalog = await loadCatalog({ repo, trustProject: isTrusted(config, repo) });
@@ -86,6 +89,7 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
 		await (await import("../scripted/scenario.js")).loadScenario(scenario); // fail now, not in every worker
 	}
 	const { executeRun } = await import("../engine/coordinator.js");
+	const { DEFAULTS } = await import("../config/config.js");
 	const result = await executeRun({
 		repo,
 		plan,

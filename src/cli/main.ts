@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import * as api from "../api/index.js";
-import { RUNTIMES, type RuntimeName } from "../config/config.js";
+import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 import { progressLine, renderRun } from "./render.js";
 
 const USAGE = `pi-crew: run teams of pi agents on a repository

@@ -9,9 +9,7 @@ import { join, resolve } from "node:path";
 import { type Static, Type } from "typebox";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
-
-export const RUNTIMES = ["child", "scaffold"] as const;
-export type RuntimeName = (typeof RUNTIMES)[number];
+import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 
 export const ConfigSchema = Type.Object(
 	{

@@ -1,6 +1,7 @@
 /** Validation of parsed YAML against a TypeBox schema, reported as problems with file, line and field. */
 import type { TSchema } from "typebox";
-import { Value } from "typebox/value";
+// typebox/schema is the standalone JSON Schema validator: a third of the load time of typebox/value.
+import { Errors } from "typebox/schema";
 import type { Problem, YamlSource } from "./yaml-source.js";
 
 interface SchemaError {
@@ -12,7 +13,8 @@ interface SchemaError {
 
 export function checkSchema(schema: TSchema, src: YamlSource, file: string, hint?: string): Problem[] {
 	const problems: Problem[] = [];
-	for (const raw of Value.Errors(schema, src.value)) {
+	const [, errors] = Errors(schema, src.value);
+	for (const raw of errors) {
 		const e = raw as unknown as SchemaError;
 		if (e.keyword === "boolean") continue; // restates an additionalProperties error below
 		const path = e.instancePath

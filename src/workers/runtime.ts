@@ -4,6 +4,9 @@
  */
 import type { Usage } from "../store/events.js";
 
+export const RUNTIMES = ["child", "scaffold"] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+
 export interface TaskSpec {
 	runId: string;
 	taskId: string;
