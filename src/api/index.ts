@@ -64,7 +64,6 @@ export interface RunRequest {
 	taskTimeoutMs?: number;
 	signal?: AbortSignal;
 	onEvent?: RunOptions["onEvent"];
-	onCreated?: RunOptions["onCreated"];
 }
 
 const MAX_GOAL_CHARS = 64_000;
@@ -102,7 +101,6 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
 		scenario,
 		signal: req.signal,
 		onEvent: req.onEvent,
-		onCreated: req.onCreated,
 	});
 	return loadRun(repo, result.runId);
 }

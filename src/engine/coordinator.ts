@@ -28,8 +28,6 @@ export interface RunOptions {
 	signal?: AbortSignal;
 	/** Called with each event once it is durable, and the state after it. */
 	onEvent?: (event: CrewEvent, state: RunState) => void;
-	/** Called once the run exists on disk, before any task starts. */
-	onCreated?: (runId: string, paths: RunPaths) => void;
 }
 
 export interface RunResult {
@@ -62,10 +60,18 @@ export async function executeRun(opts: RunOptions): Promise<RunResult> {
 		});
 		for (const t of plan.tasks)
 			await log.append("task.planned", { role: t.role, agent: t.agent.name, dependsOn: t.dependsOn }, t.id);
-		opts.onCreated?.(runId, paths);
 		await log.append("run.started", { pid: process.pid });
 		const scheduler = new Scheduler(opts, log, paths, () => state as RunState);
-		const outcome = await scheduler.run();
+		let outcome: { status: FinalRunStatus; reason?: string };
+		try {
+			outcome = await scheduler.run();
+		} catch (err) {
+			// A bug or an I/O failure (disk full) in the coordinator: workers are already stopped; say so in the log
+			// if it still takes writes, then let the error surface.
+			const reason = `coordinator error: ${(err as Error).message}`;
+			await log.append("run.finished", { status: "failed", reason, summaryPath: "" }).catch(() => undefined);
+			throw err;
+		}
 		const final = state as RunState;
 		await writeArtifact(paths, "summary.md", renderSummary(final, outcome.status, outcome.reason));
 		await log.append("run.finished", { ...outcome, summaryPath: relative(paths.dir, paths.summary) });
@@ -96,21 +102,29 @@ class Scheduler {
 		};
 		this.opts.signal?.addEventListener("abort", cancelAll, { once: true });
 		try {
-			for (;;) {
-				if (!this.opts.signal?.aborted) {
-					await this.skipBlocked();
-					for (const task of this.ready()) {
-						if (this.running.size >= this.opts.concurrency) break;
-						this.start(byId.get(task) as PlannedTask);
-					}
-				}
-				if (this.running.size === 0) break;
-				await Promise.race([...this.running.values()].map((r) => r.done));
-			}
+			await this.loop(byId);
+		} catch (err) {
+			cancelAll();
+			await Promise.allSettled([...this.running.values()].map((r) => r.done));
+			throw err;
 		} finally {
 			this.opts.signal?.removeEventListener("abort", cancelAll);
 		}
 		return this.finish();
+	}
+
+	private async loop(byId: Map<string, PlannedTask>): Promise<void> {
+		for (;;) {
+			if (!this.opts.signal?.aborted) {
+				await this.skipBlocked();
+				for (const task of this.ready()) {
+					if (this.running.size >= this.opts.concurrency) break;
+					this.start(byId.get(task) as PlannedTask);
+				}
+			}
+			if (this.running.size === 0) return;
+			await Promise.race([...this.running.values()].map((r) => r.done));
+		}
 	}
 
 	private tasks() {

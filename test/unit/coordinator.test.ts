@@ -1,0 +1,56 @@
+/** The coordinator with an injected runtime: what happens when the coordinator itself fails mid-run. */
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { executeRun } from "../../src/engine/coordinator.js";
+import { planRun } from "../../src/engine/plan.js";
+import { loadCatalog } from "../../src/resources/catalog.js";
+import { readEventLog } from "../../src/store/event-log.js";
+import { foldEvents } from "../../src/store/events.js";
+import type { TaskSpec, WorkerOutcome, WorkerRuntime } from "../../src/workers/runtime.js";
+
+test("an I/O failure in the coordinator stops running workers and is recorded as the run's failure", async () => {
+	const dir = await mkdtemp(join(tmpdir(), "pi-crew-coord-"));
+	const repo = join(dir, "repo");
+	await mkdir(join(repo, ".crew", "teams"), { recursive: true });
+	await mkdir(join(repo, ".crew", "workflows"), { recursive: true });
+	await writeFile(
+		join(repo, ".crew/teams/pair.team.md"),
+		"---\nname: pair\ndescription: d\nroles:\n  - name: x\n    agent: explorer\ndefaultWorkflow: pair\n---\n",
+	);
+	await writeFile(
+		join(repo, ".crew/workflows/pair.workflow.md"),
+		"---\nname: pair\ndescription: d\nsteps:\n  - id: slow\n    role: x\n    task: t\n  - id: breaker\n    role: x\n    task: t\n---\n",
+	);
+	const catalog = await loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
+	let slowAborted = false;
+	const runtime: WorkerRuntime = {
+		name: "fake",
+		async run(spec: TaskSpec, signal: AbortSignal): Promise<WorkerOutcome> {
+			if (spec.taskId === "slow") {
+				await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+				slowAborted = true;
+				return { ok: false, reason: "cancelled", cancelled: true };
+			}
+			// Make the artifacts directory unwritable: the coordinator's next artifact write fails.
+			const artifacts = join(spec.taskDir, "..", "..");
+			await rm(artifacts, { recursive: true });
+			await writeFile(artifacts, "not a directory");
+			return { ok: true, answer: "done" };
+		},
+	};
+	await assert.rejects(
+		executeRun({ repo, plan: planRun(catalog, "pair"), goal: "g", runtime, concurrency: 2, taskTimeoutMs: 10_000 }),
+		/ENOTDIR|EEXIST/,
+	);
+	assert.ok(slowAborted, "the other running worker was stopped");
+	const [runId] = await import("node:fs/promises").then((fs) => fs.readdir(join(repo, ".crew/runs")));
+	const read = await readEventLog(join(repo, ".crew/runs", runId ?? "", "events.jsonl"));
+	const state = foldEvents(read.events);
+	assert.equal(state?.status, "failed");
+	assert.match(state?.reason ?? "", /^coordinator error: /);
+	assert.equal(state?.tasks.get("slow")?.status, "cancelled");
+	await rm(dir, { recursive: true, force: true });
+});
