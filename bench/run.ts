@@ -17,6 +17,19 @@ const CLI = join(ROOT, "bin", "pi-crew.js");
 const PI = join(ROOT, "node_modules", ".bin", "pi");
 const SCRIPTED_EXT = join(ROOT, "dist", "scripted", "extension.js");
 
+const CREATED = {
+	goal: "g",
+	team: "t",
+	workflow: "w",
+	cwd: "/",
+	settings: {
+		runtime: "child",
+		concurrency: 8,
+		taskTimeoutMs: 60_000,
+		heartbeat: { warnMs: 30_000, staleMs: 60_000, deadMs: 300_000, pollMs: 5_000, deadTicks: 3 },
+	},
+};
+
 const median = (xs: number[]) => {
 	const s = [...xs].sort((a, b) => a - b);
 	return s.length % 2 ? (s[(s.length - 1) / 2] ?? 0) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
@@ -150,7 +163,7 @@ async function eventLog(): Promise<string[]> {
 	const dir = await mkdtemp(join(tmpdir(), "pi-crew-bench-log-"));
 	const file = join(dir, "events.jsonl");
 	const log = await EventLogWriter.create(file, "bench");
-	await log.append("run.created", { goal: "g", team: "t", workflow: "w", runtime: "child", concurrency: 8, cwd: "/" });
+	await log.append("run.created", CREATED);
 	const N = 100_000;
 	const start = performance.now();
 	// Producers append without awaiting each event, as the engine does for progress; every batch is fsynced.
@@ -165,10 +178,12 @@ async function eventLog(): Promise<string[]> {
 
 	const small = join(dir, "fold.jsonl");
 	const w = await EventLogWriter.create(small, "fold");
-	await w.append("run.created", { goal: "g", team: "t", workflow: "w", runtime: "child", concurrency: 8, cwd: "/" });
+	await w.append("run.created", CREATED);
 	const appends: Promise<unknown>[] = [];
 	for (let t = 0; t < 200; t++)
-		appends.push(w.append("task.planned", { role: "r", agent: "a", dependsOn: [] }, `t${t}`));
+		appends.push(
+			w.append("task.planned", { role: "r", agent: "a", dependsOn: [], template: "t", output: "o" }, `t${t}`),
+		);
 	for (let i = 0; appends.length < 9_999; i++) {
 		const id = `t${i % 200}`;
 		appends.push(w.append("task.usage", { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, total: 2 }, id));

@@ -5,10 +5,9 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { CrewConfig } from "../config/config.js";
-import type { RunOptions } from "../engine/coordinator.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
-import type { CrewEvent, RunState } from "../store/events.js";
+import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
 import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
@@ -62,18 +61,29 @@ export interface RunRequest {
 	scenario?: string;
 	concurrency?: number;
 	taskTimeoutMs?: number;
+	/** Retry failed tasks (also enabled by the team's `autoRetry` or the config's). */
+	autoRetry?: boolean;
+	budget?: Budget;
+	/** Run in a detached coordinator process that outlives this one; returns once it has taken the run. */
+	background?: boolean;
 	signal?: AbortSignal;
-	onEvent?: RunOptions["onEvent"];
+	onEvent?: OnEvent;
 }
+
+export type OnEvent = (event: CrewEvent, state: RunState) => void;
 
 const MAX_GOAL_CHARS = 64_000;
 
-async function createRuntime(name: RuntimeName): Promise<WorkerRuntime> {
+export async function createRuntime(name: string): Promise<WorkerRuntime> {
 	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
-	return new (await import("../workers/child.js")).ChildRuntime();
+	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime();
+	throw new UsageError(`unknown runtime "${name}"`);
 }
 
-/** Plans (every problem reported before anything starts), then runs the team in this process until it ends. */
+/**
+ * Plans (every problem reported before anything starts), then runs the team: in this process until it ends, or
+ * (background) in a detached coordinator, returning once that process owns the run.
+ */
 export async function runTeam(req: RunRequest): Promise<RunView> {
 	const goal = req.goal.trim();
 	if (!goal) throw new UsageError("the goal is empty: say what the team should do");
@@ -87,22 +97,71 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
 		scenario = resolve(req.cwd ?? process.cwd(), req.scenario);
 		await (await import("../scripted/scenario.js")).loadScenario(scenario); // fail now, not in every worker
 	}
-	const { executeRun } = await import("../engine/coordinator.js");
-	const { DEFAULTS } = await import("../config/config.js");
-	const result = await executeRun({
+	const settings = await runSettings(req, config, plan.autoRetry, scenario);
+	const start: StartRequest = { kind: "run", team: plan.team, workflow: plan.workflow, goal, settings };
+	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
+	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
+}
+
+/** The request a coordinator starts from (also what a background coordinator is handed). */
+export type StartRequest =
+	| { kind: "run"; team: string; workflow: string; goal: string; settings: RunSettings; runId?: string }
+	| { kind: "resume"; runId: string; reopen: string[] };
+
+/** Runs a coordinator for `start` in this process until the run ends. */
+export async function coordinateHere(
+	repo: string,
+	start: StartRequest,
+	io: { signal?: AbortSignal; onEvent?: OnEvent } = {},
+): Promise<RunView> {
+	const { catalog } = await context(repo);
+	const engine = await import("../engine/coordinator.js");
+	const { planFromState, planRun } = await import("../engine/plan.js");
+	if (start.kind === "run") {
+		const result = await engine.executeRun({
+			repo,
+			plan: planRun(catalog, start.team, start.workflow),
+			goal: start.goal,
+			settings: start.settings,
+			runtime: await createRuntime(start.settings.runtime),
+			runId: start.runId,
+			signal: io.signal,
+			onEvent: io.onEvent,
+		});
+		return loadRun(repo, result.runId);
+	}
+	const view = await loadRun(repo, start.runId);
+	await engine.resumeRun({
 		repo,
-		plan,
-		goal,
-		runtime: await createRuntime(req.runtime ?? config.runtime ?? DEFAULTS.runtime),
+		runId: start.runId,
+		plan: planFromState(view.state, catalog),
+		reopen: start.reopen,
+		runtime: await createRuntime(view.state.settings.runtime),
+		signal: io.signal,
+		onEvent: io.onEvent,
+	});
+	return loadRun(repo, start.runId);
+}
+
+async function runSettings(
+	req: RunRequest,
+	config: CrewConfig,
+	teamAutoRetry: boolean,
+	scenario: string | undefined,
+): Promise<RunSettings> {
+	const { DEFAULTS } = await import("../config/config.js");
+	const budget = { ...config.budget, ...req.budget };
+	return {
+		runtime: req.runtime ?? config.runtime ?? DEFAULTS.runtime,
 		concurrency: req.concurrency ?? config.concurrency ?? DEFAULTS.concurrency,
 		taskTimeoutMs: req.taskTimeoutMs ?? config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
-		model: req.model,
-		defaultModel: config.model ?? req.sessionModel,
-		scenario,
-		signal: req.signal,
-		onEvent: req.onEvent,
-	});
-	return loadRun(repo, result.runId);
+		...(req.model ? { model: req.model } : {}),
+		...((config.model ?? req.sessionModel) ? { defaultModel: config.model ?? req.sessionModel } : {}),
+		...(scenario ? { scenario } : {}),
+		...(req.autoRetry || teamAutoRetry || config.autoRetry ? { retry: { ...DEFAULTS.retry, ...config.retry } } : {}),
+		...(Object.keys(budget).length > 0 ? { budget } : {}),
+		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
+	};
 }
 
 /** One run's view; without a run id, the most recent run. */

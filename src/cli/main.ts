@@ -11,7 +11,12 @@ const USAGE = `pi-crew: run teams of pi agents on a repository
 
 Usage:
   pi-crew run <team> "<goal>" [--workflow W] [--runtime child|scaffold] [--model M] [--scenario FILE]
-                               [--concurrency N] [--timeout SECONDS] [--json] [--cwd DIR]
+                               [--concurrency N] [--timeout SECONDS] [--retry] [--background]
+                               [--max-tokens N] [--max-tasks N] [--max-wall SECONDS] [--json] [--cwd DIR]
+  pi-crew cancel <runId>               stop a run (foreground or background) from any process
+  pi-crew resume <runId> [--background]   continue an interrupted or cancelled run
+  pi-crew deadletter [runId] [--json]  tasks given up on (retries exhausted, heartbeat dead)
+  pi-crew deadletter requeue <runId> [taskId...] [--background]   run them again
   pi-crew status [runId] [--json]      a run's task tree (default: the latest run)
   pi-crew list [--json]                runs in this repository
   pi-crew events <runId> [--json]      a run's event log
@@ -40,25 +45,63 @@ const OPTIONS = {
 	concurrency: { type: "string" },
 	timeout: { type: "string" },
 	json: { type: "boolean" },
+	background: { type: "boolean" },
+	retry: { type: "boolean" },
+	"max-tokens": { type: "string" },
+	"max-tasks": { type: "string" },
+	"max-wall": { type: "string" },
 	cwd: { type: "string" },
 	help: { type: "boolean", short: "h" },
 } as const;
 
-type Values = ReturnType<typeof parse>["values"];
+export type Values = ReturnType<typeof parse>["values"];
 
 function parse(argv: string[]) {
 	return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
 }
 
-function out(value: unknown): void {
+export function out(value: unknown): void {
 	process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-function positiveInt(name: string, raw: string | undefined): number | undefined {
+export function positiveInt(name: string, raw: string | undefined): number | undefined {
 	if (raw === undefined) return undefined;
 	const n = Number(raw);
 	if (!Number.isInteger(n) || n < 1) throw new api.UsageError(`--${name} must be a positive integer, got "${raw}"`);
 	return n;
+}
+
+/** Ctrl-C / SIGTERM cancel the run (a second one quits without waiting); progress lines go to stderr. */
+export function foreground(): { signal: AbortSignal; onEvent: api.OnEvent } {
+	const controller = new AbortController();
+	const onSignal = (sig: NodeJS.Signals) => {
+		if (controller.signal.aborted) process.exit(130);
+		process.stderr.write(`\n${sig}: cancelling the run (workers are being stopped; again to quit now)\n`);
+		controller.abort();
+	};
+	process.on("SIGINT", onSignal);
+	process.on("SIGTERM", onSignal);
+	return {
+		signal: controller.signal,
+		onEvent: (event, state) => {
+			const line = progressLine(event, state);
+			if (line) process.stderr.write(`${line}\n`);
+		},
+	};
+}
+
+/** Prints a run's outcome (or, for a background start, where it runs); the exit code follows the run. */
+export function report(view: api.RunView, v: Values): number {
+	if (v.json) out(api.runJson(view));
+	else if (v.background) {
+		process.stdout.write(`${view.state.runId}\n`);
+		process.stderr.write(
+			`run ${view.state.runId} continues in the background (coordinator pid ${view.coordinator?.pid ?? "?"}).\n` +
+				`  follow: pi-crew status ${view.state.runId}\n  stop:   pi-crew cancel ${view.state.runId}\n`,
+		);
+	} else process.stderr.write(`\n${renderRun(view)}\n`);
+	if (v.background) return 0;
+	return view.status === "succeeded" ? 0 : 1;
 }
 
 async function run(args: string[], v: Values): Promise<number> {
@@ -66,15 +109,13 @@ async function run(args: string[], v: Values): Promise<number> {
 	if (!team || goalWords.length === 0) throw new api.UsageError('usage: pi-crew run <team> "<goal>"');
 	if (v.runtime !== undefined && !RUNTIMES.includes(v.runtime as RuntimeName))
 		throw new api.UsageError(`--runtime must be one of ${RUNTIMES.join(", ")}, got "${v.runtime}"`);
-	const controller = new AbortController();
-	const onSignal = (sig: NodeJS.Signals) => {
-		if (controller.signal.aborted) process.exit(130); // a second Ctrl-C: stop waiting for workers
-		process.stderr.write(`\n${sig}: cancelling the run (workers are being stopped; again to quit now)\n`);
-		controller.abort();
-	};
-	process.on("SIGINT", onSignal);
-	process.on("SIGTERM", onSignal);
 	const timeout = positiveInt("timeout", v.timeout);
+	const wall = positiveInt("max-wall", v["max-wall"]);
+	const budget = {
+		...(v["max-tokens"] ? { maxTokens: positiveInt("max-tokens", v["max-tokens"]) } : {}),
+		...(v["max-tasks"] ? { maxTasks: positiveInt("max-tasks", v["max-tasks"]) } : {}),
+		...(wall ? { maxWallMs: wall * 1000 } : {}),
+	};
 	const view = await api.runTeam({
 		cwd: v.cwd,
 		team,
@@ -85,15 +126,12 @@ async function run(args: string[], v: Values): Promise<number> {
 		scenario: v.scenario,
 		concurrency: positiveInt("concurrency", v.concurrency),
 		taskTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
-		signal: controller.signal,
-		onEvent: (event, state) => {
-			const line = progressLine(event, state);
-			if (line) process.stderr.write(`${line}\n`);
-		},
+		autoRetry: v.retry,
+		budget: Object.keys(budget).length > 0 ? budget : undefined,
+		background: v.background,
+		...(v.background ? {} : foreground()),
 	});
-	if (v.json) out(api.runJson(view));
-	else process.stderr.write(`\n${renderRun(view)}\n`);
-	return view.status === "succeeded" ? 0 : 1;
+	return report(view, v);
 }
 
 async function listResources(kind: "agents" | "teams" | "workflows", v: Values): Promise<number> {
@@ -172,6 +210,11 @@ export async function main(argv: string[]): Promise<number> {
 		case "teams":
 		case "workflows":
 			return listResources(command, v);
+		case "cancel":
+		case "resume":
+		case "deadletter":
+		case "_coordinate":
+			return (await import("./lifecycle.js")).lifecycleCommand(command, args, v);
 		case "demo":
 			return (await import("./demo.js")).demo();
 		default:

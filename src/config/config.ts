@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Static, Type } from "typebox";
+import type { HeartbeatPolicy, RetryPolicy } from "../store/events.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
@@ -21,12 +22,61 @@ export const ConfigSchema = Type.Object(
 		model: Type.Optional(Type.String({ minLength: 1 })),
 		/** Per-task timeout; the worker's whole process group is killed when it passes. */
 		taskTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000 })),
+		/** Retry failed tasks for every run (a team can opt in with `autoRetry: true`, a run with `--retry`). */
+		autoRetry: Type.Optional(Type.Boolean()),
+		retry: Type.Optional(
+			Type.Object(
+				{
+					maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+					backoffMs: Type.Optional(Type.Integer({ minimum: 0 })),
+					factor: Type.Optional(Type.Number({ minimum: 1, maximum: 10 })),
+					jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+				},
+				{ additionalProperties: false },
+			),
+		),
+		/** Silence thresholds of a running task: healthy < warnMs <= warn < staleMs <= stale < deadMs <= dead. */
+		heartbeat: Type.Optional(
+			Type.Object(
+				{
+					warnMs: Type.Optional(Type.Integer({ minimum: 100 })),
+					staleMs: Type.Optional(Type.Integer({ minimum: 100 })),
+					deadMs: Type.Optional(Type.Integer({ minimum: 100 })),
+					pollMs: Type.Optional(Type.Integer({ minimum: 50 })),
+					deadTicks: Type.Optional(Type.Integer({ minimum: 1 })),
+				},
+				{ additionalProperties: false },
+			),
+		),
+		/** Default budget of every run (each can be set per run with --max-tokens, --max-tasks, --max-wall). */
+		budget: Type.Optional(
+			Type.Object(
+				{
+					maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+					maxTasks: Type.Optional(Type.Integer({ minimum: 1 })),
+					maxWallMs: Type.Optional(Type.Integer({ minimum: 1000 })),
+				},
+				{ additionalProperties: false },
+			),
+		),
 	},
 	{ additionalProperties: false },
 );
 export type CrewConfig = Static<typeof ConfigSchema>;
 
-export const DEFAULTS = { concurrency: 4, runtime: "child" as RuntimeName, taskTimeoutMs: 15 * 60_000 };
+export const DEFAULTS = {
+	concurrency: 4,
+	runtime: "child" as RuntimeName,
+	taskTimeoutMs: 15 * 60_000,
+	retry: { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 } satisfies RetryPolicy,
+	heartbeat: {
+		warnMs: 30_000,
+		staleMs: 60_000,
+		deadMs: 300_000,
+		pollMs: 5_000,
+		deadTicks: 3,
+	} satisfies HeartbeatPolicy,
+};
 
 /** `PI_CREW_HOME`, else `~/.pi/agent/crew`. */
 export function crewHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -53,8 +103,17 @@ export async function loadConfig(home = crewHome()): Promise<CrewConfig> {
 	if (src.problems.length > 0) throw new ConfigError(src.problems);
 	if (src.value == null) return {};
 	const problems = checkSchema(ConfigSchema, src, file);
-	if (problems.length > 0) throw new ConfigError(problems);
 	const config = src.value as CrewConfig;
+	const hb = { ...DEFAULTS.heartbeat, ...config.heartbeat };
+	if (problems.length === 0 && !(hb.warnMs < hb.staleMs && hb.staleMs < hb.deadMs))
+		problems.push({
+			file,
+			line: src.lineOf(["heartbeat"]),
+			field: "heartbeat",
+			message: `thresholds must grow: warnMs ${hb.warnMs} < staleMs ${hb.staleMs} < deadMs ${hb.deadMs}`,
+			hint: "set all three, in increasing order",
+		});
+	if (problems.length > 0) throw new ConfigError(problems);
 	return { ...config, trustedProjects: config.trustedProjects?.map((p) => resolve(home, p)) };
 }
 

@@ -5,8 +5,9 @@
 
 import { basename } from "node:path";
 import type { Catalog } from "../resources/catalog.js";
-import type { AgentDef, TeamDef, WorkflowDef } from "../resources/schema.js";
+import type { AgentDef } from "../resources/schema.js";
 import { checkWorkflowGraph, checkWorkflowRoles } from "../resources/validate.js";
+import type { RunState } from "../store/events.js";
 import { formatProblem, type Problem } from "../util/yaml-source.js";
 
 export interface PlannedTask {
@@ -20,8 +21,10 @@ export interface PlannedTask {
 }
 
 export interface Plan {
-	team: TeamDef;
-	workflow: WorkflowDef;
+	team: string;
+	workflow: string;
+	/** Team-level opt-in to retries (`autoRetry: true` in the team file). */
+	autoRetry: boolean;
 	tasks: PlannedTask[];
 }
 
@@ -78,5 +81,26 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			output: step.output ?? step.id,
 		};
 	});
-	return { team, workflow, tasks };
+	return { team: team.name, workflow: workflow.name, autoRetry: team.autoRetry === true, tasks };
+}
+
+/**
+ * The plan of an existing run, for resuming it: tasks, templates and dependencies exactly as logged; only the agents'
+ * definitions (prompt, tools, model) come from the current resources.
+ */
+export function planFromState(state: RunState, catalog: Catalog): Plan {
+	const missing = [...new Set([...state.tasks.values()].map((t) => t.agent))].filter((a) => !catalog.agents.has(a));
+	if (missing.length > 0)
+		throw new PlanError(`cannot resume run ${state.runId}: agent(s) ${missing.join(", ")} no longer exist`);
+	const tasks = [...state.tasks.values()].map(
+		(t): PlannedTask => ({
+			id: t.id,
+			role: t.role,
+			agent: catalog.agents.get(t.agent) as AgentDef,
+			dependsOn: t.dependsOn,
+			template: t.template,
+			output: t.output,
+		}),
+	);
+	return { team: state.team, workflow: state.workflow, autoRetry: state.settings.retry !== undefined, tasks };
 }

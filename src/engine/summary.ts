@@ -15,9 +15,20 @@ export function formatTokens(n: number): string {
 	return n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
 }
 
+function budgetLine(state: RunState): string {
+	const b = state.settings.budget;
+	if (!b) return "";
+	const parts = [
+		b.maxTokens !== undefined ? `${formatTokens(b.maxTokens)} tokens` : "",
+		b.maxTasks !== undefined ? `${b.maxTasks} tasks` : "",
+		b.maxWallMs !== undefined ? `${Math.round(b.maxWallMs / 1000)}s` : "",
+	].filter(Boolean);
+	return `; budget: ${parts.join(", ")}`;
+}
+
 function row(t: TaskState): string {
 	const outcome = t.reason ? t.reason.replace(/\|/g, "\\|").replace(/\n/g, " ") : (t.resultPath ?? "");
-	return `| ${t.id} | ${t.role} (${t.agent}) | ${t.status} | ${formatDuration(durationMs(t))} | ${formatTokens(t.usage.total)} | ${outcome} |`;
+	return `| ${t.id} | ${t.role} (${t.agent}) | ${t.status} | ${t.attempts.length} | ${formatDuration(durationMs(t))} | ${formatTokens(t.usage.total)} | ${outcome} |`;
 }
 
 export function renderSummary(state: RunState, status: string, reason?: string): string {
@@ -25,13 +36,14 @@ export function renderSummary(state: RunState, status: string, reason?: string):
 	return [
 		`# Run ${state.runId}: ${status}`,
 		"",
-		`- Team: ${state.team}, workflow: ${state.workflow}, runtime: ${state.runtime}${state.model ? `, model: ${state.model}` : ""}`,
+		`- Team: ${state.team}, workflow: ${state.workflow}, runtime: ${state.settings.runtime}${state.settings.model ? `, model: ${state.settings.model}` : ""}`,
 		`- Goal: ${state.goal.split("\n")[0]}`,
 		reason ? `- Reason: ${reason}` : "",
-		`- Tokens: ${formatTokens(state.usage.total)} (input ${state.usage.input}, output ${state.usage.output})`,
+		`- Tokens: ${formatTokens(state.usage.total)} (input ${state.usage.input}, output ${state.usage.output})${budgetLine(state)}`,
+		state.resumes > 0 ? `- Resumed ${state.resumes} time(s)` : "",
 		"",
-		"| task | role (agent) | status | time | tokens | result or reason |",
-		"|---|---|---|---|---|---|",
+		"| task | role (agent) | status | attempts | time | tokens | result or reason |",
+		"|---|---|---|---|---|---|---|",
 		...tasks.map(row),
 		"",
 	]

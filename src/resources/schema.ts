@@ -31,6 +31,8 @@ export const TeamFrontmatter = Type.Object(
 		description: Type.String({ minLength: 1 }),
 		roles: Type.Array(Type.Object({ name: Name, agent: Name }, { additionalProperties: false }), { minItems: 1 }),
 		defaultWorkflow: Name,
+		/** Opt in to retrying failed tasks (policy from config, or the defaults). */
+		autoRetry: Type.Optional(Type.Boolean()),
 	},
 	{ additionalProperties: false },
 );

@@ -14,6 +14,7 @@ export type RunStatus = "pending" | "running" | "succeeded" | "failed" | "cancel
 export type FinalRunStatus = "succeeded" | "failed" | "cancelled";
 export const TERMINAL_RUN: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
+/** Ordinary transitions. Reopening (resume, requeue) is explicit: only `run.resumed` and `task.requeued` do it. */
 const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
 	pending: ["running", "skipped", "cancelled"],
 	running: ["succeeded", "failed", "cancelled"],
@@ -31,40 +32,95 @@ export interface Usage {
 	total: number;
 }
 
+/** Retry of failed attempts (opt-in). Present in a run's settings means autoRetry is on. */
+export interface RetryPolicy {
+	maxAttempts: number;
+	backoffMs: number;
+	factor: number;
+	/** ± this fraction of the delay, drawn from an injected random source. */
+	jitter: number;
+}
+
+export interface Budget {
+	maxTokens?: number;
+	maxTasks?: number;
+	maxWallMs?: number;
+}
+
+export const HEARTBEAT_LEVELS = ["healthy", "warn", "stale", "dead"] as const;
+export type HeartbeatLevel = (typeof HEARTBEAT_LEVELS)[number];
+export interface HeartbeatPolicy {
+	warnMs: number;
+	staleMs: number;
+	deadMs: number;
+	pollMs: number;
+	/** Consecutive dead polls before the worker is killed and its task dead-lettered. */
+	deadTicks: number;
+}
+
+/** Everything a coordinator needs to run (or resume) the run, fixed when it is created. */
+export interface RunSettings {
+	runtime: string;
+	concurrency: number;
+	taskTimeoutMs: number;
+	/** `--model`: every worker's model. */
+	model?: string;
+	/** For agents that name no model. */
+	defaultModel?: string;
+	scenario?: string;
+	retry?: RetryPolicy;
+	budget?: Budget;
+	heartbeat: HeartbeatPolicy;
+}
+
+export type DeadLetterReason = "max-retries" | "heartbeat-dead" | "manual";
+
 export interface EventPayloads {
-	"run.created": {
-		goal: string;
-		team: string;
-		workflow: string;
-		runtime: string;
-		concurrency: number;
-		model?: string;
-		cwd: string;
-	};
+	"run.created": { goal: string; team: string; workflow: string; cwd: string; settings: RunSettings };
 	"run.started": { pid: number };
+	/** Continues an interrupted, cancelled or (for a requeue) failed run; `reopened` tasks go back to pending. */
+	"run.resumed": { pid: number; reopened: string[] };
+	"run.cancelling": { source: string };
+	/** The shared rate-limit gate: no task starts before `until`. */
+	"run.throttled": { reason: string; delayMs: number; until: string };
+	"run.alert": { kind: "deadletter-rate"; message: string };
 	"run.finished": { status: FinalRunStatus; reason?: string; summaryPath: string };
-	"task.planned": { role: string; agent: string; dependsOn: string[] };
-	"task.started": { attempt: number; promptPath: string; pid?: number };
+	"task.planned": { role: string; agent: string; dependsOn: string[]; template: string; output: string };
+	"task.started": { attempt: number; promptPath: string };
 	"task.tool": { tool: string; phase: "start" | "end"; isError?: boolean; summary?: string };
 	"task.usage": Usage;
+	"task.heartbeat": { level: HeartbeatLevel; silentMs: number };
+	/** An attempt failed and another follows after `delayMs`; the task stays running. */
+	"task.retrying": { attempt: number; reason: string; delayMs: number; rateLimited?: boolean };
 	"task.succeeded": { resultPath: string; chars: number };
 	"task.failed": { reason: string };
 	"task.skipped": { reason: string };
 	"task.cancelled": { reason: string };
+	"task.deadlettered": { reason: DeadLetterReason; detail: string };
+	/** A failed or skipped task goes back to pending (dead-letter requeue). */
+	"task.requeued": { reason: string };
 }
 export type EventType = keyof EventPayloads;
 export const EVENT_TYPES = new Set<string>([
 	"run.created",
 	"run.started",
+	"run.resumed",
+	"run.cancelling",
+	"run.throttled",
+	"run.alert",
 	"run.finished",
 	"task.planned",
 	"task.started",
 	"task.tool",
 	"task.usage",
+	"task.heartbeat",
+	"task.retrying",
 	"task.succeeded",
 	"task.failed",
 	"task.skipped",
 	"task.cancelled",
+	"task.deadlettered",
+	"task.requeued",
 ] satisfies EventType[]);
 
 export type CrewEvent = {
@@ -79,13 +135,27 @@ export type CrewEvent = {
 	};
 }[EventType];
 
+export interface Attempt {
+	attempt: number;
+	startedAt: string;
+	endedAt?: string;
+	/** Why the attempt ended without success. */
+	reason?: string;
+}
+
 export interface TaskState {
 	id: string;
 	role: string;
 	agent: string;
 	dependsOn: string[];
+	template: string;
+	output: string;
 	status: TaskStatus;
+	/** Number of the latest attempt (0 before the first). */
 	attempt: number;
+	attempts: Attempt[];
+	/** Set by task.retrying: the next task.started continues the running task. */
+	awaitingRetry: boolean;
 	startedAt?: string;
 	endedAt?: string;
 	reason?: string;
@@ -93,6 +163,8 @@ export interface TaskState {
 	promptPath?: string;
 	usage: Usage;
 	toolCalls: number;
+	heartbeat?: HeartbeatLevel;
+	deadLetter?: DeadLetterReason;
 	lastActivityAt?: string;
 }
 
@@ -103,13 +175,15 @@ export interface RunState {
 	goal: string;
 	team: string;
 	workflow: string;
-	runtime: string;
-	concurrency: number;
-	model?: string;
+	cwd: string;
+	settings: RunSettings;
 	createdAt: string;
 	endedAt?: string;
 	reason?: string;
 	summaryPath?: string;
+	/** While set and in the future, no task starts (rate-limit gate). */
+	throttledUntil?: string;
+	resumes: number;
 	tasks: Map<string, TaskState>;
 	usage: Usage;
 	lastSeq: number;
@@ -144,6 +218,7 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 			status: "pending",
 			...e.data,
 			createdAt: e.ts,
+			resumes: 0,
 			tasks: new Map(),
 			usage: emptyUsage(),
 			lastSeq: e.seq,
@@ -152,14 +227,33 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 	}
 	state.lastSeq = e.seq;
 	if (e.type.startsWith("task.")) return applyTaskEvent(state, e);
+	const refuse = (why: string) => state.anomalies.push(`seq ${e.seq}: ${e.type} ${why}`);
 	switch (e.type) {
 		case "run.started":
 			if (state.status === "pending") state.status = "running";
-			else state.anomalies.push(`seq ${e.seq}: run.started while ${state.status}`);
+			else refuse(`while ${state.status}`);
+			break;
+		case "run.resumed":
+			if (state.status === "succeeded") {
+				refuse("of a run that succeeded");
+				break;
+			}
+			state.status = "running";
+			state.resumes++;
+			state.endedAt = undefined;
+			state.reason = undefined;
+			state.throttledUntil = undefined;
+			for (const id of e.data.reopened) reopen(state, id, e, "interrupted");
+			break;
+		case "run.throttled":
+			state.throttledUntil = e.data.until;
+			break;
+		case "run.cancelling":
+		case "run.alert":
 			break;
 		case "run.finished":
 			if (TERMINAL_RUN.has(state.status)) {
-				state.anomalies.push(`seq ${e.seq}: run.finished after the run already ended ${state.status}`);
+				refuse(`after the run already ended ${state.status}`);
 				break;
 			}
 			state.status = e.data.status;
@@ -168,9 +262,33 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 			state.endedAt = e.ts;
 			break;
 		default:
-			state.anomalies.push(`seq ${e.seq}: unexpected ${e.type}`);
+			refuse("unexpected");
 	}
 	return state;
+}
+
+/** Back to pending: the one way out of a terminal task state, always by an explicit event. */
+function reopen(state: RunState, id: string, e: CrewEvent, why: string): void {
+	const task = state.tasks.get(id);
+	if (!task || task.status === "succeeded" || task.status === "pending") {
+		state.anomalies.push(`seq ${e.seq}: cannot reopen task "${id}" (${task?.status ?? "unknown"})`);
+		return;
+	}
+	closeAttempt(task, e.ts, task.reason ?? why);
+	task.status = "pending";
+	task.awaitingRetry = false;
+	task.reason = undefined;
+	task.endedAt = undefined;
+	task.deadLetter = undefined;
+	task.heartbeat = undefined;
+}
+
+function closeAttempt(task: TaskState, ts: string, reason?: string): void {
+	const current = task.attempts.at(-1);
+	if (current && !current.endedAt) {
+		current.endedAt = ts;
+		if (reason) current.reason = reason;
+	}
 }
 
 function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
@@ -183,6 +301,8 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 				...e.data,
 				status: "pending",
 				attempt: 0,
+				attempts: [],
+				awaitingRetry: false,
 				usage: emptyUsage(),
 				toolCalls: 0,
 			});
@@ -194,9 +314,15 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 		return state;
 	}
 	task.lastActivityAt = e.ts;
+	if (e.type === "task.requeued") {
+		if (task.status === "failed" || task.status === "skipped") reopen(state, id, e, e.data.reason);
+		else state.anomalies.push(`seq ${e.seq}: cannot requeue task ${id} (${task.status})`);
+		return state;
+	}
 	const to = targetStatus(e);
 	if (to) {
-		if (!TASK_TRANSITIONS[task.status].includes(to)) {
+		const retryStart = e.type === "task.started" && task.status === "running" && task.awaitingRetry;
+		if (!retryStart && !TASK_TRANSITIONS[task.status].includes(to)) {
 			state.anomalies.push(`seq ${e.seq}: task ${id} cannot go ${task.status} -> ${to}`);
 			return state;
 		}
@@ -205,8 +331,19 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 	switch (e.type) {
 		case "task.started":
 			task.attempt = e.data.attempt;
-			task.startedAt = e.ts;
+			task.attempts.push({ attempt: e.data.attempt, startedAt: e.ts });
+			task.awaitingRetry = false;
+			task.startedAt ??= e.ts;
 			task.promptPath = e.data.promptPath;
+			task.heartbeat = "healthy";
+			break;
+		case "task.retrying":
+			if (task.status !== "running") {
+				state.anomalies.push(`seq ${e.seq}: task ${id} retrying while ${task.status}`);
+				break;
+			}
+			closeAttempt(task, e.ts, e.data.reason);
+			task.awaitingRetry = true;
 			break;
 		case "task.tool":
 			if (e.data.phase === "start") task.toolCalls++;
@@ -215,13 +352,21 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			addUsage(task.usage, e.data);
 			addUsage(state.usage, e.data);
 			break;
+		case "task.heartbeat":
+			task.heartbeat = e.data.level;
+			break;
+		case "task.deadlettered":
+			task.deadLetter = e.data.reason;
+			break;
 		case "task.succeeded":
+			closeAttempt(task, e.ts);
 			task.resultPath = e.data.resultPath;
 			task.endedAt = e.ts;
 			break;
 		case "task.failed":
 		case "task.skipped":
 		case "task.cancelled":
+			closeAttempt(task, e.ts, e.data.reason);
 			task.reason = e.data.reason;
 			task.endedAt = e.ts;
 			break;

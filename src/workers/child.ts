@@ -8,9 +8,10 @@ import { createWriteStream } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processStartTime } from "../store/lease.js";
+import { HEARTBEAT_LINE } from "./identity.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
-import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
+import { StopRequest, type TaskSpec, type WorkerEvent, type WorkerOutcome, type WorkerRuntime } from "./runtime.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
@@ -40,6 +41,7 @@ export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env)
 	env.PI_CREW_COORDINATOR_PID = String(process.pid);
 	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
 	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;
+	if (spec.beatMs) env.PI_CREW_BEAT_MS = String(spec.beatMs);
 	return env;
 }
 
@@ -90,10 +92,10 @@ export class ChildRuntime implements WorkerRuntime {
 		const reader = new PiStreamReader();
 		let stderrTail = "";
 		// Set when we stop the worker ourselves; its reason wins over how the process happened to exit.
-		let stopped: { reason: string; cancelled: boolean } | undefined;
-		const stop = (reason: string, cancelled = false) => {
+		let stopped: { reason: string; stop?: StopRequest["kind"]; retryable?: boolean } | undefined;
+		const stop = (reason: string, kind?: StopRequest["kind"]) => {
 			if (stopped) return;
-			stopped = { reason, cancelled };
+			stopped = { reason, stop: kind };
 			if (child.pid) killGroup(child.pid);
 		};
 		const framer = new JsonlFramer((line) => {
@@ -104,22 +106,27 @@ export class ChildRuntime implements WorkerRuntime {
 			}
 		});
 		child.stdout.on("data", (chunk: Buffer) => {
+			onEvent({ type: "activity" });
 			transcript.write(chunk);
 			framer.push(chunk);
 		});
 		child.stderr.on("data", (chunk: Buffer) => {
+			onEvent({ type: "activity" });
 			stderrLog.write(chunk);
 			stderrTail = (stderrTail + chunk.toString("utf8")).slice(-2000);
 		});
 		const timer = setTimeout(() => stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s`), spec.timeoutMs);
-		const onAbort = () => stop("cancelled", true);
+		const onAbort = () => {
+			const why = signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled");
+			stop(why.message, why.kind);
+		};
 		signal.addEventListener("abort", onAbort, { once: true });
 		if (signal.aborted) onAbort();
 		if (child.pid) onEvent({ type: "spawned", pid: child.pid });
 
 		return new Promise<WorkerOutcome>((resolve) => {
 			child.once("error", (err) => {
-				stopped ??= { reason: `cannot start pi (${command}): ${err.message}`, cancelled: false };
+				stopped ??= { reason: `cannot start pi (${command}): ${err.message}`, retryable: false };
 			});
 			child.once("close", async (code, sig) => {
 				clearTimeout(timer);
@@ -129,7 +136,7 @@ export class ChildRuntime implements WorkerRuntime {
 				if (child.pid) killGroup(child.pid, 0);
 				await reapTask(spec.runId, spec.taskId);
 				await Promise.all([closeStream(transcript), closeStream(stderrLog)]);
-				if (stopped) return resolve({ ok: false, reason: stopped.reason, cancelled: stopped.cancelled || undefined });
+				if (stopped) return resolve({ ok: false, ...stopped });
 				if (code !== 0 || sig) {
 					const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
 					const tail = lastLine(stderrTail);
@@ -141,8 +148,12 @@ export class ChildRuntime implements WorkerRuntime {
 	}
 }
 
+/** The last line of stderr that is not a worker heartbeat. */
 function lastLine(text: string): string {
-	const lines = text.trim().split("\n");
+	const lines = text
+		.trim()
+		.split("\n")
+		.filter((l) => !l.startsWith(HEARTBEAT_LINE));
 	return (lines.at(-1) ?? "").slice(0, 300);
 }
 

@@ -1,14 +1,20 @@
 /**
- * Loaded into every child worker: the worker stops its whole process group when the coordinator that started it is
- * gone (kill -9, OOM), so a dead run never leaves agents working unobserved. pid + start time, so a reused pid of an
- * unrelated process does not keep a worker alive.
+ * Loaded into every child worker.
+ * - Heartbeat: while a tool runs (a long `npm install` may print nothing for minutes), the worker writes a beat line
+ *   to stderr every PI_CREW_BEAT_MS, so the coordinator can tell a busy worker from a hung one. A stuck model call
+ *   makes no beats: that is the hang the watcher is for.
+ * - Orphan guard: the worker stops its whole process tree when the coordinator that started it is gone (kill -9, OOM),
+ *   so a dead run never leaves agents working unobserved. pid + start time, so a reused pid does not keep it alive.
  */
+import type { ExtensionAPI } from "../host.js";
 import { processStartTime } from "../store/lease.js";
+import { HEARTBEAT_LINE } from "./identity.js";
 import { reapTask } from "./reaper.js";
 
 const CHECK_MS = 1000;
 
-export default function workerGuard(): void {
+export default function workerGuard(pi: ExtensionAPI): void {
+	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
 	const pid = Number(process.env.PI_CREW_COORDINATOR_PID);
 	if (!pid) return;
 	const start = process.env.PI_CREW_COORDINATOR_START;
@@ -26,6 +32,18 @@ export default function workerGuard(): void {
 		});
 	}, CHECK_MS);
 	timer.unref();
+}
+
+function beatWhileToolsRun(pi: ExtensionAPI, everyMs: number): void {
+	if (!(everyMs > 0)) return;
+	let running = 0;
+	let timer: NodeJS.Timeout | undefined;
+	pi.on("tool_execution_start", () => {
+		if (running++ === 0) timer = setInterval(() => process.stderr.write(`${HEARTBEAT_LINE}\n`), everyMs);
+	});
+	pi.on("tool_execution_end", () => {
+		if (--running === 0) clearInterval(timer);
+	});
 }
 
 /** Without /proc (macOS) only the pid can be checked. */

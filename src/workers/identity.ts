@@ -29,3 +29,6 @@ export function parseGoal(prompt: string): string {
 	const end = body.search(/\n## /);
 	return (end < 0 ? body : body.slice(0, end)).trim();
 }
+
+/** What a worker writes to stderr while a tool runs without output, so the coordinator sees it is alive. */
+export const HEARTBEAT_LINE = "pi-crew: heartbeat";

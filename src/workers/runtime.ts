@@ -25,14 +25,35 @@ export interface TaskSpec {
 	timeoutMs: number;
 	/** Absolute path of the scripted model's scenario file, if any. */
 	scenario?: string;
+	/** How often the worker beats while a tool runs silently (0: never). */
+	beatMs?: number;
 }
 
 export type WorkerEvent =
 	| { type: "spawned"; pid: number }
+	/** Any output of the worker: a heartbeat. Never logged one by one. */
+	| { type: "activity" }
 	| { type: "tool"; tool: string; phase: "start" | "end"; isError?: boolean; summary?: string }
 	| { type: "usage"; usage: Usage };
 
-export type WorkerOutcome = { ok: true; answer: string } | { ok: false; reason: string; cancelled?: boolean };
+/** Why the engine stops a worker; passed as the abort signal's reason. */
+export class StopRequest {
+	constructor(
+		readonly kind: "cancel" | "heartbeat-dead",
+		readonly message: string,
+	) {}
+}
+
+export type WorkerOutcome =
+	| { ok: true; answer: string }
+	| {
+			ok: false;
+			reason: string;
+			/** Set when the engine stopped the worker (the signal's StopRequest). */
+			stop?: StopRequest["kind"];
+			/** False when another attempt cannot help (pi could not be started at all). */
+			retryable?: boolean;
+	  };
 
 export interface WorkerRuntime {
 	readonly name: string;

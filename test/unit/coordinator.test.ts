@@ -10,6 +10,7 @@ import { loadCatalog } from "../../src/resources/catalog.js";
 import { readEventLog } from "../../src/store/event-log.js";
 import { foldEvents } from "../../src/store/events.js";
 import type { TaskSpec, WorkerOutcome, WorkerRuntime } from "../../src/workers/runtime.js";
+import { fixtures } from "../support/index.js";
 
 test("an I/O failure in the coordinator stops running workers and is recorded as the run's failure", async () => {
 	const dir = await mkdtemp(join(tmpdir(), "pi-crew-coord-"));
@@ -32,7 +33,7 @@ test("an I/O failure in the coordinator stops running workers and is recorded as
 			if (spec.taskId === "slow") {
 				await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
 				slowAborted = true;
-				return { ok: false, reason: "cancelled", cancelled: true };
+				return { ok: false, reason: "cancelled", stop: "cancel" };
 			}
 			// Make the artifacts directory unwritable: the coordinator's next artifact write fails.
 			const artifacts = join(spec.taskDir, "..", "..");
@@ -42,7 +43,13 @@ test("an I/O failure in the coordinator stops running workers and is recorded as
 		},
 	};
 	await assert.rejects(
-		executeRun({ repo, plan: planRun(catalog, "pair"), goal: "g", runtime, concurrency: 2, taskTimeoutMs: 10_000 }),
+		executeRun({
+			repo,
+			plan: planRun(catalog, "pair"),
+			goal: "g",
+			runtime,
+			settings: { ...fixtures.created.settings, concurrency: 2 },
+		}),
 		/ENOTDIR|EEXIST/,
 	);
 	assert.ok(slowAborted, "the other running worker was stopped");

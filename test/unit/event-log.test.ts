@@ -5,12 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
+import { fixtures } from "../support/index.js";
 
 async function tempLog() {
 	return join(await mkdtemp(join(tmpdir(), "pi-crew-log-")), "events.jsonl");
 }
 
-const created = { goal: "g", team: "t", workflow: "w", runtime: "child", concurrency: 1, cwd: "/" };
+const { created } = fixtures;
 
 test("concurrent appends get gap-free, increasing seq and are all durable after drain", async () => {
 	const file = await tempLog();
@@ -53,7 +54,7 @@ test("a torn last line is a warning; resume cuts it and continues the sequence",
 	assert.equal(torn.warnings[0]?.line, 3);
 
 	const resumed = await EventLogWriter.resume(file, "r1");
-	await resumed.append("task.planned", { role: "r", agent: "a", dependsOn: [] }, "t");
+	await resumed.append("task.planned", fixtures.planned(), "t");
 	await resumed.close();
 	const after = await readEventLog(file);
 	assert.deepEqual(after.warnings, []);

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type CrewEvent, type EventPayloads, type EventType, foldEvents } from "../../src/store/events.js";
+import { fixtures } from "../support/index.js";
 
 let seq = 0;
 function ev<K extends EventType>(type: K, data: EventPayloads[K], taskId?: string): CrewEvent {
@@ -20,9 +21,9 @@ function ev<K extends EventType>(type: K, data: EventPayloads[K], taskId?: strin
 const base = () => {
 	seq = 0;
 	return [
-		ev("run.created", { goal: "g", team: "t", workflow: "w", runtime: "child", concurrency: 2, cwd: "/" }),
-		ev("task.planned", { role: "x", agent: "explorer", dependsOn: [] }, "a"),
-		ev("task.planned", { role: "y", agent: "writer", dependsOn: ["a"] }, "b"),
+		ev("run.created", fixtures.created),
+		ev("task.planned", fixtures.planned(), "a"),
+		ev("task.planned", fixtures.planned(["a"]), "b"),
 		ev("run.started", { pid: 1 }),
 	];
 };

@@ -1,0 +1,165 @@
+/**
+ * Run lifecycle beyond a foreground run: background coordinators, cancel from any process, resume after a crash or
+ * a cancel, and the dead-letter queue.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sendControl } from "../engine/control.js";
+import { type DeadLetter, deadLetters } from "../engine/deadletter.js";
+import { TERMINAL_RUN } from "../store/events.js";
+import { readLease } from "../store/lease.js";
+import { createRunDir, listRunIds, loadRun, newRunId, type RunView, runPaths } from "../store/run-store.js";
+import { reapTask } from "../workers/reaper.js";
+import { coordinateHere, findRepo, type OnEvent, type StartRequest, UsageError } from "./index.js";
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "pi-crew.js");
+const START_FILE = "start.json";
+const BACKGROUND_START_TIMEOUT_MS = 30_000;
+
+/**
+ * Hands `start` to a detached coordinator process (own session, stdio to `coordinator.log`, the full environment,
+ * absolute paths) and returns once it holds the run's lease, or its error if it died first.
+ */
+export async function startBackground(repo: string, start: StartRequest): Promise<RunView> {
+	const runId = start.kind === "run" ? newRunId() : start.runId;
+	const paths = start.kind === "run" ? await createRunDir(repo, runId) : runPaths(repo, runId);
+	await writeFile(join(paths.dir, START_FILE), JSON.stringify(start.kind === "run" ? { ...start, runId } : start));
+	const logFile = join(paths.dir, "coordinator.log");
+	const out = openSync(logFile, "a");
+	const child = spawn(process.execPath, [BIN, "_coordinate", runId, "--cwd", repo], {
+		cwd: repo,
+		detached: true,
+		stdio: ["ignore", out, out],
+		env: process.env,
+	});
+	closeSync(out);
+	child.unref();
+	let exit: number | null | undefined;
+	child.on("exit", (code) => {
+		exit = code;
+	});
+	const deadline = Date.now() + BACKGROUND_START_TIMEOUT_MS;
+	for (;;) {
+		const holder = await readLease(paths.lease).catch(() => undefined);
+		if (holder?.pid === child.pid) break;
+		if (exit !== undefined) {
+			if (
+				exit === 0 ||
+				(await loadRun(repo, runId).then(
+					(v) => TERMINAL_RUN.has(v.status),
+					() => false,
+				))
+			)
+				break;
+			const tail = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n");
+			throw new Error(`the background coordinator exited (code ${exit}) before taking the run:\n${tail}`);
+		}
+		if (Date.now() > deadline) throw new Error(`the background coordinator did not start within 30s; see ${logFile}`);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+	return loadRun(repo, runId);
+}
+
+/** The detached side of startBackground: `pi-crew _coordinate <runId>`. */
+export async function coordinateBackground(cwd: string | undefined, runId: string): Promise<RunView> {
+	const repo = findRepo(cwd);
+	const file = join(runPaths(repo, runId).dir, START_FILE);
+	const start = JSON.parse(await readFile(file, "utf8")) as StartRequest;
+	await rm(file);
+	// Detached from any terminal: a closed terminal or pipe must not end the run.
+	process.on("SIGHUP", () => undefined);
+	const controller = new AbortController();
+	process.once("SIGTERM", () => controller.abort());
+	return coordinateHere(repo, start, { signal: controller.signal });
+}
+
+export interface ResumeRequest {
+	cwd?: string;
+	runId: string;
+	/** Failed (e.g. dead-lettered) tasks to run again, with their skipped dependents. */
+	requeue?: string[];
+	background?: boolean;
+	signal?: AbortSignal;
+	onEvent?: OnEvent;
+}
+
+/**
+ * Continues an interrupted or cancelled run from its log (or a failed one, for requeued tasks): succeeded tasks are
+ * never run again; tasks that were running or cancelled get a new attempt.
+ */
+export async function resume(req: ResumeRequest): Promise<RunView> {
+	const repo = findRepo(req.cwd);
+	const view = await loadRun(repo, req.runId);
+	const { state, status } = view;
+	if (status === "running" || status === "pending")
+		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
+	if (status === "succeeded") throw new UsageError(`run ${req.runId} succeeded: nothing to resume`);
+	const requeue = req.requeue ?? [];
+	if (status === "failed" && requeue.length === 0)
+		throw new UsageError(
+			`run ${req.runId} failed; to run its failed tasks again: pi-crew deadletter requeue ${req.runId}`,
+		);
+	for (const id of requeue) {
+		const t = state.tasks.get(id);
+		if (t?.status !== "failed")
+			throw new UsageError(
+				`cannot requeue "${id}": it is ${t ? t.status : "not a task of this run"}; only failed tasks can be requeued`,
+			);
+	}
+	const reopen = new Set(
+		[...state.tasks.values()].filter((t) => t.status === "running" || t.status === "cancelled").map((t) => t.id),
+	);
+	for (const id of requeue) reopen.add(id);
+	// Tasks skipped because of a reopened task come back too (transitively).
+	for (let grew = true; grew; ) {
+		grew = false;
+		for (const t of state.tasks.values())
+			if (t.status === "skipped" && !reopen.has(t.id) && t.dependsOn.some((d) => reopen.has(d))) {
+				reopen.add(t.id);
+				grew = true;
+			}
+	}
+	const start: StartRequest = { kind: "resume", runId: req.runId, reopen: [...reopen] };
+	if (req.background) return startBackground(repo, start);
+	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
+}
+
+export type CancelResult =
+	| { outcome: "cancelled"; view: RunView }
+	| { outcome: "already-ended"; view: RunView }
+	| { outcome: "not-running"; view: RunView; reaped: number };
+
+/**
+ * Asks the run's coordinator (foreground or background, any process) to cancel, through its control channel, and
+ * waits for the run to end. A finished run is a no-op; an interrupted one has nothing to stop but stray processes.
+ */
+export async function cancel(cwd: string | undefined, runId: string, waitMs = 10_000): Promise<CancelResult> {
+	const repo = findRepo(cwd);
+	const view = await loadRun(repo, runId);
+	if (TERMINAL_RUN.has(view.status)) return { outcome: "already-ended", view };
+	if (view.status === "interrupted") return { outcome: "not-running", view, reaped: await reapTask(runId) };
+	await sendControl(view.paths.dir, { type: "cancel", from: `pi-crew cancel (pid ${process.pid})` });
+	const deadline = Date.now() + waitMs;
+	for (;;) {
+		const now = await loadRun(repo, runId);
+		if (now.status !== "running" && now.status !== "pending") return { outcome: "cancelled", view: now };
+		if (Date.now() > deadline)
+			throw new Error(`run ${runId} did not stop within ${waitMs / 1000}s of the cancel request`);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+}
+
+/** Dead-lettered tasks of one run, or of every run of the repository. */
+export async function listDeadLetters(cwd: string | undefined, runId?: string): Promise<DeadLetter[]> {
+	const repo = findRepo(cwd);
+	const ids = runId ? [runId] : await listRunIds(repo);
+	const all: DeadLetter[] = [];
+	for (const id of ids) {
+		const view = await loadRun(repo, id).catch(() => undefined);
+		if (view) all.push(...deadLetters(view.state));
+	}
+	return all;
+}

@@ -1,0 +1,74 @@
+/** CLI commands of the run lifecycle: cancel, resume, deadletter, and the hidden `_coordinate` of background runs. */
+import * as api from "../api/index.js";
+import * as lifecycle from "../api/lifecycle.js";
+import { foreground, out, report, type Values } from "./main.js";
+
+export async function lifecycleCommand(command: string, args: string[], v: Values): Promise<number> {
+	switch (command) {
+		case "cancel":
+			return cancel(args, v);
+		case "resume": {
+			const [runId] = args;
+			if (!runId) throw new api.UsageError("usage: pi-crew resume <runId>");
+			const view = await lifecycle.resume({
+				cwd: v.cwd,
+				runId,
+				background: v.background,
+				...(v.background ? {} : foreground()),
+			});
+			return report(view, v);
+		}
+		case "deadletter":
+			return deadletter(args, v);
+		case "_coordinate": {
+			const [runId] = args;
+			if (!runId) throw new api.UsageError("usage: pi-crew _coordinate <runId>");
+			const view = await lifecycle.coordinateBackground(v.cwd, runId);
+			process.stderr.write(`run ${runId} ended ${view.status}\n`);
+			return 0;
+		}
+		default:
+			throw new api.UsageError(`unknown command "${command}"`);
+	}
+}
+
+async function cancel(args: string[], v: Values): Promise<number> {
+	const [runId] = args;
+	if (!runId) throw new api.UsageError("usage: pi-crew cancel <runId>");
+	const result = await lifecycle.cancel(v.cwd, runId);
+	const message =
+		result.outcome === "cancelled"
+			? `run ${runId} ${result.view.status}`
+			: result.outcome === "already-ended"
+				? `run ${runId} already ended ${result.view.status}: nothing to cancel`
+				: `run ${runId} is interrupted (no coordinator is running it): nothing to cancel${result.reaped ? `; stopped ${result.reaped} stray process(es)` : ""}`;
+	if (v.json) out({ outcome: result.outcome, message, run: api.runJson(result.view) });
+	else process.stdout.write(`${message}\n`);
+	return 0;
+}
+
+async function deadletter(args: string[], v: Values): Promise<number> {
+	if (args[0] === "requeue") {
+		const [, runId, ...taskIds] = args;
+		if (!runId) throw new api.UsageError("usage: pi-crew deadletter requeue <runId> [taskId...]");
+		const ids = taskIds.length > 0 ? taskIds : (await lifecycle.listDeadLetters(v.cwd, runId)).map((d) => d.taskId);
+		if (ids.length === 0) throw new api.UsageError(`run ${runId} has no dead-lettered tasks`);
+		const view = await lifecycle.resume({
+			cwd: v.cwd,
+			runId,
+			requeue: ids,
+			background: v.background,
+			...(v.background ? {} : foreground()),
+		});
+		return report(view, v);
+	}
+	const letters = await lifecycle.listDeadLetters(v.cwd, args[0]);
+	if (v.json) out(letters);
+	else if (letters.length === 0) process.stdout.write("no dead-lettered tasks\n");
+	else
+		for (const d of letters)
+			process.stdout.write(
+				`${d.ts}  ${d.runId}  ${d.taskId.padEnd(16)} ${d.reason.padEnd(15)} ${d.attempts} attempt(s)  ${d.detail}\n`,
+			);
+	return 0;
+}

@@ -1,0 +1,164 @@
+/**
+ * One task, from its prompt to its terminal event: attempts, retry with backoff, the rate-limit gate, heartbeats
+ * and dead-letter. The task stays `running` between attempts; it fails only when its attempts are exhausted.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { DeadLetterReason } from "../store/events.js";
+import { listRunIds, loadRun, writeArtifact } from "../store/run-store.js";
+import { StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
+import { type RunContext, sleep } from "./context.js";
+import { appendDeadLetter, DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
+import type { PlannedTask } from "./plan.js";
+import { type DependencyResult, systemPrompt, taskPrompt } from "./prompt.js";
+import { isRateLimit, retryDelay } from "./retry.js";
+
+/** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
+const MAX_RATE_LIMIT_WAITS = 5;
+
+export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void> {
+	const id = task.id;
+	const dir = `tasks/${id}`;
+	const prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task));
+	const promptPath = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
+	const systemPromptPath = await writeArtifact(ctx.paths, `${dir}/system.md`, systemPrompt(task, ctx.plan.team));
+	let failures = 0;
+	let rateLimitWaits = 0;
+	for (;;) {
+		await ctx.gate.wait(ctx.cancel);
+		if (ctx.cancel.aborted) {
+			await ctx.log.append("task.cancelled", { reason: "run cancelled" }, id);
+			return;
+		}
+		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
+		const taskDir = join(ctx.paths.artifacts, dir, `attempt-${attempt}`);
+		await mkdir(taskDir, { recursive: true });
+		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptPath) }, id);
+		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir });
+		if (outcome.ok) {
+			const resultPath = await writeArtifact(ctx.paths, `${dir}/result.md`, outcome.answer);
+			await ctx.log.append(
+				"task.succeeded",
+				{ resultPath: relative(ctx.paths.dir, resultPath), chars: outcome.answer.length },
+				id,
+			);
+			ctx.gate.opened();
+			return;
+		}
+		if (outcome.stop === "cancel") {
+			await ctx.log.append("task.cancelled", { reason: outcome.reason }, id);
+			return;
+		}
+		if (outcome.stop === "heartbeat-dead") return fail(ctx, id, outcome.reason, "heartbeat-dead");
+		const retry = ctx.settings.retry;
+		if (!retry || outcome.retryable === false) return fail(ctx, id, outcome.reason);
+		if (isRateLimit(outcome.reason) && rateLimitWaits < MAX_RATE_LIMIT_WAITS) {
+			rateLimitWaits++;
+			const delayMs = await ctx.gate.close(outcome.reason);
+			await ctx.log.append("task.retrying", { attempt, reason: outcome.reason, delayMs, rateLimited: true }, id);
+			continue;
+		}
+		failures++;
+		if (failures >= retry.maxAttempts)
+			return fail(ctx, id, `${outcome.reason} (attempt ${attempt}, retries exhausted)`, "max-retries");
+		const delayMs = retryDelay(retry, failures, ctx.random);
+		await ctx.log.append("task.retrying", { attempt, reason: outcome.reason, delayMs }, id);
+		await sleep(delayMs, ctx.cancel);
+	}
+}
+
+interface AttemptFiles {
+	prompt: string;
+	promptPath: string;
+	systemPromptPath: string;
+	taskDir: string;
+}
+
+async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFiles): Promise<WorkerOutcome> {
+	const id = task.id;
+	const stopper = new AbortController();
+	const onCancel = () => stopper.abort(new StopRequest("cancel", "cancelled"));
+	ctx.cancel.addEventListener("abort", onCancel, { once: true });
+	if (ctx.cancel.aborted) onCancel();
+	ctx.watcher.track(id, (silentMs) =>
+		stopper.abort(new StopRequest("heartbeat-dead", `heartbeat dead: no output for ${Math.round(silentMs / 1000)}s`)),
+	);
+	const spec: TaskSpec = {
+		runId: ctx.log.runId,
+		taskId: id,
+		agent: task.agent.name,
+		cwd: ctx.repo,
+		...files,
+		model: ctx.settings.model ?? task.agent.model ?? ctx.settings.defaultModel,
+		tools: task.agent.tools,
+		thinking: task.agent.thinking,
+		maxTurns: task.agent.maxTurns,
+		timeoutMs: ctx.settings.taskTimeoutMs,
+		scenario: ctx.settings.scenario,
+		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
+	};
+	const progress: Promise<unknown>[] = [];
+	try {
+		return await ctx.runtime.run(spec, stopper.signal, (event) => {
+			ctx.watcher.beat(id);
+			if (event.type === "tool") {
+				const { type: _, ...data } = event;
+				progress.push(ctx.log.append("task.tool", data, id));
+			} else if (event.type === "usage") progress.push(ctx.log.append("task.usage", event.usage, id));
+		});
+	} catch (err) {
+		return { ok: false, reason: `worker runtime failed: ${(err as Error).message}`, retryable: false };
+	} finally {
+		ctx.watcher.untrack(id);
+		ctx.cancel.removeEventListener("abort", onCancel);
+		await Promise.all(progress);
+	}
+}
+
+async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: DeadLetterReason): Promise<void> {
+	await ctx.log.append("task.failed", { reason }, id);
+	if (!deadLetter) return;
+	await ctx.log.append("task.deadlettered", { reason: deadLetter, detail: reason }, id);
+	const task = ctx.state().tasks.get(id);
+	await appendDeadLetter(ctx.paths.dir, {
+		ts: new Date(ctx.now()).toISOString(),
+		runId: ctx.log.runId,
+		taskId: id,
+		reason: deadLetter,
+		detail: reason,
+		attempts: task?.attempts.length ?? 0,
+	});
+	const recent = await recentDeadLetters(ctx);
+	if (recent > DEADLETTER_ALERT.count)
+		await ctx.log.append("run.alert", {
+			kind: "deadletter-rate",
+			message: `${recent} tasks dead-lettered in this repository within the last hour (see: pi-crew deadletter)`,
+		});
+}
+
+/** Dead-letters of every run of this repository within the alert window, this run's included. */
+async function recentDeadLetters(ctx: RunContext): Promise<number> {
+	const since = ctx.now() - DEADLETTER_ALERT.windowMs;
+	let count = 0;
+	for (const runId of await listRunIds(ctx.repo)) {
+		const state =
+			runId === ctx.log.runId
+				? ctx.state()
+				: await loadRun(ctx.repo, runId).then(
+						(v) => v.state,
+						() => undefined,
+					);
+		if (state) count += deadLetters(state).filter((d) => Date.parse(d.ts) >= since).length;
+	}
+	return count;
+}
+
+async function dependencyResults(ctx: RunContext, task: PlannedTask): Promise<DependencyResult[]> {
+	const byId = new Map(ctx.plan.tasks.map((t) => [t.id, t]));
+	return Promise.all(
+		task.dependsOn.map(async (depId) => {
+			const path = join(ctx.paths.dir, ctx.state().tasks.get(depId)?.resultPath ?? "");
+			return { task: byId.get(depId) as PlannedTask, text: await readFile(path, "utf8"), path };
+		}),
+	);
+}

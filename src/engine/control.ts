@@ -1,0 +1,73 @@
+/**
+ * The control channel of a run: how other processes (`pi-crew cancel`, a pi session) reach the coordinator without
+ * ever writing its log. A command is a file dropped atomically into `<run>/control/`; the coordinator polls the
+ * directory, turns each command into events, and deletes it.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export type ControlCommand = { type: "cancel"; from: string } | { type: "requeue"; taskIds: string[]; from: string };
+
+export function controlDir(runDir: string): string {
+	return join(runDir, "control");
+}
+
+export async function sendControl(runDir: string, command: ControlCommand): Promise<void> {
+	const dir = controlDir(runDir);
+	await mkdir(dir, { recursive: true });
+	const name = `${Date.now()}-${randomUUID()}`;
+	// Written under a dot-name, then renamed: the coordinator never reads a half-written command.
+	await writeFile(join(dir, `.${name}`), JSON.stringify(command));
+	await rename(join(dir, `.${name}`), join(dir, `${name}.json`));
+}
+
+export class ControlInbox {
+	private timer: NodeJS.Timeout | undefined;
+	private polling = false;
+
+	constructor(
+		private readonly runDir: string,
+		private readonly onCommand: (command: ControlCommand) => Promise<void>,
+		private readonly pollMs = 200,
+	) {}
+
+	start(): void {
+		// A command that arrives as the run ends finds the log closed: there is nothing left to cancel.
+		this.timer = setInterval(() => void this.poll().catch(() => undefined), this.pollMs);
+	}
+
+	stop(): void {
+		clearInterval(this.timer);
+	}
+
+	/** Reads and handles every waiting command, oldest first. Errors reading one command skip only that command. */
+	async poll(): Promise<void> {
+		if (this.polling) return;
+		this.polling = true;
+		try {
+			const dir = controlDir(this.runDir);
+			const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
+			for (const name of names) {
+				const file = join(dir, name);
+				const text = await readFile(file, "utf8").catch(() => undefined);
+				await unlink(file).catch(() => undefined);
+				const command = text ? parseCommand(text) : undefined;
+				if (command) await this.onCommand(command);
+			}
+		} finally {
+			this.polling = false;
+		}
+	}
+}
+
+function parseCommand(text: string): ControlCommand | undefined {
+	try {
+		const c = JSON.parse(text) as ControlCommand;
+		if (c.type === "cancel" && typeof c.from === "string") return c;
+		if (c.type === "requeue" && Array.isArray(c.taskIds) && c.taskIds.every((t) => typeof t === "string")) return c;
+	} catch {
+		// not a command: dropped
+	}
+	return undefined;
+}

@@ -1,0 +1,133 @@
+/**
+ * The scheduler: starts ready tasks (every dependency succeeded) up to the concurrency cap and within the budget,
+ * skips the dependents of tasks that did not succeed, and decides how the run ends.
+ */
+import type { FinalRunStatus, TaskState } from "../store/events.js";
+import { TERMINAL_TASK } from "../store/events.js";
+import { runTask } from "./attempt.js";
+import type { RunContext } from "./context.js";
+import type { PlannedTask } from "./plan.js";
+import { formatTokens } from "./summary.js";
+
+/** Token estimate for a task before any task of the run has finished. */
+const FIRST_TASK_ESTIMATE = 10_000;
+
+export interface RunOutcome {
+	status: FinalRunStatus;
+	reason?: string;
+}
+
+export class Scheduler {
+	private readonly running = new Map<string, Promise<void>>();
+	private budgetStop: string | undefined;
+
+	constructor(private readonly ctx: RunContext) {}
+
+	async run(): Promise<RunOutcome> {
+		const byId = new Map(this.ctx.plan.tasks.map((t) => [t.id, t]));
+		try {
+			for (;;) {
+				if (!this.ctx.cancel.aborted) {
+					await this.skipBlocked();
+					for (const id of this.ready()) {
+						if (this.running.size >= this.ctx.settings.concurrency) break;
+						this.budgetStop ??= this.overBudget();
+						if (this.budgetStop) break;
+						this.start(byId.get(id) as PlannedTask);
+					}
+				}
+				if (this.running.size === 0) break;
+				await Promise.race(this.running.values());
+			}
+		} catch (err) {
+			// Stop every worker before the error leaves the coordinator: nothing runs unobserved.
+			this.ctx.abortAll();
+			await Promise.allSettled(this.running.values());
+			throw err;
+		}
+		return this.finish();
+	}
+
+	private tasks(): TaskState[] {
+		return [...this.ctx.state().tasks.values()];
+	}
+
+	private ready(): string[] {
+		const tasks = this.ctx.state().tasks;
+		return this.tasks()
+			.filter((t) => t.status === "pending" && !this.running.has(t.id))
+			.filter((t) => t.dependsOn.every((d) => tasks.get(d)?.status === "succeeded"))
+			.map((t) => t.id);
+	}
+
+	/** Dependents of a task that did not succeed are skipped, transitively, with the reason. */
+	private async skipBlocked(): Promise<void> {
+		for (let changed = true; changed; ) {
+			changed = false;
+			const tasks = this.ctx.state().tasks;
+			for (const t of this.tasks()) {
+				if (t.status !== "pending" || this.running.has(t.id)) continue;
+				const blocker = t.dependsOn
+					.map((d) => tasks.get(d))
+					.find((d) => d && TERMINAL_TASK.has(d.status) && d.status !== "succeeded");
+				if (!blocker) continue;
+				await this.ctx.log.append("task.skipped", { reason: `dependency "${blocker.id}" ${blocker.status}` }, t.id);
+				changed = true;
+			}
+		}
+	}
+
+	/**
+	 * Before a start: would it break the budget? Tokens are reserved with an estimate (the mean of the run's finished
+	 * tasks) for every running task and the one about to start.
+	 */
+	private overBudget(): string | undefined {
+		const budget = this.ctx.settings.budget;
+		if (!budget) return undefined;
+		const state = this.ctx.state();
+		const tasks = this.tasks();
+		if (budget.maxTasks !== undefined) {
+			const started = tasks.filter((t) => t.attempts.length > 0 || this.running.has(t.id)).length;
+			if (started >= budget.maxTasks) return `budget-exceeded: ${started} of ${budget.maxTasks} tasks started`;
+		}
+		if (budget.maxWallMs !== undefined) {
+			const elapsed = this.ctx.now() - Date.parse(state.createdAt);
+			if (elapsed >= budget.maxWallMs)
+				return `budget-exceeded: ${Math.round(elapsed / 1000)}s of ${Math.round(budget.maxWallMs / 1000)}s wall time`;
+		}
+		if (budget.maxTokens !== undefined) {
+			const done = tasks.filter((t) => t.status === "succeeded" || t.status === "failed");
+			const estimate =
+				done.length > 0 ? done.reduce((n, t) => n + t.usage.total, 0) / done.length : FIRST_TASK_ESTIMATE;
+			const running = tasks.filter((t) => this.running.has(t.id));
+			const reserved = running.reduce((n, t) => n + Math.max(0, estimate - t.usage.total), 0);
+			if (state.usage.total + reserved + estimate > budget.maxTokens)
+				return `budget-exceeded: ${formatTokens(state.usage.total)} of ${formatTokens(budget.maxTokens)} tokens spent, next task estimated at ${formatTokens(Math.round(estimate))}`;
+		}
+		return undefined;
+	}
+
+	private start(task: PlannedTask): void {
+		const done = runTask(this.ctx, task).finally(() => this.running.delete(task.id));
+		this.running.set(task.id, done);
+	}
+
+	private async finish(): Promise<RunOutcome> {
+		const pending = this.tasks().filter((t) => t.status === "pending");
+		if (this.ctx.cancel.aborted) {
+			for (const t of pending) await this.ctx.log.append("task.cancelled", { reason: "run cancelled" }, t.id);
+			return { status: "cancelled", reason: "cancelled by the user" };
+		}
+		if (this.budgetStop) {
+			for (const t of pending) await this.ctx.log.append("task.skipped", { reason: this.budgetStop }, t.id);
+			return { status: "failed", reason: this.budgetStop };
+		}
+		const failed = this.tasks().filter((t) => t.status !== "succeeded");
+		if (failed.length === 0) return { status: "succeeded" };
+		const first = failed.find((t) => t.status === "failed") ?? failed[0];
+		return {
+			status: "failed",
+			reason: `${failed.length} of ${this.tasks().length} tasks did not succeed; first: ${first?.id} ${first?.status}${first?.reason ? ` (${first.reason})` : ""}`,
+		};
+	}
+}
