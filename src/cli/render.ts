@@ -70,6 +70,8 @@ export function renderRun(view: RunView): string {
 	};
 	for (const r of roots) walk(r, 0);
 	lines.push(`  artifacts: ${view.paths.artifacts}`);
+	if (view.status === "interrupted") lines.push(`  its coordinator is gone; resume it: pi-crew resume ${state.runId}`);
+	else if (view.status === "cancelled") lines.push(`  continue it: pi-crew resume ${state.runId}`);
 	for (const p of view.problems) lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
 	return lines.join("\n");
 }

@@ -21,7 +21,6 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const dir = `tasks/${id}`;
 	const prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task));
 	const promptPath = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
-	const systemPromptPath = await writeArtifact(ctx.paths, `${dir}/system.md`, systemPrompt(task, ctx.plan.team));
 	let failures = 0;
 	let rateLimitWaits = 0;
 	for (;;) {
@@ -33,6 +32,8 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
 		const taskDir = join(ctx.paths.artifacts, dir, `attempt-${attempt}`);
 		await mkdir(taskDir, { recursive: true });
+		const system = systemPrompt(task, ctx.plan.team, attempt);
+		const systemPromptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt}/system.md`, system);
 		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptPath) }, id);
 		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir });
 		if (outcome.ok) {

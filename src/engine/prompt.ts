@@ -22,8 +22,9 @@ export function bounded(result: DependencyResult): string {
 	return `${text.slice(0, RESULT_INLINE_CHARS).trim()}\n[... ${more} more characters: read the full result at ${path}]`;
 }
 
-export function systemPrompt(task: PlannedTask, team: string): string {
-	return `${identityLine(task.agent.name, task.id)} Your role in team "${team}" is "${task.role}".\n\n${task.agent.prompt}\n`;
+export function systemPrompt(task: PlannedTask, team: string, attempt: number): string {
+	const identity = identityLine({ agent: task.agent.name, taskId: task.id, attempt });
+	return `${identity} Your role in team "${team}" is "${task.role}".\n\n${task.agent.prompt}\n`;
 }
 
 export function taskPrompt(task: PlannedTask, goal: string, deps: DependencyResult[]): string {

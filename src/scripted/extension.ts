@@ -52,7 +52,7 @@ async function respond(context: Context, scenario: Scenario | undefined): Promis
 	const identity = parseIdentity(context.systemPrompt);
 	const agent = identity?.agent ?? "default";
 	const { userText, calls, lastResult } = sinceLastUser(context);
-	const plan = planCall(scriptFor(scenario, agent, identity?.taskId), calls);
+	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt), calls);
 	if (plan.sleepMs > 0) await new Promise((resolve) => setTimeout(resolve, plan.sleepMs));
 	if ("exhausted" in plan) {
 		return fauxAssistantMessage([], {

@@ -14,7 +14,7 @@ export type Step =
 	| { kind: "sleep"; ms: number }
 	| { kind: "fault"; fault: Fault };
 
-/** Keys are agent names, `default`, or `task:<taskId>` (wins over the agent's script). */
+/** Keys are agent names, `default`, `task:<taskId>` or `task:<taskId>@<attempt>` (most specific wins). */
 export type Scenario = Map<string, Step[]>;
 
 export class ScenarioError extends Error {
@@ -110,9 +110,14 @@ const DEFAULTS: Record<string, Step[]> = {
 };
 const FALLBACK: Step[] = [{ kind: "say", text: "{agent} finished: {goal}" }];
 
-export function scriptFor(scenario: Scenario | undefined, agent: string, taskId: string | undefined): Step[] {
+export function scriptFor(
+	scenario: Scenario | undefined,
+	agent: string,
+	taskId: string | undefined,
+	attempt = 1,
+): Step[] {
 	return (
-		(taskId ? scenario?.get(`task:${taskId}`) : undefined) ??
+		(taskId ? (scenario?.get(`task:${taskId}@${attempt}`) ?? scenario?.get(`task:${taskId}`)) : undefined) ??
 		scenario?.get(agent) ??
 		scenario?.get("default") ??
 		DEFAULTS[agent] ??

@@ -3,16 +3,23 @@
  * any tooling) reads them back. One module so the format cannot drift between writer and reader.
  */
 
-const MARKER = /You are the "([a-z0-9][a-z0-9-]*)" agent of a pi-crew team, working on task "([A-Za-z0-9._-]+)"/;
+const MARKER =
+	/You are the "([a-z0-9][a-z0-9-]*)" agent of a pi-crew team, working on task "([A-Za-z0-9._-]+)" \(attempt (\d+)\)/;
 
-/** First line of every worker's appended system prompt. */
-export function identityLine(agent: string, taskId: string): string {
-	return `You are the "${agent}" agent of a pi-crew team, working on task "${taskId}".`;
+export interface Identity {
+	agent: string;
+	taskId: string;
+	attempt: number;
 }
 
-export function parseIdentity(systemPrompt: string | undefined): { agent: string; taskId: string } | undefined {
+/** First line of every worker's appended system prompt. */
+export function identityLine({ agent, taskId, attempt }: Identity): string {
+	return `You are the "${agent}" agent of a pi-crew team, working on task "${taskId}" (attempt ${attempt}).`;
+}
+
+export function parseIdentity(systemPrompt: string | undefined): Identity | undefined {
 	const match = systemPrompt ? MARKER.exec(systemPrompt) : null;
-	return match?.[1] && match[2] ? { agent: match[1], taskId: match[2] } : undefined;
+	return match?.[1] && match[2] ? { agent: match[1], taskId: match[2], attempt: Number(match[3]) } : undefined;
 }
 
 const GOAL_HEADING = "## Goal";

@@ -6,11 +6,17 @@ import { goalSection, identityLine, parseGoal, parseIdentity } from "../../src/w
 
 test("a scenario parses agents, tasks and default", () => {
 	const s = parseScenario(
-		'explorer:\n  - tool: ls\n    args: { path: "." }\n  - say: hi\n"task:b":\n  - fault: crash\ndefault:\n  - sleepMs: 5\n  - say: d\n',
+		'explorer:\n  - tool: ls\n    args: { path: "." }\n  - say: hi\n"task:b":\n  - fault: crash\n"task:b@2":\n  - say: fixed\ndefault:\n  - sleepMs: 5\n  - say: d\n',
 		"s.yaml",
 	);
 	assert.deepEqual(scriptFor(s, "explorer", "a")[0], { kind: "tool", tool: "ls", args: { path: "." } });
 	assert.deepEqual(scriptFor(s, "explorer", "b"), [{ kind: "fault", fault: "crash" }], "task: wins over the agent");
+	assert.deepEqual(
+		scriptFor(s, "explorer", "b", 2),
+		[{ kind: "say", text: "fixed" }],
+		"task:id@attempt wins over task:id",
+	);
+	assert.deepEqual(scriptFor(s, "explorer", "b", 3), [{ kind: "fault", fault: "crash" }]);
 	assert.equal(scriptFor(s, "writer", "c").length, 2, "default for unnamed agents");
 	assert.equal(scriptFor(undefined, "verifier", "c")[0]?.kind, "tool", "builtin agents have a default script");
 	assert.deepEqual(scriptFor(undefined, "custom", "c"), [{ kind: "say", text: "{agent} finished: {goal}" }]);
@@ -49,10 +55,8 @@ test("templates and the identity/goal markers round-trip", () => {
 		fillTemplate("{agent}: {goal} -> {result} {other}", { agent: "x", goal: "g", result: "r" }),
 		"x: g -> r {other}",
 	);
-	assert.deepEqual(parseIdentity(`${identityLine("test-engineer", "step_2")} more`), {
-		agent: "test-engineer",
-		taskId: "step_2",
-	});
+	const who = { agent: "test-engineer", taskId: "step_2", attempt: 3 };
+	assert.deepEqual(parseIdentity(`${identityLine(who)} more`), who);
 	assert.equal(parseIdentity("You are a helpful assistant"), undefined);
 	assert.equal(parseGoal(`${goalSection("fix the\nbug")}\n## Your task\n\nx`), "fix the\nbug");
 	assert.equal(parseGoal("just a prompt"), "just a prompt");

@@ -1,0 +1,147 @@
+/** Background runs, cancel from another process, and resume after kill -9: real processes, real pi workers. */
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { processStartTime } from "../../src/store/lease.js";
+import {
+	cli,
+	processesOfRun,
+	projectTeam,
+	type RunJson,
+	SCRIPTED,
+	sandbox,
+	startCli,
+	waitFor,
+} from "../support/index.js";
+
+const status = async (box: Awaited<ReturnType<typeof sandbox>>, runId: string) => {
+	const res = await cli(["status", runId, "--json"], box);
+	assert.equal(res.code, 0, res.stderr);
+	return JSON.parse(res.stdout) as RunJson & { coordinatorPid?: number; tasks: { attempts: { reason?: string }[] }[] };
+};
+
+test("a background run survives its starter's exit and completes; cancel of a finished run is a no-op", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "bg", [
+		{ id: "one", role: "explorer" },
+		{ id: "two", role: "writer", dependsOn: ["one"] },
+	]);
+	const scenario = await box.write("scenario.yaml", `default:\n  - sleepMs: 1500\n  - say: "{task} done"\n`);
+	const started = Date.now();
+	const res = await cli(
+		["run", "bg", "in the background", "--model", SCRIPTED, "--scenario", scenario, "--background"],
+		box,
+	);
+	assert.equal(res.code, 0, res.stderr);
+	assert.ok(Date.now() - started < 3000, "the starter returns before the run ends");
+	const runId = res.stdout.trim();
+	assert.match(res.stderr, /continues in the background \(coordinator pid \d+\)/);
+	const running = await status(box, runId);
+	assert.equal(running.status, "running", "the starter has exited; the run goes on");
+	const final = await waitFor("the background run to end", async () => {
+		const s = await status(box, runId);
+		return s.status === "running" ? undefined : s;
+	});
+	assert.equal(final.status, "succeeded");
+	assert.deepEqual(
+		final.tasks.map((t) => t.status),
+		["succeeded", "succeeded"],
+	);
+	const noop = await cli(["cancel", runId], box);
+	assert.equal(noop.code, 0);
+	assert.match(noop.stdout, /already ended succeeded: nothing to cancel/);
+});
+
+test("cancel from a second process stops a background run and leaves no process behind", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "bg", [
+		{ id: "a", role: "executor" },
+		{ id: "b", role: "verifier" },
+		{ id: "c", role: "writer", dependsOn: ["a", "b"] },
+	]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		`default:\n  - tool: bash\n    args: { command: "sleep 60 & sleep 60" }\n  - say: done\n`,
+	);
+	const res = await cli(["run", "bg", "long work", "--model", SCRIPTED, "--scenario", scenario, "--background"], box);
+	assert.equal(res.code, 0, res.stderr);
+	const runId = res.stdout.trim();
+	const coordinator = (await status(box, runId)).coordinatorPid;
+	assert.ok(coordinator);
+	await waitFor("both workers' bash calls", async () => {
+		const log = await readFile(join(box.repo, ".crew/runs", runId, "events.jsonl"), "utf8");
+		return (log.match(/"task.tool"/g) ?? []).length >= 2 ? true : undefined;
+	});
+	const sent = Date.now();
+	const cancel = await cli(["cancel", runId], box);
+	assert.equal(cancel.code, 0, cancel.stderr);
+	assert.match(cancel.stdout, new RegExp(`run ${runId} cancelled`));
+	assert.ok(Date.now() - sent < 4000, `cancel took ${Date.now() - sent} ms`);
+	const final = await status(box, runId);
+	assert.deepEqual(
+		final.tasks.map((t) => [t.id, t.status]),
+		[
+			["a", "cancelled"],
+			["b", "cancelled"],
+			["c", "cancelled"],
+		],
+	);
+	assert.deepEqual(await processesOfRun(runId), [], "no worker or tool process remains");
+	await waitFor(
+		"the coordinator to exit",
+		async () => (processStartTime(coordinator) === undefined ? true : undefined),
+		5000,
+	);
+});
+
+test("kill -9 of the coordinator mid-run, then resume: the run completes and every result is recorded once", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "chain", [
+		{ id: "first", role: "explorer" },
+		{ id: "second", role: "verifier", dependsOn: ["first"] },
+		{ id: "third", role: "writer", dependsOn: ["second"] },
+	]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		`"task:second@1":\n  - tool: bash\n    args: { command: "sleep 30" }\n  - say: never\ndefault:\n  - say: "{task} done"\n`,
+	);
+	const { child, done } = startCli(
+		["run", "chain", "survive a crash", "--model", SCRIPTED, "--scenario", scenario],
+		box,
+	);
+	const runs = join(box.repo, ".crew/runs");
+	const runId = await waitFor("the second task's bash call", async () => {
+		const [id] = await readdir(runs).catch(() => [] as string[]);
+		const log = id ? await readFile(join(runs, id, "events.jsonl"), "utf8").catch(() => "") : "";
+		return log.includes('"task.tool"') ? id : undefined;
+	});
+	child.kill("SIGKILL");
+	await done;
+	assert.equal((await status(box, runId)).status, "interrupted");
+	const listed = await cli(["status", runId], box);
+	assert.match(listed.stdout, new RegExp(`resume it: pi-crew resume ${runId}`));
+
+	const resumed = await cli(["resume", runId, "--json"], box);
+	assert.equal(resumed.code, 0, resumed.stderr);
+	const run = JSON.parse(resumed.stdout) as RunJson & {
+		resumes: number;
+		tasks: { id: string; attempts: { reason?: string }[] }[];
+	};
+	assert.equal(run.status, "succeeded");
+	assert.equal(run.resumes, 1);
+	const events = JSON.parse((await cli(["events", runId, "--json"], box)).stdout) as {
+		events: { type: string; taskId?: string }[];
+	};
+	for (const id of ["first", "second", "third"]) {
+		const succeeded = events.events.filter((e) => e.type === "task.succeeded" && e.taskId === id);
+		assert.equal(succeeded.length, 1, `${id} recorded exactly once`);
+	}
+	const byId = new Map(run.tasks.map((t) => [t.id, t]));
+	assert.equal(byId.get("first")?.attempts.length, 1, "a succeeded task is never run again");
+	assert.equal(byId.get("second")?.attempts.length, 2, "the interrupted task got a new attempt");
+	assert.equal(byId.get("second")?.attempts[0]?.reason, "interrupted");
+	const again = await cli(["resume", runId], box);
+	assert.equal(again.code, 2);
+	assert.match(again.stderr, /succeeded: nothing to resume/);
+});
