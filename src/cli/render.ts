@@ -31,6 +31,22 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		case "task.skipped":
 		case "task.cancelled":
 			return `${time} ${MARK[e.type.slice(5)]} ${e.taskId} ${e.type.slice(5)}: ${e.data.reason}`;
+		case "task.heartbeat":
+			return e.data.level === "healthy"
+				? undefined
+				: `${time} ${e.data.level === "dead" ? "!!" : " !"} ${e.taskId}: heartbeat ${e.data.level} (no output for ${Math.round(e.data.silentMs / 1000)}s)`;
+		case "task.retrying":
+			return `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${e.data.reason}); ${e.data.rateLimited ? "waiting for the rate limit" : "retrying"} in ${formatDuration(e.data.delayMs)}`;
+		case "task.deadlettered":
+			return `${time} ✉ ${e.taskId} dead-lettered (${e.data.reason}); requeue: pi-crew deadletter requeue ${e.runId}`;
+		case "run.throttled":
+			return `${time} ⏸ rate limited: no task starts for ${formatDuration(e.data.delayMs)}`;
+		case "run.cancelling":
+			return `${time} cancelling (${e.data.source})`;
+		case "run.resumed":
+			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}`;
+		case "run.alert":
+			return `${time} ⚠ ${e.data.message}`;
 		case "run.finished":
 			return `${time} run ${e.data.status}${e.data.reason ? `: ${e.data.reason}` : ""}`;
 		default:

@@ -9,9 +9,6 @@ import type { RunContext } from "./context.js";
 import type { PlannedTask } from "./plan.js";
 import { formatTokens } from "./summary.js";
 
-/** Token estimate for a task before any task of the run has finished. */
-const FIRST_TASK_ESTIMATE = 10_000;
-
 export interface RunOutcome {
 	status: FinalRunStatus;
 	reason?: string;
@@ -31,7 +28,9 @@ export class Scheduler {
 					await this.skipBlocked();
 					for (const id of this.ready()) {
 						if (this.running.size >= this.ctx.settings.concurrency) break;
-						this.budgetStop ??= this.overBudget();
+						const budget = this.checkBudget();
+						if (budget === "wait") break;
+						this.budgetStop ??= budget;
 						if (this.budgetStop) break;
 						this.start(byId.get(id) as PlannedTask);
 					}
@@ -78,10 +77,11 @@ export class Scheduler {
 	}
 
 	/**
-	 * Before a start: would it break the budget? Tokens are reserved with an estimate (the mean of the run's finished
-	 * tasks) for every running task and the one about to start.
+	 * Before a start: would it break the budget (the reason), or is it too early to tell ("wait")? Tokens are reserved
+	 * with an estimate, the mean of the run's finished tasks, for every running task and the one about to start.
+	 * Until a task has finished there is no estimate, so tasks start one at a time.
 	 */
-	private overBudget(): string | undefined {
+	private checkBudget(): string | undefined {
 		const budget = this.ctx.settings.budget;
 		if (!budget) return undefined;
 		const state = this.ctx.state();
@@ -97,9 +97,9 @@ export class Scheduler {
 		}
 		if (budget.maxTokens !== undefined) {
 			const done = tasks.filter((t) => t.status === "succeeded" || t.status === "failed");
-			const estimate =
-				done.length > 0 ? done.reduce((n, t) => n + t.usage.total, 0) / done.length : FIRST_TASK_ESTIMATE;
 			const running = tasks.filter((t) => this.running.has(t.id));
+			if (done.length === 0) return running.length > 0 ? "wait" : undefined;
+			const estimate = done.reduce((n, t) => n + t.usage.total, 0) / done.length;
 			const reserved = running.reduce((n, t) => n + Math.max(0, estimate - t.usage.total), 0);
 			if (state.usage.total + reserved + estimate > budget.maxTokens)
 				return `budget-exceeded: ${formatTokens(state.usage.total)} of ${formatTokens(budget.maxTokens)} tokens spent, next task estimated at ${formatTokens(Math.round(estimate))}`;

@@ -87,12 +87,16 @@ export interface TaskJson {
 	reason?: string;
 	result?: string;
 	dependsOn: string[];
+	attempts: { attempt: number; startedAt: string; endedAt?: string; reason?: string }[];
+	deadLetter?: string;
 }
 export interface RunJson {
 	runId: string;
 	status: string;
 	runDir: string;
 	reason?: string;
+	resumes: number;
+	coordinatorPid?: number;
 	tasks: TaskJson[];
 }
 

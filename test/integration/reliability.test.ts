@@ -1,0 +1,183 @@
+/** Heartbeats, retry, the rate-limit gate, dead-letter and budgets, on real pi workers with scripted faults. */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import {
+	cli,
+	ms,
+	projectTeam,
+	type RunJson,
+	runJson,
+	type Sandbox,
+	SCRIPTED,
+	sandbox,
+	task,
+} from "../support/index.js";
+
+interface Event {
+	seq: number;
+	ts: string;
+	type: string;
+	taskId?: string;
+	data: Record<string, unknown>;
+}
+
+async function events(box: Sandbox, runId: string): Promise<Event[]> {
+	return (JSON.parse((await cli(["events", runId, "--json"], box)).stdout) as { events: Event[] }).events;
+}
+
+type Attempted = RunJson & { tasks: { id: string; attempts: { reason?: string }[]; deadLetter?: string }[] };
+
+test("a hanging worker goes warn -> stale -> dead, alerts once, is stopped and dead-lettered; requeue runs it again", async () => {
+	const box = await sandbox();
+	await box.write(
+		"../crew-home/config.yaml",
+		"heartbeat:\n  warnMs: 2000\n  staleMs: 3000\n  deadMs: 4000\n  pollMs: 250\n  deadTicks: 3\n",
+	);
+	await projectTeam(box, "stuck", [
+		{ id: "hung", role: "explorer" },
+		{ id: "after", role: "writer", dependsOn: ["hung"] },
+	]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		`"task:hung@1":\n  - fault: hang\ndefault:\n  - say: "{task} ok"\n`,
+	);
+	const { code, json, stderr } = await runJson(["stuck", "hang", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(code, 1);
+	const hung = task(json, "hung") as Attempted["tasks"][number] & { status: string; reason?: string };
+	assert.equal(hung.status, "failed");
+	assert.match(hung.reason ?? "", /^heartbeat dead: no output for \d+s$/);
+	assert.equal(hung.deadLetter, "heartbeat-dead");
+	assert.equal(task(json, "after").status, "skipped");
+	const levels = (await events(box, json.runId)).filter((e) => e.type === "task.heartbeat").map((e) => e.data.level);
+	assert.deepEqual(levels, ["warn", "stale", "dead"], "each level once: one alert, not one per poll");
+	assert.equal(stderr.match(/!! hung: heartbeat dead/g)?.length, 1, "one progress alert for the dead worker");
+
+	const letters = await readFile(join(json.runDir, "deadletter.jsonl"), "utf8");
+	assert.match(letters, /"taskId":"hung","reason":"heartbeat-dead"/);
+	const listed = JSON.parse((await cli(["deadletter", "--json"], box)).stdout) as { taskId: string; reason: string }[];
+	assert.deepEqual(
+		listed.map((d) => [d.taskId, d.reason]),
+		[["hung", "heartbeat-dead"]],
+	);
+
+	const requeued = await cli(["deadletter", "requeue", json.runId, "--json"], box);
+	assert.equal(requeued.code, 0, requeued.stderr);
+	const after = JSON.parse(requeued.stdout) as Attempted;
+	assert.equal(after.status, "succeeded");
+	assert.deepEqual(
+		after.tasks.map((t) => [t.id, t.attempts.length]),
+		[
+			["hung", 2],
+			["after", 1],
+		],
+	);
+	assert.deepEqual(
+		JSON.parse((await cli(["deadletter", "--json"], box)).stdout),
+		[],
+		"a requeued task leaves the queue",
+	);
+});
+
+test("with --retry a crashed task succeeds on attempt 2, both attempts visible; without it, it fails", async () => {
+	const box = await sandbox();
+	await box.write("../crew-home/config.yaml", "retry:\n  backoffMs: 200\n");
+	await projectTeam(box, "flaky", [{ id: "flaky", role: "explorer" }]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		`"task:flaky@1":\n  - fault: crash\ndefault:\n  - say: "second time lucky"\n`,
+	);
+	const { code, json } = await runJson(
+		["flaky", "retry me", "--model", SCRIPTED, "--scenario", scenario, "--retry"],
+		box,
+	);
+	assert.equal(code, 0);
+	const flaky = (json as Attempted).tasks[0];
+	assert.equal(flaky?.attempts.length, 2);
+	assert.match(flaky?.attempts[0]?.reason ?? "", /worker exited with code 70/);
+	assert.equal(flaky?.attempts[1]?.reason, undefined);
+	const retrying = (await events(box, json.runId)).filter((e) => e.type === "task.retrying");
+	assert.equal(retrying.length, 1);
+	assert.ok(
+		Number(retrying[0]?.data.delayMs) >= 140 && Number(retrying[0]?.data.delayMs) <= 260,
+		"backoff 200 ms ± 30 %",
+	);
+
+	const without = await runJson(["flaky", "no retry", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(without.code, 1);
+	assert.equal((without.json as Attempted).tasks[0]?.attempts.length, 1);
+});
+
+test("retries exhausted: the task fails and is dead-lettered with reason max-retries", async () => {
+	const box = await sandbox();
+	await box.write("../crew-home/config.yaml", "autoRetry: true\nretry:\n  maxAttempts: 2\n  backoffMs: 100\n");
+	await projectTeam(box, "doomed", [{ id: "doomed", role: "explorer" }]);
+	const scenario = await box.write("scenario.yaml", `default:\n  - fault: empty\n`);
+	const { code, json } = await runJson(["doomed", "never", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(code, 1);
+	const doomed = (json as Attempted).tasks[0];
+	assert.equal(doomed?.attempts.length, 2);
+	assert.equal(doomed?.deadLetter, "max-retries");
+	assert.match(task(json, "doomed").reason ?? "", /empty final answer \(attempt 2, retries exhausted\)/);
+});
+
+test("a rate limit pauses new starts for the whole run instead of burning every task's attempts", async () => {
+	const box = await sandbox();
+	// One attempt each: only the shared gate (which does not spend attempts) can save them.
+	await box.write(
+		"../crew-home/config.yaml",
+		"autoRetry: true\nretry:\n  maxAttempts: 1\n  backoffMs: 1500\n  jitter: 0\n",
+	);
+	await box.write("../pi-agent/settings.json", JSON.stringify({ retry: { enabled: false } }));
+	await projectTeam(box, "busy", [
+		{ id: "a", role: "explorer" },
+		{ id: "b", role: "explorer" },
+		{ id: "c", role: "explorer", dependsOn: ["a"] },
+	]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		`"task:a@1":\n  - fault: rate_limit\ndefault:\n  - say: "{task} ok"\n`,
+	);
+	const { code, json } = await runJson(["busy", "hit the limit", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(code, 0, JSON.stringify(json.tasks));
+	const log = await events(box, json.runId);
+	const throttled = log.filter((e) => e.type === "run.throttled");
+	assert.equal(throttled.length, 1);
+	const until = Date.parse(String(throttled[0]?.data.until));
+	const startsAfter = log.filter((e) => e.type === "task.started" && e.seq > (throttled[0]?.seq ?? 0));
+	assert.ok(startsAfter.length >= 2, "a's second attempt and c started after the limit");
+	for (const s of startsAfter)
+		assert.ok(ms(s.ts) >= until - 5, `${s.taskId} started at ${s.ts}, gate open at ${new Date(until).toISOString()}`);
+	assert.equal(log.find((e) => e.type === "task.retrying")?.data.rateLimited, true);
+});
+
+test("budgets stop new starts: the run ends failed with budget-exceeded and the summary shows spend", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "chain", [
+		{ id: "s1", role: "explorer" },
+		{ id: "s2", role: "explorer", dependsOn: ["s1"] },
+		{ id: "s3", role: "explorer", dependsOn: ["s2"] },
+		{ id: "s4", role: "explorer", dependsOn: ["s3"] },
+	]);
+	const scenario = await box.write("scenario.yaml", `default:\n  - say: "{task} ok"\n`);
+	const byTasks = await runJson(["chain", "go", "--model", SCRIPTED, "--scenario", scenario, "--max-tasks", "2"], box);
+	assert.equal(byTasks.code, 1);
+	assert.deepEqual(
+		byTasks.json.tasks.map((t) => t.status),
+		["succeeded", "succeeded", "skipped", "skipped"],
+	);
+	assert.match(byTasks.json.reason ?? "", /^budget-exceeded: 2 of 2 tasks started/);
+	assert.match(task(byTasks.json, "s3").reason ?? "", /^budget-exceeded/);
+
+	const byTokens = await runJson(
+		["chain", "go", "--model", SCRIPTED, "--scenario", scenario, "--max-tokens", "6000"],
+		box,
+	);
+	assert.equal(byTokens.code, 1);
+	assert.match(byTokens.json.reason ?? "", /^budget-exceeded: [\d.]+k of 6.0k tokens spent/);
+	const started = byTokens.json.tasks.filter((t) => t.status === "succeeded").length;
+	assert.ok(started >= 1 && started < 4, `${started} tasks ran within the budget`);
+	const summary = await readFile(join(byTokens.json.runDir, "artifacts/summary.md"), "utf8");
+	assert.match(summary, /Tokens: [\d.]+k .*; budget: 6.0k tokens/);
+});
