@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { sendControl } from "../engine/control.js";
 import { type DeadLetter, deadLetters } from "../engine/deadletter.js";
 import { TERMINAL_RUN } from "../store/events.js";
-import { readLease } from "../store/lease.js";
+import { holderLiveness, readLease } from "../store/lease.js";
 import { createRunDir, listRunIds, loadRun, newRunId, type RunView, runPaths } from "../store/run-store.js";
 import { reapTask } from "../workers/reaper.js";
 import { coordinateHere, findRepo, type OnEvent, type StartRequest, UsageError } from "./index.js";
@@ -150,6 +150,23 @@ export async function cancel(cwd: string | undefined, runId: string, waitMs = 10
 			throw new Error(`run ${runId} did not stop within ${waitMs / 1000}s of the cancel request`);
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
+}
+
+/**
+ * Runs of this repository that were interrupted: their coordinator died holding the lease (a finished or cancelled
+ * run releases it). Only lease files are read for the rest, so this is cheap enough for pi's session start. A lease
+ * held by a live process, or on another host, is never touched.
+ */
+export async function findInterrupted(cwd: string | undefined): Promise<RunView[]> {
+	const repo = findRepo(cwd);
+	const found: RunView[] = [];
+	for (const id of await listRunIds(repo)) {
+		const holder = await readLease(runPaths(repo, id).lease).catch(() => undefined);
+		if (!holder || holderLiveness(holder) !== "dead") continue;
+		const view = await loadRun(repo, id).catch(() => undefined);
+		if (view?.status === "interrupted") found.push(view);
+	}
+	return found;
 }
 
 /** Dead-lettered tasks of one run, or of every run of the repository. */

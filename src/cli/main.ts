@@ -172,6 +172,11 @@ export async function main(argv: string[]): Promise<number> {
 					process.stdout.write(
 						`${view.state.runId}  ${view.status.padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
 					);
+			const interrupted = views.filter((view) => view.status === "interrupted");
+			if (!v.json && interrupted.length > 0)
+				process.stderr.write(
+					`${interrupted.length} interrupted run(s): their coordinator is gone. Resume with: pi-crew resume ${interrupted.at(-1)?.state.runId}\n`,
+				);
 			return 0;
 		}
 		case "events": {

@@ -2,17 +2,22 @@
  * pi-crew as a Pi extension: the `team` tool. Registration is cheap; the api (and everything behind it) is imported
  * on the first call. The tool is a thin face over the api, the same one the CLI uses.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { type Static, Type } from "typebox";
 import { type ExtensionAPI, StringEnum } from "../host.js";
 
-const ACTIONS = ["run", "status", "list", "events", "validate"] as const;
+const ACTIONS = ["run", "status", "list", "events", "validate", "cancel", "resume"] as const;
 
 const Params = Type.Object({
 	action: StringEnum(ACTIONS, { description: "run a team, or inspect runs and resources" }),
 	team: Type.Optional(Type.String({ description: "run: the team (e.g. default, fast-fix, review, research)" })),
 	goal: Type.Optional(Type.String({ description: "run: what the team should achieve" })),
 	workflow: Type.Optional(Type.String({ description: "run: a workflow other than the team's default" })),
-	runId: Type.Optional(Type.String({ description: "status/events: the run (default: the latest)" })),
+	runId: Type.Optional(Type.String({ description: "status/events/cancel/resume: the run (default: the latest)" })),
+	background: Type.Optional(
+		Type.Boolean({ description: "run/resume: keep going in a detached process; returns the run id at once" }),
+	),
 	model: Type.Optional(Type.String({ description: "run: model for every worker (provider/id)" })),
 });
 
@@ -38,12 +43,27 @@ function text(value: string, details: unknown = {}) {
 }
 
 export default function piCrew(pi: ExtensionAPI): void {
+	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
+	pi.on("session_start", (_event, ctx) => {
+		if (!existsSync(join(ctx.cwd, ".crew", "runs"))) return;
+		void import("../api/lifecycle.js")
+			.then((lifecycle) => lifecycle.findInterrupted(ctx.cwd))
+			.then((runs) => {
+				for (const run of runs)
+					ctx.ui.notify(
+						`pi-crew: run ${run.state.runId} (${run.state.team}) was interrupted; resume it with the team tool (action resume) or: pi-crew resume ${run.state.runId}`,
+						"warning",
+					);
+			})
+			.catch(() => undefined);
+	});
+
 	pi.registerTool({
 		name: "team",
 		label: "Team",
 		description:
 			"Run a team of pi agents (a workflow DAG of role-specific workers) on this repository, and inspect runs. " +
-			"Actions: run (team + goal), status, list, events, validate.",
+			"Actions: run (team + goal, optionally background), status, list, events, validate, cancel, resume.",
 		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
 		parameters: Params,
 		prepareArguments: dropUnset,
@@ -65,6 +85,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 							workflow: present(p, "workflow"),
 							model: present(p, "model"),
 							sessionModel: session,
+							background: p.background === true,
 							signal,
 							onEvent: (event, state) => {
 								const line = progressLine(event, state);
@@ -89,6 +110,21 @@ export default function piCrew(pi: ExtensionAPI): void {
 						const { events, problems } = await api.runEvents(ctx.cwd, runId);
 						const lines = events.map((e) => `${e.seq} ${e.type} ${e.taskId ?? ""}`);
 						return text(lines.join("\n"), { events, problems });
+					}
+					case "cancel": {
+						const runId = present(p, "runId") ?? (await api.runStatus(ctx.cwd)).state.runId;
+						const result = await (await import("../api/lifecycle.js")).cancel(ctx.cwd, runId);
+						return text(`run ${runId}: ${result.outcome} (${result.view.status})`, api.runJson(result.view));
+					}
+					case "resume": {
+						const runId = present(p, "runId") ?? (await api.runStatus(ctx.cwd)).state.runId;
+						const view = await (await import("../api/lifecycle.js")).resume({
+							cwd: ctx.cwd,
+							runId,
+							background: p.background === true,
+							signal,
+						});
+						return text(renderRun(view), api.runJson(view));
 					}
 					case "validate": {
 						const { problems } = await api.validateResources(ctx.cwd);

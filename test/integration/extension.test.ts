@@ -43,3 +43,61 @@ test("pi -e pi-crew: the parent agent runs a team with the team tool and reads t
 	const runs = await readdir(join(box.repo, ".crew/runs"));
 	assert.equal(runs.length, 1);
 });
+
+test("at session start, pi offers an interrupted run of this repository for resume", async () => {
+	const box = await sandbox();
+	const { EventLogWriter } = await import("../../src/store/event-log.js");
+	const { createRunDir } = await import("../../src/store/run-store.js");
+	const { fixtures } = await import("../support/index.js");
+	const { spawnSync } = await import("node:child_process");
+	const { writeFile } = await import("node:fs/promises");
+	const { hostname } = await import("node:os");
+	// A run whose coordinator died holding the lease (its pid is gone).
+	const paths = await createRunDir(box.repo, "20260101-000000-dead00");
+	const log = await EventLogWriter.create(paths.events, "20260101-000000-dead00");
+	await log.append("run.created", { ...fixtures.created, team: "fast-fix" });
+	await log.append("run.started", { pid: 1 });
+	await log.close();
+	const gone = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
+	await writeFile(paths.lease, JSON.stringify({ pid: gone, startTime: 1, host: hostname(), token: "t", since: "" }));
+
+	const pi = join(ROOT, "node_modules", ".bin", "pi");
+	const child = spawn(
+		pi,
+		[
+			"--mode",
+			"rpc",
+			"--no-session",
+			"-ne",
+			"-e",
+			join(ROOT, "dist/extension/index.js"),
+			"-e",
+			join(ROOT, "dist/scripted/extension.js"),
+			"--model",
+			SCRIPTED,
+		],
+		{
+			cwd: box.repo,
+			env: box.env,
+			stdio: ["pipe", "pipe", "pipe"],
+		},
+	);
+	const notice = await new Promise<string>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error("no notification within 15 s")), 15_000);
+		let buffer = "";
+		child.stdout.on("data", (d) => {
+			buffer += d;
+			const line = buffer.split("\n").find((l) => l.includes('"method":"notify"'));
+			if (line) {
+				clearTimeout(timer);
+				resolve(line);
+			}
+		});
+	});
+	child.stdin.end(); // EOF: pi quits
+	await new Promise((resolve) => child.on("close", resolve));
+	const request = JSON.parse(notice) as { message: string; notifyType: string };
+	assert.equal(request.notifyType, "warning");
+	assert.match(request.message, /run 20260101-000000-dead00 \(fast-fix\) was interrupted/);
+	assert.match(request.message, /pi-crew resume 20260101-000000-dead00/);
+});
