@@ -8,9 +8,10 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sendControl } from "../engine/control.js";
-import { type DeadLetter, deadLetters } from "../engine/deadletter.js";
+import { appendDeadLetter, type DeadLetter, deadLetters } from "../engine/deadletter.js";
+import { EventLogWriter } from "../store/event-log.js";
 import { TERMINAL_RUN } from "../store/events.js";
-import { holderLiveness, readLease } from "../store/lease.js";
+import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
 import { createRunDir, listRunIds, loadRun, newRunId, type RunView, runPaths } from "../store/run-store.js";
 import { reapTask } from "../workers/reaper.js";
 import { coordinateHere, findRepo, type OnEvent, type StartRequest, UsageError } from "./index.js";
@@ -167,6 +168,41 @@ export async function findInterrupted(cwd: string | undefined): Promise<RunView[
 		if (view?.status === "interrupted") found.push(view);
 	}
 	return found;
+}
+
+/**
+ * Puts a failed task of a finished run on the dead-letter queue by hand (reason `manual`), to requeue it later.
+ * Writes the log as its owner: it takes the run's lease first, like any coordinator.
+ */
+export async function deadLetterTask(cwd: string | undefined, runId: string, taskId: string): Promise<RunView> {
+	const repo = findRepo(cwd);
+	const view = await loadRun(repo, runId);
+	if (!TERMINAL_RUN.has(view.status))
+		throw new UsageError(`run ${runId} is ${view.status}; dead-letter its tasks once it has ended`);
+	const task = view.state.tasks.get(taskId);
+	if (task?.status !== "failed")
+		throw new UsageError(
+			`task "${taskId}" is ${task?.status ?? "not a task of this run"}; only failed tasks can be dead-lettered`,
+		);
+	if (task.deadLetter) return view;
+	const lease = await acquireLease(view.paths.lease);
+	try {
+		const log = await EventLogWriter.resume(view.paths.events, runId);
+		const detail = task.reason ?? "failed";
+		await log.append("task.deadlettered", { reason: "manual", detail }, taskId);
+		await log.close();
+		await appendDeadLetter(view.paths.dir, {
+			ts: new Date().toISOString(),
+			runId,
+			taskId,
+			reason: "manual",
+			detail,
+			attempts: task.attempts.length,
+		});
+	} finally {
+		await lease.release();
+	}
+	return loadRun(repo, runId);
 }
 
 /** Dead-lettered tasks of one run, or of every run of the repository. */

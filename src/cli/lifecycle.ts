@@ -62,6 +62,15 @@ async function deadletter(args: string[], v: Values): Promise<number> {
 		});
 		return report(view, v);
 	}
+	if (args[0] === "add") {
+		const [, runId, taskId] = args;
+		if (!runId || !taskId) throw new api.UsageError("usage: pi-crew deadletter add <runId> <taskId>");
+		await lifecycle.deadLetterTask(v.cwd, runId, taskId);
+		process.stdout.write(
+			`task ${taskId} of run ${runId} is dead-lettered (manual); requeue: pi-crew deadletter requeue ${runId} ${taskId}\n`,
+		);
+		return 0;
+	}
 	const letters = await lifecycle.listDeadLetters(v.cwd, args[0]);
 	if (v.json) out(letters);
 	else if (letters.length === 0) process.stdout.write("no dead-lettered tasks\n");

@@ -17,6 +17,7 @@ Usage:
   pi-crew resume <runId> [--background]   continue an interrupted or cancelled run
   pi-crew deadletter [runId] [--json]  tasks given up on (retries exhausted, heartbeat dead)
   pi-crew deadletter requeue <runId> [taskId...] [--background]   run them again
+  pi-crew deadletter add <runId> <taskId>   put a failed task on the queue by hand
   pi-crew status [runId] [--json]      a run's task tree (default: the latest run)
   pi-crew list [--json]                runs in this repository
   pi-crew events <runId> [--json]      a run's event log

@@ -107,6 +107,20 @@ test("with --retry a crashed task succeeds on attempt 2, both attempts visible; 
 	const without = await runJson(["flaky", "no retry", "--model", SCRIPTED, "--scenario", scenario], box);
 	assert.equal(without.code, 1);
 	assert.equal((without.json as Attempted).tasks[0]?.attempts.length, 1);
+
+	// Queued by hand, then requeued: attempt 2 of the script succeeds.
+	const add = await cli(["deadletter", "add", without.json.runId, "flaky"], box);
+	assert.equal(add.code, 0, add.stderr);
+	const queued = JSON.parse((await cli(["deadletter", without.json.runId, "--json"], box)).stdout) as {
+		reason: string;
+	}[];
+	assert.deepEqual(
+		queued.map((d) => d.reason),
+		["manual"],
+	);
+	const requeued = await cli(["deadletter", "requeue", without.json.runId, "flaky", "--json"], box);
+	assert.equal(requeued.code, 0, requeued.stderr);
+	assert.equal((JSON.parse(requeued.stdout) as RunJson).status, "succeeded");
 });
 
 test("retries exhausted: the task fails and is dead-lettered with reason max-retries", async () => {
