@@ -11,24 +11,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventLogWriter, readEventLog } from "../src/store/event-log.js";
 import { foldEvents } from "../src/store/events.js";
+import { fixtures } from "../test/support/fixtures.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "bin", "pi-crew.js");
 const PI = join(ROOT, "node_modules", ".bin", "pi");
 const SCRIPTED_EXT = join(ROOT, "dist", "scripted", "extension.js");
-
-const CREATED = {
-	goal: "g",
-	team: "t",
-	workflow: "w",
-	cwd: "/",
-	settings: {
-		runtime: "child",
-		concurrency: 8,
-		taskTimeoutMs: 60_000,
-		heartbeat: { warnMs: 30_000, staleMs: 60_000, deadMs: 300_000, pollMs: 5_000, deadTicks: 3 },
-	},
-};
 
 const median = (xs: number[]) => {
 	const s = [...xs].sort((a, b) => a - b);
@@ -163,7 +151,7 @@ async function eventLog(): Promise<string[]> {
 	const dir = await mkdtemp(join(tmpdir(), "pi-crew-bench-log-"));
 	const file = join(dir, "events.jsonl");
 	const log = await EventLogWriter.create(file, "bench");
-	await log.append("run.created", CREATED);
+	await log.append("run.created", fixtures.created);
 	const N = 100_000;
 	const start = performance.now();
 	// Producers append without awaiting each event, as the engine does for progress; every batch is fsynced.
@@ -178,7 +166,7 @@ async function eventLog(): Promise<string[]> {
 
 	const small = join(dir, "fold.jsonl");
 	const w = await EventLogWriter.create(small, "fold");
-	await w.append("run.created", CREATED);
+	await w.append("run.created", fixtures.created);
 	const appends: Promise<unknown>[] = [];
 	for (let t = 0; t < 200; t++)
 		appends.push(

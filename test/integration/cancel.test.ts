@@ -1,9 +1,9 @@
 /** Ctrl-C / SIGTERM of a foreground run: workers and their trees stop, tasks end cancelled, the log says so. */
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, processesOfRun, projectTeam, SCRIPTED, sandbox, startCli, waitFor } from "../support/index.js";
+import { cli, processesOfRun, projectTeam, SCRIPTED, sandbox, startCli, waitForRunLog } from "../support/index.js";
 
 test("SIGTERM to a foreground run cancels it: tasks cancelled, nothing left running, exit 1", async () => {
 	const box = await sandbox();
@@ -16,12 +16,7 @@ test("SIGTERM to a foreground run cancels it: tasks cancelled, nothing left runn
 		`default:\n  - tool: bash\n    args: { command: "sleep 30" }\n  - say: done\n`,
 	);
 	const { child, done } = startCli(["run", "slow", "cancel me", "--model", SCRIPTED, "--scenario", scenario], box);
-	const runs = join(box.repo, ".crew/runs");
-	const runId = await waitFor("the worker's bash call", async () => {
-		const [id] = await readdir(runs).catch(() => [] as string[]);
-		const log = id ? await readFile(join(runs, id, "events.jsonl"), "utf8").catch(() => "") : "";
-		return log.includes('"task.tool"') ? id : undefined;
-	});
+	const runId = await waitForRunLog(box, "the worker's bash call", '"task.tool"');
 	const sent = Date.now();
 	child.kill("SIGTERM");
 	const res = await done;

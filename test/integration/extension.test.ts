@@ -1,10 +1,9 @@
 /** pi-crew loaded into a real pi as an extension: a scripted parent model calls the `team` tool. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ROOT, SCRIPTED, sandbox } from "../support/index.js";
+import { sandbox, spawnPi } from "../support/index.js";
 
 test("pi -e pi-crew: the parent agent runs a team with the team tool and reads the result", async () => {
 	const box = await sandbox();
@@ -13,21 +12,8 @@ test("pi -e pi-crew: the parent agent runs a team with the team tool and reads t
 		// "" and null are what models send for fields they mean to leave unset.
 		`default:\n  - tool: team\n    args: { action: run, team: research, goal: "how is this repo laid out", workflow: "", model: null }\n  - tool: team\n    args: { action: status, runId: "" }\n  - say: "STATUS: {result}"\n`,
 	);
-	const pi = join(ROOT, "node_modules", ".bin", "pi");
-	const args = [
-		"-p",
-		"--no-session",
-		"-ne",
-		"-e",
-		join(ROOT, "dist/extension/index.js"),
-		"-e",
-		join(ROOT, "dist/scripted/extension.js"),
-	];
-	const child = spawn(pi, [...args, "--model", SCRIPTED, "research the layout"], {
-		cwd: box.repo,
-		env: { ...box.env, PI_CREW_SCENARIO: scenario },
-		stdio: ["ignore", "pipe", "pipe"],
-	});
+	const child = spawnPi(["-p", "research the layout"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
+	child.stdin.end();
 	let stdout = "";
 	let stderr = "";
 	child.stdout.on("data", (d) => {
@@ -61,27 +47,7 @@ test("at session start, pi offers an interrupted run of this repository for resu
 	const gone = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
 	await writeFile(paths.lease, JSON.stringify({ pid: gone, startTime: 1, host: hostname(), token: "t", since: "" }));
 
-	const pi = join(ROOT, "node_modules", ".bin", "pi");
-	const child = spawn(
-		pi,
-		[
-			"--mode",
-			"rpc",
-			"--no-session",
-			"-ne",
-			"-e",
-			join(ROOT, "dist/extension/index.js"),
-			"-e",
-			join(ROOT, "dist/scripted/extension.js"),
-			"--model",
-			SCRIPTED,
-		],
-		{
-			cwd: box.repo,
-			env: box.env,
-			stdio: ["pipe", "pipe", "pipe"],
-		},
-	);
+	const child = spawnPi(["--mode", "rpc"], box);
 	const notice = await new Promise<string>((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error("no notification within 15 s")), 15_000);
 		let buffer = "";

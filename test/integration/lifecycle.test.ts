@@ -1,7 +1,5 @@
 /** Background runs, cancel from another process, and resume after kill -9: real processes, real pi workers. */
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { test } from "node:test";
 import { processStartTime } from "../../src/store/lease.js";
 import {
@@ -13,6 +11,7 @@ import {
 	sandbox,
 	startCli,
 	waitFor,
+	waitForRunLog,
 } from "../support/index.js";
 
 const status = async (box: Awaited<ReturnType<typeof sandbox>>, runId: string) => {
@@ -69,10 +68,7 @@ test("cancel from a second process stops a background run and leaves no process 
 	const runId = res.stdout.trim();
 	const coordinator = (await status(box, runId)).coordinatorPid;
 	assert.ok(coordinator);
-	await waitFor("both workers' bash calls", async () => {
-		const log = await readFile(join(box.repo, ".crew/runs", runId, "events.jsonl"), "utf8");
-		return (log.match(/"task.tool"/g) ?? []).length >= 2 ? true : undefined;
-	});
+	await waitForRunLog(box, "both workers' bash calls", '"task.tool"', 2);
 	const sent = Date.now();
 	const cancel = await cli(["cancel", runId], box);
 	assert.equal(cancel.code, 0, cancel.stderr);
@@ -95,7 +91,7 @@ test("cancel from a second process stops a background run and leaves no process 
 	);
 });
 
-test("kill -9 of the coordinator mid-run, then resume: the run completes and every result is recorded once", async () => {
+test("kill -9 of the coordinator mid-run: interrupted, no worker left; resume completes it with every result recorded once", async () => {
 	const box = await sandbox();
 	await projectTeam(box, "chain", [
 		{ id: "first", role: "explorer" },
@@ -110,17 +106,26 @@ test("kill -9 of the coordinator mid-run, then resume: the run completes and eve
 		["run", "chain", "survive a crash", "--model", SCRIPTED, "--scenario", scenario],
 		box,
 	);
-	const runs = join(box.repo, ".crew/runs");
-	const runId = await waitFor("the second task's bash call", async () => {
-		const [id] = await readdir(runs).catch(() => [] as string[]);
-		const log = id ? await readFile(join(runs, id, "events.jsonl"), "utf8").catch(() => "") : "";
-		return log.includes('"task.tool"') ? id : undefined;
-	});
+	const runId = await waitForRunLog(box, "the second task's bash call", '"task.tool"');
+	assert.ok((await processesOfRun(runId)).length > 0, "workers are running before the kill");
 	child.kill("SIGKILL");
 	await done;
-	assert.equal((await status(box, runId)).status, "interrupted");
-	const listed = await cli(["status", runId], box);
-	assert.match(listed.stdout, new RegExp(`resume it: pi-crew resume ${runId}`));
+	const interrupted = await status(box, runId);
+	assert.equal(interrupted.status, "interrupted", "never 'running' forever");
+	assert.deepEqual(
+		interrupted.tasks.map((t) => [t.id, t.status]),
+		[
+			["first", "succeeded"],
+			["second", "running"],
+			["third", "pending"],
+		],
+	);
+	const shown = await cli(["status", runId], box);
+	assert.match(shown.stdout, new RegExp(`resume it: pi-crew resume ${runId}`));
+	const list = await cli(["list"], box);
+	assert.match(list.stdout, new RegExp(`${runId}\\s+interrupted`));
+	// The workers' guard notices the dead coordinator and stops the whole worker tree (sleep 30 included).
+	await waitFor("workers to stop", async () => ((await processesOfRun(runId)).length === 0 ? true : undefined), 10_000);
 
 	const resumed = await cli(["resume", runId, "--json"], box);
 	assert.equal(resumed.code, 0, resumed.stderr);

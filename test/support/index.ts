@@ -5,6 +5,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
+
+export { fixtures } from "./fixtures.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = join(ROOT, "bin", "pi-crew.js");
@@ -158,25 +161,33 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 	}
 }
 
-/** Payloads for hand-written event logs. */
-export const fixtures = {
-	created: {
-		goal: "g",
-		team: "t",
-		workflow: "w",
-		cwd: "/",
-		settings: {
-			runtime: "child",
-			concurrency: 2,
-			taskTimeoutMs: 60_000,
-			heartbeat: { warnMs: 30_000, staleMs: 60_000, deadMs: 300_000, pollMs: 5_000, deadTicks: 3 },
-		},
-	},
-	planned: (dependsOn: string[] = []) => ({
-		role: "r",
-		agent: "explorer",
-		dependsOn,
-		template: "do {goal}",
-		output: "out",
-	}),
-};
+/** Builds events for hand-written logs: seq counts up from 1 per builder, one second apart. */
+export function eventBuilder() {
+	let seq = 0;
+	return <K extends EventType>(type: K, data: EventPayloads[K], taskId?: string): CrewEvent => {
+		seq++;
+		const ts = new Date(1_700_000_000_000 + seq * 1000).toISOString();
+		return { v: 1, seq, ts, runId: "r", type, data, taskId } as CrewEvent;
+	};
+}
+
+/** The id of the sandbox's first run, once its log contains `needle` (e.g. '"task.tool"'). */
+export function waitForRunLog(box: Sandbox, what: string, needle: string, count = 1): Promise<string> {
+	const runs = join(box.repo, ".crew", "runs");
+	return waitFor(what, async () => {
+		const [id] = await readdir(runs).catch(() => [] as string[]);
+		const log = id ? await readFile(join(runs, id, "events.jsonl"), "utf8").catch(() => "") : "";
+		return log.split(needle).length - 1 >= count ? id : undefined;
+	});
+}
+
+/** A real pi with pi-crew and the scripted model loaded (as built in dist/). */
+export function spawnPi(args: string[], box: Sandbox, env: NodeJS.ProcessEnv = box.env) {
+	const pi = join(ROOT, "node_modules", ".bin", "pi");
+	const extensions = ["-e", join(ROOT, "dist/extension/index.js"), "-e", join(ROOT, "dist/scripted/extension.js")];
+	return spawn(pi, [...args, "--no-session", "-ne", ...extensions, "--model", SCRIPTED], {
+		cwd: box.repo,
+		env,
+		stdio: ["pipe", "pipe", "pipe"],
+	});
+}

@@ -1,25 +1,12 @@
 /** The fold: run and task state derived from events; terminal states never regress. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type CrewEvent, type EventPayloads, type EventType, foldEvents } from "../../src/store/events.js";
-import { fixtures } from "../support/index.js";
+import { foldEvents } from "../../src/store/events.js";
+import { eventBuilder, fixtures } from "../support/index.js";
 
-let seq = 0;
-function ev<K extends EventType>(type: K, data: EventPayloads[K], taskId?: string): CrewEvent {
-	seq++;
-	return {
-		v: 1,
-		seq,
-		ts: new Date(1_700_000_000_000 + seq * 1000).toISOString(),
-		runId: "r",
-		type,
-		data,
-		taskId,
-	} as CrewEvent;
-}
-
+let ev = eventBuilder();
 const base = () => {
-	seq = 0;
+	ev = eventBuilder();
 	return [
 		ev("run.created", fixtures.created),
 		ev("task.planned", fixtures.planned(), "a"),
@@ -74,6 +61,6 @@ test("terminal task and run states never regress; the refused events are reporte
 });
 
 test("a log must start with run.created", () => {
-	seq = 0;
+	ev = eventBuilder();
 	assert.throws(() => foldEvents([ev("run.started", { pid: 1 })]), /must start with run.created/);
 });

@@ -7,8 +7,8 @@ import { test } from "node:test";
 import { type ControlCommand, ControlInbox, controlDir, sendControl } from "../../src/engine/control.js";
 import { isRateLimit, retryDelay } from "../../src/engine/retry.js";
 import { HeartbeatWatcher, heartbeatLevel } from "../../src/engine/watcher.js";
-import { type CrewEvent, type EventPayloads, type EventType, foldEvents } from "../../src/store/events.js";
-import { fixtures } from "../support/index.js";
+import { foldEvents } from "../../src/store/events.js";
+import { eventBuilder, fixtures } from "../support/index.js";
 
 test("retry delay: backoff × factor^(n-1), jitter within ± the ratio, from the injected random", () => {
 	const policy = { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 };
@@ -86,22 +86,8 @@ test("control commands are delivered once, in order; junk is dropped", async () 
 	assert.deepEqual(await readdir(controlDir(dir)), []);
 });
 
-let seq = 0;
-function ev<K extends EventType>(type: K, data: EventPayloads[K], taskId?: string): CrewEvent {
-	seq++;
-	return {
-		v: 1,
-		seq,
-		ts: new Date(1_700_000_000_000 + seq * 1000).toISOString(),
-		runId: "r",
-		type,
-		data,
-		taskId,
-	} as CrewEvent;
-}
-
 test("retry keeps a task running with every attempt recorded; resume and requeue reopen explicitly", () => {
-	seq = 0;
+	const ev = eventBuilder();
 	const state = foldEvents([
 		ev("run.created", fixtures.created),
 		ev("task.planned", fixtures.planned(), "a"),
@@ -137,7 +123,7 @@ test("retry keeps a task running with every attempt recorded; resume and requeue
 });
 
 test("a task that is not awaiting a retry cannot be started twice", () => {
-	seq = 0;
+	const ev = eventBuilder();
 	const state = foldEvents([
 		ev("run.created", fixtures.created),
 		ev("task.planned", fixtures.planned(), "a"),
