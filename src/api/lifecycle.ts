@@ -30,11 +30,18 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 	await writeFile(join(paths.dir, START_FILE), JSON.stringify(start.kind === "run" ? { ...start, runId } : start));
 	const logFile = join(paths.dir, "coordinator.log");
 	const out = openSync(logFile, "a");
+	// The full environment (PATH, API keys), minus the markers of a run this process may itself be a worker of:
+	// that run's cleanup must not reach a coordinator that was started to outlive it.
+	const env = Object.fromEntries(
+		Object.entries(process.env).filter(
+			([k]) => !k.startsWith("PI_CREW_") || k === "PI_CREW_HOME" || k === "PI_CREW_PI_BIN",
+		),
+	);
 	const child = spawn(process.execPath, [BIN, "_coordinate", runId, "--cwd", repo], {
 		cwd: repo,
 		detached: true,
 		stdio: ["ignore", out, out],
-		env: process.env,
+		env,
 	});
 	closeSync(out);
 	child.unref();
@@ -98,6 +105,8 @@ export async function resume(req: ResumeRequest): Promise<RunView> {
 	if (status === "running" || status === "pending")
 		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
 	if (status === "succeeded") throw new UsageError(`run ${req.runId} succeeded: nothing to resume`);
+	if (state.status === "pending")
+		throw new UsageError(`run ${req.runId} never started (its coordinator died while planning): start a new run`);
 	const requeue = req.requeue ?? [];
 	if (status === "failed" && requeue.length === 0)
 		throw new UsageError(
