@@ -6,6 +6,7 @@
 
 import type { FileHandle } from "node:fs/promises";
 import { open, readFile, truncate } from "node:fs/promises";
+import { redact } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
 import { type CrewEvent, EVENT_TYPES, EVENT_VERSION, type EventPayloads, type EventType } from "./events.js";
 
@@ -123,9 +124,12 @@ export class EventLogWriter {
 		if (this.failure) return Promise.reject(this.failure);
 		const event = { v: EVENT_VERSION, seq: ++this.seq, ts: this.now().toISOString(), runId: this.runId, type, data };
 		if (taskId !== undefined) Object.assign(event, { taskId });
-		const full = event as CrewEvent;
+		const raw = JSON.stringify(event);
+		// Secrets never reach the log; listeners see exactly what the log holds.
+		const line = redact(raw);
+		const full = (line === raw ? event : JSON.parse(line)) as CrewEvent;
 		return new Promise((resolve, reject) => {
-			this.pending.push({ line: `${JSON.stringify(full)}\n`, event: full, resolve: () => resolve(full), reject });
+			this.pending.push({ line: `${line}\n`, event: full, resolve: () => resolve(full), reject });
 			this.flushing ??= this.flushLoop();
 		});
 	}

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { lstat, mkdir, readdir } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import writeFileAtomic from "write-file-atomic";
+import { redact } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
 import { readEventLog } from "./event-log.js";
 import { foldEvents, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
@@ -74,12 +75,12 @@ export async function createRunDir(repo: string, runId: string): Promise<RunPath
 	return paths;
 }
 
-/** Writes a file under the run's artifacts atomically; `rel` must stay inside the artifacts directory. */
+/** Writes a file under the run's artifacts atomically, secrets redacted; `rel` must stay inside the artifacts. */
 export async function writeArtifact(paths: RunPaths, rel: string, content: string): Promise<string> {
 	const file = resolve(paths.artifacts, rel);
 	if (!file.startsWith(paths.artifacts + sep)) throw new Error(`artifact path escapes the run: ${rel}`);
 	await mkdir(dirname(file), { recursive: true });
-	await writeFileAtomic(file, content);
+	await writeFileAtomic(file, redact(content));
 	return file;
 }
 

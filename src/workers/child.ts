@@ -8,6 +8,7 @@ import { createWriteStream } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processStartTime } from "../store/lease.js";
+import { redact } from "../util/redact.js";
 import { HEARTBEAT_LINE } from "./identity.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
@@ -90,7 +91,7 @@ export class ChildRuntime implements WorkerRuntime {
 			detached: true,
 		});
 		const reader = new PiStreamReader();
-		let stderrTail = "";
+		let stderrTail = ""; // the last line of stderr that is not a heartbeat
 		// Set when we stop the worker ourselves; its reason wins over how the process happened to exit.
 		let stopped: { reason: string; stop?: StopRequest["kind"]; retryable?: boolean } | undefined;
 		const stop = (reason: string, kind?: StopRequest["kind"]) => {
@@ -98,22 +99,27 @@ export class ChildRuntime implements WorkerRuntime {
 			stopped = { reason, stop: kind };
 			if (child.pid) killGroup(child.pid);
 		};
+		// Transcript and stderr are written line by line, secrets redacted (a chunk may split a secret; a line not).
 		const framer = new JsonlFramer((line) => {
+			transcript.write(`${redact(line)}\n`);
 			for (const event of reader.push(line)) {
 				if (event.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
 					stop(`exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`);
 				else if (event.type !== "turn") onEvent(event);
 			}
 		});
+		const stderrLines = new JsonlFramer((line) => {
+			const clean = redact(line);
+			stderrLog.write(`${clean}\n`);
+			if (!clean.startsWith(HEARTBEAT_LINE)) stderrTail = clean;
+		});
 		child.stdout.on("data", (chunk: Buffer) => {
 			onEvent({ type: "activity" });
-			transcript.write(chunk);
 			framer.push(chunk);
 		});
 		child.stderr.on("data", (chunk: Buffer) => {
 			onEvent({ type: "activity" });
-			stderrLog.write(chunk);
-			stderrTail = (stderrTail + chunk.toString("utf8")).slice(-2000);
+			stderrLines.push(chunk);
 		});
 		const timer = setTimeout(() => stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s`), spec.timeoutMs);
 		const onAbort = () => {
@@ -132,6 +138,7 @@ export class ChildRuntime implements WorkerRuntime {
 				clearTimeout(timer);
 				signal.removeEventListener("abort", onAbort);
 				framer.end();
+				stderrLines.end();
 				// Nothing a task started may outlive it: background jobs of its bash calls included.
 				if (child.pid) killGroup(child.pid, 0);
 				await reapTask(spec.runId, spec.taskId);
@@ -139,22 +146,13 @@ export class ChildRuntime implements WorkerRuntime {
 				if (stopped) return resolve({ ok: false, ...stopped });
 				if (code !== 0 || sig) {
 					const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
-					const tail = lastLine(stderrTail);
+					const tail = stderrTail.slice(0, 300);
 					return resolve({ ok: false, reason: `worker ${how}${tail ? `: ${tail}` : ""}` });
 				}
 				resolve(reader.outcome());
 			});
 		});
 	}
-}
-
-/** The last line of stderr that is not a worker heartbeat. */
-function lastLine(text: string): string {
-	const lines = text
-		.trim()
-		.split("\n")
-		.filter((l) => !l.startsWith(HEARTBEAT_LINE));
-	return (lines.at(-1) ?? "").slice(0, 300);
 }
 
 function closeStream(stream: NodeJS.WritableStream): Promise<void> {

@@ -43,3 +43,28 @@ test("empty answer, crash, hang (timeout) and rate limit fail with reasons; depe
 	// Every worker's process tree is gone, the background `sleep 60` of each bash call included.
 	assert.deepEqual(await processesOfRun(json.runId), []);
 });
+
+test("secrets in the goal, tool calls, tool output and answers never reach the run's files", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "leaky", [{ id: "leak", role: "executor" }]);
+	const key = "sk-ant-api03-THISISAFAKEKEYFORTESTS0123456789";
+	const scenario = await box.write(
+		"scenario.yaml",
+		`default:\n  - tool: bash\n    args: { command: "echo ${key}; echo GITHUB_TOKEN=ghp_fakefakefakefakefakefakefakefake1234 >&2; echo done" }\n  - say: "Found {result}"\n`,
+	);
+	const { code, json } = await runJson(["leaky", "deploy with password=hunter2hunter2", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(code, 0);
+	const { readdir, readFile } = await import("node:fs/promises");
+	const files = (await readdir(json.runDir, { recursive: true })) as string[];
+	let scanned = 0;
+	for (const rel of files) {
+		const text = await readFile(`${json.runDir}/${rel}`, "utf8").catch(() => undefined);
+		if (text === undefined) continue;
+		scanned++;
+		for (const secret of [key, "ghp_fakefakefakefakefakefakefakefake1234", "hunter2hunter2"])
+			assert.ok(!text.includes(secret), `${rel} leaks ${secret.slice(0, 8)}...`);
+	}
+	assert.ok(scanned >= 6, `scanned ${scanned} files`);
+	const result = await readFile(`${json.runDir}/artifacts/tasks/leak/result.md`, "utf8");
+	assert.match(result, /Found \[REDACTED\]\n/);
+});
