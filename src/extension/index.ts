@@ -7,14 +7,17 @@ import { join } from "node:path";
 import { type Static, Type } from "typebox";
 import { type ExtensionAPI, StringEnum } from "../host.js";
 
-const ACTIONS = ["run", "status", "list", "events", "validate", "cancel", "resume"] as const;
+const ACTIONS = ["run", "status", "list", "events", "validate", "cancel", "resume", "deadletter", "requeue"] as const;
 
 const Params = Type.Object({
 	action: StringEnum(ACTIONS, { description: "run a team, or inspect runs and resources" }),
 	team: Type.Optional(Type.String({ description: "run: the team (e.g. default, fast-fix, review, research)" })),
 	goal: Type.Optional(Type.String({ description: "run: what the team should achieve" })),
 	workflow: Type.Optional(Type.String({ description: "run: a workflow other than the team's default" })),
-	runId: Type.Optional(Type.String({ description: "status/events/cancel/resume: the run (default: the latest)" })),
+	runId: Type.Optional(
+		Type.String({ description: "status/events/cancel/resume/deadletter/requeue: the run (default: the latest)" }),
+	),
+	taskId: Type.Optional(Type.String({ description: "requeue: one dead-lettered task (default: all of the run's)" })),
 	background: Type.Optional(
 		Type.Boolean({ description: "run/resume: keep going in a detached process; returns the run id at once" }),
 	),
@@ -63,7 +66,8 @@ export default function piCrew(pi: ExtensionAPI): void {
 		label: "Team",
 		description:
 			"Run a team of pi agents (a workflow DAG of role-specific workers) on this repository, and inspect runs. " +
-			"Actions: run (team + goal, optionally background), status, list, events, validate, cancel, resume.",
+			"Actions: run (team + goal, optionally background), status, list, events, validate, cancel, resume, " +
+			"deadletter (tasks given up on), requeue (run them again).",
 		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
 		parameters: Params,
 		prepareArguments: dropUnset,
@@ -121,6 +125,26 @@ export default function piCrew(pi: ExtensionAPI): void {
 						const view = await (await import("../api/lifecycle.js")).resume({
 							cwd: ctx.cwd,
 							runId,
+							background: p.background === true,
+							signal,
+						});
+						return text(renderRun(view), api.runJson(view));
+					}
+					case "deadletter": {
+						const letters = await (await import("../api/lifecycle.js")).listDeadLetters(ctx.cwd, present(p, "runId"));
+						const lines = letters.map((d) => `${d.runId} ${d.taskId} ${d.reason}: ${d.detail}`);
+						return text(lines.join("\n") || "no dead-lettered tasks", { deadLetters: letters });
+					}
+					case "requeue": {
+						const lifecycle = await import("../api/lifecycle.js");
+						const runId = present(p, "runId") ?? (await api.runStatus(ctx.cwd)).state.runId;
+						const one = present(p, "taskId");
+						const ids = one ? [one] : (await lifecycle.listDeadLetters(ctx.cwd, runId)).map((d) => d.taskId);
+						if (ids.length === 0) return text(`run ${runId} has no dead-lettered tasks`, { error: "usage" });
+						const view = await lifecycle.resume({
+							cwd: ctx.cwd,
+							runId,
+							requeue: ids,
 							background: p.background === true,
 							signal,
 						});

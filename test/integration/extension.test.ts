@@ -67,3 +67,19 @@ test("at session start, pi offers an interrupted run of this repository for resu
 	assert.match(request.message, /run 20260101-000000-dead00 \(fast-fix\) was interrupted/);
 	assert.match(request.message, /pi-crew resume 20260101-000000-dead00/);
 });
+
+test("the team tool starts a background run and cancels it", async () => {
+	const box = await sandbox();
+	const scenario = await box.write(
+		"parent.yaml",
+		`default:\n  - tool: team\n    args: { action: run, team: research, goal: "in the background", background: true }\n  - tool: team\n    args: { action: cancel }\n  - say: "CANCEL: {result}"\n`,
+	);
+	const child = spawnPi(["-p", "start and stop"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
+	child.stdin.end();
+	let stdout = "";
+	child.stdout.on("data", (d) => {
+		stdout += d;
+	});
+	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
+	assert.match(stdout, /^CANCEL: run \S+: cancelled \(cancelled\)/);
+});

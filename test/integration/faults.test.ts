@@ -52,7 +52,10 @@ test("secrets in the goal, tool calls, tool output and answers never reach the r
 		"scenario.yaml",
 		`default:\n  - tool: bash\n    args: { command: "echo ${key}; echo GITHUB_TOKEN=ghp_fakefakefakefakefakefakefakefake1234 >&2; echo done" }\n  - say: "Found {result}"\n`,
 	);
-	const { code, json } = await runJson(["leaky", "deploy with password=hunter2hunter2", "--model", SCRIPTED, "--scenario", scenario], box);
+	const { code, json } = await runJson(
+		["leaky", "deploy with password=hunter2hunter2", "--model", SCRIPTED, "--scenario", scenario],
+		box,
+	);
 	assert.equal(code, 0);
 	const { readdir, readFile } = await import("node:fs/promises");
 	const files = (await readdir(json.runDir, { recursive: true })) as string[];

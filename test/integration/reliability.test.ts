@@ -123,17 +123,27 @@ test("with --retry a crashed task succeeds on attempt 2, both attempts visible; 
 	assert.equal((JSON.parse(requeued.stdout) as RunJson).status, "succeeded");
 });
 
-test("retries exhausted: the task fails and is dead-lettered with reason max-retries", async () => {
+test("retries exhausted: tasks fail and are dead-lettered (max-retries); more than 3 within an hour raise an alert", async () => {
 	const box = await sandbox();
 	await box.write("../crew-home/config.yaml", "autoRetry: true\nretry:\n  maxAttempts: 2\n  backoffMs: 100\n");
-	await projectTeam(box, "doomed", [{ id: "doomed", role: "explorer" }]);
+	const ids = ["d1", "d2", "d3", "d4"];
+	await projectTeam(
+		box,
+		"doomed",
+		ids.map((id) => ({ id, role: "explorer" })),
+	);
 	const scenario = await box.write("scenario.yaml", `default:\n  - fault: empty\n`);
-	const { code, json } = await runJson(["doomed", "never", "--model", SCRIPTED, "--scenario", scenario], box);
+	const { code, json, stderr } = await runJson(["doomed", "never", "--model", SCRIPTED, "--scenario", scenario], box);
 	assert.equal(code, 1);
-	const doomed = (json as Attempted).tasks[0];
-	assert.equal(doomed?.attempts.length, 2);
-	assert.equal(doomed?.deadLetter, "max-retries");
-	assert.match(task(json, "doomed").reason ?? "", /empty final answer \(attempt 2, retries exhausted\)/);
+	for (const t of (json as Attempted).tasks) {
+		assert.equal(t.attempts.length, 2);
+		assert.equal(t.deadLetter, "max-retries");
+		assert.match(task(json, t.id).reason ?? "", /empty final answer \(attempt 2, retries exhausted\)/);
+	}
+	const alerts = (await events(box, json.runId)).filter((e) => e.type === "run.alert");
+	assert.equal(alerts.length, 1, "the fourth dead-letter crosses the threshold");
+	assert.match(String(alerts[0]?.data.message), /^4 tasks dead-lettered in this repository within the last hour/);
+	assert.match(stderr, /⚠ 4 tasks dead-lettered/);
 });
 
 test("a rate limit pauses new starts for the whole run instead of burning every task's attempts", async () => {
