@@ -51,8 +51,16 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 	});
 	const deadline = Date.now() + BACKGROUND_START_TIMEOUT_MS;
 	for (;;) {
+		// Taken: the child holds the lease and the run's first events are durable (so status can read it).
 		const holder = await readLease(paths.lease).catch(() => undefined);
-		if (holder?.pid === child.pid) break;
+		if (
+			holder?.pid === child.pid &&
+			(await loadRun(repo, runId).then(
+				() => true,
+				() => false,
+			))
+		)
+			break;
 		if (exit !== undefined) {
 			if (
 				exit === 0 ||

@@ -119,8 +119,10 @@ function follow(log: EventLogWriter, opts: Common, initial: RunState | undefined
 	let state = initial;
 	log.subscribe((event) => {
 		state = applyEvent(state, event);
-		opts.onEvent?.(event, state);
 	});
+	// Separately: a failing UI callback is dropped by the log writer; the fold must never be.
+	const onEvent = opts.onEvent;
+	if (onEvent) log.subscribe((event) => onEvent(event, state as RunState));
 	return () => state as RunState;
 }
 

@@ -5,7 +5,7 @@
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DeadLetterReason, RunState } from "../store/events.js";
-import { redact } from "../util/redact.js";
+import { redactStrings } from "../util/redact.js";
 
 export interface DeadLetter {
 	ts: string;
@@ -24,7 +24,7 @@ export function deadLetterFile(runDir: string): string {
 }
 
 export async function appendDeadLetter(runDir: string, entry: DeadLetter): Promise<void> {
-	await appendFile(deadLetterFile(runDir), `${redact(JSON.stringify(entry))}\n`);
+	await appendFile(deadLetterFile(runDir), `${JSON.stringify(redactStrings(entry))}\n`);
 }
 
 /** Dead-lettered tasks of a run that are still failed (a requeued task leaves the queue). */

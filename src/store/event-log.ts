@@ -6,7 +6,7 @@
 
 import type { FileHandle } from "node:fs/promises";
 import { open, readFile, truncate } from "node:fs/promises";
-import { redact } from "../util/redact.js";
+import { redactStrings } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
 import { type CrewEvent, EVENT_TYPES, EVENT_VERSION, type EventPayloads, type EventType } from "./events.js";
 
@@ -122,12 +122,19 @@ export class EventLogWriter {
 	/** Resolves with the event once it is on disk (fsynced). Rejects with the real I/O error if it could not be. */
 	append<K extends EventType>(type: K, data: EventPayloads[K], taskId?: string): Promise<CrewEvent> {
 		if (this.failure) return Promise.reject(this.failure);
-		const event = { v: EVENT_VERSION, seq: ++this.seq, ts: this.now().toISOString(), runId: this.runId, type, data };
+		// Secrets never reach the log (every string is redacted); listeners see exactly what the log holds.
+		const event = {
+			v: EVENT_VERSION,
+			seq: this.seq + 1,
+			ts: this.now().toISOString(),
+			runId: this.runId,
+			type,
+			data: redactStrings(data),
+		};
 		if (taskId !== undefined) Object.assign(event, { taskId });
-		const raw = JSON.stringify(event);
-		// Secrets never reach the log; listeners see exactly what the log holds.
-		const line = redact(raw);
-		const full = (line === raw ? event : JSON.parse(line)) as CrewEvent;
+		const line = JSON.stringify(event);
+		this.seq++;
+		const full = event as CrewEvent;
 		return new Promise((resolve, reject) => {
 			this.pending.push({ line: `${line}\n`, event: full, resolve: () => resolve(full), reject });
 			this.flushing ??= this.flushLoop();

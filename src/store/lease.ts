@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { link, readFile, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 
 export interface LeaseHolder {
@@ -56,12 +56,19 @@ export function holderLiveness(holder: LeaseHolder): Liveness {
 	}
 }
 
+/** The holder recorded in a lease file; a file that cannot be parsed is held by an unknown owner. */
 export async function readLease(file: string): Promise<LeaseHolder | undefined> {
+	let text: string;
 	try {
-		return JSON.parse(await readFile(file, "utf8")) as LeaseHolder;
+		text = await readFile(file, "utf8");
 	} catch (err) {
 		if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
 		throw err;
+	}
+	try {
+		return JSON.parse(text) as LeaseHolder;
+	} catch {
+		return { pid: 0, host: "unknown (unreadable lease file)", token: "", since: "" };
 	}
 }
 
@@ -70,9 +77,14 @@ export interface Lease {
 	release(): Promise<void>;
 }
 
+const TAKEOVER_WAIT_MS = 50;
+
 /**
- * Take the lease at `file`. A live holder wins (LeaseHeldError). A dead holder's lease is taken over: it is first
- * renamed aside, which only one contender can do, so two resumers cannot both win.
+ * Take the lease at `file`. The file is only ever created whole and exclusively (written aside, then hard-linked into
+ * place), so readers never see half a lease. A live holder wins (LeaseHeldError). A dead holder's lease is taken
+ * over in two steps: claim `<file>.takeover-<dead token>` exclusively (one contender per dead lease, ever: the claim
+ * is never removed), then remove the lease only if it still is the dead one. So a fresh lease is never removed, and
+ * two resumers cannot both win.
  */
 export async function acquireLease(file: string): Promise<Lease> {
 	const holder: LeaseHolder = {
@@ -82,18 +94,35 @@ export async function acquireLease(file: string): Promise<Lease> {
 		token: randomUUID(),
 		since: new Date().toISOString(),
 	};
-	for (let attempt = 0; attempt < 3; attempt++) {
-		try {
-			await writeFile(file, JSON.stringify(holder), { flag: "wx" });
-			return { holder, release: () => releaseLease(file, holder.token) };
-		} catch (err) {
-			if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+	const draft = `${file}.${holder.token}.new`;
+	await writeFile(draft, JSON.stringify(holder));
+	try {
+		for (let attempt = 0; attempt < 20; attempt++) {
+			try {
+				await link(draft, file);
+				return { holder, release: () => releaseLease(file, holder.token) };
+			} catch (err) {
+				if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+			}
+			const current = await readLease(file);
+			if (!current) continue;
+			if (holderLiveness(current) !== "dead") throw new LeaseHeldError(current);
+			const claimed = await writeFile(`${file}.takeover-${current.token}`, holder.token, { flag: "wx" }).then(
+				() => true,
+				(err: NodeJS.ErrnoException) => {
+					if (err.code === "EEXIST") return false;
+					throw err;
+				},
+			);
+			if (!claimed) {
+				// Another process is taking this dead lease over: its fresh lease will show up as live.
+				await new Promise((resolve) => setTimeout(resolve, TAKEOVER_WAIT_MS));
+				continue;
+			}
+			if ((await readLease(file))?.token === current.token) await unlink(file);
 		}
-		const current = await readLease(file);
-		if (!current) continue;
-		if (holderLiveness(current) !== "dead") throw new LeaseHeldError(current);
-		await rename(file, `${file}.stale-${holder.token}`).catch(() => undefined);
-		await unlink(`${file}.stale-${holder.token}`).catch(() => undefined);
+	} finally {
+		await unlink(draft).catch(() => undefined);
 	}
 	const current = await readLease(file);
 	throw current ? new LeaseHeldError(current) : new Error(`cannot acquire lease ${file}`);

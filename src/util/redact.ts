@@ -26,7 +26,18 @@ const TOKEN_FORMATS = [
 const ASSIGNMENT = /\b([A-Za-z0-9_-]+)(["']?\s*[:=]\s*["']?)([^\s"'\\,;&]{8,})/g;
 const BEARER = /\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})/gi;
 
-const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL/i;
+/**
+ * Names that hold secrets: they end in a secret word. `cacheKey`, `tokenizer`, `maxTokens` and `primaryKey` do not,
+ * so code passed between tasks is not mangled. Tested on the lower-cased name.
+ */
+const SECRET_NAME =
+	/(?:api[_-]?key|access[_-]?key|secret(?:[_-]?key)?|token|passw(?:or)?d|credentials?|private[_-]?key)$/;
+const SECRET_ENV = /(?:^|_)(?:API_?KEY|ACCESS_?KEY|SECRET(?:_?KEY)?|KEY|TOKEN|PASSWORD|PASSWD|CREDENTIALS?)$/i;
+
+/** A value that looks like a credential rather than code: letters and digits, or long and without call syntax. */
+function looksSecret(value: string): boolean {
+	return (/\d/.test(value) && /[A-Za-z]/.test(value)) || (value.length >= 20 && !/[.()]/.test(value));
+}
 
 let envValues: RegExp | null | undefined;
 
@@ -34,11 +45,20 @@ let envValues: RegExp | null | undefined;
 function secretEnvValues(): RegExp | null {
 	if (envValues !== undefined) return envValues;
 	const values = Object.entries(process.env)
-		.filter(([name, value]) => SECRET_NAME.test(name) && value && value.length >= 8)
+		.filter(([name, value]) => SECRET_ENV.test(name) && value && value.length >= 8)
 		.map(([, value]) => (value as string).replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
 		.sort((a, b) => b.length - a.length);
 	envValues = values.length > 0 ? new RegExp(values.join("|"), "g") : null;
 	return envValues;
+}
+
+/** A copy of a JSON-like value with every string in it redacted. */
+export function redactStrings<T>(value: T): T {
+	if (typeof value === "string") return redact(value) as T;
+	if (Array.isArray(value)) return value.map(redactStrings) as T;
+	if (value && typeof value === "object")
+		return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v)])) as T;
+	return value;
 }
 
 export function redact(text: string): string {
@@ -47,7 +67,7 @@ export function redact(text: string): string {
 	if (env) out = out.replace(env, MASK);
 	for (const format of TOKEN_FORMATS) out = out.replace(format, MASK);
 	out = out.replace(BEARER, (_, prefix: string) => `${prefix}${MASK}`);
-	return out.replace(ASSIGNMENT, (whole, name: string, sep: string) =>
-		SECRET_NAME.test(name) ? `${name}${sep}${MASK}` : whole,
+	return out.replace(ASSIGNMENT, (whole, name: string, sep: string, value: string) =>
+		SECRET_NAME.test(name.toLowerCase()) && looksSecret(value) ? `${name}${sep}${MASK}` : whole,
 	);
 }

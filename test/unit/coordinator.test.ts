@@ -61,3 +61,41 @@ test("an I/O failure in the coordinator stops running workers and is recorded as
 	assert.equal(state?.tasks.get("slow")?.status, "cancelled");
 	await rm(dir, { recursive: true, force: true });
 });
+
+test("a UI callback that throws does not stop the coordinator from following its own log", async () => {
+	const dir = await mkdtemp(join(tmpdir(), "pi-crew-coord-"));
+	const repo = join(dir, "repo");
+	await mkdir(join(repo, ".crew", "teams"), { recursive: true });
+	await mkdir(join(repo, ".crew", "workflows"), { recursive: true });
+	await writeFile(
+		join(repo, ".crew/teams/two.team.md"),
+		"---\nname: two\ndescription: d\nroles:\n  - name: x\n    agent: explorer\ndefaultWorkflow: two\n---\n",
+	);
+	await writeFile(
+		join(repo, ".crew/workflows/two.workflow.md"),
+		"---\nname: two\ndescription: d\nsteps:\n  - id: a\n    role: x\n    task: t\n  - id: b\n    role: x\n    task: t\n    dependsOn: [a]\n---\n",
+	);
+	const catalog = await loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
+	const runtime: WorkerRuntime = { name: "fake", run: async () => ({ ok: true, answer: "fine" }) };
+	let thrown = false;
+	const result = await executeRun({
+		repo,
+		plan: planRun(catalog, "two"),
+		goal: "g",
+		runtime,
+		settings: fixtures.created.settings,
+		onEvent: (e) => {
+			if (e.type === "task.started" && !thrown) {
+				thrown = true;
+				throw new Error("the terminal went away");
+			}
+		},
+	});
+	assert.ok(thrown);
+	assert.equal(result.state.status, "succeeded");
+	assert.deepEqual(
+		[...result.state.tasks.values()].map((t) => t.status),
+		["succeeded", "succeeded"],
+	);
+	await rm(dir, { recursive: true, force: true });
+});

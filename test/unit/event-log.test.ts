@@ -108,3 +108,19 @@ test("a failed write rejects every pending append with the real cause", async ()
 	);
 	await assert.rejects(log.append("run.started", { pid: 1 }), /cannot append/);
 });
+
+test("strings are redacted before serialization: the line stays valid JSON, numbers are untouched", async () => {
+	const file = await tempLog();
+	const log = await EventLogWriter.create(file, "r1");
+	const settings = { ...created.settings, budget: { maxTokens: 1_000_000 } };
+	const e = await log.append("run.created", { ...created, goal: 'use token=abc123def456 and "quotes\\"', settings });
+	await log.append("run.started", { pid: 1 });
+	await log.close();
+	const read = await readEventLog(file);
+	assert.deepEqual(read.errors, []);
+	assert.equal(read.events.length, 2);
+	const data = read.events[0]?.data as { goal: string; settings: { budget: { maxTokens: number } } };
+	assert.equal(data.goal, 'use token=[REDACTED] and "quotes\\"');
+	assert.equal(data.settings.budget.maxTokens, 1_000_000);
+	assert.deepEqual(e.data, data, "listeners get what the log holds");
+});

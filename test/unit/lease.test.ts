@@ -38,3 +38,27 @@ test("the lease of a dead process, or of a reused pid, is taken over", async () 
 	assert.equal(holderLiveness(reused), "dead", "same pid, different start time: not the same process");
 	assert.equal(holderLiveness({ ...reused, host: "elsewhere" }), "unknown");
 });
+
+test("many contenders for one dead lease: exactly one wins, every time", async () => {
+	const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
+	for (let trial = 0; trial < 60; trial++) {
+		const path = await file();
+		await writeFile(
+			path,
+			JSON.stringify({ pid: dead, startTime: 1, host: hostname(), token: `dead-${trial}`, since: "" }),
+		);
+		const results = await Promise.allSettled(Array.from({ length: 4 }, () => acquireLease(path)));
+		const winners = results.filter((r) => r.status === "fulfilled");
+		assert.equal(winners.length, 1, `trial ${trial}: ${winners.length} winners`);
+		for (const r of results)
+			if (r.status === "rejected") assert.ok(r.reason instanceof LeaseHeldError, String(r.reason));
+		const held = await readLease(path);
+		assert.equal(held?.token, (winners[0] as PromiseFulfilledResult<{ holder: { token: string } }>).value.holder.token);
+	}
+});
+
+test("an unreadable lease file counts as held by an unknown owner, never as free", async () => {
+	const path = await file();
+	await writeFile(path, "{half a lea");
+	await assert.rejects(acquireLease(path), LeaseHeldError);
+});

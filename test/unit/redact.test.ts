@@ -14,6 +14,14 @@ test("known token formats, bearer tokens and secret-named values are masked; the
 		["db_passwd: s3cr3tvalue", "db_passwd: [REDACTED]"],
 		["path=/usr/local/bin count=12345678", "path=/usr/local/bin count=12345678"],
 		["token=short", "token=short"],
+		["MY_PASSWORD=correcthorsebatterystaple", "MY_PASSWORD=[REDACTED]"],
+		// Code and numbers that only look like assignments to secret-ish names stay intact.
+		["const cacheKey = computeHash(input1);", "const cacheKey = computeHash(input1);"],
+		["tokenizer = load_model(v2)", "tokenizer = load_model(v2)"],
+		["primaryKey: users.id_column", "primaryKey: users.id_column"],
+		["csrfToken = getToken()", "csrfToken = getToken()"],
+		["token: process.env.GITHUB_TOKEN", "token: process.env.GITHUB_TOKEN"],
+		['{"maxTokens":1000000}', '{"maxTokens":1000000}'],
 	];
 	for (const [input, expected] of cases) assert.equal(redact(input), expected, input);
 });
