@@ -106,7 +106,7 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
 /** The request a coordinator starts from (also what a background coordinator is handed). */
 export type StartRequest =
 	| { kind: "run"; team: string; workflow: string; goal: string; settings: RunSettings; runId?: string }
-	| { kind: "resume"; runId: string; reopen: string[] };
+	| { kind: "resume"; runId: string; requeue: string[] };
 
 /** Runs a coordinator for `start` in this process until the run ends. */
 export async function coordinateHere(
@@ -135,7 +135,7 @@ export async function coordinateHere(
 		repo,
 		runId: start.runId,
 		plan: planFromState(view.state, catalog),
-		reopen: start.reopen,
+		requeue: start.requeue,
 		runtime: await createRuntime(view.state.settings.runtime),
 		signal: io.signal,
 		onEvent: io.onEvent,
@@ -172,18 +172,24 @@ export async function runStatus(cwd: string | undefined, runId?: string): Promis
 	return loadRun(repo, id);
 }
 
-export async function listRuns(cwd?: string): Promise<RunView[]> {
+export interface RunList {
+	runs: RunView[];
+	/** Runs that could not be read (a damaged log): reported, never a reason to hide the others. */
+	broken: { runId: string; error: string }[];
+}
+
+export async function listRuns(cwd?: string): Promise<RunList> {
 	const repo = findRepo(cwd);
-	const views: RunView[] = [];
+	const list: RunList = { runs: [], broken: [] };
 	for (const id of await listRunIds(repo)) {
-		// A run directory without a first event is a run that failed to start: nothing to show.
-		const view = await loadRun(repo, id).catch((err: Error) => {
-			if (err instanceof RunNotFoundError) return undefined;
-			throw err;
-		});
-		if (view) views.push(view);
+		try {
+			list.runs.push(await loadRun(repo, id));
+		} catch (err) {
+			// A run directory without a first event is a run that failed to start: nothing to show.
+			if (!(err instanceof RunNotFoundError)) list.broken.push({ runId: id, error: (err as Error).message });
+		}
 	}
-	return views;
+	return list;
 }
 
 export async function runEvents(

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sendControl } from "../engine/control.js";
 import { appendDeadLetter, type DeadLetter, deadLetters } from "../engine/deadletter.js";
+import { reopenForResume } from "../engine/plan.js";
 import { EventLogWriter } from "../store/event-log.js";
 import { TERMINAL_RUN } from "../store/events.js";
 import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
@@ -112,35 +113,8 @@ export async function resume(req: ResumeRequest): Promise<RunView> {
 	const { state, status } = view;
 	if (status === "running" || status === "pending")
 		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
-	if (status === "succeeded") throw new UsageError(`run ${req.runId} succeeded: nothing to resume`);
-	if (state.status === "pending")
-		throw new UsageError(`run ${req.runId} never started (its coordinator died while planning): start a new run`);
-	const requeue = req.requeue ?? [];
-	if (status === "failed" && requeue.length === 0)
-		throw new UsageError(
-			`run ${req.runId} failed; to run its failed tasks again: pi-crew deadletter requeue ${req.runId}`,
-		);
-	for (const id of requeue) {
-		const t = state.tasks.get(id);
-		if (t?.status !== "failed")
-			throw new UsageError(
-				`cannot requeue "${id}": it is ${t ? t.status : "not a task of this run"}; only failed tasks can be requeued`,
-			);
-	}
-	const reopen = new Set(
-		[...state.tasks.values()].filter((t) => t.status === "running" || t.status === "cancelled").map((t) => t.id),
-	);
-	for (const id of requeue) reopen.add(id);
-	// Tasks skipped because of a reopened task come back too (transitively).
-	for (let grew = true; grew; ) {
-		grew = false;
-		for (const t of state.tasks.values())
-			if (t.status === "skipped" && !reopen.has(t.id) && t.dependsOn.some((d) => reopen.has(d))) {
-				reopen.add(t.id);
-				grew = true;
-			}
-	}
-	const start: StartRequest = { kind: "resume", runId: req.runId, reopen: [...reopen] };
+	reopenForResume(state, req.requeue ?? []); // refuse early, with the same reasons the coordinator applies
+	const start: StartRequest = { kind: "resume", runId: req.runId, requeue: req.requeue ?? [] };
 	if (req.background) return startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
 }

@@ -36,6 +36,7 @@ const USAGE_ERRORS = new Set([
 	"InvalidIdError",
 	"RunNotFoundError",
 	"LeaseHeldError",
+	"ResumeRefused",
 ]);
 
 const OPTIONS = {
@@ -65,10 +66,14 @@ export function out(value: unknown): void {
 	process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function positiveInt(name: string, raw: string | undefined): number | undefined {
+/** Node timers cannot wait longer than 2^31-1 ms (about 24 days). */
+const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+export function positiveInt(name: string, raw: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
 	if (raw === undefined) return undefined;
 	const n = Number(raw);
-	if (!Number.isInteger(n) || n < 1) throw new api.UsageError(`--${name} must be a positive integer, got "${raw}"`);
+	if (!Number.isInteger(n) || n < 1 || n > max)
+		throw new api.UsageError(`--${name} must be an integer from 1 to ${max}, got "${raw}"`);
 	return n;
 }
 
@@ -110,8 +115,8 @@ async function run(args: string[], v: Values): Promise<number> {
 	if (!team || goalWords.length === 0) throw new api.UsageError('usage: pi-crew run <team> "<goal>"');
 	if (v.runtime !== undefined && !RUNTIMES.includes(v.runtime as RuntimeName))
 		throw new api.UsageError(`--runtime must be one of ${RUNTIMES.join(", ")}, got "${v.runtime}"`);
-	const timeout = positiveInt("timeout", v.timeout);
-	const wall = positiveInt("max-wall", v["max-wall"]);
+	const timeout = positiveInt("timeout", v.timeout, MAX_SECONDS);
+	const wall = positiveInt("max-wall", v["max-wall"], MAX_SECONDS);
 	const budget = {
 		...(v["max-tokens"] ? { maxTokens: positiveInt("max-tokens", v["max-tokens"]) } : {}),
 		...(v["max-tasks"] ? { maxTasks: positiveInt("max-tasks", v["max-tasks"]) } : {}),
@@ -165,16 +170,19 @@ export async function main(argv: string[]): Promise<number> {
 			return 0;
 		}
 		case "list": {
-			const views = await api.listRuns(v.cwd);
-			if (v.json) out(views.map((view) => ({ ...api.runJson(view), tasks: undefined, problems: undefined })));
-			else if (views.length === 0) process.stdout.write("no runs yet\n");
-			else
-				for (const view of views)
-					process.stdout.write(
-						`${view.state.runId}  ${view.status.padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
-					);
-			const interrupted = views.filter((view) => view.status === "interrupted");
-			if (!v.json && interrupted.length > 0)
+			const { runs, broken } = await api.listRuns(v.cwd);
+			if (v.json) {
+				out({ runs: runs.map((view) => ({ ...api.runJson(view), tasks: undefined, problems: undefined })), broken });
+				return 0;
+			}
+			if (runs.length === 0 && broken.length === 0) process.stdout.write("no runs yet\n");
+			for (const view of runs)
+				process.stdout.write(
+					`${view.state.runId}  ${view.status.padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
+				);
+			for (const b of broken) process.stderr.write(`${b.runId}: cannot read this run: ${b.error}\n`);
+			const interrupted = runs.filter((view) => view.status === "interrupted");
+			if (interrupted.length > 0)
 				process.stderr.write(
 					`${interrupted.length} interrupted run(s): their coordinator is gone. Resume with: pi-crew resume ${interrupted.at(-1)?.state.runId}\n`,
 				);

@@ -21,14 +21,14 @@ export const ConfigSchema = Type.Object(
 		/** Default model for workers (`provider/id`), below `--model` and an agent's own `model`. */
 		model: Type.Optional(Type.String({ minLength: 1 })),
 		/** Per-task timeout; the worker's whole process group is killed when it passes. */
-		taskTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000 })),
+		taskTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1 })),
 		/** Retry failed tasks for every run (a team can opt in with `autoRetry: true`, a run with `--retry`). */
 		autoRetry: Type.Optional(Type.Boolean()),
 		retry: Type.Optional(
 			Type.Object(
 				{
 					maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
-					backoffMs: Type.Optional(Type.Integer({ minimum: 0 })),
+					backoffMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
 					factor: Type.Optional(Type.Number({ minimum: 1, maximum: 10 })),
 					jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
 				},
@@ -41,7 +41,7 @@ export const ConfigSchema = Type.Object(
 				{
 					warnMs: Type.Optional(Type.Integer({ minimum: 100 })),
 					staleMs: Type.Optional(Type.Integer({ minimum: 100 })),
-					deadMs: Type.Optional(Type.Integer({ minimum: 100 })),
+					deadMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 2 ** 31 - 1 })),
 					pollMs: Type.Optional(Type.Integer({ minimum: 50 })),
 					deadTicks: Type.Optional(Type.Integer({ minimum: 1 })),
 				},
@@ -54,7 +54,7 @@ export const ConfigSchema = Type.Object(
 				{
 					maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
 					maxTasks: Type.Optional(Type.Integer({ minimum: 1 })),
-					maxWallMs: Type.Optional(Type.Integer({ minimum: 1000 })),
+					maxWallMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1 })),
 				},
 				{ additionalProperties: false },
 			),

@@ -99,21 +99,33 @@ async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFile
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
 	};
 	const progress: Promise<unknown>[] = [];
+	let logFailure: Error | undefined;
+	// A failed append (disk full) stops the worker; its error surfaces once the worker is gone, never unhandled.
+	const record = (append: Promise<unknown>) =>
+		progress.push(
+			append.catch((err: Error) => {
+				logFailure ??= err;
+				stopper.abort(new StopRequest("cancel", `cannot write the run's log: ${err.message}`));
+			}),
+		);
+	let outcome: WorkerOutcome;
 	try {
-		return await ctx.runtime.run(spec, stopper.signal, (event) => {
+		outcome = await ctx.runtime.run(spec, stopper.signal, (event) => {
 			ctx.watcher.beat(id);
 			if (event.type === "tool") {
 				const { type: _, ...data } = event;
-				progress.push(ctx.log.append("task.tool", data, id));
-			} else if (event.type === "usage") progress.push(ctx.log.append("task.usage", event.usage, id));
+				record(ctx.log.append("task.tool", data, id));
+			} else if (event.type === "usage") record(ctx.log.append("task.usage", event.usage, id));
 		});
 	} catch (err) {
-		return { ok: false, reason: `worker runtime failed: ${(err as Error).message}`, retryable: false };
+		outcome = { ok: false, reason: `worker runtime failed: ${(err as Error).message}`, retryable: false };
 	} finally {
 		ctx.watcher.untrack(id);
 		ctx.cancel.removeEventListener("abort", onCancel);
 		await Promise.all(progress);
 	}
+	if (logFailure) throw logFailure;
+	return outcome;
 }
 
 async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: DeadLetterReason): Promise<void> {

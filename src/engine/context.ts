@@ -25,7 +25,13 @@ export interface RunContext {
 	now: () => number;
 }
 
-/** Sleeps `ms`, or less if `signal` aborts first. Never rejects. */
+/** The rate-limit gate never stays closed longer than this at a time. */
+export const MAX_GATE_MS = 5 * 60_000;
+
+/** setTimeout fires at once for delays above 2^31-1 ms: longer waits are cut to that. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Sleeps `ms` (at most MAX_TIMER_MS), or less if `signal` aborts first. Never rejects. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 	if (ms <= 0 || signal.aborted) return Promise.resolve();
 	return new Promise((resolve) => {
@@ -34,7 +40,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 			signal.removeEventListener("abort", done);
 			resolve();
 		};
-		const timer = setTimeout(done, ms);
+		const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
 		signal.addEventListener("abort", done, { once: true });
 	});
 }
@@ -53,10 +59,13 @@ export class RateGate {
 		private readonly now: () => number,
 	) {}
 
-	/** Closes the gate (or keeps it closed longer); returns how long from now it stays closed. */
+	/**
+	 * Closes the gate; returns how long from now it stays closed. Rate limits hitting while it is closed (the tasks
+	 * that were already running) do not grow the backoff: one step per closure, capped.
+	 */
 	async close(reason: string): Promise<number> {
-		this.hits++;
-		const until = Math.max(this.now() + this.delayFor(this.hits), this.openAt());
+		if (this.openAt() <= this.now()) this.hits++;
+		const until = Math.max(this.now() + Math.min(this.delayFor(Math.max(1, this.hits)), MAX_GATE_MS), this.openAt());
 		const delayMs = until - this.now();
 		await this.log.append("run.throttled", { reason, delayMs, until: new Date(until).toISOString() });
 		return delayMs;

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-export type ControlCommand = { type: "cancel"; from: string } | { type: "requeue"; taskIds: string[]; from: string };
+export type ControlCommand = { type: "cancel"; from: string };
 
 export function controlDir(runDir: string): string {
 	return join(runDir, "control");
@@ -31,6 +31,13 @@ export class ControlInbox {
 		private readonly onCommand: (command: ControlCommand) => Promise<void>,
 		private readonly pollMs = 200,
 	) {}
+
+	/** Commands addressed to an earlier coordinator of this run (they arrived as it ended) are not for this one. */
+	async clear(): Promise<void> {
+		const dir = controlDir(this.runDir);
+		for (const name of await readdir(dir).catch(() => [] as string[]))
+			await unlink(join(dir, name)).catch(() => undefined);
+	}
 
 	start(): void {
 		// A command that arrives as the run ends finds the log closed: there is nothing left to cancel.
@@ -65,7 +72,6 @@ function parseCommand(text: string): ControlCommand | undefined {
 	try {
 		const c = JSON.parse(text) as ControlCommand;
 		if (c.type === "cancel" && typeof c.from === "string") return c;
-		if (c.type === "requeue" && Array.isArray(c.taskIds) && c.taskIds.every((t) => typeof t === "string")) return c;
 	} catch {
 		// not a command: dropped
 	}

@@ -12,7 +12,7 @@ import { reapTask } from "../workers/reaper.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
 import { ControlInbox } from "./control.js";
-import type { Plan } from "./plan.js";
+import { type Plan, reopenForResume } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
 import { renderSummary } from "./summary.js";
@@ -40,8 +40,8 @@ export interface RunOptions extends Common {
 export interface ResumeOptions extends Common {
 	runId: string;
 	plan: Plan;
-	/** Tasks to run again: running/cancelled ones of an interrupted or cancelled run, or requeued ones. */
-	reopen: string[];
+	/** Failed tasks to run again (dead-letter requeue); running and cancelled ones always are. */
+	requeue: string[];
 }
 
 export interface RunResult {
@@ -95,13 +95,15 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 	try {
 		// A worker of the dead coordinator may still be running (its guard stops it within a second): make sure.
 		await reapTask(opts.runId);
-		const log = await EventLogWriter.resume(paths.events, opts.runId, { now: nowDate(opts) });
+		// Decided on the state read under the lease: another resumer may have finished the run meanwhile.
 		const read = await readEventLog(paths.events);
 		let state: RunState | undefined;
 		for (const e of read.events) state = applyEvent(state, e);
 		if (!state) throw new Error(`run ${opts.runId} has no events`);
+		const reopened = reopenForResume(state, opts.requeue);
+		const log = await EventLogWriter.resume(paths.events, opts.runId, { now: nowDate(opts) });
 		const fold = follow(log, opts, state);
-		await log.append("run.resumed", { pid: process.pid, reopened: opts.reopen });
+		await log.append("run.resumed", { pid: process.pid, reopened });
 		return await coordinate(opts, { paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
 	} catch (err) {
 		await lease.release();
@@ -173,6 +175,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		random,
 		now,
 	};
+	await inbox.clear();
 	inbox.start();
 	watcher.start();
 	try {
@@ -180,9 +183,10 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		try {
 			outcome = await new Scheduler(ctx).run();
 		} catch (err) {
-			// A bug or an I/O failure (disk full): workers are stopped; say so in the log if it still takes writes.
-			const reason = `coordinator error: ${(err as Error).message}`;
-			await log.append("run.finished", { status: "failed", reason, summaryPath: "" }).catch(() => undefined);
+			// A bug or an I/O failure (disk full): workers are stopped. The run is not finished: once this process lets
+			// go of the lease it reads `interrupted`, and `resume` continues it when the cause is fixed.
+			const message = `coordinator error: ${(err as Error).message}; fix the cause, then: pi-crew resume ${log.runId}`;
+			await log.append("run.alert", { kind: "coordinator-error", message }).catch(() => undefined);
 			throw err;
 		}
 		ending = true;

@@ -84,6 +84,48 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 	return { team: team.name, workflow: workflow.name, autoRetry: team.autoRetry === true, tasks };
 }
 
+/** A run that cannot be resumed (the CLI exits 2 with the reason). */
+export class ResumeRefused extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = "ResumeRefused";
+	}
+}
+
+/**
+ * Which tasks a resume runs again, or why the run cannot be resumed. Decided by the coordinator on the state it
+ * reads under the run's lease (so two resumers cannot act on a stale view): tasks that were running or cancelled,
+ * requeued failed tasks, and, transitively, the tasks skipped because of those.
+ */
+export function reopenForResume(state: RunState, requeue: string[]): string[] {
+	const id = state.runId;
+	if (state.status === "succeeded") throw new ResumeRefused(`run ${id} succeeded: nothing to resume`);
+	if (state.status === "pending")
+		throw new ResumeRefused(`run ${id} never started (its coordinator died while planning): start a new run`);
+	if (state.status === "failed" && requeue.length === 0)
+		throw new ResumeRefused(`run ${id} failed; to run its failed tasks again: pi-crew deadletter requeue ${id}`);
+	for (const taskId of requeue) {
+		const t = state.tasks.get(taskId);
+		if (t?.status !== "failed")
+			throw new ResumeRefused(
+				`cannot requeue "${taskId}": it is ${t ? t.status : "not a task of this run"}; only failed tasks can be requeued`,
+			);
+	}
+	const reopen = new Set(
+		[...state.tasks.values()].filter((t) => t.status === "running" || t.status === "cancelled").map((t) => t.id),
+	);
+	for (const taskId of requeue) reopen.add(taskId);
+	for (let grew = true; grew; ) {
+		grew = false;
+		for (const t of state.tasks.values())
+			if (t.status === "skipped" && !reopen.has(t.id) && t.dependsOn.some((d) => reopen.has(d))) {
+				reopen.add(t.id);
+				grew = true;
+			}
+	}
+	return [...reopen];
+}
+
 /**
  * The plan of an existing run, for resuming it: tasks, templates and dependencies exactly as logged; only the agents'
  * definitions (prompt, tools, model) come from the current resources.

@@ -91,7 +91,7 @@ export class Scheduler {
 			if (started >= budget.maxTasks) return `budget-exceeded: ${started} of ${budget.maxTasks} tasks started`;
 		}
 		if (budget.maxWallMs !== undefined) {
-			const elapsed = this.ctx.now() - Date.parse(state.createdAt);
+			const elapsed = this.ctx.now() - Date.parse(state.activeSince ?? state.createdAt);
 			if (elapsed >= budget.maxWallMs)
 				return `budget-exceeded: ${Math.round(elapsed / 1000)}s of ${Math.round(budget.maxWallMs / 1000)}s wall time`;
 		}

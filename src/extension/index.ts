@@ -103,11 +103,12 @@ export default function piCrew(pi: ExtensionAPI): void {
 						return text(renderRun(view), api.runJson(view));
 					}
 					case "list": {
-						const views = await api.listRuns(ctx.cwd);
-						const lines = views.map(
-							(v) => `${v.state.runId}  ${v.status}  ${v.state.team}  ${v.state.goal.split("\n")[0]}`,
-						);
-						return text(lines.join("\n") || "no runs yet", { runs: views.map((v) => api.runJson(v)) });
+						const { runs, broken } = await api.listRuns(ctx.cwd);
+						const lines = [
+							...runs.map((v) => `${v.state.runId}  ${v.status}  ${v.state.team}  ${v.state.goal.split("\n")[0]}`),
+							...broken.map((b) => `${b.runId}  unreadable: ${b.error}`),
+						];
+						return text(lines.join("\n") || "no runs yet", { runs: runs.map((v) => api.runJson(v)), broken });
 					}
 					case "events": {
 						const runId = present(p, "runId") ?? (await api.runStatus(ctx.cwd)).state.runId;

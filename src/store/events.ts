@@ -83,7 +83,8 @@ export interface EventPayloads {
 	"run.cancelling": { source: string };
 	/** The shared rate-limit gate: no task starts before `until`. */
 	"run.throttled": { reason: string; delayMs: number; until: string };
-	"run.alert": { kind: "deadletter-rate"; message: string };
+	/** Needs a human: a burst of dead-letters, or the coordinator stopped on an error (the run stays resumable). */
+	"run.alert": { kind: "deadletter-rate" | "coordinator-error"; message: string };
 	"run.finished": { status: FinalRunStatus; reason?: string; summaryPath: string };
 	"task.planned": { role: string; agent: string; dependsOn: string[]; template: string; output: string };
 	"task.started": { attempt: number; promptPath: string };
@@ -178,6 +179,8 @@ export interface RunState {
 	cwd: string;
 	settings: RunSettings;
 	createdAt: string;
+	/** When the current coordinator took the run (run.started or the latest run.resumed): wall budgets count from here. */
+	activeSince?: string;
 	endedAt?: string;
 	reason?: string;
 	summaryPath?: string;
@@ -230,8 +233,10 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 	const refuse = (why: string) => state.anomalies.push(`seq ${e.seq}: ${e.type} ${why}`);
 	switch (e.type) {
 		case "run.started":
-			if (state.status === "pending") state.status = "running";
-			else refuse(`while ${state.status}`);
+			if (state.status === "pending") {
+				state.status = "running";
+				state.activeSince = e.ts;
+			} else refuse(`while ${state.status}`);
 			break;
 		case "run.resumed":
 			if (state.status === "succeeded") {
@@ -239,6 +244,7 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 				break;
 			}
 			state.status = "running";
+			state.activeSince = e.ts;
 			state.resumes++;
 			state.endedAt = undefined;
 			state.reason = undefined;

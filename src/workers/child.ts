@@ -4,8 +4,9 @@
  * transcript), stderr goes to a file.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { dirname, extname, join } from "node:path";
+import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { processStartTime } from "../store/lease.js";
 import { redact } from "../util/redact.js";
@@ -94,9 +95,9 @@ export class ChildRuntime implements WorkerRuntime {
 		let stderrTail = ""; // the last line of stderr that is not a heartbeat
 		// Set when we stop the worker ourselves; its reason wins over how the process happened to exit.
 		let stopped: { reason: string; stop?: StopRequest["kind"]; retryable?: boolean } | undefined;
-		const stop = (reason: string, kind?: StopRequest["kind"]) => {
+		const stop = (reason: string, kind?: StopRequest["kind"], retryable?: boolean) => {
 			if (stopped) return;
-			stopped = { reason, stop: kind };
+			stopped = { reason, stop: kind, retryable };
 			if (child.pid) killGroup(child.pid);
 		};
 		// Transcript and stderr are written line by line, secrets redacted (a chunk may split a secret; a line not).
@@ -108,6 +109,8 @@ export class ChildRuntime implements WorkerRuntime {
 				else if (event.type !== "turn") onEvent(event);
 			}
 		});
+		for (const stream of [transcript, stderrLog])
+			stream.on("error", (err) => stop(`cannot write the task's transcript: ${err.message}`, undefined, false));
 		const stderrLines = new JsonlFramer((line) => {
 			const clean = redact(line);
 			stderrLog.write(`${clean}\n`);
@@ -155,6 +158,8 @@ export class ChildRuntime implements WorkerRuntime {
 	}
 }
 
-function closeStream(stream: NodeJS.WritableStream): Promise<void> {
-	return new Promise((resolve) => stream.end(resolve));
+/** Ends a file stream; resolves once it is closed, or has failed (the failure already stopped the worker). */
+async function closeStream(stream: WriteStream): Promise<void> {
+	stream.end();
+	await finished(stream).catch(() => undefined);
 }

@@ -3,7 +3,8 @@
  * - Heartbeat: while a tool runs (a long `npm install` may print nothing for minutes), the worker writes a beat line
  *   to stderr every PI_CREW_BEAT_MS, so the coordinator can tell a busy worker from a hung one. A stuck model call
  *   makes no beats: that is the hang the watcher is for.
- * - Orphan guard: the worker stops its whole process tree when the coordinator that started it is gone (kill -9, OOM),
+ * - Orphan guard: the worker stops its whole process tree when the coordinator that started it is gone (kill -9, OOM;
+ *   noticed within 1.5 s),
  *   so a dead run never leaves agents working unobserved. pid + start time, so a reused pid does not keep it alive.
  */
 import type { ExtensionAPI } from "../host.js";
@@ -11,15 +12,19 @@ import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE } from "./identity.js";
 import { reapTask } from "./reaper.js";
 
-const CHECK_MS = 1000;
+const CHECK_MS = 500;
+const MISSES_TO_STOP = 3;
 
 export default function workerGuard(pi: ExtensionAPI): void {
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
 	const pid = Number(process.env.PI_CREW_COORDINATOR_PID);
 	if (!pid) return;
 	const start = process.env.PI_CREW_COORDINATOR_START;
+	let misses = 0;
 	const timer = setInterval(() => {
-		if (start ? String(processStartTime(pid)) === start : pidExists(pid)) return;
+		// Three checks in a row: one failed /proc read (EMFILE in a busy worker) must not kill a healthy task.
+		misses = (start ? String(processStartTime(pid)) === start : pidExists(pid)) ? 0 : misses + 1;
+		if (misses < MISSES_TO_STOP) return;
 		clearInterval(timer);
 		// Everything this task started (bash runs commands in groups of their own), then the worker's own group.
 		const { PI_CREW_RUN_ID: run, PI_CREW_TASK_ID: task } = process.env;

@@ -69,6 +69,7 @@ export class PiStreamReader {
 		} catch {
 			return []; // pi prints only JSON here; anything else is noise from a tool, kept in the transcript
 		}
+		if (typeof event !== "object" || event === null || typeof event.type !== "string") return [];
 		if (event.type === "turn_start") {
 			this.turns++;
 			return [{ type: "turn" }];
@@ -86,7 +87,7 @@ export class PiStreamReader {
 		if (event.type === "tool_execution_end" && "toolName" in event) {
 			return [{ type: "tool", tool: event.toolName, phase: "end", isError: Boolean(event.isError) }];
 		}
-		if (event.type === "message_end" && "message" in event && event.message.role === "assistant") {
+		if (event.type === "message_end" && "message" in event && event.message?.role === "assistant") {
 			const m = event.message;
 			this.last = {
 				text: (m.content ?? []).map((c) => (c.type === "text" ? (c.text ?? "") : "")).join(""),

@@ -5,14 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { executeRun } from "../../src/engine/coordinator.js";
-import { planRun } from "../../src/engine/plan.js";
+import { planRun, reopenForResume } from "../../src/engine/plan.js";
 import { loadCatalog } from "../../src/resources/catalog.js";
 import { readEventLog } from "../../src/store/event-log.js";
-import { foldEvents } from "../../src/store/events.js";
+import { loadRun } from "../../src/store/run-store.js";
 import type { TaskSpec, WorkerOutcome, WorkerRuntime } from "../../src/workers/runtime.js";
 import { fixtures } from "../support/index.js";
 
-test("an I/O failure in the coordinator stops running workers and is recorded as the run's failure", async () => {
+test("an I/O failure in the coordinator stops running workers, is logged, and leaves the run resumable", async () => {
 	const dir = await mkdtemp(join(tmpdir(), "pi-crew-coord-"));
 	const repo = join(dir, "repo");
 	await mkdir(join(repo, ".crew", "teams"), { recursive: true });
@@ -55,10 +55,16 @@ test("an I/O failure in the coordinator stops running workers and is recorded as
 	assert.ok(slowAborted, "the other running worker was stopped");
 	const [runId] = await import("node:fs/promises").then((fs) => fs.readdir(join(repo, ".crew/runs")));
 	const read = await readEventLog(join(repo, ".crew/runs", runId ?? "", "events.jsonl"));
-	const state = foldEvents(read.events);
-	assert.equal(state?.status, "failed");
-	assert.match(state?.reason ?? "", /^coordinator error: /);
-	assert.equal(state?.tasks.get("slow")?.status, "cancelled");
+	const alert = read.events.find((e) => e.type === "run.alert");
+	assert.match(
+		String(alert?.data && "message" in alert.data ? alert.data.message : ""),
+		/^coordinator error: .*pi-crew resume/,
+	);
+	assert.ok(!read.events.some((e) => e.type === "run.finished"), "not finished: the run stays resumable");
+	const view = await loadRun(repo, runId ?? "");
+	assert.equal(view.status, "interrupted");
+	assert.equal(view.state.tasks.get("slow")?.status, "cancelled");
+	assert.deepEqual(reopenForResume(view.state, []).sort(), ["breaker", "slow"], "resume runs both again");
 	await rm(dir, { recursive: true, force: true });
 });
 

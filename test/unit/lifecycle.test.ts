@@ -120,6 +120,11 @@ test("retry keeps a task running with every attempt recorded; resume and requeue
 	assert.equal(state.tasks.get("b")?.status, "pending");
 	assert.equal(state.status, "running");
 	assert.equal(state.resumes, 1);
+	assert.equal(
+		state.activeSince,
+		new Date(1_700_000_000_000 + 12 * 1000).toISOString(),
+		"wall budgets count from the resume",
+	);
 });
 
 test("a task that is not awaiting a retry cannot be started twice", () => {
@@ -168,4 +173,77 @@ test("interrupted runs are found by their dead lease holder; a live coordinator'
 		["run-dead"],
 	);
 	await lease.release();
+});
+
+test("the rate-limit gate grows one step per closure, not per rate-limited task, and is capped", async () => {
+	const { RateGate, MAX_GATE_MS } = await import("../../src/engine/context.js");
+	let now = 0;
+	let throttledUntil: string | undefined;
+	const log = {
+		append: async (_type: string, data: { until: string }) => {
+			throttledUntil = data.until;
+		},
+	};
+	const state = () => ({ throttledUntil }) as never;
+	const gate = new RateGate(
+		(hit) => 1000 * 2 ** (hit - 1),
+		log as never,
+		state,
+		() => now,
+	);
+	assert.equal(await gate.close("429"), 1000);
+	assert.equal(await gate.close("429"), 1000, "a second 429 while closed keeps the same opening time");
+	now = 1500;
+	assert.equal(await gate.close("429"), 2000, "closed again after it opened: one step more");
+	now = 10_000;
+	gate.opened();
+	assert.equal(await gate.close("429"), 1000, "a success starts the backoff over");
+	const huge = new RateGate(
+		() => 10 ** 12,
+		log as never,
+		state,
+		() => now,
+	);
+	now = 10 ** 7;
+	assert.equal(await huge.close("429"), MAX_GATE_MS);
+});
+
+test("commands left for an earlier coordinator of the run are cleared, not obeyed", async () => {
+	const dir = await mkdtemp(join(tmpdir(), "pi-crew-control-"));
+	await sendControl(dir, { type: "cancel", from: "for the previous coordinator" });
+	const got: ControlCommand[] = [];
+	const inbox = new ControlInbox(dir, async (c) => {
+		got.push(c);
+	});
+	await inbox.clear();
+	await inbox.poll();
+	assert.deepEqual(got, []);
+});
+
+test("one unreadable run does not hide the others from list", async () => {
+	const { EventLogWriter } = await import("../../src/store/event-log.js");
+	const { createRunDir } = await import("../../src/store/run-store.js");
+	const { listRuns } = await import("../../src/api/index.js");
+	const { mkdir, writeFile } = await import("node:fs/promises");
+	const repo = await mkdtemp(join(tmpdir(), "pi-crew-list-"));
+	await mkdir(join(repo, ".git"));
+	const good = await createRunDir(repo, "run-good");
+	const log = await EventLogWriter.create(good.events, "run-good");
+	await log.append("run.created", fixtures.created);
+	await log.close();
+	const bad = await createRunDir(repo, "run-bad");
+	await writeFile(
+		bad.events,
+		`${JSON.stringify({ v: 1, seq: 1, ts: "t", runId: "run-bad", type: "run.started", data: { pid: 1 } })}\n`,
+	);
+	const { runs, broken } = await listRuns(repo);
+	assert.deepEqual(
+		runs.map((r) => r.state.runId),
+		["run-good"],
+	);
+	assert.deepEqual(
+		broken.map((b) => b.runId),
+		["run-bad"],
+	);
+	assert.match(broken[0]?.error ?? "", /must start with run.created/);
 });

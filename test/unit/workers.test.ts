@@ -48,6 +48,11 @@ test("a non-empty final answer succeeds; empty, errors and missing answers fail 
 		ok: false,
 		reason: "worker ended without any model response",
 	});
+	assert.deepEqual(
+		outcome("null", "42", '"text"', '{"type":"message_end"}', assistant("ok")),
+		{ ok: true, answer: "ok" },
+		"stray JSON lines are ignored",
+	);
 });
 
 test("tool calls and usage become worker events", () => {
