@@ -23,6 +23,7 @@ Usage:
   pi-crew events <runId> [--json]      a run's event log
   pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
   pi-crew agents|teams|workflows [--json]
+  pi-crew doctor [--json]              pi, config, resources, interrupted or unreadable runs, search tools
   pi-crew demo                         fix a failing test in a sample repo with the offline scripted model
 
 Exit codes: 0 success, 1 run failed or cancelled, 2 bad usage or invalid resources.
@@ -229,6 +230,18 @@ export async function main(argv: string[]): Promise<number> {
 		case "deadletter":
 		case "_coordinate":
 			return (await import("./lifecycle.js")).lifecycleCommand(command, args, v);
+		case "doctor": {
+			const report = await (await import("../api/doctor.js")).doctor(v.cwd);
+			if (v.json) out(report);
+			else {
+				process.stdout.write(`pi-crew doctor: ${report.repo}\n`);
+				for (const c of report.checks)
+					process.stdout.write(
+						`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"}  ${c.name}: ${c.detail}${c.hint ? `\n      fix: ${c.hint}` : ""}\n`,
+					);
+			}
+			return report.ok ? 0 : 1;
+		}
 		case "demo":
 			return (await import("./demo.js")).demo();
 		default:

@@ -76,7 +76,13 @@ export function renderRun(view: RunView): string {
 		const t = state.tasks.get(id);
 		if (!t) return;
 		const extra = t.dependsOn.slice(1);
-		const after = extra.length > 0 ? `  (also after ${extra.join(", ")})` : "";
+		const notes = [
+			extra.length > 0 ? `also after ${extra.join(", ")}` : "",
+			t.attempts.length > 1 ? `${t.attempts.length} attempts` : "",
+			t.status === "running" && t.heartbeat && t.heartbeat !== "healthy" ? `heartbeat ${t.heartbeat}` : "",
+			t.deadLetter ? `dead-lettered (${t.deadLetter})` : "",
+		].filter(Boolean);
+		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
 		lines.push(
 			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${t.status.padEnd(10)} ${formatDuration(durationMs(t)).padStart(6)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,

@@ -69,3 +69,32 @@ test("validate reports every problem at once with file, line, field and a hint; 
 	found("w.workflow.md", 9, "steps.1.role", /unknown role "nobody" for team "t"/);
 	found("w.workflow.md", 10, "steps.1.task", /unknown placeholder \{missing\}/);
 });
+
+test("doctor reports pi's version, resource problems and an interrupted run with its resume command", async () => {
+	const box = await sandbox();
+	await box.write(".crew/agents/executor.md", AGENT("executor"));
+	const { EventLogWriter } = await import("../../src/store/event-log.js");
+	const { createRunDir } = await import("../../src/store/run-store.js");
+	const { fixtures } = await import("../support/index.js");
+	const { spawnSync } = await import("node:child_process");
+	const { writeFile } = await import("node:fs/promises");
+	const { hostname } = await import("node:os");
+	const paths = await createRunDir(box.repo, "run-dead");
+	const log = await EventLogWriter.create(paths.events, "run-dead");
+	await log.append("run.created", fixtures.created);
+	await log.append("run.started", { pid: 1 });
+	await log.close();
+	const gone = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
+	await writeFile(paths.lease, JSON.stringify({ pid: gone, startTime: 1, host: hostname(), token: "t", since: "" }));
+	const res = await cli(["doctor", "--json"], box);
+	assert.equal(res.code, 0, res.stderr);
+	const report = JSON.parse(res.stdout) as {
+		ok: boolean;
+		checks: { name: string; level: string; detail: string; hint?: string }[];
+	};
+	const check = (name: string) => report.checks.find((c) => c.name === name);
+	assert.match(check("pi")?.detail ?? "", /^0\.73\.\d+ /);
+	assert.equal(check("resources")?.level, "warning");
+	assert.match(check("resources")?.detail ?? "", /would shadow the builtin agent "executor"/);
+	assert.equal(check("run run-dead")?.hint, "pi-crew resume run-dead");
+});
