@@ -175,10 +175,10 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		random,
 		now,
 	};
-	await inbox.clear();
-	inbox.start();
-	watcher.start();
 	try {
+		await inbox.clear();
+		inbox.start();
+		watcher.start();
 		let outcome: RunOutcome;
 		try {
 			outcome = await new Scheduler(ctx).run();
