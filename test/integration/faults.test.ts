@@ -23,7 +23,7 @@ test("empty answer, crash, hang (timeout) and rate limit fail with reasons; depe
 	// pi's own retry of provider errors would turn the rate-limit case into a 14 s wait; the engine owns retries.
 	await box.write("../pi-agent/settings.json", JSON.stringify({ retry: { enabled: false } }));
 	const { code, json } = await runJson(
-		["faulty", "break things", "--model", SCRIPTED, "--scenario", scenario, "--timeout", "4"],
+		["faulty", "break things", "--model", SCRIPTED, "--scenario", scenario, "--timeout", "10"],
 		box,
 	);
 	assert.equal(code, 1);
@@ -31,7 +31,7 @@ test("empty answer, crash, hang (timeout) and rate limit fail with reasons; depe
 	assert.match(json.reason ?? "", /4 of 9 tasks did not succeed|8 of 9 tasks did not succeed/);
 	assert.match(task(json, "empty").reason ?? "", /empty final answer/);
 	assert.match(task(json, "crash").reason ?? "", /worker exited with code 70/);
-	assert.match(task(json, "hang").reason ?? "", /timed out after 4s/);
+	assert.match(task(json, "hang").reason ?? "", /timed out after 10s/);
 	assert.match(task(json, "rate_limit").reason ?? "", /model error: 429/);
 	for (const f of faults) {
 		assert.equal(task(json, f).status, "failed");

@@ -51,7 +51,10 @@ test("a hanging worker goes warn -> stale -> dead, alerts once, is stopped and d
 	assert.equal(hung.deadLetter, "heartbeat-dead");
 	assert.equal(task(json, "after").status, "skipped");
 	const levels = (await events(box, json.runId)).filter((e) => e.type === "task.heartbeat").map((e) => e.data.level);
-	assert.deepEqual(levels, ["warn", "stale", "dead"], "each level once: one alert, not one per poll");
+	// A slow worker start-up may already read warn, then healthy once pi prints; the hang itself goes once through each.
+	const hang = levels.slice(levels.lastIndexOf("healthy") + 1);
+	assert.deepEqual(hang, ["warn", "stale", "dead"], "each level once: one alert, not one per poll");
+	assert.equal(levels.filter((l) => l === "dead").length, 1);
 	assert.equal(stderr.match(/!! hung: heartbeat dead/g)?.length, 1, "one progress alert for the dead worker");
 
 	const letters = await readFile(join(json.runDir, "deadletter.jsonl"), "utf8");
