@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 import { sendControl } from "../engine/control.js";
 import { appendDeadLetter, type DeadLetter, deadLetters } from "../engine/deadletter.js";
 import { reopenForResume } from "../engine/plan.js";
-import { EventLogWriter } from "../store/event-log.js";
-import { TERMINAL_RUN } from "../store/events.js";
+import { EventLogWriter, readEventLog } from "../store/event-log.js";
+import { applyEvent, type RunState, TERMINAL_RUN } from "../store/events.js";
 import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
 import { createRunDir, listRunIds, loadRun, newRunId, type RunView, runPaths } from "../store/run-store.js";
 import { reapTask } from "../workers/reaper.js";
@@ -78,6 +78,34 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 		await new Promise((resolve) => setTimeout(resolve, 50));
 	}
 	return loadRun(repo, runId);
+}
+
+/**
+ * Follows a run through its log, from any process: every event (from the first) with the state after it, until the
+ * run ends or reads interrupted. Polls the log; never writes.
+ */
+export async function follow(
+	cwd: string | undefined,
+	runId: string,
+	onEvent: OnEvent,
+	signal?: AbortSignal,
+	pollMs = 250,
+): Promise<RunView> {
+	const repo = findRepo(cwd);
+	let seen = 0;
+	let state: RunState | undefined;
+	for (;;) {
+		const view = await loadRun(repo, runId);
+		const { events } = await readEventLog(view.paths.events);
+		for (const e of events.slice(seen)) {
+			state = applyEvent(state, e);
+			onEvent(e, state);
+		}
+		seen = events.length;
+		if (view.status !== "running" && view.status !== "pending") return loadRun(repo, runId);
+		if (signal?.aborted) return view;
+		await new Promise((resolve) => setTimeout(resolve, pollMs));
+	}
 }
 
 /** The detached side of startBackground: `pi-crew _coordinate <runId>`. */

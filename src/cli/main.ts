@@ -19,6 +19,7 @@ Usage:
   pi-crew deadletter requeue <runId> [taskId...] [--background]   run them again
   pi-crew deadletter add <runId> <taskId>   put a failed task on the queue by hand
   pi-crew status [runId] [--json]      a run's task tree (default: the latest run)
+  pi-crew status [runId] --follow      print its progress until it ends (exit code as for run)
   pi-crew list [--json]                runs in this repository
   pi-crew events <runId> [--json]      a run's event log
   pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
@@ -49,6 +50,7 @@ const OPTIONS = {
 	timeout: { type: "string" },
 	json: { type: "boolean" },
 	background: { type: "boolean" },
+	follow: { type: "boolean", short: "f" },
 	retry: { type: "boolean" },
 	"max-tokens": { type: "string" },
 	"max-tasks": { type: "string" },
@@ -104,7 +106,7 @@ export function report(view: api.RunView, v: Values): number {
 		process.stdout.write(`${view.state.runId}\n`);
 		process.stderr.write(
 			`run ${view.state.runId} continues in the background (coordinator pid ${view.coordinator?.pid ?? "?"}).\n` +
-				`  follow: pi-crew status ${view.state.runId}\n  stop:   pi-crew cancel ${view.state.runId}\n`,
+				`  follow: pi-crew status ${view.state.runId} --follow\n  stop:   pi-crew cancel ${view.state.runId}\n`,
 		);
 	} else process.stderr.write(`\n${renderRun(view)}\n`);
 	if (v.background) return 0;
@@ -166,6 +168,14 @@ export async function main(argv: string[]): Promise<number> {
 			return run(args, v);
 		case "status": {
 			const view = await api.runStatus(v.cwd, args[0]);
+			if (v.follow) {
+				const { follow } = await import("../api/lifecycle.js");
+				const final = await follow(v.cwd, view.state.runId, (event, state) => {
+					const line = progressLine(event, state);
+					if (line) process.stderr.write(`${line}\n`);
+				});
+				return report(final, { ...v, background: false });
+			}
 			if (v.json) out(api.runJson(view));
 			else process.stdout.write(`${renderRun(view)}\n`);
 			return 0;

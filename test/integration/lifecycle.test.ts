@@ -38,10 +38,14 @@ test("a background run survives its starter's exit and completes; cancel of a fi
 	assert.match(res.stderr, /continues in the background \(coordinator pid \d+\)/);
 	const running = await status(box, runId);
 	assert.equal(running.status, "running", "the starter has exited; the run goes on");
-	const final = await waitFor("the background run to end", async () => {
-		const s = await status(box, runId);
-		return s.status === "running" ? undefined : s;
-	});
+	// Another process follows it through the log until it ends.
+	const followed = await cli(["status", runId, "--follow"], box);
+	assert.equal(followed.code, 0, followed.stderr);
+	assert.match(
+		followed.stderr,
+		/▶ one \(explorer\) started[\s\S]*✓ one succeeded[\s\S]*✓ two succeeded[\s\S]*run succeeded/,
+	);
+	const final = await status(box, runId);
 	assert.equal(final.status, "succeeded");
 	assert.deepEqual(
 		final.tasks.map((t) => t.status),
