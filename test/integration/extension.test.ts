@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { sandbox, spawnPi } from "../support/index.js";
+import { interruptedRun, sandbox, spawnPi } from "../support/index.js";
 
 test("pi -e pi-crew: the parent agent runs a team with the team tool and reads the result", async () => {
 	const box = await sandbox();
@@ -32,21 +32,7 @@ test("pi -e pi-crew: the parent agent runs a team with the team tool and reads t
 
 test("at session start, pi offers an interrupted run of this repository for resume", async () => {
 	const box = await sandbox();
-	const { EventLogWriter } = await import("../../src/store/event-log.js");
-	const { createRunDir } = await import("../../src/store/run-store.js");
-	const { fixtures } = await import("../support/index.js");
-	const { spawnSync } = await import("node:child_process");
-	const { writeFile } = await import("node:fs/promises");
-	const { hostname } = await import("node:os");
-	// A run whose coordinator died holding the lease (its pid is gone).
-	const paths = await createRunDir(box.repo, "20260101-000000-dead00");
-	const log = await EventLogWriter.create(paths.events, "20260101-000000-dead00");
-	await log.append("run.created", { ...fixtures.created, team: "fast-fix" });
-	await log.append("run.started", { pid: 1 });
-	await log.close();
-	const gone = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
-	await writeFile(paths.lease, JSON.stringify({ pid: gone, startTime: 1, host: hostname(), token: "t", since: "" }));
-
+	await interruptedRun(box.repo, "20260101-000000-dead00", { team: "fast-fix" });
 	const child = spawnPi(["--mode", "rpc"], box);
 	const notice = await new Promise<string>((resolve, reject) => {
 		const timer = setTimeout(() => reject(new Error("no notification within 15 s")), 15_000);

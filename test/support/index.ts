@@ -1,11 +1,14 @@
 /** Shared test helpers: hermetic temp repos and homes, and the real `pi-crew` CLI as a child process. */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
+import { EventLogWriter } from "../../src/store/event-log.js";
 import type { CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
+import { createRunDir } from "../../src/store/run-store.js";
+import { fixtures } from "./fixtures.js";
 
 export { fixtures } from "./fixtures.js";
 
@@ -190,4 +193,24 @@ export function spawnPi(args: string[], box: Sandbox, env: NodeJS.ProcessEnv = b
 		env,
 		stdio: ["pipe", "pipe", "pipe"],
 	});
+}
+
+/** The pid of a process that has exited (for leases whose holder is dead). */
+export function deadPid(): number {
+	return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
+}
+
+/**
+ * A run as its coordinator leaves it when killed: started, not finished, its lease still naming it. `host` other
+ * than this machine's makes the holder's liveness unknowable.
+ */
+export async function interruptedRun(repo: string, runId: string, opts: { team?: string; host?: string } = {}) {
+	const paths = await createRunDir(repo, runId);
+	const log = await EventLogWriter.create(paths.events, runId);
+	await log.append("run.created", { ...fixtures.created, team: opts.team ?? fixtures.created.team });
+	await log.append("run.started", { pid: 1 });
+	await log.close();
+	const holder = { pid: deadPid(), startTime: 1, host: opts.host ?? hostname(), token: "t", since: "" };
+	await writeFile(paths.lease, JSON.stringify(holder));
+	return paths;
 }

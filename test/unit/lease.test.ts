@@ -1,11 +1,11 @@
 /** The run lease: one live holder; a dead holder's lease (pid + start time) is taken over. */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { acquireLease, holderLiveness, LeaseHeldError, processStartTime, readLease } from "../../src/store/lease.js";
+import { deadPid } from "../support/index.js";
 
 const file = async () => join(await mkdtemp(join(tmpdir(), "pi-crew-lease-")), "lease.json");
 
@@ -22,7 +22,7 @@ test("a live holder keeps the lease; release frees it", async () => {
 
 test("the lease of a dead process, or of a reused pid, is taken over", async () => {
 	const path = await file();
-	const dead = spawnSync(process.execPath, ["-e", "console.log(process.pid)"]).stdout.toString().trim();
+	const dead = deadPid();
 	await writeFile(path, JSON.stringify({ pid: Number(dead), startTime: 1, host: hostname(), token: "old", since: "" }));
 	const lease = await acquireLease(path);
 	assert.equal((await readLease(path))?.token, lease.holder.token);
@@ -40,7 +40,7 @@ test("the lease of a dead process, or of a reused pid, is taken over", async () 
 });
 
 test("many contenders for one dead lease: exactly one wins, every time", async () => {
-	const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
+	const dead = deadPid();
 	for (let trial = 0; trial < 60; trial++) {
 		const path = await file();
 		await writeFile(

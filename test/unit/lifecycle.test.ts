@@ -8,7 +8,7 @@ import { type ControlCommand, ControlInbox, controlDir, sendControl } from "../.
 import { isRateLimit, retryDelay } from "../../src/engine/retry.js";
 import { HeartbeatWatcher, heartbeatLevel } from "../../src/engine/watcher.js";
 import { foldEvents } from "../../src/store/events.js";
-import { eventBuilder, fixtures } from "../support/index.js";
+import { eventBuilder, fixtures, interruptedRun } from "../support/index.js";
 
 test("retry delay: backoff × factor^(n-1), jitter within ± the ratio, from the injected random", () => {
 	const policy = { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 };
@@ -141,33 +141,16 @@ test("a task that is not awaiting a retry cannot be started twice", () => {
 });
 
 test("interrupted runs are found by their dead lease holder; a live coordinator's run is never reported", async () => {
-	const { EventLogWriter } = await import("../../src/store/event-log.js");
-	const { createRunDir } = await import("../../src/store/run-store.js");
 	const { acquireLease } = await import("../../src/store/lease.js");
 	const { findInterrupted } = await import("../../src/api/lifecycle.js");
-	const { spawnSync } = await import("node:child_process");
-	const { mkdir, writeFile } = await import("node:fs/promises");
-	const { hostname } = await import("node:os");
+	const { mkdir, rm } = await import("node:fs/promises");
 	const repo = await mkdtemp(join(tmpdir(), "pi-crew-interrupted-"));
 	await mkdir(join(repo, ".git"));
-	const make = async (id: string) => {
-		const paths = await createRunDir(repo, id);
-		const log = await EventLogWriter.create(paths.events, id);
-		await log.append("run.created", fixtures.created);
-		await log.append("run.started", { pid: 1 });
-		await log.close();
-		return paths;
-	};
-	const dead = await make("run-dead");
-	const gone = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
-	await writeFile(dead.lease, JSON.stringify({ pid: gone, startTime: 1, host: hostname(), token: "t", since: "" }));
-	const live = await make("run-live");
+	await interruptedRun(repo, "run-dead");
+	await interruptedRun(repo, "run-elsewhere", { host: "another-host" });
+	const live = await interruptedRun(repo, "run-live");
+	await rm(live.lease);
 	const lease = await acquireLease(live.lease);
-	const elsewhere = await make("run-elsewhere");
-	await writeFile(
-		elsewhere.lease,
-		JSON.stringify({ pid: gone, startTime: 1, host: "another-host", token: "t", since: "" }),
-	);
 	assert.deepEqual(
 		(await findInterrupted(repo)).map((v) => v.state.runId),
 		["run-dead"],
