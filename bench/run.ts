@@ -17,6 +17,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "bin", "pi-crew.js");
 const PI = join(ROOT, "node_modules", ".bin", "pi");
 const SCRIPTED_EXT = join(ROOT, "dist", "scripted", "extension.js");
+const EXTENSION = join(ROOT, "dist", "extension", "index.js");
 
 const median = (xs: number[]) => {
 	const s = [...xs].sort((a, b) => a - b);
@@ -147,6 +148,40 @@ async function oneTaskVsBarePi(pairs: number): Promise<string[]> {
 	];
 }
 
+/** pi's start-up (one scripted turn) with and without pi-crew loaded, in a repository that has runs. */
+async function piStartup(pairs: number): Promise<string[]> {
+	const box = await sandbox("startup");
+	for (let i = 0; i < 20; i++) await box.write(`.crew/runs/run-${i}/events.jsonl`, "");
+	const scenario = join(box.repo, "scenario.yaml");
+	await writeFile(scenario, 'default:\n  - say: "hi"\n');
+	const env = { ...box.env, PI_CREW_SCENARIO: scenario };
+	const base = ["-p", "--no-session", "-ne", "-e", SCRIPTED_EXT, "--model", "crew-scripted/scripted"];
+	const without: number[] = [];
+	const withCrew: number[] = [];
+	for (let i = 0; i < pairs * 2 + 1; i++) {
+		const a = await timed(PI, [...base, "hi"], box.repo, env);
+		const b = await timed(PI, [...base, "-e", EXTENSION, "hi"], box.repo, env);
+		if (a.code !== 0 || b.code !== 0) throw new Error(`pi failed: ${a.code}, ${b.code}`);
+		if (i === 0) continue;
+		without.push(a.ms);
+		withCrew.push(b.ms);
+	}
+	await box.cleanup();
+	const ratio = median(withCrew) / median(without);
+	return [
+		"### pi start-up with pi-crew loaded",
+		"",
+		`${pairs * 2} paired runs of \`pi -p\` (one scripted turn) in a repository with 20 runs, medians.`,
+		"",
+		"| measure | median | goal |",
+		"|---|---|---|",
+		`| pi without pi-crew | ${median(without).toFixed(0)} ms | |`,
+		`| pi with pi-crew (\`-e dist/extension/index.js\`) | ${median(withCrew).toFixed(0)} ms | |`,
+		`| ratio | ${ratio.toFixed(3)} | <= 1.05 |`,
+		"",
+	];
+}
+
 async function eventLog(): Promise<string[]> {
 	const dir = await mkdtemp(join(tmpdir(), "pi-crew-bench-log-"));
 	const file = join(dir, "events.jsonl");
@@ -259,6 +294,7 @@ const lines = [
 	`## ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
 	"",
 	...(await eventLog()),
+	...(await piStartup(pairs)),
 	...(await oneTaskVsBarePi(pairs)),
 	...(await dag(dagTasks)),
 ];

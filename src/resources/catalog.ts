@@ -62,6 +62,7 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 					});
 					continue;
 				}
+				if (scope === "project" && !opts.trustProject) parsed.def.source.untrusted = true;
 				map.set(parsed.def.name, parsed.def);
 			}
 		}

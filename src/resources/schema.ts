@@ -62,6 +62,8 @@ export type Scope = "builtin" | "user" | "project";
 export interface Source {
 	file: string;
 	scope: Scope;
+	/** From a repository the user has not trusted: its text reaches workers fenced as reference material. */
+	untrusted?: boolean;
 	/** Line of each frontmatter path (for cross-reference problems found after parsing). */
 	lineOf(path: (string | number)[]): number | undefined;
 }
