@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type Static, Type } from "typebox";
 import { type ExtensionAPI, StringEnum } from "../host.js";
+import { registerCommands } from "./commands.js";
 
 const ACTIONS = ["run", "status", "list", "events", "validate", "cancel", "resume", "deadletter", "requeue"] as const;
 
@@ -46,6 +47,7 @@ function text(value: string, details: unknown = {}) {
 }
 
 export default function piCrew(pi: ExtensionAPI): void {
+	registerCommands(pi);
 	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
 	pi.on("session_start", (_event, ctx) => {
 		if (!existsSync(join(ctx.cwd, ".crew", "runs"))) return;

@@ -1,0 +1,175 @@
+/**
+ * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`.
+ * Faces of the api like the `team` tool; each handler awaits its own work (a queued turn would not run headless).
+ */
+import type { ExtensionAPI } from "../host.js";
+
+type Ui = {
+	notify(message: string, level?: "info" | "warning" | "error"): void;
+	setWidget(key: string, lines: string[] | undefined): void;
+};
+
+const WIDGET = "pi-crew";
+
+/** Completions are computed from the directory pi runs in (completion callbacks get no context). */
+async function teamNames(prefix: string) {
+	const api = await import("../api/index.js");
+	const catalog = await api.resources(process.cwd());
+	return [...catalog.teams.values()]
+		.filter((t) => t.name.startsWith(prefix))
+		.map((t) => ({ value: `${t.name} `, label: t.name, description: t.description }));
+}
+
+async function runIds(prefix: string) {
+	const api = await import("../api/index.js");
+	const { runs } = await api.listRuns(process.cwd());
+	return runs
+		.filter((r) => r.state.runId.startsWith(prefix))
+		.reverse()
+		.map((r) => ({ value: r.state.runId, label: r.state.runId, description: `${r.status} ${r.state.team}` }));
+}
+
+/**
+ * `/team-run <team> <goal…>`: the first word is the team only if it names a known team and a goal follows; otherwise
+ * the whole text is the goal and the team is recommended ("fix the login bug" never runs a team called "fix").
+ */
+export async function parseTeamRun(
+	cwd: string,
+	args: string,
+): Promise<{ team: string; goal: string; background: boolean; recommended?: string[] }> {
+	const api = await import("../api/index.js");
+	const background = /(^|\s)--bg(\s|$)/.test(args);
+	const text = args.replace(/(^|\s)--bg(?=\s|$)/g, " ").trim();
+	if (!text) throw new api.UsageError("usage: /team-run [team] <goal…> [--bg]");
+	const [first = "", ...rest] = text.split(/\s+/);
+	const catalog = await api.resources(cwd);
+	if (catalog.teams.has(first) && rest.length > 0) return { team: first, goal: rest.join(" "), background };
+	const { recommendTeams } = await import("../api/recommend.js");
+	const [best] = recommendTeams(catalog, text);
+	if (!best) throw new api.UsageError("no teams are defined (see: pi-crew validate)");
+	return { team: best.team, goal: text, background, recommended: best.reasons };
+}
+
+function progressWidget(ui: Ui) {
+	const lines: string[] = [];
+	return (line: string) => {
+		lines.push(line);
+		ui.setWidget(WIDGET, lines.slice(-8));
+	};
+}
+
+export function registerCommands(pi: ExtensionAPI): void {
+	pi.registerCommand("team-run", {
+		description: "Run a team on a goal: /team-run [team] <goal…> [--bg]",
+		getArgumentCompletions: (prefix) => (prefix.includes(" ") ? null : teamNames(prefix)),
+		handler: async (args, ctx) => {
+			const api = await import("../api/index.js");
+			const { progressLine, renderRun } = await import("../cli/render.js");
+			try {
+				const { team, goal, background, recommended } = await parseTeamRun(ctx.cwd, args);
+				const why = recommended
+					? ` (recommended: ${recommended.slice(0, 2).join("; ") || "the general-purpose team"})`
+					: "";
+				ctx.ui.notify(`pi-crew: team ${team}${why}: ${goal}`, "info");
+				const show = progressWidget(ctx.ui);
+				const view = await api.runTeam({
+					cwd: ctx.cwd,
+					team,
+					goal,
+					background,
+					sessionModel: ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined,
+					signal: ctx.signal,
+					onEvent: (event, state) => {
+						const line = progressLine(event, state);
+						if (line) show(line);
+					},
+				});
+				ctx.ui.setWidget(WIDGET, renderRun(view).split("\n"));
+				const level = view.status === "succeeded" || background ? "info" : "warning";
+				ctx.ui.notify(
+					background
+						? `pi-crew: run ${view.state.runId} (team ${team}) continues in the background`
+						: `pi-crew: run ${view.state.runId} (team ${team}) ${view.status}${view.state.reason ? `: ${view.state.reason}` : ""}`,
+					level,
+				);
+			} catch (err) {
+				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
+			}
+		},
+	});
+
+	const runCommand = (
+		name: string,
+		description: string,
+		act: (cwd: string, runId: string | undefined, ui: Ui, signal?: AbortSignal) => Promise<string>,
+	) =>
+		pi.registerCommand(name, {
+			description,
+			getArgumentCompletions: (prefix) => runIds(prefix),
+			handler: async (args, ctx) => {
+				try {
+					ctx.ui.notify(await act(ctx.cwd, args.trim() || undefined, ctx.ui, ctx.signal), "info");
+				} catch (err) {
+					ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
+				}
+			},
+		});
+
+	runCommand("team-status", "Show a run's task tree: /team-status [runId]", async (cwd, runId, ui) => {
+		const api = await import("../api/index.js");
+		const { renderRun } = await import("../cli/render.js");
+		const view = await api.runStatus(cwd, runId);
+		ui.setWidget(WIDGET, renderRun(view).split("\n"));
+		return `pi-crew: run ${view.state.runId} ${view.status}`;
+	});
+	runCommand("team-cancel", "Cancel a run (foreground or background): /team-cancel [runId]", async (cwd, runId) => {
+		const api = await import("../api/index.js");
+		const id = runId ?? (await api.runStatus(cwd)).state.runId;
+		const result = await (await import("../api/lifecycle.js")).cancel(cwd, id);
+		return `pi-crew: run ${id}: ${result.outcome.replace("-", " ")} (${result.view.status})`;
+	});
+	runCommand(
+		"team-resume",
+		"Resume an interrupted or cancelled run: /team-resume [runId]",
+		async (cwd, runId, ui, signal) => {
+			const api = await import("../api/index.js");
+			const { progressLine } = await import("../cli/render.js");
+			const id = runId ?? (await api.runStatus(cwd)).state.runId;
+			const show = progressWidget(ui);
+			const view = await (await import("../api/lifecycle.js")).resume({
+				cwd,
+				runId: id,
+				signal,
+				onEvent: (event, state) => {
+					const line = progressLine(event, state);
+					if (line) show(line);
+				},
+			});
+			return `pi-crew: run ${id} ${view.status}`;
+		},
+	);
+	runCommand("team-list", "List this repository's runs", async (cwd, _runId, ui) => {
+		const api = await import("../api/index.js");
+		const { runs, broken } = await api.listRuns(cwd);
+		const lines = [
+			...runs.map(
+				(r) =>
+					`${r.state.runId}  ${r.status.padEnd(11)} ${r.state.team.padEnd(16)} ${r.state.goal.split("\n")[0]?.slice(0, 50)}`,
+			),
+			...broken.map((b) => `${b.runId}  unreadable: ${b.error}`),
+		];
+		ui.setWidget(WIDGET, lines.length > 0 ? lines : ["no pi-crew runs yet"]);
+		return `pi-crew: ${runs.length} run(s)`;
+	});
+	runCommand("team-doctor", "Check pi, config, resources and runs", async (cwd, _runId, ui) => {
+		const report = await (await import("../api/doctor.js")).doctor(cwd);
+		ui.setWidget(
+			WIDGET,
+			report.checks.map(
+				(c) =>
+					`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"} ${c.name}: ${c.detail.split("\n")[0]}`,
+			),
+		);
+		return `pi-crew doctor: ${report.ok ? "no errors" : "errors found"}`;
+	});
+}

@@ -1,0 +1,102 @@
+/** Slash commands in a real pi: over RPC (headless) and in an interactive terminal under tmux. */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { test } from "node:test";
+import { cli, ROOT, type RunJson, SCRIPTED, sandbox, spawnPi, waitFor } from "../support/index.js";
+
+interface UiRequest {
+	method: string;
+	message?: string;
+	notifyType?: string;
+	widgetLines?: string[];
+}
+
+/** Sends one prompt to pi in RPC mode and collects UI requests until `done` says so. */
+async function rpc(box: Awaited<ReturnType<typeof sandbox>>, message: string, done: (r: UiRequest[]) => boolean) {
+	const child = spawnPi(["--mode", "rpc"], box);
+	const requests: UiRequest[] = [];
+	let buffer = "";
+	const finished = new Promise<void>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`timed out; got: ${JSON.stringify(requests)}`)), 60_000);
+		child.stdout.on("data", (d) => {
+			buffer += d;
+			const lines = buffer.split("\n");
+			buffer = lines.pop() ?? "";
+			for (const line of lines) {
+				const msg = JSON.parse(line) as UiRequest & { type: string };
+				if (msg.type === "extension_ui_request") requests.push(msg);
+			}
+			if (done(requests)) {
+				clearTimeout(timer);
+				resolve();
+			}
+		});
+	});
+	child.stdin.write(`${JSON.stringify({ id: "1", type: "prompt", message })}\n`);
+	await finished;
+	child.stdin.end();
+	await new Promise((resolve) => child.on("close", resolve));
+	return requests;
+}
+
+test('/team-run fix the login bug: "fix" is not a team; the whole text is the goal, the team is recommended', async () => {
+	const box = await sandbox();
+	const ui = await rpc(box, "/team-run fix the login bug", (r) =>
+		r.some((x) => x.method === "notify" && /pi-crew: run \S+ \(team/.test(x.message ?? "")),
+	);
+	const notes = ui.filter((x) => x.method === "notify").map((x) => x.message ?? "");
+	assert.match(
+		notes[0] ?? "",
+		/^pi-crew: team fast-fix \(recommended: executor: trigger "fix".*\): fix the login bug$/,
+	);
+	assert.match(notes.at(-1) ?? "", /^pi-crew: run \S+ \(team fast-fix\) succeeded$/);
+	assert.ok(
+		ui.some((x) => x.method === "setWidget" && x.widgetLines?.some((l) => /✓ verify/.test(l))),
+		"the task tree is shown",
+	);
+	const run = JSON.parse((await cli(["status", "--json"], box)).stdout) as RunJson & { goal: string; team: string };
+	assert.equal(run.team, "fast-fix");
+	assert.equal(run.goal, "fix the login bug");
+});
+
+test("/team-run with a known team runs that team on the rest of the text", async () => {
+	const box = await sandbox();
+	const ui = await rpc(box, "/team-run research how the config is loaded", (r) =>
+		r.some((x) => /pi-crew: run \S+ \(team/.test(x.message ?? "")),
+	);
+	assert.match(
+		ui.filter((x) => x.method === "notify")[0]?.message ?? "",
+		/^pi-crew: team research: how the config is loaded$/,
+	);
+});
+
+test("interactive pi under tmux: /team-list shows the runs in a widget", async (t) => {
+	try {
+		execFileSync("tmux", ["-V"]);
+	} catch {
+		t.skip("tmux is not installed");
+		return;
+	}
+	const box = await sandbox();
+	const seeded = await cli(["run", "review", "seed a run", "--runtime", "scaffold", "--json"], box);
+	const runId = (JSON.parse(seeded.stdout) as RunJson).runId;
+	const session = `pi-crew-test-${process.pid}`;
+	const pi = join(ROOT, "node_modules", ".bin", "pi");
+	const env = Object.entries({
+		HOME: box.env.HOME,
+		PI_CODING_AGENT_DIR: box.env.PI_CODING_AGENT_DIR,
+		PI_CREW_HOME: box.env.PI_CREW_HOME,
+		PI_OFFLINE: "1",
+	})
+		.map(([k, v]) => `${k}=${v}`)
+		.join(" ");
+	const command = `cd ${box.repo} && env ${env} ${pi} --no-session -ne -e ${join(ROOT, "dist/extension/index.js")} -e ${join(ROOT, "dist/scripted/extension.js")} --model ${SCRIPTED}`;
+	execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "140", "-y", "40", command]);
+	t.after(() => execFileSync("tmux", ["kill-session", "-t", session]));
+	const screen = () => execFileSync("tmux", ["capture-pane", "-p", "-t", session]).toString();
+	await waitFor("pi's editor", async () => (/crew-scripted|scripted/.test(screen()) ? true : undefined), 30_000);
+	execFileSync("tmux", ["send-keys", "-t", session, "/team-list", "Enter"]);
+	const shown = await waitFor("the run list", async () => (screen().includes(runId) ? screen() : undefined), 30_000);
+	assert.match(shown, new RegExp(`${runId}\\s+succeeded\\s+review`));
+});
