@@ -2,8 +2,9 @@
  * The one façade over pi-crew used by the CLI and the Pi extension alike: neither has logic of its own.
  * Heavy modules (workers, the engine) are imported on first use so that loading the api is cheap.
  */
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { type Dirent, existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
 import type { CrewConfig } from "../config/config.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
@@ -208,6 +209,94 @@ export async function validateResources(cwd?: string): Promise<{ catalog: Catalo
 
 export async function resources(cwd?: string): Promise<Catalog> {
 	return (await context(cwd)).catalog;
+}
+
+/** A team's task graph without running anything: what `run` would do. */
+export interface PlanView {
+	team: string;
+	workflow: string;
+	tasks: { id: string; role: string; agent: string; dependsOn: string[]; task: string }[];
+}
+
+export async function planTeam(cwd: string | undefined, team: string, workflow?: string): Promise<PlanView> {
+	const { catalog } = await context(cwd);
+	const plan = (await import("../engine/plan.js")).planRun(catalog, team, workflow);
+	return {
+		team: plan.team,
+		workflow: plan.workflow,
+		tasks: plan.tasks.map((t) => ({
+			id: t.id,
+			role: t.role,
+			agent: t.agent.name,
+			dependsOn: t.dependsOn,
+			task: t.template,
+		})),
+	};
+}
+
+export async function recommend(cwd: string | undefined, goal: string) {
+	const { catalog } = await context(cwd);
+	return (await import("./recommend.js")).recommendTeams(catalog, goal);
+}
+
+export async function runSummary(cwd: string | undefined, runId?: string): Promise<{ text: string; path: string }> {
+	const view = await runStatus(cwd, runId);
+	const path = view.paths.summary;
+	const text = await readFile(path, "utf8").catch(() => {
+		throw new UsageError(`run ${view.state.runId} has no summary yet (it is ${view.status})`);
+	});
+	return { text, path };
+}
+
+/** Files of a run's artifacts, relative to its directory. */
+export async function runArtifacts(cwd: string | undefined, runId?: string): Promise<string[]> {
+	const view = await runStatus(cwd, runId);
+	const entries = (await readdir(view.paths.artifacts, { recursive: true, withFileTypes: true })) as Dirent[];
+	return entries
+		.filter((e) => e.isFile())
+		.map((e) => relative(view.paths.dir, join(e.parentPath ?? e.path, e.name)))
+		.sort();
+}
+
+/** An agent, team or workflow by name (several kinds may share a name), with its file's text. */
+export async function getResource(cwd: string | undefined, name: string) {
+	const { catalog } = await context(cwd);
+	const found = [
+		["agent", catalog.agents.get(name)],
+		["team", catalog.teams.get(name)],
+		["workflow", catalog.workflows.get(name)],
+	] as const;
+	const out: { kind: string; name: string; scope: string; file: string; text: string }[] = [];
+	for (const [kind, def] of found)
+		if (def)
+			out.push({
+				kind,
+				name,
+				scope: def.source.scope,
+				file: def.source.file,
+				text: await readFile(def.source.file, "utf8"),
+			});
+	return out;
+}
+
+/** The configuration a run here would use: the user's config over the defaults, and whether this repo is trusted. */
+export async function effectiveConfig(cwd: string | undefined) {
+	const { repo, config } = await context(cwd);
+	const { DEFAULTS, crewHome, isTrusted } = await import("../config/config.js");
+	return {
+		file: join(crewHome(), "config.yaml"),
+		repo,
+		trusted: isTrusted(config, repo),
+		concurrency: config.concurrency ?? DEFAULTS.concurrency,
+		runtime: config.runtime ?? DEFAULTS.runtime,
+		taskTimeoutMs: config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
+		model: config.model,
+		autoRetry: config.autoRetry ?? false,
+		retry: { ...DEFAULTS.retry, ...config.retry },
+		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
+		budget: config.budget ?? {},
+		trustedProjects: config.trustedProjects ?? [],
+	};
 }
 
 /** The `--json` shape of a run, shared by `run` and `status`. */

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import * as api from "../api/index.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
-import { progressLine, renderRun } from "./render.js";
+import { progressLine, renderPlan, renderRun } from "./render.js";
 
 const USAGE = `pi-crew: run teams of pi agents on a repository
 
@@ -22,6 +22,8 @@ Usage:
   pi-crew status [runId] --follow      print its progress until it ends (exit code as for run)
   pi-crew list [--json]                runs in this repository
   pi-crew events <runId> [--json]      a run's event log
+  pi-crew plan <team> [--workflow W]   the task graph a run would execute (nothing runs)
+  pi-crew recommend "<goal>"           which team fits a goal, and why
   pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
   pi-crew agents|teams|workflows [--json]
   pi-crew doctor [--json]              pi, config, resources, interrupted or unreadable runs, search tools
@@ -235,6 +237,25 @@ export async function main(argv: string[]): Promise<number> {
 		case "teams":
 		case "workflows":
 			return listResources(command, v);
+		case "plan": {
+			const [team] = args;
+			if (!team) throw new api.UsageError("usage: pi-crew plan <team> [--workflow W]");
+			const plan = await api.planTeam(v.cwd, team, v.workflow);
+			if (v.json) out(plan);
+			else process.stdout.write(`${renderPlan(plan)}\n`);
+			return 0;
+		}
+		case "recommend": {
+			if (args.length === 0) throw new api.UsageError('usage: pi-crew recommend "<goal>"');
+			const ranked = await api.recommend(v.cwd, args.join(" "));
+			if (v.json) out(ranked);
+			else
+				for (const r of ranked.slice(0, 3))
+					process.stdout.write(
+						`${r.team.padEnd(18)} score ${String(r.score).padEnd(3)} ${r.reasons.slice(0, 3).join("; ")}\n`,
+					);
+			return 0;
+		}
 		case "cancel":
 		case "resume":
 		case "deadletter":

@@ -58,6 +58,20 @@ function runDuration(state: RunState): string {
 	return state.endedAt ? formatDuration(Date.parse(state.endedAt) - Date.parse(state.createdAt)) : "-";
 }
 
+/** A plan: each task with its role, agent and what it waits for. */
+export function renderPlan(plan: {
+	team: string;
+	workflow: string;
+	tasks: { id: string; role: string; agent: string; dependsOn: string[] }[];
+}): string {
+	const lines = [`Plan: team ${plan.team}, workflow ${plan.workflow}, ${plan.tasks.length} tasks (nothing runs)`];
+	for (const t of plan.tasks)
+		lines.push(
+			`  ${t.id.padEnd(20)} ${`${t.role} (${t.agent})`.padEnd(34)} ${t.dependsOn.length > 0 ? `after ${t.dependsOn.join(", ")}` : "starts at once"}`,
+		);
+	return lines.join("\n");
+}
+
 /** The task tree: each task once, under its first dependency, with status, time and tokens. */
 export function renderRun(view: RunView): string {
 	const { state } = view;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { interruptedRun, sandbox, spawnPi } from "../support/index.js";
+import { cli, interruptedRun, sandbox, spawnPi } from "../support/index.js";
 
 test("pi -e pi-crew: the parent agent runs a team with the team tool and reads the result", async () => {
 	const box = await sandbox();
@@ -68,4 +68,45 @@ test("the team tool starts a background run and cancels it", async () => {
 	});
 	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
 	assert.match(stdout, /^CANCEL: run \S+: cancelled \(cancelled\)/);
+});
+
+test("the team tool's read actions: plan, recommend, summary, artifacts, get, config, and a plain answer for later ones", async () => {
+	const box = await sandbox();
+	const seeded = await cli(["run", "review", "seed a run", "--runtime", "scaffold"], box);
+	assert.equal(seeded.code, 0, seeded.stderr);
+	const calls = [
+		{ action: "plan", team: "review" },
+		{ action: "recommend", goal: "fix the login bug" },
+		{ action: "summary" },
+		{ action: "artifacts" },
+		{ action: "get", name: "fast-fix" },
+		{ action: "config" },
+		{ action: "export" },
+	];
+	const script = calls.map((args) => `  - tool: team\n    args: ${JSON.stringify(args)}`).join("\n");
+	const scenario = await box.write("parent.yaml", `default:\n${script}\n  - say: done\n`);
+	const child = spawnPi(["--mode", "json", "use the team tool"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
+	child.stdin.end();
+	let stdout = "";
+	child.stdout.on("data", (d) => {
+		stdout += d;
+	});
+	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
+	const results = stdout
+		.split("\n")
+		.filter((l) => l.includes('"tool_execution_end"'))
+		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
+	assert.equal(results.length, calls.length);
+	const [plan, recommend, summary, artifacts, get, config, later] = results;
+	assert.match(
+		plan ?? "",
+		/Plan: team review, workflow review, 4 tasks \(nothing runs\)[\s\S]*report\s+writer \(writer\)\s+after review, security/,
+	);
+	assert.match(recommend ?? "", /^fast-fix \(score \d+\): executor: trigger "fix"/);
+	assert.match(summary ?? "", /^# Run \S+: succeeded/);
+	assert.match(artifacts ?? "", /artifacts\/summary\.md/);
+	assert.match(artifacts ?? "", /artifacts\/tasks\/report\/prompt\.md/);
+	assert.match(get ?? "", /team fast-fix \(builtin, .*fast-fix\.team\.md\)[\s\S]*workflow fast-fix \(builtin/);
+	assert.match(config ?? "", /"concurrency": 4/);
+	assert.equal(later, "team export is not available yet in this version of pi-crew.");
 });
