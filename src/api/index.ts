@@ -91,6 +91,7 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
 	if (goal.length > MAX_GOAL_CHARS)
 		throw new UsageError(`the goal is ${goal.length} characters; the limit is ${MAX_GOAL_CHARS}`);
 	const { repo, config, catalog } = await context(req.cwd);
+	await assertDepth(config);
 	const { planRun } = await import("../engine/plan.js");
 	const plan = planRun(catalog, req.team, req.workflow);
 	let scenario: string | undefined;
@@ -102,6 +103,20 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
 	const start: StartRequest = { kind: "run", team: plan.team, workflow: plan.workflow, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
+}
+
+/**
+ * The depth guard: a worker (depth 1) may start a run of its own only while the nesting stays below `maxDepth`, so
+ * agents cannot fan out without bound.
+ */
+export async function assertDepth(config: CrewConfig): Promise<void> {
+	const { DEFAULTS, runDepth } = await import("../config/config.js");
+	const depth = runDepth();
+	const max = config.maxDepth ?? DEFAULTS.maxDepth;
+	if (depth >= max)
+		throw new UsageError(
+			`this process is ${depth} run(s) deep and maxDepth is ${max}: a worker cannot start a deeper run (raise maxDepth in the config to allow it)`,
+		);
 }
 
 /** The request a coordinator starts from (also what a background coordinator is handed). */
@@ -287,6 +302,8 @@ export async function effectiveConfig(cwd: string | undefined) {
 		file: join(crewHome(), "config.yaml"),
 		repo,
 		trusted: isTrusted(config, repo),
+		autonomy: config.autonomy ?? DEFAULTS.autonomy,
+		maxDepth: config.maxDepth ?? DEFAULTS.maxDepth,
 		concurrency: config.concurrency ?? DEFAULTS.concurrency,
 		runtime: config.runtime ?? DEFAULTS.runtime,
 		taskTimeoutMs: config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,

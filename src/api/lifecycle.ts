@@ -15,7 +15,7 @@ import { applyEvent, type RunState, TERMINAL_RUN } from "../store/events.js";
 import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
 import { createRunDir, listRunIds, loadRun, newRunId, type RunView, runPaths } from "../store/run-store.js";
 import { reapTask } from "../workers/reaper.js";
-import { coordinateHere, findRepo, type OnEvent, type StartRequest, UsageError } from "./index.js";
+import { assertDepth, coordinateHere, findRepo, type OnEvent, type StartRequest, UsageError } from "./index.js";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "pi-crew.js");
 const START_FILE = "start.json";
@@ -31,12 +31,10 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 	await writeFile(join(paths.dir, START_FILE), JSON.stringify(start.kind === "run" ? { ...start, runId } : start));
 	const logFile = join(paths.dir, "coordinator.log");
 	const out = openSync(logFile, "a");
-	// The full environment (PATH, API keys), minus the markers of a run this process may itself be a worker of:
-	// that run's cleanup must not reach a coordinator that was started to outlive it.
+	// The full environment (PATH, API keys), minus the markers of a run this process may itself be a worker of: that
+	// run's cleanup must not reach a coordinator that was started to outlive it. The depth stays (the depth guard).
 	const env = Object.fromEntries(
-		Object.entries(process.env).filter(
-			([k]) => !k.startsWith("PI_CREW_") || k === "PI_CREW_HOME" || k === "PI_CREW_PI_BIN",
-		),
+		Object.entries(process.env).filter(([k]) => !/^PI_CREW_(RUN_ID|TASK_ID|COORDINATOR_)/.test(k)),
 	);
 	const child = spawn(process.execPath, [BIN, "_coordinate", runId, "--cwd", repo], {
 		cwd: repo,
@@ -142,6 +140,7 @@ export async function resume(req: ResumeRequest): Promise<RunView> {
 	if (status === "running" || status === "pending")
 		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
 	reopenForResume(state, req.requeue ?? []); // refuse early, with the same reasons the coordinator applies
+	await assertDepth(await (await import("../config/config.js")).loadConfig());
 	const start: StartRequest = { kind: "resume", runId: req.runId, requeue: req.requeue ?? [] };
 	if (req.background) return startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });

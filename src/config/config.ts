@@ -3,14 +3,19 @@
  * errors so typos are never silently ignored. A repository cannot configure pi-crew: its `.crew/` holds resources
  * only, so it cannot loosen the user's policy.
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Static, Type } from "typebox";
+import writeFileAtomic from "write-file-atomic";
+import { parseDocument, stringify } from "yaml";
 import type { HeartbeatPolicy, RetryPolicy } from "../store/events.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
+
+export const AUTONOMY = ["manual", "suggested", "assisted", "aggressive"] as const;
+export type Autonomy = (typeof AUTONOMY)[number];
 
 export const ConfigSchema = Type.Object(
 	{
@@ -22,6 +27,10 @@ export const ConfigSchema = Type.Object(
 		model: Type.Optional(Type.String({ minLength: 1 })),
 		/** Per-task timeout; the worker's whole process group is killed when it passes. */
 		taskTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1 })),
+		/** May the agent in a pi session start runs by itself? See docs/autonomy in the README. */
+		autonomy: Type.Optional(Type.Union(AUTONOMY.map((a) => Type.Literal(a)))),
+		/** A worker may start runs of its own only while the nesting depth stays below this. */
+		maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
 		/** Retry failed tasks for every run (a team can opt in with `autoRetry: true`, a run with `--retry`). */
 		autoRetry: Type.Optional(Type.Boolean()),
 		retry: Type.Optional(
@@ -65,6 +74,8 @@ export const ConfigSchema = Type.Object(
 export type CrewConfig = Static<typeof ConfigSchema>;
 
 export const DEFAULTS = {
+	autonomy: "assisted" as Autonomy,
+	maxDepth: 2,
 	concurrency: 4,
 	runtime: "child" as RuntimeName,
 	taskTimeoutMs: 15 * 60_000,
@@ -115,6 +126,39 @@ export async function loadConfig(home = crewHome()): Promise<CrewConfig> {
 		});
 	if (problems.length > 0) throw new ConfigError(problems);
 	return { ...config, trustedProjects: config.trustedProjects?.map((p) => resolve(home, p)) };
+}
+
+/**
+ * Sets one top-level field of the user's config file, keeping the rest of the file (comments included); the result
+ * is validated before it is written, atomically.
+ */
+export async function setConfigValue(key: keyof CrewConfig, value: unknown, home = crewHome()): Promise<string> {
+	const file = join(home, "config.yaml");
+	const text = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+		if (err.code === "ENOENT") return "";
+		throw err;
+	});
+	const doc = parseDocument(text);
+	if (doc.errors.length > 0) throw new ConfigError([{ file, message: `invalid YAML: ${doc.errors[0]?.message}` }]);
+	let next: string;
+	if (doc.contents === null)
+		next = stringify({ [key]: value }); // an empty file has no map to set into
+	else {
+		doc.set(key, value);
+		next = doc.toString();
+	}
+	const src = parseYaml(next, file);
+	const problems = checkSchema(ConfigSchema, src, file);
+	if (problems.length > 0) throw new ConfigError(problems);
+	await mkdir(home, { recursive: true });
+	await writeFileAtomic(file, next);
+	return file;
+}
+
+/** How many pi-crew runs this process is nested in (a worker's depth is its coordinator's plus one). */
+export function runDepth(env: NodeJS.ProcessEnv = process.env): number {
+	const depth = Number(env.PI_CREW_DEPTH ?? 0);
+	return Number.isInteger(depth) && depth > 0 ? depth : 0;
 }
 
 export function isTrusted(config: CrewConfig, repo: string): boolean {

@@ -1,5 +1,6 @@
 /**
- * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`.
+ * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`,
+ * `/team-autonomy`.
  * Faces of the api like the `team` tool; each handler awaits its own work (a queued turn would not run headless).
  */
 import type { ExtensionAPI } from "../host.js";
@@ -58,7 +59,34 @@ function progressWidget(ui: Ui) {
 	};
 }
 
-export function registerCommands(pi: ExtensionAPI): void {
+export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): void }): void {
+	pi.registerCommand("team-autonomy", {
+		description:
+			"Show or set whether the agent may start team runs: /team-autonomy [manual|suggested|assisted|aggressive]",
+		getArgumentCompletions: async (prefix) => {
+			const { AUTONOMY } = await import("../config/config.js");
+			return AUTONOMY.filter((a) => a.startsWith(prefix)).map((a) => ({ value: a, label: a }));
+		},
+		handler: async (args, ctx) => {
+			try {
+				const config = await import("../config/config.js");
+				const wanted = args.trim();
+				if (!wanted) {
+					const current = (await config.loadConfig()).autonomy ?? config.DEFAULTS.autonomy;
+					ctx.ui.notify(`pi-crew autonomy: ${current} (one of ${config.AUTONOMY.join(", ")})`, "info");
+					return;
+				}
+				if (!(config.AUTONOMY as readonly string[]).includes(wanted))
+					throw new Error(`unknown profile "${wanted}": use one of ${config.AUTONOMY.join(", ")}`);
+				const file = await config.setConfigValue("autonomy", wanted);
+				hooks.autonomyChanged();
+				ctx.ui.notify(`pi-crew autonomy: ${wanted} (saved in ${file})`, "info");
+			} catch (err) {
+				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
+			}
+		},
+	});
+
 	pi.registerCommand("team-run", {
 		description: "Run a team on a goal: /team-run [team] <goal…> [--bg]",
 		getArgumentCompletions: (prefix) => (prefix.includes(" ") ? null : teamNames(prefix)),

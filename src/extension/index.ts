@@ -9,8 +9,27 @@ import { registerCommands } from "./commands.js";
 import { registerTeamTool } from "./team-tool.js";
 
 export default function piCrew(pi: ExtensionAPI): void {
+	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.
+	let policy: Promise<string> | undefined;
 	registerTeamTool(pi);
-	registerCommands(pi);
+	registerCommands(pi, {
+		autonomyChanged: () => {
+			policy = undefined;
+		},
+	});
+	pi.on("session_start", () => {
+		policy = undefined;
+	});
+	pi.on("before_agent_start", async (event, ctx) => {
+		policy ??= (async () => {
+			const api = await import("../api/index.js");
+			const [config, catalog] = await Promise.all([api.effectiveConfig(ctx.cwd), api.resources(ctx.cwd)]);
+			const { delegationPolicy } = await import("./autonomy.js");
+			return delegationPolicy(config.autonomy, [...catalog.teams.values()]);
+		})().catch(() => "");
+		const text = await policy;
+		return text ? { systemPrompt: `${event.systemPrompt}\n\n${text}` } : undefined;
+	});
 	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
 	pi.on("session_start", (_event, ctx) => {
 		if (!existsSync(join(ctx.cwd, ".crew", "runs"))) return;

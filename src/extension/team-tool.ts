@@ -29,6 +29,9 @@ const ACTIONS = [
 ] as const;
 type Action = (typeof ACTIONS)[number];
 
+/** Actions that start agents working: the autonomy profile decides whether the model may call them. */
+const STARTS_WORK = new Set<Action>(["run", "resume", "requeue"]);
+
 const Params = Type.Object({
 	action: StringEnum(ACTIONS, { description: "what to do (run a team, plan one, inspect runs and resources)" }),
 	team: Type.Optional(Type.String({ description: "run/plan: the team (e.g. default, fast-fix, review, research)" })),
@@ -227,6 +230,11 @@ export function registerTeamTool(pi: ExtensionAPI): void {
 				progress: (line) => onUpdate?.(text(line)),
 			};
 			try {
+				if (STARTS_WORK.has(params.action)) {
+					const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
+					const { mayStartRuns, refusal } = await import("./autonomy.js");
+					if (!mayStartRuns(profile)) return text(refusal(profile, params.action), { error: "autonomy", profile });
+				}
 				return await HANDLERS[params.action](call, api, render, () => import("../api/lifecycle.js"));
 			} catch (err) {
 				return text(`team ${params.action} failed: ${(err as Error).message}`, { error: (err as Error).name });

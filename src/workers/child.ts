@@ -8,6 +8,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import { runDepth } from "../config/config.js";
 import { processStartTime } from "../store/lease.js";
 import { redact } from "../util/redact.js";
 import { HEARTBEAT_LINE } from "./identity.js";
@@ -37,7 +38,10 @@ const PASS_ENV =
 
 export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
 	const env: NodeJS.ProcessEnv = {};
-	for (const [k, v] of Object.entries(base)) if (PASS_ENV.test(k) && !k.startsWith("PI_CREW_")) env[k] = v;
+	// pi-crew's own variables are set below for this task; of the caller's, only where config and pi live pass.
+	for (const [k, v] of Object.entries(base))
+		if (PASS_ENV.test(k) && (!k.startsWith("PI_CREW_") || k === "PI_CREW_HOME" || k === "PI_CREW_PI_BIN")) env[k] = v;
+	env.PI_CREW_DEPTH = String(runDepth(base) + 1);
 	env.PI_CREW_RUN_ID = spec.runId;
 	env.PI_CREW_TASK_ID = spec.taskId;
 	env.PI_CREW_COORDINATOR_PID = String(process.pid);

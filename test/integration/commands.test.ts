@@ -100,3 +100,29 @@ test("interactive pi under tmux: /team-list shows the runs in a widget", async (
 	const shown = await waitFor("the run list", async () => (screen().includes(runId) ? screen() : undefined), 30_000);
 	assert.match(shown, new RegExp(`${runId}\\s+succeeded\\s+review`));
 });
+
+test("/team-autonomy sets the profile in the user's config; then the agent may not start runs, only suggest them", async () => {
+	const box = await sandbox();
+	const { readFile } = await import("node:fs/promises");
+	await box.write("../crew-home/config.yaml", "# my settings\nconcurrency: 2\n");
+	const set = await rpc(box, "/team-autonomy suggested", (r) =>
+		r.some((x) => /autonomy: suggested/.test(x.message ?? "")),
+	);
+	assert.match(set.at(-1)?.message ?? "", /^pi-crew autonomy: suggested \(saved in .*config\.yaml\)$/);
+	const config = await readFile(join(box.dir, "crew-home", "config.yaml"), "utf8");
+	assert.match(config, /# my settings\nconcurrency: 2\nautonomy: suggested\n/, "the rest of the file is kept");
+
+	const scenario = await box.write(
+		"parent.yaml",
+		`default:\n  - tool: team\n    args: { action: run, team: fast-fix, goal: "fix it" }\n  - say: "{result}"\n`,
+	);
+	const child = spawnPi(["-p", "fix it"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
+	child.stdin.end();
+	let stdout = "";
+	child.stdout.on("data", (d) => {
+		stdout += d;
+	});
+	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
+	assert.match(stdout, /autonomy profile is "suggested": do not start runs yourself\. Suggest it to the user instead/);
+	assert.equal((await cli(["list", "--json"], box)).stdout.includes('"runId"'), false, "no run was started");
+});

@@ -1,7 +1,7 @@
 /** Worker faults from the scripted model, on real child pi workers: each is a failure with its real reason. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { processesOfRun, projectTeam, runJson, SCRIPTED, sandbox, task } from "../support/index.js";
+import { CLI, cli, processesOfRun, projectTeam, runJson, SCRIPTED, sandbox, task } from "../support/index.js";
 
 test("empty answer, crash, hang (timeout) and rate limit fail with reasons; dependents are skipped", async () => {
 	const box = await sandbox();
@@ -70,4 +70,26 @@ test("secrets in the goal, tool calls, tool output and answers never reach the r
 	assert.ok(scanned >= 6, `scanned ${scanned} files`);
 	const result = await readFile(`${json.runDir}/artifacts/tasks/leak/result.md`, "utf8");
 	assert.match(result, /Found \[REDACTED\]\n/);
+});
+
+test("depth guard: a worker at the maximum depth cannot start a deeper run, and is told why", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "nest", [{ id: "nester", role: "verifier" }]);
+	const nested = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} run research nested --runtime scaffold 2>&1; echo exit=$?`;
+	const scenario = await box.write(
+		"scenario.yaml",
+		`default:\n  - tool: bash\n    args: { command: ${JSON.stringify(nested)} }\n  - say: "{result}"\n`,
+	);
+	// This coordinator is itself one run deep (as a worker would be): its workers are at depth 2 = maxDepth.
+	const { code, json } = await runJson(["nest", "go deeper", "--model", SCRIPTED, "--scenario", scenario], {
+		...box,
+		env: { ...box.env, PI_CREW_DEPTH: "1" },
+	});
+	assert.equal(code, 0);
+	const { readFile } = await import("node:fs/promises");
+	const answer = await readFile(`${json.runDir}/artifacts/tasks/nester/result.md`, "utf8");
+	assert.match(answer, /this process is 2 run\(s\) deep and maxDepth is 2: a worker cannot start a deeper run/);
+	assert.match(answer, /exit=2/);
+	const top = await cli(["run", "research", "not nested", "--runtime", "scaffold"], box);
+	assert.equal(top.code, 0, "outside any run, runs start");
 });

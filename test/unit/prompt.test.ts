@@ -61,3 +61,22 @@ test("an untrusted repository's agent prompt is fenced, labelled and bounded; a 
 	assert.equal(fenced.match(/<\/repository-role-description>/g)?.length, 1, "the fence cannot be closed from inside");
 	assert.match(fenced, /\[\.\.\. cut\]\n<\/repository-role-description>\n$/);
 });
+
+test("the delegation policy follows the autonomy profile and lists the teams", async () => {
+	const { delegationPolicy, mayStartRuns } = await import("../../src/extension/autonomy.js");
+	const teams = [{ name: "fast-fix", description: "Find the bug, fix it, verify" }];
+	assert.deepEqual((["manual", "suggested", "assisted", "aggressive"] as const).map(mayStartRuns), [
+		false,
+		false,
+		true,
+		true,
+	]);
+	assert.match(
+		delegationPolicy("suggested", teams),
+		/^## pi-crew delegation \(autonomy: suggested\)\n\nDo not start runs yourself/,
+	);
+	assert.match(
+		delegationPolicy("aggressive", teams),
+		/Prefer delegating[\s\S]*- fast-fix: Find the bug, fix it, verify/,
+	);
+});
