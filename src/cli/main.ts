@@ -22,6 +22,7 @@ Usage:
   pi-crew status [runId] --follow      print its progress until it ends (exit code as for run)
   pi-crew list [--json]                runs in this repository
   pi-crew events <runId> [--json]      a run's event log
+  pi-crew init                         scaffold .crew/ with an example agent, team and workflow
   pi-crew plan <team> [--workflow W]   the task graph a run would execute (nothing runs)
   pi-crew recommend "<goal>"           which team fits a goal, and why
   pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
@@ -237,6 +238,16 @@ export async function main(argv: string[]): Promise<number> {
 		case "teams":
 		case "workflows":
 			return listResources(command, v);
+		case "init": {
+			const { created, kept } = await (await import("../api/init.js")).initProject(v.cwd);
+			if (v.json) out({ created, kept });
+			else {
+				for (const f of created) process.stdout.write(`created ${f}\n`);
+				for (const f of kept) process.stdout.write(`kept    ${f} (exists)\n`);
+				process.stdout.write('next: pi-crew validate, then pi-crew run docs "<what to check>"\n');
+			}
+			return 0;
+		}
 		case "plan": {
 			const [team] = args;
 			if (!team) throw new api.UsageError("usage: pi-crew plan <team> [--workflow W]");

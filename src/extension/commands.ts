@@ -130,10 +130,11 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 		name: string,
 		description: string,
 		act: (cwd: string, runId: string | undefined, ui: Ui, signal?: AbortSignal) => Promise<string>,
+		takesRunId = true,
 	) =>
 		pi.registerCommand(name, {
 			description,
-			getArgumentCompletions: (prefix) => runIds(prefix),
+			getArgumentCompletions: takesRunId ? (prefix) => runIds(prefix) : undefined,
 			handler: async (args, ctx) => {
 				try {
 					ctx.ui.notify(await act(ctx.cwd, args.trim() || undefined, ctx.ui, ctx.signal), "info");
@@ -176,28 +177,58 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 			return `pi-crew: run ${id} ${view.status}`;
 		},
 	);
-	runCommand("team-list", "List this repository's runs", async (cwd, _runId, ui) => {
-		const api = await import("../api/index.js");
-		const { runs, broken } = await api.listRuns(cwd);
-		const lines = [
-			...runs.map(
-				(r) =>
-					`${r.state.runId}  ${r.status.padEnd(11)} ${r.state.team.padEnd(16)} ${r.state.goal.split("\n")[0]?.slice(0, 50)}`,
-			),
-			...broken.map((b) => `${b.runId}  unreadable: ${b.error}`),
-		];
-		ui.setWidget(WIDGET, lines.length > 0 ? lines : ["no pi-crew runs yet"]);
-		return `pi-crew: ${runs.length} run(s)`;
-	});
-	runCommand("team-doctor", "Check pi, config, resources and runs", async (cwd, _runId, ui) => {
-		const report = await (await import("../api/doctor.js")).doctor(cwd);
-		ui.setWidget(
-			WIDGET,
-			report.checks.map(
-				(c) =>
-					`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"} ${c.name}: ${c.detail.split("\n")[0]}`,
-			),
-		);
-		return `pi-crew doctor: ${report.ok ? "no errors" : "errors found"}`;
-	});
+	runCommand(
+		"team-list",
+		"List this repository's runs",
+		async (cwd, _runId, ui) => {
+			const api = await import("../api/index.js");
+			const { runs, broken } = await api.listRuns(cwd);
+			const lines = [
+				...runs.map(
+					(r) =>
+						`${r.state.runId}  ${r.status.padEnd(11)} ${r.state.team.padEnd(16)} ${r.state.goal.split("\n")[0]?.slice(0, 50)}`,
+				),
+				...broken.map((b) => `${b.runId}  unreadable: ${b.error}`),
+			];
+			ui.setWidget(WIDGET, lines.length > 0 ? lines : ["no pi-crew runs yet"]);
+			return `pi-crew: ${runs.length} run(s)`;
+		},
+		false,
+	);
+	runCommand(
+		"team-init",
+		"Scaffold .crew/ in this repository with an example agent, team and workflow",
+		async (cwd, _runId, ui) => {
+			const { created, kept } = await (await import("../api/init.js")).initProject(cwd);
+			ui.setWidget(WIDGET, [...created.map((f) => `created ${f}`), ...kept.map((f) => `kept    ${f} (exists)`)]);
+			return `pi-crew: ${created.length} file(s) created in .crew/; try /team-run docs <what to check>`;
+		},
+		false,
+	);
+	runCommand(
+		"team-config",
+		"Show the effective pi-crew configuration",
+		async (cwd, _runId, ui) => {
+			const config = await (await import("../api/index.js")).effectiveConfig(cwd);
+			ui.setWidget(WIDGET, JSON.stringify(config, null, 2).split("\n"));
+			return `pi-crew config: ${config.file}`;
+		},
+		false,
+	);
+	runCommand(
+		"team-doctor",
+		"Check pi, config, resources and runs",
+		async (cwd, _runId, ui) => {
+			const report = await (await import("../api/doctor.js")).doctor(cwd);
+			ui.setWidget(
+				WIDGET,
+				report.checks.map(
+					(c) =>
+						`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"} ${c.name}: ${c.detail.split("\n")[0]}`,
+				),
+			);
+			return `pi-crew doctor: ${report.ok ? "no errors" : "errors found"}`;
+		},
+		false,
+	);
 }

@@ -86,3 +86,21 @@ test("doctor reports pi's version, resource problems and an interrupted run with
 	assert.match(check("resources")?.detail ?? "", /would shadow the builtin agent "executor"/);
 	assert.equal(check("run run-dead")?.hint, "pi-crew resume run-dead");
 });
+
+test("init scaffolds a valid .crew/ with a runnable example team, and never overwrites", async () => {
+	const box = await sandbox();
+	const first = await cli(["init", "--json"], box);
+	assert.equal(first.code, 0, first.stderr);
+	assert.equal((JSON.parse(first.stdout) as { created: string[] }).created.length, 4);
+	const validate = await cli(["validate"], box);
+	assert.equal(validate.code, 0, validate.stderr);
+	assert.match(validate.stdout, /^ok: 11 agents, 7 teams, 7 workflows/);
+	const run = await cli(["run", "docs", "the install section", "--runtime", "scaffold"], box);
+	assert.equal(run.code, 0, run.stderr);
+	await box.write(".crew/teams/docs.team.md", "mine");
+	const second = JSON.parse((await cli(["init", "--json"], box)).stdout) as { created: string[]; kept: string[] };
+	assert.deepEqual(second.created, []);
+	assert.equal(second.kept.length, 4);
+	const { readFile } = await import("node:fs/promises");
+	assert.equal(await readFile(`${box.repo}/.crew/teams/docs.team.md`, "utf8"), "mine");
+});
