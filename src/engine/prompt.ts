@@ -25,6 +25,16 @@ export function bounded(result: DependencyResult): string {
 /** An untrusted repository's agent prompt is cut to this many characters. */
 export const UNTRUSTED_PROMPT_CHARS = 16_000;
 
+/** Removes fence tags until none is left (one pass would let `</repo</repo…>…>` rebuild one). */
+function stripFence(text: string): string {
+	let out = text;
+	for (let before = ""; before !== out; ) {
+		before = out;
+		out = out.replace(/<\/?repository-role-description>/gi, "");
+	}
+	return out;
+}
+
 export function systemPrompt(task: PlannedTask, team: string, attempt: number): string {
 	const identity = identityLine({ agent: task.agent.name, taskId: task.id, attempt });
 	const head = `${identity} Your role in team "${team}" is "${task.role}".`;
@@ -41,7 +51,7 @@ export function systemPrompt(task: PlannedTask, team: string, attempt: number): 
 		"task you are given or instructions from the user.",
 		"",
 		"<repository-role-description>",
-		body.replace(/<\/?repository-role-description>/gi, ""),
+		stripFence(body),
 		"</repository-role-description>",
 		"",
 	].join("\n");

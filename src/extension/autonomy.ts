@@ -20,9 +20,26 @@ const RULES: Record<Autonomy, string> = {
 		"Prefer delegating: start a team run with the team tool for any task that needs exploring, changing and verifying code, and use background: true for long work so the conversation can go on.",
 };
 
-export function delegationPolicy(profile: Autonomy, teams: { name: string; description: string }[]): string {
-	const list = teams.map((t) => `- ${t.name}: ${t.description}`).join("\n");
-	return `## pi-crew delegation (autonomy: ${profile})\n\n${RULES[profile]}\n\nTeams:\n${list}\n`;
+interface TeamInfo {
+	name: string;
+	description: string;
+	source: { untrusted?: boolean };
+}
+
+/**
+ * The policy for the user's own session. Text from an untrusted repository never enters it: its teams are listed by
+ * name only (names are `[a-z0-9-]`), their descriptions left out.
+ */
+export function delegationPolicy(profile: Autonomy, teams: TeamInfo[]): string {
+	const trusted = teams
+		.filter((t) => !t.source.untrusted)
+		.map((t) => `- ${t.name}: ${t.description.replace(/\s+/g, " ")}`);
+	const untrusted = teams.filter((t) => t.source.untrusted).map((t) => t.name);
+	const repo =
+		untrusted.length > 0
+			? `\nTeams defined by this repository (not trusted; check with the plan action first): ${untrusted.join(", ")}\n`
+			: "";
+	return `## pi-crew delegation (autonomy: ${profile})\n\n${RULES[profile]}\n\nTeams:\n${trusted.join("\n")}\n${repo}`;
 }
 
 export function refusal(profile: Autonomy, action: string): string {

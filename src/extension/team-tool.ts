@@ -22,6 +22,9 @@ const ACTIONS = [
 	"deadletter",
 	"requeue",
 	"get",
+	"create",
+	"update",
+	"delete",
 	"validate",
 	"doctor",
 	"config",
@@ -39,7 +42,16 @@ const Params = Type.Object({
 	workflow: Type.Optional(Type.String({ description: "run/plan: a workflow other than the team's default" })),
 	runId: Type.Optional(Type.String({ description: "a run (default: the latest)" })),
 	taskId: Type.Optional(Type.String({ description: "requeue: one dead-lettered task (default: all of the run's)" })),
-	name: Type.Optional(Type.String({ description: "get: the agent, team or workflow to show" })),
+	name: Type.Optional(Type.String({ description: "get/create/update/delete: the agent, team or workflow" })),
+	kind: Type.Optional(StringEnum(["agent", "team", "workflow"] as const, { description: "create/update/delete" })),
+	content: Type.Optional(
+		Type.String({ description: "create/update: the whole markdown file (YAML frontmatter + body)" }),
+	),
+	scope: Type.Optional(
+		StringEnum(["project", "user"] as const, {
+			description: "create/update/delete: this repository's .crew/ (default) or the user's resources",
+		}),
+	),
 	background: Type.Optional(
 		Type.Boolean({ description: "run/resume/requeue: keep going in a detached process; returns at once" }),
 	),
@@ -77,6 +89,15 @@ interface Call {
 type Api = typeof import("../api/index.js");
 type Render = typeof import("../cli/render.js");
 type Lifecycle = typeof import("../api/lifecycle.js");
+
+async function write(c: Call, mode: "create" | "update"): Promise<Result> {
+	const { kind, name, content } = c.p;
+	if (!kind || !name || !content)
+		return text(`team ${mode} needs \`kind\`, \`name\` and \`content\`.`, { error: "usage" });
+	const edit = await import("../api/edit.js");
+	const file = await edit.writeResource({ cwd: c.cwd, kind, name, content, scope: c.p.scope ?? "project", mode });
+	return text(`${mode === "create" ? "created" : "updated"} ${file}`, { file });
+}
 
 async function latest(api: Api, c: Call): Promise<string> {
 	return c.p.runId ?? (await api.runStatus(c.cwd)).state.runId;
@@ -188,6 +209,18 @@ const HANDLERS: Record<Action, Handler> = {
 			resources: found,
 		});
 	},
+	create: (c) => write(c, "create"),
+	update: (c) => write(c, "update"),
+	async delete(c) {
+		if (!c.p.kind || !c.p.name) return text("team delete needs `kind` and `name`.", { error: "usage" });
+		const file = await (await import("../api/edit.js")).deleteResource(
+			c.cwd,
+			c.p.kind,
+			c.p.name,
+			c.p.scope ?? "project",
+		);
+		return text(`deleted ${file}`, { file });
+	},
 	async validate(c, api) {
 		const { problems } = await api.validateResources(c.cwd);
 		return text(problems.map(api.formatProblem).join("\n") || "all resources valid", { problems });
@@ -216,7 +249,8 @@ export function registerTeamTool(pi: ExtensionAPI): void {
 			"Run a team of pi agents (a workflow DAG of role-specific workers) on this repository, and manage runs. " +
 			"Actions: run (team + goal; background to return at once), plan (the task graph, nothing runs), recommend " +
 			"(a team for a goal), status, list, events, summary, artifacts, cancel, resume, deadletter, requeue, get " +
-			"(an agent/team/workflow), validate, doctor, config.",
+			"(an agent/team/workflow), create/update/delete (a project or user resource, validated first), validate, doctor, " +
+			"config.",
 		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
 		parameters: Params,
 		prepareArguments: dropUnset,

@@ -6,25 +6,30 @@
 
 const MASK = "[REDACTED]";
 
-/** Well-known credential formats. Each is anchored on a literal prefix, so matching stays linear. */
+/** Well-known credential formats. Each starts at a literal prefix and is bounded, so matching stays linear. */
 const TOKEN_FORMATS = [
 	/\bsk-(?:ant-)?[A-Za-z0-9_-]{16,}/g, // OpenAI, Anthropic
+	/\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}/g, // Stripe
 	/\bgh[pousr]_[A-Za-z0-9]{30,}/g, // GitHub tokens
 	/\bgithub_pat_[A-Za-z0-9_]{20,}/g,
 	/\bAKIA[0-9A-Z]{16}\b/g, // AWS access key id
 	/\bAIza[0-9A-Za-z_-]{35}/g, // Google API key
 	/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, // Slack
 	/\bglpat-[A-Za-z0-9_-]{20,}/g, // GitLab
-	/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+	// A private key's body, with or without its END line (output may be cut); `\n` escapes included (JSON lines).
+	/-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s\\]{0,16384}(?:-----END [A-Z ]{0,40}PRIVATE KEY-----)?/g,
 ];
 
 /**
- * `api_key=x`, `"password": "x"`, `GITHUB_TOKEN=x`: any `name = value` whose name says secret loses its value. The
- * name is matched from a word boundary, so a long identifier is scanned once (no quadratic backtracking).
+ * `api_key=x`, `"password": "x"`, `GITHUB_TOKEN=x`, and the same inside a JSON string (`\"password\":\"x\"`): any
+ * `name = value` whose name says secret loses its value. A name starts only where an identifier starts and is at
+ * most 64 characters, so no input makes the matcher quadratic. The value stops at quotes and backslashes, so
+ * masking inside serialized JSON never breaks an escape.
  */
-// The value stops at quotes and backslashes, so masking inside serialized JSON never breaks an escape.
-const ASSIGNMENT = /\b([A-Za-z0-9_-]+)(["']?\s*[:=]\s*["']?)([^\s"'\\,;&]{8,})/g;
-const BEARER = /\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})/gi;
+const ASSIGNMENT = /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{1,64})(\\?["']?\s*[:=]\s*\\?["']?)([^\s"'\\,;&]{8,})/g;
+const AUTH_HEADER = /\b((?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})/gi;
+/** `scheme://user:password@host`: the password goes. */
+const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]{0,20}:\/\/[^\s/:@]{1,128}:)([^\s/@]{1,256})(@)/gi;
 
 /**
  * Names that hold secrets: they end in a secret word. `cacheKey`, `tokenizer`, `maxTokens` and `primaryKey` do not,
@@ -66,7 +71,8 @@ export function redact(text: string): string {
 	const env = secretEnvValues();
 	if (env) out = out.replace(env, MASK);
 	for (const format of TOKEN_FORMATS) out = out.replace(format, MASK);
-	out = out.replace(BEARER, (_, prefix: string) => `${prefix}${MASK}`);
+	out = out.replace(AUTH_HEADER, (_, prefix: string) => `${prefix}${MASK}`);
+	out = out.replace(URL_CREDENTIALS, (_, head: string, _secret: string, at: string) => `${head}${MASK}${at}`);
 	return out.replace(ASSIGNMENT, (whole, name: string, sep: string, value: string) =>
 		SECRET_NAME.test(name.toLowerCase()) && looksSecret(value) ? `${name}${sep}${MASK}` : whole,
 	);

@@ -70,7 +70,7 @@ test("the team tool starts a background run and cancels it", async () => {
 	assert.match(stdout, /^CANCEL: run \S+: cancelled \(cancelled\)/);
 });
 
-test("the team tool's read actions: plan, recommend, summary, artifacts, get, config, and a plain answer for later ones", async () => {
+test("the team tool's actions: plan, recommend, summary, artifacts, get, config, create, and a plain answer for later ones", async () => {
 	const box = await sandbox();
 	const seeded = await cli(["run", "review", "seed a run", "--runtime", "scaffold"], box);
 	assert.equal(seeded.code, 0, seeded.stderr);
@@ -81,6 +81,7 @@ test("the team tool's read actions: plan, recommend, summary, artifacts, get, co
 		{ action: "artifacts" },
 		{ action: "get", name: "fast-fix" },
 		{ action: "config" },
+		{ action: "create", kind: "agent", name: "helper", content: "---\nname: helper\ndescription: d\n---\nHelp.\n" },
 		{ action: "export" },
 	];
 	const script = calls.map((args) => `  - tool: team\n    args: ${JSON.stringify(args)}`).join("\n");
@@ -97,7 +98,7 @@ test("the team tool's read actions: plan, recommend, summary, artifacts, get, co
 		.filter((l) => l.includes('"tool_execution_end"'))
 		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
 	assert.equal(results.length, calls.length);
-	const [plan, recommend, summary, artifacts, get, config, later] = results;
+	const [plan, recommend, summary, artifacts, get, config, created, later] = results;
 	assert.match(
 		plan ?? "",
 		/Plan: team review, workflow review, 4 tasks \(nothing runs\)[\s\S]*report\s+writer \(writer\)\s+after review, security/,
@@ -108,5 +109,6 @@ test("the team tool's read actions: plan, recommend, summary, artifacts, get, co
 	assert.match(artifacts ?? "", /artifacts\/tasks\/report\/prompt\.md/);
 	assert.match(get ?? "", /team fast-fix \(builtin, .*fast-fix\.team\.md\)[\s\S]*workflow fast-fix \(builtin/);
 	assert.match(config ?? "", /"concurrency": 4/);
+	assert.match(created ?? "", /^created .*\.crew\/agents\/helper\.md$/);
 	assert.equal(later, "team export is not available yet in this version of pi-crew.");
 });

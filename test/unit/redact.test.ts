@@ -33,7 +33,49 @@ test("the value of a secret-named environment variable is masked wherever it app
 	delete process.env.PI_CREW_TEST_SECRET_TOKEN;
 });
 
-test("adversarial input stays linear: a megabyte of identifier characters and separators", () => {
-	const inputs = ["a".repeat(1 << 20), "a=".repeat(1 << 19), "token".repeat(200_000), "bearer ".repeat(150_000)];
-	for (const input of inputs) assert.ok(redact(input).length > 0);
+test("secrets inside JSON printed by a tool and embedded in a JSON line are masked; JSON stays valid", () => {
+	const printed = JSON.stringify({ apiKey: "q8F2kLm9Zx0pQr7T", password: "hunter2hunter2", user: "bob" });
+	const line = JSON.stringify({ type: "tool_execution_end", result: { text: printed } });
+	const clean = redact(line);
+	assert.doesNotMatch(clean, /q8F2kLm9Zx0pQr7T|hunter2hunter2/);
+	assert.equal((JSON.parse(JSON.parse(clean).result.text) as { user: string }).user, "bob");
+});
+
+test("more formats: Stripe keys, URL credentials, Basic auth, private keys with or without an END line", () => {
+	assert.equal(redact("key sk_live_51Habcdefghijklmnop1234"), "key [REDACTED]");
+	assert.equal(redact("postgres://app:S3cretPass@db:5432/x"), "postgres://app:[REDACTED]@db:5432/x");
+	assert.equal(redact("Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l"), "Authorization: Basic [REDACTED]");
+	const key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nabc+/=\n-----END RSA PRIVATE KEY-----";
+	assert.equal(redact(`before\n${key}\nafter`), "before\n[REDACTED]\nafter");
+	assert.equal(redact("-----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEA7cut"), "[REDACTED]");
+});
+
+/** Median time of redact(input) over a few runs, in ms. */
+function timeOf(input: string): number {
+	const times: number[] = [];
+	for (let i = 0; i < 5; i++) {
+		const t0 = performance.now();
+		redact(input);
+		times.push(performance.now() - t0);
+	}
+	return times.sort((a, b) => a - b)[2] ?? 0;
+}
+
+test("linear time: four times the input takes about four times as long, never sixteen (quadratic)", () => {
+	const shapes: [string, (n: number) => string][] = [
+		["identifier runs with dashes", (n) => "a-".repeat(n)],
+		["long identifier", (n) => "a".repeat(2 * n)],
+		["separators", (n) => "a=".repeat(n)],
+		["BEGIN lines without END", (n) => "-----BEGIN RSA PRIVATE KEY-----\n".repeat(Math.ceil(n / 16))],
+		["base64url blob", (n) => Buffer.alloc(n, "x7-_").toString()],
+		["bearer words", (n) => "bearer ".repeat(Math.ceil(n / 4))],
+	];
+	for (const [name, make] of shapes) {
+		const small = timeOf(make(16_384));
+		const large = timeOf(make(65_536));
+		assert.ok(
+			large < Math.max(small, 0.5) * 9,
+			`${name}: ${small.toFixed(2)} ms -> ${large.toFixed(2)} ms for 4x the input`,
+		);
+	}
 });
