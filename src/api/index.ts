@@ -16,6 +16,14 @@ import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
 export { formatProblem } from "../util/yaml-source.js";
 export type { Catalog, CrewEvent, Problem, RunState, RunView };
 
+/** An operation that could not complete for a reason the message explains: the CLI exits 1 with it (no stack). */
+export class OperationError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = "OperationError";
+	}
+}
+
 /** Bad input: the CLI exits 2 with this message. */
 export class UsageError extends Error {
 	constructor(message: string) {

@@ -15,7 +15,15 @@ import { applyEvent, type RunState, TERMINAL_RUN } from "../store/events.js";
 import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
 import { createRunDir, listRunIds, loadRun, newRunId, type RunView, runPaths } from "../store/run-store.js";
 import { reapTask } from "../workers/reaper.js";
-import { assertDepth, coordinateHere, findRepo, type OnEvent, type StartRequest, UsageError } from "./index.js";
+import {
+	assertDepth,
+	coordinateHere,
+	findRepo,
+	type OnEvent,
+	OperationError,
+	type StartRequest,
+	UsageError,
+} from "./index.js";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "pi-crew.js");
 const START_FILE = "start.json";
@@ -166,7 +174,10 @@ export async function cancel(cwd: string | undefined, runId: string, waitMs = 10
 		const now = await loadRun(repo, runId);
 		if (now.status !== "running" && now.status !== "pending") return { outcome: "cancelled", view: now };
 		if (Date.now() > deadline)
-			throw new Error(`run ${runId} did not stop within ${waitMs / 1000}s of the cancel request`);
+			throw new OperationError(
+				`run ${runId} did not stop within ${waitMs / 1000}s of the cancel request; its coordinator (pid ${now.coordinator?.pid}) may be stuck. ` +
+					`Check: pi-crew status ${runId}. If it stays running, stop that process; the run then reads interrupted and can be resumed.`,
+			);
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
 }

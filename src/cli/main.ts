@@ -298,7 +298,8 @@ export async function cli(argv: string[]): Promise<void> {
 	} catch (err) {
 		const e = err as Error & { code?: string };
 		const usage = USAGE_ERRORS.has(e.name) || e.code?.startsWith("ERR_PARSE_ARGS");
-		process.stderr.write(`pi-crew: ${usage ? e.message : (e.stack ?? e.message)}\n`);
+		const explained = usage || e.name === "OperationError";
+		process.stderr.write(`pi-crew: ${explained ? e.message : (e.stack ?? e.message)}\n`);
 		code = usage ? 2 : 1;
 	}
 	process.exitCode = code;

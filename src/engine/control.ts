@@ -32,11 +32,16 @@ export class ControlInbox {
 		private readonly pollMs = 200,
 	) {}
 
-	/** Commands addressed to an earlier coordinator of this run (they arrived as it ended) are not for this one. */
-	async clear(): Promise<void> {
+	/**
+	 * Drops commands sent before `since` (ms): they were addressed to an earlier coordinator of this run and arrived as
+	 * it ended. Commands sent since this coordinator took the run are kept, however early they came.
+	 */
+	async clearBefore(since: number): Promise<void> {
 		const dir = controlDir(this.runDir);
-		for (const name of await readdir(dir).catch(() => [] as string[]))
-			await unlink(join(dir, name)).catch(() => undefined);
+		for (const name of await readdir(dir).catch(() => [] as string[])) {
+			const sent = Number(name.split("-")[0]);
+			if (name.endsWith(".json") && sent < since) await unlink(join(dir, name)).catch(() => undefined);
+		}
 	}
 
 	start(): void {

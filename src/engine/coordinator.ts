@@ -86,7 +86,7 @@ export async function executeRun(opts: RunOptions): Promise<RunResult> {
 		await lease.release();
 		throw err;
 	}
-	return coordinate(opts, { paths, lease, log, plan, goal: opts.goal, state: fold });
+	return coordinate(opts, { resumed: false, paths, lease, log, plan, goal: opts.goal, state: fold });
 }
 
 export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
@@ -104,7 +104,7 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 		const log = await EventLogWriter.resume(paths.events, opts.runId, { now: nowDate(opts) });
 		const fold = follow(log, opts, state);
 		await log.append("run.resumed", { pid: process.pid, reopened });
-		return await coordinate(opts, { paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
+		return await coordinate(opts, { resumed: true, paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
 	} catch (err) {
 		await lease.release();
 		throw err;
@@ -129,6 +129,7 @@ function follow(log: EventLogWriter, opts: Common, initial: RunState | undefined
 }
 
 interface Started {
+	resumed: boolean;
 	paths: RunPaths;
 	lease: Lease;
 	log: EventLogWriter;
@@ -176,7 +177,8 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		now,
 	};
 	try {
-		await inbox.clear();
+		// A resumed run may find cancels meant for its previous coordinator; a new run has none.
+		if (run.resumed) await inbox.clearBefore(Date.parse(lease.holder.since));
 		inbox.start();
 		watcher.start();
 		let outcome: RunOutcome;

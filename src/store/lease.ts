@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { link, readFile, unlink, writeFile } from "node:fs/promises";
+import { link, open, readFile, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 
 export interface LeaseHolder {
@@ -14,6 +14,8 @@ export interface LeaseHolder {
 	host: string;
 	token: string;
 	since: string;
+	/** Set when the lease file could not be parsed. */
+	unreadable?: true;
 }
 
 export class LeaseHeldError extends Error {
@@ -44,6 +46,7 @@ export type Liveness = "alive" | "dead" | "unknown";
 
 /** Whether the process named by a lease still runs. Another host's holder cannot be checked from here. */
 export function holderLiveness(holder: LeaseHolder): Liveness {
+	if (holder.unreadable) return "dead";
 	if (holder.host !== hostname()) return "unknown";
 	const start = processStartTime(holder.pid);
 	if (start !== undefined) return holder.startTime === undefined || start === holder.startTime ? "alive" : "dead";
@@ -56,7 +59,11 @@ export function holderLiveness(holder: LeaseHolder): Liveness {
 	}
 }
 
-/** The holder recorded in a lease file; a file that cannot be parsed is held by an unknown owner. */
+/**
+ * The holder recorded in a lease file. Leases are only ever linked into place whole and fsynced, so a file that
+ * cannot be parsed was not left by a live coordinator (disk damage, a hand edit): it reads as a dead holder, and the
+ * run as interrupted, which `resume` can take over.
+ */
 export async function readLease(file: string): Promise<LeaseHolder | undefined> {
 	let text: string;
 	try {
@@ -68,7 +75,7 @@ export async function readLease(file: string): Promise<LeaseHolder | undefined> 
 	try {
 		return JSON.parse(text) as LeaseHolder;
 	} catch {
-		return { pid: 0, host: "unknown (unreadable lease file)", token: "", since: "" };
+		return { pid: 0, host: hostname(), token: "unreadable", since: "", unreadable: true };
 	}
 }
 
@@ -78,13 +85,13 @@ export interface Lease {
 }
 
 const TAKEOVER_WAIT_MS = 50;
+const MAX_CLAIMS = 100;
 
 /**
  * Take the lease at `file`. The file is only ever created whole and exclusively (written aside, then hard-linked into
  * place), so readers never see half a lease. A live holder wins (LeaseHeldError). A dead holder's lease is taken
- * over in two steps: claim `<file>.takeover-<dead token>` exclusively (one contender per dead lease, ever: the claim
- * is never removed), then remove the lease only if it still is the dead one. So a fresh lease is never removed, and
- * two resumers cannot both win.
+ * over in two steps: claim the takeover exclusively (see claimTakeover), then remove the lease only if it still is
+ * the dead one. So a fresh lease is never removed, and two resumers cannot both win.
  */
 export async function acquireLease(file: string): Promise<Lease> {
 	const holder: LeaseHolder = {
@@ -95,7 +102,13 @@ export async function acquireLease(file: string): Promise<Lease> {
 		since: new Date().toISOString(),
 	};
 	const draft = `${file}.${holder.token}.new`;
-	await writeFile(draft, JSON.stringify(holder));
+	const handle = await open(draft, "w");
+	try {
+		await handle.writeFile(JSON.stringify(holder));
+		await handle.sync(); // linked into place only once it is on disk: never an empty lease after a crash
+	} finally {
+		await handle.close();
+	}
 	try {
 		for (let attempt = 0; attempt < 20; attempt++) {
 			try {
@@ -107,14 +120,7 @@ export async function acquireLease(file: string): Promise<Lease> {
 			const current = await readLease(file);
 			if (!current) continue;
 			if (holderLiveness(current) !== "dead") throw new LeaseHeldError(current);
-			const claimed = await writeFile(`${file}.takeover-${current.token}`, holder.token, { flag: "wx" }).then(
-				() => true,
-				(err: NodeJS.ErrnoException) => {
-					if (err.code === "EEXIST") return false;
-					throw err;
-				},
-			);
-			if (!claimed) {
+			if (!(await claimTakeover(file, current.token, holder))) {
 				// Another process is taking this dead lease over: its fresh lease will show up as live.
 				await new Promise((resolve) => setTimeout(resolve, TAKEOVER_WAIT_MS));
 				continue;
@@ -126,6 +132,26 @@ export async function acquireLease(file: string): Promise<Lease> {
 	}
 	const current = await readLease(file);
 	throw current ? new LeaseHeldError(current) : new Error(`cannot acquire lease ${file}`);
+}
+
+/**
+ * Claims the takeover of the dead lease `token`: one claim file per attempt generation, created exclusively and
+ * holding the claimant. A claimant that died mid-takeover leaves its claim; the next contender moves on to the next
+ * generation, so a killed resumer never blocks the run for good, and two live contenders never both proceed.
+ */
+async function claimTakeover(file: string, token: string, holder: LeaseHolder): Promise<boolean> {
+	for (let generation = 0; generation < MAX_CLAIMS; generation++) {
+		const claim = `${file}.takeover-${token}-${generation}`;
+		try {
+			await writeFile(claim, JSON.stringify(holder), { flag: "wx" });
+			return true;
+		} catch (err) {
+			if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+		}
+		const claimant = await readLease(claim);
+		if (claimant && holderLiveness(claimant) !== "dead") return false;
+	}
+	return false;
 }
 
 async function releaseLease(file: string, token: string): Promise<void> {

@@ -57,8 +57,18 @@ test("many contenders for one dead lease: exactly one wins, every time", async (
 	}
 });
 
-test("an unreadable lease file counts as held by an unknown owner, never as free", async () => {
+test("an unreadable lease (never left by a live coordinator) is taken over; so is one whose claimant died", async () => {
 	const path = await file();
-	await writeFile(path, "{half a lea");
-	await assert.rejects(acquireLease(path), LeaseHeldError);
+	await writeFile(path, "");
+	const taken = await acquireLease(path);
+	assert.equal((await readLease(path))?.token, taken.holder.token);
+	await taken.release();
+
+	const dead = { pid: deadPid(), startTime: 1, host: hostname(), token: "old", since: "" };
+	await writeFile(path, JSON.stringify(dead));
+	// A resumer claimed this takeover and was killed before finishing.
+	await writeFile(`${path}.takeover-old-0`, JSON.stringify({ ...dead, token: "killed-resumer" }));
+	const second = await acquireLease(path);
+	assert.equal((await readLease(path))?.token, second.holder.token);
+	await second.release();
 });

@@ -191,16 +191,22 @@ test("the rate-limit gate grows one step per closure, not per rate-limited task,
 	assert.equal(await huge.close("429"), MAX_GATE_MS);
 });
 
-test("commands left for an earlier coordinator of the run are cleared, not obeyed", async () => {
+test("commands left for an earlier coordinator are cleared; one sent to this coordinator early is kept", async () => {
 	const dir = await mkdtemp(join(tmpdir(), "pi-crew-control-"));
 	await sendControl(dir, { type: "cancel", from: "for the previous coordinator" });
 	const got: ControlCommand[] = [];
 	const inbox = new ControlInbox(dir, async (c) => {
 		got.push(c);
 	});
-	await inbox.clear();
+	const since = Date.now() + 1;
+	await new Promise((resolve) => setTimeout(resolve, 5));
+	await sendControl(dir, { type: "cancel", from: "for this coordinator, sent early" });
+	await inbox.clearBefore(since);
 	await inbox.poll();
-	assert.deepEqual(got, []);
+	assert.deepEqual(
+		got.map((c) => c.from),
+		["for this coordinator, sent early"],
+	);
 });
 
 test("one unreadable run does not hide the others from list", async () => {
