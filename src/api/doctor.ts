@@ -28,8 +28,10 @@ async function onPath(names: string[]): Promise<string | undefined> {
 }
 
 async function piVersion(): Promise<Check> {
-	const { command, args } = piCommand();
+	let command = "pi";
+	let args: string[] = [];
 	try {
+		({ command, args } = piCommand());
 		// pi prints its version on stderr.
 		const { stdout, stderr } = await promisify(execFile)(command, [...args, "--version"], { timeout: 30_000 });
 		const version = (stdout.trim() || stderr.trim()).split("\n")[0];
@@ -75,15 +77,19 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 			hint: problems.length > 0 ? "see: pi-crew validate" : undefined,
 		});
 	}
-	for (const run of await findInterrupted(repo))
-		checks.push({
-			name: `run ${run.state.runId}`,
-			level: "warning",
-			detail: `interrupted (team ${run.state.team}): its coordinator is gone`,
-			hint: `pi-crew resume ${run.state.runId}`,
-		});
-	for (const b of (await listRuns(repo)).broken)
-		checks.push({ name: `run ${b.runId}`, level: "error", detail: `unreadable: ${b.error}` });
+	try {
+		for (const run of await findInterrupted(repo))
+			checks.push({
+				name: `run ${run.state.runId}`,
+				level: "warning",
+				detail: `interrupted (team ${run.state.team}): its coordinator is gone`,
+				hint: `pi-crew resume ${run.state.runId}`,
+			});
+		for (const b of (await listRuns(repo)).broken)
+			checks.push({ name: `run ${b.runId}`, level: "error", detail: `unreadable: ${b.error}` });
+	} catch (err) {
+		checks.push({ name: "runs", level: "error", detail: (err as Error).message, hint: "see .crew/runs" });
+	}
 	const rg = await onPath(["rg"]);
 	const fd = await onPath(["fd", "fdfind"]);
 	checks.push(

@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sendControl } from "../engine/control.js";
@@ -26,7 +26,6 @@ import {
 } from "./index.js";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "pi-crew.js");
-const START_FILE = "start.json";
 const BACKGROUND_START_TIMEOUT_MS = 30_000;
 
 /**
@@ -36,7 +35,6 @@ const BACKGROUND_START_TIMEOUT_MS = 30_000;
 export async function startBackground(repo: string, start: StartRequest): Promise<RunView> {
 	const runId = start.kind === "run" ? newRunId() : start.runId;
 	const paths = start.kind === "run" ? await createRunDir(repo, runId) : runPaths(repo, runId);
-	await writeFile(join(paths.dir, START_FILE), JSON.stringify(start.kind === "run" ? { ...start, runId } : start));
 	const logFile = join(paths.dir, "coordinator.log");
 	const out = openSync(logFile, "a");
 	// The full environment (PATH, API keys), minus the markers of a run this process may itself be a worker of: that
@@ -47,41 +45,47 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 	const child = spawn(process.execPath, [BIN, "_coordinate", runId, "--cwd", repo], {
 		cwd: repo,
 		detached: true,
-		stdio: ["ignore", out, out],
+		stdio: ["ignore", out, out, "ipc"],
 		env,
 	});
+	// The start request (the goal may hold a secret) goes over the IPC channel, never through a file.
+	child.send(start.kind === "run" ? { ...start, runId } : start);
 	closeSync(out);
 	child.unref();
 	let exit: number | null | undefined;
 	child.on("exit", (code) => {
 		exit = code;
 	});
-	const deadline = Date.now() + BACKGROUND_START_TIMEOUT_MS;
-	for (;;) {
-		// Taken: the child holds the lease and the run's first events are durable (so status can read it).
-		const holder = await readLease(paths.lease).catch(() => undefined);
-		if (
-			holder?.pid === child.pid &&
-			(await loadRun(repo, runId).then(
-				() => true,
-				() => false,
-			))
-		)
-			break;
-		if (exit !== undefined) {
+	try {
+		const deadline = Date.now() + BACKGROUND_START_TIMEOUT_MS;
+		for (;;) {
+			// Taken: the child holds the lease and the run's first events are durable (so status can read it).
+			const holder = await readLease(paths.lease).catch(() => undefined);
 			if (
-				exit === 0 ||
+				holder?.pid === child.pid &&
 				(await loadRun(repo, runId).then(
-					(v) => TERMINAL_RUN.has(v.status),
+					() => true,
 					() => false,
 				))
 			)
 				break;
-			const tail = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n");
-			throw new Error(`the background coordinator exited (code ${exit}) before taking the run:\n${tail}`);
+			if (exit !== undefined) {
+				if (
+					exit === 0 ||
+					(await loadRun(repo, runId).then(
+						(v) => TERMINAL_RUN.has(v.status),
+						() => false,
+					))
+				)
+					break;
+				const tail = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n");
+				throw new Error(`the background coordinator exited (code ${exit}) before taking the run:\n${tail}`);
+			}
+			if (Date.now() > deadline) throw new Error(`the background coordinator did not start within 30s; see ${logFile}`);
+			await new Promise((resolve) => setTimeout(resolve, 50));
 		}
-		if (Date.now() > deadline) throw new Error(`the background coordinator did not start within 30s; see ${logFile}`);
-		await new Promise((resolve) => setTimeout(resolve, 50));
+	} finally {
+		if (child.connected) child.disconnect();
 	}
 	return loadRun(repo, runId);
 }
@@ -117,9 +121,13 @@ export async function follow(
 /** The detached side of startBackground: `pi-crew _coordinate <runId>`. */
 export async function coordinateBackground(cwd: string | undefined, runId: string): Promise<RunView> {
 	const repo = findRepo(cwd);
-	const file = join(runPaths(repo, runId).dir, START_FILE);
-	const start = JSON.parse(await readFile(file, "utf8")) as StartRequest;
-	await rm(file);
+	const start = await new Promise<StartRequest>((resolve, reject) => {
+		if (!process.send) return reject(new UsageError("_coordinate is started by pi-crew itself (run --background)"));
+		process.once("message", (message) => resolve(message as StartRequest));
+	});
+	process.disconnect?.();
+	if (start.runId !== runId)
+		throw new UsageError(`the start request is for run ${start.runId}, not ${runId}`);
 	// Detached from any terminal: a closed terminal or pipe must not end the run.
 	process.on("SIGHUP", () => undefined);
 	const controller = new AbortController();

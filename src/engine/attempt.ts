@@ -141,12 +141,19 @@ async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: De
 		detail: reason,
 		attempts: task?.attempts.length ?? 0,
 	});
-	const recent = await recentDeadLetters(ctx);
-	if (recent > DEADLETTER_ALERT.count)
+	// One check at a time, and one alert per coordinator: tasks dead-lettered together raise it once.
+	const alert = ctx.deadLetterAlert;
+	alert.check = alert.check.then(async () => {
+		if (alert.raised) return;
+		const recent = await recentDeadLetters(ctx);
+		if (recent <= DEADLETTER_ALERT.count) return;
+		alert.raised = true;
 		await ctx.log.append("run.alert", {
 			kind: "deadletter-rate",
 			message: `${recent} tasks dead-lettered in this repository within the last hour (see: pi-crew deadletter)`,
 		});
+	});
+	await alert.check;
 }
 
 /** Dead-letters of every run of this repository within the alert window, this run's included. */

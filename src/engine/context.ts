@@ -23,6 +23,8 @@ export interface RunContext {
 	abortAll(): void;
 	random: () => number;
 	now: () => number;
+	/** Dead-letter rate checks run one at a time; the alert is raised once per coordinator. */
+	deadLetterAlert: { check: Promise<void>; raised: boolean };
 }
 
 /** The rate-limit gate never stays closed longer than this at a time. */

@@ -175,6 +175,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		abortAll: () => cancel.abort(),
 		random,
 		now,
+		deadLetterAlert: { check: Promise.resolve(), raised: false },
 	};
 	try {
 		// A resumed run may find cancels meant for its previous coordinator; a new run has none.
