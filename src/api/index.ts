@@ -191,9 +191,12 @@ async function runSettings(
 /** One run's view; without a run id, the most recent run. */
 export async function runStatus(cwd: string | undefined, runId?: string): Promise<RunView> {
 	const repo = findRepo(cwd);
-	const id = runId ?? (await listRunIds(repo)).at(-1);
-	if (!id) throw new UsageError('no runs yet in this repository (start one with: pi-crew run <team> "<goal>")');
-	return loadRun(repo, id);
+	if (runId) return loadRun(repo, runId);
+	// The latest readable run by creation time (ids sort by time too, but a directory may hold no run).
+	const { runs } = await listRuns(repo);
+	const latest = runs.sort((a, b) => a.state.createdAt.localeCompare(b.state.createdAt)).at(-1);
+	if (!latest) throw new UsageError('no runs yet in this repository (start one with: pi-crew run <team> "<goal>")');
+	return latest;
 }
 
 export interface RunList {

@@ -126,8 +126,7 @@ export async function coordinateBackground(cwd: string | undefined, runId: strin
 		process.once("message", (message) => resolve(message as StartRequest));
 	});
 	process.disconnect?.();
-	if (start.runId !== runId)
-		throw new UsageError(`the start request is for run ${start.runId}, not ${runId}`);
+	if (start.runId !== runId) throw new UsageError(`the start request is for run ${start.runId}, not ${runId}`);
 	// Detached from any terminal: a closed terminal or pipe must not end the run.
 	process.on("SIGHUP", () => undefined);
 	const controller = new AbortController();
@@ -245,9 +244,9 @@ export async function deadLetterTask(cwd: string | undefined, runId: string, tas
 /** Dead-lettered tasks of one run, or of every run of the repository. */
 export async function listDeadLetters(cwd: string | undefined, runId?: string): Promise<DeadLetter[]> {
 	const repo = findRepo(cwd);
-	const ids = runId ? [runId] : await listRunIds(repo);
+	if (runId) return deadLetters((await loadRun(repo, runId)).state); // a named run must exist
 	const all: DeadLetter[] = [];
-	for (const id of ids) {
+	for (const id of await listRunIds(repo)) {
 		const view = await loadRun(repo, id).catch(() => undefined);
 		if (view) all.push(...deadLetters(view.state));
 	}

@@ -52,7 +52,10 @@ async function deadletter(args: string[], v: Values): Promise<number> {
 		const [, runId, ...taskIds] = args;
 		if (!runId) throw new api.UsageError("usage: pi-crew deadletter requeue <runId> [taskId...]");
 		const ids = taskIds.length > 0 ? taskIds : (await lifecycle.listDeadLetters(v.cwd, runId)).map((d) => d.taskId);
-		if (ids.length === 0) throw new api.UsageError(`run ${runId} has no dead-lettered tasks`);
+		if (ids.length === 0)
+			throw new api.UsageError(
+				`run ${runId} has no dead-lettered tasks; name failed tasks to requeue them: pi-crew deadletter requeue ${runId} <taskId>`,
+			);
 		const view = await lifecycle.resume({
 			cwd: v.cwd,
 			runId,
@@ -65,10 +68,12 @@ async function deadletter(args: string[], v: Values): Promise<number> {
 	if (args[0] === "add") {
 		const [, runId, taskId] = args;
 		if (!runId || !taskId) throw new api.UsageError("usage: pi-crew deadletter add <runId> <taskId>");
-		await lifecycle.deadLetterTask(v.cwd, runId, taskId);
-		process.stdout.write(
-			`task ${taskId} of run ${runId} is dead-lettered (manual); requeue: pi-crew deadletter requeue ${runId} ${taskId}\n`,
-		);
+		const view = await lifecycle.deadLetterTask(v.cwd, runId, taskId);
+		if (v.json) out(api.runJson(view));
+		else
+			process.stdout.write(
+				`task ${taskId} of run ${runId} is dead-lettered (manual); requeue: pi-crew deadletter requeue ${runId} ${taskId}\n`,
+			);
 		return 0;
 	}
 	const letters = await lifecycle.listDeadLetters(v.cwd, args[0]);

@@ -124,9 +124,9 @@ async function run(args: string[], v: Values): Promise<number> {
 	const timeout = positiveInt("timeout", v.timeout, MAX_SECONDS);
 	const wall = positiveInt("max-wall", v["max-wall"], MAX_SECONDS);
 	const budget = {
-		...(v["max-tokens"] ? { maxTokens: positiveInt("max-tokens", v["max-tokens"]) } : {}),
-		...(v["max-tasks"] ? { maxTasks: positiveInt("max-tasks", v["max-tasks"]) } : {}),
-		...(wall ? { maxWallMs: wall * 1000 } : {}),
+		...(v["max-tokens"] !== undefined ? { maxTokens: positiveInt("max-tokens", v["max-tokens"]) } : {}),
+		...(v["max-tasks"] !== undefined ? { maxTasks: positiveInt("max-tasks", v["max-tasks"]) } : {}),
+		...(wall !== undefined ? { maxWallMs: wall * 1000 } : {}),
 	};
 	const view = await api.runTeam({
 		cwd: v.cwd,
@@ -136,7 +136,7 @@ async function run(args: string[], v: Values): Promise<number> {
 		runtime: v.runtime as RuntimeName | undefined,
 		model: v.model,
 		scenario: v.scenario,
-		concurrency: positiveInt("concurrency", v.concurrency),
+		concurrency: positiveInt("concurrency", v.concurrency, 64),
 		taskTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
 		autoRetry: v.retry,
 		budget: Object.keys(budget).length > 0 ? budget : undefined,

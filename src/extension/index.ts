@@ -3,10 +3,17 @@
  * cheap; the api (and everything behind it) is imported on first use. Both faces are thin: the api does the work.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ExtensionAPI } from "../host.js";
 import { registerCommands } from "./commands.js";
 import { registerTeamTool } from "./team-tool.js";
+
+function hasRuns(cwd: string): boolean {
+	for (let dir = cwd; ; dir = dirname(dir)) {
+		if (existsSync(join(dir, ".crew", "runs"))) return true;
+		if (existsSync(join(dir, ".git")) || dirname(dir) === dir) return false;
+	}
+}
 
 export default function piCrew(pi: ExtensionAPI): void {
 	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.
@@ -32,7 +39,8 @@ export default function piCrew(pi: ExtensionAPI): void {
 	});
 	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
 	pi.on("session_start", (_event, ctx) => {
-		if (!existsSync(join(ctx.cwd, ".crew", "runs"))) return;
+		// Cheap first: only sessions in (or below) a repository with runs go further.
+		if (!hasRuns(ctx.cwd)) return;
 		void import("../api/lifecycle.js")
 			.then((lifecycle) => lifecycle.findInterrupted(ctx.cwd))
 			.then((runs) => {

@@ -32,6 +32,9 @@ const ACTIONS = [
 ] as const;
 type Action = (typeof ACTIONS)[number];
 
+/** The events action shows the model the last ones only: a long run's log would flood its context. */
+const EVENTS_SHOWN = 50;
+
 /** Actions that start agents working: the autonomy profile decides whether the model may call them. */
 const STARTS_WORK = new Set<Action>(["run", "resume", "requeue"]);
 
@@ -103,6 +106,11 @@ async function latest(api: Api, c: Call): Promise<string> {
 	return c.p.runId ?? (await api.runStatus(c.cwd)).state.runId;
 }
 
+/** Cancel, resume and requeue act on one run the model names: never "the latest", which may be the user's. */
+function named(c: Call, action: string): string | Result {
+	return c.p.runId ?? text(`team ${action} needs \`runId\` (see action list).`, { error: "usage" });
+}
+
 type Handler = (c: Call, api: Api, render: Render, lifecycle: () => Promise<Lifecycle>) => Promise<Result>;
 
 function notYet(action: (typeof LATER)[number]): Handler {
@@ -156,8 +164,12 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(lines.join("\n") || "no runs yet", { runs: runs.map((v) => api.runJson(v)), broken });
 	},
 	async events(c, api) {
-		const { events, problems } = await api.runEvents(c.cwd, await latest(api, c));
-		return text(events.map((e) => `${e.seq} ${e.type} ${e.taskId ?? ""}`).join("\n"), { events, problems });
+		const runId = await latest(api, c);
+		const { events, problems } = await api.runEvents(c.cwd, runId);
+		const tail = events.slice(-EVENTS_SHOWN);
+		const cut =
+			events.length > tail.length ? `(${events.length - tail.length} earlier events: pi-crew events ${runId})\n` : "";
+		return text(cut + tail.map((e) => `${e.seq} ${e.type} ${e.taskId ?? ""}`).join("\n"), { events: tail, problems });
 	},
 	async summary(c, api) {
 		const { text: summary, path } = await api.runSummary(c.cwd, c.p.runId);
@@ -168,12 +180,14 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(files.join("\n"), { files });
 	},
 	async cancel(c, api, _render, lifecycle) {
-		const runId = await latest(api, c);
+		const runId = named(c, "cancel");
+		if (typeof runId !== "string") return runId;
 		const result = await (await lifecycle()).cancel(c.cwd, runId);
 		return text(`run ${runId}: ${result.outcome} (${result.view.status})`, api.runJson(result.view));
 	},
 	async resume(c, api, render, lifecycle) {
-		const runId = await latest(api, c);
+		const runId = named(c, "resume");
+		if (typeof runId !== "string") return runId;
 		const view = await (await lifecycle()).resume({
 			cwd: c.cwd,
 			runId,
@@ -189,7 +203,8 @@ const HANDLERS: Record<Action, Handler> = {
 	},
 	async requeue(c, api, render, lifecycle) {
 		const l = await lifecycle();
-		const runId = await latest(api, c);
+		const runId = named(c, "requeue");
+		if (typeof runId !== "string") return runId;
 		const ids = c.p.taskId ? [c.p.taskId] : (await l.listDeadLetters(c.cwd, runId)).map((d) => d.taskId);
 		if (ids.length === 0) return text(`run ${runId} has no dead-lettered tasks`, { error: "usage" });
 		const view = await l.resume({

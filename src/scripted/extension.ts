@@ -51,7 +51,7 @@ export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
 async function respond(context: Context, scenario: Scenario | undefined): Promise<AssistantMessage> {
 	const identity = parseIdentity(context.systemPrompt);
 	const agent = identity?.agent ?? "default";
-	const { userText, calls, lastResult } = sinceLastUser(context);
+	const { userText, calls, lastResult, lastRunId } = sinceLastUser(context);
 	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt), calls);
 	if (plan.sleepMs > 0) await new Promise((resolve) => setTimeout(resolve, plan.sleepMs));
 	if ("exhausted" in plan) {
@@ -60,11 +60,17 @@ async function respond(context: Context, scenario: Scenario | undefined): Promis
 			errorMessage: `scripted model: the script for "${agent}" has no step for call ${plan.callIndex + 1}; end it with a say step`,
 		});
 	}
-	const vars = { goal: parseGoal(userText), result: lastResult, agent, task: identity?.taskId ?? "" };
+	const vars = {
+		goal: parseGoal(userText),
+		result: lastResult,
+		agent,
+		task: identity?.taskId ?? "",
+		runId: lastRunId,
+	};
 	const step = plan.step;
 	switch (step.kind) {
 		case "tool":
-			return fauxAssistantMessage([fauxToolCall(step.tool, step.args)], { stopReason: "toolUse" });
+			return fauxAssistantMessage([fauxToolCall(step.tool, fillArgs(step.args, vars))], { stopReason: "toolUse" });
 		case "say":
 			return fauxAssistantMessage([fauxText(fillTemplate(step.text, vars))]);
 		case "fault":
@@ -94,10 +100,20 @@ async function fault(kind: "crash" | "hang" | "empty" | "rate_limit"): Promise<A
 }
 
 /** Counts only since the last user message: history accumulates across prompts in one session. */
-function sinceLastUser(context: Context): { userText: string; calls: number; lastResult: string } {
+/** Placeholders in string arguments of a tool step, so a script can pass on what an earlier tool returned. */
+function fillArgs(args: Record<string, unknown>, vars: Record<string, string>): Record<string, unknown> {
+	return Object.fromEntries(
+		Object.entries(args).map(([k, v]) => [k, typeof v === "string" ? fillTemplate(v, vars) : v]),
+	);
+}
+
+const RUN_ID = /\b\d{8}-\d{6}-[0-9a-f]{6}\b/g;
+
+function sinceLastUser(context: Context): { userText: string; calls: number; lastResult: string; lastRunId: string } {
 	let userText = "";
 	let calls = 0;
 	let lastResult = "";
+	let lastRunId = "";
 	for (const message of context.messages) {
 		if (message.role === "user") {
 			userText =
@@ -107,7 +123,10 @@ function sinceLastUser(context: Context): { userText: string; calls: number; las
 			calls = 0;
 			lastResult = "";
 		} else if (message.role === "assistant") calls++;
-		else lastResult = message.content.map((c) => (c.type === "text" ? c.text : "")).join("");
+		else {
+			lastResult = message.content.map((c) => (c.type === "text" ? c.text : "")).join("");
+			lastRunId = lastResult.match(RUN_ID)?.at(-1) ?? lastRunId;
+		}
 	}
-	return { userText, calls, lastResult: lastResult.trim() };
+	return { userText, calls, lastResult: lastResult.trim(), lastRunId };
 }

@@ -149,5 +149,5 @@ export function planCall(steps: Step[], callIndex: number): CallPlan {
 }
 
 export function fillTemplate(text: string, vars: Record<string, string>): string {
-	return text.replace(/\{(goal|result|agent|task)\}/g, (_, name: string) => vars[name] ?? "");
+	return text.replace(/\{(goal|result|agent|task|runId)\}/g, (_, name: string) => vars[name] ?? "");
 }

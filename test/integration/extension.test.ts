@@ -58,7 +58,7 @@ test("the team tool starts a background run and cancels it", async () => {
 	const box = await sandbox();
 	const scenario = await box.write(
 		"parent.yaml",
-		`default:\n  - tool: team\n    args: { action: run, team: research, goal: "in the background", background: true }\n  - tool: team\n    args: { action: cancel }\n  - say: "CANCEL: {result}"\n`,
+		`default:\n  - tool: team\n    args: { action: run, team: research, goal: "in the background", background: true }\n  - tool: team\n    args: { action: cancel, runId: "{runId}" }\n  - say: "CANCEL: {result}"\n`,
 	);
 	const child = spawnPi(["-p", "start and stop"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
 	child.stdin.end();
@@ -83,6 +83,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 		{ action: "config" },
 		{ action: "create", kind: "agent", name: "helper", content: "---\nname: helper\ndescription: d\n---\nHelp.\n" },
 		{ action: "export" },
+		{ action: "cancel" },
 	];
 	const script = calls.map((args) => `  - tool: team\n    args: ${JSON.stringify(args)}`).join("\n");
 	const scenario = await box.write("parent.yaml", `default:\n${script}\n  - say: done\n`);
@@ -98,7 +99,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 		.filter((l) => l.includes('"tool_execution_end"'))
 		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
 	assert.equal(results.length, calls.length);
-	const [plan, recommend, summary, artifacts, get, config, created, later] = results;
+	const [plan, recommend, summary, artifacts, get, config, created, later, unnamed] = results;
 	assert.match(
 		plan ?? "",
 		/Plan: team review, workflow review, 4 tasks \(nothing runs\)[\s\S]*report\s+writer \(writer\)\s+after review, security/,
@@ -111,4 +112,5 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	assert.match(config ?? "", /"concurrency": 4/);
 	assert.match(created ?? "", /^created .*\.crew\/agents\/helper\.md$/);
 	assert.equal(later, "team export is not available yet in this version of pi-crew.");
+	assert.equal(unnamed, "team cancel needs `runId` (see action list).", "never the latest run by default");
 });
