@@ -18,13 +18,21 @@ async function rpc(box: Awaited<ReturnType<typeof sandbox>>, message: string, do
 	const requests: UiRequest[] = [];
 	let buffer = "";
 	const finished = new Promise<void>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`timed out; got: ${JSON.stringify(requests)}`)), 60_000);
+		const timer = setTimeout(() => {
+			child.kill();
+			reject(new Error(`timed out; got: ${JSON.stringify(requests)}`));
+		}, 60_000);
 		child.stdout.on("data", (d) => {
 			buffer += d;
 			const lines = buffer.split("\n");
 			buffer = lines.pop() ?? "";
 			for (const line of lines) {
-				const msg = JSON.parse(line) as UiRequest & { type: string };
+				let msg: (UiRequest & { type: string }) | undefined;
+				try {
+					msg = JSON.parse(line) as UiRequest & { type: string };
+				} catch {
+					continue; // not a protocol line
+				}
 				if (msg.type === "extension_ui_request") requests.push(msg);
 			}
 			if (done(requests)) {

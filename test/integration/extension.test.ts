@@ -35,7 +35,10 @@ test("at session start, pi offers an interrupted run of this repository for resu
 	await interruptedRun(box.repo, "20260101-000000-dead00", { team: "fast-fix" });
 	const child = spawnPi(["--mode", "rpc"], box);
 	const notice = await new Promise<string>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error("no notification within 15 s")), 15_000);
+		const timer = setTimeout(() => {
+			child.kill();
+			reject(new Error("no notification within 60 s"));
+		}, 60_000);
 		let buffer = "";
 		child.stdout.on("data", (d) => {
 			buffer += d;

@@ -33,7 +33,8 @@ test("a hanging worker goes warn -> stale -> dead, alerts once, is stopped and d
 	const box = await sandbox();
 	await box.write(
 		"../crew-home/config.yaml",
-		"heartbeat:\n  warnMs: 2000\n  staleMs: 3000\n  deadMs: 4000\n  pollMs: 250\n  deadTicks: 3\n",
+		// Wide enough that a slow worker start-up (silent ~1 s, more on a loaded machine) is never taken for a hang.
+		"heartbeat:\n  warnMs: 3000\n  staleMs: 5000\n  deadMs: 7000\n  pollMs: 250\n  deadTicks: 3\n",
 	);
 	await projectTeam(box, "stuck", [
 		{ id: "hung", role: "explorer" },

@@ -29,8 +29,10 @@ export async function sandbox(): Promise<Sandbox> {
 	after(() => rm(dir, { recursive: true, force: true }));
 	const repo = join(dir, "repo");
 	await mkdir(join(repo, ".git"), { recursive: true });
+	// Hermetic: none of the caller's pi-crew variables (a depth, a pi binary, run markers) leak into the test.
+	const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PI_CREW_")));
 	const env: NodeJS.ProcessEnv = {
-		...process.env,
+		...inherited,
 		HOME: join(dir, "home"),
 		PI_CODING_AGENT_DIR: join(dir, "pi-agent"),
 		PI_CREW_HOME: join(dir, "crew-home"),

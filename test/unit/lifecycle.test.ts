@@ -137,7 +137,10 @@ test("a task that is not awaiting a retry cannot be started twice", () => {
 		ev("task.requeued", { reason: "x" }, "a"),
 	]);
 	assert.equal(state?.tasks.get("a")?.attempt, 1);
-	assert.equal(state?.anomalies.length, 2);
+	assert.deepEqual(state?.anomalies, [
+		"seq 4: task a cannot go running -> running",
+		"seq 5: cannot requeue task a (running)",
+	]);
 });
 
 test("interrupted runs are found by their dead lease holder; a live coordinator's run is never reported", async () => {

@@ -30,14 +30,12 @@ test("every bad step is reported with file, line and field", () => {
 		error = err as ScenarioError;
 	}
 	assert.ok(error instanceof ScenarioError);
-	assert.deepEqual(
-		error.problems.map((p) => [p.line, p.field]),
-		[
-			[6, "writer"],
-			[3, "explorer[1]"],
-			[4, "explorer[2]"],
-		].sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
-	);
+	const byField = (a: unknown[], b: unknown[]) => String(a[1]).localeCompare(String(b[1]));
+	assert.deepEqual(error.problems.map((p) => [p.line, p.field]).sort(byField), [
+		[3, "explorer[1]"],
+		[4, "explorer[2]"],
+		[6, "writer"],
+	]);
 	assert.throws(() => parseScenario("a: [\n", "bad.yaml"), /bad\.yaml:\d+: invalid YAML/);
 });
 
