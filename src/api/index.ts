@@ -94,21 +94,43 @@ export async function createRuntime(name: string): Promise<WorkerRuntime> {
  * (background) in a detached coordinator, returning once that process owns the run.
  */
 export async function runTeam(req: RunRequest): Promise<RunView> {
+	return launch(req, async (catalog) => {
+		const plan = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow);
+		return { plan, start: { team: plan.team, workflow: plan.workflow } };
+	});
+}
+
+/**
+ * One agent on one prompt: a single-task run (team `agent:<name>`), so it shows in status and lists, and can be
+ * cancelled, resumed and followed like any run. Backs the `Agent` tool.
+ */
+export async function runAgent(req: Omit<RunRequest, "team" | "workflow"> & { agent: string }): Promise<RunView> {
+	return launch({ ...req, team: `agent:${req.agent}` }, async (catalog) => {
+		const plan = (await import("../engine/plan.js")).planAgent(catalog, req.agent);
+		return { plan, start: { team: plan.team, workflow: plan.workflow, agent: req.agent } };
+	});
+}
+
+async function launch(
+	req: RunRequest,
+	planner: (
+		catalog: Catalog,
+	) => Promise<{ plan: { autoRetry: boolean }; start: { team: string; workflow: string; agent?: string } }>,
+): Promise<RunView> {
 	const goal = req.goal.trim();
 	if (!goal) throw new UsageError("the goal is empty: say what the team should do");
 	if (goal.length > MAX_GOAL_CHARS)
 		throw new UsageError(`the goal is ${goal.length} characters; the limit is ${MAX_GOAL_CHARS}`);
 	const { repo, config, catalog } = await context(req.cwd);
 	await assertDepth(config);
-	const { planRun } = await import("../engine/plan.js");
-	const plan = planRun(catalog, req.team, req.workflow);
+	const { plan, start: target } = await planner(catalog);
 	let scenario: string | undefined;
 	if (req.scenario) {
 		scenario = resolve(req.cwd ?? process.cwd(), req.scenario);
 		await (await import("../scripted/scenario.js")).loadScenario(scenario); // fail now, not in every worker
 	}
 	const settings = await runSettings(req, config, plan.autoRetry, scenario);
-	const start: StartRequest = { kind: "run", team: plan.team, workflow: plan.workflow, goal, settings };
+	const start: StartRequest = { kind: "run", ...target, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
 }
@@ -129,7 +151,16 @@ export async function assertDepth(config: CrewConfig): Promise<void> {
 
 /** The request a coordinator starts from (also what a background coordinator is handed). */
 export type StartRequest =
-	| { kind: "run"; team: string; workflow: string; goal: string; settings: RunSettings; runId?: string }
+	| {
+			kind: "run";
+			team: string;
+			workflow: string;
+			/** A single-agent run (the `Agent` tool) instead of a team's workflow. */
+			agent?: string;
+			goal: string;
+			settings: RunSettings;
+			runId?: string;
+	  }
 	| { kind: "resume"; runId: string; requeue: string[] };
 
 /** Runs a coordinator for `start` in this process until the run ends. */
@@ -140,11 +171,11 @@ export async function coordinateHere(
 ): Promise<RunView> {
 	const { catalog } = await context(repo);
 	const engine = await import("../engine/coordinator.js");
-	const { planFromState, planRun } = await import("../engine/plan.js");
+	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
 	if (start.kind === "run") {
 		const result = await engine.executeRun({
 			repo,
-			plan: planRun(catalog, start.team, start.workflow),
+			plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow),
 			goal: start.goal,
 			settings: start.settings,
 			runtime: await createRuntime(start.settings.runtime),

@@ -84,6 +84,19 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 	return { team: team.name, workflow: workflow.name, autoRetry: team.autoRetry === true, tasks };
 }
 
+/** One agent on the run's goal: a single task named after the agent. */
+export function planAgent(catalog: Catalog, agentName: string): Plan {
+	const agent = catalog.agents.get(agentName);
+	if (!agent)
+		throw new PlanError(`unknown agent "${agentName}" (known agents: ${[...catalog.agents.keys()].sort().join(", ")})`);
+	return {
+		team: `agent:${agent.name}`,
+		workflow: "single",
+		autoRetry: false,
+		tasks: [{ id: agent.name, role: agent.name, agent, dependsOn: [], template: "{goal}", output: "result" }],
+	};
+}
+
 /** A run that cannot be resumed (the CLI exits 2 with the reason). */
 export class ResumeRefused extends Error {
 	constructor(message: string) {

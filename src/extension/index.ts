@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ExtensionAPI } from "../host.js";
 import { registerCommands } from "./commands.js";
+import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
 
 function hasRuns(cwd: string): boolean {
@@ -19,6 +20,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.
 	let policy: Promise<string> | undefined;
 	registerTeamTool(pi);
+	registerSubagentTools(pi);
 	registerCommands(pi, {
 		autonomyChanged: () => {
 			policy = undefined;

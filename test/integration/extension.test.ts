@@ -117,3 +117,40 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	assert.equal(later, "team export is not available yet in this version of pi-crew.");
 	assert.equal(unnamed, "team cancel needs `runId` (see action list).", "never the latest run by default");
 });
+
+test("Agent + get_subagent_result round-trip: a background agent's answer comes back; a foreground one directly", async () => {
+	const box = await sandbox();
+	await box.write("notes.txt", "hello\n");
+	const scenario = await box.write(
+		"parent.yaml",
+		[
+			"default:",
+			"  - tool: Agent",
+			'    args: { agent: explorer, prompt: "find the notes", background: true }',
+			"  - tool: get_subagent_result",
+			'    args: { runId: "{runId}" }',
+			"  - tool: Agent",
+			'    args: { agent: verifier, prompt: "check the notes" }',
+			'  - say: "LAST: {result}"',
+		].join("\n"),
+	);
+	const child = spawnPi(["--mode", "json", "delegate"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
+	child.stdin.end();
+	let stdout = "";
+	child.stdout.on("data", (d) => {
+		stdout += d;
+	});
+	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
+	const results = stdout
+		.split("\n")
+		.filter((l) => l.includes('"tool_execution_end"'))
+		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
+	assert.match(results[0] ?? "", /^started explorer as run (\S+); get its answer with get_subagent_result$/);
+	assert.match(results[1] ?? "", /^Explored the repository for: find the notes\n\nFiles:\n[\s\S]*notes\.txt/);
+	assert.match(results[2] ?? "", /^PASS: check the notes[\s\S]*\(run \S+\)$/);
+	const runs = JSON.parse((await cli(["list", "--json"], box)).stdout) as { runs: { team: string; status: string }[] };
+	assert.deepEqual(runs.runs.map((r) => [r.team, r.status]).sort(), [
+		["agent:explorer", "succeeded"],
+		["agent:verifier", "succeeded"],
+	]);
+});

@@ -1,0 +1,99 @@
+/**
+ * Subagent tools: `Agent` starts one agent on a prompt (a single-task run, so it shows in status and lists and can be
+ * cancelled and resumed like any run), `get_subagent_result` waits for or polls its answer.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type Static, Type } from "typebox";
+import type { ExtensionAPI } from "../host.js";
+import type { RunView } from "../store/run-store.js";
+import { dropUnset } from "./team-tool.js";
+
+function text(value: string, details: unknown = {}) {
+	return { content: [{ type: "text" as const, text: value }], details };
+}
+
+/** The answer of a single-agent run, or why there is none. */
+async function answer(view: RunView): Promise<string> {
+	const task = [...view.state.tasks.values()][0];
+	if (view.status === "succeeded" && task?.resultPath) return readFile(join(view.paths.dir, task.resultPath), "utf8");
+	if (view.status === "running" || view.status === "pending") return `still running (run ${view.state.runId})`;
+	return `run ${view.state.runId} ${view.status}${view.state.reason ? `: ${view.state.reason}` : ""}`;
+}
+
+const AgentParams = Type.Object({
+	agent: Type.String({ description: "the agent to start (see the team tool's get action; e.g. explorer, executor)" }),
+	prompt: Type.String({ description: "what the agent should do" }),
+	background: Type.Optional(
+		Type.Boolean({ description: "return at once with the run id; collect the answer with get_subagent_result" }),
+	),
+	model: Type.Optional(Type.String({ description: "the agent's model (provider/id)" })),
+});
+
+const ResultParams = Type.Object({
+	runId: Type.String({ description: "the run id the Agent tool returned" }),
+	wait: Type.Optional(Type.Boolean({ description: "wait for the answer (default true); false: report status now" })),
+	timeoutSeconds: Type.Optional(Type.Number({ description: "how long to wait at most (default 600)" })),
+});
+
+export function registerSubagentTools(pi: ExtensionAPI): void {
+	pi.registerTool({
+		name: "Agent",
+		label: "Agent",
+		description:
+			"Start one pi-crew agent (a worker with its own role prompt and tools) on a prompt and get its answer. " +
+			"With background: true it returns a run id at once; use get_subagent_result for the answer.",
+		parameters: AgentParams,
+		prepareArguments: (args) => dropUnset(args) as unknown as Static<typeof AgentParams>,
+		async execute(_id, params, signal, onUpdate, ctx) {
+			const api = await import("../api/index.js");
+			try {
+				const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
+				const { mayStartRuns, refusal } = await import("./autonomy.js");
+				if (!mayStartRuns(profile)) return text(refusal(profile, "run"), { error: "autonomy", profile });
+				const { progressLine } = await import("../cli/render.js");
+				const view = await api.runAgent({
+					cwd: ctx.cwd,
+					agent: params.agent,
+					goal: params.prompt,
+					model: params.model,
+					sessionModel: ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined,
+					background: params.background === true,
+					signal,
+					onEvent: (event, state) => {
+						const line = progressLine(event, state);
+						if (line) onUpdate?.(text(line));
+					},
+				});
+				const runId = view.state.runId;
+				if (params.background)
+					return text(`started ${params.agent} as run ${runId}; get its answer with get_subagent_result`, { runId });
+				return text(`${await answer(view)}\n\n(run ${runId})`, api.runJson(view));
+			} catch (err) {
+				return text(`Agent failed: ${(err as Error).message}`, { error: (err as Error).name });
+			}
+		},
+	});
+
+	pi.registerTool({
+		name: "get_subagent_result",
+		label: "Subagent result",
+		description: "The answer of an agent started with the Agent tool: waits for it by default.",
+		parameters: ResultParams,
+		prepareArguments: (args) => dropUnset(args) as unknown as Static<typeof ResultParams>,
+		async execute(_id, params, signal, _onUpdate, ctx) {
+			const api = await import("../api/index.js");
+			try {
+				let view = await api.runStatus(ctx.cwd, params.runId);
+				if (params.wait !== false && (view.status === "running" || view.status === "pending")) {
+					const timeout = AbortSignal.timeout(Math.max(1, params.timeoutSeconds ?? 600) * 1000);
+					const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
+					view = await (await import("../api/lifecycle.js")).follow(ctx.cwd, params.runId, () => undefined, stop);
+				}
+				return text(await answer(view), api.runJson(view));
+			} catch (err) {
+				return text(`get_subagent_result failed: ${(err as Error).message}`, { error: (err as Error).name });
+			}
+		},
+	});
+}
