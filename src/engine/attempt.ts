@@ -7,6 +7,7 @@ import { join, relative } from "node:path";
 import type { DeadLetterReason } from "../store/events.js";
 import { listRunIds, loadRun, writeArtifact } from "../store/run-store.js";
 import { StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
+import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { type RunContext, sleep } from "./context.js";
 import { appendDeadLetter, DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
 import type { PlannedTask } from "./plan.js";
@@ -19,10 +20,13 @@ const MAX_RATE_LIMIT_WAITS = 5;
 export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void> {
 	const id = task.id;
 	const dir = `tasks/${id}`;
-	const prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task));
-	const promptPath = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
+	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task));
+	if (task.adaptive)
+		prompt += `\n${planFormat(ctx.plan.roles, new Set(ctx.plan.tasks.filter((t) => !t.from).map((t) => t.role)))}`;
+	let promptPath = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
 	let failures = 0;
 	let rateLimitWaits = 0;
+	let replanned = false;
 	for (;;) {
 		await ctx.gate.wait(ctx.cancel);
 		if (ctx.cancel.aborted) {
@@ -36,6 +40,20 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const systemPromptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt}/system.md`, system);
 		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptPath) }, id);
 		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir });
+		if (outcome.ok && task.adaptive && !expandedAlready(ctx, id)) {
+			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
+			if ("errors" in plan) {
+				const reason = `invalid plan: ${plan.errors.join("; ")}`;
+				if (replanned) return fail(ctx, id, reason);
+				// One re-plan, told what was wrong.
+				replanned = true;
+				prompt += `\n## Your previous plan was rejected\n\n${plan.errors.map((e) => `- ${e}`).join("\n")}\n\nAnswer again with a corrected plan.\n`;
+				promptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt + 1}/prompt.md`, prompt);
+				await ctx.log.append("task.retrying", { attempt, reason, delayMs: 0 }, id);
+				continue;
+			}
+			await expand(ctx, task, plan.steps);
+		}
 		if (outcome.ok) {
 			const resultPath = await writeArtifact(ctx.paths, `${dir}/result.md`, outcome.answer);
 			await ctx.log.append(
@@ -73,6 +91,49 @@ interface AttemptFiles {
 	promptPath: string;
 	systemPromptPath: string;
 	taskDir: string;
+}
+
+function expandedAlready(ctx: RunContext, id: string): boolean {
+	return [...ctx.state().tasks.values()].some((t) => t.from === id);
+}
+
+/**
+ * Adds a plan's tasks to the run: each waits for the planning task (and its phase's predecessors); tasks that waited
+ * for the planning task now also wait for everything the plan added. Logged before the planner's success, so the
+ * scheduler never sees the planner done without its tasks.
+ */
+async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[]): Promise<void> {
+	const added: string[] = [];
+	for (const step of steps) {
+		const agent = ctx.plan.roles.get(step.role);
+		if (!agent) continue; // parsePlan checked the roles
+		const task: PlannedTask = {
+			id: step.id,
+			role: step.role,
+			agent,
+			dependsOn: [planner.id, ...step.dependsOn],
+			template: step.task,
+			output: step.id,
+			from: planner.id,
+		};
+		ctx.plan.tasks.push(task);
+		added.push(task.id);
+		await ctx.log.append(
+			"task.planned",
+			{
+				role: task.role,
+				agent: agent.name,
+				dependsOn: task.dependsOn,
+				template: task.template,
+				output: task.output,
+				from: planner.id,
+			},
+			task.id,
+		);
+	}
+	for (const waiter of ctx.state().tasks.values())
+		if (waiter.status === "pending" && waiter.dependsOn.includes(planner.id) && !added.includes(waiter.id))
+			await ctx.log.append("task.depends", { add: added }, waiter.id);
 }
 
 async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFiles): Promise<WorkerOutcome> {

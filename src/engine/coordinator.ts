@@ -75,7 +75,14 @@ export async function executeRun(opts: RunOptions): Promise<RunResult> {
 			...plan.tasks.map((t) =>
 				log.append(
 					"task.planned",
-					{ role: t.role, agent: t.agent.name, dependsOn: t.dependsOn, template: t.template, output: t.output },
+					{
+						role: t.role,
+						agent: t.agent.name,
+						dependsOn: t.dependsOn,
+						template: t.template,
+						output: t.output,
+						...(t.adaptive ? { adaptive: true } : {}),
+					},
 					t.id,
 				),
 			),

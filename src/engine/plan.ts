@@ -18,6 +18,10 @@ export interface PlannedTask {
 	/** The step's task template (`{goal}`, `{<output of a dependency>}`). */
 	template: string;
 	output: string;
+	/** Its answer is a plan that adds tasks to the run (see adaptive.ts). */
+	adaptive?: boolean;
+	/** Added by the plan of this adaptive task. */
+	from?: string;
 }
 
 export interface Plan {
@@ -25,6 +29,9 @@ export interface Plan {
 	workflow: string;
 	/** Team-level opt-in to retries (`autoRetry: true` in the team file). */
 	autoRetry: boolean;
+	/** The team's roles and their agents: what an adaptive plan may use. */
+	roles: Map<string, AgentDef>;
+	/** Grows when an adaptive step's plan adds tasks. */
 	tasks: PlannedTask[];
 }
 
@@ -79,9 +86,25 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			dependsOn: step.dependsOn ?? [],
 			template: step.task,
 			output: step.output ?? step.id,
+			...(step.adaptive ? { adaptive: true } : {}),
 		};
 	});
-	return { team: team.name, workflow: workflow.name, autoRetry: team.autoRetry === true, tasks };
+	return {
+		team: team.name,
+		workflow: workflow.name,
+		autoRetry: team.autoRetry === true,
+		roles: teamRoles(catalog, team.roles),
+		tasks,
+	};
+}
+
+function teamRoles(catalog: Catalog, roles: { name: string; agent: string }[]): Map<string, AgentDef> {
+	const map = new Map<string, AgentDef>();
+	for (const r of roles) {
+		const agent = catalog.agents.get(r.agent);
+		if (agent) map.set(r.name, agent);
+	}
+	return map;
 }
 
 /** One agent on the run's goal: a single task named after the agent. */
@@ -93,6 +116,7 @@ export function planAgent(catalog: Catalog, agentName: string): Plan {
 		team: `agent:${agent.name}`,
 		workflow: "single",
 		autoRetry: false,
+		roles: new Map([[agent.name, agent]]),
 		tasks: [{ id: agent.name, role: agent.name, agent, dependsOn: [], template: "{goal}", output: "result" }],
 	};
 }
@@ -155,7 +179,11 @@ export function planFromState(state: RunState, catalog: Catalog): Plan {
 			dependsOn: t.dependsOn,
 			template: t.template,
 			output: t.output,
+			...(t.adaptive ? { adaptive: true } : {}),
+			...(t.from ? { from: t.from } : {}),
 		}),
 	);
-	return { team: state.team, workflow: state.workflow, autoRetry: state.settings.retry !== undefined, tasks };
+	const team = catalog.teams.get(state.team);
+	const roles = team ? teamRoles(catalog, team.roles) : new Map(tasks.map((t) => [t.role, t.agent]));
+	return { team: state.team, workflow: state.workflow, autoRetry: state.settings.retry !== undefined, roles, tasks };
 }

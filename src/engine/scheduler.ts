@@ -21,7 +21,6 @@ export class Scheduler {
 	constructor(private readonly ctx: RunContext) {}
 
 	async run(): Promise<RunOutcome> {
-		const byId = new Map(this.ctx.plan.tasks.map((t) => [t.id, t]));
 		try {
 			for (;;) {
 				if (!this.ctx.cancel.aborted) {
@@ -32,7 +31,8 @@ export class Scheduler {
 						if (budget === "wait") break;
 						this.budgetStop ??= budget;
 						if (this.budgetStop) break;
-						this.start(byId.get(id) as PlannedTask);
+						// Looked up each time: an adaptive step's plan adds tasks while the run goes.
+						this.start(this.ctx.plan.tasks.find((t) => t.id === id) as PlannedTask);
 					}
 				}
 				if (this.running.size === 0) break;

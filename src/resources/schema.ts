@@ -49,6 +49,8 @@ export const WorkflowFrontmatter = Type.Object(
 					task: Type.String({ minLength: 1 }),
 					dependsOn: Type.Optional(Type.Array(StepId)),
 					output: Type.Optional(StepId),
+					/** The step's answer is a plan (a fenced JSON block) whose tasks are added to the run. */
+					adaptive: Type.Optional(Type.Boolean()),
 				},
 				{ additionalProperties: false },
 			),

@@ -66,6 +66,7 @@ async function respond(context: Context, scenario: Scenario | undefined): Promis
 		agent,
 		task: identity?.taskId ?? "",
 		runId: lastRunId,
+		plan: minimalPlan(userText, parseGoal(userText)),
 	};
 	const step = plan.step;
 	switch (step.kind) {
@@ -105,6 +106,14 @@ function fillArgs(args: Record<string, unknown>, vars: Record<string, string>): 
 	return Object.fromEntries(
 		Object.entries(args).map(([k, v]) => [k, typeof v === "string" ? fillTemplate(v, vars) : v]),
 	);
+}
+
+/** A one-task plan for the first role an adaptive step's prompt allows (see engine/adaptive.ts), or "". */
+function minimalPlan(prompt: string, goal: string): string {
+	const role = /^Roles you may use: ([A-Za-z0-9_-]+) \(/m.exec(prompt)?.[1];
+	if (!role) return "";
+	const plan = { phases: [{ name: "do", tasks: [{ id: "step-1", role, task: `Carry out: ${goal.split("\n")[0]}` }] }] };
+	return `\n\`\`\`json\n${JSON.stringify(plan)}\n\`\`\`\n`;
 }
 
 const RUN_ID = /\b\d{8}-\d{6}-[0-9a-f]{6}\b/g;

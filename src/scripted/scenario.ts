@@ -99,7 +99,10 @@ const STATUS = (answer: string): Step[] => [
 const DEFAULTS: Record<string, Step[]> = {
 	explorer: LIST("Explored the repository for: {goal}\n\nFiles:\n{result}"),
 	analyst: LIST("Analysis of: {goal}\n\nRepository root:\n{result}"),
-	planner: LIST("Plan for: {goal}\n\n1. Inspect the affected files\n2. Make the change\n3. Verify\n\nFiles:\n{result}"),
+	// {plan}: a minimal valid plan when the step is adaptive (its prompt lists the roles a plan may use), else nothing.
+	planner: LIST(
+		"Plan for: {goal}\n\n1. Inspect the affected files\n2. Make the change\n3. Verify\n\nFiles:\n{result}\n{plan}",
+	),
 	critic: LIST("Critique of the approach to: {goal}\n\nNo blocking issues found in:\n{result}"),
 	reviewer: LIST("Review for: {goal}\n\nLooked at:\n{result}"),
 	"security-reviewer": LIST("Security review for: {goal}\n\nLooked at:\n{result}"),
@@ -149,5 +152,5 @@ export function planCall(steps: Step[], callIndex: number): CallPlan {
 }
 
 export function fillTemplate(text: string, vars: Record<string, string>): string {
-	return text.replace(/\{(goal|result|agent|task|runId)\}/g, (_, name: string) => vars[name] ?? "");
+	return text.replace(/\{(goal|result|agent|task|runId|plan)\}/g, (_, name: string) => vars[name] ?? "");
 }

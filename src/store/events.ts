@@ -86,7 +86,19 @@ export interface EventPayloads {
 	/** Needs a human: a burst of dead-letters, or the coordinator stopped on an error (the run stays resumable). */
 	"run.alert": { kind: "deadletter-rate" | "coordinator-error"; message: string };
 	"run.finished": { status: FinalRunStatus; reason?: string; summaryPath: string };
-	"task.planned": { role: string; agent: string; dependsOn: string[]; template: string; output: string };
+	"task.planned": {
+		role: string;
+		agent: string;
+		dependsOn: string[];
+		template: string;
+		output: string;
+		/** An adaptive planning step: its answer's plan adds tasks to the run. */
+		adaptive?: boolean;
+		/** Added by the plan of this (adaptive) task. */
+		from?: string;
+	};
+	/** A pending task also waits for these (the tasks an adaptive plan added before it). */
+	"task.depends": { add: string[] };
 	"task.started": { attempt: number; promptPath: string };
 	"task.tool": { tool: string; phase: "start" | "end"; isError?: boolean; summary?: string };
 	"task.usage": Usage;
@@ -111,6 +123,7 @@ export const EVENT_TYPES = new Set<string>([
 	"run.alert",
 	"run.finished",
 	"task.planned",
+	"task.depends",
 	"task.started",
 	"task.tool",
 	"task.usage",
@@ -151,6 +164,8 @@ export interface TaskState {
 	dependsOn: string[];
 	template: string;
 	output: string;
+	adaptive?: boolean;
+	from?: string;
 	status: TaskStatus;
 	/** Number of the latest attempt (0 before the first). */
 	attempt: number;
@@ -320,6 +335,11 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 		return state;
 	}
 	task.lastActivityAt = e.ts;
+	if (e.type === "task.depends") {
+		if (task.status !== "pending") state.anomalies.push(`seq ${e.seq}: task ${id} rewired while ${task.status}`);
+		else task.dependsOn = [...new Set([...task.dependsOn, ...e.data.add])];
+		return state;
+	}
 	if (e.type === "task.requeued") {
 		if (task.status === "failed" || task.status === "skipped") reopen(state, id, e, e.data.reason);
 		else state.anomalies.push(`seq ${e.seq}: cannot requeue task ${id} (${task.status})`);

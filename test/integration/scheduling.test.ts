@@ -71,3 +71,78 @@ test("an unknown team is exit 2 with the known teams listed", async () => {
 	assert.equal(res.code, 2);
 	assert.match(res.stderr, /unknown team "nope" \(known teams: default, fast-fix/);
 });
+
+test("adaptive planning: an invalid plan is re-planned once with its errors; the valid plan's tasks run between plan and review", async () => {
+	const box = await sandbox();
+	const fence = (plan: unknown) => `\`\`\`json\n${JSON.stringify(plan)}\n\`\`\``;
+	const bad = fence({ phases: [{ tasks: [{ id: "x", role: "wizard", task: "magic" }] }] });
+	const good = fence({
+		phases: [
+			{
+				name: "build",
+				tasks: [
+					{ id: "build-a", role: "executor", task: "build a" },
+					{ id: "build-b", role: "executor", task: "build b" },
+				],
+			},
+			{ name: "check", tasks: [{ id: "check", role: "tester", task: "test a and b" }] },
+		],
+	});
+	// JSON is YAML: a scenario can be written as JSON.
+	const scenario = await box.write(
+		"scenario.json",
+		JSON.stringify({
+			"task:plan@1": [{ say: `First try:\n${bad}` }],
+			"task:plan@2": [{ say: `Second try:\n${good}` }],
+			default: [{ sleepMs: 300 }, { say: "{task} done" }],
+		}),
+	);
+	const { code, json } = await runJson(
+		["implementation", "add a feature", "--model", SCRIPTED, "--scenario", scenario],
+		box,
+	);
+	assert.equal(code, 0, JSON.stringify(json.tasks));
+	assert.deepEqual(
+		json.tasks.map((t) => [t.id, t.status]),
+		[
+			["explore", "succeeded"],
+			["plan", "succeeded"],
+			["review", "succeeded"],
+			["build-a", "succeeded"],
+			["build-b", "succeeded"],
+			["check", "succeeded"],
+		],
+	);
+	const plan = task(json, "plan");
+	assert.equal(plan.attempts.length, 2);
+	assert.match(plan.attempts[0]?.reason ?? "", /^invalid plan: phase 1 task 1 \(x\): unknown role "wizard"/);
+	const { readFile } = await import("node:fs/promises");
+	const second = await readFile(`${json.runDir}/artifacts/tasks/plan/attempt-2/prompt.md`, "utf8");
+	assert.match(second, /## Your previous plan was rejected\n\n- phase 1 task 1 \(x\): unknown role "wizard"/);
+	const [a, b, check, review] = ["build-a", "build-b", "check", "review"].map((id) => task(json, id));
+	assert.ok(
+		ms(a?.startedAt) >= ms(plan.endedAt) && ms(b?.startedAt) >= ms(plan.endedAt),
+		"the plan's tasks start after it",
+	);
+	assert.ok(ms(check?.startedAt) >= Math.max(ms(a?.endedAt), ms(b?.endedAt)), "phase 2 waits for phase 1");
+	assert.ok(ms(review?.startedAt) >= ms(check?.endedAt), "review waits for everything the plan added");
+});
+
+test("adaptive planning: a plan invalid twice fails the planning task with the reasons; its dependents are skipped", async () => {
+	const box = await sandbox();
+	const scenario = await box.write(
+		"scenario.yaml",
+		'"task:plan":\n  - say: "no plan, sorry"\ndefault:\n  - say: "{task} done"\n',
+	);
+	const { code, json } = await runJson(
+		["implementation", "add a feature", "--model", SCRIPTED, "--scenario", scenario],
+		box,
+	);
+	assert.equal(code, 1);
+	assert.match(
+		task(json, "plan").reason ?? "",
+		/^invalid plan: no ```json block with the plan at the end of the answer$/,
+	);
+	assert.equal(task(json, "plan").attempts.length, 2);
+	assert.equal(task(json, "review").status, "skipped");
+});
