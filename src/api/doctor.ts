@@ -68,7 +68,12 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 	];
 	const configOk = checks.at(-1)?.level === "ok";
 	if (configOk) {
-		const { catalog, problems } = await validateResources(repo);
+		const loaded = await validateResources(repo).catch((err: Error) => err);
+		if (loaded instanceof Error) {
+			checks.push({ name: "resources", level: "error", detail: loaded.message, hint: "see: pi-crew validate" });
+			return { ok: false, repo, checks };
+		}
+		const { catalog, problems } = loaded;
 		const errors = problems.filter((p) => p.severity !== "warning");
 		checks.push({
 			name: "resources",

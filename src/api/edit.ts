@@ -9,6 +9,7 @@ import writeFileAtomic from "write-file-atomic";
 import { crewHome, isTrusted, loadConfig } from "../config/config.js";
 import { loadCatalog } from "../resources/catalog.js";
 import { KIND_SUFFIX, type Kind, parseResource } from "../resources/parse.js";
+import { assertNoSymlinks } from "../util/paths.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { findRepo, UsageError } from "./index.js";
 
@@ -16,10 +17,13 @@ export type EditScope = "project" | "user";
 const DIRS: Record<Kind, string> = { agent: "agents", team: "teams", workflow: "workflows" };
 const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
-function resourcePath(repo: string, kind: Kind, name: string, scope: EditScope): string {
+/** The file of a resource; no symlink on the way from the repository (or the crew home) to it. */
+async function resourcePath(repo: string, kind: Kind, name: string, scope: EditScope): Promise<string> {
 	if (!NAME.test(name)) throw new UsageError(`invalid ${kind} name "${name}": lower-case letters, digits and '-'`);
-	const root = scope === "project" ? join(repo, ".crew") : crewHome();
-	return join(root, DIRS[kind], `${name}${KIND_SUFFIX[kind]}`);
+	const base = scope === "project" ? repo : crewHome();
+	const file = join(scope === "project" ? join(repo, ".crew") : base, DIRS[kind], `${name}${KIND_SUFFIX[kind]}`);
+	await assertNoSymlinks(base, file);
+	return file;
 }
 
 async function catalogFor(repo: string) {
@@ -39,7 +43,7 @@ export interface WriteRequest {
 
 export async function writeResource(req: WriteRequest): Promise<string> {
 	const repo = findRepo(req.cwd);
-	const file = resourcePath(repo, req.kind, req.name, req.scope);
+	const file = await resourcePath(repo, req.kind, req.name, req.scope);
 	const parsed = parseResource(req.kind as "agent", req.content, file, req.scope);
 	if (!parsed.def)
 		throw new UsageError(
@@ -70,7 +74,7 @@ export async function deleteResource(
 	scope: EditScope,
 ): Promise<string> {
 	const repo = findRepo(cwd);
-	const file = resourcePath(repo, kind, name, scope);
+	const file = await resourcePath(repo, kind, name, scope);
 	const catalog = await catalogFor(repo);
 	const users =
 		kind === "agent"

@@ -10,6 +10,7 @@ import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
 import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
+import { readConfined } from "../util/paths.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
 
@@ -299,8 +300,8 @@ export async function recommend(cwd: string | undefined, goal: string) {
 export async function runSummary(cwd: string | undefined, runId?: string): Promise<{ text: string; path: string }> {
 	const view = await runStatus(cwd, runId);
 	const path = view.paths.summary;
-	const text = await readFile(path, "utf8").catch(() => {
-		throw new UsageError(`run ${view.state.runId} has no summary yet (it is ${view.status})`);
+	const text = await readConfined(view.paths.dir, relative(view.paths.dir, path)).catch(() => {
+		throw new UsageError(`run ${view.state.runId} has no readable summary (it is ${view.status})`);
 	});
 	return { text, path };
 }

@@ -48,6 +48,10 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 		stdio: ["ignore", out, out, "ipc"],
 		env,
 	});
+	let spawnError: Error | undefined;
+	child.on("error", (err) => {
+		spawnError = err;
+	});
 	// The start request (the goal may hold a secret) goes over the IPC channel, never through a file.
 	child.send(start.kind === "run" ? { ...start, runId } : start);
 	closeSync(out);
@@ -69,6 +73,7 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 				))
 			)
 				break;
+			if (spawnError) throw new OperationError(`cannot start the background coordinator: ${spawnError.message}`);
 			if (exit !== undefined) {
 				if (
 					exit === 0 ||

@@ -141,8 +141,8 @@ export async function setConfigValue(key: keyof CrewConfig, value: unknown, home
 	const doc = parseDocument(text);
 	if (doc.errors.length > 0) throw new ConfigError([{ file, message: `invalid YAML: ${doc.errors[0]?.message}` }]);
 	let next: string;
-	if (doc.contents === null)
-		next = stringify({ [key]: value }); // an empty file has no map to set into
+	// A file with comments only has no map to set into: the field goes after the comments.
+	if (doc.contents === null) next = `${text}${text && !text.endsWith("\n") ? "\n" : ""}${stringify({ [key]: value })}`;
 	else {
 		doc.set(key, value);
 		next = doc.toString();

@@ -2,10 +2,11 @@
  * One task, from its prompt to its terminal event: attempts, retry with backoff, the rate-limit gate, heartbeats
  * and dead-letter. The task stays `running` between attempts; it fails only when its attempts are exhausted.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { DeadLetterReason } from "../store/events.js";
 import { listRunIds, loadRun, writeArtifact } from "../store/run-store.js";
+import { readConfined } from "../util/paths.js";
 import { StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { type RunContext, sleep } from "./context.js";
@@ -238,8 +239,9 @@ async function dependencyResults(ctx: RunContext, task: PlannedTask): Promise<De
 	const byId = new Map(ctx.plan.tasks.map((t) => [t.id, t]));
 	return Promise.all(
 		task.dependsOn.map(async (depId) => {
-			const path = join(ctx.paths.dir, ctx.state().tasks.get(depId)?.resultPath ?? "");
-			return { task: byId.get(depId) as PlannedTask, text: await readFile(path, "utf8"), path };
+			const rel = ctx.state().tasks.get(depId)?.resultPath ?? "";
+			const path = join(ctx.paths.dir, rel);
+			return { task: byId.get(depId) as PlannedTask, text: await readConfined(ctx.paths.dir, rel), path };
 		}),
 	);
 }

@@ -42,6 +42,7 @@ export function delegationPolicy(profile: Autonomy, teams: TeamInfo[]): string {
 	return `## pi-crew delegation (autonomy: ${profile})\n\n${RULES[profile]}\n\nTeams:\n${trusted.join("\n")}\n${repo}`;
 }
 
-export function refusal(profile: Autonomy, action: string): string {
-	return `The user's pi-crew autonomy profile is "${profile}": do not ${action === "run" ? "start" : action} runs yourself. Suggest it to the user instead (e.g. /team-run <team> <goal>); the plan and recommend actions help prepare it.`;
+/** `what`: the guarded act, e.g. "start runs", "delete resources". */
+export function refusal(profile: Autonomy, what: string): string {
+	return `The user's pi-crew autonomy profile is "${profile}": do not ${what} yourself. Suggest it to the user instead (e.g. /team-run <team> <goal>); the plan and recommend actions help prepare it.`;
 }

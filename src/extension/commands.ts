@@ -1,7 +1,8 @@
 /**
  * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`,
  * `/team-autonomy`.
- * Faces of the api like the `team` tool; each handler awaits its own work (a queued turn would not run headless).
+ * Faces of the api like the `team` tool. In an interactive session a run goes on behind the editor (pi awaits a
+ * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
 import type { ExtensionAPI } from "../host.js";
 
@@ -12,22 +13,33 @@ type Ui = {
 
 const WIDGET = "pi-crew";
 
-/** Completions are computed from the directory pi runs in (completion callbacks get no context). */
+/**
+ * Completions are computed from the directory pi runs in (completion callbacks get no context). They never reject:
+ * pi-tui does not catch a failing completion, and a broken config or run must not end the session.
+ */
 async function teamNames(prefix: string) {
-	const api = await import("../api/index.js");
-	const catalog = await api.resources(process.cwd());
-	return [...catalog.teams.values()]
-		.filter((t) => t.name.startsWith(prefix))
-		.map((t) => ({ value: `${t.name} `, label: t.name, description: t.description }));
+	try {
+		const api = await import("../api/index.js");
+		const catalog = await api.resources(process.cwd());
+		return [...catalog.teams.values()]
+			.filter((t) => t.name.startsWith(prefix))
+			.map((t) => ({ value: `${t.name} `, label: t.name, description: t.description.replace(/\s+/g, " ") }));
+	} catch {
+		return null;
+	}
 }
 
 async function runIds(prefix: string) {
-	const api = await import("../api/index.js");
-	const { runs } = await api.listRuns(process.cwd());
-	return runs
-		.filter((r) => r.state.runId.startsWith(prefix))
-		.reverse()
-		.map((r) => ({ value: r.state.runId, label: r.state.runId, description: `${r.status} ${r.state.team}` }));
+	try {
+		const api = await import("../api/index.js");
+		const { runs } = await api.listRuns(process.cwd());
+		return runs
+			.filter((r) => r.state.runId.startsWith(prefix))
+			.reverse()
+			.map((r) => ({ value: r.state.runId, label: r.state.runId, description: `${r.status} ${r.state.team}` }));
+	} catch {
+		return null;
+	}
 }
 
 /**
@@ -60,6 +72,20 @@ function progressWidget(ui: Ui) {
 }
 
 export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): void }): void {
+	// Runs this session started in this process: cancelled when the session ends (they can be resumed later).
+	const inSession = new Set<AbortController>();
+	pi.on("session_shutdown", () => {
+		for (const c of inSession) c.abort();
+	});
+	/** Runs `work` behind the editor when there is a UI; awaits it when headless. Reports failures either way. */
+	const launch = async (ctx: { hasUI: boolean; ui: Ui }, work: (signal: AbortSignal) => Promise<void>) => {
+		const controller = new AbortController();
+		inSession.add(controller);
+		const done = work(controller.signal)
+			.catch((err: Error) => ctx.ui.notify(`pi-crew: ${err.message}`, "error"))
+			.finally(() => inSession.delete(controller));
+		if (!ctx.hasUI) await done;
+	};
 	pi.registerCommand("team-autonomy", {
 		description:
 			"Show or set whether the agent may start team runs: /team-autonomy [manual|suggested|assisted|aggressive]",
@@ -93,12 +119,19 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 		handler: async (args, ctx) => {
 			const api = await import("../api/index.js");
 			const { progressLine, renderRun } = await import("../cli/render.js");
+			let parsed: Awaited<ReturnType<typeof parseTeamRun>>;
 			try {
-				const { team, goal, background, recommended } = await parseTeamRun(ctx.cwd, args);
-				const why = recommended
-					? ` (recommended: ${recommended.slice(0, 2).join("; ") || "the general-purpose team"})`
-					: "";
-				ctx.ui.notify(`pi-crew: team ${team}${why}: ${goal}`, "info");
+				parsed = await parseTeamRun(ctx.cwd, args);
+			} catch (err) {
+				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
+				return;
+			}
+			const { team, goal, background, recommended } = parsed;
+			const why = recommended
+				? ` (recommended: ${recommended.slice(0, 2).join("; ") || "the general-purpose team"})`
+				: "";
+			ctx.ui.notify(`pi-crew: team ${team}${why}: ${goal}`, "info");
+			await launch(ctx, async (signal) => {
 				const show = progressWidget(ctx.ui);
 				const view = await api.runTeam({
 					cwd: ctx.cwd,
@@ -106,23 +139,20 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 					goal,
 					background,
 					sessionModel: ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined,
-					signal: ctx.signal,
+					signal,
 					onEvent: (event, state) => {
 						const line = progressLine(event, state);
 						if (line) show(line);
 					},
 				});
 				ctx.ui.setWidget(WIDGET, renderRun(view).split("\n"));
-				const level = view.status === "succeeded" || background ? "info" : "warning";
 				ctx.ui.notify(
 					background
 						? `pi-crew: run ${view.state.runId} (team ${team}) continues in the background`
 						: `pi-crew: run ${view.state.runId} (team ${team}) ${view.status}${view.state.reason ? `: ${view.state.reason}` : ""}`,
-					level,
+					view.status === "succeeded" || background ? "info" : "warning",
 				);
-			} catch (err) {
-				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
-			}
+			});
 		},
 	});
 
@@ -157,26 +187,31 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 		const result = await (await import("../api/lifecycle.js")).cancel(cwd, id);
 		return `pi-crew: run ${id}: ${result.outcome.replace("-", " ")} (${result.view.status})`;
 	});
-	runCommand(
-		"team-resume",
-		"Resume an interrupted or cancelled run: /team-resume [runId]",
-		async (cwd, runId, ui, signal) => {
-			const api = await import("../api/index.js");
-			const { progressLine } = await import("../cli/render.js");
-			const id = runId ?? (await api.runStatus(cwd)).state.runId;
-			const show = progressWidget(ui);
-			const view = await (await import("../api/lifecycle.js")).resume({
-				cwd,
-				runId: id,
-				signal,
-				onEvent: (event, state) => {
-					const line = progressLine(event, state);
-					if (line) show(line);
-				},
+	pi.registerCommand("team-resume", {
+		description: "Resume an interrupted or cancelled run: /team-resume [runId] [--bg]",
+		getArgumentCompletions: (prefix) => runIds(prefix),
+		handler: async (args, ctx) => {
+			const background = /(^|\s)--bg(\s|$)/.test(args);
+			const given = args.replace(/(^|\s)--bg(?=\s|$)/g, " ").trim();
+			await launch(ctx, async (signal) => {
+				const api = await import("../api/index.js");
+				const { progressLine } = await import("../cli/render.js");
+				const id = given || (await api.runStatus(ctx.cwd)).state.runId;
+				const show = progressWidget(ctx.ui);
+				const view = await (await import("../api/lifecycle.js")).resume({
+					cwd: ctx.cwd,
+					runId: id,
+					background,
+					signal,
+					onEvent: (event, state) => {
+						const line = progressLine(event, state);
+						if (line) show(line);
+					},
+				});
+				ctx.ui.notify(`pi-crew: run ${id} ${background ? "continues in the background" : view.status}`, "info");
 			});
-			return `pi-crew: run ${id} ${view.status}`;
 		},
-	);
+	});
 	runCommand(
 		"team-list",
 		"List this repository's runs",

@@ -19,7 +19,7 @@ function hasRuns(cwd: string): boolean {
 export default function piCrew(pi: ExtensionAPI): void {
 	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.
 	let policy: Promise<string> | undefined;
-	registerTeamTool(pi);
+	registerTeamTool(pi, { resourcesChanged: () => (policy = undefined) });
 	registerSubagentTools(pi);
 	registerCommands(pi, {
 		autonomyChanged: () => {
@@ -30,14 +30,21 @@ export default function piCrew(pi: ExtensionAPI): void {
 		policy = undefined;
 	});
 	pi.on("before_agent_start", async (event, ctx) => {
+		// Only when the model can use the team tool: a policy about a tool it lacks would mislead it.
+		if (!pi.getActiveTools().includes("team")) return undefined;
 		policy ??= (async () => {
 			const api = await import("../api/index.js");
 			const [config, catalog] = await Promise.all([api.effectiveConfig(ctx.cwd), api.resources(ctx.cwd)]);
 			const { delegationPolicy } = await import("./autonomy.js");
 			return delegationPolicy(config.autonomy, [...catalog.teams.values()]);
-		})().catch(() => "");
-		const text = await policy;
-		return text ? { systemPrompt: `${event.systemPrompt}\n\n${text}` } : undefined;
+		})();
+		try {
+			return { systemPrompt: `${event.systemPrompt}\n\n${await policy}` };
+		} catch (err) {
+			policy = undefined; // try again next turn (the config may be fixed by then)
+			ctx.ui.notify(`pi-crew: no delegation policy this turn: ${(err as Error).message}`, "warning");
+			return undefined;
+		}
 	});
 	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
 	pi.on("session_start", (_event, ctx) => {
@@ -48,7 +55,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 			.then((runs) => {
 				for (const run of runs)
 					ctx.ui.notify(
-						`pi-crew: run ${run.state.runId} (${run.state.team}) was interrupted; resume it with the team tool (action resume) or: pi-crew resume ${run.state.runId}`,
+						`pi-crew: run ${run.state.runId} (${run.state.team}) was interrupted; resume it with /team-resume ${run.state.runId} or: pi-crew resume ${run.state.runId}`,
 						"warning",
 					);
 			})

@@ -2,21 +2,33 @@
  * Subagent tools: `Agent` starts one agent on a prompt (a single-task run, so it shows in status and lists and can be
  * cancelled and resumed like any run), `get_subagent_result` waits for or polls its answer.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Static, Type } from "typebox";
 import type { ExtensionAPI } from "../host.js";
 import type { RunView } from "../store/run-store.js";
+import { readConfined } from "../util/paths.js";
 import { dropUnset } from "./team-tool.js";
 
 function text(value: string, details: unknown = {}) {
 	return { content: [{ type: "text" as const, text: value }], details };
 }
 
+/** pi's limits for a tool result: the rest is read from the file. */
+const MAX_LINES = 2000;
+const MAX_CHARS = 50_000;
+
+function truncated(answer: string, path: string): string {
+	const lines = answer.split("\n");
+	if (lines.length <= MAX_LINES && answer.length <= MAX_CHARS) return answer;
+	const head = lines.slice(0, MAX_LINES).join("\n").slice(0, MAX_CHARS);
+	return `${head}\n[... cut at ${head.length} of ${answer.length} characters; the full answer is in ${path}]`;
+}
+
 /** The answer of a single-agent run, or why there is none. */
 async function answer(view: RunView): Promise<string> {
 	const task = [...view.state.tasks.values()][0];
-	if (view.status === "succeeded" && task?.resultPath) return readFile(join(view.paths.dir, task.resultPath), "utf8");
+	if (view.status === "succeeded" && task?.resultPath)
+		return truncated(await readConfined(view.paths.dir, task.resultPath), join(view.paths.dir, task.resultPath));
 	if (view.status === "running" || view.status === "pending") return `still running (run ${view.state.runId})`;
 	return `run ${view.state.runId} ${view.status}${view.state.reason ? `: ${view.state.reason}` : ""}`;
 }
@@ -33,7 +45,9 @@ const AgentParams = Type.Object({
 const ResultParams = Type.Object({
 	runId: Type.String({ description: "the run id the Agent tool returned" }),
 	wait: Type.Optional(Type.Boolean({ description: "wait for the answer (default true); false: report status now" })),
-	timeoutSeconds: Type.Optional(Type.Number({ description: "how long to wait at most (default 600)" })),
+	timeoutSeconds: Type.Optional(
+		Type.Number({ minimum: 1, maximum: 3600, description: "how long to wait at most, 1-3600 (default 600)" }),
+	),
 });
 
 export function registerSubagentTools(pi: ExtensionAPI): void {
@@ -44,13 +58,13 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 			"Start one pi-crew agent (a worker with its own role prompt and tools) on a prompt and get its answer. " +
 			"With background: true it returns a run id at once; use get_subagent_result for the answer.",
 		parameters: AgentParams,
-		prepareArguments: (args) => dropUnset(args) as unknown as Static<typeof AgentParams>,
+		prepareArguments: (args) => dropUnset<Static<typeof AgentParams>>(args),
 		async execute(_id, params, signal, onUpdate, ctx) {
 			const api = await import("../api/index.js");
 			try {
 				const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
 				const { mayStartRuns, refusal } = await import("./autonomy.js");
-				if (!mayStartRuns(profile)) return text(refusal(profile, "run"), { error: "autonomy", profile });
+				if (!mayStartRuns(profile)) throw new Error(refusal(profile, "start agents"));
 				const { progressLine } = await import("../cli/render.js");
 				const view = await api.runAgent({
 					cwd: ctx.cwd,
@@ -70,7 +84,7 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 					return text(`started ${params.agent} as run ${runId}; get its answer with get_subagent_result`, { runId });
 				return text(`${await answer(view)}\n\n(run ${runId})`, api.runJson(view));
 			} catch (err) {
-				return text(`Agent failed: ${(err as Error).message}`, { error: (err as Error).name });
+				throw new Error(`Agent failed: ${(err as Error).message}`);
 			}
 		},
 	});
@@ -80,19 +94,19 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 		label: "Subagent result",
 		description: "The answer of an agent started with the Agent tool: waits for it by default.",
 		parameters: ResultParams,
-		prepareArguments: (args) => dropUnset(args) as unknown as Static<typeof ResultParams>,
+		prepareArguments: (args) => dropUnset<Static<typeof ResultParams>>(args, ["wait"]),
 		async execute(_id, params, signal, _onUpdate, ctx) {
 			const api = await import("../api/index.js");
 			try {
 				let view = await api.runStatus(ctx.cwd, params.runId);
 				if (params.wait !== false && (view.status === "running" || view.status === "pending")) {
-					const timeout = AbortSignal.timeout(Math.max(1, params.timeoutSeconds ?? 600) * 1000);
+					const timeout = AbortSignal.timeout(Math.min(3600, Math.max(1, params.timeoutSeconds ?? 600)) * 1000);
 					const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
 					view = await (await import("../api/lifecycle.js")).follow(ctx.cwd, params.runId, () => undefined, stop);
 				}
 				return text(await answer(view), api.runJson(view));
 			} catch (err) {
-				return text(`get_subagent_result failed: ${(err as Error).message}`, { error: (err as Error).name });
+				throw new Error(`get_subagent_result failed: ${(err as Error).message}`);
 			}
 		},
 	});

@@ -35,8 +35,16 @@ type Action = (typeof ACTIONS)[number];
 /** The events action shows the model the last ones only: a long run's log would flood its context. */
 const EVENTS_SHOWN = 50;
 
-/** Actions that start agents working: the autonomy profile decides whether the model may call them. */
-const STARTS_WORK = new Set<Action>(["run", "resume", "requeue"]);
+/** Actions that start or stop agents or change resources: the autonomy profile decides if the model may call them. */
+const NEEDS_AUTONOMY: Partial<Record<Action, string>> = {
+	run: "start runs",
+	resume: "resume runs",
+	requeue: "requeue tasks",
+	cancel: "cancel runs",
+	create: "create resources",
+	update: "change resources",
+	delete: "delete resources",
+};
 
 const Params = Type.Object({
 	action: StringEnum(ACTIONS, { description: "what to do (run a team, plan one, inspect runs and resources)" }),
@@ -66,10 +74,13 @@ type TeamParams = Static<typeof Params>;
  * Models send "", 0, false or null for fields they mean to leave unset. Dropped before schema validation, which would
  * otherwise turn null into the string "null".
  */
-export function dropUnset(args: unknown): TeamParams {
-	if (typeof args !== "object" || args === null) return args as TeamParams;
-	const kept = Object.entries(args).filter(([, v]) => v !== null && v !== "" && v !== 0 && v !== false);
-	return Object.fromEntries(kept.map(([k, v]) => [k, typeof v === "string" ? v.trim() : v])) as TeamParams;
+export function dropUnset<T = TeamParams>(args: unknown, meaningful: string[] = []): T {
+	if (typeof args !== "object" || args === null) return args as T;
+	// `false` and 0 are kept for the fields where they mean something (e.g. `wait: false`).
+	const unset = (k: string, v: unknown) =>
+		v === null || v === "" || ((v === 0 || v === false) && !meaningful.includes(k));
+	const kept = Object.entries(args).filter(([k, v]) => !unset(k, v));
+	return Object.fromEntries(kept.map(([k, v]) => [k, typeof v === "string" ? v.trim() : v])) as T;
 }
 
 interface Result {
@@ -87,18 +98,37 @@ interface Call {
 	session?: string;
 	signal?: AbortSignal;
 	progress: (line: string) => void;
+	/** Asks the user (interactive sessions only). */
+	confirm?: (title: string, message: string) => Promise<boolean>;
+	resourcesChanged: () => void;
 }
 
 type Api = typeof import("../api/index.js");
 type Render = typeof import("../cli/render.js");
 type Lifecycle = typeof import("../api/lifecycle.js");
 
+/**
+ * The user's own resources apply to every repository and can override builtins: the model edits them only with the
+ * user's confirmation, so only in an interactive session.
+ */
+async function confirmUserScope(c: Call, what: string): Promise<void> {
+	if (c.p.scope !== "user") return;
+	if (!c.confirm)
+		throw new Error(
+			`${what} in the user's resources needs the user's confirmation: ask them to do it, or use scope "project"`,
+		);
+	if (!(await c.confirm("pi-crew", `Allow the agent to ${what} in your pi-crew resources (all repositories)?`)))
+		throw new Error(`the user declined: ${what}`);
+}
+
 async function write(c: Call, mode: "create" | "update"): Promise<Result> {
 	const { kind, name, content } = c.p;
 	if (!kind || !name || !content)
 		return text(`team ${mode} needs \`kind\`, \`name\` and \`content\`.`, { error: "usage" });
+	await confirmUserScope(c, `${mode} ${kind} "${name}"`);
 	const edit = await import("../api/edit.js");
 	const file = await edit.writeResource({ cwd: c.cwd, kind, name, content, scope: c.p.scope ?? "project", mode });
+	c.resourcesChanged();
 	return text(`${mode === "create" ? "created" : "updated"} ${file}`, { file });
 }
 
@@ -107,21 +137,20 @@ async function latest(api: Api, c: Call): Promise<string> {
 }
 
 /** Cancel, resume and requeue act on one run the model names: never "the latest", which may be the user's. */
-function named(c: Call, action: string): string | Result {
-	return c.p.runId ?? text(`team ${action} needs \`runId\` (see action list).`, { error: "usage" });
+function named(c: Call, action: string): string {
+	if (!c.p.runId) throw new Error(`team ${action} needs \`runId\` (see action list).`);
+	return c.p.runId;
 }
 
 type Handler = (c: Call, api: Api, render: Render, lifecycle: () => Promise<Lifecycle>) => Promise<Result>;
 
 function notYet(action: (typeof LATER)[number]): Handler {
-	return async () =>
-		text(`team ${action} is not available yet in this version of pi-crew.`, { error: "not-available" });
+	return async () => Promise.reject(new Error(`team ${action} is not available yet in this version of pi-crew.`));
 }
 
 const HANDLERS: Record<Action, Handler> = {
 	async run(c, api, render) {
-		if (!c.p.team || !c.p.goal)
-			return text("team run needs both `team` and `goal` (see action recommend).", { error: "usage" });
+		if (!c.p.team || !c.p.goal) throw new Error("team run needs both `team` and `goal` (see action recommend).");
 		const view = await api.runTeam({
 			cwd: c.cwd,
 			team: c.p.team,
@@ -139,12 +168,12 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(`${render.renderRun(view)}\nsummary: ${view.paths.summary}`, api.runJson(view));
 	},
 	async plan(c, api, render) {
-		if (!c.p.team) return text("team plan needs `team`.", { error: "usage" });
+		if (!c.p.team) throw new Error("team plan needs `team`.");
 		const plan = await api.planTeam(c.cwd, c.p.team, c.p.workflow);
 		return text(render.renderPlan(plan), plan);
 	},
 	async recommend(c, api) {
-		if (!c.p.goal) return text("team recommend needs `goal`.", { error: "usage" });
+		if (!c.p.goal) throw new Error("team recommend needs `goal`.");
 		const ranked = await api.recommend(c.cwd, c.p.goal);
 		const lines = ranked
 			.slice(0, 3)
@@ -181,13 +210,11 @@ const HANDLERS: Record<Action, Handler> = {
 	},
 	async cancel(c, api, _render, lifecycle) {
 		const runId = named(c, "cancel");
-		if (typeof runId !== "string") return runId;
 		const result = await (await lifecycle()).cancel(c.cwd, runId);
 		return text(`run ${runId}: ${result.outcome} (${result.view.status})`, api.runJson(result.view));
 	},
 	async resume(c, api, render, lifecycle) {
 		const runId = named(c, "resume");
-		if (typeof runId !== "string") return runId;
 		const view = await (await lifecycle()).resume({
 			cwd: c.cwd,
 			runId,
@@ -204,9 +231,8 @@ const HANDLERS: Record<Action, Handler> = {
 	async requeue(c, api, render, lifecycle) {
 		const l = await lifecycle();
 		const runId = named(c, "requeue");
-		if (typeof runId !== "string") return runId;
 		const ids = c.p.taskId ? [c.p.taskId] : (await l.listDeadLetters(c.cwd, runId)).map((d) => d.taskId);
-		if (ids.length === 0) return text(`run ${runId} has no dead-lettered tasks`, { error: "usage" });
+		if (ids.length === 0) throw new Error(`run ${runId} has no dead-lettered tasks`);
 		const view = await l.resume({
 			cwd: c.cwd,
 			runId,
@@ -217,9 +243,9 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(render.renderRun(view), api.runJson(view));
 	},
 	async get(c, api) {
-		if (!c.p.name) return text("team get needs `name` (an agent, team or workflow).", { error: "usage" });
+		if (!c.p.name) throw new Error("team get needs `name` (an agent, team or workflow).");
 		const found = await api.getResource(c.cwd, c.p.name);
-		if (found.length === 0) return text(`no agent, team or workflow named "${c.p.name}"`, { error: "not-found" });
+		if (found.length === 0) throw new Error(`no agent, team or workflow named "${c.p.name}"`);
 		return text(found.map((r) => `${r.kind} ${r.name} (${r.scope}, ${r.file})\n\n${r.text}`).join("\n\n---\n\n"), {
 			resources: found,
 		});
@@ -227,13 +253,11 @@ const HANDLERS: Record<Action, Handler> = {
 	create: (c) => write(c, "create"),
 	update: (c) => write(c, "update"),
 	async delete(c) {
-		if (!c.p.kind || !c.p.name) return text("team delete needs `kind` and `name`.", { error: "usage" });
-		const file = await (await import("../api/edit.js")).deleteResource(
-			c.cwd,
-			c.p.kind,
-			c.p.name,
-			c.p.scope ?? "project",
-		);
+		if (!c.p.kind || !c.p.name) throw new Error("team delete needs `kind` and `name`.");
+		await confirmUserScope(c, `delete ${c.p.kind} "${c.p.name}"`);
+		const edit = await import("../api/edit.js");
+		const file = await edit.deleteResource(c.cwd, c.p.kind, c.p.name, c.p.scope ?? "project");
+		c.resourcesChanged();
 		return text(`deleted ${file}`, { file });
 	},
 	async validate(c, api) {
@@ -256,7 +280,7 @@ const HANDLERS: Record<Action, Handler> = {
 	cleanup: notYet("cleanup"),
 };
 
-export function registerTeamTool(pi: ExtensionAPI): void {
+export function registerTeamTool(pi: ExtensionAPI, hooks: { resourcesChanged(): void }): void {
 	pi.registerTool({
 		name: "team",
 		label: "Team",
@@ -277,17 +301,17 @@ export function registerTeamTool(pi: ExtensionAPI): void {
 				session: ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined,
 				signal,
 				progress: (line) => onUpdate?.(text(line)),
+				confirm: ctx.hasUI ? (title, message) => ctx.ui.confirm(title, message) : undefined,
+				resourcesChanged: hooks.resourcesChanged,
 			};
-			try {
-				if (STARTS_WORK.has(params.action)) {
-					const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
-					const { mayStartRuns, refusal } = await import("./autonomy.js");
-					if (!mayStartRuns(profile)) return text(refusal(profile, params.action), { error: "autonomy", profile });
-				}
-				return await HANDLERS[params.action](call, api, render, () => import("../api/lifecycle.js"));
-			} catch (err) {
-				return text(`team ${params.action} failed: ${(err as Error).message}`, { error: (err as Error).name });
+			// Failures throw: pi marks the result as an error (a returned object never is).
+			const guarded = NEEDS_AUTONOMY[params.action];
+			if (guarded) {
+				const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
+				const { mayStartRuns, refusal } = await import("./autonomy.js");
+				if (!mayStartRuns(profile)) throw new Error(refusal(profile, guarded));
 			}
+			return await HANDLERS[params.action](call, api, render, () => import("../api/lifecycle.js"));
 		},
 	});
 }

@@ -3,7 +3,7 @@
  * may only add new names unless the user trusts it: a project file that would shadow a builtin or user resource,
  * or look like one, is ignored and reported.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { crewHome } from "../config/config.js";
@@ -45,8 +45,19 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 	>;
 	for (const kind of ["agent", "team", "workflow"] as const) {
 		for (const [scope, root] of roots) {
-			for (const file of await listKind(join(root, DIRS[kind]), kind)) {
-				const parsed = parseResource(kind as "agent", await readFile(file, "utf8"), file, scope);
+			const listed = await listKind(join(root, DIRS[kind]), kind, scope === "project");
+			catalog.problems.push(...listed.problems);
+			for (const file of listed.files) {
+				const text = await readFile(file, "utf8").catch((err: Error) => err);
+				if (text instanceof Error) {
+					catalog.problems.push({
+						file,
+						message: `cannot read: ${text.message}`,
+						hint: "fix its permissions or remove it",
+					});
+					continue;
+				}
+				const parsed = parseResource(kind as "agent", text, file, scope);
 				catalog.problems.push(...parsed.problems);
 				if (!parsed.def) continue;
 				const map = maps[kind];
@@ -71,9 +82,32 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 	return catalog;
 }
 
-async function listKind(dir: string, kind: Kind): Promise<string[]> {
-	const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
-		if (err.code === "ENOENT" || err.code === "ENOTDIR") return [] as string[];
+/**
+ * The resource files of one kind in `dir`. Anything that is not a plain file is reported, not read: a directory named
+ * `x.md`, and in a repository (untrusted) a symlink, which could point at any file on the machine.
+ */
+async function listKind(
+	dir: string,
+	kind: Kind,
+	untrusted: boolean,
+): Promise<{ files: string[]; problems: Problem[] }> {
+	const problems: Problem[] = [];
+	if (
+		untrusted &&
+		(await lstat(dir).then(
+			(i) => i.isSymbolicLink(),
+			() => false,
+		))
+	) {
+		problems.push({
+			severity: "warning",
+			file: dir,
+			message: "ignored: a repository's resource directory may not be a symlink",
+		});
+		return { files: [], problems };
+	}
+	const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+		if (err.code === "ENOENT" || err.code === "ENOTDIR") return [];
 		throw err;
 	});
 	const suffix = KIND_SUFFIX[kind];
@@ -81,10 +115,22 @@ async function listKind(dir: string, kind: Kind): Promise<string[]> {
 	const other = Object.entries(KIND_SUFFIX)
 		.filter(([k, s]) => k !== kind && s.length > suffix.length)
 		.map(([, s]) => s);
-	return names
-		.filter((n) => n.endsWith(suffix) && !other.some((s) => n.endsWith(s)))
-		.sort()
-		.map((n) => join(dir, n));
+	const files: string[] = [];
+	for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+		if (!entry.name.endsWith(suffix) || other.some((s) => entry.name.endsWith(s))) continue;
+		const file = join(dir, entry.name);
+		if (entry.isFile()) files.push(file);
+		else if (entry.isSymbolicLink() && !untrusted) files.push(file);
+		else
+			problems.push({
+				severity: "warning",
+				file,
+				message: entry.isSymbolicLink()
+					? "ignored: a repository's resource may not be a symlink"
+					: "ignored: not a file",
+			});
+	}
+	return { files, problems };
 }
 
 /** Look-alike names count as shadowing: `Executor`, `executor_`, `exec-utor`, `execut0r`. */

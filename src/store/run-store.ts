@@ -3,9 +3,10 @@
  * lease telling whether its coordinator is still alive. Ids from input are validated; symlinked state is refused.
  */
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, readdir } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { mkdir, readdir } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
 import writeFileAtomic from "write-file-atomic";
+import { assertNoSymlinks } from "../util/paths.js";
 import { redact } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
 import { readEventLog } from "./event-log.js";
@@ -53,17 +54,6 @@ export function runPaths(repo: string, runId: string): RunPaths {
 		artifacts,
 		summary: join(artifacts, "summary.md"),
 	};
-}
-
-/** Refuses state directories that are symlinks (a hostile repo could point them anywhere). */
-async function assertNoSymlinks(repo: string, path: string): Promise<void> {
-	let current = resolve(repo);
-	for (const part of relative(current, path).split(sep)) {
-		current = join(current, part);
-		const info = await lstat(current).catch(() => undefined);
-		if (!info) return;
-		if (info.isSymbolicLink()) throw new Error(`refusing to use ${current}: pi-crew state paths may not be symlinks`);
-	}
 }
 
 export async function createRunDir(repo: string, runId: string): Promise<RunPaths> {

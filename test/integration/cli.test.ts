@@ -46,7 +46,7 @@ test("a symlinked .crew/runs is refused", async () => {
 	await symlink(box.dir, join(box.repo, ".crew", "runs"));
 	const res = await cli(["run", "default", "goal", "--runtime", "scaffold"], box);
 	assert.equal(res.code, 1);
-	assert.match(res.stderr, /refusing to use .*\.crew\/runs: pi-crew state paths may not be symlinks/);
+	assert.match(res.stderr, /refusing to use .*\.crew\/runs: pi-crew paths may not be symlinks/);
 });
 
 test("requeue and dead-letter refuse tasks that did not fail", async () => {

@@ -87,6 +87,13 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 		{ action: "create", kind: "agent", name: "helper", content: "---\nname: helper\ndescription: d\n---\nHelp.\n" },
 		{ action: "export" },
 		{ action: "cancel" },
+		{
+			action: "create",
+			kind: "agent",
+			name: "mine",
+			content: "---\nname: mine\ndescription: d\n---\nx\n",
+			scope: "user",
+		},
 	];
 	const script = calls.map((args) => `  - tool: team\n    args: ${JSON.stringify(args)}`).join("\n");
 	const scenario = await box.write("parent.yaml", `default:\n${script}\n  - say: done\n`);
@@ -102,7 +109,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 		.filter((l) => l.includes('"tool_execution_end"'))
 		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
 	assert.equal(results.length, calls.length);
-	const [plan, recommend, summary, artifacts, get, config, created, later, unnamed] = results;
+	const [plan, recommend, summary, artifacts, get, config, created, later, unnamed, userScope] = results;
 	assert.match(
 		plan ?? "",
 		/Plan: team review, workflow review, 4 tasks \(nothing runs\)[\s\S]*report\s+writer \(writer\)\s+after review, security/,
@@ -116,6 +123,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	assert.match(created ?? "", /^created .*\.crew\/agents\/helper\.md$/);
 	assert.equal(later, "team export is not available yet in this version of pi-crew.");
 	assert.equal(unnamed, "team cancel needs `runId` (see action list).", "never the latest run by default");
+	assert.match(userScope ?? "", /in the user's resources needs the user's confirmation/, "headless: never");
 });
 
 test("Agent + get_subagent_result round-trip: a background agent's answer comes back; a foreground one directly", async () => {

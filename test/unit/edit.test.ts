@@ -116,3 +116,45 @@ test("delete refuses an agent a team uses, and removes what nothing needs", asyn
 	await assert.rejects(deleteResource(repo, "agent", "helper", "project"), /does not exist/);
 	await assert.rejects(deleteResource(repo, "agent", "../../etc/passwd", "project"), /invalid agent name/);
 });
+
+test("symlinks are refused: an edit through one, and a repository resource that is one", async () => {
+	const { symlink, writeFile } = await import("node:fs/promises");
+	const outside = join(repo, "..", "outside.md");
+	await writeFile(outside, "not pi-crew's to touch\n");
+	await mkdir(join(repo, ".crew/agents"), { recursive: true });
+	await symlink(outside, join(repo, ".crew/agents/notes.md"));
+	await assert.rejects(
+		writeResource({
+			cwd: repo,
+			kind: "agent",
+			name: "notes",
+			content: agent("notes"),
+			scope: "project",
+			mode: "update",
+		}),
+		/notes\.md: pi-crew paths may not be symlinks/,
+	);
+	assert.equal(await readFile(outside, "utf8"), "not pi-crew's to touch\n");
+	const { validateResources } = await import("../../src/api/index.js");
+	const { problems } = await validateResources(repo);
+	assert.ok(
+		problems.some(
+			(p) => p.file.endsWith("notes.md") && /ignored: a repository's resource may not be a symlink/.test(p.message),
+		),
+	);
+});
+
+test("setting a config field keeps a comments-only file's comments; tool arguments keep a meaningful false", async () => {
+	const { setConfigValue } = await import("../../src/config/config.js");
+	const { writeFile } = await import("node:fs/promises");
+	const home = join(repo, "..", "home-for-config");
+	await mkdir(home, { recursive: true });
+	await writeFile(join(home, "config.yaml"), "# mine\n# keep me\n");
+	await setConfigValue("autonomy", "manual", home);
+	assert.equal(await readFile(join(home, "config.yaml"), "utf8"), "# mine\n# keep me\nautonomy: manual\n");
+	const { dropUnset } = await import("../../src/extension/team-tool.js");
+	assert.deepEqual(dropUnset({ runId: " r1 ", wait: false, timeoutSeconds: 0, model: null, goal: "" }, ["wait"]), {
+		runId: "r1",
+		wait: false,
+	});
+});
