@@ -2,15 +2,16 @@
  * The one façade over pi-crew used by the CLI and the Pi extension alike: neither has logic of its own.
  * Heavy modules (workers, the engine) are imported on first use so that loading the api is cheap.
  */
-import { type Dirent, existsSync } from "node:fs";
+import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import type { CrewConfig } from "../config/config.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
 import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
 import { readConfined } from "../util/paths.js";
+import { findRepo } from "../util/repo.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
 
@@ -33,14 +34,7 @@ export class UsageError extends Error {
 	}
 }
 
-/** The repository a command acts on: the nearest ancestor holding `.git` or `.crew`, else the directory itself. */
-export function findRepo(cwd = process.cwd()): string {
-	const start = resolve(cwd);
-	for (let dir = start; ; dir = dirname(dir)) {
-		if (existsSync(join(dir, ".git")) || existsSync(join(dir, ".crew"))) return dir;
-		if (dirname(dir) === dir) return start;
-	}
-}
+export { findRepo };
 
 interface Context {
 	repo: string;

@@ -4,7 +4,6 @@
  * only, so it cannot loosen the user's policy.
  */
 import { mkdir, readFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Static, Type } from "typebox";
 import writeFileAtomic from "write-file-atomic";
@@ -14,8 +13,9 @@ import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 
-export const AUTONOMY = ["manual", "suggested", "assisted", "aggressive"] as const;
-export type Autonomy = (typeof AUTONOMY)[number];
+import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY } from "./home.js";
+
+export { AUTONOMY, type Autonomy, crewHome };
 
 export const ConfigSchema = Type.Object(
 	{
@@ -74,7 +74,7 @@ export const ConfigSchema = Type.Object(
 export type CrewConfig = Static<typeof ConfigSchema>;
 
 export const DEFAULTS = {
-	autonomy: "assisted" as Autonomy,
+	autonomy: DEFAULT_AUTONOMY as Autonomy,
 	maxDepth: 2,
 	concurrency: 4,
 	runtime: "child" as RuntimeName,
@@ -88,11 +88,6 @@ export const DEFAULTS = {
 		deadTicks: 3,
 	} satisfies HeartbeatPolicy,
 };
-
-/** `PI_CREW_HOME`, else `~/.pi/agent/crew`. */
-export function crewHome(env: NodeJS.ProcessEnv = process.env): string {
-	return env.PI_CREW_HOME ? resolve(env.PI_CREW_HOME) : join(homedir(), ".pi", "agent", "crew");
-}
 
 export class ConfigError extends Error {
 	constructor(readonly problems: Problem[]) {

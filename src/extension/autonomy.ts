@@ -2,7 +2,7 @@
  * Autonomy profiles: whether the agent of a pi session may start team runs by itself, and the short delegation
  * policy added to its system prompt. The user's config holds the profile (`autonomy:`; `/team-autonomy` sets it).
  */
-import type { Autonomy } from "../config/config.js";
+import type { Autonomy } from "../config/home.js";
 
 /** Profiles under which the agent may start (or resume) runs itself; below them it can only plan and suggest. */
 export function mayStartRuns(profile: Autonomy): boolean {

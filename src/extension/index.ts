@@ -32,12 +32,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 	pi.on("before_agent_start", async (event, ctx) => {
 		// Only when the model can use the team tool: a policy about a tool it lacks would mislead it.
 		if (!pi.getActiveTools().includes("team")) return undefined;
-		policy ??= (async () => {
-			const api = await import("../api/index.js");
-			const [config, catalog] = await Promise.all([api.effectiveConfig(ctx.cwd), api.resources(ctx.cwd)]);
-			const { delegationPolicy } = await import("./autonomy.js");
-			return delegationPolicy(config.autonomy, [...catalog.teams.values()]);
-		})();
+		policy ??= import("./policy.js").then((p) => p.policyFor(ctx.cwd));
 		try {
 			return { systemPrompt: `${event.systemPrompt}\n\n${await policy}` };
 		} catch (err) {

@@ -6,7 +6,7 @@
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { crewHome } from "../config/config.js";
+import { crewHome } from "../config/home.js";
 import type { Problem } from "../util/yaml-source.js";
 import { KIND_SUFFIX, type Kind, parseResource } from "./parse.js";
 import type { AgentDef, Scope, TeamDef, WorkflowDef } from "./schema.js";

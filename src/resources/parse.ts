@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import type { TSchema } from "typebox";
 import { checkSchema } from "../util/schema-check.js";
-import { type Problem, parseYaml } from "../util/yaml-source.js";
+import { type Problem, parseYaml, splitFrontmatter } from "../util/yaml-source.js";
 import {
 	type AgentDef,
 	AgentFrontmatter,
@@ -39,9 +39,8 @@ export function parseResource(
 	file: string,
 	scope: Scope,
 ): Parsed<AgentDef | TeamDef | WorkflowDef> {
-	const normalized = text.replace(/\r\n/g, "\n");
-	const match = /^---\n([\s\S]*?)\n---[ \t]*(?:\n|$)/.exec(normalized);
-	if (!match) {
+	const split = splitFrontmatter(text);
+	if (!split) {
 		return {
 			problems: [
 				{
@@ -53,7 +52,7 @@ export function parseResource(
 			],
 		};
 	}
-	const src = parseYaml(match[1] ?? "", file, 1);
+	const src = parseYaml(split.yaml, file, 1);
 	if (src.problems.length > 0) return { problems: src.problems };
 	if (typeof src.value !== "object" || src.value === null || Array.isArray(src.value)) {
 		return { problems: [{ file, line: 2, message: "frontmatter must be a map of fields" }] };
@@ -71,7 +70,7 @@ export function parseResource(
 		});
 	}
 	if (problems.length > 0) return { problems };
-	const body = normalized.slice(match[0].length).trim();
+	const body = split.rest.trim();
 	const source = { file, scope, lineOf: src.lineOf };
 	if (kind === "agent") {
 		const tools = fields.tools;

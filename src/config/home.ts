@@ -1,0 +1,12 @@
+/** Where pi-crew's user files live, and the autonomy profiles: what light code paths need without the config schema. */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const AUTONOMY = ["manual", "suggested", "assisted", "aggressive"] as const;
+export type Autonomy = (typeof AUTONOMY)[number];
+export const DEFAULT_AUTONOMY: Autonomy = "assisted";
+
+/** `PI_CREW_HOME`, else `~/.pi/agent/crew`. */
+export function crewHome(env: NodeJS.ProcessEnv = process.env): string {
+	return env.PI_CREW_HOME ? resolve(env.PI_CREW_HOME) : join(homedir(), ".pi", "agent", "crew");
+}

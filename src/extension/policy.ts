@@ -1,0 +1,57 @@
+/**
+ * The delegation policy's inputs, read the light way: it is computed before the first turn of every pi session, so it
+ * may not load the config schema or the resource validators (they cost pi ~10 % of its start-up). Raw YAML is enough
+ * for text: the profile and team names; everything that acts (the tools) still reads the validated config.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY } from "../config/home.js";
+import { findRepo } from "../util/repo.js";
+import { splitFrontmatter } from "../util/yaml-source.js";
+import { delegationPolicy } from "./autonomy.js";
+
+const BUILTIN_TEAMS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "builtin", "teams");
+const SUFFIX = ".team.md";
+
+async function teamsIn(dir: string, withDescriptions: boolean, parse: (text: string) => unknown) {
+	const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(SUFFIX)).sort();
+	const teams: { name: string; description: string }[] = [];
+	for (const file of names) {
+		let description = "";
+		if (withDescriptions) {
+			const split = splitFrontmatter(await readFile(join(dir, file), "utf8").catch(() => ""));
+			const fields = split ? parse(split.yaml) : undefined;
+			const d = fields && typeof fields === "object" ? (fields as { description?: unknown }).description : undefined;
+			description = typeof d === "string" ? d : "";
+		}
+		teams.push({ name: file.slice(0, -SUFFIX.length), description });
+	}
+	return teams;
+}
+
+export async function policyFor(cwd: string): Promise<string> {
+	const { parse } = await import("yaml");
+	const home = crewHome();
+	const raw = await readFile(join(home, "config.yaml"), "utf8").then(
+		(text) => parse(text) as Record<string, unknown> | null,
+		() => null,
+	);
+	const config = raw && typeof raw === "object" ? raw : {};
+	const autonomy = AUTONOMY.includes(config.autonomy as Autonomy) ? (config.autonomy as Autonomy) : DEFAULT_AUTONOMY;
+	const repo = findRepo(cwd);
+	const trustedRepos = Array.isArray(config.trustedProjects)
+		? config.trustedProjects.map((p) => resolve(home, String(p)))
+		: [];
+	const trusted = trustedRepos.includes(repo);
+	const listed = [...(await teamsIn(BUILTIN_TEAMS, true, parse)), ...(await teamsIn(join(home, "teams"), true, parse))];
+	const known = new Set(listed.map((t) => t.name));
+	const project = (await teamsIn(join(repo, ".crew", "teams"), trusted, parse)).filter(
+		(t) => trusted || !known.has(t.name),
+	);
+	const teams = [
+		...listed.map((t) => ({ ...t, source: {} })),
+		...project.map((t) => ({ ...t, source: { untrusted: !trusted } })),
+	];
+	return delegationPolicy(autonomy, teams);
+}
