@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, ROOT, type RunJson, SCRIPTED, sandbox, spawnPi, waitFor } from "../support/index.js";
+import { askPi, cli, ROOT, type RunJson, SCRIPTED, sandbox, spawnPi, waitFor } from "../support/index.js";
 
 interface UiRequest {
 	method: string;
@@ -124,13 +124,8 @@ test("/team-autonomy sets the profile in the user's config; then the agent may n
 		"parent.yaml",
 		`default:\n  - tool: team\n    args: { action: run, team: fast-fix, goal: "fix it" }\n  - say: "{result}"\n`,
 	);
-	const child = spawnPi(["-p", "fix it"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
-	child.stdin.end();
-	let stdout = "";
-	child.stdout.on("data", (d) => {
-		stdout += d;
-	});
-	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
+	const { code, stdout, stderr } = await askPi(box, scenario, "fix it");
+	assert.equal(code, 0, stderr);
 	assert.match(stdout, /autonomy profile is "suggested": do not start runs yourself\. Suggest it to the user instead/);
 	assert.equal((await cli(["list", "--json"], box)).stdout.includes('"runId"'), false, "no run was started");
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, interruptedRun, sandbox, spawnPi } from "../support/index.js";
+import { askPi, cli, interruptedRun, sandbox, spawnPi } from "../support/index.js";
 
 test("pi -e pi-crew: the parent agent runs a team with the team tool and reads the result", async () => {
 	const box = await sandbox();
@@ -12,17 +12,7 @@ test("pi -e pi-crew: the parent agent runs a team with the team tool and reads t
 		// "" and null are what models send for fields they mean to leave unset.
 		`default:\n  - tool: team\n    args: { action: run, team: research, goal: "how is this repo laid out", workflow: "", model: null }\n  - tool: team\n    args: { action: status, runId: "" }\n  - say: "STATUS: {result}"\n`,
 	);
-	const child = spawnPi(["-p", "research the layout"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
-	child.stdin.end();
-	let stdout = "";
-	let stderr = "";
-	child.stdout.on("data", (d) => {
-		stdout += d;
-	});
-	child.stderr.on("data", (d) => {
-		stderr += d;
-	});
-	const code = await new Promise((resolve) => child.on("close", resolve));
+	const { code, stdout, stderr } = await askPi(box, scenario, "research the layout");
 	assert.equal(code, 0, stderr);
 	assert.match(stdout, /^STATUS: Run \S+: succeeded {2}\(team research/);
 	assert.match(stdout, /✓ write\s+writer\s+succeeded/);
@@ -63,13 +53,8 @@ test("the team tool starts a background run and cancels it", async () => {
 		"parent.yaml",
 		`default:\n  - tool: team\n    args: { action: run, team: research, goal: "in the background", background: true }\n  - tool: team\n    args: { action: cancel, runId: "{runId}" }\n  - say: "CANCEL: {result}"\n`,
 	);
-	const child = spawnPi(["-p", "start and stop"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
-	child.stdin.end();
-	let stdout = "";
-	child.stdout.on("data", (d) => {
-		stdout += d;
-	});
-	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
+	const { code, stdout, stderr } = await askPi(box, scenario, "start and stop");
+	assert.equal(code, 0, stderr);
 	assert.match(stdout, /^CANCEL: run \S+: cancelled \(cancelled\)/);
 });
 
@@ -97,17 +82,9 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	];
 	const script = calls.map((args) => `  - tool: team\n    args: ${JSON.stringify(args)}`).join("\n");
 	const scenario = await box.write("parent.yaml", `default:\n${script}\n  - say: done\n`);
-	const child = spawnPi(["--mode", "json", "use the team tool"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
-	child.stdin.end();
-	let stdout = "";
-	child.stdout.on("data", (d) => {
-		stdout += d;
-	});
-	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
-	const results = stdout
-		.split("\n")
-		.filter((l) => l.includes('"tool_execution_end"'))
-		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
+	const asked = await askPi(box, scenario, "use the team tool", "json");
+	assert.equal(asked.code, 0, asked.stderr);
+	const results = asked.toolResults;
 	assert.equal(results.length, calls.length);
 	const [plan, recommend, summary, artifacts, get, config, created, later, unnamed, userScope] = results;
 	assert.match(
@@ -142,17 +119,9 @@ test("Agent + get_subagent_result round-trip: a background agent's answer comes 
 			'  - say: "LAST: {result}"',
 		].join("\n"),
 	);
-	const child = spawnPi(["--mode", "json", "delegate"], box, { ...box.env, PI_CREW_SCENARIO: scenario });
-	child.stdin.end();
-	let stdout = "";
-	child.stdout.on("data", (d) => {
-		stdout += d;
-	});
-	assert.equal(await new Promise((resolve) => child.on("close", resolve)), 0);
-	const results = stdout
-		.split("\n")
-		.filter((l) => l.includes('"tool_execution_end"'))
-		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
+	const asked = await askPi(box, scenario, "delegate", "json");
+	assert.equal(asked.code, 0, asked.stderr);
+	const results = asked.toolResults;
 	assert.match(results[0] ?? "", /^started explorer as run (\S+); get its answer with get_subagent_result$/);
 	assert.match(results[1] ?? "", /^Explored the repository for: find the notes\n\nFiles:\n[\s\S]*notes\.txt/);
 	assert.match(results[2] ?? "", /^PASS: check the notes[\s\S]*\(run \S+\)$/);

@@ -216,3 +216,27 @@ export async function interruptedRun(repo: string, runId: string, opts: { team?:
 	await writeFile(paths.lease, JSON.stringify(holder));
 	return paths;
 }
+
+/**
+ * A scripted pi parent (with pi-crew loaded) answering one prompt headless: `-p` gives its final text, `--mode json`
+ * the text of each of its tool results too.
+ */
+export async function askPi(box: Sandbox, scenario: string, prompt: string, mode: "text" | "json" = "text") {
+	const args = mode === "json" ? ["--mode", "json", prompt] : ["-p", prompt];
+	const child = spawnPi(args, box, { ...box.env, PI_CREW_SCENARIO: scenario });
+	child.stdin.end();
+	let stdout = "";
+	let stderr = "";
+	child.stdout.on("data", (d) => {
+		stdout += d;
+	});
+	child.stderr.on("data", (d) => {
+		stderr += d;
+	});
+	const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+	const toolResults = stdout
+		.split("\n")
+		.filter((l) => l.includes('"tool_execution_end"'))
+		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
+	return { code, stdout, stderr, toolResults };
+}
