@@ -11,9 +11,8 @@ import { parseDocument, stringify } from "yaml";
 import type { HeartbeatPolicy, RetryPolicy } from "../store/events.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
-import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 
-import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY } from "./home.js";
+import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY, RUNTIMES, type RuntimeName } from "./home.js";
 
 export { AUTONOMY, type Autonomy, crewHome };
 

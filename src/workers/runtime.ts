@@ -4,8 +4,7 @@
  */
 import type { Usage } from "../store/events.js";
 
-export const RUNTIMES = ["child", "scaffold"] as const;
-export type RuntimeName = (typeof RUNTIMES)[number];
+export { RUNTIMES, type RuntimeName } from "../config/home.js";
 
 export interface TaskSpec {
 	runId: string;
