@@ -182,6 +182,60 @@ async function piStartup(pairs: number): Promise<string[]> {
 	];
 }
 
+/** Per-task overhead of the in-process runtime (one scripted turn each), next to a child's. */
+async function inProcess(): Promise<string[]> {
+	const box = await sandbox("inprocess");
+	const steps = Array.from(
+		{ length: 8 },
+		(_, i) => `  - id: s${i}\n    role: solo\n${i ? `    dependsOn: [s${i - 1}]\n` : ""}    task: step ${i} of {goal}`,
+	);
+	await box.write(".crew/agents/solo.md", "---\nname: solo\ndescription: one scripted turn\ntools: ls\n---\nAnswer.\n");
+	await box.write(
+		".crew/teams/chain.team.md",
+		"---\nname: chain\ndescription: d\nroles:\n  - name: solo\n    agent: solo\ndefaultWorkflow: chain\n---\n",
+	);
+	await box.write(
+		".crew/workflows/chain.workflow.md",
+		`---\nname: chain\ndescription: d\nsteps:\n${steps.join("\n")}\n---\n`,
+	);
+	await box.write("scenario.yaml", 'default:\n  - say: "done"\n');
+	const durations = async (runtime: string) => {
+		const run = await timed(
+			process.execPath,
+			[
+				CLI,
+				"run",
+				"chain",
+				"go",
+				"--model",
+				"crew-scripted/scripted",
+				"--scenario",
+				"scenario.yaml",
+				"--runtime",
+				runtime,
+				"--json",
+			],
+			box.repo,
+			box.env,
+		);
+		const json = JSON.parse(run.stdout) as { tasks: { startedAt: string; endedAt: string }[] };
+		return json.tasks.map((t) => Date.parse(t.endedAt) - Date.parse(t.startedAt));
+	};
+	const inproc = await durations("inprocess");
+	const child = await durations("child");
+	await box.cleanup();
+	return [
+		"### In-process runtime vs child, per task (one scripted turn, an 8-task chain)",
+		"",
+		"| measure | result | goal |",
+		"|---|---|---|",
+		`| in-process, first task (loads pi's SDK once) | ${inproc[0]} ms | |`,
+		`| in-process, median of the other tasks | ${median(inproc.slice(1))} ms | <= 50 ms |`,
+		`| child, median task | ${median(child)} ms | |`,
+		"",
+	];
+}
+
 async function eventLog(): Promise<string[]> {
 	const dir = await mkdtemp(join(tmpdir(), "pi-crew-bench-log-"));
 	const file = join(dir, "events.jsonl");
@@ -296,6 +350,7 @@ const lines = [
 	...(await eventLog()),
 	...(await piStartup(pairs)),
 	...(await oneTaskVsBarePi(pairs)),
+	...(await inProcess()),
 	...(await dag(dagTasks)),
 ];
 process.stdout.write(`${lines.join("\n")}\n`);

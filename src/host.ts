@@ -12,3 +12,8 @@ export {
 	StringEnum,
 } from "@mariozechner/pi-ai";
 export type { ExtensionAPI } from "@mariozechner/pi-coding-agent";
+
+/** The SDK, for the in-process runtime only: loading it costs ~0.6 s, so it is imported on first use. */
+export function loadSdk() {
+	return import("@mariozechner/pi-coding-agent");
+}

@@ -81,6 +81,8 @@ const MAX_GOAL_CHARS = 64_000;
 export async function createRuntime(name: string): Promise<WorkerRuntime> {
 	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
 	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime();
+	if (name === "inprocess") return new (await import("../workers/inprocess.js")).InProcessRuntime();
+	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime();
 	throw new UsageError(`unknown runtime "${name}"`);
 }
 

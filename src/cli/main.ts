@@ -10,7 +10,7 @@ import { progressLine, renderPlan, renderRun } from "./render.js";
 const USAGE = `pi-crew: run teams of pi agents on a repository
 
 Usage:
-  pi-crew run <team> "<goal>" [--workflow W] [--runtime child|scaffold] [--model M] [--scenario FILE]
+  pi-crew run <team> "<goal>" [--workflow W] [--runtime child|inprocess|auto|scaffold] [--model M] [--scenario FILE]
                                [--concurrency N] [--timeout SECONDS] [--retry] [--background]
                                [--max-tokens N] [--max-tasks N] [--max-wall SECONDS] [--json] [--cwd DIR]
   pi-crew cancel <runId>               stop a run (foreground or background) from any process

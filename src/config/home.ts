@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
 /** The worker runtimes a run (or the config) may name; their code is in src/workers. */
-export const RUNTIMES = ["child", "scaffold"] as const;
+export const RUNTIMES = ["child", "inprocess", "auto", "scaffold"] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
 export const AUTONOMY = ["manual", "suggested", "assisted", "aggressive"] as const;

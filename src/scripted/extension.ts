@@ -29,7 +29,14 @@ const MODELS = ["scripted", "fast", "smart"].map((id) => ({
 
 export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
 	const file = process.env.PI_CREW_SCENARIO;
-	const scenario = file ? await loadScenario(file) : undefined;
+	pi.registerProvider(SCRIPTED_PROVIDER, scriptedProvider(file ? await loadScenario(file) : undefined));
+}
+
+/**
+ * The provider configuration of the scripted model (for `registerProvider` of an extension or a model registry).
+ * Registers its faux stream with pi-ai; the scenario decides every answer.
+ */
+export function scriptedProvider(scenario: Scenario | undefined) {
 	const faux = registerFauxProvider({ api: SCRIPTED_PROVIDER, provider: SCRIPTED_PROVIDER, models: MODELS });
 	// An endless queue: every call re-queues the same factory, which decides from the conversation what to do.
 	const step = async (context: Context): Promise<AssistantMessage> => {
@@ -39,13 +46,13 @@ export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
 	faux.setResponses([step]);
 	const provider = getApiProvider(faux.api);
 	if (!provider) throw new Error("scripted model: faux provider did not register");
-	pi.registerProvider(SCRIPTED_PROVIDER, {
+	return {
 		baseUrl: "http://localhost:0",
 		apiKey: "offline",
 		api: faux.api,
 		models: MODELS,
 		streamSimple: provider.streamSimple,
-	});
+	};
 }
 
 async function respond(context: Context, scenario: Scenario | undefined): Promise<AssistantMessage> {

@@ -146,3 +146,37 @@ test("adaptive planning: a plan invalid twice fails the planning task with the r
 	assert.equal(task(json, "plan").attempts.length, 2);
 	assert.equal(task(json, "review").status, "skipped");
 });
+
+test("in-process and auto runtimes: read-only roles run inside the coordinator, writing roles as pi children", async () => {
+	const box = await sandbox();
+	const { existsSync } = await import("node:fs");
+	const inproc = await runJson(["research", "how is it laid out", "--model", SCRIPTED, "--runtime", "inprocess"], box);
+	assert.equal(inproc.code, 0, JSON.stringify(inproc.json.tasks));
+	assert.equal(inproc.json.status, "succeeded");
+	const events = JSON.parse((await cli(["events", inproc.json.runId, "--json"], box)).stdout) as {
+		events: { type: string; taskId?: string; data: { tool?: string } }[];
+	};
+	assert.ok(
+		events.events.some((e) => e.type === "task.tool" && e.taskId === "explore" && e.data.tool === "ls"),
+		"tools ran in process",
+	);
+	assert.equal(
+		existsSync(join(inproc.json.runDir, "artifacts/tasks/explore/attempt-1/transcript.jsonl")),
+		false,
+		"no child process",
+	);
+
+	const auto = await runJson(["fast-fix", "fix the bug", "--model", SCRIPTED, "--runtime", "auto"], box);
+	assert.equal(auto.code, 0, JSON.stringify(auto.json.tasks));
+	const transcript = (id: string) =>
+		existsSync(join(auto.json.runDir, `artifacts/tasks/${id}/attempt-1/transcript.jsonl`));
+	assert.deepEqual(
+		["explore", "fix", "verify"].map((id) => [id, transcript(id)]),
+		[
+			["explore", false],
+			["fix", true],
+			["verify", true],
+		],
+		"explorer (read-only) in process; executor and verifier (bash) as children",
+	);
+});

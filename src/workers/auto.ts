@@ -1,0 +1,24 @@
+/**
+ * The `auto` runtime: per task, in-process for roles that only read (every tool in READ_ONLY: no process of their
+ * own to isolate or reap, and they are the short exploring and reviewing steps), a child process for everything
+ * else (writes, bash, long work).
+ */
+import { ChildRuntime } from "./child.js";
+import { InProcessRuntime } from "./inprocess.js";
+import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
+
+export const READ_ONLY_TOOLS = new Set(["read", "ls", "grep", "find"]);
+
+export function runsInProcess(spec: Pick<TaskSpec, "tools">): boolean {
+	return spec.tools?.every((t) => READ_ONLY_TOOLS.has(t)) ?? false;
+}
+
+export class AutoRuntime implements WorkerRuntime {
+	readonly name = "auto";
+	private readonly inprocess = new InProcessRuntime();
+	private readonly child = new ChildRuntime();
+
+	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
+		return (runsInProcess(spec) ? this.inprocess : this.child).run(spec, signal, onEvent);
+	}
+}
