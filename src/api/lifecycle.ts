@@ -246,6 +246,34 @@ export async function deadLetterTask(cwd: string | undefined, runId: string, tas
 	return loadRun(repo, runId);
 }
 
+/**
+ * Sends a message to a running task of a run (the only running one, or `taskId`) through the control channel, and
+ * waits for the coordinator's answer: delivered, or why not (a child pi process takes no messages mid-run).
+ */
+export async function steer(
+	cwd: string | undefined,
+	runId: string,
+	message: string,
+	taskId?: string,
+): Promise<{ delivered: boolean; taskId?: string; reason?: string }> {
+	const repo = findRepo(cwd);
+	const view = await loadRun(repo, runId);
+	if (view.status !== "running") throw new UsageError(`run ${runId} is ${view.status}: nothing to steer`);
+	if (!message.trim()) throw new UsageError("the message is empty");
+	const after = view.state.lastSeq;
+	await sendControl(view.paths.dir, { type: "steer", message, taskId, from: `pi-crew (pid ${process.pid})` });
+	for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+		const { events } = await readEventLog(view.paths.events);
+		const answer = events.find((e) => e.seq > after && e.type === "task.steered");
+		if (answer?.type === "task.steered")
+			return { delivered: answer.data.delivered, taskId: answer.taskId, reason: answer.data.reason };
+		const now = await loadRun(repo, runId);
+		if (now.status !== "running") return { delivered: false, reason: `the run ended ${now.status} first` };
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	throw new OperationError(`run ${runId}'s coordinator did not answer the steer message within 15s`);
+}
+
 /** Dead-lettered tasks of one run, or of every run of the repository. */
 export async function listDeadLetters(cwd: string | undefined, runId?: string): Promise<DeadLetter[]> {
 	const repo = findRepo(cwd);

@@ -159,6 +159,7 @@ async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFile
 		timeoutMs: ctx.settings.taskTimeoutMs,
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
+		steerable: (deliver) => (deliver ? ctx.steerables.set(id, deliver) : ctx.steerables.delete(id)),
 	};
 	const progress: Promise<unknown>[] = [];
 	let logFailure: Error | undefined;

@@ -23,6 +23,8 @@ export interface RunContext {
 	abortAll(): void;
 	random: () => number;
 	now: () => number;
+	/** How to deliver a message to each running task that can take one (in-process sessions). */
+	steerables: Map<string, (message: string) => Promise<void>>;
 	/** Dead-letter rate checks run one at a time; the alert is raised once per coordinator. */
 	deadLetterAlert: { check: Promise<void>; raised: boolean };
 }

@@ -7,7 +7,10 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-export type ControlCommand = { type: "cancel"; from: string };
+export type ControlCommand =
+	| { type: "cancel"; from: string }
+	/** A message for a running task (the only one, or `taskId`): delivered to in-process sessions. */
+	| { type: "steer"; message: string; taskId?: string; from: string };
 
 export function controlDir(runDir: string): string {
 	return join(runDir, "control");
@@ -77,6 +80,7 @@ function parseCommand(text: string): ControlCommand | undefined {
 	try {
 		const c = JSON.parse(text) as ControlCommand;
 		if (c.type === "cancel" && typeof c.from === "string") return c;
+		if (c.type === "steer" && typeof c.message === "string" && typeof c.from === "string") return c;
 	} catch {
 		// not a command: dropped
 	}

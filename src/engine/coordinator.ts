@@ -11,7 +11,7 @@ import { createRunDir, newRunId, type RunPaths, runPaths, writeArtifact } from "
 import { reapTask } from "../workers/reaper.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
-import { ControlInbox } from "./control.js";
+import { type ControlCommand, ControlInbox } from "./control.js";
 import { type Plan, reopenForResume } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
@@ -135,6 +135,45 @@ function follow(log: EventLogWriter, opts: Common, initial: RunState | undefined
 	return () => state as RunState;
 }
 
+/** How long a steer waits for its task to become steerable (a session is being created) before it is refused. */
+const STEER_WAIT_MS = 5000;
+
+/**
+ * Delivers a steer message to the running task it names (or the only running one). In-process sessions take
+ * messages; a child `pi` process does not, and the refusal says so. Either way the outcome is logged.
+ */
+interface SteerContext {
+	state: () => RunState;
+	log: EventLogWriter;
+	steerables: Map<string, (message: string) => Promise<void>>;
+	/** Whether the task runs where it can take messages (its session may still be starting). */
+	canSteer: (taskId: string) => boolean;
+	now: () => number;
+}
+
+async function steer(command: Extract<ControlCommand, { type: "steer" }>, sc: SteerContext): Promise<void> {
+	const { state, log, steerables, now } = sc;
+	const running = [...state().tasks.values()].filter((t) => t.status === "running").map((t) => t.id);
+	const taskId = command.taskId ?? (running.length === 1 ? running[0] : undefined);
+	const chars = command.message.length;
+	if (!taskId || !running.includes(taskId)) {
+		const why = running.length === 0 ? "no task is running" : `say which task: ${running.join(", ")}`;
+		await log.append("task.steered", { delivered: false, chars, reason: why }, taskId ?? running[0]);
+		return;
+	}
+	for (const deadline = now() + STEER_WAIT_MS; sc.canSteer(taskId) && !steerables.has(taskId) && now() < deadline; )
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	const deliver = steerables.get(taskId);
+	if (!deliver) {
+		const reason =
+			"it runs as a child pi process, which takes no messages mid-run (the inprocess and auto runtimes can)";
+		await log.append("task.steered", { delivered: false, chars, reason }, taskId);
+		return;
+	}
+	await deliver(command.message);
+	await log.append("task.steered", { delivered: true, chars }, taskId);
+}
+
 interface Started {
 	resumed: boolean;
 	paths: RunPaths;
@@ -160,7 +199,14 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	const onSignal = () => void requestCancel("signal").catch(() => undefined);
 	opts.signal?.addEventListener("abort", onSignal, { once: true });
 	if (opts.signal?.aborted) onSignal();
-	const inbox = new ControlInbox(paths.dir, (command) => requestCancel(`${command.type} from ${command.from}`));
+	const steerables = new Map<string, (message: string) => Promise<void>>();
+	// A steer may wait for its task's session; it never holds up the commands behind it (a cancel must be quick).
+	const inbox = new ControlInbox(paths.dir, async (command) => {
+		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
+		const canSteer = (taskId: string) =>
+			opts.runtime.canSteer?.({ tools: run.plan.tasks.find((t) => t.id === taskId)?.agent.tools }) ?? false;
+		void steer(command, { state, log, steerables, canSteer, now }).catch(() => undefined);
+	});
 	const watcher = new HeartbeatWatcher(
 		settings.heartbeat,
 		(taskId, level, silentMs) => void log.append("task.heartbeat", { level, silentMs }, taskId).catch(() => undefined),
@@ -183,6 +229,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		random,
 		now,
 		deadLetterAlert: { check: Promise.resolve(), raised: false },
+		steerables,
 	};
 	try {
 		// A resumed run may find cancels meant for its previous coordinator; a new run has none.

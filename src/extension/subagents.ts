@@ -50,7 +50,31 @@ const ResultParams = Type.Object({
 	),
 });
 
+const SteerParams = Type.Object({
+	runId: Type.String({ description: "the run id the Agent tool returned" }),
+	message: Type.String({ description: "what to tell the running agent (it reads it before its next step)" }),
+});
+
 export function registerSubagentTools(pi: ExtensionAPI): void {
+	pi.registerTool({
+		name: "steer_subagent",
+		label: "Steer subagent",
+		description:
+			"Send a message to a running agent started with the Agent tool; it reads it before its next step. " +
+			"Agents that run in process (runtime inprocess or auto, read-only roles) take messages; child processes do not.",
+		parameters: SteerParams,
+		prepareArguments: (args) => dropUnset<Static<typeof SteerParams>>(args),
+		async execute(_id, params, _signal, _onUpdate, ctx) {
+			const api = await import("../api/index.js");
+			const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
+			const { mayStartRuns, refusal } = await import("./autonomy.js");
+			if (!mayStartRuns(profile)) throw new Error(refusal(profile, "steer agents"));
+			const result = await (await import("../api/lifecycle.js")).steer(ctx.cwd, params.runId, params.message);
+			if (!result.delivered) throw new Error(`not delivered to run ${params.runId}: ${result.reason}`);
+			return text(`delivered to ${result.taskId} of run ${params.runId}`, result);
+		},
+	});
+
 	pi.registerTool({
 		name: "Agent",
 		label: "Agent",

@@ -110,6 +110,8 @@ export interface EventPayloads {
 	"task.skipped": { reason: string };
 	"task.cancelled": { reason: string };
 	"task.deadlettered": { reason: DeadLetterReason; detail: string };
+	/** A steer message for the task: delivered to its session, or why not. The message itself is not logged. */
+	"task.steered": { delivered: boolean; chars: number; reason?: string };
 	/** A failed or skipped task goes back to pending (dead-letter requeue). */
 	"task.requeued": { reason: string };
 }
@@ -135,6 +137,7 @@ export const EVENT_TYPES = new Set<string>([
 	"task.cancelled",
 	"task.deadlettered",
 	"task.requeued",
+	"task.steered",
 ] satisfies EventType[]);
 
 export type CrewEvent = {
@@ -314,6 +317,7 @@ function closeAttempt(task: TaskState, ts: string, reason?: string): void {
 
 function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 	const id = e.taskId ?? "";
+	if (e.type === "task.steered") return state; // an audit record: no state changes
 	if (e.type === "task.planned") {
 		if (state.tasks.has(id)) state.anomalies.push(`seq ${e.seq}: task ${id} planned twice`);
 		else

@@ -18,6 +18,10 @@ export class AutoRuntime implements WorkerRuntime {
 	private readonly inprocess = new InProcessRuntime();
 	private readonly child = new ChildRuntime();
 
+	canSteer(spec: Pick<TaskSpec, "tools">): boolean {
+		return runsInProcess(spec);
+	}
+
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		return (runsInProcess(spec) ? this.inprocess : this.child).run(spec, signal, onEvent);
 	}

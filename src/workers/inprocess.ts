@@ -16,6 +16,10 @@ const SCRIPTED = "crew-scripted/";
 export class InProcessRuntime implements WorkerRuntime {
 	readonly name = "inprocess";
 
+	canSteer(): boolean {
+		return true;
+	}
+
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		const sdk = await loadSdk();
 		const agentDir = process.env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
@@ -54,6 +58,7 @@ export class InProcessRuntime implements WorkerRuntime {
 			sessionManager: sdk.SessionManager.inMemory(spec.cwd),
 			settingsManager: settings,
 		});
+		spec.steerable?.((message) => session.steer(message));
 		const reader = new PiStreamReader();
 		let stopped: { reason: string; stop?: StopRequest["kind"] } | undefined;
 		const stop = (reason: string, kind?: StopRequest["kind"]) => {
@@ -83,6 +88,7 @@ export class InProcessRuntime implements WorkerRuntime {
 		} finally {
 			clearTimeout(timer);
 			signal.removeEventListener("abort", onAbort);
+			spec.steerable?.(undefined);
 			unsubscribe();
 			session.dispose();
 		}

@@ -26,6 +26,8 @@ export interface TaskSpec {
 	scenario?: string;
 	/** How often the worker beats while a tool runs silently (0: never). */
 	beatMs?: number;
+	/** A runtime that can take messages mid-run announces how (and withdraws it with undefined when done). */
+	steerable?: (deliver: ((message: string) => Promise<void>) | undefined) => void;
 }
 
 export type WorkerEvent =
@@ -56,5 +58,7 @@ export type WorkerOutcome =
 
 export interface WorkerRuntime {
 	readonly name: string;
+	/** Whether a task with these tools would run where it can take messages mid-run (see TaskSpec.steerable). */
+	canSteer?(spec: Pick<TaskSpec, "tools">): boolean;
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome>;
 }

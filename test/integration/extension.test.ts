@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { askPi, cli, interruptedRun, sandbox, spawnPi } from "../support/index.js";
+import { askPi, cli, interruptedRun, projectTeam, SCRIPTED, sandbox, spawnPi } from "../support/index.js";
 
 test("pi -e pi-crew: the parent agent runs a team with the team tool and reads the result", async () => {
 	const box = await sandbox();
@@ -130,4 +130,47 @@ test("Agent + get_subagent_result round-trip: a background agent's answer comes 
 		["agent:explorer", "succeeded"],
 		["agent:verifier", "succeeded"],
 	]);
+});
+
+test("steer_subagent: a message reaches a running in-process agent; a child agent's refusal says why", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "solo", [{ id: "look", role: "explorer" }]);
+	await projectTeam(box, "slow", [{ id: "check", role: "verifier" }]);
+	// Restarted by the steer message (a new user message), the explorer's script answers with it as its goal.
+	const workers = await box.write(
+		"workers.yaml",
+		'explorer:\n  - sleepMs: 1500\n  - tool: ls\n    args: { path: "." }\n  - say: "answer for: {goal}"\nverifier:\n  - sleepMs: 4000\n  - say: "verified"\n',
+	);
+	const start = async (team: string, runtime: string) => {
+		const res = await cli(
+			["run", team, "look around", "--model", SCRIPTED, "--scenario", workers, "--runtime", runtime, "--background"],
+			box,
+		);
+		assert.equal(res.code, 0, res.stderr);
+		return res.stdout.trim();
+	};
+	const inProcess = await start("solo", "inprocess");
+	const child = await start("slow", "child");
+	const parent = await box.write(
+		"parent.yaml",
+		[
+			"default:",
+			"  - tool: steer_subagent",
+			`    args: { runId: "${inProcess}", message: "also check the notes" }`,
+			"  - tool: get_subagent_result",
+			`    args: { runId: "${inProcess}" }`,
+			"  - tool: steer_subagent",
+			`    args: { runId: "${child}", message: "hurry" }`,
+			'  - say: "done"',
+		].join("\n"),
+	);
+	const asked = await askPi(box, parent, "steer", "json");
+	assert.equal(asked.code, 0, asked.stderr);
+	const [steered, answer, refused] = asked.toolResults;
+	assert.equal(steered, `delivered to look of run ${inProcess}`);
+	assert.match(answer ?? "", /^answer for: also check the notes/);
+	assert.match(
+		refused ?? "",
+		/not delivered to run \S+: it runs as a child pi process, which takes no messages mid-run/,
+	);
 });
