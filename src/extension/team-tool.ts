@@ -5,6 +5,9 @@
 import { type Static, Type } from "typebox";
 import { type ExtensionAPI, StringEnum } from "../host.js";
 
+/** The `api` action: raw JSON of the read operations, for scripts and other extensions driving the tool. */
+const API_OPERATIONS = ["status", "list", "events", "deadletters", "plan", "recommend", "config"] as const;
+
 /** Actions that come with a later issue: they answer plainly instead of pretending. */
 const LATER = ["export", "import", "prune", "forget", "cleanup"] as const;
 
@@ -28,6 +31,7 @@ const ACTIONS = [
 	"validate",
 	"doctor",
 	"config",
+	"api",
 	...LATER,
 ] as const;
 type Action = (typeof ACTIONS)[number];
@@ -57,6 +61,9 @@ const Params = Type.Object({
 	kind: Type.Optional(StringEnum(["agent", "team", "workflow"] as const, { description: "create/update/delete" })),
 	content: Type.Optional(
 		Type.String({ description: "create/update: the whole markdown file (YAML frontmatter + body)" }),
+	),
+	operation: Type.Optional(
+		StringEnum(API_OPERATIONS, { description: "api: which read operation's raw JSON to return" }),
 	),
 	scope: Type.Optional(
 		StringEnum(["project", "user"] as const, {
@@ -273,6 +280,33 @@ const HANDLERS: Record<Action, Handler> = {
 		const effective = await api.effectiveConfig(c.cwd);
 		return text(JSON.stringify(effective, null, 2), effective);
 	},
+	async api(c, api, _render, lifecycle) {
+		const op = c.p.operation;
+		if (!op) throw new Error(`team api needs \`operation\`: one of ${API_OPERATIONS.join(", ")}`);
+		const data: unknown = await (async () => {
+			switch (op) {
+				case "status":
+					return api.runJson(await api.runStatus(c.cwd, c.p.runId));
+				case "list": {
+					const { runs, broken } = await api.listRuns(c.cwd);
+					return { runs: runs.map((v) => api.runJson(v)), broken };
+				}
+				case "events":
+					return api.runEvents(c.cwd, await latest(api, c));
+				case "deadletters":
+					return (await lifecycle()).listDeadLetters(c.cwd, c.p.runId);
+				case "plan":
+					if (!c.p.team) throw new Error("team api plan needs `team`.");
+					return api.planTeam(c.cwd, c.p.team, c.p.workflow);
+				case "recommend":
+					if (!c.p.goal) throw new Error("team api recommend needs `goal`.");
+					return api.recommend(c.cwd, c.p.goal);
+				case "config":
+					return api.effectiveConfig(c.cwd);
+			}
+		})();
+		return text(JSON.stringify(data), data);
+	},
 	export: notYet("export"),
 	import: notYet("import"),
 	prune: notYet("prune"),
@@ -289,7 +323,7 @@ export function registerTeamTool(pi: ExtensionAPI, hooks: { resourcesChanged(): 
 			"Actions: run (team + goal; background to return at once), plan (the task graph, nothing runs), recommend " +
 			"(a team for a goal), status, list, events, summary, artifacts, cancel, resume, deadletter, requeue, get " +
 			"(an agent/team/workflow), create/update/delete (a project or user resource, validated first), validate, doctor, " +
-			"config.",
+			"config, api (raw JSON of a read operation).",
 		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
 		parameters: Params,
 		prepareArguments: dropUnset,

@@ -13,7 +13,10 @@ test("bad input exits 2 with an actionable message", async () => {
 		[["run", "default", "goal", "--concurrency", "0"], /--concurrency must be an integer from 1 to 64, got "0"/],
 		[["run", "default", "goal", "--timeout", "abc"], /--timeout must be an integer from 1 to \d+, got "abc"/],
 		[["run", "default", "goal", "--max-tokens="], /--max-tokens must be an integer from 1/],
-		[["run", "default", "goal", "--runtime", "docker"], /--runtime must be one of child, inprocess, auto, scaffold, got "docker"/],
+		[
+			["run", "default", "goal", "--runtime", "docker"],
+			/--runtime must be one of child, inprocess, auto, scaffold, got "docker"/,
+		],
 		[["run", "default", "   "], /the goal is empty/],
 		[["run", "default", "goal", "--bogus"], /Unknown option '--bogus'/],
 		[["resume", "nope"], /no run nope/],

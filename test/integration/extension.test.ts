@@ -58,7 +58,7 @@ test("the team tool starts a background run and cancels it", async () => {
 	assert.match(stdout, /^CANCEL: run \S+: cancelled \(cancelled\)/);
 });
 
-test("the team tool's actions: plan, recommend, summary, artifacts, get, config, create, and a plain answer for later ones", async () => {
+test("the team tool's actions: plan, recommend, summary, artifacts, get, config, create, api, and a plain answer for later ones", async () => {
 	const box = await sandbox();
 	const seeded = await cli(["run", "review", "seed a run", "--runtime", "scaffold"], box);
 	assert.equal(seeded.code, 0, seeded.stderr);
@@ -79,6 +79,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 			content: "---\nname: mine\ndescription: d\n---\nx\n",
 			scope: "user",
 		},
+		{ action: "api", operation: "status" },
 	];
 	const script = calls.map((args) => `  - tool: team\n    args: ${JSON.stringify(args)}`).join("\n");
 	const scenario = await box.write("parent.yaml", `default:\n${script}\n  - say: done\n`);
@@ -86,7 +87,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	assert.equal(asked.code, 0, asked.stderr);
 	const results = asked.toolResults;
 	assert.equal(results.length, calls.length);
-	const [plan, recommend, summary, artifacts, get, config, created, later, unnamed, userScope] = results;
+	const [plan, recommend, summary, artifacts, get, config, created, later, unnamed, userScope, raw] = results;
 	assert.match(
 		plan ?? "",
 		/Plan: team review, workflow review, 4 tasks \(nothing runs\)[\s\S]*report\s+writer \(writer\)\s+after review, security/,
@@ -101,6 +102,8 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	assert.equal(later, "team export is not available yet in this version of pi-crew.");
 	assert.equal(unnamed, "team cancel needs `runId` (see action list).", "never the latest run by default");
 	assert.match(userScope ?? "", /in the user's resources needs the user's confirmation/, "headless: never");
+	const status = JSON.parse(raw ?? "{}") as { team: string; status: string; tasks: unknown[] };
+	assert.deepEqual([status.team, status.status, status.tasks.length], ["review", "succeeded", 4]);
 });
 
 test("Agent + get_subagent_result round-trip: a background agent's answer comes back; a foreground one directly", async () => {
