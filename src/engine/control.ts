@@ -16,10 +16,13 @@ export function controlDir(runDir: string): string {
 	return join(runDir, "control");
 }
 
+let sent = 0;
+
 export async function sendControl(runDir: string, command: ControlCommand): Promise<void> {
 	const dir = controlDir(runDir);
 	await mkdir(dir, { recursive: true });
-	const name = `${Date.now()}-${randomUUID()}`;
+	// Sorted by name when read: time, then this process's count (two commands in one millisecond keep their order).
+	const name = `${Date.now()}-${String(sent++).padStart(8, "0")}-${randomUUID()}`;
 	// Written under a dot-name, then renamed: the coordinator never reads a half-written command.
 	await writeFile(join(dir, `.${name}`), JSON.stringify(command));
 	await rename(join(dir, `.${name}`), join(dir, `${name}.json`));
