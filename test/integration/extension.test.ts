@@ -142,7 +142,7 @@ test("steer_subagent: a message reaches a running in-process agent; a child agen
 	// Restarted by the steer message (a new user message), the explorer's script answers with it as its goal.
 	const workers = await box.write(
 		"workers.yaml",
-		'explorer:\n  - sleepMs: 1500\n  - tool: ls\n    args: { path: "." }\n  - say: "answer for: {goal}"\nverifier:\n  - sleepMs: 4000\n  - say: "verified"\n',
+		'explorer:\n  - sleepMs: 5000\n  - tool: ls\n    args: { path: "." }\n  - say: "answer for: {goal}"\nverifier:\n  - sleepMs: 8000\n  - say: "verified"\n',
 	);
 	const start = async (team: string, runtime: string) => {
 		const res = await cli(
@@ -152,24 +152,25 @@ test("steer_subagent: a message reaches a running in-process agent; a child agen
 		assert.equal(res.code, 0, res.stderr);
 		return res.stdout.trim();
 	};
-	const inProcess = await start("solo", "inprocess");
+	// Long sleeps, the in-process run started last: the steer must find both still running, even on a slow machine.
 	const child = await start("slow", "child");
+	const inProcess = await start("solo", "inprocess");
 	const parent = await box.write(
 		"parent.yaml",
 		[
 			"default:",
 			"  - tool: steer_subagent",
 			`    args: { runId: "${inProcess}", message: "also check the notes" }`,
-			"  - tool: get_subagent_result",
-			`    args: { runId: "${inProcess}" }`,
 			"  - tool: steer_subagent",
 			`    args: { runId: "${child}", message: "hurry" }`,
+			"  - tool: get_subagent_result",
+			`    args: { runId: "${inProcess}" }`,
 			'  - say: "done"',
 		].join("\n"),
 	);
 	const asked = await askPi(box, parent, "steer", "json");
 	assert.equal(asked.code, 0, asked.stderr);
-	const [steered, answer, refused] = asked.toolResults;
+	const [steered, refused, answer] = asked.toolResults;
 	assert.equal(steered, `delivered to look of run ${inProcess}`);
 	assert.match(answer ?? "", /^answer for: also check the notes/);
 	assert.match(
