@@ -42,6 +42,13 @@ export function delegationPolicy(profile: Autonomy, teams: TeamInfo[]): string {
 	return `## pi-crew delegation (autonomy: ${profile})\n\n${RULES[profile]}\n\nTeams:\n${trusted.join("\n")}\n${repo}`;
 }
 
+/** Throws the refusal when the user's profile does not let the agent `what` (e.g. "start runs") by itself. */
+export async function assertAllowed(cwd: string, what: string): Promise<void> {
+	const api = await import("../api/index.js");
+	const profile = (await api.effectiveConfig(cwd)).autonomy;
+	if (!mayStartRuns(profile)) throw new Error(refusal(profile, what));
+}
+
 /** `what`: the guarded act, e.g. "start runs", "delete resources". */
 export function refusal(profile: Autonomy, what: string): string {
 	return `The user's pi-crew autonomy profile is "${profile}": do not ${what} yourself. Suggest it to the user instead (e.g. /team-run <team> <goal>); the plan and recommend actions help prepare it.`;

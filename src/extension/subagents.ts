@@ -65,10 +65,7 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 		parameters: SteerParams,
 		prepareArguments: (args) => dropUnset<Static<typeof SteerParams>>(args),
 		async execute(_id, params, _signal, _onUpdate, ctx) {
-			const api = await import("../api/index.js");
-			const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
-			const { mayStartRuns, refusal } = await import("./autonomy.js");
-			if (!mayStartRuns(profile)) throw new Error(refusal(profile, "steer agents"));
+			await (await import("./autonomy.js")).assertAllowed(ctx.cwd, "steer agents");
 			const result = await (await import("../api/lifecycle.js")).steer(ctx.cwd, params.runId, params.message);
 			if (!result.delivered) throw new Error(`not delivered to run ${params.runId}: ${result.reason}`);
 			return text(`delivered to ${result.taskId} of run ${params.runId}`, result);
@@ -86,9 +83,7 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 		async execute(_id, params, signal, onUpdate, ctx) {
 			const api = await import("../api/index.js");
 			try {
-				const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
-				const { mayStartRuns, refusal } = await import("./autonomy.js");
-				if (!mayStartRuns(profile)) throw new Error(refusal(profile, "start agents"));
+				await (await import("./autonomy.js")).assertAllowed(ctx.cwd, "start agents");
 				const { progressLine } = await import("../cli/render.js");
 				const view = await api.runAgent({
 					cwd: ctx.cwd,

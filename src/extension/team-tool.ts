@@ -340,11 +340,7 @@ export function registerTeamTool(pi: ExtensionAPI, hooks: { resourcesChanged(): 
 			};
 			// Failures throw: pi marks the result as an error (a returned object never is).
 			const guarded = NEEDS_AUTONOMY[params.action];
-			if (guarded) {
-				const profile = (await api.effectiveConfig(ctx.cwd)).autonomy;
-				const { mayStartRuns, refusal } = await import("./autonomy.js");
-				if (!mayStartRuns(profile)) throw new Error(refusal(profile, guarded));
-			}
+			if (guarded) await (await import("./autonomy.js")).assertAllowed(ctx.cwd, guarded);
 			return await HANDLERS[params.action](call, api, render, () => import("../api/lifecycle.js"));
 		},
 	});
