@@ -94,17 +94,34 @@ async function sandbox(name: string) {
 	return { dir, repo, env, write, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** A team of one scripted agent (`solo`) whose workflow is `steps` (each one scripted turn). */
+async function soloTeam(
+	box: Awaited<ReturnType<typeof sandbox>>,
+	team: string,
+	steps: { id: string; dependsOn?: string[] }[],
+	tools?: string,
+): Promise<void> {
+	await box.write(
+		".crew/agents/solo.md",
+		`---\nname: solo\ndescription: one scripted turn\n${tools ? `tools: ${tools}\n` : ""}---\nAnswer.\n`,
+	);
+	await box.write(
+		`.crew/teams/${team}.team.md`,
+		`---\nname: ${team}\ndescription: d\nroles:\n  - name: solo\n    agent: solo\ndefaultWorkflow: ${team}\n---\n`,
+	);
+	const yaml = steps.map(
+		(s) =>
+			`  - id: ${s.id}\n    role: solo\n${s.dependsOn?.length ? `    dependsOn: [${s.dependsOn.join(", ")}]\n` : ""}    task: ${s.id} of {goal}`,
+	);
+	await box.write(
+		`.crew/workflows/${team}.workflow.md`,
+		`---\nname: ${team}\ndescription: d\nsteps:\n${yaml.join("\n")}\n---\n`,
+	);
+}
+
 async function oneTaskVsBarePi(pairs: number): Promise<string[]> {
 	const box = await sandbox("task");
-	await box.write(".crew/agents/solo.md", "---\nname: solo\ndescription: one scripted turn\n---\nAnswer.\n");
-	await box.write(
-		".crew/teams/solo.team.md",
-		"---\nname: solo\ndescription: d\nroles:\n  - name: solo\n    agent: solo\ndefaultWorkflow: solo\n---\n",
-	);
-	await box.write(
-		".crew/workflows/solo.workflow.md",
-		"---\nname: solo\ndescription: d\nsteps:\n  - id: only\n    role: solo\n    task: answer {goal}\n---\n",
-	);
+	await soloTeam(box, "solo", [{ id: "only" }]);
 	const scenario = join(box.repo, "scenario.yaml");
 	await writeFile(scenario, 'default:\n  - say: "done"\n');
 	const bareEnv = { ...box.env, PI_CREW_SCENARIO: scenario };
@@ -185,19 +202,8 @@ async function piStartup(pairs: number): Promise<string[]> {
 /** Per-task overhead of the in-process runtime (one scripted turn each), next to a child's. */
 async function inProcess(): Promise<string[]> {
 	const box = await sandbox("inprocess");
-	const steps = Array.from(
-		{ length: 8 },
-		(_, i) => `  - id: s${i}\n    role: solo\n${i ? `    dependsOn: [s${i - 1}]\n` : ""}    task: step ${i} of {goal}`,
-	);
-	await box.write(".crew/agents/solo.md", "---\nname: solo\ndescription: one scripted turn\ntools: ls\n---\nAnswer.\n");
-	await box.write(
-		".crew/teams/chain.team.md",
-		"---\nname: chain\ndescription: d\nroles:\n  - name: solo\n    agent: solo\ndefaultWorkflow: chain\n---\n",
-	);
-	await box.write(
-		".crew/workflows/chain.workflow.md",
-		`---\nname: chain\ndescription: d\nsteps:\n${steps.join("\n")}\n---\n`,
-	);
+	const chain = Array.from({ length: 8 }, (_, i) => ({ id: `s${i}`, dependsOn: i ? [`s${i - 1}`] : [] }));
+	await soloTeam(box, "chain", chain, "ls");
 	await box.write("scenario.yaml", 'default:\n  - say: "done"\n');
 	const durations = async (runtime: string) => {
 		const run = await timed(
@@ -288,27 +294,13 @@ async function eventLog(): Promise<string[]> {
 
 async function dag(tasks: number): Promise<string[]> {
 	const box = await sandbox("dag");
-	await box.write(".crew/agents/node.md", "---\nname: node\ndescription: one scripted turn\ntools: ls\n---\nAnswer.\n");
-	await box.write(
-		".crew/teams/dag.team.md",
-		"---\nname: dag\ndescription: d\nroles:\n  - name: node\n    agent: node\ndefaultWorkflow: dag\n---\n",
-	);
 	// Layers of 10; each task depends on one or two tasks of the layer before.
-	const steps: string[] = [];
-	for (let i = 0; i < tasks; i++) {
+	const steps = Array.from({ length: tasks }, (_, i) => {
 		const layer = Math.floor(i / 10);
-		const deps =
-			layer === 0
-				? []
-				: [`n${(layer - 1) * 10 + (i % 10)}`, ...(i % 3 === 0 ? [`n${(layer - 1) * 10 + ((i + 1) % 10)}`] : [])];
-		steps.push(
-			`  - id: n${i}\n    role: node\n${deps.length ? `    dependsOn: [${deps.join(", ")}]\n` : ""}    task: step ${i} of {goal}`,
-		);
-	}
-	await box.write(
-		".crew/workflows/dag.workflow.md",
-		`---\nname: dag\ndescription: d\nsteps:\n${steps.join("\n")}\n---\n`,
-	);
+		const previous = (k: number) => `n${(layer - 1) * 10 + (k % 10)}`;
+		return { id: `n${i}`, dependsOn: layer === 0 ? [] : [previous(i), ...(i % 3 === 0 ? [previous(i + 1)] : [])] };
+	});
+	await soloTeam(box, "dag", steps, "ls");
 	await box.write("scenario.yaml", 'default:\n  - say: "ok"\n');
 	const run = await timed(
 		process.execPath,

@@ -77,4 +77,3 @@ export type AgentDef = Omit<Static<typeof AgentFrontmatter>, "tools"> & {
 };
 export type TeamDef = Static<typeof TeamFrontmatter> & { body: string; source: Source };
 export type WorkflowDef = Static<typeof WorkflowFrontmatter> & { body: string; source: Source };
-export type WorkflowStep = WorkflowDef["steps"][number];

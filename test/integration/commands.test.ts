@@ -129,3 +129,31 @@ test("/team-autonomy sets the profile in the user's config; then the agent may n
 	assert.match(stdout, /autonomy profile is "suggested": do not start runs yourself\. Suggest it to the user instead/);
 	assert.equal((await cli(["list", "--json"], box)).stdout.includes('"runId"'), false, "no run was started");
 });
+
+test("/team-init, /team-status, /team-doctor and /team-cancel over RPC", async () => {
+	const box = await sandbox();
+	const init = await rpc(box, "/team-init", (r) => r.some((x) => /file\(s\) created in \.crew/.test(x.message ?? "")));
+	assert.match(
+		init.find((x) => x.method === "notify")?.message ?? "",
+		/^pi-crew: 4 file\(s\) created in \.crew\/; try \/team-run docs/,
+	);
+	const seeded = JSON.parse(
+		(await cli(["run", "docs", "the readme", "--runtime", "scaffold", "--json"], box)).stdout,
+	) as RunJson;
+	const status = await rpc(box, "/team-status", (r) =>
+		r.some((x) => /pi-crew: run \S+ succeeded/.test(x.message ?? "")),
+	);
+	assert.ok(
+		status.some((x) => x.method === "setWidget" && x.widgetLines?.some((l) => l.includes(seeded.runId))),
+		"the tree is shown",
+	);
+	const doctor = await rpc(box, "/team-doctor", (r) => r.some((x) => /pi-crew doctor:/.test(x.message ?? "")));
+	assert.ok(doctor.some((x) => x.method === "setWidget" && x.widgetLines?.some((l) => /^ok {3}pi: 0\.73/.test(l))));
+	const cancel = await rpc(box, `/team-cancel ${seeded.runId}`, (r) =>
+		r.some((x) => /pi-crew: run/.test(x.message ?? "")),
+	);
+	assert.match(
+		cancel.find((x) => x.method === "notify")?.message ?? "",
+		new RegExp(`run ${seeded.runId}: already ended \\(succeeded\\)`),
+	);
+});

@@ -1,7 +1,6 @@
 /** The coordinator with an injected runtime: what happens when the coordinator itself fails mid-run. */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { executeRun } from "../../src/engine/coordinator.js";
@@ -10,21 +9,15 @@ import { loadCatalog } from "../../src/resources/catalog.js";
 import { readEventLog } from "../../src/store/event-log.js";
 import { loadRun } from "../../src/store/run-store.js";
 import type { TaskSpec, WorkerOutcome, WorkerRuntime } from "../../src/workers/runtime.js";
-import { fixtures } from "../support/index.js";
+import { fixtures, projectTeam, sandbox } from "../support/index.js";
 
 test("an I/O failure in the coordinator stops running workers, is logged, and leaves the run resumable", async () => {
-	const dir = await mkdtemp(join(tmpdir(), "pi-crew-coord-"));
-	const repo = join(dir, "repo");
-	await mkdir(join(repo, ".crew", "teams"), { recursive: true });
-	await mkdir(join(repo, ".crew", "workflows"), { recursive: true });
-	await writeFile(
-		join(repo, ".crew/teams/pair.team.md"),
-		"---\nname: pair\ndescription: d\nroles:\n  - name: x\n    agent: explorer\ndefaultWorkflow: pair\n---\n",
-	);
-	await writeFile(
-		join(repo, ".crew/workflows/pair.workflow.md"),
-		"---\nname: pair\ndescription: d\nsteps:\n  - id: slow\n    role: x\n    task: t\n  - id: breaker\n    role: x\n    task: t\n---\n",
-	);
+	const box = await sandbox();
+	const { dir, repo } = box;
+	await projectTeam(box, "pair", [
+		{ id: "slow", role: "explorer" },
+		{ id: "breaker", role: "explorer" },
+	]);
 	const catalog = await loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
 	let slowAborted = false;
 	const runtime: WorkerRuntime = {
@@ -65,22 +58,15 @@ test("an I/O failure in the coordinator stops running workers, is logged, and le
 	assert.equal(view.status, "interrupted");
 	assert.equal(view.state.tasks.get("slow")?.status, "cancelled");
 	assert.deepEqual(reopenForResume(view.state, []).sort(), ["breaker", "slow"], "resume runs both again");
-	await rm(dir, { recursive: true, force: true });
 });
 
 test("a UI callback that throws does not stop the coordinator from following its own log", async () => {
-	const dir = await mkdtemp(join(tmpdir(), "pi-crew-coord-"));
-	const repo = join(dir, "repo");
-	await mkdir(join(repo, ".crew", "teams"), { recursive: true });
-	await mkdir(join(repo, ".crew", "workflows"), { recursive: true });
-	await writeFile(
-		join(repo, ".crew/teams/two.team.md"),
-		"---\nname: two\ndescription: d\nroles:\n  - name: x\n    agent: explorer\ndefaultWorkflow: two\n---\n",
-	);
-	await writeFile(
-		join(repo, ".crew/workflows/two.workflow.md"),
-		"---\nname: two\ndescription: d\nsteps:\n  - id: a\n    role: x\n    task: t\n  - id: b\n    role: x\n    task: t\n    dependsOn: [a]\n---\n",
-	);
+	const box = await sandbox();
+	const { dir, repo } = box;
+	await projectTeam(box, "two", [
+		{ id: "a", role: "explorer" },
+		{ id: "b", role: "explorer", dependsOn: ["a"] },
+	]);
 	const catalog = await loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
 	const runtime: WorkerRuntime = { name: "fake", run: async () => ({ ok: true, answer: "fine" }) };
 	let thrown = false;
@@ -103,5 +89,4 @@ test("a UI callback that throws does not stop the coordinator from following its
 		[...result.state.tasks.values()].map((t) => t.status),
 		["succeeded", "succeeded"],
 	);
-	await rm(dir, { recursive: true, force: true });
 });
