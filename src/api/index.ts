@@ -160,39 +160,56 @@ export type StartRequest =
 	  }
 	| { kind: "resume"; runId: string; requeue: string[] };
 
-/** Runs a coordinator for `start` in this process until the run ends. */
+let telemetry: Promise<typeof import("../observability/telemetry.js")> | undefined;
+
+/** Stops this process's metric exporters, if a coordinator ever started them (the CLI's exit, a session's end). */
+export async function shutdownTelemetry(): Promise<void> {
+	await (await telemetry)?.shutdownTelemetry();
+}
+
+/** Runs a coordinator for `start` in this process until the run ends; its metrics go to this process's telemetry. */
 export async function coordinateHere(
 	repo: string,
 	start: StartRequest,
 	io: { signal?: AbortSignal; onEvent?: OnEvent } = {},
 ): Promise<RunView> {
-	const { catalog } = await context(repo);
+	const { catalog, config } = await context(repo);
 	const engine = await import("../engine/coordinator.js");
 	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
-	if (start.kind === "run") {
-		const result = await engine.executeRun({
+	telemetry ??= import("../observability/telemetry.js");
+	const observer = await (await telemetry).observeRuns(repo, config.metrics);
+	const onEvent: OnEvent = (event, state) => {
+		observer.observe(event, state);
+		io.onEvent?.(event, state);
+	};
+	try {
+		if (start.kind === "run") {
+			const result = await engine.executeRun({
+				repo,
+				plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow),
+				goal: start.goal,
+				settings: start.settings,
+				runtime: await createRuntime(start.settings.runtime),
+				runId: start.runId,
+				signal: io.signal,
+				onEvent,
+			});
+			return await loadRun(repo, result.runId);
+		}
+		const view = await loadRun(repo, start.runId);
+		await engine.resumeRun({
 			repo,
-			plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow),
-			goal: start.goal,
-			settings: start.settings,
-			runtime: await createRuntime(start.settings.runtime),
 			runId: start.runId,
+			plan: planFromState(view.state, catalog),
+			requeue: start.requeue,
+			runtime: await createRuntime(view.state.settings.runtime),
 			signal: io.signal,
-			onEvent: io.onEvent,
+			onEvent,
 		});
-		return loadRun(repo, result.runId);
+		return await loadRun(repo, start.runId);
+	} finally {
+		await observer.end();
 	}
-	const view = await loadRun(repo, start.runId);
-	await engine.resumeRun({
-		repo,
-		runId: start.runId,
-		plan: planFromState(view.state, catalog),
-		requeue: start.requeue,
-		runtime: await createRuntime(view.state.settings.runtime),
-		signal: io.signal,
-		onEvent: io.onEvent,
-	});
-	return loadRun(repo, start.runId);
 }
 
 async function runSettings(
@@ -352,6 +369,28 @@ export async function effectiveConfig(cwd: string | undefined) {
 		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
 		budget: config.budget ?? {},
 		trustedProjects: config.trustedProjects ?? [],
+		metrics: {
+			sink: config.metrics?.sink ?? DEFAULTS.metrics.sink,
+			retentionDays: config.metrics?.retentionDays ?? DEFAULTS.metrics.retentionDays,
+			...(config.metrics?.prometheus
+				? { prometheus: { host: DEFAULTS.metrics.host, ...config.metrics.prometheus } }
+				: {}),
+			...(config.metrics?.otlp
+				? {
+						otlp: {
+							intervalMs: DEFAULTS.metrics.otlpIntervalMs,
+							timeoutMs: DEFAULTS.metrics.otlpTimeoutMs,
+							...config.metrics.otlp,
+							// Credentials by nature: shown by name only.
+							...(config.metrics.otlp.headers
+								? {
+										headers: Object.fromEntries(Object.keys(config.metrics.otlp.headers).map((k) => [k, "[REDACTED]"])),
+									}
+								: {}),
+						},
+					}
+				: {}),
+		},
 	};
 }
 

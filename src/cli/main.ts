@@ -28,10 +28,13 @@ Usage:
   pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
   pi-crew agents|teams|workflows [--json]
   pi-crew doctor [--json]              pi, config, resources, interrupted or unreadable runs, search tools
+  pi-crew doctor --export FILE         a diagnostic report (schemaVersion 2, secrets redacted) to attach to a bug
+  pi-crew metrics [runId] [--json|--prometheus] [--filter 'crew.task.*']   metrics replayed from the run logs
+  pi-crew metrics --serve [--port N]   serve GET /metrics for Prometheus (loopback; see docs/observability.md)
   pi-crew demo                         fix a failing test in a sample repo with the offline scripted model
 
 Exit codes: 0 success, 1 run failed or cancelled, 2 bad usage or invalid resources.
-Docs: README.md, docs/scripted-model.md`;
+Docs: README.md, docs/scripted-model.md, docs/observability.md`;
 
 const USAGE_ERRORS = new Set([
 	"UsageError",
@@ -59,6 +62,11 @@ const OPTIONS = {
 	"max-tasks": { type: "string" },
 	"max-wall": { type: "string" },
 	cwd: { type: "string" },
+	prometheus: { type: "boolean" },
+	filter: { type: "string" },
+	serve: { type: "boolean" },
+	port: { type: "string" },
+	export: { type: "string" },
 	help: { type: "boolean", short: "h" },
 } as const;
 
@@ -272,7 +280,15 @@ export async function main(argv: string[]): Promise<number> {
 		case "deadletter":
 		case "_coordinate":
 			return (await import("./lifecycle.js")).lifecycleCommand(command, args, v);
+		case "metrics":
+			return (await import("./metrics.js")).metricsCommand(args, v);
 		case "doctor": {
+			if (v.export !== undefined) {
+				const { path, report } = await (await import("../api/metrics.js")).exportDiagnostics(v.cwd, v.export);
+				if (v.json) out({ path, schemaVersion: report.schemaVersion });
+				else process.stdout.write(`${path}\n`);
+				return 0;
+			}
 			const report = await (await import("../api/doctor.js")).doctor(v.cwd);
 			if (v.json) out(report);
 			else {
@@ -302,5 +318,7 @@ export async function cli(argv: string[]): Promise<void> {
 		process.stderr.write(`pi-crew: ${explained ? e.message : (e.stack ?? e.message)}\n`);
 		code = usage ? 2 : 1;
 	}
+	// Exporters hold timers and sockets: stop them, so a slow collector never keeps the command from exiting.
+	await api.shutdownTelemetry();
 	process.exitCode = code;
 }

@@ -67,6 +67,42 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
+		/** Metrics (docs/observability.md). Nothing listens or sends unless configured here. */
+		metrics: Type.Optional(
+			Type.Object(
+				{
+					/** The daily JSONL files under `<repo>/.crew/metrics/` (default on). */
+					sink: Type.Optional(Type.Boolean()),
+					/** Sink files older than this many days are removed when a coordinator starts. */
+					retentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+					/** The `/metrics` endpoint of `pi-crew metrics --serve` and of pi sessions. */
+					prometheus: Type.Optional(
+						Type.Object(
+							{
+								port: Type.Integer({ minimum: 0, maximum: 65535 }),
+								host: Type.Optional(Type.String({ minLength: 1 })),
+								/** A host other than loopback must be allowed explicitly: the metrics name your teams and roles. */
+								allowNonLoopback: Type.Optional(Type.Boolean()),
+							},
+							{ additionalProperties: false },
+						),
+					),
+					/** OTLP/HTTP push of each coordinator's metrics. */
+					otlp: Type.Optional(
+						Type.Object(
+							{
+								endpoint: Type.String({ pattern: "^https?://" }),
+								headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+								intervalMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
+								timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+							},
+							{ additionalProperties: false },
+						),
+					),
+				},
+				{ additionalProperties: false },
+			),
+		),
 	},
 	{ additionalProperties: false },
 );
@@ -86,6 +122,7 @@ export const DEFAULTS = {
 		pollMs: 5_000,
 		deadTicks: 3,
 	} satisfies HeartbeatPolicy,
+	metrics: { sink: true, retentionDays: 7, host: "127.0.0.1", otlpIntervalMs: 15_000, otlpTimeoutMs: 5_000 },
 };
 
 export class ConfigError extends Error {

@@ -6,6 +6,7 @@ import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { DeadLetterReason } from "../store/events.js";
 import { listRunIds, loadRun, writeArtifact } from "../store/run-store.js";
+import { withCorrelation } from "../util/correlation.js";
 import { readConfined } from "../util/paths.js";
 import { StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
@@ -24,21 +25,19 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task));
 	if (task.adaptive)
 		prompt += `\n${planFormat(ctx.plan.roles, new Set(ctx.plan.tasks.filter((t) => !t.from).map((t) => t.role)))}`;
-	let promptPath = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
-	let failures = 0;
-	let rateLimitWaits = 0;
+	const loop = {
+		promptPath: await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt),
+		failures: 0,
+		rateLimitWaits: 0,
+	};
 	let replanned = false;
-	for (;;) {
-		await ctx.gate.wait(ctx.cancel);
-		if (ctx.cancel.aborted) {
-			await ctx.log.append("task.cancelled", { reason: "run cancelled" }, id);
-			return;
-		}
-		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
+	/** One attempt, in its own correlation span: whether another follows. */
+	const attemptOnce = async (attempt: number): Promise<"again" | "done"> => {
 		const taskDir = join(ctx.paths.artifacts, dir, `attempt-${attempt}`);
 		await mkdir(taskDir, { recursive: true });
 		const system = systemPrompt(task, ctx.plan.team, attempt);
 		const systemPromptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt}/system.md`, system);
+		const { promptPath } = loop;
 		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptPath) }, id);
 		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir });
 		if (outcome.ok && task.adaptive && !expandedAlready(ctx, id)) {
@@ -49,9 +48,9 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 				// One re-plan, told what was wrong.
 				replanned = true;
 				prompt += `\n## Your previous plan was rejected\n\n${plan.errors.map((e) => `- ${e}`).join("\n")}\n\nAnswer again with a corrected plan.\n`;
-				promptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt + 1}/prompt.md`, prompt);
+				loop.promptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt + 1}/prompt.md`, prompt);
 				await ctx.log.append("task.retrying", { attempt, reason, delayMs: 0 }, id);
-				continue;
+				return "again";
 			}
 			await expand(ctx, task, plan.steps);
 		}
@@ -63,27 +62,38 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 				id,
 			);
 			ctx.gate.opened();
-			return;
+			return "done";
 		}
 		if (outcome.stop === "cancel") {
 			await ctx.log.append("task.cancelled", { reason: outcome.reason }, id);
-			return;
+			return "done";
 		}
 		if (outcome.stop === "heartbeat-dead") return fail(ctx, id, outcome.reason, "heartbeat-dead");
 		const retry = ctx.settings.retry;
 		if (!retry || outcome.retryable === false) return fail(ctx, id, outcome.reason);
-		if (isRateLimit(outcome.reason) && rateLimitWaits < MAX_RATE_LIMIT_WAITS) {
-			rateLimitWaits++;
+		if (isRateLimit(outcome.reason) && loop.rateLimitWaits < MAX_RATE_LIMIT_WAITS) {
+			loop.rateLimitWaits++;
 			const delayMs = await ctx.gate.close(outcome.reason);
 			await ctx.log.append("task.retrying", { attempt, reason: outcome.reason, delayMs, rateLimited: true }, id);
-			continue;
+			return "again";
 		}
-		failures++;
-		if (failures >= retry.maxAttempts)
+		loop.failures++;
+		if (loop.failures >= retry.maxAttempts)
 			return fail(ctx, id, `${outcome.reason} (attempt ${attempt}, retries exhausted)`, "max-retries");
-		const delayMs = retryDelay(retry, failures, ctx.random);
+		const delayMs = retryDelay(retry, loop.failures, ctx.random);
 		await ctx.log.append("task.retrying", { attempt, reason: outcome.reason, delayMs }, id);
 		await sleep(delayMs, ctx.cancel);
+		return "again";
+	};
+	for (;;) {
+		await ctx.gate.wait(ctx.cancel);
+		if (ctx.cancel.aborted) {
+			await ctx.log.append("task.cancelled", { reason: "run cancelled" }, id);
+			return;
+		}
+		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
+		const span = { runId: ctx.log.runId, taskId: id, span: String(attempt) };
+		if ((await withCorrelation(span, () => attemptOnce(attempt))) === "done") return;
 	}
 }
 
@@ -191,9 +201,9 @@ async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFile
 	return outcome;
 }
 
-async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: DeadLetterReason): Promise<void> {
+async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: DeadLetterReason): Promise<"done"> {
 	await ctx.log.append("task.failed", { reason }, id);
-	if (!deadLetter) return;
+	if (!deadLetter) return "done";
 	await ctx.log.append("task.deadlettered", { reason: deadLetter, detail: reason }, id);
 	const task = ctx.state().tasks.get(id);
 	await appendDeadLetter(ctx.paths.dir, {
@@ -217,6 +227,7 @@ async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: De
 		});
 	});
 	await alert.check;
+	return "done";
 }
 
 /** Dead-letters of every run of this repository within the alert window, this run's included. */

@@ -8,6 +8,7 @@ import { EventLogWriter, readEventLog } from "../store/event-log.js";
 import { applyEvent, type CrewEvent, type RunSettings, type RunState } from "../store/events.js";
 import { acquireLease, type Lease } from "../store/lease.js";
 import { createRunDir, newRunId, type RunPaths, runPaths, writeArtifact } from "../store/run-store.js";
+import { withCorrelation } from "../util/correlation.js";
 import { reapTask } from "../workers/reaper.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
@@ -52,6 +53,10 @@ export interface RunResult {
 
 export async function executeRun(opts: RunOptions): Promise<RunResult> {
 	const runId = opts.runId ?? newRunId();
+	return withCorrelation({ runId, span: "1" }, () => startRun(runId, opts));
+}
+
+async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 	const paths = opts.runId ? runPaths(opts.repo, runId) : await createRunDir(opts.repo, runId);
 	await mkdir(paths.artifacts, { recursive: true });
 	const lease = await acquireLease(paths.lease);
@@ -110,8 +115,11 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 		const reopened = reopenForResume(state, opts.requeue);
 		const log = await EventLogWriter.resume(paths.events, opts.runId, { now: nowDate(opts) });
 		const fold = follow(log, opts, state);
-		await log.append("run.resumed", { pid: process.pid, reopened });
-		return await coordinate(opts, { resumed: true, paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
+		const segment = { runId: opts.runId, span: String(state.resumes + 2) };
+		return await withCorrelation(segment, async () => {
+			await log.append("run.resumed", { pid: process.pid, reopened });
+			return coordinate(opts, { resumed: true, paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
+		});
 	} catch (err) {
 		await lease.release();
 		throw err;
@@ -209,7 +217,12 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	});
 	const watcher = new HeartbeatWatcher(
 		settings.heartbeat,
-		(taskId, level, silentMs) => void log.append("task.heartbeat", { level, silentMs }, taskId).catch(() => undefined),
+		(taskId, level, silentMs) => {
+			const span = String(state().tasks.get(taskId)?.attempt ?? 0);
+			withCorrelation({ runId: log.runId, taskId, span }, () =>
+				log.append("task.heartbeat", { level, silentMs }, taskId).catch(() => undefined),
+			);
+		},
 		now,
 	);
 	const ctx: RunContext = {

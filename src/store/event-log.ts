@@ -6,6 +6,7 @@
 
 import type { FileHandle } from "node:fs/promises";
 import { open, readFile, truncate } from "node:fs/promises";
+import { correlatedLine, eventCorrelationId } from "../util/correlation.js";
 import { redactStrings } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
 import { type CrewEvent, EVENT_TYPES, EVENT_VERSION, type EventPayloads, type EventType } from "./events.js";
@@ -128,10 +129,11 @@ export class EventLogWriter {
 			seq: this.seq + 1,
 			ts: this.now().toISOString(),
 			runId: this.runId,
+			...(taskId !== undefined ? { taskId } : {}),
+			cid: eventCorrelationId(this.runId, taskId),
 			type,
 			data: redactStrings(data),
 		};
-		if (taskId !== undefined) Object.assign(event, { taskId });
 		const line = JSON.stringify(event);
 		this.seq++;
 		const full = event as CrewEvent;
@@ -161,7 +163,9 @@ export class EventLogWriter {
 			listener(event);
 		} catch (err) {
 			this.listeners.delete(listener);
-			process.emitWarning(`pi-crew: an event listener failed and was removed: ${(err as Error).message}`);
+			process.emitWarning(
+				correlatedLine(`pi-crew: an event listener failed and was removed: ${(err as Error).message}`),
+			);
 		}
 	}
 

@@ -147,6 +147,8 @@ export type CrewEvent = {
 		ts: string;
 		runId: string;
 		taskId?: string;
+		/** Correlation id `{runId}:{taskId}:{span}` (absent in logs written before it existed). */
+		cid?: string;
 		type: K;
 		data: EventPayloads[K];
 	};

@@ -10,7 +10,7 @@ import { assertNoSymlinks } from "../util/paths.js";
 import { redact } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
 import { readEventLog } from "./event-log.js";
-import { foldEvents, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
+import { type CrewEvent, foldEvents, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
 import { holderLiveness, type LeaseHolder, readLease } from "./lease.js";
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
@@ -100,6 +100,11 @@ export class RunNotFoundError extends Error {
 }
 
 export async function loadRun(repo: string, runId: string): Promise<RunView> {
+	return (await readRun(repo, runId)).view;
+}
+
+/** A run's view and the events it was folded from (metrics replay them). */
+export async function readRun(repo: string, runId: string): Promise<{ view: RunView; events: CrewEvent[] }> {
 	const paths = runPaths(repo, runId);
 	await assertNoSymlinks(repo, paths.dir);
 	const read = await readEventLog(paths.events).catch((err: NodeJS.ErrnoException) => {
@@ -113,5 +118,5 @@ export async function loadRun(repo: string, runId: string): Promise<RunView> {
 	if (!TERMINAL_RUN.has(status) && (!coordinator || holderLiveness(coordinator) === "dead")) status = "interrupted";
 	const problems = [...read.errors, ...read.warnings];
 	for (const a of state.anomalies) problems.push({ file: paths.events, message: `ignored event: ${a}` });
-	return { state, status, coordinator, problems, paths };
+	return { view: { state, status, coordinator, problems, paths }, events: read.events };
 }

@@ -14,6 +14,7 @@ const LAYER: Record<string, number> = {
 	workers: 3,
 	scripted: 3,
 	engine: 4,
+	observability: 4,
 	api: 5,
 	cli: 6,
 	extension: 6,

@@ -1,0 +1,385 @@
+/**
+ * Metric primitives: Counter, Gauge and Histogram in a registry. Names are `crew.<area>.<measure>`; label names are
+ * fixed at registration and the number of series per metric is capped, so nothing unbounded (a prompt, a path) can
+ * become a label. Totals are cumulative; the last hour is also kept in one-minute slots (at most 61 per series), so a
+ * long-lived process answers "how many in the last hour" and windowed quantiles in bounded memory.
+ */
+
+export const METRIC_NAME = /^crew\.[a-z]+\.[a-z][a-z_]*$/;
+/** Milliseconds: the fixed buckets of every duration histogram. */
+export const MS_BUCKETS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+export const WINDOW_MS = 3_600_000;
+const SLOT_MS = 60_000;
+/** Series per metric beyond this collapse into one `_other` series (and a warning is logged once). */
+export const MAX_SERIES = 500;
+export const MAX_LABEL_CHARS = 64;
+export const OVERFLOW_LABEL = "_other";
+
+export type Labels = Record<string, string>;
+
+/** Where a value came from: the correlation id of the event that recorded it. */
+export interface Exemplar {
+	cid: string;
+	value: number;
+	/** Epoch milliseconds. */
+	ts: number;
+}
+
+/** When (and because of what) a value is recorded; defaults to now, with no exemplar. */
+export interface At {
+	ts?: number;
+	cid?: string;
+}
+
+export interface CounterSeries {
+	labels: Labels;
+	value: number;
+	lastHour: number;
+	exemplar?: Exemplar;
+}
+export interface GaugeSeries {
+	labels: Labels;
+	value: number;
+}
+export interface Quantiles {
+	p50: number | null;
+	p95: number | null;
+	p99: number | null;
+}
+export interface HistogramSeries extends Quantiles {
+	labels: Labels;
+	count: number;
+	sum: number;
+	/** Cumulative counts per upper bound (the last is +Inf). */
+	buckets: { le: number | "+Inf"; count: number }[];
+	lastHour: Quantiles & { count: number; sum: number };
+	exemplar?: Exemplar;
+}
+interface Described {
+	name: string;
+	help: string;
+	/** UCUM-style unit (`ms`, `{token}`), as OTLP carries it. */
+	unit: string;
+}
+export type MetricSnapshot =
+	| (Described & { type: "counter"; series: CounterSeries[] })
+	| (Described & { type: "gauge"; series: GaugeSeries[] })
+	| (Described & { type: "histogram"; bounds: number[]; series: HistogramSeries[] });
+
+export class MetricNameError extends Error {
+	constructor(name: string, why: string) {
+		super(`metric ${JSON.stringify(name)}: ${why}`);
+		this.name = "MetricNameError";
+	}
+}
+
+type Warn = (message: string) => void;
+
+abstract class Metric<S> {
+	protected readonly series = new Map<string, S>();
+	private warned = false;
+
+	constructor(
+		readonly name: string,
+		readonly help: string,
+		readonly labelNames: readonly string[],
+		readonly unit: string,
+		private readonly warn: Warn,
+	) {}
+
+	protected abstract create(labels: Labels): S;
+
+	/** The series for `labels`: exactly the registered label names, each value short; else the overflow series. */
+	protected seriesFor(labels: Labels): S {
+		const keys = Object.keys(labels);
+		if (keys.length !== this.labelNames.length || !this.labelNames.every((n) => n in labels))
+			throw new MetricNameError(
+				this.name,
+				`labels {${keys.join(",")}} given, {${this.labelNames.join(",")}} registered`,
+			);
+		let key = this.labelNames.map((n) => labels[n]).join("\u0000");
+		const tooLong = this.labelNames.some((n) => (labels[n] ?? "").length > MAX_LABEL_CHARS);
+		if (tooLong || (!this.series.has(key) && this.series.size >= MAX_SERIES)) {
+			if (!this.warned) {
+				this.warned = true;
+				this.warn(
+					`metric ${this.name}: ${tooLong ? `a label value longer than ${MAX_LABEL_CHARS} characters` : `more than ${MAX_SERIES} series`}; such values are counted as ${OVERFLOW_LABEL}`,
+				);
+			}
+			labels = Object.fromEntries(this.labelNames.map((n) => [n, OVERFLOW_LABEL]));
+			key = this.labelNames.map(() => OVERFLOW_LABEL).join("\u0000");
+		}
+		let s = this.series.get(key);
+		if (!s) {
+			s = this.create({ ...labels });
+			this.series.set(key, s);
+		}
+		return s;
+	}
+
+	reset(): void {
+		this.series.clear();
+	}
+}
+
+interface Slot {
+	minute: number;
+	value: number;
+}
+
+/** Adds `value` to the slot of minute `ts`, dropping slots older than the window. */
+function addToSlots<T extends { minute: number }>(slots: T[], ts: number, make: (minute: number) => T): T | undefined {
+	const minute = Math.floor(ts / SLOT_MS);
+	const newest = Math.max(minute, slots.at(-1)?.minute ?? minute);
+	const oldest = newest - WINDOW_MS / SLOT_MS;
+	while (slots.length > 0 && (slots[0] as T).minute < oldest) slots.shift();
+	if (minute < oldest) return undefined;
+	let i = slots.length;
+	while (i > 0 && (slots[i - 1] as T).minute > minute) i--;
+	if (i > 0 && (slots[i - 1] as T).minute === minute) return slots[i - 1];
+	const slot = make(minute);
+	slots.splice(i, 0, slot);
+	return slot;
+}
+
+function inWindow(minute: number, now: number): boolean {
+	return minute >= Math.floor((now - WINDOW_MS) / SLOT_MS);
+}
+
+interface CounterState {
+	labels: Labels;
+	value: number;
+	slots: Slot[];
+	exemplar?: Exemplar;
+}
+
+export class Counter extends Metric<CounterState> {
+	protected create(labels: Labels): CounterState {
+		return { labels, value: 0, slots: [] };
+	}
+
+	inc(labels: Labels = {}, delta = 1, at: At = {}): void {
+		if (!(delta >= 0)) throw new RangeError(`counter ${this.name} cannot go down (delta ${delta})`);
+		const s = this.seriesFor(labels);
+		const ts = at.ts ?? Date.now();
+		s.value += delta;
+		const slot = addToSlots(s.slots, ts, (minute) => ({ minute, value: 0 }));
+		if (slot) slot.value += delta;
+		if (at.cid) s.exemplar = { cid: at.cid, value: delta, ts };
+	}
+
+	value(labels: Labels = {}): number {
+		return this.seriesFor(labels).value;
+	}
+
+	snapshot(now: number): MetricSnapshot {
+		const series = [...this.series.values()].map((s) => ({
+			labels: s.labels,
+			value: s.value,
+			lastHour: s.slots.filter((x) => inWindow(x.minute, now)).reduce((sum, x) => sum + x.value, 0),
+			...(s.exemplar ? { exemplar: s.exemplar } : {}),
+		}));
+		return { type: "counter", name: this.name, help: this.help, unit: this.unit, series };
+	}
+}
+
+export class Gauge extends Metric<GaugeSeries> {
+	protected create(labels: Labels): GaugeSeries {
+		return { labels, value: 0 };
+	}
+
+	set(labels: Labels, value: number): void {
+		this.seriesFor(labels).value = value;
+	}
+
+	add(labels: Labels, delta: number): void {
+		this.seriesFor(labels).value += delta;
+	}
+
+	value(labels: Labels = {}): number {
+		return this.seriesFor(labels).value;
+	}
+
+	snapshot(): MetricSnapshot {
+		const series = [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
+		return { type: "gauge", name: this.name, help: this.help, unit: this.unit, series };
+	}
+}
+
+interface Distribution {
+	/** Per bucket, not cumulative; one more than the bounds (the overflow bucket). */
+	counts: number[];
+	sum: number;
+	count: number;
+}
+interface HistogramState extends Distribution {
+	labels: Labels;
+	slots: (Distribution & { minute: number })[];
+	exemplar?: Exemplar;
+}
+
+export class Histogram extends Metric<HistogramState> {
+	readonly bounds: number[];
+
+	constructor(
+		name: string,
+		help: string,
+		labelNames: readonly string[],
+		unit: string,
+		warn: Warn,
+		bounds: readonly number[],
+	) {
+		super(name, help, labelNames, unit, warn);
+		if (bounds.length === 0 || bounds.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= (bounds[i - 1] as number))))
+			throw new MetricNameError(name, "bucket bounds must be finite and strictly increasing");
+		this.bounds = [...bounds];
+	}
+
+	protected create(labels: Labels): HistogramState {
+		return { labels, ...this.empty(), slots: [] };
+	}
+
+	private empty(): Distribution {
+		return { counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
+	}
+
+	observe(labels: Labels, value: number, at: At = {}): void {
+		if (!Number.isFinite(value)) return;
+		const s = this.seriesFor(labels);
+		const ts = at.ts ?? Date.now();
+		const i = this.bucketOf(value);
+		for (const d of [s, addToSlots(s.slots, ts, (minute) => ({ minute, ...this.empty() }))]) {
+			if (!d) continue;
+			d.counts[i] = (d.counts[i] ?? 0) + 1;
+			d.sum += value;
+			d.count++;
+		}
+		if (at.cid) s.exemplar = { cid: at.cid, value, ts };
+	}
+
+	private bucketOf(value: number): number {
+		const i = this.bounds.findIndex((b) => value <= b);
+		return i < 0 ? this.bounds.length : i;
+	}
+
+	/** The q-quantile of everything observed (or of the last hour before `windowEnd`); null when empty. */
+	quantile(labels: Labels, q: number, windowEnd?: number): number | null {
+		const s = this.seriesFor(labels);
+		return quantileOf(this.bounds, windowEnd === undefined ? s : this.window(s, windowEnd), q);
+	}
+
+	private window(s: HistogramState, now: number): Distribution {
+		const d = this.empty();
+		for (const slot of s.slots) {
+			if (!inWindow(slot.minute, now)) continue;
+			slot.counts.forEach((c, i) => {
+				d.counts[i] = (d.counts[i] ?? 0) + c;
+			});
+			d.sum += slot.sum;
+			d.count += slot.count;
+		}
+		return d;
+	}
+
+	snapshot(now: number): MetricSnapshot {
+		const quantiles = (d: Distribution): Quantiles => ({
+			p50: quantileOf(this.bounds, d, 0.5),
+			p95: quantileOf(this.bounds, d, 0.95),
+			p99: quantileOf(this.bounds, d, 0.99),
+		});
+		const series = [...this.series.values()].map((s) => {
+			let cumulative = 0;
+			const buckets = s.counts.map((c, i) => {
+				cumulative += c;
+				return { le: i < this.bounds.length ? (this.bounds[i] as number) : ("+Inf" as const), count: cumulative };
+			});
+			const hour = this.window(s, now);
+			return {
+				labels: s.labels,
+				count: s.count,
+				sum: s.sum,
+				buckets,
+				...quantiles(s),
+				lastHour: { count: hour.count, sum: hour.sum, ...quantiles(hour) },
+				...(s.exemplar ? { exemplar: s.exemplar } : {}),
+			};
+		});
+		return { type: "histogram", name: this.name, help: this.help, unit: this.unit, bounds: this.bounds, series };
+	}
+}
+
+/**
+ * Linear interpolation inside the bucket where the q-th observation falls (the first bucket starts at 0); values past
+ * the last bound read as the last bound, since the overflow bucket has no upper edge.
+ */
+export function quantileOf(bounds: readonly number[], d: Distribution, q: number): number | null {
+	if (d.count === 0) return null;
+	const target = Math.min(1, Math.max(0, q)) * d.count;
+	let cumulative = 0;
+	for (let i = 0; i < bounds.length; i++) {
+		const inBucket = d.counts[i] ?? 0;
+		cumulative += inBucket;
+		if (cumulative >= target && inBucket > 0) {
+			const lower = i === 0 ? Math.min(0, bounds[0] as number) : (bounds[i - 1] as number);
+			const upper = bounds[i] as number;
+			return lower + ((target - (cumulative - inBucket)) / inBucket) * (upper - lower);
+		}
+	}
+	return bounds.at(-1) as number;
+}
+
+type AnyMetric = Counter | Gauge | Histogram;
+
+export interface MetricOptions {
+	labels?: readonly string[];
+	/** Default: `1` (a count). */
+	unit?: string;
+}
+
+/**
+ * The metrics of one process (a pi session, a coordinator) or of one replay. Collectors run before every snapshot
+ * to set the gauges that are read off current state rather than counted.
+ */
+export class MetricRegistry {
+	private readonly metrics = new Map<string, AnyMetric>();
+	private readonly collectors: ((now: number) => void)[] = [];
+
+	constructor(private readonly warn: Warn = (m) => process.emitWarning(`pi-crew: ${m}`)) {}
+
+	counter(name: string, help: string, options: MetricOptions = {}): Counter {
+		return this.add(new Counter(this.checkName(name), help, options.labels ?? [], options.unit ?? "1", this.warn));
+	}
+
+	gauge(name: string, help: string, options: MetricOptions = {}): Gauge {
+		return this.add(new Gauge(this.checkName(name), help, options.labels ?? [], options.unit ?? "1", this.warn));
+	}
+
+	histogram(name: string, help: string, options: MetricOptions & { buckets?: readonly number[] } = {}): Histogram {
+		const { labels = [], unit = "ms", buckets = MS_BUCKETS } = options;
+		return this.add(new Histogram(this.checkName(name), help, labels, unit, this.warn, buckets));
+	}
+
+	onCollect(collector: (now: number) => void): void {
+		this.collectors.push(collector);
+	}
+
+	get(name: string): AnyMetric | undefined {
+		return this.metrics.get(name);
+	}
+
+	snapshot(now = Date.now()): MetricSnapshot[] {
+		for (const collect of this.collectors) collect(now);
+		return [...this.metrics.values()].map((m) => m.snapshot(now));
+	}
+
+	private checkName(name: string): string {
+		if (!METRIC_NAME.test(name)) throw new MetricNameError(name, `names must match ${METRIC_NAME.source}`);
+		if (this.metrics.has(name)) throw new MetricNameError(name, "registered twice");
+		return name;
+	}
+
+	private add<M extends AnyMetric>(metric: M): M {
+		this.metrics.set(metric.name, metric);
+		return metric;
+	}
+}

@@ -1,0 +1,205 @@
+/**
+ * The metrics of the coordinators in this process (a CLI run, a background coordinator, a pi session): one live
+ * registry fed with each durable event, the daily sink, and the configured exporters. Exporters are loaded only when
+ * configured, push on an interval while runs go on and once when a run ends (waiting at most FINAL_PUSH_MS), and a
+ * failing exporter is logged once and never touches a run.
+ */
+import { DEFAULTS as CONFIG_DEFAULTS, type CrewConfig } from "../config/config.js";
+import type { CrewEvent, RunState } from "../store/events.js";
+import { correlatedLine, correlationId } from "../util/correlation.js";
+import { CrewMetrics } from "./crew-metrics.js";
+import { MetricRegistry, type MetricSnapshot } from "./metrics.js";
+import type { MetricExporter } from "./otlp.js";
+import { replayRuns } from "./replay.js";
+import { appendSink, pruneSink } from "./sink.js";
+
+const DEFAULTS = CONFIG_DEFAULTS.metrics;
+
+/** A run's end waits this long at most for its final push; a slow collector gets the next interval's push. */
+export const FINAL_PUSH_MS = 1000;
+/** While runs go on, the sink gets the live snapshot this often. */
+const SINK_INTERVAL_MS = 60_000;
+
+let write: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
+
+/** Where telemetry problems are reported (a pi session shows them as notifications instead of stderr). */
+export function setTelemetryLog(log: (line: string) => void): void {
+	write = log;
+}
+
+const reported = new Set<string>();
+
+/** Each kind of failure is reported once per process: a down collector must not flood the log. */
+function reportOnce(key: string, message: string): void {
+	if (reported.has(key)) return;
+	reported.add(key);
+	write(correlatedLine(`pi-crew: ${message} (reported once; runs are not affected)`));
+}
+
+type MetricsConfig = NonNullable<CrewConfig["metrics"]>;
+
+/** Pushes to every exporter at once; a failure is reported (once per exporter), never thrown. */
+export async function pushAll(exporters: MetricExporter[], snapshots: MetricSnapshot[]): Promise<void> {
+	const results = await Promise.allSettled(exporters.map((e) => e.push(snapshots)));
+	results.forEach((r, i) => {
+		if (r.status === "rejected")
+			reportOnce(`push:${exporters[i]?.name}`, `metrics exporter ${exporters[i]?.name} failed: ${r.reason}`);
+	});
+}
+
+class ProcessTelemetry {
+	readonly live = new CrewMetrics(new MetricRegistry((m) => reportOnce(`registry:${m}`, m)));
+	private exporters: Promise<MetricExporter[]> | undefined;
+	private exporterKey = "";
+	private readonly running = new Map<string, { repo: string; sink: boolean }>();
+	private readonly pruned = new Set<string>();
+	private timers: NodeJS.Timeout[] = [];
+
+	async open(repo: string, config: MetricsConfig): Promise<void> {
+		const retentionDays = config.retentionDays ?? DEFAULTS.retentionDays;
+		if ((config.sink ?? DEFAULTS.sink) && !this.pruned.has(repo)) {
+			this.pruned.add(repo);
+			await pruneSink(repo, retentionDays).catch((err: Error) =>
+				reportOnce(`prune:${repo}`, `cannot prune old metrics files: ${err.message}`),
+			);
+		}
+		const otlp = config.otlp;
+		const key = JSON.stringify(otlp ?? null);
+		if (key !== this.exporterKey) {
+			const previous = this.exporters;
+			this.exporterKey = key;
+			this.exporters = otlp
+				? import("./otlp.js")
+						.then((m) => m.createOtlpExporter({ ...otlp, timeoutMs: otlp.timeoutMs ?? DEFAULTS.otlpTimeoutMs }))
+						.then(
+							(e) => [e],
+							(err: Error) => {
+								reportOnce("otlp:load", `cannot start the OTLP exporter: ${err.message}`);
+								return [];
+							},
+						)
+				: undefined;
+			void previous?.then((list) => Promise.all(list.map((e) => e.shutdown())));
+			this.restartTimers(otlp?.intervalMs ?? DEFAULTS.otlpIntervalMs);
+		}
+	}
+
+	started(runId: string, repo: string, sink: boolean): void {
+		this.running.set(runId, { repo, sink });
+		if (this.timers.length === 0) this.restartTimers(undefined);
+	}
+
+	private restartTimers(otlpIntervalMs: number | undefined): void {
+		for (const t of this.timers) clearInterval(t);
+		this.timers = [setInterval(() => void this.sinkInterval(), SINK_INTERVAL_MS)];
+		if (this.exporters && otlpIntervalMs) this.timers.push(setInterval(() => void this.push(), otlpIntervalMs));
+		// Background work only: a process is never kept alive for its metrics.
+		for (const t of this.timers) t.unref();
+	}
+
+	async push(): Promise<void> {
+		const exporters = await this.exporters;
+		if (exporters?.length) await pushAll(exporters, this.live.registry.snapshot());
+	}
+
+	private async sinkInterval(): Promise<void> {
+		const repos = new Set([...this.running.values()].filter((r) => r.sink).map((r) => r.repo));
+		if (repos.size === 0) return;
+		const record = {
+			ts: new Date().toISOString(),
+			kind: "interval",
+			pid: process.pid,
+			runs: [...this.running.keys()],
+			metrics: this.live.registry.snapshot(),
+		};
+		for (const repo of repos)
+			await appendSink(repo, record).catch((err: Error) =>
+				reportOnce(`sink:${repo}`, `cannot write metrics: ${err.message}`),
+			);
+	}
+
+	/** The run's coordinator stopped: its line in the sink (replayed from its log), and a push, bounded in time. */
+	async ended(runId: string): Promise<void> {
+		const run = this.running.get(runId);
+		this.running.delete(runId);
+		this.live.forget(runId);
+		if (run?.sink) await this.sinkRun(run.repo, runId);
+		let timer: NodeJS.Timeout | undefined;
+		const cap = new Promise<void>((resolve) => {
+			timer = setTimeout(resolve, FINAL_PUSH_MS);
+		});
+		await Promise.race([this.push(), cap]);
+		clearTimeout(timer);
+	}
+
+	private async sinkRun(repo: string, runId: string): Promise<void> {
+		try {
+			const replay = await replayRuns(repo, [runId]);
+			const state = replay.states.get(runId);
+			await appendSink(repo, {
+				ts: new Date().toISOString(),
+				kind: "run",
+				runId,
+				cid: correlationId({ runId, span: String((state?.resumes ?? 0) + 1) }),
+				status: state?.status,
+				metrics: replay.metrics.registry.snapshot(),
+			});
+		} catch (err) {
+			reportOnce(`sink:${repo}`, `cannot write metrics: ${(err as Error).message}`);
+		}
+	}
+
+	async shutdown(): Promise<void> {
+		for (const t of this.timers) clearInterval(t);
+		this.timers = [];
+		const exporters = (await this.exporters) ?? [];
+		this.exporters = undefined;
+		this.exporterKey = "";
+		await Promise.all(exporters.map((e) => e.shutdown()));
+	}
+}
+
+let current: ProcessTelemetry | undefined;
+
+function telemetry(): ProcessTelemetry {
+	current ??= new ProcessTelemetry();
+	return current;
+}
+
+/** The live metrics of this process's coordinators. */
+export function liveMetrics(): CrewMetrics {
+	return telemetry().live;
+}
+
+export interface RunObserver {
+	observe(event: CrewEvent, state: RunState): void;
+	/** The coordinator stopped (however it ended). */
+	end(): Promise<void>;
+}
+
+/** Observes the runs one coordinator call drives (a new run, or a resume) in `repo`. */
+export async function observeRuns(repo: string, config: MetricsConfig = {}): Promise<RunObserver> {
+	const t = telemetry();
+	await t.open(repo, config);
+	const sink = config.sink ?? DEFAULTS.sink;
+	const seen = new Set<string>();
+	return {
+		observe(event, state) {
+			if (!seen.has(event.runId)) {
+				seen.add(event.runId);
+				t.started(event.runId, repo, sink);
+			}
+			t.live.observe(event, state);
+		},
+		async end() {
+			for (const runId of seen) await t.ended(runId);
+		},
+	};
+}
+
+/** Stops timers and exporters (CLI exit, pi session shutdown); the next run starts them again. */
+export async function shutdownTelemetry(): Promise<void> {
+	const t = current;
+	current = undefined;
+	await t?.shutdown();
+}
