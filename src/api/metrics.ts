@@ -65,8 +65,13 @@ export interface MetricsEndpoint {
 /**
  * Serves `/metrics` for the repository at `cwd` as configured (`metrics.prometheus`); `port` overrides the configured
  * port (0: any free one). The host comes from the config only, and is loopback unless it explicitly allows otherwise.
+ * Each scrape replays the repository's logs, so the numbers include background runs and other sessions' runs.
  */
-export async function serveMetrics(cwd: string | undefined, port?: number): Promise<MetricsEndpoint> {
+export async function serveMetrics(
+	cwd: string | undefined,
+	port?: number,
+	options: { background?: boolean } = {},
+): Promise<MetricsEndpoint> {
 	const { config } = await import("../config/config.js").then(async (m) => ({ config: await m.loadConfig() }));
 	const configured = config.metrics?.prometheus;
 	const chosen = port ?? configured?.port;
@@ -83,6 +88,8 @@ export async function serveMetrics(cwd: string | undefined, port?: number): Prom
 		},
 		async () => (await replayRuns(repo)).metrics.registry.snapshot(),
 	);
+	// In a pi session the endpoint lives as long as the session, and never keeps pi from exiting.
+	if (options.background) server.unref();
 	return {
 		url,
 		close: () =>

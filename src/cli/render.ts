@@ -1,4 +1,5 @@
-/** Human-readable output of the CLI: progress lines while a run goes, and the task tree of a run. */
+/** Human-readable output of the CLI: progress lines while a run goes, the task tree of a run, metrics. */
+import type { MetricSnapshot } from "../api/metrics.js";
 import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import type { RunView } from "../store/run-store.js";
@@ -110,4 +111,32 @@ export function renderRun(view: RunView): string {
 	else if (view.status === "cancelled") lines.push(`  continue it: pi-crew resume ${state.runId}`);
 	for (const p of view.problems) lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
 	return lines.join("\n");
+}
+
+function labelText(l: Record<string, string>): string {
+	const parts = Object.entries(l).map(([k, v]) => `${k}=${v}`);
+	return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function amount(value: number | null, unit: string): string {
+	if (value === null) return "-";
+	if (unit === "ms") return value >= 1000 ? `${(value / 1000).toFixed(1)}s` : `${Math.round(value)}ms`;
+	return String(Math.round(value * 100) / 100);
+}
+
+export function renderMetrics(metrics: MetricSnapshot[]): string {
+	const lines: string[] = [];
+	for (const m of metrics) {
+		if (m.series.length === 0) continue;
+		for (const s of m.series) {
+			const head = `${m.name}${labelText(s.labels)}`.padEnd(52);
+			if (m.type === "histogram" && "count" in s)
+				lines.push(
+					`${head} n=${s.count}  p50 ${amount(s.p50, m.unit)}  p95 ${amount(s.p95, m.unit)}  p99 ${amount(s.p99, m.unit)}`,
+				);
+			else if ("value" in s)
+				lines.push(`${head} ${amount(s.value, m.unit)}${"lastHour" in s ? `  (last hour ${s.lastHour})` : ""}`);
+		}
+	}
+	return lines.length ? lines.join("\n") : "no metrics yet: no run has recorded any";
 }

@@ -1,6 +1,6 @@
 /**
  * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`,
- * `/team-autonomy`.
+ * `/team-autonomy`, `/team-config`, `/team-metrics`.
  * Faces of the api like the `team` tool. In an interactive session a run goes on behind the editor (pi awaits a
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
@@ -247,6 +247,17 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 			const config = await (await import("../api/index.js")).effectiveConfig(cwd);
 			ui.setWidget(WIDGET, JSON.stringify(config, null, 2).split("\n"));
 			return `pi-crew config: ${config.file}`;
+		},
+		false,
+	);
+	runCommand(
+		"team-metrics",
+		"Metrics of this repository's runs (replayed from their logs): /team-metrics [filter, e.g. crew.task.*]",
+		async (cwd, filter, ui) => {
+			const view = await (await import("../api/metrics.js")).metricsSnapshot({ cwd, filter });
+			const { renderMetrics } = await import("../cli/render.js");
+			ui.setWidget(WIDGET, renderMetrics(view.metrics).split("\n"));
+			return `pi-crew metrics: ${view.runs} run(s)${view.broken.length ? `, ${view.broken.length} unreadable` : ""}`;
 		},
 		false,
 	);

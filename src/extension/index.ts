@@ -3,8 +3,11 @@
  * cheap; the api (and everything behind it) is imported on first use. Both faces are thin: the api does the work.
  */
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { crewHome } from "../config/home.js";
 import type { ExtensionAPI } from "../host.js";
+import { setReporter } from "../util/report.js";
 import { registerCommands } from "./commands.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
@@ -41,6 +44,17 @@ export default function piCrew(pi: ExtensionAPI): void {
 			return undefined;
 		}
 	});
+	// Background problems (a failing metrics exporter) become notifications: stderr would garble pi's screen.
+	let endpoint: Promise<{ close(): Promise<void> } | undefined> | undefined;
+	pi.on("session_start", (_event, ctx) => {
+		setReporter((line) => ctx.ui.notify(line, "warning"));
+		endpoint = serveConfiguredMetrics(ctx.cwd, (line) => ctx.ui.notify(line, "warning"));
+	});
+	pi.on("session_shutdown", async () => {
+		await (await endpoint)?.close();
+		endpoint = undefined;
+		await (await import("../api/index.js")).shutdownTelemetry();
+	});
 	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
 	pi.on("session_start", (_event, ctx) => {
 		// Cheap first: only sessions in (or below) a repository with runs go further.
@@ -56,4 +70,20 @@ export default function piCrew(pi: ExtensionAPI): void {
 			})
 			.catch(() => undefined);
 	});
+}
+
+/**
+ * The session's `/metrics` endpoint, when the config asks for one (`metrics.prometheus`). A plain text check first:
+ * sessions without it load nothing. Not awaited by pi's start-up; a busy port is reported, not fatal.
+ */
+async function serveConfiguredMetrics(cwd: string, warn: (line: string) => void) {
+	const text = await readFile(join(crewHome(), "config.yaml"), "utf8").catch(() => "");
+	if (!/^\s*prometheus\s*:/m.test(text)) return undefined;
+	try {
+		const served = await (await import("../api/metrics.js")).serveMetrics(cwd, undefined, { background: true });
+		return served;
+	} catch (err) {
+		warn(`pi-crew: no metrics endpoint: ${(err as Error).message}`);
+		return undefined;
+	}
 }

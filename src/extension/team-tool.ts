@@ -6,10 +6,19 @@ import { type Static, Type } from "typebox";
 import { type ExtensionAPI, StringEnum } from "../host.js";
 
 /** The `api` action: raw JSON of the read operations, for scripts and other extensions driving the tool. */
-const API_OPERATIONS = ["status", "list", "events", "deadletters", "plan", "recommend", "config"] as const;
+const API_OPERATIONS = [
+	"status",
+	"list",
+	"events",
+	"deadletters",
+	"plan",
+	"recommend",
+	"config",
+	"metrics-snapshot",
+] as const;
 
 /** Actions that come with a later issue: they answer plainly instead of pretending. */
-const LATER = ["export", "import", "prune", "forget", "cleanup"] as const;
+const LATER = ["import", "prune", "forget", "cleanup"] as const;
 
 const ACTIONS = [
 	"run",
@@ -32,6 +41,8 @@ const ACTIONS = [
 	"doctor",
 	"config",
 	"api",
+	"metrics",
+	"export",
 	...LATER,
 ] as const;
 type Action = (typeof ACTIONS)[number];
@@ -58,7 +69,19 @@ const Params = Type.Object({
 	runId: Type.Optional(Type.String({ description: "a run (default: the latest)" })),
 	taskId: Type.Optional(Type.String({ description: "requeue: one dead-lettered task (default: all of the run's)" })),
 	name: Type.Optional(Type.String({ description: "get/create/update/delete: the agent, team or workflow" })),
-	kind: Type.Optional(StringEnum(["agent", "team", "workflow"] as const, { description: "create/update/delete" })),
+	kind: Type.Optional(
+		StringEnum(["agent", "team", "workflow", "diagnostics"] as const, {
+			description: "create/update/delete: agent, team or workflow; export: diagnostics",
+		}),
+	),
+	filter: Type.Optional(
+		Type.String({ description: "metrics, api metrics-snapshot: metric names to show, `*` as wildcard (crew.task.*)" }),
+	),
+	file: Type.Optional(
+		Type.String({
+			description: "export: where to write, inside the repository (default .crew/diagnostics-<time>.json)",
+		}),
+	),
 	content: Type.Optional(
 		Type.String({ description: "create/update: the whole markdown file (YAML frontmatter + body)" }),
 	),
@@ -128,8 +151,15 @@ async function confirmUserScope(c: Call, what: string): Promise<void> {
 		throw new Error(`the user declined: ${what}`);
 }
 
+/** `kind` as a resource kind (`diagnostics` belongs to export). */
+function resourceKind(kind: TeamParams["kind"]): "agent" | "team" | "workflow" | undefined {
+	if (kind === "diagnostics") throw new Error("kind diagnostics is for export; resources are agent, team or workflow.");
+	return kind;
+}
+
 async function write(c: Call, mode: "create" | "update"): Promise<Result> {
-	const { kind, name, content } = c.p;
+	const { name, content } = c.p;
+	const kind = resourceKind(c.p.kind);
 	if (!kind || !name || !content)
 		return text(`team ${mode} needs \`kind\`, \`name\` and \`content\`.`, { error: "usage" });
 	await confirmUserScope(c, `${mode} ${kind} "${name}"`);
@@ -260,10 +290,11 @@ const HANDLERS: Record<Action, Handler> = {
 	create: (c) => write(c, "create"),
 	update: (c) => write(c, "update"),
 	async delete(c) {
-		if (!c.p.kind || !c.p.name) throw new Error("team delete needs `kind` and `name`.");
-		await confirmUserScope(c, `delete ${c.p.kind} "${c.p.name}"`);
+		const kind = resourceKind(c.p.kind);
+		if (!kind || !c.p.name) throw new Error("team delete needs `kind` and `name`.");
+		await confirmUserScope(c, `delete ${kind} "${c.p.name}"`);
 		const edit = await import("../api/edit.js");
-		const file = await edit.deleteResource(c.cwd, c.p.kind, c.p.name, c.p.scope ?? "project");
+		const file = await edit.deleteResource(c.cwd, kind, c.p.name, c.p.scope ?? "project");
 		c.resourcesChanged();
 		return text(`deleted ${file}`, { file });
 	},
@@ -303,11 +334,31 @@ const HANDLERS: Record<Action, Handler> = {
 					return api.recommend(c.cwd, c.p.goal);
 				case "config":
 					return api.effectiveConfig(c.cwd);
+				case "metrics-snapshot":
+					return (await import("../api/metrics.js")).metricsSnapshot({
+						cwd: c.cwd,
+						runId: c.p.runId,
+						filter: c.p.filter,
+					});
 			}
 		})();
 		return text(JSON.stringify(data), data);
 	},
-	export: notYet("export"),
+	async metrics(c, _api, render) {
+		const view = await (await import("../api/metrics.js")).metricsSnapshot({
+			cwd: c.cwd,
+			runId: c.p.runId,
+			filter: c.p.filter,
+		});
+		return text(`${render.renderMetrics(view.metrics)}\n(${view.runs} run(s) replayed)`, view);
+	},
+	async export(c) {
+		if (c.p.kind !== "diagnostics") throw new Error("team export needs `kind: diagnostics` (the only export so far).");
+		const { path, report } = await (await import("../api/metrics.js")).exportDiagnostics(c.cwd, c.p.file, {
+			confine: true,
+		});
+		return text(`diagnostic report (schemaVersion ${report.schemaVersion}, secrets redacted): ${path}`, { path });
+	},
 	import: notYet("import"),
 	prune: notYet("prune"),
 	forget: notYet("forget"),
@@ -323,7 +374,8 @@ export function registerTeamTool(pi: ExtensionAPI, hooks: { resourcesChanged(): 
 			"Actions: run (team + goal; background to return at once), plan (the task graph, nothing runs), recommend " +
 			"(a team for a goal), status, list, events, summary, artifacts, cancel, resume, deadletter, requeue, get " +
 			"(an agent/team/workflow), create/update/delete (a project or user resource, validated first), validate, doctor, " +
-			"config, api (raw JSON of a read operation).",
+			"config, metrics (counts, durations, tokens; filter by name), export (kind diagnostics: a redacted report file), " +
+			"api (raw JSON of a read operation, metrics-snapshot included).",
 		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
 		parameters: Params,
 		prepareArguments: dropUnset,

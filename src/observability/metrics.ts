@@ -172,7 +172,7 @@ export class Counter extends Metric<CounterState> {
 		return this.seriesFor(labels).value;
 	}
 
-	snapshot(now: number): MetricSnapshot {
+	snapshot(now: number): Extract<MetricSnapshot, { type: "counter" }> {
 		const series = [...this.series.values()].map((s) => ({
 			labels: s.labels,
 			value: s.value,
@@ -200,7 +200,7 @@ export class Gauge extends Metric<GaugeSeries> {
 		return this.seriesFor(labels).value;
 	}
 
-	snapshot(): MetricSnapshot {
+	snapshot(): Extract<MetricSnapshot, { type: "gauge" }> {
 		const series = [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
 		return { type: "gauge", name: this.name, help: this.help, unit: this.unit, series };
 	}
@@ -281,7 +281,7 @@ export class Histogram extends Metric<HistogramState> {
 		return d;
 	}
 
-	snapshot(now: number): MetricSnapshot {
+	snapshot(now: number): Extract<MetricSnapshot, { type: "histogram" }> {
 		const quantiles = (d: Distribution): Quantiles => ({
 			p50: quantileOf(this.bounds, d, 0.5),
 			p95: quantileOf(this.bounds, d, 0.95),

@@ -75,9 +75,17 @@ export async function exposition(snapshots: MetricSnapshot[], openMetrics = fals
 		const { name, scale } = prometheusName(m);
 		const values = samples(m, name, scale);
 		const help = `${m.help}${scale !== 1 ? ", in seconds" : ""}`;
-		// prom-client formats any metric object that reports its values through get(): escaping, +Inf, `# EOF`.
-		const metric = { name, help, type: m.type, aggregator: "sum", collect: () => undefined };
-		registry.registerMetric({ ...metric, get: async () => ({ ...metric, values }) } as never);
+		// prom-client formats any metric object that reports its values through get(): escaping, +Inf, `# EOF`. It
+		// renames an OpenMetrics counter (dropping `_total` for the family), so get() reports the name it holds now.
+		const entry = {
+			name,
+			help,
+			type: m.type,
+			aggregator: "sum",
+			collect: () => undefined,
+			get: async () => ({ name: entry.name, help, type: m.type, aggregator: "sum", values }),
+		};
+		registry.registerMetric(entry as never);
 	}
 	return { contentType: registry.contentType, body: await registry.metrics() };
 }

@@ -7,6 +7,7 @@
 import { DEFAULTS as CONFIG_DEFAULTS, type CrewConfig } from "../config/config.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import { correlatedLine, correlationId } from "../util/correlation.js";
+import { report } from "../util/report.js";
 import { CrewMetrics } from "./crew-metrics.js";
 import { MetricRegistry, type MetricSnapshot } from "./metrics.js";
 import type { MetricExporter } from "./otlp.js";
@@ -20,20 +21,13 @@ export const FINAL_PUSH_MS = 1000;
 /** While runs go on, the sink gets the live snapshot this often. */
 const SINK_INTERVAL_MS = 60_000;
 
-let write: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
-
-/** Where telemetry problems are reported (a pi session shows them as notifications instead of stderr). */
-export function setTelemetryLog(log: (line: string) => void): void {
-	write = log;
-}
-
 const reported = new Set<string>();
 
 /** Each kind of failure is reported once per process: a down collector must not flood the log. */
 function reportOnce(key: string, message: string): void {
 	if (reported.has(key)) return;
 	reported.add(key);
-	write(correlatedLine(`pi-crew: ${message} (reported once; runs are not affected)`));
+	report(correlatedLine(`pi-crew: ${message} (reported once; runs are not affected)`));
 }
 
 type MetricsConfig = NonNullable<CrewConfig["metrics"]>;

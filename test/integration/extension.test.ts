@@ -70,7 +70,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 		{ action: "get", name: "fast-fix" },
 		{ action: "config" },
 		{ action: "create", kind: "agent", name: "helper", content: "---\nname: helper\ndescription: d\n---\nHelp.\n" },
-		{ action: "export" },
+		{ action: "import" },
 		{ action: "cancel" },
 		{
 			action: "create",
@@ -99,7 +99,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	assert.match(get ?? "", /team fast-fix \(builtin, .*fast-fix\.team\.md\)[\s\S]*workflow fast-fix \(builtin/);
 	assert.match(config ?? "", /"concurrency": 4/);
 	assert.match(created ?? "", /^created .*\.crew\/agents\/helper\.md$/);
-	assert.equal(later, "team export is not available yet in this version of pi-crew.");
+	assert.equal(later, "team import is not available yet in this version of pi-crew.");
 	assert.equal(unnamed, "team cancel needs `runId` (see action list).", "never the latest run by default");
 	assert.match(userScope ?? "", /in the user's resources needs the user's confirmation/, "headless: never");
 	const status = JSON.parse(raw ?? "{}") as { team: string; status: string; tasks: unknown[] };

@@ -1,0 +1,294 @@
+/**
+ * Metrics from events: a recorded run replays to the expected counts; the sink and the diagnostic export never hold
+ * a secret; old sink files go; correlation ids follow async work; the Prometheus exposition passes promtool.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { exportDiagnostics } from "../../src/api/metrics.js";
+import { CREW_METRICS, CrewMetrics } from "../../src/observability/crew-metrics.js";
+import { MetricRegistry, type MetricSnapshot } from "../../src/observability/metrics.js";
+import { exposition, isLoopback, prometheusName, serveMetrics } from "../../src/observability/prometheus.js";
+import { replayRuns } from "../../src/observability/replay.js";
+import { sinkDir } from "../../src/observability/sink.js";
+import { observeRuns, shutdownTelemetry } from "../../src/observability/telemetry.js";
+import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
+import { applyEvent, type CrewEvent, type RunState } from "../../src/store/events.js";
+import { correlatedLine, currentCorrelation, eventCorrelationId, withCorrelation } from "../../src/util/correlation.js";
+import { fixtures } from "../support/fixtures.js";
+import { ROOT, sandbox } from "../support/index.js";
+
+after(() => shutdownTelemetry());
+
+const GOLDEN_RUN = "20261125-140728-eeef84";
+
+/** A repository holding the golden retry/dead-letter run as a finished run. */
+async function goldenRepo() {
+	const box = await sandbox();
+	const dir = join(box.repo, ".crew", "runs", GOLDEN_RUN);
+	await mkdir(dir, { recursive: true });
+	await writeFile(join(dir, "events.jsonl"), await readFile(join(ROOT, "test/golden/v1-retry-deadletter.jsonl")));
+	return box;
+}
+
+function series(snapshots: MetricSnapshot[], name: string) {
+	const m = snapshots.find((s) => s.name === name);
+	assert.ok(m, `no metric ${name}`);
+	return m;
+}
+
+function values(snapshots: MetricSnapshot[], name: string): Record<string, number> {
+	const m = series(snapshots, name);
+	return Object.fromEntries(
+		m.series.map((s) => [Object.values(s.labels).join(",") || "-", "value" in s ? s.value : s.count]),
+	);
+}
+
+test("replaying a recorded run gives its counts, durations, retries and tokens", async () => {
+	const box = await goldenRepo();
+	const replay = await replayRuns(box.repo);
+	assert.deepEqual(replay.runs, [GOLDEN_RUN]);
+	const snap = replay.metrics.registry.snapshot(Date.parse("2026-11-25T14:30:00Z"));
+	assert.deepEqual(
+		snap.map((m) => m.name),
+		[...CREW_METRICS],
+	);
+	assert.deepEqual(values(snap, "crew.run.count"), { failed: 1 });
+	assert.deepEqual(values(snap, "crew.task.count"), {
+		"failed,explorer": 1,
+		"skipped,writer": 1,
+		"succeeded,explorer": 1,
+	});
+	assert.deepEqual(values(snap, "crew.deadletter.count"), { "max-retries": 1 });
+	assert.deepEqual(values(snap, "crew.task.tokens_total"), {
+		"explorer,input": 1224 + 1224 + 1227 + 706,
+		"explorer,output": 4 + 2,
+		"explorer,cache_read": 539,
+		"explorer,cache_write": 1224 + 1224 + 1227 + 706,
+	});
+	const duration = series(snap, "crew.task.duration_ms");
+	assert.ok(duration.type === "histogram");
+	// doomed 28.619 -> 31.022, flaky 28.619 -> 31.039 (the skipped task never ran).
+	assert.deepEqual(
+		duration.series.map((s) => [s.labels.role, s.count, s.sum]),
+		[["explorer", 2, 2403 + 2420]],
+	);
+	const retries = series(snap, "crew.task.retry_count");
+	assert.ok(retries.type === "histogram");
+	assert.deepEqual(
+		retries.series.map((s) => [s.count, s.sum]),
+		[[2, 2]],
+	);
+	const run = series(snap, "crew.run.duration_ms");
+	assert.ok(run.type === "histogram");
+	assert.deepEqual(
+		run.series.map((s) => [s.labels.team, s.sum]),
+		[["golden", 31_044 - 28_609]],
+	);
+	assert.deepEqual(values(snap, "crew.worker.active"), {}, "a finished run has no workers");
+});
+
+test("a live run counts its workers and their staleness; an interrupted one stops counting", () => {
+	const metrics = new CrewMetrics(new MetricRegistry(() => undefined));
+	let state: RunState | undefined;
+	let seq = 0;
+	const feed = (type: CrewEvent["type"], data: unknown, taskId?: string, ts = "2026-11-25T12:00:00.000Z") => {
+		const e = { v: 1, seq: ++seq, ts, runId: "live", type, data, taskId } as CrewEvent;
+		state = applyEvent(state, e);
+		metrics.observe(e, state);
+	};
+	feed("run.created", fixtures.created);
+	feed("task.planned", { role: "executor", agent: "executor", dependsOn: [], template: "t", output: "o" }, "a");
+	feed("run.started", { pid: 1 });
+	feed("task.started", { attempt: 1, promptPath: "p" }, "a", "2026-11-25T12:00:01.000Z");
+	const snap = metrics.registry.snapshot(Date.parse("2026-11-25T12:00:31.000Z"));
+	assert.deepEqual(values(snap, "crew.worker.active"), { executor: 1 });
+	assert.deepEqual(values(snap, "crew.heartbeat.staleness_ms"), { "-": 30_000 });
+	metrics.forget("live");
+	const later = metrics.registry.snapshot(Date.parse("2026-11-25T12:01:00.000Z"));
+	assert.deepEqual(values(later, "crew.worker.active"), {});
+	assert.deepEqual(values(later, "crew.heartbeat.staleness_ms"), { "-": 0 });
+});
+
+const FAKE_KEY = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123";
+
+test("a secret in a run's events reaches neither the metrics sink nor the diagnostic export", async () => {
+	const box = await sandbox();
+	const runId = "20261125-120000-5ec2e7";
+	const dir = join(box.repo, ".crew", "runs", runId);
+	await mkdir(dir, { recursive: true });
+	// Written by hand, past the log writer's own redaction: the sink and the export must redact by themselves.
+	let seq = 0;
+	const line = (type: string, data: unknown, taskId?: string) =>
+		JSON.stringify({
+			v: 1,
+			seq: ++seq,
+			ts: new Date(Date.now() - 1000 + seq).toISOString(),
+			runId,
+			taskId,
+			cid: `${runId}:${taskId ?? "-"}:1`,
+			type,
+			data,
+		});
+	const lines = [
+		line("run.created", { ...fixtures.created, team: "leaky" }),
+		line("task.planned", { role: FAKE_KEY, agent: "executor", dependsOn: [], template: "t", output: "o" }, "t1"),
+		line("run.started", { pid: 1 }),
+		line("task.started", { attempt: 1, promptPath: "p" }, "t1"),
+		line("task.failed", { reason: `the provider refused ${FAKE_KEY}` }, "t1"),
+		line("run.finished", { status: "failed", reason: `t1 failed: ${FAKE_KEY}`, summaryPath: "s" }),
+	];
+	await writeFile(join(dir, "events.jsonl"), `${lines.join("\n")}\n`);
+
+	const observer = await observeRuns(box.repo, {});
+	let state: RunState | undefined;
+	for (const e of (await readEventLog(join(dir, "events.jsonl"))).events) {
+		state = applyEvent(state, e);
+		observer.observe(e, state);
+	}
+	await observer.end();
+	const [file] = await readdir(sinkDir(box.repo));
+	assert.ok(file);
+	const sink = await readFile(join(sinkDir(box.repo), file), "utf8");
+	assert.match(sink, /"kind":"run"/);
+	assert.match(sink, /crew\.task\.count/);
+	assert.ok(!sink.includes(FAKE_KEY), "the sink holds the key");
+	assert.match(sink, /\[REDACTED\]/);
+
+	const previous = process.env.PI_CREW_HOME;
+	process.env.PI_CREW_HOME = box.env.PI_CREW_HOME;
+	try {
+		const { path, report } = await exportDiagnostics(box.repo, "diag.json");
+		const text = await readFile(path, "utf8");
+		assert.ok(!text.includes(FAKE_KEY), "the diagnostic export holds the key");
+		assert.equal(report.schemaVersion, 2);
+		assert.ok(report.metrics.some((m) => m.name === "crew.task.count"));
+		assert.deepEqual(
+			report.errors.map((e) => [e.kind, e.taskId]),
+			[
+				["task-failed", "t1"],
+				["run-failed", undefined],
+			],
+		);
+		assert.match(JSON.stringify(report.errors), /\[REDACTED\]/);
+		assert.deepEqual(
+			(report.runs as { runId: string; status: string }[]).map((r) => [r.runId, r.status]),
+			[[runId, "failed"]],
+		);
+		assert.ok(typeof report.environment.node === "string");
+	} finally {
+		process.env.PI_CREW_HOME = previous;
+	}
+});
+
+test("sink files older than the retention are removed when a coordinator starts; others are left", async () => {
+	const box = await sandbox();
+	const dir = sinkDir(box.repo);
+	await mkdir(dir, { recursive: true });
+	const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+	const names = [0, 6, 7, 8, 30].map((d) => `${day(d)}.jsonl`);
+	for (const name of [...names, "notes.txt", `${day(40)}.jsonl.bak`]) await writeFile(join(dir, name), "{}\n");
+	await observeRuns(box.repo, { retentionDays: 7 });
+	assert.deepEqual((await readdir(dir)).sort(), [...names.slice(0, 3), "notes.txt", `${day(40)}.jsonl.bak`].sort());
+});
+
+test("correlation ids follow async work, stay apart between parallel tasks, and stamp events and log lines", async () => {
+	const seen: string[] = [];
+	const task = (taskId: string, delay: number) =>
+		withCorrelation({ runId: "r1", taskId, span: "2" }, async () => {
+			await new Promise((resolve) => setTimeout(resolve, delay));
+			seen.push(correlatedLine(`done ${taskId}`));
+			return currentCorrelation()?.taskId;
+		});
+	assert.deepEqual(await Promise.all([task("a", 20), task("b", 5)]), ["a", "b"]);
+	assert.deepEqual(seen, ["[r1:b:2] done b", "[r1:a:2] done a"]);
+	assert.equal(correlatedLine("outside"), "outside");
+	assert.equal(eventCorrelationId("r1", "t"), "r1:t:0", "a task event outside any span: its scheduling span");
+	withCorrelation({ runId: "r1", span: "3" }, () => {
+		assert.equal(eventCorrelationId("r1", undefined), "r1:-:3");
+		assert.equal(eventCorrelationId("r1", "t"), "r1:t:0");
+		assert.equal(eventCorrelationId("other", undefined), "other:-:1");
+	});
+
+	const box = await sandbox();
+	const file = join(box.dir, "events.jsonl");
+	const log = await EventLogWriter.create(file, "r1");
+	await withCorrelation({ runId: "r1", span: "1" }, () => log.append("run.created", fixtures.created));
+	await withCorrelation({ runId: "r1", taskId: "t", span: "4" }, () =>
+		log.append("task.planned", { role: "x", agent: "x", dependsOn: [], template: "t", output: "o" }, "t"),
+	);
+	await log.close();
+	const events = (await readEventLog(file)).events;
+	assert.deepEqual(
+		events.map((e) => e.cid),
+		["r1:-:1", "r1:t:4"],
+	);
+});
+
+function promtool(text: string) {
+	return spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+}
+
+test("the Prometheus exposition follows Prometheus naming and passes promtool", async (t) => {
+	assert.deepEqual(
+		[
+			prometheusName({ name: "crew.run.count", type: "counter" }),
+			prometheusName({ name: "crew.task.tokens_total", type: "counter" }),
+			prometheusName({ name: "crew.task.duration_ms", type: "histogram" }),
+			prometheusName({ name: "crew.task.retry_count", type: "histogram" }),
+			prometheusName({ name: "crew.heartbeat.staleness_ms", type: "gauge" }),
+		],
+		[
+			{ name: "crew_run_total", scale: 1 },
+			{ name: "crew_task_tokens_total", scale: 1 },
+			{ name: "crew_task_duration_seconds", scale: 0.001 },
+			{ name: "crew_task_retry_count", scale: 1 },
+			{ name: "crew_heartbeat_staleness_seconds", scale: 0.001 },
+		],
+	);
+	const box = await goldenRepo();
+	const snap = (await replayRuns(box.repo)).metrics.registry.snapshot();
+	const { body, contentType } = await exposition(snap);
+	assert.match(contentType, /^text\/plain; version=0\.0\.4/);
+	assert.match(body, /^crew_task_total\{status="succeeded",role="explorer"\} 1$/m);
+	assert.match(body, /^crew_task_duration_seconds_sum\{role="explorer"\} 4\.823$/m);
+	assert.match(body, /^crew_task_duration_seconds_bucket\{role="explorer",le="2\.5"\} 2$/m);
+	assert.match(body, /^crew_deadletter_total\{reason="max-retries"\} 1$/m);
+	const checked = promtool(body);
+	if (checked.error) return t.skip("promtool is not installed (Debian package prometheus; .ci/run installs it)");
+	assert.equal(checked.status, 0, `${checked.stdout}${checked.stderr}`);
+});
+
+test("OpenMetrics carries the correlation id as an exemplar; label values are escaped", async () => {
+	const r = new MetricRegistry(() => undefined);
+	r.counter("crew.run.count", "h", { labels: ["status"] }).inc({ status: 'a"b\\c' }, 1, {
+		ts: 1_700_000_000_000,
+		cid: "r1:-:1",
+	});
+	r.histogram("crew.task.duration_ms", "h").observe({}, 1500, { ts: 1_700_000_000_000, cid: "r1:t:2" });
+	const { body, contentType } = await exposition(r.snapshot(), true);
+	assert.match(contentType, /^application\/openmetrics-text/);
+	assert.match(body, /^# TYPE crew_run counter$/m);
+	assert.match(body, /^crew_run_total\{status="a\\"b\\\\c"\} 1 # \{cid="r1:-:1"\} 1 1700000000$/m);
+	assert.match(body, /^crew_task_duration_seconds_bucket\{le="2\.5"\} 1 # \{cid="r1:t:2"\} 1\.5 1700000000$/m);
+	assert.match(body, /# EOF\n$/);
+});
+
+test("the endpoint binds loopback only, unless the config allows more", async () => {
+	assert.ok(isLoopback("127.0.0.1") && isLoopback("::1") && isLoopback("localhost") && isLoopback("127.1.2.3"));
+	assert.ok(!isLoopback("0.0.0.0") && !isLoopback("192.168.1.5") && !isLoopback("::"));
+	await assert.rejects(
+		serveMetrics({ port: 0, host: "0.0.0.0" }, async () => []),
+		/not a loopback address: set metrics\.prometheus\.allowNonLoopback: true/,
+	);
+	const { server, url } = await serveMetrics({ port: 0, host: "127.0.0.1" }, async () => []);
+	try {
+		assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+		assert.equal((await fetch(url)).status, 200);
+		assert.equal((await fetch(url.replace("/metrics", "/other"))).status, 404);
+	} finally {
+		server.close();
+	}
+});
