@@ -160,13 +160,6 @@ export type StartRequest =
 	  }
 	| { kind: "resume"; runId: string; requeue: string[] };
 
-let telemetry: Promise<typeof import("../observability/telemetry.js")> | undefined;
-
-/** Stops this process's metric exporters, if a coordinator ever started them (the CLI's exit, a session's end). */
-export async function shutdownTelemetry(): Promise<void> {
-	await (await telemetry)?.shutdownTelemetry();
-}
-
 /** Runs a coordinator for `start` in this process until the run ends; its metrics go to this process's telemetry. */
 export async function coordinateHere(
 	repo: string,
@@ -176,8 +169,7 @@ export async function coordinateHere(
 	const { catalog, config } = await context(repo);
 	const engine = await import("../engine/coordinator.js");
 	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
-	telemetry ??= import("../observability/telemetry.js");
-	const observer = await (await telemetry).observeRuns(repo, config.metrics);
+	const observer = await (await import("../observability/telemetry.js")).observeRuns(repo, config.metrics);
 	const onEvent: OnEvent = (event, state) => {
 		observer.observe(event, state);
 		io.onEvent?.(event, state);

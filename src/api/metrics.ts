@@ -2,8 +2,10 @@
  * Metrics and diagnostics for the CLI and the extension. Every number here is replayed from the runs' event logs, so
  * it covers background runs and other processes' runs alike, and it is the same whoever asks.
  */
+
+import { mkdir } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import { loadRun } from "../store/run-store.js";
@@ -204,6 +206,7 @@ export async function exportDiagnostics(
 		await assertNoSymlinks(repo, path);
 	}
 	const report = await diagnostics(repo);
+	await mkdir(dirname(path), { recursive: true });
 	await writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
 	return { path, report };
 }

@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import * as api from "../api/index.js";
+import { stopBackground } from "../util/background.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 import { progressLine, renderPlan, renderRun } from "./render.js";
 
@@ -318,7 +319,12 @@ export async function cli(argv: string[]): Promise<void> {
 		process.stderr.write(`pi-crew: ${explained ? e.message : (e.stack ?? e.message)}\n`);
 		code = usage ? 2 : 1;
 	}
-	// Exporters hold timers and sockets: stop them, so a slow collector never keeps the command from exiting.
-	await api.shutdownTelemetry();
 	process.exitCode = code;
+	// A run's exporters may still wait on a hung collector (its sockets, its retry timers): once the output is out,
+	// the command ends regardless.
+	if (await stopBackground()) {
+		for (const stream of [process.stdout, process.stderr])
+			await new Promise<void>((resolve) => stream.write("", () => resolve()));
+		process.exit(code);
+	}
 }

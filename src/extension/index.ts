@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { crewHome } from "../config/home.js";
 import type { ExtensionAPI } from "../host.js";
-import { setReporter } from "../util/report.js";
+import { setReporter, stopBackground } from "../util/background.js";
 import { registerCommands } from "./commands.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
@@ -53,7 +53,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 	pi.on("session_shutdown", async () => {
 		await (await endpoint)?.close();
 		endpoint = undefined;
-		await (await import("../api/index.js")).shutdownTelemetry();
+		await stopBackground();
 	});
 	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
 	pi.on("session_start", (_event, ctx) => {

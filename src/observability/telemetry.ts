@@ -6,8 +6,8 @@
  */
 import { DEFAULTS as CONFIG_DEFAULTS, type CrewConfig } from "../config/config.js";
 import type { CrewEvent, RunState } from "../store/events.js";
+import { onStop, report } from "../util/background.js";
 import { correlatedLine, correlationId } from "../util/correlation.js";
-import { report } from "../util/report.js";
 import { CrewMetrics } from "./crew-metrics.js";
 import { MetricRegistry, type MetricSnapshot } from "./metrics.js";
 import type { MetricExporter } from "./otlp.js";
@@ -118,12 +118,10 @@ class ProcessTelemetry {
 		this.running.delete(runId);
 		this.live.forget(runId);
 		if (run?.sink) await this.sinkRun(run.repo, runId);
-		let timer: NodeJS.Timeout | undefined;
-		const cap = new Promise<void>((resolve) => {
-			timer = setTimeout(resolve, FINAL_PUSH_MS);
-		});
-		await Promise.race([this.push(), cap]);
-		clearTimeout(timer);
+		if (await capped(this.push())) return;
+		// Typically a collector that is down (the exporter retries until its timeout) or hung.
+		for (const e of (await this.exporters) ?? [])
+			reportOnce(`push:${e.name}`, `metrics exporter ${e.name} failed: no answer within ${FINAL_PUSH_MS} ms`);
 	}
 
 	private async sinkRun(repo: string, runId: string): Promise<void> {
@@ -143,20 +141,43 @@ class ProcessTelemetry {
 		}
 	}
 
+	/** Stops the timers and the exporters, waiting at most FINAL_PUSH_MS for exports still in flight. */
 	async shutdown(): Promise<void> {
 		for (const t of this.timers) clearInterval(t);
 		this.timers = [];
 		const exporters = (await this.exporters) ?? [];
 		this.exporters = undefined;
 		this.exporterKey = "";
-		await Promise.all(exporters.map((e) => e.shutdown()));
+		await capped(Promise.all(exporters.map((e) => e.shutdown())));
 	}
+}
+
+/**
+ * `work`, or FINAL_PUSH_MS, whichever ends first (a hung collector is given up on, never waited for); whether the
+ * work ended in time.
+ */
+async function capped(work: Promise<unknown>): Promise<boolean> {
+	let timer: NodeJS.Timeout | undefined;
+	const cap = new Promise<boolean>((resolve) => {
+		timer = setTimeout(() => resolve(false), FINAL_PUSH_MS);
+		timer.unref();
+	});
+	const done = work.then(
+		() => true,
+		() => true,
+	);
+	const inTime = await Promise.race([done, cap]);
+	clearTimeout(timer);
+	return inTime;
 }
 
 let current: ProcessTelemetry | undefined;
 
 function telemetry(): ProcessTelemetry {
-	current ??= new ProcessTelemetry();
+	if (!current) {
+		current = new ProcessTelemetry();
+		onStop(shutdownTelemetry);
+	}
 	return current;
 }
 
@@ -192,7 +213,7 @@ export async function observeRuns(repo: string, config: MetricsConfig = {}): Pro
 }
 
 /** Stops timers and exporters (CLI exit, pi session shutdown); the next run starts them again. */
-export async function shutdownTelemetry(): Promise<void> {
+async function shutdownTelemetry(): Promise<void> {
 	const t = current;
 	current = undefined;
 	await t?.shutdown();

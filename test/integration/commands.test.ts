@@ -3,50 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { askPi, cli, ROOT, type RunJson, SCRIPTED, sandbox, spawnPi, waitFor } from "../support/index.js";
-
-interface UiRequest {
-	method: string;
-	message?: string;
-	notifyType?: string;
-	widgetLines?: string[];
-}
-
-/** Sends one prompt to pi in RPC mode and collects UI requests until `done` says so. */
-async function rpc(box: Awaited<ReturnType<typeof sandbox>>, message: string, done: (r: UiRequest[]) => boolean) {
-	const child = spawnPi(["--mode", "rpc"], box);
-	const requests: UiRequest[] = [];
-	let buffer = "";
-	const finished = new Promise<void>((resolve, reject) => {
-		const timer = setTimeout(() => {
-			child.kill();
-			reject(new Error(`timed out; got: ${JSON.stringify(requests)}`));
-		}, 60_000);
-		child.stdout.on("data", (d) => {
-			buffer += d;
-			const lines = buffer.split("\n");
-			buffer = lines.pop() ?? "";
-			for (const line of lines) {
-				let msg: (UiRequest & { type: string }) | undefined;
-				try {
-					msg = JSON.parse(line) as UiRequest & { type: string };
-				} catch {
-					continue; // not a protocol line
-				}
-				if (msg.type === "extension_ui_request") requests.push(msg);
-			}
-			if (done(requests)) {
-				clearTimeout(timer);
-				resolve();
-			}
-		});
-	});
-	child.stdin.write(`${JSON.stringify({ id: "1", type: "prompt", message })}\n`);
-	await finished;
-	child.stdin.end();
-	await new Promise((resolve) => child.on("close", resolve));
-	return requests;
-}
+import { askPi, cli, ROOT, type RunJson, rpc, SCRIPTED, sandbox, waitFor } from "../support/index.js";
 
 test('/team-run fix the login bug: "fix" is not a team; the whole text is the goal, the team is recommended', async () => {
 	const box = await sandbox();

@@ -240,3 +240,58 @@ export async function askPi(box: Sandbox, scenario: string, prompt: string, mode
 		.map((l) => (JSON.parse(l) as { result: { content: { text: string }[] } }).result.content[0]?.text ?? "");
 	return { code, stdout, stderr, toolResults };
 }
+
+export interface UiRequest {
+	method: string;
+	message?: string;
+	notifyType?: string;
+	widgetLines?: string[];
+}
+
+/**
+ * Sends one prompt to pi in RPC mode and collects UI requests until `done` says so; `whileOpen` then runs before pi
+ * is told to quit.
+ */
+export async function rpc(
+	box: Sandbox,
+	message: string,
+	done: (r: UiRequest[]) => boolean,
+	whileOpen?: () => Promise<void>,
+) {
+	const child = spawnPi(["--mode", "rpc"], box);
+	const requests: UiRequest[] = [];
+	let buffer = "";
+	const finished = new Promise<void>((resolve, reject) => {
+		const timer = setTimeout(() => {
+			child.kill();
+			reject(new Error(`timed out; got: ${JSON.stringify(requests)}`));
+		}, 60_000);
+		child.stdout.on("data", (d) => {
+			buffer += d;
+			const lines = buffer.split("\n");
+			buffer = lines.pop() ?? "";
+			for (const line of lines) {
+				let msg: (UiRequest & { type: string }) | undefined;
+				try {
+					msg = JSON.parse(line) as UiRequest & { type: string };
+				} catch {
+					continue; // not a protocol line
+				}
+				if (msg.type === "extension_ui_request") requests.push(msg);
+			}
+			if (done(requests)) {
+				clearTimeout(timer);
+				resolve();
+			}
+		});
+	});
+	child.stdin.write(`${JSON.stringify({ id: "1", type: "prompt", message })}\n`);
+	try {
+		await finished;
+		await whileOpen?.();
+	} finally {
+		child.stdin.end();
+	}
+	await new Promise((resolve) => child.on("close", resolve));
+	return requests;
+}

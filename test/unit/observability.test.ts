@@ -13,14 +13,15 @@ import { MetricRegistry, type MetricSnapshot } from "../../src/observability/met
 import { exposition, isLoopback, prometheusName, serveMetrics } from "../../src/observability/prometheus.js";
 import { replayRuns } from "../../src/observability/replay.js";
 import { sinkDir } from "../../src/observability/sink.js";
-import { observeRuns, shutdownTelemetry } from "../../src/observability/telemetry.js";
+import { observeRuns } from "../../src/observability/telemetry.js";
 import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
 import { applyEvent, type CrewEvent, type RunState } from "../../src/store/events.js";
+import { stopBackground } from "../../src/util/background.js";
 import { correlatedLine, currentCorrelation, eventCorrelationId, withCorrelation } from "../../src/util/correlation.js";
 import { fixtures } from "../support/fixtures.js";
 import { ROOT, sandbox } from "../support/index.js";
 
-after(() => shutdownTelemetry());
+after(() => stopBackground());
 
 const GOLDEN_RUN = "20261125-140728-eeef84";
 
