@@ -74,7 +74,7 @@ export async function serveMetrics(
 	port?: number,
 	options: { background?: boolean } = {},
 ): Promise<MetricsEndpoint> {
-	const { config } = await import("../config/config.js").then(async (m) => ({ config: await m.loadConfig() }));
+	const config = await (await import("../config/config.js")).loadConfig();
 	const configured = config.metrics?.prometheus;
 	const chosen = port ?? configured?.port;
 	if (chosen === undefined)
@@ -100,6 +100,13 @@ export async function serveMetrics(
 				server.closeAllConnections();
 			}),
 	};
+}
+
+/** A pi session's endpoint: served only when the config asks for one (`metrics.prometheus`). */
+export async function serveSessionMetrics(cwd: string): Promise<MetricsEndpoint | undefined> {
+	const { loadConfig } = await import("../config/config.js");
+	if (!(await loadConfig()).metrics?.prometheus) return undefined;
+	return serveMetrics(cwd, undefined, { background: true });
 }
 
 const RECENT_RUNS = 20;

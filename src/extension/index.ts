@@ -74,14 +74,13 @@ export default function piCrew(pi: ExtensionAPI): void {
 
 /**
  * The session's `/metrics` endpoint, when the config asks for one (`metrics.prometheus`). A plain text check first:
- * sessions without it load nothing. Not awaited by pi's start-up; a busy port is reported, not fatal.
+ * sessions whose config never mentions it load nothing. Not awaited by pi's start-up; a busy port is reported, not fatal.
  */
 async function serveConfiguredMetrics(cwd: string, warn: (line: string) => void) {
 	const text = await readFile(join(crewHome(), "config.yaml"), "utf8").catch(() => "");
-	if (!/^\s*prometheus\s*:/m.test(text)) return undefined;
+	if (!text.includes("prometheus")) return undefined;
 	try {
-		const served = await (await import("../api/metrics.js")).serveMetrics(cwd, undefined, { background: true });
-		return served;
+		return await (await import("../api/metrics.js")).serveSessionMetrics(cwd);
 	} catch (err) {
 		warn(`pi-crew: no metrics endpoint: ${(err as Error).message}`);
 		return undefined;

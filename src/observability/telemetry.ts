@@ -7,7 +7,7 @@
 import { DEFAULTS as CONFIG_DEFAULTS, type CrewConfig } from "../config/config.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import { onStop, report } from "../util/background.js";
-import { correlatedLine, correlationId } from "../util/correlation.js";
+import { correlatedLine, correlationId, withCorrelation } from "../util/correlation.js";
 import { CrewMetrics } from "./crew-metrics.js";
 import { MetricRegistry, type MetricSnapshot } from "./metrics.js";
 import type { MetricExporter } from "./otlp.js";
@@ -80,13 +80,12 @@ class ProcessTelemetry {
 
 	started(runId: string, repo: string, sink: boolean): void {
 		this.running.set(runId, { repo, sink });
-		if (this.timers.length === 0) this.restartTimers(undefined);
 	}
 
-	private restartTimers(otlpIntervalMs: number | undefined): void {
+	private restartTimers(otlpIntervalMs: number): void {
 		for (const t of this.timers) clearInterval(t);
 		this.timers = [setInterval(() => void this.sinkInterval(), SINK_INTERVAL_MS)];
-		if (this.exporters && otlpIntervalMs) this.timers.push(setInterval(() => void this.push(), otlpIntervalMs));
+		if (this.exporters) this.timers.push(setInterval(() => void this.push(), otlpIntervalMs));
 		// Background work only: a process is never kept alive for its metrics.
 		for (const t of this.timers) t.unref();
 	}
@@ -181,11 +180,6 @@ function telemetry(): ProcessTelemetry {
 	return current;
 }
 
-/** The live metrics of this process's coordinators. */
-export function liveMetrics(): CrewMetrics {
-	return telemetry().live;
-}
-
 export interface RunObserver {
 	observe(event: CrewEvent, state: RunState): void;
 	/** The coordinator stopped (however it ended). */
@@ -197,17 +191,18 @@ export async function observeRuns(repo: string, config: MetricsConfig = {}): Pro
 	const t = telemetry();
 	await t.open(repo, config);
 	const sink = config.sink ?? DEFAULTS.sink;
-	const seen = new Set<string>();
+	/** Each run observed, with its latest state. */
+	const seen = new Map<string, RunState>();
 	return {
 		observe(event, state) {
-			if (!seen.has(event.runId)) {
-				seen.add(event.runId);
-				t.started(event.runId, repo, sink);
-			}
+			if (!seen.has(event.runId)) t.started(event.runId, repo, sink);
+			seen.set(event.runId, state);
 			t.live.observe(event, state);
 		},
 		async end() {
-			for (const runId of seen) await t.ended(runId);
+			// What the run's end reports (a collector that failed) carries the run's id.
+			for (const [runId, state] of seen)
+				await withCorrelation({ runId, span: String(state.resumes + 1) }, () => t.ended(runId));
 		},
 	};
 }

@@ -250,6 +250,10 @@ test("an OTLP collector that is down or hangs neither fails nor holds up a run; 
 	assert.equal(refused.code, 0);
 	assert.equal(refused.json.status, "succeeded");
 	assert.equal(refused.stderr.match(/metrics exporter otlp failed/g)?.length, 1, refused.stderr);
+	assert.match(
+		refused.stderr,
+		new RegExp(`^\\[${refused.json.runId}:-:1\\] pi-crew: metrics exporter otlp failed`, "m"),
+	);
 
 	// Accepts connections, never answers: only the exporter's 30 s timeout would end a request.
 	const hang = createServer(() => undefined);

@@ -13,10 +13,10 @@ import { MetricRegistry, type MetricSnapshot } from "../../src/observability/met
 import { exposition, isLoopback, prometheusName, serveMetrics } from "../../src/observability/prometheus.js";
 import { replayRuns } from "../../src/observability/replay.js";
 import { sinkDir } from "../../src/observability/sink.js";
-import { observeRuns } from "../../src/observability/telemetry.js";
+import { observeRuns, pushAll } from "../../src/observability/telemetry.js";
 import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
 import { applyEvent, type CrewEvent, type RunState } from "../../src/store/events.js";
-import { stopBackground } from "../../src/util/background.js";
+import { setReporter, stopBackground } from "../../src/util/background.js";
 import { correlatedLine, currentCorrelation, eventCorrelationId, withCorrelation } from "../../src/util/correlation.js";
 import { fixtures } from "../support/fixtures.js";
 import { ROOT, sandbox } from "../support/index.js";
@@ -291,5 +291,64 @@ test("the endpoint binds loopback only, unless the config allows more", async ()
 		assert.equal((await fetch(url.replace("/metrics", "/other"))).status, 404);
 	} finally {
 		server.close();
+	}
+});
+
+test("the Grafana dashboard queries only names the exporter produces, and every metric family", async () => {
+	const dash = JSON.parse(await readFile(join(ROOT, "docs/grafana/pi-crew.json"), "utf8")) as {
+		panels: { targets: { expr: string }[] }[];
+		templating: { list: { definition: string }[] };
+	};
+	const exprs = [
+		...dash.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+		...dash.templating.list.map((v) => v.definition),
+	];
+	const used = new Set(exprs.flatMap((e) => e.match(/\bcrew_[a-z_]+/g) ?? []));
+	const families = new CrewMetrics(new MetricRegistry(() => undefined)).registry
+		.snapshot()
+		.map((m) => ({ m, name: prometheusName(m).name }));
+	const exported = new Set(
+		families.flatMap(({ m, name }) =>
+			m.type === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
+		),
+	);
+	assert.deepEqual(
+		[...used].filter((n) => !exported.has(n)),
+		[],
+		"queries on names the exporter never produces",
+	);
+	assert.deepEqual(
+		families.filter(({ name }) => ![...used].some((n) => n.startsWith(name))).map(({ name }) => name),
+		[],
+		"families without a panel",
+	);
+});
+
+test("exporters run side by side: one failing neither stops the others nor is reported more than once", async () => {
+	const lines: string[] = [];
+	setReporter((line) => lines.push(line));
+	try {
+		const got: string[][] = [];
+		const ok = (name: string) => ({
+			name,
+			push: async (s: MetricSnapshot[]) => {
+				got.push([name, ...s.map((m) => m.name)]);
+			},
+			shutdown: async () => undefined,
+		});
+		const broken = {
+			name: "broken",
+			push: async () => Promise.reject(new Error("connection refused")),
+			shutdown: async () => undefined,
+		};
+		const snap = new CrewMetrics(new MetricRegistry(() => undefined)).registry.snapshot();
+		for (let i = 0; i < 3; i++) await pushAll([ok("first"), broken, ok("second")], snap);
+		assert.equal(got.length, 6);
+		assert.deepEqual(got[1], ["second", ...CREW_METRICS]);
+		assert.deepEqual(lines, [
+			"pi-crew: metrics exporter broken failed: Error: connection refused (reported once; runs are not affected)",
+		]);
+	} finally {
+		setReporter((line) => process.stderr.write(`${line}\n`));
 	}
 });
