@@ -3,6 +3,7 @@
  * Prints a markdown report; record it in docs/benchmarks.md with the date and machine.
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
+ *   BENCH_ONLY       comma-separated sections to run: eventlog, startup, task, inprocess, dag (default all)
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -394,13 +395,21 @@ async function metricsCost(repo: string, runId: string, wallMs: number): Promise
 
 const pairs = Number(process.env.BENCH_PAIRS ?? 8);
 const dagTasks = Number(process.env.BENCH_DAG_TASKS ?? 200);
+const SECTIONS: Record<string, () => Promise<string[]>> = {
+	eventlog: eventLog,
+	startup: () => piStartup(pairs),
+	task: () => oneTaskVsBarePi(pairs),
+	inprocess: inProcess,
+	dag: () => dag(dagTasks),
+};
+const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
+const unknown = only?.filter((name) => !(name in SECTIONS));
+if (unknown?.length)
+	throw new Error(`BENCH_ONLY: unknown section(s) ${unknown.join(", ")}; known: ${Object.keys(SECTIONS).join(", ")}`);
 const lines = [
 	`## ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
 	"",
-	...(await eventLog()),
-	...(await piStartup(pairs)),
-	...(await oneTaskVsBarePi(pairs)),
-	...(await inProcess()),
-	...(await dag(dagTasks)),
 ];
+for (const [name, section] of Object.entries(SECTIONS))
+	if (!only || only.includes(name)) lines.push(...(await section()));
 process.stdout.write(`${lines.join("\n")}\n`);

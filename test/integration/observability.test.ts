@@ -104,6 +104,15 @@ test("a real run: every event carries its correlation id; metrics replay it; the
 	const line = JSON.parse(sink.at(-1) ?? "{}") as { kind: string; runId: string; cid: string; status: string };
 	assert.deepEqual([line.kind, line.runId, line.cid, line.status], ["run", runId, `${runId}:-:1`, "succeeded"]);
 
+	const exported = await cli(["doctor", "--export", "diag.json", "--json"], box);
+	assert.equal(exported.code, 0, exported.stderr);
+	assert.deepEqual(JSON.parse(exported.stdout), { path: join(box.repo, "diag.json"), schemaVersion: 2 });
+	const report = JSON.parse(await readFile(join(box.repo, "diag.json"), "utf8")) as { runs: { runId: string }[] };
+	assert.deepEqual(
+		report.runs.map((r) => r.runId),
+		[runId],
+	);
+
 	const text = (await cli(["metrics", "--prometheus"], box)).stdout;
 	assert.match(text, /^crew_task_total\{status="succeeded",role="verifier"\} 1$/m);
 	const checked = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { exportDiagnostics } from "../../src/api/metrics.js";
@@ -12,7 +12,7 @@ import { CREW_METRICS, CrewMetrics } from "../../src/observability/crew-metrics.
 import { MetricRegistry, type MetricSnapshot } from "../../src/observability/metrics.js";
 import { exposition, isLoopback, prometheusName, serveMetrics } from "../../src/observability/prometheus.js";
 import { replayRuns } from "../../src/observability/replay.js";
-import { sinkDir } from "../../src/observability/sink.js";
+import { appendSink, sinkDir } from "../../src/observability/sink.js";
 import { observeRuns, pushAll } from "../../src/observability/telemetry.js";
 import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
 import { applyEvent, type CrewEvent, type RunState } from "../../src/store/events.js";
@@ -351,4 +351,22 @@ test("exporters run side by side: one failing neither stops the others nor is re
 	} finally {
 		setReporter((line) => process.stderr.write(`${line}\n`));
 	}
+});
+
+test("a repository cannot point the sink elsewhere: a symlinked directory or day file is refused", async () => {
+	const box = await sandbox();
+	const outside = join(box.dir, "outside");
+	await mkdir(outside);
+	await mkdir(join(box.repo, ".crew"), { recursive: true });
+	await symlink(outside, sinkDir(box.repo));
+	await assert.rejects(appendSink(box.repo, { kind: "run" }), /may not be symlinks/);
+	assert.deepEqual(await readdir(outside), []);
+
+	const other = await sandbox();
+	const victim = join(other.dir, "victim.txt");
+	await writeFile(victim, "keep\n");
+	await mkdir(sinkDir(other.repo), { recursive: true });
+	await symlink(victim, join(sinkDir(other.repo), `${new Date().toISOString().slice(0, 10)}.jsonl`));
+	await assert.rejects(appendSink(other.repo, { kind: "run" }), { code: "ELOOP" });
+	assert.equal(await readFile(victim, "utf8"), "keep\n");
 });
