@@ -11,6 +11,7 @@ import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
 import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
 import { readConfined } from "../util/paths.js";
+import { redact } from "../util/redact.js";
 import { findRepo } from "../util/repo.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
@@ -373,6 +374,7 @@ export async function effectiveConfig(cwd: string | undefined) {
 							intervalMs: DEFAULTS.metrics.otlpIntervalMs,
 							timeoutMs: DEFAULTS.metrics.otlpTimeoutMs,
 							...config.metrics.otlp,
+							endpoint: redactUrl(config.metrics.otlp.endpoint),
 							// Credentials by nature: shown by name only.
 							...(config.metrics.otlp.headers
 								? {
@@ -384,6 +386,20 @@ export async function effectiveConfig(cwd: string | undefined) {
 				: {}),
 		},
 	};
+}
+
+/** A URL without its credentials (`user:password@`) and with secret-looking query values masked. */
+function redactUrl(url: string): string {
+	try {
+		const u = new URL(url);
+		if (u.username || u.password) {
+			u.username = "REDACTED";
+			u.password = "";
+		}
+		return redact(u.toString());
+	} catch {
+		return redact(url);
+	}
 }
 
 /** The `--json` shape of a run, shared by `run` and `status`. */

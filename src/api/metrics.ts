@@ -3,12 +3,13 @@
  * it covers background runs and other processes' runs alike, and it is the same whoever asks.
  */
 
-import { mkdir } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import { loadRun } from "../store/run-store.js";
+import { globMatch } from "../util/glob.js";
 import { assertNoSymlinks, confined } from "../util/paths.js";
 import { redactStrings } from "../util/redact.js";
 import { effectiveConfig, findRepo, listRuns, UsageError } from "./index.js";
@@ -30,15 +31,13 @@ export interface MetricsView {
 	metrics: MetricSnapshot[];
 }
 
+const MAX_FILTER_CHARS = 200;
+
 function nameFilter(glob: string | undefined): (name: string) => boolean {
 	if (!glob) return () => true;
-	const re = new RegExp(
-		`^${glob
-			.split("*")
-			.map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-			.join(".*")}$`,
-	);
-	return (name) => re.test(name);
+	if (glob.length > MAX_FILTER_CHARS)
+		throw new UsageError(`the filter is ${glob.length} characters; the limit is ${MAX_FILTER_CHARS}`);
+	return (name) => globMatch(glob, name);
 }
 
 export async function metricsSnapshot(req: MetricsRequest = {}): Promise<MetricsView> {
@@ -54,10 +53,13 @@ export async function metricsSnapshot(req: MetricsRequest = {}): Promise<Metrics
 }
 
 /** The Prometheus text exposition (or OpenMetrics, with exemplars) of `metricsSnapshot(req)`. */
-export async function metricsExposition(req: MetricsRequest = {}, openMetrics = false): Promise<string> {
+export async function metricsExposition(req: MetricsRequest = {}): Promise<string> {
 	const { exposition } = await import("../observability/prometheus.js");
-	return (await exposition((await metricsSnapshot(req)).metrics, openMetrics)).body;
+	return (await exposition((await metricsSnapshot(req)).metrics)).body;
 }
+
+/** A scrape within this long of the previous one is answered from the same replay. */
+const SCRAPE_REUSE_MS = 2000;
 
 export interface MetricsEndpoint {
 	url: string;
@@ -74,21 +76,29 @@ export async function serveMetrics(
 	port?: number,
 	options: { background?: boolean } = {},
 ): Promise<MetricsEndpoint> {
-	const config = await (await import("../config/config.js")).loadConfig();
-	const configured = config.metrics?.prometheus;
+	const { DEFAULTS, loadConfig } = await import("../config/config.js");
+	const configured = (await loadConfig()).metrics?.prometheus;
 	const chosen = port ?? configured?.port;
 	if (chosen === undefined)
 		throw new UsageError("no metrics port: pass --port N, or set metrics.prometheus.port in the config");
 	const repo = findRepo(cwd);
 	const { serveMetrics: serve } = await import("../observability/prometheus.js");
 	const { replayRuns } = await import("../observability/replay.js");
+	// Scrapes close together (several scrapers, a retry) share one replay of the logs.
+	let latest: { at: number; snapshot: Promise<MetricSnapshot[]> } | undefined;
+	const collect = () => {
+		if (!latest || Date.now() - latest.at > SCRAPE_REUSE_MS) {
+			const snapshot = replayRuns(repo).then((r) => r.metrics.registry.snapshot());
+			latest = { at: Date.now(), snapshot };
+			snapshot.catch(() => {
+				latest = undefined;
+			});
+		}
+		return latest.snapshot;
+	};
 	const { server, url } = await serve(
-		{
-			port: chosen,
-			host: configured?.host ?? "127.0.0.1",
-			allowNonLoopback: configured?.allowNonLoopback,
-		},
-		async () => (await replayRuns(repo)).metrics.registry.snapshot(),
+		{ port: chosen, host: configured?.host ?? DEFAULTS.metrics.host, allowNonLoopback: configured?.allowNonLoopback },
+		collect,
 	);
 	// In a pi session the endpoint lives as long as the session, and never keeps pi from exiting.
 	if (options.background) server.unref();
@@ -197,8 +207,9 @@ async function packageVersion(): Promise<string> {
 }
 
 /**
- * Writes the diagnostic report to `file` (relative to `cwd`); default `.crew/diagnostics-<time>.json`. With `confine`
- * (a model's tool call) the file must be inside the repository.
+ * Writes the diagnostic report to `file` (relative to `cwd`); default `.crew/diagnostics-<time>.json` of the
+ * repository. With `confine` (a model's tool call) the file must be inside the repository. Never through a symlink:
+ * a repository could ship one where the report is to go.
  */
 export async function exportDiagnostics(
 	cwd: string | undefined,
@@ -206,12 +217,13 @@ export async function exportDiagnostics(
 	options: { confine?: boolean } = {},
 ): Promise<{ path: string; report: DiagnosticReport }> {
 	const repo = findRepo(cwd);
-	const name = file ?? join(".crew", `diagnostics-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-	const path = resolve(cwd ?? repo, name);
-	if (options.confine) {
-		confined(repo, path);
-		await assertNoSymlinks(repo, path);
-	}
+	const path = file
+		? resolve(cwd ?? repo, file)
+		: join(repo, ".crew", `diagnostics-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+	if (options.confine) confined(repo, path);
+	if (path.startsWith(repo + sep)) await assertNoSymlinks(repo, path);
+	else if ((await lstat(path).catch(() => undefined))?.isSymbolicLink())
+		throw new UsageError(`refusing to write the report through the symlink ${path}`);
 	const report = await diagnostics(repo);
 	await mkdir(dirname(path), { recursive: true });
 	await writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });

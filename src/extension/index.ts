@@ -51,6 +51,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 		endpoint = serveConfiguredMetrics(ctx.cwd, (line) => ctx.ui.notify(line, "warning"));
 	});
 	pi.on("session_shutdown", async () => {
+		setReporter();
 		await (await endpoint)?.close();
 		endpoint = undefined;
 		await stopBackground();

@@ -1,10 +1,14 @@
 /**
  * The event→metric subscriber: pi-crew's metrics are a function of the run event stream. A coordinator feeds it each
  * event as it becomes durable; replaying a run's log through it rebuilds the same numbers for any run. Labels are
- * bounded by construction: statuses and reasons come from the closed vocabulary, roles and teams from resource names.
+ * bounded by construction: statuses and reasons come from the closed vocabulary, roles and teams from resource names
+ * (and a log a repository shipped cannot smuggle anything else in: the registry takes short strings only).
+ *
+ * Counters count endings: a run or task that is resumed or requeued and ends again counts again, with its new status.
+ * Durations and retries are per life: from the first start after the run or task was (re)opened to its end.
  */
-import { type CrewEvent, type RunState, TERMINAL_RUN, type Usage } from "../store/events.js";
-import { type MetricRegistry, MetricRegistry as Registry } from "./metrics.js";
+import { type CrewEvent, type RunState, refused, TERMINAL_RUN, type Usage } from "../store/events.js";
+import { MetricRegistry } from "./metrics.js";
 
 const TOKEN_KINDS: [keyof Usage, string][] = [
 	["input", "input"],
@@ -13,20 +17,21 @@ const TOKEN_KINDS: [keyof Usage, string][] = [
 	["cacheWrite", "cache_write"],
 ];
 
-/** Every metric pi-crew records, by name (docs/observability.md lists them with their Prometheus names). */
-export const CREW_METRICS = [
-	"crew.run.count",
-	"crew.run.duration_ms",
-	"crew.task.count",
-	"crew.task.duration_ms",
-	"crew.task.retry_count",
-	"crew.task.tokens_total",
-	"crew.heartbeat.staleness_ms",
-	"crew.deadletter.count",
-	"crew.worker.active",
-] as const;
+/** An exemplar's correlation id: what the writer stamps, nothing a hand-written log could use to break the output. */
+const CID = /^[A-Za-z0-9._-]{1,96}:[A-Za-z0-9._-]{1,96}:\d{1,6}$/;
+
+/** A task from its first start after being (re)opened to its end. */
+interface Life {
+	startedAt: number;
+	attempts: number;
+	/** Last logged activity: a start, a tool call, token usage. */
+	activeAt: number;
+	/** Tool calls started and not yet ended: the worker beats while they run, so the task is not silent. */
+	openTools: number;
+}
 
 export class CrewMetrics {
+	readonly registry: MetricRegistry;
 	private readonly runCount;
 	private readonly runDuration;
 	private readonly taskCount;
@@ -38,22 +43,29 @@ export class CrewMetrics {
 	private readonly active;
 	/** Runs not yet finished whose coordinator is (as far as this process knows) alive: the gauges read them. */
 	private readonly live = new Map<string, RunState>();
+	/** Running tasks' lives, by run then task. */
+	private readonly lives = new Map<string, Map<string, Life>>();
 
-	constructor(readonly registry: MetricRegistry = new Registry()) {
+	constructor(registry = new MetricRegistry()) {
+		this.registry = registry;
 		const r = registry;
-		this.runCount = r.counter("crew.run.count", "Runs ended, by final status", { labels: ["status"] });
-		this.runDuration = r.histogram("crew.run.duration_ms", "Run duration from creation to its end", {
-			labels: ["team"],
+		this.runCount = r.counter("crew.run.count", "Run endings, by status (a resumed run that ends again counts again)", {
+			labels: ["status"],
 		});
-		this.taskCount = r.counter("crew.task.count", "Tasks ended, by final status and role", {
+		this.runDuration = r.histogram(
+			"crew.run.duration_ms",
+			"Run duration: from its start, or its latest resume, to its end",
+			{ labels: ["team"] },
+		);
+		this.taskCount = r.counter("crew.task.count", "Task endings, by status and role (a requeued task counts again)", {
 			labels: ["status", "role"],
 		});
 		this.taskDuration = r.histogram(
 			"crew.task.duration_ms",
-			"Task duration from its first start to its end (retries included)",
+			"Task duration: from its first start (since it was last opened) to its end, retries included",
 			{ labels: ["role"] },
 		);
-		this.retries = r.histogram("crew.task.retry_count", "Attempts after the first, per task that ran", {
+		this.retries = r.histogram("crew.task.retry_count", "Attempts after the first, per task ending that ran", {
 			labels: ["role"],
 			unit: "{retry}",
 			buckets: [0, 1, 2, 3, 5, 10],
@@ -64,7 +76,7 @@ export class CrewMetrics {
 		});
 		this.staleness = r.gauge(
 			"crew.heartbeat.staleness_ms",
-			"Longest silence of a running task: time since its last logged activity",
+			"Longest silence of a running task: time since its last logged activity, 0 while a tool runs",
 			{ unit: "ms" },
 		);
 		this.deadLetters = r.counter("crew.deadletter.count", "Tasks dead-lettered, by reason", { labels: ["reason"] });
@@ -74,23 +86,47 @@ export class CrewMetrics {
 
 	/** Records one durable event; `state` is the run's state after it. */
 	observe(e: CrewEvent, state: RunState): void {
-		const at = { ts: Date.parse(e.ts), cid: e.cid };
+		const ts = Date.parse(e.ts);
+		const at = { ts, cid: typeof e.cid === "string" && CID.test(e.cid) ? e.cid : undefined };
 		const task = e.taskId === undefined ? undefined : state.tasks.get(e.taskId);
 		const role = task?.role ?? "unknown";
+		const lives = this.livesOf(state.runId);
+		const life = e.taskId === undefined ? undefined : lives.get(e.taskId);
 		switch (e.type) {
 			case "run.started":
 			case "run.resumed":
 				this.live.set(state.runId, state);
 				break;
 			case "run.finished": {
-				this.live.delete(state.runId);
+				if (refused(state, e)) break;
+				this.forget(state.runId);
 				this.runCount.inc({ status: e.data.status }, 1, at);
-				this.runDuration.observe({ team: state.team }, at.ts - Date.parse(state.createdAt), at);
+				const since = Date.parse(state.activeSince ?? state.createdAt);
+				this.runDuration.observe({ team: state.team }, ts - since, at);
 				break;
 			}
+			case "task.started":
+				if (!e.taskId || task?.status !== "running" || refused(state, e)) break;
+				if (life) {
+					life.attempts++;
+					life.activeAt = ts;
+					life.openTools = 0;
+				} else lives.set(e.taskId, { startedAt: ts, attempts: 1, activeAt: ts, openTools: 0 });
+				break;
+			case "task.tool":
+				if (!life) break;
+				life.activeAt = ts;
+				life.openTools = Math.max(0, life.openTools + (e.data.phase === "start" ? 1 : -1));
+				break;
 			case "task.usage":
-				for (const [field, kind] of TOKEN_KINDS)
-					if (e.data[field] > 0) this.tokens.inc({ role, kind }, e.data[field], at);
+				if (life) life.activeAt = ts;
+				for (const [field, kind] of TOKEN_KINDS) {
+					const n = e.data[field];
+					if (typeof n === "number" && n > 0) this.tokens.inc({ role, kind }, n, at);
+				}
+				break;
+			case "task.retrying":
+				if (life) life.openTools = 0;
 				break;
 			case "task.deadlettered":
 				this.deadLetters.inc({ reason: e.data.reason }, 1, at);
@@ -99,34 +135,51 @@ export class CrewMetrics {
 			case "task.failed":
 			case "task.skipped":
 			case "task.cancelled": {
-				if (!task || task.status !== e.type.slice(5)) break; // refused by the fold
+				if (!task || !e.taskId || refused(state, e)) break;
 				this.taskCount.inc({ status: task.status, role }, 1, at);
-				if (!task.startedAt) break; // never ran
-				this.taskDuration.observe({ role }, at.ts - Date.parse(task.startedAt), at);
-				this.retries.observe({ role }, Math.max(0, task.attempts.length - 1), at);
+				lives.delete(e.taskId);
+				if (!life) break; // never ran (skipped, or cancelled while pending)
+				this.taskDuration.observe({ role }, ts - life.startedAt, at);
+				this.retries.observe({ role }, life.attempts - 1, at);
 				break;
 			}
 		}
 	}
 
-	/** The run's coordinator is gone (interrupted, or it stopped on an error): it no longer counts as running. */
+	/** The run ended, or its coordinator is gone (interrupted, or stopped on an error): nothing of it runs any more. */
 	forget(runId: string): void {
 		this.live.delete(runId);
+		this.lives.delete(runId);
 	}
 
+	private livesOf(runId: string): Map<string, Life> {
+		let lives = this.lives.get(runId);
+		if (!lives) {
+			lives = new Map();
+			this.lives.set(runId, lives);
+		}
+		return lives;
+	}
+
+	/**
+	 * Gauges from the running tasks. A task silent for longer than its run's dead threshold is not counted: its
+	 * coordinator would have stopped it, so whoever was running it is gone (a lease from another host, say).
+	 */
 	private collect(now: number): void {
-		this.active.reset();
+		this.active.zero();
 		let stalest = 0;
 		for (const [runId, state] of this.live) {
 			if (TERMINAL_RUN.has(state.status)) {
-				this.live.delete(runId);
+				this.forget(runId);
 				continue;
 			}
-			for (const t of state.tasks.values()) {
-				if (t.status !== "running" || t.awaitingRetry) continue;
-				this.active.add({ role: t.role }, 1);
-				const since = t.lastActivityAt ?? t.startedAt;
-				if (since) stalest = Math.max(stalest, now - Date.parse(since));
+			for (const [taskId, life] of this.lives.get(runId) ?? []) {
+				const task = state.tasks.get(taskId);
+				if (task?.status !== "running" || task.awaitingRetry) continue;
+				const silent = life.openTools > 0 ? 0 : now - life.activeAt;
+				if (silent > state.settings.heartbeat.deadMs) continue;
+				this.active.add({ role: task.role }, 1);
+				stalest = Math.max(stalest, silent);
 			}
 		}
 		this.staleness.set({}, stalest);

@@ -89,7 +89,10 @@ abstract class Metric<S> {
 
 	protected abstract create(labels: Labels): S;
 
-	/** The series for `labels`: exactly the registered label names, each value short; else the overflow series. */
+	/**
+	 * The series for `labels`: exactly the registered label names, each value a short string; anything else (an
+	 * over-long value, a non-string from a hand-written log, one series too many) goes to the overflow series.
+	 */
 	protected seriesFor(labels: Labels): S {
 		const keys = Object.keys(labels);
 		if (keys.length !== this.labelNames.length || !this.labelNames.every((n) => n in labels))
@@ -97,17 +100,20 @@ abstract class Metric<S> {
 				this.name,
 				`labels {${keys.join(",")}} given, {${this.labelNames.join(",")}} registered`,
 			);
-		let key = this.labelNames.map((n) => labels[n]).join("\u0000");
-		const tooLong = this.labelNames.some((n) => (labels[n] ?? "").length > MAX_LABEL_CHARS);
-		if (tooLong || (!this.series.has(key) && this.series.size >= MAX_SERIES)) {
+		let key = this.keyOf(labels);
+		const unfit = this.labelNames.some((n) => {
+			const v: unknown = labels[n];
+			return typeof v !== "string" || v.length > MAX_LABEL_CHARS;
+		});
+		if (unfit || (!this.series.has(key) && this.series.size >= MAX_SERIES)) {
 			if (!this.warned) {
 				this.warned = true;
 				this.warn(
-					`metric ${this.name}: ${tooLong ? `a label value longer than ${MAX_LABEL_CHARS} characters` : `more than ${MAX_SERIES} series`}; such values are counted as ${OVERFLOW_LABEL}`,
+					`metric ${this.name}: ${unfit ? `a label value that is not a string of at most ${MAX_LABEL_CHARS} characters` : `more than ${MAX_SERIES} series`}; such values are counted as ${OVERFLOW_LABEL}`,
 				);
 			}
 			labels = Object.fromEntries(this.labelNames.map((n) => [n, OVERFLOW_LABEL]));
-			key = this.labelNames.map(() => OVERFLOW_LABEL).join("\u0000");
+			key = this.keyOf(labels);
 		}
 		let s = this.series.get(key);
 		if (!s) {
@@ -117,8 +123,8 @@ abstract class Metric<S> {
 		return s;
 	}
 
-	reset(): void {
-		this.series.clear();
+	protected keyOf(labels: Labels): string {
+		return this.labelNames.map((n) => labels[n]).join("\u0000");
 	}
 }
 
@@ -168,10 +174,6 @@ export class Counter extends Metric<CounterState> {
 		if (at.cid) s.exemplar = { cid: at.cid, value: delta, ts };
 	}
 
-	value(labels: Labels = {}): number {
-		return this.seriesFor(labels).value;
-	}
-
 	snapshot(now: number): Extract<MetricSnapshot, { type: "counter" }> {
 		const series = [...this.series.values()].map((s) => ({
 			labels: s.labels,
@@ -196,8 +198,9 @@ export class Gauge extends Metric<GaugeSeries> {
 		this.seriesFor(labels).value += delta;
 	}
 
-	value(labels: Labels = {}): number {
-		return this.seriesFor(labels).value;
+	/** Every series to 0 (kept, so a reader sees "none now" rather than the last value). */
+	zero(): void {
+		for (const s of this.series.values()) s.value = 0;
 	}
 
 	snapshot(): Extract<MetricSnapshot, { type: "gauge" }> {
@@ -264,7 +267,8 @@ export class Histogram extends Metric<HistogramState> {
 
 	/** The q-quantile of everything observed (or of the last hour before `windowEnd`); null when empty. */
 	quantile(labels: Labels, q: number, windowEnd?: number): number | null {
-		const s = this.seriesFor(labels);
+		const s = this.series.get(this.keyOf(labels));
+		if (!s) return null;
 		return quantileOf(this.bounds, windowEnd === undefined ? s : this.window(s, windowEnd), q);
 	}
 
@@ -361,10 +365,6 @@ export class MetricRegistry {
 
 	onCollect(collector: (now: number) => void): void {
 		this.collectors.push(collector);
-	}
-
-	get(name: string): AnyMetric | undefined {
-		return this.metrics.get(name);
 	}
 
 	snapshot(now = Date.now()): MetricSnapshot[] {

@@ -1,13 +1,19 @@
 /**
  * The metrics of the coordinators in this process (a CLI run, a background coordinator, a pi session): one live
  * registry fed with each durable event, the daily sink, and the configured exporters. Exporters are loaded only when
- * configured, push on an interval while runs go on and once when a run ends (waiting at most FINAL_PUSH_MS), and a
- * failing exporter is logged once and never touches a run.
+ * configured, push on an interval while runs go on and once when a run ends (no run waits for a push; the process's
+ * end waits at most FINAL_PUSH_MS), and a failing exporter is reported once and never touches a run.
  */
 import { DEFAULTS as CONFIG_DEFAULTS, type CrewConfig } from "../config/config.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import { onStop, report } from "../util/background.js";
-import { correlatedLine, correlationId, withCorrelation } from "../util/correlation.js";
+import {
+	type Correlation,
+	correlatedLine,
+	correlationId,
+	currentCorrelation,
+	withCorrelation,
+} from "../util/correlation.js";
 import { CrewMetrics } from "./crew-metrics.js";
 import { MetricRegistry, type MetricSnapshot } from "./metrics.js";
 import type { MetricExporter } from "./otlp.js";
@@ -16,9 +22,9 @@ import { appendSink, pruneSink } from "./sink.js";
 
 const DEFAULTS = CONFIG_DEFAULTS.metrics;
 
-/** A run's end waits this long at most for its final push; a slow collector gets the next interval's push. */
+/** A process's end (a CLI command's exit) waits this long at most for the pushes still in flight. */
 export const FINAL_PUSH_MS = 1000;
-/** While runs go on, the sink gets the live snapshot this often. */
+/** While a run goes on, the sink gets its metrics this often. */
 const SINK_INTERVAL_MS = 60_000;
 
 const reported = new Set<string>();
@@ -45,91 +51,82 @@ class ProcessTelemetry {
 	readonly live = new CrewMetrics(new MetricRegistry((m) => reportOnce(`registry:${m}`, m)));
 	private exporters: Promise<MetricExporter[]> | undefined;
 	private exporterKey = "";
+	/** Runs whose coordinator is in this process, with their repository and whether it keeps a sink. */
 	private readonly running = new Map<string, { repo: string; sink: boolean }>();
-	private readonly pruned = new Set<string>();
+	/** Pushes not finished yet, with the span that started them: a command's exit waits for them, at most FINAL_PUSH_MS. */
+	private readonly inflight = new Map<Promise<void>, Correlation | undefined>();
 	private timers: NodeJS.Timeout[] = [];
 
 	async open(repo: string, config: MetricsConfig): Promise<void> {
-		const retentionDays = config.retentionDays ?? DEFAULTS.retentionDays;
-		if ((config.sink ?? DEFAULTS.sink) && !this.pruned.has(repo)) {
-			this.pruned.add(repo);
-			await pruneSink(repo, retentionDays).catch((err: Error) =>
+		if (config.sink ?? DEFAULTS.sink)
+			await pruneSink(repo, config.retentionDays ?? DEFAULTS.retentionDays).catch((err: Error) =>
 				reportOnce(`prune:${repo}`, `cannot prune old metrics files: ${err.message}`),
 			);
-		}
 		const otlp = config.otlp;
 		const key = JSON.stringify(otlp ?? null);
-		if (key !== this.exporterKey) {
-			const previous = this.exporters;
-			this.exporterKey = key;
-			this.exporters = otlp
-				? import("./otlp.js")
-						.then((m) => m.createOtlpExporter({ ...otlp, timeoutMs: otlp.timeoutMs ?? DEFAULTS.otlpTimeoutMs }))
-						.then(
-							(e) => [e],
-							(err: Error) => {
-								reportOnce("otlp:load", `cannot start the OTLP exporter: ${err.message}`);
-								return [];
-							},
-						)
-				: undefined;
-			void previous?.then((list) => Promise.all(list.map((e) => e.shutdown())));
-			this.restartTimers(otlp?.intervalMs ?? DEFAULTS.otlpIntervalMs);
-		}
+		if (key === this.exporterKey) return;
+		const previous = this.exporters;
+		this.exporterKey = key;
+		this.exporters = otlp
+			? import("./otlp.js")
+					.then((m) => m.createOtlpExporter({ ...otlp, timeoutMs: otlp.timeoutMs ?? DEFAULTS.otlpTimeoutMs }))
+					.then(
+						(e) => [e],
+						(err: Error) => {
+							reportOnce("otlp:load", `cannot start the OTLP exporter: ${err.message}`);
+							return [];
+						},
+					)
+			: undefined;
+		void previous?.then((list) => Promise.all(list.map((e) => e.shutdown())));
+		for (const t of this.timers) clearInterval(t);
+		this.timers = [setInterval(() => void this.sinkInterval(), SINK_INTERVAL_MS)];
+		// Pushes while runs go on; the last one comes with the end of the last run.
+		if (otlp)
+			this.timers.push(
+				setInterval(() => {
+					if (this.running.size > 0) this.push();
+				}, otlp.intervalMs ?? DEFAULTS.otlpIntervalMs),
+			);
+		// Background work only: a process is never kept alive for its metrics.
+		for (const t of this.timers) t.unref();
 	}
 
 	started(runId: string, repo: string, sink: boolean): void {
 		this.running.set(runId, { repo, sink });
 	}
 
-	private restartTimers(otlpIntervalMs: number): void {
-		for (const t of this.timers) clearInterval(t);
-		this.timers = [setInterval(() => void this.sinkInterval(), SINK_INTERVAL_MS)];
-		if (this.exporters) this.timers.push(setInterval(() => void this.push(), otlpIntervalMs));
-		// Background work only: a process is never kept alive for its metrics.
-		for (const t of this.timers) t.unref();
+	/** Starts a push of the live metrics to every exporter; never waited for by a run. */
+	private push(): void {
+		const push = (async () => {
+			const exporters = await this.exporters;
+			if (exporters?.length) await pushAll(exporters, this.live.registry.snapshot());
+		})();
+		this.inflight.set(push, currentCorrelation());
+		void push.finally(() => this.inflight.delete(push));
 	}
 
-	async push(): Promise<void> {
-		const exporters = await this.exporters;
-		if (exporters?.length) await pushAll(exporters, this.live.registry.snapshot());
-	}
-
+	/** Each running run's metrics so far (replayed from its log), in its repository's sink. */
 	private async sinkInterval(): Promise<void> {
-		const repos = new Set([...this.running.values()].filter((r) => r.sink).map((r) => r.repo));
-		if (repos.size === 0) return;
-		const record = {
-			ts: new Date().toISOString(),
-			kind: "interval",
-			pid: process.pid,
-			runs: [...this.running.keys()],
-			metrics: this.live.registry.snapshot(),
-		};
-		for (const repo of repos)
-			await appendSink(repo, record).catch((err: Error) =>
-				reportOnce(`sink:${repo}`, `cannot write metrics: ${err.message}`),
-			);
+		for (const [runId, run] of this.running) if (run.sink) await this.sinkRun(run.repo, runId, "interval");
 	}
 
-	/** The run's coordinator stopped: its line in the sink (replayed from its log), and a push, bounded in time. */
+	/** The run's coordinator stopped: its line in the sink, and a push that nobody waits for. */
 	async ended(runId: string): Promise<void> {
 		const run = this.running.get(runId);
 		this.running.delete(runId);
 		this.live.forget(runId);
-		if (run?.sink) await this.sinkRun(run.repo, runId);
-		if (await capped(this.push())) return;
-		// Typically a collector that is down (the exporter retries until its timeout) or hung.
-		for (const e of (await this.exporters) ?? [])
-			reportOnce(`push:${e.name}`, `metrics exporter ${e.name} failed: no answer within ${FINAL_PUSH_MS} ms`);
+		if (run?.sink) await this.sinkRun(run.repo, runId, "run");
+		if (this.exporters) this.push();
 	}
 
-	private async sinkRun(repo: string, runId: string): Promise<void> {
+	private async sinkRun(repo: string, runId: string, kind: "run" | "interval"): Promise<void> {
 		try {
 			const replay = await replayRuns(repo, [runId]);
 			const state = replay.states.get(runId);
 			await appendSink(repo, {
 				ts: new Date().toISOString(),
-				kind: "run",
+				kind,
 				runId,
 				cid: correlationId({ runId, span: String((state?.resumes ?? 0) + 1) }),
 				status: state?.status,
@@ -140,13 +137,24 @@ class ProcessTelemetry {
 		}
 	}
 
-	/** Stops the timers and the exporters, waiting at most FINAL_PUSH_MS for exports still in flight. */
+	/**
+	 * Stops the timers and the exporters, giving pushes still in flight at most FINAL_PUSH_MS (a collector that is
+	 * down or hung is given up on, and said so once).
+	 */
 	async shutdown(): Promise<void> {
 		for (const t of this.timers) clearInterval(t);
 		this.timers = [];
 		const exporters = (await this.exporters) ?? [];
 		this.exporters = undefined;
 		this.exporterKey = "";
+		const [span] = [...this.inflight.values()];
+		if (!(await capped(Promise.all(this.inflight.keys()))))
+			for (const e of exporters) {
+				const message = `metrics exporter ${e.name} failed: no answer within ${FINAL_PUSH_MS} ms`;
+				// Said in the span of the run whose end started the push.
+				if (span) withCorrelation(span, () => reportOnce(`push:${e.name}`, message));
+				else reportOnce(`push:${e.name}`, message);
+			}
 		await capped(Promise.all(exporters.map((e) => e.shutdown())));
 	}
 }

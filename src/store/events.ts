@@ -186,7 +186,6 @@ export interface TaskState {
 	toolCalls: number;
 	heartbeat?: HeartbeatLevel;
 	deadLetter?: DeadLetterReason;
-	lastActivityAt?: string;
 }
 
 export interface RunState {
@@ -224,6 +223,11 @@ function addUsage(into: Usage, u: Usage): void {
 	into.cacheRead += u.cacheRead;
 	into.cacheWrite += u.cacheWrite;
 	into.total += u.total;
+}
+
+/** Whether the fold refused `e` (the latest event applied to `state`): it changed nothing and is reported only. */
+export function refused(state: RunState, e: CrewEvent): boolean {
+	return state.anomalies.at(-1)?.startsWith(`seq ${e.seq}:`) ?? false;
 }
 
 export function foldEvents(events: Iterable<CrewEvent>): RunState | undefined {
@@ -340,7 +344,6 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 		state.anomalies.push(`seq ${e.seq}: ${e.type} for unknown task "${id}"`);
 		return state;
 	}
-	task.lastActivityAt = e.ts;
 	if (e.type === "task.depends") {
 		if (task.status !== "pending") state.anomalies.push(`seq ${e.seq}: task ${id} rewired while ${task.status}`);
 		else task.dependsOn = [...new Set([...task.dependsOn, ...e.data.add])];

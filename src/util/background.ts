@@ -3,16 +3,25 @@
  * is stopped when the process is done (the CLI's exit, a pi session's end). The work registers itself when it starts,
  * so a process that never started any loads nothing to stop it.
  */
-let reporter: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
+const toStderr = (line: string) => void process.stderr.write(`${line}\n`);
+let reporter: (line: string) => void = toStderr;
 const stops = new Set<() => Promise<void>>();
 
-/** Problems go to stderr by default; a pi session shows them as notifications (stderr would garble its screen). */
-export function setReporter(fn: (line: string) => void): void {
+/**
+ * Problems go to stderr by default; a pi session shows them as notifications while it lasts (stderr would garble its
+ * screen). Without an argument: back to stderr.
+ */
+export function setReporter(fn: (line: string) => void = toStderr): void {
 	reporter = fn;
 }
 
+/** Never throws: a reporter that fails (a session that has ended) falls back to stderr. */
 export function report(line: string): void {
-	reporter(line);
+	try {
+		reporter(line);
+	} catch {
+		toStderr(line);
+	}
 }
 
 export function onStop(stop: () => Promise<void>): void {

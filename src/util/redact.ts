@@ -24,9 +24,10 @@ const TOKEN_FORMATS = [
  * `api_key=x`, `"password": "x"`, `GITHUB_TOKEN=x`, and the same inside a JSON string (`\"password\":\"x\"`): any
  * `name = value` whose name says secret loses its value. A name starts only where an identifier starts and is at
  * most 64 characters, so no input makes the matcher quadratic. The value stops at quotes and backslashes, so
- * masking inside serialized JSON never breaks an escape.
+ * masking inside serialized JSON never breaks an escape, and at `?` and `&`, so a URL's query parameters are seen one
+ * by one; `scheme://` is not an assignment (it would swallow the whole URL, query included).
  */
-const ASSIGNMENT = /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{1,64})(\\?["']?\s*[:=]\s*\\?["']?)([^\s"'\\,;&]{8,})/g;
+const ASSIGNMENT = /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{1,64})(\\?["']?\s*(?:=|:(?!\/\/))\s*\\?["']?)([^\s"'\\,;&?]{8,})/g;
 const AUTH_HEADER = /\b((?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})/gi;
 /** `scheme://user:password@host`: the password goes. */
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]{0,20}:\/\/[^\s/:@]{1,128}:)([^\s/@]{1,256})(@)/gi;

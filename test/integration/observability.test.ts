@@ -255,7 +255,10 @@ test("an OTLP collector that is down or hangs neither fails nor holds up a run; 
 
 	const down = await freePort(); // nothing listens there
 	await box.write("../crew-home/config.yaml", `metrics:\n  otlp:\n    endpoint: http://127.0.0.1:${down}/v1/metrics\n`);
+	const t1 = Date.now();
 	const refused = await runJson(args, box);
+	const refusedMs = Date.now() - t1;
+	assert.ok(refusedMs < baselineMs + 4000, `the command took ${refusedMs} ms, ${baselineMs} ms without a collector`);
 	assert.equal(refused.code, 0);
 	assert.equal(refused.json.status, "succeeded");
 	assert.equal(refused.stderr.match(/metrics exporter otlp failed/g)?.length, 1, refused.stderr);
@@ -277,7 +280,8 @@ test("an OTLP collector that is down or hangs neither fails nor holds up a run; 
 		const hungMs = Date.now() - t0;
 		assert.equal(hung.json.status, "succeeded");
 		assert.equal(hung.stderr.match(/metrics exporter otlp failed: no answer within 1000 ms/g)?.length, 1, hung.stderr);
-		assert.ok(hungMs < baselineMs + 10_000, `the run took ${hungMs} ms against ${baselineMs} ms without a collector`);
+		// The run never waits for a push; the command's exit waits at most 1 s for it.
+		assert.ok(hungMs < baselineMs + 4000, `the command took ${hungMs} ms, ${baselineMs} ms without a collector`);
 	} finally {
 		hang.closeAllConnections();
 		hang.close();

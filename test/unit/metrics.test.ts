@@ -31,7 +31,10 @@ test("labels are the registered names exactly", () => {
 	c.inc({ status: "succeeded", role: "explorer" });
 	assert.throws(() => c.inc({ status: "succeeded" }), /labels \{status\} given, \{status,role\} registered/);
 	assert.throws(() => c.inc({ status: "x", role: "y", prompt: "z" }), MetricNameError);
-	assert.equal(c.value({ status: "succeeded", role: "explorer" }), 1);
+	assert.deepEqual(
+		c.snapshot(Date.now()).series.map((x) => [x.labels, x.value]),
+		[[{ status: "succeeded", role: "explorer" }, 1]],
+	);
 	assert.throws(() => c.inc({ status: "x", role: "y" }, -1), /cannot go down/);
 });
 

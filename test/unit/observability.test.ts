@@ -5,25 +5,39 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, test } from "node:test";
+import { effectiveConfig } from "../../src/api/index.js";
 import { exportDiagnostics } from "../../src/api/metrics.js";
-import { CREW_METRICS, CrewMetrics } from "../../src/observability/crew-metrics.js";
+import { CrewMetrics } from "../../src/observability/crew-metrics.js";
 import { MetricRegistry, type MetricSnapshot } from "../../src/observability/metrics.js";
 import { exposition, isLoopback, prometheusName, serveMetrics } from "../../src/observability/prometheus.js";
 import { replayRuns } from "../../src/observability/replay.js";
-import { appendSink, sinkDir } from "../../src/observability/sink.js";
+import { appendSink, pruneSink, sinkDir } from "../../src/observability/sink.js";
 import { observeRuns, pushAll } from "../../src/observability/telemetry.js";
 import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
 import { applyEvent, type CrewEvent, type RunState } from "../../src/store/events.js";
 import { setReporter, stopBackground } from "../../src/util/background.js";
-import { correlatedLine, currentCorrelation, eventCorrelationId, withCorrelation } from "../../src/util/correlation.js";
+import { correlatedLine, eventCorrelationId, withCorrelation } from "../../src/util/correlation.js";
+import { globMatch } from "../../src/util/glob.js";
 import { fixtures } from "../support/fixtures.js";
 import { ROOT, sandbox } from "../support/index.js";
 
 after(() => stopBackground());
 
 const GOLDEN_RUN = "20261125-140728-eeef84";
+
+const CREW_METRICS = [
+	"crew.run.count",
+	"crew.run.duration_ms",
+	"crew.task.count",
+	"crew.task.duration_ms",
+	"crew.task.retry_count",
+	"crew.task.tokens_total",
+	"crew.heartbeat.staleness_ms",
+	"crew.deadletter.count",
+	"crew.worker.active",
+];
 
 /** A repository holding the golden retry/dead-letter run as a finished run. */
 async function goldenRepo() {
@@ -54,7 +68,7 @@ test("replaying a recorded run gives its counts, durations, retries and tokens",
 	const snap = replay.metrics.registry.snapshot(Date.parse("2026-11-25T14:30:00Z"));
 	assert.deepEqual(
 		snap.map((m) => m.name),
-		[...CREW_METRICS],
+		CREW_METRICS,
 	);
 	assert.deepEqual(values(snap, "crew.run.count"), { failed: 1 });
 	assert.deepEqual(values(snap, "crew.task.count"), {
@@ -86,31 +100,115 @@ test("replaying a recorded run gives its counts, durations, retries and tokens",
 	assert.ok(run.type === "histogram");
 	assert.deepEqual(
 		run.series.map((s) => [s.labels.team, s.sum]),
-		[["golden", 31_044 - 28_609]],
+		[["golden", 31_044 - 28_611]], // from run.started
 	);
 	assert.deepEqual(values(snap, "crew.worker.active"), {}, "a finished run has no workers");
 });
 
-test("a live run counts its workers and their staleness; an interrupted one stops counting", () => {
+/** Feeds hand-made events of run `live` through a fresh subscriber, folding as a coordinator does. */
+function liveRun() {
 	const metrics = new CrewMetrics(new MetricRegistry(() => undefined));
 	let state: RunState | undefined;
 	let seq = 0;
-	const feed = (type: CrewEvent["type"], data: unknown, taskId?: string, ts = "2026-11-25T12:00:00.000Z") => {
-		const e = { v: 1, seq: ++seq, ts, runId: "live", type, data, taskId } as CrewEvent;
+	const feed = (type: CrewEvent["type"], data: unknown, taskId?: string, at = "12:00:00") => {
+		const e = { v: 1, seq: ++seq, ts: `2026-11-25T${at}.000Z`, runId: "live", type, data, taskId } as CrewEvent;
 		state = applyEvent(state, e);
 		metrics.observe(e, state);
 	};
 	feed("run.created", fixtures.created);
-	feed("task.planned", { role: "executor", agent: "executor", dependsOn: [], template: "t", output: "o" }, "a");
+	const snapshot = (at: string) => metrics.registry.snapshot(Date.parse(`2026-11-25T${at}.000Z`));
+	return { metrics, feed, snapshot };
+}
+
+const PLANNED = { role: "executor", agent: "executor", dependsOn: [], template: "t", output: "o" };
+
+test("workers and staleness: a running tool is not silence, a heartbeat report is not activity", () => {
+	const { metrics, feed, snapshot } = liveRun();
+	feed("task.planned", PLANNED, "a");
 	feed("run.started", { pid: 1 });
-	feed("task.started", { attempt: 1, promptPath: "p" }, "a", "2026-11-25T12:00:01.000Z");
-	const snap = metrics.registry.snapshot(Date.parse("2026-11-25T12:00:31.000Z"));
+	feed("task.started", { attempt: 1, promptPath: "p" }, "a", "12:00:01");
+	let snap = snapshot("12:00:31");
 	assert.deepEqual(values(snap, "crew.worker.active"), { executor: 1 });
 	assert.deepEqual(values(snap, "crew.heartbeat.staleness_ms"), { "-": 30_000 });
+	feed("task.heartbeat", { level: "warn", silentMs: 30_000 }, "a", "12:00:31");
+	assert.deepEqual(values(snapshot("12:00:41"), "crew.heartbeat.staleness_ms"), { "-": 40_000 });
+	feed("task.tool", { tool: "bash", phase: "start" }, "a", "12:00:45");
+	assert.deepEqual(values(snapshot("12:04:00"), "crew.heartbeat.staleness_ms"), { "-": 0 }, "the tool runs: beats");
+	feed("task.tool", { tool: "bash", phase: "end" }, "a", "12:04:00");
+	assert.deepEqual(values(snapshot("12:04:10"), "crew.heartbeat.staleness_ms"), { "-": 10_000 });
+	// Past the dead threshold (fixtures: 300 s) its coordinator would have stopped it: whoever ran it is gone.
+	snap = snapshot("12:09:01");
+	assert.deepEqual(values(snap, "crew.worker.active"), { executor: 0 });
+	assert.deepEqual(values(snap, "crew.heartbeat.staleness_ms"), { "-": 0 });
 	metrics.forget("live");
-	const later = metrics.registry.snapshot(Date.parse("2026-11-25T12:01:00.000Z"));
-	assert.deepEqual(values(later, "crew.worker.active"), {});
-	assert.deepEqual(values(later, "crew.heartbeat.staleness_ms"), { "-": 0 });
+	snap = snapshot("12:04:10");
+	assert.deepEqual(values(snap, "crew.worker.active"), { executor: 0 }, "a role seen reads 0, not its last value");
+});
+
+test("a requeued task and a resumed run count each ending; durations and retries are per life; refused events count nothing", () => {
+	const { feed, snapshot } = liveRun();
+	feed("task.planned", PLANNED, "a");
+	feed("run.started", { pid: 1 }, undefined, "12:00:00");
+	feed("task.started", { attempt: 1, promptPath: "p" }, "a", "12:00:00");
+	feed("task.retrying", { attempt: 1, reason: "boom", delayMs: 0 }, "a", "12:00:10");
+	feed("task.started", { attempt: 2, promptPath: "p" }, "a", "12:00:10");
+	feed("task.failed", { reason: "boom again" }, "a", "12:00:20");
+	feed("task.failed", { reason: "written twice" }, "a", "12:00:21"); // refused by the fold
+	feed("run.finished", { status: "failed", summaryPath: "s" }, undefined, "12:00:30");
+	feed("run.finished", { status: "failed", summaryPath: "s" }, undefined, "12:00:31"); // refused
+	// A day later: requeued, it succeeds in 5 s.
+	feed("run.resumed", { pid: 2, reopened: [] }, undefined, "23:00:00");
+	feed("task.requeued", { reason: "requeue" }, "a", "23:00:00");
+	feed("task.started", { attempt: 3, promptPath: "p" }, "a", "23:00:01");
+	feed("task.succeeded", { resultPath: "r", chars: 1 }, "a", "23:00:06");
+	feed("run.finished", { status: "succeeded", summaryPath: "s" }, undefined, "23:00:07");
+	const snap = snapshot("23:01:00");
+	assert.deepEqual(values(snap, "crew.run.count"), { failed: 1, succeeded: 1 });
+	assert.deepEqual(values(snap, "crew.task.count"), { "failed,executor": 1, "succeeded,executor": 1 });
+	const duration = series(snap, "crew.task.duration_ms");
+	assert.ok(duration.type === "histogram");
+	assert.deepEqual([duration.series[0]?.count, duration.series[0]?.sum], [2, 20_000 + 5_000]);
+	const retries = series(snap, "crew.task.retry_count");
+	assert.ok(retries.type === "histogram");
+	assert.deepEqual([retries.series[0]?.count, retries.series[0]?.sum], [2, 1 + 0]);
+	const runs = series(snap, "crew.run.duration_ms");
+	assert.ok(runs.type === "histogram");
+	assert.deepEqual([runs.series[0]?.count, runs.series[0]?.sum], [2, 30_000 + 7_000], "from start, then from resume");
+});
+
+test("a hand-written log cannot put anything but short strings in labels, nor a bad id in an exemplar", async () => {
+	const { feed, snapshot } = liveRun();
+	const line = 'x"} 1\ninjected_metric{a="b"} 42';
+	feed("task.planned", { ...PLANNED, role: [line] }, "a"); // not a string: the overflow series
+	feed("task.planned", { ...PLANNED, role: line }, "b"); // a string: escaped
+	feed("run.started", { pid: 1 });
+	for (const id of ["a", "b"]) {
+		feed("task.started", { attempt: 1, promptPath: "p" }, id);
+		feed("task.usage", { input: 5, output: 0, cacheRead: 0, cacheWrite: 0, total: 5 }, id);
+		feed("task.succeeded", { resultPath: "r", chars: 1 }, id);
+	}
+	const snap = snapshot("12:00:02");
+	assert.deepEqual(values(snap, "crew.task.count"), { "_other,_other": 1, [`succeeded,${line}`]: 1 });
+	for (const openMetrics of [false, true]) {
+		const { body } = await exposition(snap, openMetrics);
+		assert.doesNotMatch(body, /^injected/m);
+		assert.match(body, /role="x\\"} 1\\ninjected_metric\{a=\\"b\\"} 42"/);
+	}
+	const m = new CrewMetrics(new MetricRegistry(() => undefined));
+	let state: RunState | undefined;
+	for (const [i, [type, data]] of (
+		[
+			["run.created", fixtures.created],
+			["run.finished", { status: "failed", summaryPath: "s" }],
+		] as const
+	).entries()) {
+		const e = { v: 1, seq: i + 1, ts: "2026-11-25T12:00:00.000Z", runId: "r", cid: [`${line}`], type, data };
+		state = applyEvent(state, e as unknown as CrewEvent);
+		m.observe(e as unknown as CrewEvent, state);
+	}
+	const runs = series(m.registry.snapshot(), "crew.run.count");
+	assert.ok(runs.type === "counter");
+	assert.equal(runs.series[0]?.exemplar, undefined, "an id that is not the writer's shape is left out");
 });
 
 const FAKE_KEY = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123";
@@ -188,11 +286,40 @@ test("sink files older than the retention are removed when a coordinator starts;
 	const box = await sandbox();
 	const dir = sinkDir(box.repo);
 	await mkdir(dir, { recursive: true });
-	const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
-	const names = [0, 6, 7, 8, 30].map((d) => `${day(d)}.jsonl`);
-	for (const name of [...names, "notes.txt", `${day(40)}.jsonl.bak`]) await writeFile(join(dir, name), "{}\n");
+	const now = Date.parse("2026-11-25T12:00:00Z");
+	const names = ["2026-11-25", "2026-11-19", "2026-11-18", "2026-11-17", "2026-10-26"].map((d) => `${d}.jsonl`);
+	for (const name of [...names, "notes.txt", "2026-10-01.jsonl.bak"]) await writeFile(join(dir, name), "{}\n");
+	assert.deepEqual(await pruneSink(box.repo, 7, now), ["2026-10-26.jsonl", "2026-11-17.jsonl"]);
+	assert.deepEqual((await readdir(dir)).sort(), [...names.slice(0, 3), "notes.txt", "2026-10-01.jsonl.bak"].sort());
+	// A coordinator starting prunes (by today's date).
+	const old = `${new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10)}.jsonl`;
+	const today = `${new Date().toISOString().slice(0, 10)}.jsonl`;
+	await writeFile(join(dir, old), "{}\n");
+	await writeFile(join(dir, today), "{}\n");
 	await observeRuns(box.repo, { retentionDays: 7 });
-	assert.deepEqual((await readdir(dir)).sort(), [...names.slice(0, 3), "notes.txt", `${day(40)}.jsonl.bak`].sort());
+	const left = await readdir(dir);
+	assert.ok(!left.includes(old) && left.includes(today), left.join(" "));
+});
+
+test("the diagnostic export goes to the repository's .crew by default and never through a symlink", async () => {
+	const box = await sandbox();
+	const previous = process.env.PI_CREW_HOME;
+	process.env.PI_CREW_HOME = box.env.PI_CREW_HOME;
+	try {
+		await mkdir(join(box.repo, "pkg"), { recursive: true });
+		const { path } = await exportDiagnostics(join(box.repo, "pkg"));
+		assert.equal(dirname(path), join(box.repo, ".crew"));
+		const victim = join(box.dir, "victim.txt");
+		await writeFile(victim, "keep\n");
+		await symlink(victim, join(box.repo, "diag.json"));
+		await assert.rejects(exportDiagnostics(box.repo, "diag.json"), /may not be symlinks/);
+		await symlink(victim, join(box.dir, "outside.json"));
+		await assert.rejects(exportDiagnostics(box.repo, join(box.dir, "outside.json")), /through the symlink/);
+		await assert.rejects(exportDiagnostics(box.repo, "../x.json", { confine: true }), /points outside/);
+		assert.equal(await readFile(victim, "utf8"), "keep\n");
+	} finally {
+		process.env.PI_CREW_HOME = previous;
+	}
 });
 
 test("correlation ids follow async work, stay apart between parallel tasks, and stamp events and log lines", async () => {
@@ -201,9 +328,9 @@ test("correlation ids follow async work, stay apart between parallel tasks, and 
 		withCorrelation({ runId: "r1", taskId, span: "2" }, async () => {
 			await new Promise((resolve) => setTimeout(resolve, delay));
 			seen.push(correlatedLine(`done ${taskId}`));
-			return currentCorrelation()?.taskId;
+			return eventCorrelationId("r1", taskId);
 		});
-	assert.deepEqual(await Promise.all([task("a", 20), task("b", 5)]), ["a", "b"]);
+	assert.deepEqual(await Promise.all([task("a", 20), task("b", 5)]), ["r1:a:2", "r1:b:2"]);
 	assert.deepEqual(seen, ["[r1:b:2] done b", "[r1:a:2] done a"]);
 	assert.equal(correlatedLine("outside"), "outside");
 	assert.equal(eventCorrelationId("r1", "t"), "r1:t:0", "a task event outside any span: its scheduling span");
@@ -349,7 +476,7 @@ test("exporters run side by side: one failing neither stops the others nor is re
 			"pi-crew: metrics exporter broken failed: Error: connection refused (reported once; runs are not affected)",
 		]);
 	} finally {
-		setReporter((line) => process.stderr.write(`${line}\n`));
+		setReporter();
 	}
 });
 
@@ -369,4 +496,41 @@ test("a repository cannot point the sink elsewhere: a symlinked directory or day
 	await symlink(victim, join(sinkDir(other.repo), `${new Date().toISOString().slice(0, 10)}.jsonl`));
 	await assert.rejects(appendSink(other.repo, { kind: "run" }), { code: "ELOOP" });
 	assert.equal(await readFile(victim, "utf8"), "keep\n");
+});
+
+test("metric name filters: `*` wildcards, everything else literal, linear whatever the pattern", () => {
+	const cases: [string, string, boolean][] = [
+		["crew.task.*", "crew.task.count", true],
+		["crew.task.*", "crew.run.count", false],
+		["*count", "crew.run.count", true],
+		["crew.*.duration_ms", "crew.task.duration_ms", true],
+		["crew.run.count", "crew.run.count", true],
+		["crew.run.coun", "crew.run.count", false],
+		["crew.run.*.x", "crew.run.count", false],
+		["crew.run..", "crew.run.xx", false], // `.` is literal, not a regex
+		["*", "", true],
+		["", "x", false],
+	];
+	for (const [glob, name, expected] of cases) assert.equal(globMatch(glob, name), expected, `${glob} ~ ${name}`);
+	// Exponential for a backtracking regex (`.*` × 40 against 60 characters that fail at the end).
+	assert.equal(globMatch(`${"*a".repeat(40)}x`, "a".repeat(60)), false);
+});
+
+test("the effective config never shows OTLP credentials: headers, a password in the URL, a token in its query", async () => {
+	const box = await sandbox();
+	await box.write(
+		"../crew-home/config.yaml",
+		"metrics:\n  otlp:\n    endpoint: https://user:hunter2-pass@collector.example/v1/metrics?token=abcd1234efgh\n    headers: { authorization: Bearer sekret-value-123 }\n",
+	);
+	const previous = process.env.PI_CREW_HOME;
+	process.env.PI_CREW_HOME = box.env.PI_CREW_HOME;
+	try {
+		const shown = JSON.stringify(await effectiveConfig(box.repo));
+		for (const secret of ["hunter2", "abcd1234efgh", "sekret"])
+			assert.ok(!shown.includes(secret), `${secret} in ${shown}`);
+		assert.match(shown, /collector\.example/);
+		assert.match(shown, /"authorization":"\[REDACTED\]"/);
+	} finally {
+		process.env.PI_CREW_HOME = previous;
+	}
 });

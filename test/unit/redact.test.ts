@@ -50,6 +50,16 @@ test("more formats: Stripe keys, URL credentials, Basic auth, private keys with 
 	assert.equal(redact("-----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEA7cut"), "[REDACTED]");
 });
 
+test("a secret in a URL's query is masked, after the scheme and after other parameters", () => {
+	assert.equal(
+		redact("GET https://api.example.com/v1/items?page=2&api_key=abc123def456 200"),
+		"GET https://api.example.com/v1/items?page=2&api_key=[REDACTED] 200",
+	);
+	assert.equal(redact("see https://h.example/x?token=abcd1234efgh"), "see https://h.example/x?token=[REDACTED]");
+	assert.equal(redact("next=longervalue123?access_token=zz99yy88xx77"), "next=longervalue123?access_token=[REDACTED]");
+	assert.equal(redact("https://example.com/docs/page"), "https://example.com/docs/page");
+});
+
 /** Median time of redact(input) over a few runs, in ms. */
 function timeOf(input: string): number {
 	const times: number[] = [];
