@@ -23,7 +23,7 @@ import { appendSink, pruneSink } from "./sink.js";
 const DEFAULTS = CONFIG_DEFAULTS.metrics;
 
 /** A process's end (a CLI command's exit) waits this long at most for the pushes still in flight. */
-export const FINAL_PUSH_MS = 1000;
+const FINAL_PUSH_MS = 1000;
 /** While a run goes on, the sink gets its metrics this often. */
 const SINK_INTERVAL_MS = 60_000;
 
