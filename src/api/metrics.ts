@@ -3,9 +3,9 @@
  * it covers background runs and other processes' runs alike, and it is the same whoever asks.
  */
 
-import { lstat, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import { loadRun } from "../store/run-store.js";
@@ -221,9 +221,7 @@ export async function exportDiagnostics(
 		? resolve(cwd ?? repo, file)
 		: join(repo, ".crew", `diagnostics-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 	if (options.confine) confined(repo, path);
-	if (path.startsWith(repo + sep)) await assertNoSymlinks(repo, path);
-	else if ((await lstat(path).catch(() => undefined))?.isSymbolicLink())
-		throw new UsageError(`refusing to write the report through the symlink ${path}`);
+	await assertNoSymlinks(repo, path);
 	const report = await diagnostics(repo);
 	await mkdir(dirname(path), { recursive: true });
 	await writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });

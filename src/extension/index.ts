@@ -51,10 +51,10 @@ export default function piCrew(pi: ExtensionAPI): void {
 		endpoint = serveConfiguredMetrics(ctx.cwd, (line) => ctx.ui.notify(line, "warning"));
 	});
 	pi.on("session_shutdown", async () => {
-		setReporter();
 		await (await endpoint)?.close();
 		endpoint = undefined;
 		await stopBackground();
+		setReporter();
 	});
 	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
 	pi.on("session_start", (_event, ctx) => {

@@ -5,9 +5,10 @@
  * (and a log a repository shipped cannot smuggle anything else in: the registry takes short strings only).
  *
  * Counters count endings: a run or task that is resumed or requeued and ends again counts again, with its new status.
- * Durations and retries are per life: from the first start after the run or task was (re)opened to its end.
+ * Durations and retries are per life: from the first start after the run or task was (re)opened to its end. The
+ * gauges read live runs only (a replay drops runs whose coordinator is not known to be alive).
  */
-import { type CrewEvent, type RunState, refused, TERMINAL_RUN, type Usage } from "../store/events.js";
+import { type CrewEvent, type RunState, TERMINAL_RUN, type Usage } from "../store/events.js";
 import { MetricRegistry } from "./metrics.js";
 
 const TOKEN_KINDS: [keyof Usage, string][] = [
@@ -24,10 +25,8 @@ const CID = /^[A-Za-z0-9._-]{1,96}:[A-Za-z0-9._-]{1,96}:\d{1,6}$/;
 interface Life {
 	startedAt: number;
 	attempts: number;
-	/** Last logged activity: a start, a tool call, token usage. */
-	activeAt: number;
-	/** Tool calls started and not yet ended: the worker beats while they run, so the task is not silent. */
-	openTools: number;
+	/** The last beat, as the heartbeat watcher reported it once the task fell silent; undefined while healthy. */
+	silentSince?: number;
 }
 
 export class CrewMetrics {
@@ -76,7 +75,7 @@ export class CrewMetrics {
 		});
 		this.staleness = r.gauge(
 			"crew.heartbeat.staleness_ms",
-			"Longest silence of a running task: time since its last logged activity, 0 while a tool runs",
+			"Longest silence of a running task as its heartbeat watcher reports it (0 while healthy)",
 			{ unit: "ms" },
 		);
 		this.deadLetters = r.counter("crew.deadletter.count", "Tasks dead-lettered, by reason", { labels: ["reason"] });
@@ -84,9 +83,10 @@ export class CrewMetrics {
 		r.onCollect((now) => this.collect(now));
 	}
 
-	/** Records one durable event; `state` is the run's state after it. */
+	/** Records one durable event; `state` is the run's state after it. Events the fold refused count nothing. */
 	observe(e: CrewEvent, state: RunState): void {
 		const ts = Date.parse(e.ts);
+		if (state.lastRefused || !Number.isFinite(ts)) return;
 		const at = { ts, cid: typeof e.cid === "string" && CID.test(e.cid) ? e.cid : undefined };
 		const task = e.taskId === undefined ? undefined : state.tasks.get(e.taskId);
 		const role = task?.role ?? "unknown";
@@ -94,48 +94,43 @@ export class CrewMetrics {
 		const life = e.taskId === undefined ? undefined : lives.get(e.taskId);
 		switch (e.type) {
 			case "run.started":
-			case "run.resumed":
 				this.live.set(state.runId, state);
 				break;
-			case "run.finished": {
-				if (refused(state, e)) break;
+			case "run.resumed":
+				// Nothing runs when a run is resumed: what ran under the previous coordinator ended with it.
+				this.lives.delete(state.runId);
+				this.live.set(state.runId, state);
+				break;
+			case "run.finished":
 				this.forget(state.runId);
 				this.runCount.inc({ status: e.data.status }, 1, at);
-				const since = Date.parse(state.activeSince ?? state.createdAt);
-				this.runDuration.observe({ team: state.team }, ts - since, at);
+				this.runDuration.observe({ team: state.team }, ts - Date.parse(state.activeSince ?? state.createdAt), at);
 				break;
-			}
 			case "task.started":
-				if (!e.taskId || task?.status !== "running" || refused(state, e)) break;
+				if (!e.taskId) break;
 				if (life) {
 					life.attempts++;
-					life.activeAt = ts;
-					life.openTools = 0;
-				} else lives.set(e.taskId, { startedAt: ts, attempts: 1, activeAt: ts, openTools: 0 });
+					life.silentSince = undefined;
+				} else lives.set(e.taskId, { startedAt: ts, attempts: 1 });
 				break;
-			case "task.tool":
-				if (!life) break;
-				life.activeAt = ts;
-				life.openTools = Math.max(0, life.openTools + (e.data.phase === "start" ? 1 : -1));
+			case "task.heartbeat":
+				if (life) life.silentSince = e.data.level === "healthy" ? undefined : ts - e.data.silentMs;
 				break;
 			case "task.usage":
-				if (life) life.activeAt = ts;
+				if (!task) break;
 				for (const [field, kind] of TOKEN_KINDS) {
 					const n = e.data[field];
 					if (typeof n === "number" && n > 0) this.tokens.inc({ role, kind }, n, at);
 				}
 				break;
-			case "task.retrying":
-				if (life) life.openTools = 0;
-				break;
 			case "task.deadlettered":
-				this.deadLetters.inc({ reason: e.data.reason }, 1, at);
+				if (task) this.deadLetters.inc({ reason: e.data.reason }, 1, at);
 				break;
 			case "task.succeeded":
 			case "task.failed":
 			case "task.skipped":
 			case "task.cancelled": {
-				if (!task || !e.taskId || refused(state, e)) break;
+				if (!task || !e.taskId) break;
 				this.taskCount.inc({ status: task.status, role }, 1, at);
 				lives.delete(e.taskId);
 				if (!life) break; // never ran (skipped, or cancelled while pending)
@@ -161,10 +156,7 @@ export class CrewMetrics {
 		return lives;
 	}
 
-	/**
-	 * Gauges from the running tasks. A task silent for longer than its run's dead threshold is not counted: its
-	 * coordinator would have stopped it, so whoever was running it is gone (a lease from another host, say).
-	 */
+	/** Gauges from the running tasks of live runs; a task its watcher found dead is being stopped: not a worker any more. */
 	private collect(now: number): void {
 		this.active.zero();
 		let stalest = 0;
@@ -176,10 +168,8 @@ export class CrewMetrics {
 			for (const [taskId, life] of this.lives.get(runId) ?? []) {
 				const task = state.tasks.get(taskId);
 				if (task?.status !== "running" || task.awaitingRetry) continue;
-				const silent = life.openTools > 0 ? 0 : now - life.activeAt;
-				if (silent > state.settings.heartbeat.deadMs) continue;
-				this.active.add({ role: task.role }, 1);
-				stalest = Math.max(stalest, silent);
+				if (life.silentSince !== undefined) stalest = Math.max(stalest, now - life.silentSince);
+				if (task.heartbeat !== "dead") this.active.add({ role: task.role }, 1);
 			}
 		}
 		this.staleness.set({}, stalest);

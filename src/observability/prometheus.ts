@@ -22,7 +22,10 @@ export function prometheusName(m: Pick<MetricSnapshot, "name" | "type">): { name
 	return { name, scale };
 }
 
-/** OpenMetrics limits an exemplar's label set to 128 characters; longer ones are left out rather than break a scrape. */
+/**
+ * OpenMetrics limits an exemplar's label set to 128 characters, and Prometheus rejects a whole scrape over one bad
+ * exemplar: anything doubtful is left out.
+ */
 const MAX_EXEMPLAR_CHARS = 128;
 
 interface Sample {
@@ -33,7 +36,8 @@ interface Sample {
 }
 
 function exemplarOf(e: { cid: string; value: number; ts: number } | undefined, scale: number) {
-	if (!e || `cid${e.cid}`.length > MAX_EXEMPLAR_CHARS) return undefined;
+	if (!e || `cid${e.cid}`.length > MAX_EXEMPLAR_CHARS || !Number.isFinite(e.ts) || !Number.isFinite(e.value))
+		return undefined;
 	return { labelSet: { cid: e.cid }, value: e.value * scale, timestamp: e.ts / 1000 };
 }
 

@@ -1,5 +1,6 @@
 /** Metrics of any runs rebuilt from their logs: the same subscriber a coordinator feeds live, fed by the log. */
 import { applyEvent, type RunState } from "../store/events.js";
+import { holderLiveness } from "../store/lease.js";
 import { listRunIds, readRun } from "../store/run-store.js";
 import { CrewMetrics } from "./crew-metrics.js";
 import { MetricRegistry } from "./metrics.js";
@@ -33,7 +34,9 @@ export async function replayRuns(repo: string, runIds?: string[], warn?: (m: str
 			state = applyEvent(state, e);
 			metrics.observe(e, state);
 		}
-		if (read.view.status === "interrupted") metrics.forget(runId);
+		// Gauges count what runs now: not a run whose coordinator is gone, or on another host (no telling).
+		const holder = read.view.coordinator;
+		if (read.view.status !== "running" || !holder || holderLiveness(holder) !== "alive") metrics.forget(runId);
 		runs.push(runId);
 		if (state) states.set(runId, state);
 	}

@@ -103,7 +103,9 @@ class ProcessTelemetry {
 			if (exporters?.length) await pushAll(exporters, this.live.registry.snapshot());
 		})();
 		this.inflight.set(push, currentCorrelation());
-		void push.finally(() => this.inflight.delete(push));
+		void push
+			.catch((err: Error) => reportOnce("push", `cannot push metrics: ${err.message}`))
+			.finally(() => this.inflight.delete(push));
 	}
 
 	/** Each running run's metrics so far (replayed from its log), in its repository's sink. */
@@ -138,8 +140,8 @@ class ProcessTelemetry {
 	}
 
 	/**
-	 * Stops the timers and the exporters, giving pushes still in flight at most FINAL_PUSH_MS (a collector that is
-	 * down or hung is given up on, and said so once).
+	 * Stops the timers and the exporters, giving pushes still in flight and the exporters' shutdown one deadline of
+	 * FINAL_PUSH_MS together (a collector that is down or hung is given up on, and said so once).
 	 */
 	async shutdown(): Promise<void> {
 		for (const t of this.timers) clearInterval(t);
@@ -148,14 +150,14 @@ class ProcessTelemetry {
 		this.exporters = undefined;
 		this.exporterKey = "";
 		const [span] = [...this.inflight.values()];
-		if (!(await capped(Promise.all(this.inflight.keys()))))
-			for (const e of exporters) {
-				const message = `metrics exporter ${e.name} failed: no answer within ${FINAL_PUSH_MS} ms`;
-				// Said in the span of the run whose end started the push.
-				if (span) withCorrelation(span, () => reportOnce(`push:${e.name}`, message));
-				else reportOnce(`push:${e.name}`, message);
-			}
-		await capped(Promise.all(exporters.map((e) => e.shutdown())));
+		const inTime = await capped(Promise.all([...this.inflight.keys(), ...exporters.map((e) => e.shutdown())]));
+		if (inTime || this.inflight.size === 0) return;
+		for (const e of exporters) {
+			const message = `metrics exporter ${e.name} failed: no answer within ${FINAL_PUSH_MS} ms`;
+			// Said in the span of the run whose end started the push.
+			if (span) withCorrelation(span, () => reportOnce(`push:${e.name}`, message));
+			else reportOnce(`push:${e.name}`, message);
+		}
 	}
 }
 

@@ -211,6 +211,8 @@ export interface RunState {
 	lastSeq: number;
 	/** Events the fold refused (illegal transitions, unknown tasks); kept so they are reported, never applied. */
 	anomalies: string[];
+	/** Whether the fold refused the latest event (it changed nothing). */
+	lastRefused: boolean;
 }
 
 export function emptyUsage(): Usage {
@@ -223,11 +225,6 @@ function addUsage(into: Usage, u: Usage): void {
 	into.cacheRead += u.cacheRead;
 	into.cacheWrite += u.cacheWrite;
 	into.total += u.total;
-}
-
-/** Whether the fold refused `e` (the latest event applied to `state`): it changed nothing and is reported only. */
-export function refused(state: RunState, e: CrewEvent): boolean {
-	return state.anomalies.at(-1)?.startsWith(`seq ${e.seq}:`) ?? false;
 }
 
 export function foldEvents(events: Iterable<CrewEvent>): RunState | undefined {
@@ -250,11 +247,13 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 			usage: emptyUsage(),
 			lastSeq: e.seq,
 			anomalies: [],
+			lastRefused: false,
 		};
 	}
 	state.lastSeq = e.seq;
+	state.lastRefused = false;
 	if (e.type.startsWith("task.")) return applyTaskEvent(state, e);
-	const refuse = (why: string) => state.anomalies.push(`seq ${e.seq}: ${e.type} ${why}`);
+	const refuse = (why: string) => refusal(state, `seq ${e.seq}: ${e.type} ${why}`);
 	switch (e.type) {
 		case "run.started":
 			if (state.status === "pending") {
@@ -297,6 +296,12 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 	return state;
 }
 
+/** The event is not applied: reported as an anomaly, and marked so readers of the fold can skip it. */
+function refusal(state: RunState, anomaly: string): void {
+	state.anomalies.push(anomaly);
+	state.lastRefused = true;
+}
+
 /** Back to pending: the one way out of a terminal task state, always by an explicit event. */
 function reopen(state: RunState, id: string, e: CrewEvent, why: string): void {
 	const task = state.tasks.get(id);
@@ -325,7 +330,7 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 	const id = e.taskId ?? "";
 	if (e.type === "task.steered") return state; // an audit record: no state changes
 	if (e.type === "task.planned") {
-		if (state.tasks.has(id)) state.anomalies.push(`seq ${e.seq}: task ${id} planned twice`);
+		if (state.tasks.has(id)) refusal(state, `seq ${e.seq}: task ${id} planned twice`);
 		else
 			state.tasks.set(id, {
 				id,
@@ -341,24 +346,24 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 	}
 	const task = state.tasks.get(id);
 	if (!task) {
-		state.anomalies.push(`seq ${e.seq}: ${e.type} for unknown task "${id}"`);
+		refusal(state, `seq ${e.seq}: ${e.type} for unknown task "${id}"`);
 		return state;
 	}
 	if (e.type === "task.depends") {
-		if (task.status !== "pending") state.anomalies.push(`seq ${e.seq}: task ${id} rewired while ${task.status}`);
+		if (task.status !== "pending") refusal(state, `seq ${e.seq}: task ${id} rewired while ${task.status}`);
 		else task.dependsOn = [...new Set([...task.dependsOn, ...e.data.add])];
 		return state;
 	}
 	if (e.type === "task.requeued") {
 		if (task.status === "failed" || task.status === "skipped") reopen(state, id, e, e.data.reason);
-		else state.anomalies.push(`seq ${e.seq}: cannot requeue task ${id} (${task.status})`);
+		else refusal(state, `seq ${e.seq}: cannot requeue task ${id} (${task.status})`);
 		return state;
 	}
 	const to = targetStatus(e);
 	if (to) {
 		const retryStart = e.type === "task.started" && task.status === "running" && task.awaitingRetry;
 		if (!retryStart && !TASK_TRANSITIONS[task.status].includes(to)) {
-			state.anomalies.push(`seq ${e.seq}: task ${id} cannot go ${task.status} -> ${to}`);
+			refusal(state, `seq ${e.seq}: task ${id} cannot go ${task.status} -> ${to}`);
 			return state;
 		}
 		task.status = to;
@@ -374,7 +379,7 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			break;
 		case "task.retrying":
 			if (task.status !== "running") {
-				state.anomalies.push(`seq ${e.seq}: task ${id} retrying while ${task.status}`);
+				refusal(state, `seq ${e.seq}: task ${id} retrying while ${task.status}`);
 				break;
 			}
 			closeAttempt(task, e.ts, e.data.reason);

@@ -1,24 +1,11 @@
 /** Paths from input or from files a repository ships are confined: no escaping the base, no symlinks on the way. */
-import { lstat, readFile } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
-
-/** Refuses a path below `base` that goes through a symlink (a hostile repository could point it anywhere). */
-export async function assertNoSymlinks(base: string, path: string): Promise<void> {
-	let current = resolve(base);
-	for (const part of relative(current, resolve(path)).split(sep)) {
-		if (!part) continue;
-		current = join(current, part);
-		const info = await lstat(current).catch(() => undefined);
-		if (!info) return;
-		if (info.isSymbolicLink()) throw new Error(`refusing to use ${current}: pi-crew paths may not be symlinks`);
-	}
-}
+import { lstat, readFile, realpath } from "node:fs/promises";
+import { isAbsolute, join, parse, relative, resolve, sep } from "node:path";
 
 /** `rel` resolved under `base`, or an error if it leaves it. */
 export function confined(base: string, rel: string): string {
 	const path = resolve(base, rel);
-	if (path !== resolve(base) && !path.startsWith(resolve(base) + sep))
-		throw new Error(`refusing to use ${rel}: it points outside ${base}`);
+	if (!isInside(resolve(base), path)) throw new Error(`refusing to use ${rel}: it points outside ${base}`);
 	return path;
 }
 
@@ -27,4 +14,32 @@ export async function readConfined(base: string, rel: string): Promise<string> {
 	const path = confined(base, rel);
 	await assertNoSymlinks(base, path);
 	return readFile(path, "utf8");
+}
+
+/** Whether `path` is `base` or below it (both absolute, compared as given). */
+export function isInside(base: string, path: string): boolean {
+	const rel = relative(base, path);
+	return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * Refuses a path that goes through a symlink a repository could have shipped: the path itself, or a directory on the
+ * way that lies inside `base`, however the path spells it (real locations are compared). Symlinks outside `base`,
+ * such as a system's alias for /tmp or a symlinked home, are the user's own.
+ */
+export async function assertNoSymlinks(base: string, path: string): Promise<void> {
+	const realBase = await realpath(base).catch(() => resolve(base));
+	const target = resolve(path);
+	const { root } = parse(target);
+	const parts = target.slice(root.length).split(sep).filter(Boolean);
+	let current = root;
+	for (const [i, part] of parts.entries()) {
+		const next = join(current, part);
+		const info = await lstat(next).catch(() => undefined);
+		if (!info) return;
+		const last = i === parts.length - 1 && target !== resolve(base);
+		if (info.isSymbolicLink() && (last || isInside(realBase, await realpath(current))))
+			throw new Error(`refusing to use ${next}: pi-crew paths may not be symlinks`);
+		current = next;
+	}
 }

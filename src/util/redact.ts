@@ -24,10 +24,12 @@ const TOKEN_FORMATS = [
  * `api_key=x`, `"password": "x"`, `GITHUB_TOKEN=x`, and the same inside a JSON string (`\"password\":\"x\"`): any
  * `name = value` whose name says secret loses its value. A name starts only where an identifier starts and is at
  * most 64 characters, so no input makes the matcher quadratic. The value stops at quotes and backslashes, so
- * masking inside serialized JSON never breaks an escape, and at `?` and `&`, so a URL's query parameters are seen one
- * by one; `scheme://` is not an assignment (it would swallow the whole URL, query included).
+ * masking inside serialized JSON never breaks an escape; `scheme://` is not an assignment (it would swallow a whole
+ * URL). Query parameters get a pass of their own first, since a value may hold a `?`.
  */
-const ASSIGNMENT = /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{1,64})(\\?["']?\s*(?:=|:(?!\/\/))\s*\\?["']?)([^\s"'\\,;&?]{8,})/g;
+const ASSIGNMENT = /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{1,64})(\\?["']?\s*(?:=|:(?!\/\/))\s*\\?["']?)([^\s"'\\,;&]{8,})/g;
+/** A URL query parameter (`?api_key=…`, `&token=…`): seen on its own, whatever came before it. */
+const QUERY_PARAMETER = /([?&])([A-Za-z0-9_.-]{1,64})=([^&#\s"'\\]{8,})/g;
 const AUTH_HEADER = /\b((?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})/gi;
 /** `scheme://user:password@host`: the password goes. */
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]{0,20}:\/\/[^\s/:@]{1,128}:)([^\s/@]{1,256})(@)/gi;
@@ -74,6 +76,9 @@ export function redact(text: string): string {
 	for (const format of TOKEN_FORMATS) out = out.replace(format, MASK);
 	out = out.replace(AUTH_HEADER, (_, prefix: string) => `${prefix}${MASK}`);
 	out = out.replace(URL_CREDENTIALS, (_, head: string, _secret: string, at: string) => `${head}${MASK}${at}`);
+	out = out.replace(QUERY_PARAMETER, (whole, lead: string, name: string, value: string) =>
+		SECRET_NAME.test(name.toLowerCase()) && looksSecret(value) ? `${lead}${name}=${MASK}` : whole,
+	);
 	return out.replace(ASSIGNMENT, (whole, name: string, sep: string, value: string) =>
 		SECRET_NAME.test(name.toLowerCase()) && looksSecret(value) ? `${name}${sep}${MASK}` : whole,
 	);

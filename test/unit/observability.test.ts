@@ -122,27 +122,65 @@ function liveRun() {
 
 const PLANNED = { role: "executor", agent: "executor", dependsOn: [], template: "t", output: "o" };
 
-test("workers and staleness: a running tool is not silence, a heartbeat report is not activity", () => {
+test("workers and staleness follow what the heartbeat watcher logged: 0 while healthy, the silence once it is not", () => {
 	const { metrics, feed, snapshot } = liveRun();
 	feed("task.planned", PLANNED, "a");
 	feed("run.started", { pid: 1 });
 	feed("task.started", { attempt: 1, promptPath: "p" }, "a", "12:00:01");
 	let snap = snapshot("12:00:31");
 	assert.deepEqual(values(snap, "crew.worker.active"), { executor: 1 });
-	assert.deepEqual(values(snap, "crew.heartbeat.staleness_ms"), { "-": 30_000 });
+	assert.deepEqual(values(snap, "crew.heartbeat.staleness_ms"), { "-": 0 }, "healthy: streaming output beats unlogged");
 	feed("task.heartbeat", { level: "warn", silentMs: 30_000 }, "a", "12:00:31");
 	assert.deepEqual(values(snapshot("12:00:41"), "crew.heartbeat.staleness_ms"), { "-": 40_000 });
-	feed("task.tool", { tool: "bash", phase: "start" }, "a", "12:00:45");
-	assert.deepEqual(values(snapshot("12:04:00"), "crew.heartbeat.staleness_ms"), { "-": 0 }, "the tool runs: beats");
-	feed("task.tool", { tool: "bash", phase: "end" }, "a", "12:04:00");
-	assert.deepEqual(values(snapshot("12:04:10"), "crew.heartbeat.staleness_ms"), { "-": 10_000 });
-	// Past the dead threshold (fixtures: 300 s) its coordinator would have stopped it: whoever ran it is gone.
-	snap = snapshot("12:09:01");
-	assert.deepEqual(values(snap, "crew.worker.active"), { executor: 0 });
-	assert.deepEqual(values(snap, "crew.heartbeat.staleness_ms"), { "-": 0 });
+	feed("task.heartbeat", { level: "healthy", silentMs: 0 }, "a", "12:00:45");
+	assert.deepEqual(values(snapshot("12:04:00"), "crew.heartbeat.staleness_ms"), { "-": 0 });
+	feed("task.heartbeat", { level: "dead", silentMs: 300_000 }, "a", "12:09:45");
+	snap = snapshot("12:10:00");
+	assert.deepEqual(values(snap, "crew.heartbeat.staleness_ms"), { "-": 315_000 });
+	assert.deepEqual(values(snap, "crew.worker.active"), { executor: 0 }, "a dead task is being stopped");
 	metrics.forget("live");
-	snap = snapshot("12:04:10");
+	snap = snapshot("12:10:00");
 	assert.deepEqual(values(snap, "crew.worker.active"), { executor: 0 }, "a role seen reads 0, not its last value");
+	assert.deepEqual(values(snap, "crew.heartbeat.staleness_ms"), { "-": 0 });
+});
+
+test("replay after a crash: the resumed life starts again, and gauges count only runs whose coordinator is alive", async () => {
+	const box = await sandbox();
+	const runId = "20261125-120000-c0ffee";
+	const dir = join(box.repo, ".crew", "runs", runId);
+	await mkdir(dir, { recursive: true });
+	let seq = 0;
+	const line = (type: string, data: unknown, taskId: string | undefined, ts: string) =>
+		JSON.stringify({ v: 1, seq: ++seq, ts: `2026-11-${ts}.000Z`, runId, taskId, type, data });
+	const head = [
+		line("run.created", fixtures.created, undefined, "24T12:00:00"),
+		line("task.planned", PLANNED, "a", "24T12:00:00"),
+		line("run.started", { pid: 1 }, undefined, "24T12:00:00"),
+		line("task.started", { attempt: 1, promptPath: "p" }, "a", "24T12:00:01"),
+	];
+	// The coordinator died here; a day later the run is resumed and the task succeeds in 2 s.
+	const tail = [
+		line("run.resumed", { pid: 2, reopened: ["a"] }, undefined, "25T12:00:00"),
+		line("task.started", { attempt: 2, promptPath: "p" }, "a", "25T12:00:01"),
+		line("task.succeeded", { resultPath: "r", chars: 1 }, "a", "25T12:00:03"),
+		line("run.finished", { status: "succeeded", summaryPath: "s" }, undefined, "25T12:00:04"),
+	];
+	await writeFile(join(dir, "events.jsonl"), `${head.join("\n")}\n`);
+	// Its lease names a coordinator on another host: no telling whether it lives, so it is not counted.
+	await writeFile(
+		join(dir, "lease.json"),
+		JSON.stringify({ pid: 1, startTime: 1, host: "elsewhere", token: "t", since: "" }),
+	);
+	let snap = (await replayRuns(box.repo)).metrics.registry.snapshot();
+	assert.deepEqual(values(snap, "crew.worker.active"), {});
+	await writeFile(join(dir, "events.jsonl"), `${[...head, ...tail].join("\n")}\n`);
+	snap = (await replayRuns(box.repo)).metrics.registry.snapshot();
+	const duration = series(snap, "crew.task.duration_ms");
+	assert.ok(duration.type === "histogram");
+	assert.deepEqual([duration.series[0]?.count, duration.series[0]?.sum], [1, 2000]);
+	const retries = series(snap, "crew.task.retry_count");
+	assert.ok(retries.type === "histogram");
+	assert.deepEqual([retries.series[0]?.count, retries.series[0]?.sum], [1, 0]);
 });
 
 test("a requeued task and a resumed run count each ending; durations and retries are per life; refused events count nothing", () => {
@@ -187,11 +225,15 @@ test("a hand-written log cannot put anything but short strings in labels, nor a 
 		feed("task.usage", { input: 5, output: 0, cacheRead: 0, cacheWrite: 0, total: 5 }, id);
 		feed("task.succeeded", { resultPath: "r", chars: 1 }, id);
 	}
+	// An event whose time is not a date counts nothing (a NaN exemplar time would fail the whole scrape).
+	feed("task.planned", PLANNED, "c");
+	feed("task.skipped", { reason: "r" }, "c", "not a time");
 	const snap = snapshot("12:00:02");
 	assert.deepEqual(values(snap, "crew.task.count"), { "_other,_other": 1, [`succeeded,${line}`]: 1 });
 	for (const openMetrics of [false, true]) {
 		const { body } = await exposition(snap, openMetrics);
 		assert.doesNotMatch(body, /^injected/m);
+		assert.doesNotMatch(body, /NaN/);
 		assert.match(body, /role="x\\"} 1\\ninjected_metric\{a=\\"b\\"} 42"/);
 	}
 	const m = new CrewMetrics(new MetricRegistry(() => undefined));
@@ -314,7 +356,20 @@ test("the diagnostic export goes to the repository's .crew by default and never 
 		await symlink(victim, join(box.repo, "diag.json"));
 		await assert.rejects(exportDiagnostics(box.repo, "diag.json"), /may not be symlinks/);
 		await symlink(victim, join(box.dir, "outside.json"));
-		await assert.rejects(exportDiagnostics(box.repo, join(box.dir, "outside.json")), /through the symlink/);
+		await assert.rejects(exportDiagnostics(box.repo, join(box.dir, "outside.json")), /may not be symlinks/);
+		// A directory the repository ships as a symlink, reached through another spelling of the repository's path.
+		const elsewhere = join(box.dir, "elsewhere");
+		await mkdir(elsewhere);
+		await symlink(elsewhere, join(box.repo, ".crew", "reports"));
+		await symlink(box.dir, join(box.dir, "alias"));
+		await assert.rejects(
+			exportDiagnostics(box.repo, join(box.dir, "alias", "repo", ".crew", "reports", "d.json")),
+			/refusing to use .*reports: pi-crew paths may not be symlinks/,
+		);
+		assert.deepEqual(await readdir(elsewhere), []);
+		// A symlink outside the repository on the way is the user's own.
+		const viaAlias = await exportDiagnostics(box.repo, join(box.dir, "alias", "report.json"));
+		assert.ok(viaAlias.path.endsWith("report.json"));
 		await assert.rejects(exportDiagnostics(box.repo, "../x.json", { confine: true }), /points outside/);
 		assert.equal(await readFile(victim, "utf8"), "keep\n");
 	} finally {

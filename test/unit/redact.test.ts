@@ -58,6 +58,11 @@ test("a secret in a URL's query is masked, after the scheme and after other para
 	assert.equal(redact("see https://h.example/x?token=abcd1234efgh"), "see https://h.example/x?token=[REDACTED]");
 	assert.equal(redact("next=longervalue123?access_token=zz99yy88xx77"), "next=longervalue123?access_token=[REDACTED]");
 	assert.equal(redact("https://example.com/docs/page"), "https://example.com/docs/page");
+	// A `?` inside a secret value is part of it.
+	assert.equal(redact("password=Pa?ssw0rd123xyz"), "password=[REDACTED]");
+	assert.equal(redact('{"password": "Pa?ssw0rd123"}'), '{"password": "[REDACTED]"}');
+	assert.equal(redact("DB_PASSWORD=abcd?efgh1234"), "DB_PASSWORD=[REDACTED]");
+	assert.equal(redact("password=abcdefgh12?rest5678"), "password=[REDACTED]");
 });
 
 /** Median time of redact(input) over a few runs, in ms. */
