@@ -75,6 +75,8 @@ export interface RunSettings {
 
 export type DeadLetterReason = "max-retries" | "heartbeat-dead" | "manual";
 
+type TaskDefinition = EventPayloads["task.planned"];
+
 export interface EventPayloads {
 	"run.created": { goal: string; team: string; workflow: string; cwd: string; settings: RunSettings };
 	"run.started": { pid: number };
@@ -162,15 +164,9 @@ export interface Attempt {
 	reason?: string;
 }
 
-export interface TaskState {
+/** A task: what `task.planned` said of it (its definition), and what the events since did to it. */
+export interface TaskState extends TaskDefinition {
 	id: string;
-	role: string;
-	agent: string;
-	dependsOn: string[];
-	template: string;
-	output: string;
-	adaptive?: boolean;
-	from?: string;
 	status: TaskStatus;
 	/** Number of the latest attempt (0 before the first). */
 	attempt: number;
