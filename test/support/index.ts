@@ -295,3 +295,26 @@ export async function rpc(
 	await new Promise((resolve) => child.on("close", resolve));
 	return requests;
 }
+
+export interface HandWrittenEvent {
+	type: string;
+	data: unknown;
+	taskId?: string;
+	/** ISO time. */
+	ts: string;
+	cid?: string;
+}
+
+/**
+ * A run's log written line by line as given (seq from 1), past the log writer and its redaction: what a repository
+ * could ship. Returns the run's directory.
+ */
+export async function handWrittenLog(repo: string, runId: string, events: HandWrittenEvent[]): Promise<string> {
+	const dir = join(repo, ".crew", "runs", runId);
+	await mkdir(dir, { recursive: true });
+	const lines = events.map(({ type, data, taskId, ts, cid }, i) =>
+		JSON.stringify({ v: 1, seq: i + 1, ts, runId, taskId, cid, type, data }),
+	);
+	await writeFile(join(dir, "events.jsonl"), `${lines.join("\n")}\n`);
+	return dir;
+}

@@ -21,7 +21,7 @@ import { setReporter, stopBackground } from "../../src/util/background.js";
 import { correlatedLine, eventCorrelationId, withCorrelation } from "../../src/util/correlation.js";
 import { globMatch } from "../../src/util/glob.js";
 import { fixtures } from "../support/fixtures.js";
-import { ROOT, sandbox } from "../support/index.js";
+import { handWrittenLog, ROOT, sandbox } from "../support/index.js";
 
 after(() => stopBackground());
 
@@ -147,25 +147,26 @@ test("workers and staleness follow what the heartbeat watcher logged: 0 while he
 test("replay after a crash: the resumed life starts again, and gauges count only runs whose coordinator is alive", async () => {
 	const box = await sandbox();
 	const runId = "20261125-120000-c0ffee";
-	const dir = join(box.repo, ".crew", "runs", runId);
-	await mkdir(dir, { recursive: true });
-	let seq = 0;
-	const line = (type: string, data: unknown, taskId: string | undefined, ts: string) =>
-		JSON.stringify({ v: 1, seq: ++seq, ts: `2026-11-${ts}.000Z`, runId, taskId, type, data });
+	const at = (type: string, data: unknown, taskId: string | undefined, ts: string) => ({
+		type,
+		data,
+		taskId,
+		ts: `2026-11-${ts}.000Z`,
+	});
 	const head = [
-		line("run.created", fixtures.created, undefined, "24T12:00:00"),
-		line("task.planned", PLANNED, "a", "24T12:00:00"),
-		line("run.started", { pid: 1 }, undefined, "24T12:00:00"),
-		line("task.started", { attempt: 1, promptPath: "p" }, "a", "24T12:00:01"),
+		at("run.created", fixtures.created, undefined, "24T12:00:00"),
+		at("task.planned", PLANNED, "a", "24T12:00:00"),
+		at("run.started", { pid: 1 }, undefined, "24T12:00:00"),
+		at("task.started", { attempt: 1, promptPath: "p" }, "a", "24T12:00:01"),
 	];
 	// The coordinator died here; a day later the run is resumed and the task succeeds in 2 s.
 	const tail = [
-		line("run.resumed", { pid: 2, reopened: ["a"] }, undefined, "25T12:00:00"),
-		line("task.started", { attempt: 2, promptPath: "p" }, "a", "25T12:00:01"),
-		line("task.succeeded", { resultPath: "r", chars: 1 }, "a", "25T12:00:03"),
-		line("run.finished", { status: "succeeded", summaryPath: "s" }, undefined, "25T12:00:04"),
+		at("run.resumed", { pid: 2, reopened: ["a"] }, undefined, "25T12:00:00"),
+		at("task.started", { attempt: 2, promptPath: "p" }, "a", "25T12:00:01"),
+		at("task.succeeded", { resultPath: "r", chars: 1 }, "a", "25T12:00:03"),
+		at("run.finished", { status: "succeeded", summaryPath: "s" }, undefined, "25T12:00:04"),
 	];
-	await writeFile(join(dir, "events.jsonl"), `${head.join("\n")}\n`);
+	const dir = await handWrittenLog(box.repo, runId, head);
 	// Its lease names a coordinator on another host: no telling whether it lives, so it is not counted.
 	await writeFile(
 		join(dir, "lease.json"),
@@ -173,7 +174,7 @@ test("replay after a crash: the resumed life starts again, and gauges count only
 	);
 	let snap = (await replayRuns(box.repo)).metrics.registry.snapshot();
 	assert.deepEqual(values(snap, "crew.worker.active"), {});
-	await writeFile(join(dir, "events.jsonl"), `${[...head, ...tail].join("\n")}\n`);
+	await handWrittenLog(box.repo, runId, [...head, ...tail]);
 	snap = (await replayRuns(box.repo)).metrics.registry.snapshot();
 	const duration = series(snap, "crew.task.duration_ms");
 	assert.ok(duration.type === "histogram");
@@ -258,30 +259,22 @@ const FAKE_KEY = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123";
 test("a secret in a run's events reaches neither the metrics sink nor the diagnostic export", async () => {
 	const box = await sandbox();
 	const runId = "20261125-120000-5ec2e7";
-	const dir = join(box.repo, ".crew", "runs", runId);
-	await mkdir(dir, { recursive: true });
 	// Written by hand, past the log writer's own redaction: the sink and the export must redact by themselves.
-	let seq = 0;
-	const line = (type: string, data: unknown, taskId?: string) =>
-		JSON.stringify({
-			v: 1,
-			seq: ++seq,
-			ts: new Date(Date.now() - 1000 + seq).toISOString(),
-			runId,
-			taskId,
-			cid: `${runId}:${taskId ?? "-"}:1`,
-			type,
-			data,
-		});
-	const lines = [
-		line("run.created", { ...fixtures.created, team: "leaky" }),
-		line("task.planned", { role: FAKE_KEY, agent: "executor", dependsOn: [], template: "t", output: "o" }, "t1"),
-		line("run.started", { pid: 1 }),
-		line("task.started", { attempt: 1, promptPath: "p" }, "t1"),
-		line("task.failed", { reason: `the provider refused ${FAKE_KEY}` }, "t1"),
-		line("run.finished", { status: "failed", reason: `t1 failed: ${FAKE_KEY}`, summaryPath: "s" }),
-	];
-	await writeFile(join(dir, "events.jsonl"), `${lines.join("\n")}\n`);
+	const at = (type: string, data: unknown, taskId?: string) => ({
+		type,
+		data,
+		taskId,
+		ts: new Date().toISOString(),
+		cid: `${runId}:${taskId ?? "-"}:1`,
+	});
+	const dir = await handWrittenLog(box.repo, runId, [
+		at("run.created", { ...fixtures.created, team: "leaky" }),
+		at("task.planned", { role: FAKE_KEY, agent: "executor", dependsOn: [], template: "t", output: "o" }, "t1"),
+		at("run.started", { pid: 1 }),
+		at("task.started", { attempt: 1, promptPath: "p" }, "t1"),
+		at("task.failed", { reason: `the provider refused ${FAKE_KEY}` }, "t1"),
+		at("run.finished", { status: "failed", reason: `t1 failed: ${FAKE_KEY}`, summaryPath: "s" }),
+	]);
 
 	const observer = await observeRuns(box.repo, {});
 	let state: RunState | undefined;
