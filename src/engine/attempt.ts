@@ -247,11 +247,13 @@ async function recentDeadLetters(ctx: RunContext): Promise<number> {
 	return count;
 }
 
+/** The results of what the task waits for, as the log says: an adaptive plan may have added to it (`task.depends`). */
 async function dependencyResults(ctx: RunContext, task: PlannedTask): Promise<DependencyResult[]> {
 	const byId = new Map(ctx.plan.tasks.map((t) => [t.id, t]));
+	const state = ctx.state();
 	return Promise.all(
-		task.dependsOn.map(async (depId) => {
-			const rel = ctx.state().tasks.get(depId)?.resultPath ?? "";
+		(state.tasks.get(task.id)?.dependsOn ?? task.dependsOn).map(async (depId) => {
+			const rel = state.tasks.get(depId)?.resultPath ?? "";
 			const path = join(ctx.paths.dir, rel);
 			return { task: byId.get(depId) as PlannedTask, text: await readConfined(ctx.paths.dir, rel), path };
 		}),

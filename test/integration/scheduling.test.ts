@@ -126,6 +126,9 @@ test("adaptive planning: an invalid plan is re-planned once with its errors; the
 	);
 	assert.ok(ms(check?.startedAt) >= Math.max(ms(a?.endedAt), ms(b?.endedAt)), "phase 2 waits for phase 1");
 	assert.ok(ms(review?.startedAt) >= ms(check?.endedAt), "review waits for everything the plan added");
+	// ...and is told their results, as a resumed run would be (the log's dependencies, not the plan's first ones).
+	const reviewPrompt = await readFile(`${json.runDir}/artifacts/tasks/review/prompt.md`, "utf8");
+	for (const id of ["build-a", "build-b", "check"]) assert.match(reviewPrompt, new RegExp(`${id} done`));
 });
 
 test("adaptive planning: a plan invalid twice fails the planning task with the reasons; its dependents are skipped", async () => {
