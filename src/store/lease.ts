@@ -140,18 +140,26 @@ export async function acquireLease(file: string): Promise<Lease> {
  * generation, so a killed resumer never blocks the run for good, and two live contenders never both proceed.
  */
 async function claimTakeover(file: string, token: string, holder: LeaseHolder): Promise<boolean> {
-	for (let generation = 0; generation < MAX_CLAIMS; generation++) {
-		const claim = `${file}.takeover-${token}-${generation}`;
-		try {
-			await writeFile(claim, JSON.stringify(holder), { flag: "wx" });
-			return true;
-		} catch (err) {
-			if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+	// Like the lease, a claim appears whole (written aside, then linked): a contender reading a claim still being
+	// written would take it for a dead claimant's and claim the next generation too.
+	const draft = `${file}.takeover-${token}.${holder.token}.new`;
+	await writeFile(draft, JSON.stringify(holder));
+	try {
+		for (let generation = 0; generation < MAX_CLAIMS; generation++) {
+			const claim = `${file}.takeover-${token}-${generation}`;
+			try {
+				await link(draft, claim);
+				return true;
+			} catch (err) {
+				if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+			}
+			const claimant = await readLease(claim);
+			if (claimant && holderLiveness(claimant) !== "dead") return false;
 		}
-		const claimant = await readLease(claim);
-		if (claimant && holderLiveness(claimant) !== "dead") return false;
+		return false;
+	} finally {
+		await unlink(draft).catch(() => undefined);
 	}
-	return false;
 }
 
 async function releaseLease(file: string, token: string): Promise<void> {
