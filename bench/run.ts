@@ -16,7 +16,7 @@ import { replayRuns } from "../src/observability/replay.js";
 import { appendSink } from "../src/observability/sink.js";
 import { EventLogWriter, readEventLog } from "../src/store/event-log.js";
 import { applyEvent, type CrewEvent, foldEvents, type RunState } from "../src/store/events.js";
-import { readRun } from "../src/store/run-store.js";
+import { runPaths } from "../src/store/run-store.js";
 import { fixtures } from "../test/support/fixtures.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -348,7 +348,7 @@ async function dag(tasks: number): Promise<string[]> {
  * sink line at its end (a replay of its log). Against the run's wall time. Medians of 9.
  */
 async function metricsCost(repo: string, runId: string, wallMs: number): Promise<string[]> {
-	const { events } = await readRun(repo, runId);
+	const { events } = await readEventLog(runPaths(repo, runId).events);
 	const time = async (work: () => unknown) => {
 		const ms: number[] = [];
 		for (let i = 0; i < 9; i++) {

@@ -345,8 +345,10 @@ export async function getResource(cwd: string | undefined, name: string) {
 
 /** The configuration a run here would use: the user's config over the defaults, and whether this repo is trusted. */
 export async function effectiveConfig(cwd: string | undefined) {
-	const { repo, config } = await context(cwd);
-	const { DEFAULTS, crewHome, isTrusted } = await import("../config/config.js");
+	// The config only: every guarded tool call asks (autonomy), and resources are not part of it.
+	const { DEFAULTS, crewHome, isTrusted, loadConfig } = await import("../config/config.js");
+	const repo = findRepo(cwd);
+	const config = await loadConfig();
 	return {
 		file: join(crewHome(), "config.yaml"),
 		repo,

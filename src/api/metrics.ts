@@ -7,12 +7,12 @@ import { mkdir } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
+import type { CrewConfig } from "../config/config.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
-import { loadRun } from "../store/run-store.js";
 import { globMatch } from "../util/glob.js";
 import { assertNoSymlinks, confined } from "../util/paths.js";
 import { redactStrings } from "../util/redact.js";
-import { effectiveConfig, findRepo, listRuns, UsageError } from "./index.js";
+import { effectiveConfig, findRepo, UsageError } from "./index.js";
 
 export type { MetricSnapshot };
 
@@ -43,7 +43,6 @@ function nameFilter(glob: string | undefined): (name: string) => boolean {
 export async function metricsSnapshot(req: MetricsRequest = {}): Promise<MetricsView> {
 	const repo = findRepo(req.cwd);
 	const { replayRuns } = await import("../observability/replay.js");
-	if (req.runId) await loadRun(repo, req.runId); // a clear error for an unknown run
 	const replay = await replayRuns(repo, req.runId ? [req.runId] : undefined);
 	const keep = nameFilter(req.filter);
 	const metrics = replay.metrics.registry.snapshot().filter((m) => keep(m.name));
@@ -71,17 +70,27 @@ export interface MetricsEndpoint {
  * port (0: any free one). The host comes from the config only, and is loopback unless it explicitly allows otherwise.
  * Each scrape replays the repository's logs, so the numbers include background runs and other sessions' runs.
  */
-export async function serveMetrics(
-	cwd: string | undefined,
-	port?: number,
-	options: { background?: boolean } = {},
-): Promise<MetricsEndpoint> {
-	const { DEFAULTS, loadConfig } = await import("../config/config.js");
-	const configured = (await loadConfig()).metrics?.prometheus;
+export async function serveMetrics(cwd: string | undefined, port?: number): Promise<MetricsEndpoint> {
+	const configured = (await (await import("../config/config.js")).loadConfig()).metrics?.prometheus;
 	const chosen = port ?? configured?.port;
 	if (chosen === undefined)
 		throw new UsageError("no metrics port: pass --port N, or set metrics.prometheus.port in the config");
-	const repo = findRepo(cwd);
+	return listen(findRepo(cwd), { ...configured, port: chosen }, false);
+}
+
+/**
+ * A pi session's endpoint: served only when the config asks for one (`metrics.prometheus`), for as long as the
+ * session lasts, never keeping pi from exiting.
+ */
+export async function serveSessionMetrics(cwd: string): Promise<MetricsEndpoint | undefined> {
+	const configured = (await (await import("../config/config.js")).loadConfig()).metrics?.prometheus;
+	return configured ? listen(findRepo(cwd), configured, true) : undefined;
+}
+
+type PrometheusConfig = NonNullable<NonNullable<CrewConfig["metrics"]>["prometheus"]>;
+
+async function listen(repo: string, config: PrometheusConfig, background: boolean): Promise<MetricsEndpoint> {
+	const { DEFAULTS } = await import("../config/config.js");
 	const { serveMetrics: serve } = await import("../observability/prometheus.js");
 	const { replayRuns } = await import("../observability/replay.js");
 	// Scrapes close together (several scrapers, a retry) share one replay of the logs.
@@ -97,11 +106,10 @@ export async function serveMetrics(
 		return latest.snapshot;
 	};
 	const { server, url } = await serve(
-		{ port: chosen, host: configured?.host ?? DEFAULTS.metrics.host, allowNonLoopback: configured?.allowNonLoopback },
+		{ port: config.port, host: config.host ?? DEFAULTS.metrics.host, allowNonLoopback: config.allowNonLoopback },
 		collect,
 	);
-	// In a pi session the endpoint lives as long as the session, and never keeps pi from exiting.
-	if (options.background) server.unref();
+	if (background) server.unref();
 	return {
 		url,
 		close: () =>
@@ -110,13 +118,6 @@ export async function serveMetrics(
 				server.closeAllConnections();
 			}),
 	};
-}
-
-/** A pi session's endpoint: served only when the config asks for one (`metrics.prometheus`). */
-export async function serveSessionMetrics(cwd: string): Promise<MetricsEndpoint | undefined> {
-	const { loadConfig } = await import("../config/config.js");
-	if (!(await loadConfig()).metrics?.prometheus) return undefined;
-	return serveMetrics(cwd, undefined, { background: true });
 }
 
 const RECENT_RUNS = 20;
@@ -136,11 +137,14 @@ export interface DiagnosticReport {
  * Everything needed to look at a problem from outside: environment and doctor checks, the effective config,
  * the latest runs' states, their metrics and their recent errors. Secrets are redacted throughout.
  */
-export async function diagnostics(cwd: string | undefined): Promise<DiagnosticReport> {
+async function diagnostics(cwd: string | undefined): Promise<DiagnosticReport> {
 	const repo = findRepo(cwd);
 	const { doctor } = await import("./doctor.js");
+	const { replayRuns } = await import("../observability/replay.js");
 	const config = await effectiveConfig(repo).catch((err: Error) => ({ error: err.message }));
-	const { runs: views, broken } = await listRuns(repo);
+	// One pass over the logs gives the runs' states and their metrics.
+	const replay = await replayRuns(repo);
+	const { runs: views, broken } = replay;
 	const recent = views.slice(-RECENT_RUNS);
 	const errors: DiagnosticReport["errors"] = broken.map((b) => ({
 		runId: b.runId,
@@ -165,7 +169,6 @@ export async function diagnostics(cwd: string | undefined): Promise<DiagnosticRe
 		else if (v.state.status === "failed" && v.state.reason)
 			errors.push({ ts: v.state.endedAt, runId, kind: "run-failed", message: v.state.reason });
 	}
-	const { metrics } = await metricsSnapshot({ cwd: repo });
 	const report: DiagnosticReport = {
 		schemaVersion: 2,
 		exportedAt: new Date().toISOString(),
@@ -194,7 +197,7 @@ export async function diagnostics(cwd: string | undefined): Promise<DiagnosticRe
 				attempts: t.attempts.length,
 			})),
 		})),
-		metrics,
+		metrics: replay.metrics.registry.snapshot(),
 		errors: errors.slice(-RECENT_ERRORS),
 	};
 	return redactStrings(report);

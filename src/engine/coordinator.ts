@@ -5,7 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import { relative } from "node:path";
 import { EventLogWriter, readEventLog } from "../store/event-log.js";
-import { applyEvent, type CrewEvent, type RunSettings, type RunState } from "../store/events.js";
+import { applyEvent, type CrewEvent, foldEvents, type RunSettings, type RunState } from "../store/events.js";
 import { acquireLease, type Lease } from "../store/lease.js";
 import { createRunDir, newRunId, type RunPaths, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
@@ -108,9 +108,7 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 		// A worker of the dead coordinator may still be running (its guard stops it within a second): make sure.
 		await reapTask(opts.runId);
 		// Decided on the state read under the lease: another resumer may have finished the run meanwhile.
-		const read = await readEventLog(paths.events);
-		let state: RunState | undefined;
-		for (const e of read.events) state = applyEvent(state, e);
+		const state = foldEvents((await readEventLog(paths.events)).events);
 		if (!state) throw new Error(`run ${opts.runId} has no events`);
 		const reopened = reopenForResume(state, opts.requeue);
 		const log = await EventLogWriter.resume(paths.events, opts.runId, { now: nowDate(opts) });

@@ -4,19 +4,18 @@
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { crewHome } from "../config/home.js";
 import type { ExtensionAPI } from "../host.js";
 import { setReporter, stopBackground } from "../util/background.js";
+import { findRepo } from "../util/repo.js";
 import { registerCommands } from "./commands.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
 
+/** Cheap, for start-up: whether the repository of `cwd` has any runs. */
 function hasRuns(cwd: string): boolean {
-	for (let dir = cwd; ; dir = dirname(dir)) {
-		if (existsSync(join(dir, ".crew", "runs"))) return true;
-		if (existsSync(join(dir, ".git")) || dirname(dir) === dir) return false;
-	}
+	return existsSync(join(findRepo(cwd), ".crew", "runs"));
 }
 
 export default function piCrew(pi: ExtensionAPI): void {

@@ -4,15 +4,16 @@
  * become a label. Totals are cumulative; the last hour is also kept in one-minute slots (at most 61 per series), so a
  * long-lived process answers "how many in the last hour" and windowed quantiles in bounded memory.
  */
+import { report } from "../util/background.js";
 
-export const METRIC_NAME = /^crew\.[a-z]+\.[a-z][a-z_]*$/;
+const METRIC_NAME = /^crew\.[a-z]+\.[a-z][a-z_]*$/;
 /** Milliseconds: the fixed buckets of every duration histogram. */
 export const MS_BUCKETS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 export const WINDOW_MS = 3_600_000;
 const SLOT_MS = 60_000;
 /** Series per metric beyond this collapse into one `_other` series (and a warning is logged once). */
 export const MAX_SERIES = 500;
-export const MAX_LABEL_CHARS = 64;
+const MAX_LABEL_CHARS = 64;
 export const OVERFLOW_LABEL = "_other";
 
 export type Labels = Record<string, string>;
@@ -348,7 +349,8 @@ export class MetricRegistry {
 	private readonly metrics = new Map<string, AnyMetric>();
 	private readonly collectors: ((now: number) => void)[] = [];
 
-	constructor(private readonly warn: Warn = (m) => process.emitWarning(`pi-crew: ${m}`)) {}
+	/** Warnings (a label value refused) go where this process reports problems: stderr, or the pi session. */
+	constructor(private readonly warn: Warn = (m) => report(`pi-crew: ${m}`)) {}
 
 	counter(name: string, help: string, options: MetricOptions = {}): Counter {
 		return this.add(new Counter(this.checkName(name), help, options.labels ?? [], options.unit ?? "1", this.warn));

@@ -107,7 +107,7 @@ export interface ServeOptions {
 	allowNonLoopback?: boolean;
 }
 
-export class EndpointRefused extends Error {
+class EndpointRefused extends Error {
 	constructor(message: string) {
 		super(message);
 		this.name = "UsageError";

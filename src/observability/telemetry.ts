@@ -15,7 +15,7 @@ import {
 	withCorrelation,
 } from "../util/correlation.js";
 import { CrewMetrics } from "./crew-metrics.js";
-import { MetricRegistry, type MetricSnapshot } from "./metrics.js";
+import type { MetricSnapshot } from "./metrics.js";
 import type { MetricExporter } from "./otlp.js";
 import { replayRuns } from "./replay.js";
 import { appendSink, pruneSink } from "./sink.js";
@@ -48,7 +48,7 @@ export async function pushAll(exporters: MetricExporter[], snapshots: MetricSnap
 }
 
 class ProcessTelemetry {
-	readonly live = new CrewMetrics(new MetricRegistry((m) => reportOnce(`registry:${m}`, m)));
+	readonly live = new CrewMetrics();
 	private exporters: Promise<MetricExporter[]> | undefined;
 	private exporterKey = "";
 	/** Runs whose coordinator is in this process, with their repository and whether it keeps a sink. */
@@ -125,7 +125,7 @@ class ProcessTelemetry {
 	private async sinkRun(repo: string, runId: string, kind: "run" | "interval"): Promise<void> {
 		try {
 			const replay = await replayRuns(repo, [runId]);
-			const state = replay.states.get(runId);
+			const state = replay.runs[0]?.state;
 			await appendSink(repo, {
 				ts: new Date().toISOString(),
 				kind,

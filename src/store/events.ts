@@ -223,9 +223,16 @@ function addUsage(into: Usage, u: Usage): void {
 	into.total += u.total;
 }
 
-export function foldEvents(events: Iterable<CrewEvent>): RunState | undefined {
+/** The state the events fold to; `observe` sees each event with the state right after it (metrics replay so). */
+export function foldEvents(
+	events: Iterable<CrewEvent>,
+	observe?: (event: CrewEvent, state: RunState) => void,
+): RunState | undefined {
 	let state: RunState | undefined;
-	for (const e of events) state = applyEvent(state, e);
+	for (const e of events) {
+		state = applyEvent(state, e);
+		observe?.(e, state);
+	}
 	return state;
 }
 

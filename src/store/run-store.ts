@@ -99,24 +99,24 @@ export class RunNotFoundError extends Error {
 	}
 }
 
-export async function loadRun(repo: string, runId: string): Promise<RunView> {
-	return (await readRun(repo, runId)).view;
-}
-
-/** A run's view and the events it was folded from (metrics replay them). */
-export async function readRun(repo: string, runId: string): Promise<{ view: RunView; events: CrewEvent[] }> {
+/** A run's view; `observe` sees each event of its log with the state right after it, as the log is folded. */
+export async function loadRun(
+	repo: string,
+	runId: string,
+	observe?: (event: CrewEvent, state: RunState) => void,
+): Promise<RunView> {
 	const paths = runPaths(repo, runId);
 	await assertNoSymlinks(repo, paths.dir);
 	const read = await readEventLog(paths.events).catch((err: NodeJS.ErrnoException) => {
 		if (err.code === "ENOENT") throw new RunNotFoundError(runId);
 		throw err;
 	});
-	const state = foldEvents(read.events);
+	const state = foldEvents(read.events, observe);
 	if (!state) throw new RunNotFoundError(runId);
 	const coordinator = await readLease(paths.lease);
 	let status = state.status;
 	if (!TERMINAL_RUN.has(status) && (!coordinator || holderLiveness(coordinator) === "dead")) status = "interrupted";
 	const problems = [...read.errors, ...read.warnings];
 	for (const a of state.anomalies) problems.push({ file: paths.events, message: `ignored event: ${a}` });
-	return { view: { state, status, coordinator, problems, paths }, events: read.events };
+	return { state, status, coordinator, problems, paths };
 }

@@ -17,7 +17,7 @@ export async function readConfined(base: string, rel: string): Promise<string> {
 }
 
 /** Whether `path` is `base` or below it (both absolute, compared as given). */
-export function isInside(base: string, path: string): boolean {
+function isInside(base: string, path: string): boolean {
 	const rel = relative(base, path);
 	return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
