@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, sandbox } from "../support/index.js";
+import { cli, sandbox, startCli } from "../support/index.js";
 
 test("bad input exits 2 with an actionable message", async () => {
 	const box = await sandbox();
@@ -66,4 +66,29 @@ test("requeue and dead-letter refuse tasks that did not fail", async () => {
 	const resume = await cli(["resume", run.runId], box);
 	assert.equal(resume.code, 2);
 	assert.match(resume.stderr, /succeeded: nothing to resume/);
+});
+
+test("read-only commands as a user types them: plan (--workflow), recommend, teams, workflows, events, --cwd", async () => {
+	const box = await sandbox();
+	const elsewhere = (await sandbox()).dir;
+	const at = ["--cwd", box.repo];
+	const run = (args: string[]) => startCli([...args, ...at], { ...box, repo: elsewhere }).done;
+	const plan = await run(["plan", "research", "--workflow", "parallel-research"]);
+	assert.equal(plan.code, 0, plan.stderr);
+	assert.match(plan.stdout, /^Plan: team research, workflow parallel-research, 4 tasks \(nothing runs\)/);
+	assert.match(plan.stdout, /synthesize\s+analyst \(analyst\)\s+after code, tests, docs/);
+	const recommended = await run(["recommend", "fix the login bug"]);
+	assert.equal(recommended.code, 0, recommended.stderr);
+	assert.match(recommended.stdout, /^fast-fix\s+score \d+/);
+	const teams = JSON.parse((await run(["teams", "--json"])).stdout) as { name: string; scope: string }[];
+	assert.ok(teams.some((t) => t.name === "implementation" && t.scope === "builtin"));
+	const workflows = await run(["workflows"]);
+	assert.match(workflows.stdout, /^parallel-research\s+builtin/m);
+	const seeded = await run(["run", "review", "look", "--runtime", "scaffold"]);
+	assert.equal(seeded.code, 0, seeded.stderr);
+	const { runId } = JSON.parse((await run(["status", "--json"])).stdout) as { runId: string };
+	const events = await run(["events", runId]);
+	assert.equal(events.code, 0, events.stderr);
+	assert.match(events.stdout, /^\s+1 \S+ run\.created\s/);
+	assert.match(events.stdout, /run\.finished\s+\{"status":"succeeded"/);
 });

@@ -84,7 +84,9 @@ test("/team-autonomy sets the profile in the user's config; then the agent may n
 	const { code, stdout, stderr } = await askPi(box, scenario, "fix it");
 	assert.equal(code, 0, stderr);
 	assert.match(stdout, /autonomy profile is "suggested": do not start runs yourself\. Suggest it to the user instead/);
-	assert.equal((await cli(["list", "--json"], box)).stdout.includes('"runId"'), false, "no run was started");
+	const listed = await cli(["list", "--json"], box);
+	assert.equal(listed.code, 0, listed.stderr);
+	assert.deepEqual((JSON.parse(listed.stdout) as { runs: unknown[] }).runs, [], "no run was started");
 });
 
 test("/team-init, /team-status, /team-doctor and /team-cancel over RPC", async () => {

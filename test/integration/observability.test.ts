@@ -115,6 +115,13 @@ test("a real run: every event carries its correlation id; metrics replay it; the
 
 	const text = (await cli(["metrics", "--prometheus"], box)).stdout;
 	assert.match(text, /^crew_task_total\{status="succeeded",role="verifier"\} 1$/m);
+	// With the sink turned off, a run adds nothing to it.
+	await box.write("../crew-home/config.yaml", "metrics:\n  sink: false\n");
+	const unsunk = await runJson(await pair(box), box);
+	assert.equal(unsunk.json.status, "succeeded", unsunk.stderr);
+	const after = await readFile(join(box.repo, ".crew", "metrics", day ?? ""), "utf8");
+	assert.equal(after.trim().split("\n").length, sink.length);
+	await box.write("../crew-home/config.yaml", "");
 	const checked = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
 	if (checked.error) return t.skip("promtool is not installed (Debian package prometheus; .ci/run installs it)");
 	assert.equal(checked.status, 0, `${checked.stdout}${checked.stderr}`);

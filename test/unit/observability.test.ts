@@ -64,7 +64,10 @@ function values(snapshots: MetricSnapshot[], name: string): Record<string, numbe
 test("replaying a recorded run gives its counts, durations, retries and tokens", async () => {
 	const box = await goldenRepo();
 	const replay = await replayRuns(box.repo);
-	assert.deepEqual(replay.runs, [GOLDEN_RUN]);
+	assert.deepEqual(
+		replay.runs.map((v) => v.state.runId),
+		[GOLDEN_RUN],
+	);
 	const snap = replay.metrics.registry.snapshot(Date.parse("2026-11-25T14:30:00Z"));
 	assert.deepEqual(
 		snap.map((m) => m.name),
@@ -459,6 +462,13 @@ test("the endpoint binds loopback only, unless the config allows more", async ()
 		serveMetrics({ port: 0, host: "0.0.0.0" }, async () => []),
 		/not a loopback address: set metrics\.prometheus\.allowNonLoopback: true/,
 	);
+	const open = await serveMetrics({ port: 0, host: "0.0.0.0", allowNonLoopback: true }, async () => []);
+	try {
+		assert.match(open.url, /^http:\/\/0\.0\.0\.0:\d+\/metrics$/);
+		assert.equal((await fetch(open.url.replace("0.0.0.0", "127.0.0.1"))).status, 200);
+	} finally {
+		open.server.close();
+	}
 	const { server, url } = await serveMetrics({ port: 0, host: "127.0.0.1" }, async () => []);
 	try {
 		assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
