@@ -3,7 +3,7 @@
  * Prints a markdown report; record it in docs/benchmarks.md with the date and machine.
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
- *   BENCH_ONLY       comma-separated sections to run: eventlog, startup, task, inprocess, dag (default all)
+ *   BENCH_ONLY       comma-separated sections to run: eventlog, redact, startup, task, inprocess, dag (default all)
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -17,7 +17,8 @@ import { appendSink } from "../src/observability/sink.js";
 import { EventLogWriter, readEventLog } from "../src/store/event-log.js";
 import { applyEvent, type CrewEvent, foldEvents, type RunState } from "../src/store/events.js";
 import { runPaths } from "../src/store/run-store.js";
-import { fixtures } from "../test/support/fixtures.js";
+import { redact } from "../src/util/redact.js";
+import { ADVERSARIAL_REDACT_INPUTS, fixtures } from "../test/support/fixtures.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "bin", "pi-crew.js");
@@ -393,10 +394,37 @@ async function metricsCost(repo: string, runId: string, wallMs: number): Promise
 	];
 }
 
+/** Redaction is linear: 4x the input costs about 4x the time (a quadratic pattern would cost 16x). */
+async function redactScaling(): Promise<string[]> {
+	const best = (input: string) => {
+		let min = Number.POSITIVE_INFINITY;
+		for (let i = 0; i < 7; i++) {
+			const t0 = performance.now();
+			redact(input);
+			min = Math.min(min, performance.now() - t0);
+		}
+		return min;
+	};
+	const rows = ADVERSARIAL_REDACT_INPUTS.map(([name, make]) => {
+		const small = best(make(65_536));
+		const large = best(make(262_144));
+		return `| ${name} | ${small.toFixed(2)} ms | ${large.toFixed(2)} ms | ${(large / small).toFixed(1)}x | <= 6x |`;
+	});
+	return [
+		"#### Redaction on adversarial input (best of 7)",
+		"",
+		"| shape | 64 Ki | 256 Ki | ratio | goal |",
+		"|---|---|---|---|---|",
+		...rows,
+		"",
+	];
+}
+
 const pairs = Number(process.env.BENCH_PAIRS ?? 8);
 const dagTasks = Number(process.env.BENCH_DAG_TASKS ?? 200);
 const SECTIONS: Record<string, () => Promise<string[]>> = {
 	eventlog: eventLog,
+	redact: redactScaling,
 	startup: () => piStartup(pairs),
 	task: () => oneTaskVsBarePi(pairs),
 	inprocess: inProcess,

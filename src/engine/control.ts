@@ -18,11 +18,16 @@ export function controlDir(runDir: string): string {
 
 let sent = 0;
 
-export async function sendControl(runDir: string, command: ControlCommand): Promise<void> {
+/** Drops `command` into the run's inbox; `now` (ms) stamps it, so an inbox can tell whose coordinator it was sent to. */
+export async function sendControl(
+	runDir: string,
+	command: ControlCommand,
+	now: () => number = Date.now,
+): Promise<void> {
 	const dir = controlDir(runDir);
 	await mkdir(dir, { recursive: true });
 	// Sorted by name when read: time, then this process's count (two commands in one millisecond keep their order).
-	const name = `${Date.now()}-${String(sent++).padStart(8, "0")}-${randomUUID()}`;
+	const name = `${now()}-${String(sent++).padStart(8, "0")}-${randomUUID()}`;
 	// Written under a dot-name, then renamed: the coordinator never reads a half-written command.
 	await writeFile(join(dir, `.${name}`), JSON.stringify(command));
 	await rename(join(dir, `.${name}`), join(dir, `${name}.json`));

@@ -2,6 +2,8 @@
  * The offline scripted model as a Pi provider extension: models `crew-scripted/<name>`, no network, no key.
  * Load with `pi -e <this file> --model crew-scripted/scripted`; set PI_CREW_SCENARIO to a scenario file to script it.
  */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import {
 	type AssistantMessage,
 	type Context,
@@ -60,7 +62,7 @@ async function respond(context: Context, scenario: Scenario | undefined): Promis
 	const agent = identity?.agent ?? "default";
 	const { userText, calls, lastResult, lastRunId } = sinceLastUser(context);
 	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt), calls);
-	if (plan.sleepMs > 0) await new Promise((resolve) => setTimeout(resolve, plan.sleepMs));
+	for (const pause of plan.pauses) await (pause.kind === "sleep" ? sleep(pause.ms) : untilExists(pause.file));
 	if ("exhausted" in plan) {
 		return fauxAssistantMessage([], {
 			stopReason: "error",
@@ -107,7 +109,13 @@ async function fault(kind: "crash" | "hang" | "empty" | "rate_limit"): Promise<A
 	throw new Error("unreachable");
 }
 
-/** Counts only since the last user message: history accumulates across prompts in one session. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls for `file` (relative to this worker's directory); the task's timeout or a cancel ends a wait that never ends. */
+async function untilExists(file: string): Promise<void> {
+	while (!existsSync(resolve(file))) await sleep(50);
+}
+
 /** Placeholders in string arguments of a tool step, so a script can pass on what an earlier tool returned. */
 function fillArgs(args: Record<string, unknown>, vars: Record<string, string>): Record<string, unknown> {
 	return Object.fromEntries(
@@ -125,6 +133,7 @@ function minimalPlan(prompt: string, goal: string): string {
 
 const RUN_ID = /\b\d{8}-\d{6}-[0-9a-f]{6}\b/g;
 
+/** Counts only since the last user message: history accumulates across prompts in one session. */
 function sinceLastUser(context: Context): { userText: string; calls: number; lastResult: string; lastRunId: string } {
 	let userText = "";
 	let calls = 0;

@@ -12,7 +12,12 @@ export type Step =
 	| { kind: "tool"; tool: string; args: Record<string, unknown> }
 	| { kind: "say"; text: string }
 	| { kind: "sleep"; ms: number }
+	/** Waits until a file exists (relative to the worker's directory): a barrier a test or a user releases. */
+	| { kind: "wait"; file: string }
 	| { kind: "fault"; fault: Fault };
+
+/** A step that takes no model call of its own: it holds up the next step. */
+export type Pause = Extract<Step, { kind: "sleep" | "wait" }>;
 
 /** Keys are agent names, `default`, `task:<taskId>` or `task:<taskId>@<attempt>` (most specific wins). */
 export type Scenario = Map<string, Step[]>;
@@ -61,13 +66,14 @@ export function parseScenario(text: string, file: string): Scenario {
 	return scenario;
 }
 
-const STEP_HINT = "a step is one of {tool, args}, {say}, {sleepMs} or {fault: crash|hang|empty|rate_limit}";
+const STEP_HINT =
+	"a step is one of {tool, args}, {say}, {sleepMs}, {waitFor: file} or {fault: crash|hang|empty|rate_limit}";
 
 function parseStep(raw: unknown): Step | string {
 	if (!isRecord(raw)) return "a step must be a map";
 	const keys = Object.keys(raw).filter((k) => k !== "args");
 	if (keys.length !== 1)
-		return `a step needs exactly one of tool, say, sleepMs, fault (got: ${keys.join(", ") || "none"})`;
+		return `a step needs exactly one of tool, say, sleepMs, waitFor, fault (got: ${keys.join(", ") || "none"})`;
 	if (typeof raw.tool === "string") {
 		const args = raw.args ?? {};
 		if (!isRecord(args)) return "args must be a map of tool arguments";
@@ -76,6 +82,7 @@ function parseStep(raw: unknown): Step | string {
 	if ("args" in raw) return "args belongs to a tool step";
 	if (typeof raw.say === "string") return { kind: "say", text: raw.say };
 	if (typeof raw.sleepMs === "number" && raw.sleepMs >= 0) return { kind: "sleep", ms: raw.sleepMs };
+	if (typeof raw.waitFor === "string" && raw.waitFor !== "") return { kind: "wait", file: raw.waitFor };
 	if (FAULTS.includes(raw.fault as Fault)) return { kind: "fault", fault: raw.fault as Fault };
 	return `invalid step ${JSON.stringify(raw)}`;
 }
@@ -129,26 +136,26 @@ export function scriptFor(
 }
 
 export type CallPlan =
-	| { sleepMs: number; step: Exclude<Step, { kind: "sleep" }> }
-	| { sleepMs: number; exhausted: true; callIndex: number };
+	| { pauses: Pause[]; step: Exclude<Step, Pause> }
+	| { pauses: Pause[]; exhausted: true; callIndex: number };
 
 /**
- * Each model call consumes the steps up to and including the next non-sleep step; sleeps before it are summed.
- * Call `callIndex` (0-based, counted since the last user message) gets the `callIndex`-th such group.
+ * Each model call consumes the steps up to and including the next step that is not a pause; the pauses before it
+ * run first, in order. Call `callIndex` (0-based, counted since the last user message) gets the `callIndex`-th group.
  */
 export function planCall(steps: Step[], callIndex: number): CallPlan {
 	let group = 0;
-	let sleepMs = 0;
+	let pauses: Pause[] = [];
 	for (const step of steps) {
-		if (step.kind === "sleep") {
-			sleepMs += step.ms;
+		if (step.kind === "sleep" || step.kind === "wait") {
+			pauses.push(step);
 			continue;
 		}
-		if (group === callIndex) return { sleepMs, step };
+		if (group === callIndex) return { pauses, step };
 		group++;
-		sleepMs = 0;
+		pauses = [];
 	}
-	return { sleepMs, exhausted: true, callIndex };
+	return { pauses, exhausted: true, callIndex };
 }
 
 export function fillTemplate(text: string, vars: Record<string, string>): string {

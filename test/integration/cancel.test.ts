@@ -17,10 +17,9 @@ test("SIGTERM to a foreground run cancels it: tasks cancelled, nothing left runn
 	);
 	const { child, done } = startCli(["run", "slow", "cancel me", "--model", SCRIPTED, "--scenario", scenario], box);
 	const runId = await waitForRunLog(box, "the worker's bash call", '"task.tool"');
-	const sent = Date.now();
 	child.kill("SIGTERM");
+	// Not timed: a run that did not stop its worker would end with the `sleep 30` done and the tasks succeeded.
 	const res = await done;
-	assert.ok(Date.now() - sent < 4000, "the run stops promptly");
 	assert.equal(res.code, 1);
 	assert.match(res.stderr, /SIGTERM: cancelling the run/);
 	assert.deepEqual(await processesOfRun(runId), []);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { askPi, cli, ROOT, type RunJson, rpc, SCRIPTED, sandbox, waitFor } from "../support/index.js";
+import { askPi, cli, hasTool, ROOT, type RunJson, rpc, SCRIPTED, sandbox, waitFor } from "../support/index.js";
 
 test('/team-run fix the login bug: "fix" is not a team; the whole text is the goal, the team is recommended', async () => {
 	const box = await sandbox();
@@ -37,12 +37,7 @@ test("/team-run with a known team runs that team on the rest of the text", async
 });
 
 test("interactive pi under tmux: /team-list shows the runs in a widget", async (t) => {
-	try {
-		execFileSync("tmux", ["-V"]);
-	} catch {
-		t.skip("tmux is not installed");
-		return;
-	}
+	if (!hasTool(t, "tmux", ["-V"])) return;
 	const box = await sandbox();
 	const seeded = await cli(["run", "review", "seed a run", "--runtime", "scaffold", "--json"], box);
 	const runId = (JSON.parse(seeded.stdout) as RunJson).runId;

@@ -1,9 +1,9 @@
 /** pi-crew loaded into a real pi as an extension: a scripted parent model calls the `team` tool. */
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { askPi, cli, interruptedRun, projectTeam, SCRIPTED, sandbox, spawnPi } from "../support/index.js";
+import { askPi, cli, interruptedRun, projectTeam, SCRIPTED, sandbox, spawnPi, waitFor } from "../support/index.js";
 
 test("pi -e pi-crew: the parent agent runs a team with the team tool and reads the result", async () => {
 	const box = await sandbox();
@@ -139,10 +139,12 @@ test("steer_subagent: a message reaches a running in-process agent; a child agen
 	const box = await sandbox();
 	await projectTeam(box, "solo", [{ id: "look", role: "explorer" }]);
 	await projectTeam(box, "slow", [{ id: "check", role: "verifier" }]);
-	// Restarted by the steer message (a new user message), the explorer's script answers with it as its goal.
+	// Restarted by the steer message (a new user message), the explorer's script answers with it as its goal. Both
+	// workers hold at a barrier that the parent releases only after steering, so both are running when steered.
+	const release = join(box.repo, "release.flag");
 	const workers = await box.write(
 		"workers.yaml",
-		'explorer:\n  - sleepMs: 5000\n  - tool: ls\n    args: { path: "." }\n  - say: "answer for: {goal}"\nverifier:\n  - sleepMs: 8000\n  - say: "verified"\n',
+		`explorer:\n  - waitFor: ${JSON.stringify(release)}\n  - tool: ls\n    args: { path: "." }\n  - say: "answer for: {goal}"\nverifier:\n  - waitFor: ${JSON.stringify(release)}\n  - say: "verified"\n`,
 	);
 	const start = async (team: string, runtime: string) => {
 		const res = await cli(
@@ -152,9 +154,13 @@ test("steer_subagent: a message reaches a running in-process agent; a child agen
 		assert.equal(res.code, 0, res.stderr);
 		return res.stdout.trim();
 	};
-	// Long sleeps, the in-process run started last: the steer must find both still running, even on a slow machine.
 	const child = await start("slow", "child");
 	const inProcess = await start("solo", "inprocess");
+	for (const runId of [child, inProcess])
+		await waitFor(`run ${runId}'s task to start`, async () => {
+			const log = await readFile(join(box.repo, ".crew", "runs", runId, "events.jsonl"), "utf8").catch(() => "");
+			return log.includes('"task.started"') ? true : undefined;
+		});
 	const parent = await box.write(
 		"parent.yaml",
 		[
@@ -163,6 +169,8 @@ test("steer_subagent: a message reaches a running in-process agent; a child agen
 			`    args: { runId: "${inProcess}", message: "also check the notes" }`,
 			"  - tool: steer_subagent",
 			`    args: { runId: "${child}", message: "hurry" }`,
+			"  - tool: bash",
+			`    args: { command: "touch ${release}" }`,
 			"  - tool: get_subagent_result",
 			`    args: { runId: "${inProcess}" }`,
 			'  - say: "done"',
@@ -170,7 +178,7 @@ test("steer_subagent: a message reaches a running in-process agent; a child agen
 	);
 	const asked = await askPi(box, parent, "steer", "json");
 	assert.equal(asked.code, 0, asked.stderr);
-	const [steered, refused, answer] = asked.toolResults;
+	const [steered, refused, , answer] = asked.toolResults;
 	assert.equal(steered, `delivered to look of run ${inProcess}`);
 	assert.match(answer ?? "", /^answer for: also check the notes/);
 	assert.match(

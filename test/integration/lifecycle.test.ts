@@ -1,5 +1,7 @@
 /** Background runs, cancel from another process, and resume after kill -9: real processes, real pi workers. */
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import { processStartTime } from "../../src/store/lease.js";
 import {
@@ -26,7 +28,12 @@ test("a background run survives its starter's exit and completes; cancel of a fi
 		{ id: "one", role: "explorer" },
 		{ id: "two", role: "writer", dependsOn: ["one"] },
 	]);
-	const scenario = await box.write("scenario.yaml", `default:\n  - sleepMs: 1500\n  - say: "{task} done"\n`);
+	// The first task holds until the test has seen the run going on without its starter.
+	const release = join(box.repo, "release.flag");
+	const scenario = await box.write(
+		"scenario.yaml",
+		`"task:one":\n  - waitFor: ${JSON.stringify(release)}\n  - say: "one done"\ndefault:\n  - say: "{task} done"\n`,
+	);
 	const res = await cli(
 		["run", "bg", "in the background", "--model", SCRIPTED, "--scenario", scenario, "--background"],
 		box,
@@ -36,6 +43,7 @@ test("a background run survives its starter's exit and completes; cancel of a fi
 	assert.match(res.stderr, /continues in the background \(coordinator pid \d+\)/);
 	const running = await status(box, runId);
 	assert.equal(running.status, "running", "the starter has exited; the run goes on");
+	await writeFile(release, "");
 	// Another process follows it through the log until it ends.
 	const followed = await cli(["status", runId, "--follow"], box);
 	assert.equal(followed.code, 0, followed.stderr);

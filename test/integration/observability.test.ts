@@ -14,6 +14,7 @@ import { test } from "node:test";
 import {
 	askPi,
 	cli,
+	hasTool,
 	projectTeam,
 	rpc,
 	runJson,
@@ -122,14 +123,13 @@ test("a real run: every event carries its correlation id; metrics replay it; the
 	const after = await readFile(join(box.repo, ".crew", "metrics", day ?? ""), "utf8");
 	assert.equal(after.trim().split("\n").length, sink.length);
 	await box.write("../crew-home/config.yaml", "");
+	if (!hasTool(t, "promtool")) return;
 	const checked = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
-	if (checked.error) return t.skip("promtool is not installed (Debian package prometheus; .ci/run installs it)");
 	assert.equal(checked.status, 0, `${checked.stdout}${checked.stderr}`);
 });
 
 test("a real Prometheus server scrapes pi-crew metrics --serve", async (t) => {
-	if (spawnSync("prometheus", ["--version"]).error)
-		return t.skip("prometheus is not installed (Debian package prometheus; .ci/run installs it)");
+	if (!hasTool(t, "prometheus")) return;
 	const box = await sandbox();
 	const run = await runJson(await pair(box), box);
 	assert.equal(run.json.status, "succeeded", run.stderr);
@@ -255,17 +255,9 @@ test("OTLP: a run pushes its metrics to the configured endpoint, headers include
 test("an OTLP collector that is down or hangs neither fails nor holds up a run; the failure is reported once", async () => {
 	const box = await sandbox();
 	const args = await pair(box);
-	const started = Date.now();
-	const baseline = await runJson(args, box);
-	const baselineMs = Date.now() - started;
-	assert.equal(baseline.json.status, "succeeded");
-
 	const down = await freePort(); // nothing listens there
 	await box.write("../crew-home/config.yaml", `metrics:\n  otlp:\n    endpoint: http://127.0.0.1:${down}/v1/metrics\n`);
-	const t1 = Date.now();
 	const refused = await runJson(args, box);
-	const refusedMs = Date.now() - t1;
-	assert.ok(refusedMs < baselineMs + 4000, `the command took ${refusedMs} ms, ${baselineMs} ms without a collector`);
 	assert.equal(refused.code, 0);
 	assert.equal(refused.json.status, "succeeded");
 	assert.equal(refused.stderr.match(/metrics exporter otlp failed/g)?.length, 1, refused.stderr);
@@ -282,13 +274,11 @@ test("an OTLP collector that is down or hangs neither fails nor holds up a run; 
 			"../crew-home/config.yaml",
 			`metrics:\n  otlp:\n    endpoint: http://127.0.0.1:${port}/v1/metrics\n    timeoutMs: 30000\n`,
 		);
-		const t0 = Date.now();
 		const hung = await runJson(args, box);
-		const hungMs = Date.now() - t0;
 		assert.equal(hung.json.status, "succeeded");
+		// The run never waits for a push; the command's exit waits at most 1 s for it, then gives up and says so. (A
+		// command that waited for the exporter instead would hang for its 30 s timeout and report no abandoned push.)
 		assert.equal(hung.stderr.match(/metrics exporter otlp failed: no answer within 1000 ms/g)?.length, 1, hung.stderr);
-		// The run never waits for a push; the command's exit waits at most 1 s for it.
-		assert.ok(hungMs < baselineMs + 4000, `the command took ${hungMs} ms, ${baselineMs} ms without a collector`);
 	} finally {
 		hang.closeAllConnections();
 		hang.close();

@@ -10,13 +10,18 @@ test("diamond a -> b,c -> d: d starts after b and c end, b and c overlap, d sees
 	const box = await sandbox();
 	await projectTeam(box, "diamond", [
 		{ id: "a", role: "explorer" },
-		{ id: "b", role: "analyst", dependsOn: ["a"] },
-		{ id: "c", role: "critic", dependsOn: ["a"] },
+		{ id: "b", role: "executor", dependsOn: ["a"] },
+		{ id: "c", role: "test-engineer", dependsOn: ["a"] },
 		{ id: "d", role: "writer", dependsOn: ["b", "c"] },
 	]);
+	// b and c each mark that they run, then wait for the other's mark: the run ends only if they run at the same time.
+	const bFlag = JSON.stringify(join(box.repo, "b.flag"));
+	const cFlag = JSON.stringify(join(box.repo, "c.flag"));
+	const meet = (mine: string, theirs: string, answer: string) =>
+		`  - tool: bash\n    args: { command: ${JSON.stringify(`touch ${mine}`)} }\n  - waitFor: ${theirs}\n  - say: "${answer}"\n`;
 	const scenario = await box.write(
 		"scenario.yaml",
-		`"task:b":\n  - sleepMs: 1500\n  - say: "B-RESULT for {goal}"\n"task:c":\n  - sleepMs: 1500\n  - say: "C-RESULT"\ndefault:\n  - say: "{task} done"\n`,
+		`"task:b":\n${meet(bFlag, cFlag, "B-RESULT for {goal}")}"task:c":\n${meet(cFlag, bFlag, "C-RESULT")}default:\n  - say: "{task} done"\n`,
 	);
 	const { code, json } = await runJson(["diamond", "ship it", "--model", SCRIPTED, "--scenario", scenario], box);
 	assert.equal(code, 0);

@@ -20,3 +20,15 @@ export const fixtures = {
 		output: "out",
 	}),
 };
+
+/** Inputs built to make a backtracking matcher revisit what it has scanned, one shape per risky pattern. */
+export const ADVERSARIAL_REDACT_INPUTS: [string, (n: number) => string][] = [
+	["identifier runs with dashes", (n) => "a-".repeat(n)],
+	["long identifier", (n) => "a".repeat(2 * n)],
+	["separators", (n) => "a=".repeat(n)],
+	["BEGIN lines without END", (n) => "-----BEGIN RSA PRIVATE KEY-----\n".repeat(Math.ceil(n / 16))],
+	["base64url blob", (n) => Buffer.alloc(n, "x7-_").toString()],
+	["bearer words", (n) => "bearer ".repeat(Math.ceil(n / 4))],
+	["query parameters", (n) => "?a=".repeat(n)],
+	["URL without credentials", (n) => `https://${"u:".repeat(n)}`],
+];

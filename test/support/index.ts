@@ -3,7 +3,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after } from "node:test";
+import { after, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { EventLogWriter } from "../../src/store/event-log.js";
 import type { CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
@@ -23,10 +23,28 @@ export interface Sandbox {
 	write(rel: string, text: string): Promise<string>;
 }
 
+/**
+ * Whether an external program the test drives (tmux, promtool, prometheus) is installed. Outside CI a missing one
+ * skips the test and says so; under `CI=true` it fails the test with the reason, so a check can never silently vanish.
+ */
+export function hasTool(t: TestContext, command: string, versionArgs: string[] = ["--version"]): boolean {
+	if (!spawnSync(command, versionArgs).error) return true;
+	const why = `${command} is not installed (Debian package ${command === "tmux" ? "tmux" : "prometheus"}; .ci/run installs it)`;
+	if (process.env.CI === "true") throw new Error(`${why}: under CI=true this check must run`);
+	t.skip(why);
+	return false;
+}
+
+/** A fresh directory under the system temp dir, removed after the test file. */
+export async function tempDir(prefix: string): Promise<string> {
+	const dir = await mkdtemp(join(tmpdir(), prefix));
+	after(() => rm(dir, { recursive: true, force: true }));
+	return dir;
+}
+
 /** A temp repository plus its own HOME, pi agent dir and crew home; removed after the test file. */
 export async function sandbox(): Promise<Sandbox> {
-	const dir = await mkdtemp(join(tmpdir(), "pi-crew-test-"));
-	after(() => rm(dir, { recursive: true, force: true }));
+	const dir = await tempDir("pi-crew-test-");
 	const repo = join(dir, "repo");
 	await mkdir(join(repo, ".git"), { recursive: true });
 	// Hermetic: none of the caller's pi-crew variables (a depth, a pi binary, run markers) leak into the test.

@@ -1,15 +1,15 @@
 /** Editing resources: validated before writing, rolled back when they break something, builtins untouchable. */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { deleteResource, writeResource } from "../../src/api/edit.js";
+import { tempDir } from "../support/index.js";
 
 let repo = "";
 before(async () => {
-	const dir = await mkdtemp(join(tmpdir(), "pi-crew-edit-"));
+	const dir = await tempDir("pi-crew-edit-");
 	repo = join(dir, "repo");
 	await mkdir(join(repo, ".git"), { recursive: true });
 	process.env.PI_CREW_HOME = join(dir, "crew-home");

@@ -1,14 +1,13 @@
 /** The event log: group-committed appends, gap-free seq, torn-tail tolerance, corruption reported by line. */
 import assert from "node:assert/strict";
-import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
-import { fixtures } from "../support/index.js";
+import { fixtures, tempDir } from "../support/index.js";
 
 async function tempLog() {
-	return join(await mkdtemp(join(tmpdir(), "pi-crew-log-")), "events.jsonl");
+	return join(await tempDir("pi-crew-log-"), "events.jsonl");
 }
 
 const { created } = fixtures;

@@ -1,13 +1,13 @@
 /** The run lease: one live holder; a dead holder's lease (pid + start time) is taken over. */
 import assert from "node:assert/strict";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { acquireLease, holderLiveness, LeaseHeldError, processStartTime, readLease } from "../../src/store/lease.js";
-import { deadPid } from "../support/index.js";
+import { deadPid, tempDir } from "../support/index.js";
 
-const file = async () => join(await mkdtemp(join(tmpdir(), "pi-crew-lease-")), "lease.json");
+const file = async () => join(await tempDir("pi-crew-lease-"), "lease.json");
 
 test("a live holder keeps the lease; release frees it", async () => {
 	const path = await file();

@@ -1,14 +1,13 @@
 /** Pure lifecycle policies: retry delays, heartbeat levels and the watcher, the control channel, reopening in the fold. */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type ControlCommand, ControlInbox, controlDir, sendControl } from "../../src/engine/control.js";
 import { isRateLimit, retryDelay } from "../../src/engine/retry.js";
 import { HeartbeatWatcher, heartbeatLevel } from "../../src/engine/watcher.js";
 import { foldEvents } from "../../src/store/events.js";
-import { eventBuilder, fixtures, interruptedRun } from "../support/index.js";
+import { eventBuilder, fixtures, interruptedRun, tempDir } from "../support/index.js";
 
 test("retry delay: backoff × factor^(n-1), jitter within ± the ratio, from the injected random", () => {
 	const policy = { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 };
@@ -68,7 +67,7 @@ test("the watcher reports each level change once and kills after deadTicks conse
 });
 
 test("control commands are delivered once, in order; junk is dropped", async () => {
-	const dir = await mkdtemp(join(tmpdir(), "pi-crew-control-"));
+	const dir = await tempDir("pi-crew-control-");
 	await sendControl(dir, { type: "cancel", from: "first" });
 	await sendControl(dir, { type: "cancel", from: "second" });
 	const { writeFile } = await import("node:fs/promises");
@@ -147,7 +146,7 @@ test("interrupted runs are found by their dead lease holder; a live coordinator'
 	const { acquireLease } = await import("../../src/store/lease.js");
 	const { findInterrupted } = await import("../../src/api/lifecycle.js");
 	const { mkdir, rm } = await import("node:fs/promises");
-	const repo = await mkdtemp(join(tmpdir(), "pi-crew-interrupted-"));
+	const repo = await tempDir("pi-crew-interrupted-");
 	await mkdir(join(repo, ".git"));
 	await interruptedRun(repo, "run-dead");
 	await interruptedRun(repo, "run-elsewhere", { host: "another-host" });
@@ -195,15 +194,14 @@ test("the rate-limit gate grows one step per closure, not per rate-limited task,
 });
 
 test("commands left for an earlier coordinator are cleared; one sent to this coordinator early is kept", async () => {
-	const dir = await mkdtemp(join(tmpdir(), "pi-crew-control-"));
-	await sendControl(dir, { type: "cancel", from: "for the previous coordinator" });
+	const dir = await tempDir("pi-crew-control-");
+	const since = 1_700_000_000_000;
+	await sendControl(dir, { type: "cancel", from: "for the previous coordinator" }, () => since - 1);
 	const got: ControlCommand[] = [];
 	const inbox = new ControlInbox(dir, async (c) => {
 		got.push(c);
 	});
-	const since = Date.now() + 1;
-	await new Promise((resolve) => setTimeout(resolve, 5));
-	await sendControl(dir, { type: "cancel", from: "for this coordinator, sent early" });
+	await sendControl(dir, { type: "cancel", from: "for this coordinator, sent early" }, () => since);
 	await inbox.clearBefore(since);
 	await inbox.poll();
 	assert.deepEqual(
@@ -217,7 +215,7 @@ test("one unreadable run does not hide the others from list", async () => {
 	const { createRunDir } = await import("../../src/store/run-store.js");
 	const { listRuns } = await import("../../src/api/index.js");
 	const { mkdir, writeFile } = await import("node:fs/promises");
-	const repo = await mkdtemp(join(tmpdir(), "pi-crew-list-"));
+	const repo = await tempDir("pi-crew-list-");
 	await mkdir(join(repo, ".git"));
 	const good = await createRunDir(repo, "run-good");
 	const log = await EventLogWriter.create(good.events, "run-good");

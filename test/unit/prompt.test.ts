@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PlannedTask } from "../../src/engine/plan.js";
 import { RESULT_INLINE_CHARS, taskPrompt } from "../../src/engine/prompt.js";
+import { tempDir } from "../support/index.js";
 
 const agent = {
 	name: "writer",
@@ -85,10 +86,9 @@ test("the delegation policy follows the autonomy profile and lists the teams", a
 });
 
 test("the session's policy is read the light way: profile from the config, repository teams by name only", async () => {
-	const { mkdtemp, mkdir, writeFile } = await import("node:fs/promises");
-	const { tmpdir } = await import("node:os");
+	const { mkdir, writeFile } = await import("node:fs/promises");
 	const { join } = await import("node:path");
-	const dir = await mkdtemp(join(tmpdir(), "pi-crew-policy-"));
+	const dir = await tempDir("pi-crew-policy-");
 	const repo = join(dir, "repo");
 	await mkdir(join(repo, ".git"), { recursive: true });
 	await mkdir(join(repo, ".crew", "teams"), { recursive: true });

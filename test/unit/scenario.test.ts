@@ -39,13 +39,23 @@ test("every bad step is reported with file, line and field", () => {
 	assert.throws(() => parseScenario("a: [\n", "bad.yaml"), /bad\.yaml:\d+: invalid YAML/);
 });
 
-test("each model call takes the next non-sleep step, with the sleeps before it", () => {
+test("each model call takes the next step that is not a pause, with the pauses before it in order", () => {
 	const steps =
-		parseScenario("a:\n  - sleepMs: 10\n  - tool: ls\n  - sleepMs: 5\n  - sleepMs: 7\n  - say: done\n", "s").get("a") ??
-		[];
-	assert.deepEqual(planCall(steps, 0), { sleepMs: 10, step: { kind: "tool", tool: "ls", args: {} } });
-	assert.deepEqual(planCall(steps, 1), { sleepMs: 12, step: { kind: "say", text: "done" } });
-	assert.deepEqual(planCall(steps, 2), { sleepMs: 0, exhausted: true, callIndex: 2 });
+		parseScenario("a:\n  - sleepMs: 10\n  - tool: ls\n  - sleepMs: 5\n  - waitFor: go.flag\n  - say: done\n", "s").get(
+			"a",
+		) ?? [];
+	assert.deepEqual(planCall(steps, 0), {
+		pauses: [{ kind: "sleep", ms: 10 }],
+		step: { kind: "tool", tool: "ls", args: {} },
+	});
+	assert.deepEqual(planCall(steps, 1), {
+		pauses: [
+			{ kind: "sleep", ms: 5 },
+			{ kind: "wait", file: "go.flag" },
+		],
+		step: { kind: "say", text: "done" },
+	});
+	assert.deepEqual(planCall(steps, 2), { pauses: [], exhausted: true, callIndex: 2 });
 });
 
 test("templates and the identity/goal markers round-trip", () => {
