@@ -16,7 +16,7 @@ import { replayRuns } from "../src/observability/replay.js";
 import { appendSink } from "../src/observability/sink.js";
 import { EventLogWriter, readEventLog } from "../src/store/event-log.js";
 import { applyEvent, type CrewEvent, foldEvents, type RunState } from "../src/store/events.js";
-import { runPaths } from "../src/store/run-store.js";
+import { createRunDir, RunTail, runPaths } from "../src/store/run-store.js";
 import { redact } from "../src/util/redact.js";
 import { ADVERSARIAL_REDACT_INPUTS, fixtures } from "../test/support/fixtures.js";
 
@@ -287,6 +287,7 @@ async function eventLog(): Promise<string[]> {
 		foldEvents(read.events);
 		foldTimes.push(performance.now() - t0);
 	}
+	const follower = await tailFollower(dir);
 	await rm(dir, { recursive: true, force: true });
 	return [
 		"### Event log",
@@ -295,8 +296,44 @@ async function eventLog(): Promise<string[]> {
 		"|---|---|---|",
 		`| durable appends (group commit, fsync per batch) | ${Math.round(N / (appendMs / 1000)).toLocaleString("en")} events/s (${N.toLocaleString("en")} in ${appendMs.toFixed(0)} ms) | >= 20,000 events/s |`,
 		`| read + fold of a 10,000-event run | ${median(foldTimes).toFixed(1)} ms (median of 5) | <= 50 ms |`,
+		`| follower of a 10,000-event run (RunTail), poll with nothing new | ${follower.idleMs.toFixed(3)} ms (median of 200) | <= 1 ms |`,
+		`| follower, per new event (batches of 100 appended by a live writer) | ${follower.perEventMs.toFixed(4)} ms | <= 0.05 ms |`,
 		"",
 	];
+}
+
+/** A follower of a run of 10,000 events, as `status --follow` and the live view use it: idle polls, then new events. */
+async function tailFollower(dir: string): Promise<{ idleMs: number; perEventMs: number }> {
+	const repo = join(dir, "follow");
+	await mkdir(join(repo, ".git"), { recursive: true });
+	const paths = await createRunDir(repo, "follow");
+	const log = await EventLogWriter.create(paths.events, "follow");
+	await log.append("run.created", fixtures.created);
+	await log.append("task.planned", { role: "r", agent: "a", dependsOn: [], template: "t", output: "o" }, "t");
+	const usage = { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, total: 2 };
+	await Promise.all(Array.from({ length: 9_998 }, () => log.append("task.usage", usage, "t")));
+	const tail = new RunTail(repo, "follow");
+	await tail.poll();
+	await tail.view();
+	const idle: number[] = [];
+	for (let i = 0; i < 200; i++) {
+		const t0 = performance.now();
+		await tail.poll();
+		await tail.view();
+		idle.push(performance.now() - t0);
+	}
+	let eventsMs = 0;
+	let seen = 0;
+	for (let batch = 0; batch < 50; batch++) {
+		await Promise.all(Array.from({ length: 100 }, () => log.append("task.usage", usage, "t")));
+		const t0 = performance.now();
+		seen += (await tail.poll()).length;
+		await tail.view();
+		eventsMs += performance.now() - t0;
+	}
+	await log.close();
+	if (seen !== 5_000) throw new Error(`the follower saw ${seen} of 5000 new events`);
+	return { idleMs: median(idle), perEventMs: eventsMs / seen };
 }
 
 async function dag(tasks: number): Promise<string[]> {

@@ -1,19 +1,32 @@
 /**
- * The one module that names the host's packages. Upstream renamed the scope (`@earendil-works/pi-*`); when we move,
- * this file is the only edit. Value imports here load pi's modules, so only code that runs inside pi imports them.
+ * The one module that names the host's packages (`@earendil-works/pi-*` 1.x). It has no value imports: pi's modules
+ * load only through the functions below, so any module may import this one without paying for pi (inside pi they
+ * are the host's own, already loaded).
  */
-export type { Api, AssistantMessage, Context, Message, Model } from "@mariozechner/pi-ai";
-export {
-	fauxAssistantMessage,
-	fauxText,
-	fauxToolCall,
-	getApiProvider,
-	registerFauxProvider,
-	StringEnum,
-} from "@mariozechner/pi-ai";
-export type { ExtensionAPI } from "@mariozechner/pi-coding-agent";
+export type {
+	AssistantMessage,
+	JsonObject,
+	Message,
+	Model,
+	Provider,
+	TranscriptContext,
+} from "@earendil-works/pi-ai";
+export type { ExtensionAPI, ExtensionContext } from "@earendil-works/pi-coding-agent";
 
-/** The SDK, for the in-process runtime only: loading it costs ~0.6 s, so it is imported on first use. */
+/** The package of the host's CLI, for finding the pi installed beside pi-crew. */
+export const HOST_PACKAGE = "@earendil-works/pi-coding-agent";
+
+/** The SDK, for the in-process runtime: loading it costs ~0.6 s outside pi, so it is imported on first use. */
 export function loadSdk() {
-	return import("@mariozechner/pi-coding-agent");
+	return import("@earendil-works/pi-coding-agent");
+}
+
+/** pi-ai (the faux provider and transcript helpers the scripted model is built on). */
+export function loadAi() {
+	return import("@earendil-works/pi-ai");
+}
+
+/** The version of the pi this code runs in (inside pi the import is the host's own module). */
+export async function runningPiVersion(): Promise<string> {
+	return (await loadSdk()).VERSION;
 }

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
-import { piCommand } from "../workers/child.js";
+import { piCommand, sessionPiVersion } from "../workers/host-pi.js";
 import { findRepo, formatProblem, listRuns, validateResources } from "./index.js";
 import { findInterrupted } from "./lifecycle.js";
 
@@ -27,22 +27,64 @@ async function onPath(names: string[]): Promise<string | undefined> {
 	return undefined;
 }
 
-async function piVersion(): Promise<Check> {
-	let command = "pi";
-	let args: string[] = [];
+/** Which pi the workers run and its version; inside a pi session, whether it is the session's own. */
+async function piCheck(): Promise<Check> {
+	let shown = "pi";
 	try {
-		({ command, args } = piCommand());
+		const pi = piCommand();
+		shown = `${pi.source}: ${[pi.command, ...pi.args].join(" ")}`;
 		// pi prints its version on stderr.
-		const { stdout, stderr } = await promisify(execFile)(command, [...args, "--version"], { timeout: 30_000 });
-		const version = (stdout.trim() || stderr.trim()).split("\n")[0];
-		return { name: "pi", level: "ok", detail: `${version} (${[command, ...args].join(" ")})` };
+		const { stdout, stderr } = await promisify(execFile)(pi.command, [...pi.args, "--version"], { timeout: 30_000 });
+		const version = (stdout.trim() || stderr.trim()).split("\n")[0] ?? "";
+		const session = sessionPiVersion();
+		if (session && session !== version)
+			return {
+				name: "pi",
+				level: "warning",
+				detail: `workers run pi ${version} (${shown}) but this session is pi ${session}`,
+				hint: "unset PI_CREW_PI_BIN so that workers run the session's own pi",
+			};
+		if (!atLeast(version, PI_MIN))
+			return {
+				name: "pi",
+				level: "warning",
+				detail: `${version} (${shown}): pi-crew needs pi ${PI_MIN} or later`,
+				hint: "npm install -g @earendil-works/pi-coding-agent",
+			};
+		return { name: "pi", level: "ok", detail: `${version} (${shown})` };
 	} catch (err) {
 		return {
 			name: "pi",
 			level: "error",
-			detail: `cannot run ${[command, ...args].join(" ")}: ${(err as Error).message.split("\n")[0]}`,
-			hint: "install @mariozechner/pi-coding-agent beside pi-crew, or set PI_CREW_PI_BIN",
+			detail: `cannot run ${shown}: ${(err as Error).message.split("\n")[0]}`,
+			hint: "install pi (npm install -g @earendil-works/pi-coding-agent), or set PI_CREW_PI_BIN",
 		};
+	}
+}
+
+/** The lowest pi and Node this version is built and tested for (pi 1.x needs Node 22.19). */
+const PI_MIN = "1.6.0";
+const NODE_MIN = "22.19.0";
+
+/** Whether dotted version `version` is at least `min` (numeric parts; anything after them is ignored). */
+export function atLeast(version: string, min: string): boolean {
+	const parts = (v: string) => (/\d+(?:\.\d+)*/.exec(v)?.[0] ?? "0").split(".").map(Number);
+	const [a, b] = [parts(version), parts(min)];
+	for (let i = 0; i < Math.max(a.length, b.length); i++)
+		if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+	return true;
+}
+
+/** The default model a run here would use (the config's, else pi's), resolved as a run's preflight does. */
+async function modelCheck(repo: string): Promise<Check> {
+	const { loadConfig } = await import("../config/config.js");
+	const model = (await loadConfig()).model;
+	try {
+		await (await import("./models.js")).preflightModels(new Map([[model, ["default"]]]), repo);
+		return { name: "model", level: "ok", detail: model ?? "pi's default model" };
+	} catch (err) {
+		const detail = (err as Error).message.replace(/^cannot start the run:\n\s*/, "");
+		return { name: "model", level: "error", detail, hint: "runs without --model would fail before they start" };
 	}
 }
 
@@ -58,15 +100,20 @@ async function config(): Promise<Check> {
 
 export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; repo: string; checks: Check[] }> {
 	const repo = findRepo(cwd);
-	const major = Number(process.versions.node.split(".")[0]);
 	const checks: Check[] = [
-		major >= 20
+		atLeast(process.versions.node, NODE_MIN)
 			? { name: "node", level: "ok", detail: process.version }
-			: { name: "node", level: "error", detail: process.version, hint: "pi-crew needs Node 20 or later" },
-		await piVersion(),
+			: {
+					name: "node",
+					level: "error",
+					detail: process.version,
+					hint: `pi-crew and pi 1.x need Node ${NODE_MIN} or later`,
+				},
+		await piCheck(),
 		await config(),
 	];
 	const configOk = checks.at(-1)?.level === "ok";
+	if (configOk) checks.push(await modelCheck(repo));
 	if (configOk) {
 		const loaded = await validateResources(repo).catch((err: Error) => err);
 		if (loaded instanceof Error) {

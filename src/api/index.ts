@@ -6,6 +6,7 @@ import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { CrewConfig } from "../config/config.js";
+import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
@@ -19,23 +20,9 @@ import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
 export { formatProblem } from "../util/yaml-source.js";
 export type { Catalog, CrewEvent, Problem, RunState, RunView };
 
-/** An operation that could not complete for a reason the message explains: the CLI exits 1 with it (no stack). */
-export class OperationError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = "OperationError";
-	}
-}
+import { OperationError, UsageError } from "../util/errors.js";
 
-/** Bad input: the CLI exits 2 with this message. */
-export class UsageError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = "UsageError";
-	}
-}
-
-export { findRepo };
+export { findRepo, OperationError, UsageError };
 
 interface Context {
 	repo: string;
@@ -78,6 +65,8 @@ export interface RunRequest {
 export type OnEvent = (event: CrewEvent, state: RunState) => void;
 
 const MAX_GOAL_CHARS = 64_000;
+/** Run ids made here start with their creation time (see newRunId). */
+const RUN_ID_TIME = /^\d{8}-\d{6}-/;
 
 export async function createRuntime(name: string): Promise<WorkerRuntime> {
 	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
@@ -111,9 +100,7 @@ export async function runAgent(req: Omit<RunRequest, "team" | "workflow"> & { ag
 
 async function launch(
 	req: RunRequest,
-	planner: (
-		catalog: Catalog,
-	) => Promise<{ plan: { autoRetry: boolean }; start: { team: string; workflow: string; agent?: string } }>,
+	planner: (catalog: Catalog) => Promise<{ plan: Plan; start: { team: string; workflow: string; agent?: string } }>,
 ): Promise<RunView> {
 	const goal = req.goal.trim();
 	if (!goal) throw new UsageError("the goal is empty: say what the team should do");
@@ -124,10 +111,21 @@ async function launch(
 	const { plan, start: target } = await planner(catalog);
 	let scenario: string | undefined;
 	if (req.scenario) {
+		const { isScripted, loadScenario, SCRIPTED_PROVIDER } = await import("../scripted/scenario.js");
+		// A scenario scripts only the offline model: with it, the run is on that model, never silently on another.
+		if (req.model && !isScripted(req.model))
+			throw new UsageError(
+				`--scenario scripts the offline model, not "${req.model}": drop --model or use --model ${SCRIPTED_PROVIDER}/scripted`,
+			);
 		scenario = resolve(req.cwd ?? process.cwd(), req.scenario);
-		await (await import("../scripted/scenario.js")).loadScenario(scenario); // fail now, not in every worker
+		await loadScenario(scenario); // fail now, not in every worker
+		req = { ...req, model: req.model ?? `${SCRIPTED_PROVIDER}/scripted` };
 	}
 	const settings = await runSettings(req, config, plan.autoRetry, scenario);
+	if (settings.runtime !== "scaffold") {
+		const { modelsOf } = await import("../engine/plan.js");
+		await (await import("./models.js")).preflightModels(modelsOf(plan, settings), repo);
+	}
 	const start: StartRequest = { kind: "run", ...target, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
@@ -230,11 +228,21 @@ async function runSettings(
 export async function runStatus(cwd: string | undefined, runId?: string): Promise<RunView> {
 	const repo = findRepo(cwd);
 	if (runId) return loadRun(repo, runId);
-	// The latest readable run by creation time (ids sort by time too, but a directory may hold no run).
-	const { runs } = await listRuns(repo);
-	const latest = runs.sort((a, b) => a.state.createdAt.localeCompare(b.state.createdAt)).at(-1);
-	if (!latest) throw new UsageError('no runs yet in this repository (start one with: pi-crew run <team> "<goal>")');
-	return latest;
+	// The latest readable run by creation time. Ids start with their creation second, so only the newest second's
+	// runs are read (one log, as a rule), going back a second at a time past directories that hold no readable run.
+	const ids = (await listRunIds(repo)).reverse();
+	for (let i = 0; i < ids.length; ) {
+		const second = ids[i]?.slice(0, 15) ?? "";
+		const group = ids.slice(i).filter((id, k) => k === 0 || (RUN_ID_TIME.test(id) && id.startsWith(second)));
+		i += group.length;
+		const views = await Promise.all(group.map((id) => loadRun(repo, id).catch(() => undefined)));
+		const latest = views
+			.filter((v): v is RunView => v !== undefined)
+			.sort((a, b) => a.state.createdAt.localeCompare(b.state.createdAt))
+			.at(-1);
+		if (latest) return latest;
+	}
+	throw new UsageError('no runs yet in this repository (start one with: pi-crew run <team> "<goal>")');
 }
 
 export interface RunList {

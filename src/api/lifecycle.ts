@@ -8,12 +8,12 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sendControl } from "../engine/control.js";
-import { appendDeadLetter, type DeadLetter, deadLetters } from "../engine/deadletter.js";
+import { type DeadLetter, deadLetters } from "../engine/deadletter.js";
 import { reopenForResume } from "../engine/plan.js";
-import { EventLogWriter, readEventLog } from "../store/event-log.js";
-import { applyEvent, type RunState, TERMINAL_RUN } from "../store/events.js";
+import { EventLogWriter } from "../store/event-log.js";
+import { TERMINAL_RUN } from "../store/events.js";
 import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
-import { createRunDir, listRunIds, loadRun, newRunId, type RunView, runPaths } from "../store/run-store.js";
+import { createRunDir, listRunIds, loadRun, newRunId, RunTail, type RunView, runPaths } from "../store/run-store.js";
 import { reapTask } from "../workers/reaper.js";
 import {
 	assertDepth,
@@ -60,31 +60,23 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 	child.on("exit", (code) => {
 		exit = code;
 	});
+	const tail = new RunTail(repo, runId);
+	const readable = () =>
+		tail.poll().then(
+			() => tail.state !== undefined,
+			() => false,
+		);
 	try {
 		const deadline = Date.now() + BACKGROUND_START_TIMEOUT_MS;
 		for (;;) {
 			// Taken: the child holds the lease and the run's first events are durable (so status can read it).
 			const holder = await readLease(paths.lease).catch(() => undefined);
-			if (
-				holder?.pid === child.pid &&
-				(await loadRun(repo, runId).then(
-					() => true,
-					() => false,
-				))
-			)
-				break;
+			if (holder?.pid === child.pid && (await readable())) break;
 			if (spawnError) throw new OperationError(`cannot start the background coordinator: ${spawnError.message}`);
 			if (exit !== undefined) {
-				if (
-					exit === 0 ||
-					(await loadRun(repo, runId).then(
-						(v) => TERMINAL_RUN.has(v.status),
-						() => false,
-					))
-				)
-					break;
-				const tail = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n");
-				throw new Error(`the background coordinator exited (code ${exit}) before taking the run:\n${tail}`);
+				if (exit === 0 || ((await readable()) && TERMINAL_RUN.has((await tail.view()).status))) break;
+				const last = (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").slice(-5).join("\n");
+				throw new Error(`the background coordinator exited (code ${exit}) before taking the run:\n${last}`);
 			}
 			if (Date.now() > deadline) throw new Error(`the background coordinator did not start within 30s; see ${logFile}`);
 			await new Promise((resolve) => setTimeout(resolve, 50));
@@ -106,18 +98,11 @@ export async function follow(
 	signal?: AbortSignal,
 	pollMs = 250,
 ): Promise<RunView> {
-	const repo = findRepo(cwd);
-	let seen = 0;
-	let state: RunState | undefined;
+	const tail = new RunTail(findRepo(cwd), runId);
 	for (;;) {
-		const view = await loadRun(repo, runId);
-		const { events } = await readEventLog(view.paths.events);
-		for (const e of events.slice(seen)) {
-			state = applyEvent(state, e);
-			onEvent(e, state);
-		}
-		seen = events.length;
-		if (view.status !== "running" && view.status !== "pending") return loadRun(repo, runId);
+		await tail.poll(onEvent);
+		const view = await tail.view();
+		if (view.status !== "running" && view.status !== "pending") return view;
 		if (signal?.aborted) return view;
 		await new Promise((resolve) => setTimeout(resolve, pollMs));
 	}
@@ -181,9 +166,11 @@ export async function cancel(cwd: string | undefined, runId: string, waitMs = 10
 	if (TERMINAL_RUN.has(view.status)) return { outcome: "already-ended", view };
 	if (view.status === "interrupted") return { outcome: "not-running", view, reaped: await reapTask(runId) };
 	await sendControl(view.paths.dir, { type: "cancel", from: `pi-crew cancel (pid ${process.pid})` });
+	const tail = new RunTail(repo, runId);
 	const deadline = Date.now() + waitMs;
 	for (;;) {
-		const now = await loadRun(repo, runId);
+		await tail.poll();
+		const now = await tail.view();
 		if (now.status !== "running" && now.status !== "pending") return { outcome: "cancelled", view: now };
 		if (Date.now() > deadline)
 			throw new OperationError(
@@ -232,14 +219,6 @@ export async function deadLetterTask(cwd: string | undefined, runId: string, tas
 		const detail = task.reason ?? "failed";
 		await log.append("task.deadlettered", { reason: "manual", detail }, taskId);
 		await log.close();
-		await appendDeadLetter(view.paths.dir, {
-			ts: new Date().toISOString(),
-			runId,
-			taskId,
-			reason: "manual",
-			detail,
-			attempts: task.attempts.length,
-		});
 	} finally {
 		await lease.release();
 	}
@@ -262,12 +241,12 @@ export async function steer(
 	if (!message.trim()) throw new UsageError("the message is empty");
 	const after = view.state.lastSeq;
 	await sendControl(view.paths.dir, { type: "steer", message, taskId, from: `pi-crew (pid ${process.pid})` });
+	const tail = new RunTail(repo, runId);
 	for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
-		const { events } = await readEventLog(view.paths.events);
-		const answer = events.find((e) => e.seq > after && e.type === "task.steered");
+		const answer = (await tail.poll()).find((e) => e.seq > after && e.type === "task.steered");
 		if (answer?.type === "task.steered")
 			return { delivered: answer.data.delivered, taskId: answer.taskId, reason: answer.data.reason };
-		const now = await loadRun(repo, runId);
+		const now = await tail.view();
 		if (now.status !== "running") return { delivered: false, reason: `the run ended ${now.status} first` };
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}

@@ -3,7 +3,7 @@
  * it covers background runs and other processes' runs alike, and it is the same whoever asks.
  */
 
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
@@ -225,6 +225,15 @@ export async function exportDiagnostics(
 		: join(repo, ".crew", `diagnostics-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 	if (options.confine) confined(repo, path);
 	await assertNoSymlinks(repo, path);
+	// A named file goes where it is named, or nowhere: a typo in its directory is an error, not a new directory.
+	if (
+		file &&
+		!(await stat(dirname(path)).then(
+			(st) => st.isDirectory(),
+			() => false,
+		))
+	)
+		throw new UsageError(`cannot write the report to ${path}: ${dirname(path)} is not a directory`);
 	const report = await diagnostics(repo);
 	await mkdir(dirname(path), { recursive: true });
 	await writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });

@@ -2,9 +2,11 @@
  * `pi-crew`: the headless CLI. Parses argv, calls the api, prints text (progress on stderr) or one JSON document on
  * stdout. Exit codes: 0 run succeeded, 1 run failed or cancelled, 2 bad usage or invalid resources.
  */
+import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as api from "../api/index.js";
 import { stopBackground } from "../util/background.js";
+import { CrewError } from "../util/errors.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 import { progressLine, renderPlan, renderRun } from "./render.js";
 
@@ -36,17 +38,6 @@ Usage:
 
 Exit codes: 0 success, 1 run failed or cancelled, 2 bad usage or invalid resources.
 Docs: README.md, docs/scripted-model.md, docs/observability.md`;
-
-const USAGE_ERRORS = new Set([
-	"UsageError",
-	"PlanError",
-	"ScenarioError",
-	"ConfigError",
-	"InvalidIdError",
-	"RunNotFoundError",
-	"LeaseHeldError",
-	"ResumeRefused",
-]);
 
 const OPTIONS = {
 	workflow: { type: "string" },
@@ -168,6 +159,14 @@ async function listResources(kind: "agents" | "teams" | "workflows", v: Values):
 	return 0;
 }
 
+function isDirectory(path: string): boolean {
+	try {
+		return statSync(path).isDirectory();
+	} catch {
+		return false;
+	}
+}
+
 export async function main(argv: string[]): Promise<number> {
 	const { values: v, positionals } = parse(argv);
 	const [command, ...args] = positionals;
@@ -175,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
 		process.stdout.write(`${USAGE}\n`);
 		return command || v.help ? 0 : 2;
 	}
+	// A directory named on the command line must exist: a typo must not start a run, or write files, elsewhere.
+	if (v.cwd !== undefined && !isDirectory(v.cwd)) throw new api.UsageError(`--cwd ${v.cwd}: no such directory`);
 	switch (command) {
 		case "run":
 			return run(args, v);
@@ -314,10 +315,10 @@ export async function cli(argv: string[]): Promise<void> {
 		code = await main(argv);
 	} catch (err) {
 		const e = err as Error & { code?: string };
-		const usage = USAGE_ERRORS.has(e.name) || e.code?.startsWith("ERR_PARSE_ARGS");
-		const explained = usage || e.name === "OperationError";
+		// Our errors carry their exit code; node's argument parser's are bad usage; anything else is a bug (stack).
+		const explained = err instanceof CrewError ? err.exitCode : e.code?.startsWith("ERR_PARSE_ARGS") ? 2 : undefined;
 		process.stderr.write(`pi-crew: ${explained ? e.message : (e.stack ?? e.message)}\n`);
-		code = usage ? 2 : 1;
+		code = explained ?? 1;
 	}
 	process.exitCode = code;
 	// A run's exporters may still wait on a hung collector (its sockets, its retry timers): once the output is out,

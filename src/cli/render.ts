@@ -45,7 +45,7 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		case "run.cancelling":
 			return `${time} cancelling (${e.data.source})`;
 		case "run.resumed":
-			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}`;
+			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}${e.data.changedAgents ? `\n${time} note: agent(s) ${e.data.changedAgents.join(", ")} changed since the run started; it goes on with the definitions it recorded` : ""}`;
 		case "run.alert":
 			return `${time} ⚠ ${e.data.message}`;
 		case "run.finished":

@@ -9,9 +9,9 @@ import { type Static, Type } from "typebox";
 import writeFileAtomic from "write-file-atomic";
 import { parseDocument, stringify } from "yaml";
 import type { HeartbeatPolicy, RetryPolicy } from "../store/events.js";
+import { UsageError } from "../util/errors.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
-
 import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY, RUNTIMES, type RuntimeName } from "./home.js";
 
 export { AUTONOMY, type Autonomy, crewHome };
@@ -125,10 +125,9 @@ export const DEFAULTS = {
 	metrics: { sink: true, retentionDays: 7, host: "127.0.0.1", otlpIntervalMs: 15_000, otlpTimeoutMs: 5_000 },
 };
 
-export class ConfigError extends Error {
+export class ConfigError extends UsageError {
 	constructor(readonly problems: Problem[]) {
 		super(problems.map(formatProblem).join("\n"));
-		this.name = "ConfigError";
 	}
 }
 

@@ -2,19 +2,19 @@
  * One task, from its prompt to its terminal event: attempts, retry with backoff, the rate-limit gate, heartbeats
  * and dead-letter. The task stays `running` between attempts; it fails only when its attempts are exhausted.
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { DeadLetterReason } from "../store/events.js";
-import { listRunIds, loadRun, writeArtifact } from "../store/run-store.js";
+import { listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
 import { readConfined } from "../util/paths.js";
-import { StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
+import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { type RunContext, sleep } from "./context.js";
-import { appendDeadLetter, DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
-import type { PlannedTask } from "./plan.js";
+import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
+import { type PlannedTask, plannedTask, recordDefinition, taskModel } from "./plan.js";
 import { type DependencyResult, systemPrompt, taskPrompt } from "./prompt.js";
-import { isRateLimit, retryDelay } from "./retry.js";
+import { retryDelay } from "./retry.js";
 
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
 const MAX_RATE_LIMIT_WAITS = 5;
@@ -24,7 +24,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const dir = `tasks/${id}`;
 	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task));
 	if (task.adaptive)
-		prompt += `\n${planFormat(ctx.plan.roles, new Set(ctx.plan.tasks.filter((t) => !t.from).map((t) => t.role)))}`;
+		prompt += `\n${planFormat(ctx.plan.roles, new Set([...ctx.state().tasks.values()].filter((t) => !t.from).map((t) => t.role)))}`;
 	const loop = {
 		promptPath: await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt),
 		failures: 0,
@@ -40,7 +40,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const { promptPath } = loop;
 		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptPath) }, id);
 		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir });
-		if (outcome.ok && task.adaptive && !expandedAlready(ctx, id)) {
+		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
 			if ("errors" in plan) {
 				const reason = `invalid plan: ${plan.errors.join("; ")}`;
@@ -54,7 +54,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			}
 			await expand(ctx, task, plan.steps);
 		}
-		if (outcome.ok) {
+		if (outcome.kind === "succeeded") {
 			const resultPath = await writeArtifact(ctx.paths, `${dir}/result.md`, outcome.answer);
 			await ctx.log.append(
 				"task.succeeded",
@@ -64,24 +64,25 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			ctx.gate.opened();
 			return "done";
 		}
-		if (outcome.stop === "cancel") {
-			await ctx.log.append("task.cancelled", { reason: outcome.reason }, id);
+		const { kind, detail } = outcome;
+		if (kind === "cancelled") {
+			await ctx.log.append("task.cancelled", { reason: detail }, id);
 			return "done";
 		}
-		if (outcome.stop === "heartbeat-dead") return fail(ctx, id, outcome.reason, "heartbeat-dead");
+		if (kind === "stalled") return fail(ctx, id, detail, "heartbeat-dead");
 		const retry = ctx.settings.retry;
-		if (!retry || outcome.retryable === false) return fail(ctx, id, outcome.reason);
-		if (isRateLimit(outcome.reason) && loop.rateLimitWaits < MAX_RATE_LIMIT_WAITS) {
+		if (!retry || !outcome.retryable) return fail(ctx, id, detail);
+		if (kind === "rate_limited" && loop.rateLimitWaits < MAX_RATE_LIMIT_WAITS) {
 			loop.rateLimitWaits++;
-			const delayMs = await ctx.gate.close(outcome.reason);
-			await ctx.log.append("task.retrying", { attempt, reason: outcome.reason, delayMs, rateLimited: true }, id);
+			const delayMs = await ctx.gate.close(detail);
+			await ctx.log.append("task.retrying", { attempt, reason: detail, delayMs, rateLimited: true }, id);
 			return "again";
 		}
 		loop.failures++;
 		if (loop.failures >= retry.maxAttempts)
-			return fail(ctx, id, `${outcome.reason} (attempt ${attempt}, retries exhausted)`, "max-retries");
+			return fail(ctx, id, `${detail} (attempt ${attempt}, retries exhausted)`, "max-retries");
 		const delayMs = retryDelay(retry, loop.failures, ctx.random);
-		await ctx.log.append("task.retrying", { attempt, reason: outcome.reason, delayMs }, id);
+		await ctx.log.append("task.retrying", { attempt, reason: detail, delayMs }, id);
 		await sleep(delayMs, ctx.cancel);
 		return "again";
 	};
@@ -127,7 +128,6 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 			output: step.id,
 			from: planner.id,
 		};
-		ctx.plan.tasks.push(task);
 		added.push(task.id);
 		await ctx.log.append(
 			"task.planned",
@@ -138,6 +138,7 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 				template: task.template,
 				output: task.output,
 				from: planner.id,
+				definition: recordDefinition(agent),
 			},
 			task.id,
 		);
@@ -162,7 +163,7 @@ async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFile
 		agent: task.agent.name,
 		cwd: ctx.repo,
 		...files,
-		model: ctx.settings.model ?? task.agent.model ?? ctx.settings.defaultModel,
+		model: taskModel(ctx.settings, task.agent),
 		tools: task.agent.tools,
 		thinking: task.agent.thinking,
 		maxTurns: task.agent.maxTurns,
@@ -191,7 +192,7 @@ async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFile
 			} else if (event.type === "usage") record(ctx.log.append("task.usage", event.usage, id));
 		});
 	} catch (err) {
-		outcome = { ok: false, reason: `worker runtime failed: ${(err as Error).message}`, retryable: false };
+		outcome = failure("spawn_failed", `worker runtime failed: ${(err as Error).message}`);
 	} finally {
 		ctx.watcher.untrack(id);
 		ctx.cancel.removeEventListener("abort", onCancel);
@@ -205,15 +206,6 @@ async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: De
 	await ctx.log.append("task.failed", { reason }, id);
 	if (!deadLetter) return "done";
 	await ctx.log.append("task.deadlettered", { reason: deadLetter, detail: reason }, id);
-	const task = ctx.state().tasks.get(id);
-	await appendDeadLetter(ctx.paths.dir, {
-		ts: new Date(ctx.now()).toISOString(),
-		runId: ctx.log.runId,
-		taskId: id,
-		reason: deadLetter,
-		detail: reason,
-		attempts: task?.attempts.length ?? 0,
-	});
 	// One check at a time, and one alert per coordinator: tasks dead-lettered together raise it once.
 	const alert = ctx.deadLetterAlert;
 	alert.check = alert.check.then(async () => {
@@ -235,13 +227,20 @@ async function recentDeadLetters(ctx: RunContext): Promise<number> {
 	const since = ctx.now() - DEADLETTER_ALERT.windowMs;
 	let count = 0;
 	for (const runId of await listRunIds(ctx.repo)) {
+		// A log untouched since the window opened holds no dead-letter inside it: only recent logs are read.
+		const recent = await stat(runPaths(ctx.repo, runId).events).then(
+			(st) => st.mtimeMs >= since,
+			() => false,
+		);
 		const state =
 			runId === ctx.log.runId
 				? ctx.state()
-				: await loadRun(ctx.repo, runId).then(
-						(v) => v.state,
-						() => undefined,
-					);
+				: recent
+					? await loadRun(ctx.repo, runId).then(
+							(v) => v.state,
+							() => undefined,
+						)
+					: undefined;
 		if (state) count += deadLetters(state).filter((d) => Date.parse(d.ts) >= since).length;
 	}
 	return count;
@@ -249,13 +248,12 @@ async function recentDeadLetters(ctx: RunContext): Promise<number> {
 
 /** The results of what the task waits for, as the log says: an adaptive plan may have added to it (`task.depends`). */
 async function dependencyResults(ctx: RunContext, task: PlannedTask): Promise<DependencyResult[]> {
-	const byId = new Map(ctx.plan.tasks.map((t) => [t.id, t]));
 	const state = ctx.state();
 	return Promise.all(
 		(state.tasks.get(task.id)?.dependsOn ?? task.dependsOn).map(async (depId) => {
 			const rel = state.tasks.get(depId)?.resultPath ?? "";
 			const path = join(ctx.paths.dir, rel);
-			return { task: byId.get(depId) as PlannedTask, text: await readConfined(ctx.paths.dir, rel), path };
+			return { task: plannedTask(state, ctx.plan, depId), text: await readConfined(ctx.paths.dir, rel), path };
 		}),
 	);
 }

@@ -13,7 +13,7 @@ import { reapTask } from "../workers/reaper.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
 import { type ControlCommand, ControlInbox } from "./control.js";
-import { type Plan, reopenForResume } from "./plan.js";
+import { type Plan, plannedTask, recordDefinition, reopenForResume } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
 import { renderSummary } from "./summary.js";
@@ -87,6 +87,7 @@ async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 						template: t.template,
 						output: t.output,
 						...(t.adaptive ? { adaptive: true } : {}),
+						definition: recordDefinition(t.agent),
 					},
 					t.id,
 				),
@@ -115,7 +116,12 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 		const fold = follow(log, opts, state);
 		const segment = { runId: opts.runId, span: String(state.resumes + 2) };
 		return await withCorrelation(segment, async () => {
-			await log.append("run.resumed", { pid: process.pid, reopened });
+			const changed = opts.plan.changedAgents ?? [];
+			await log.append("run.resumed", {
+				pid: process.pid,
+				reopened,
+				...(changed.length > 0 ? { changedAgents: changed } : {}),
+			});
 			return coordinate(opts, { resumed: true, paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
 		});
 	} catch (err) {
@@ -210,7 +216,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	const inbox = new ControlInbox(paths.dir, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
 		const canSteer = (taskId: string) =>
-			opts.runtime.canSteer?.({ tools: run.plan.tasks.find((t) => t.id === taskId)?.agent.tools }) ?? false;
+			opts.runtime.canSteer?.({ tools: plannedTask(state(), run.plan, taskId).agent.tools }) ?? false;
 		void steer(command, { state, log, steerables, canSteer, now }).catch(() => undefined);
 	});
 	const watcher = new HeartbeatWatcher(

@@ -1,11 +1,9 @@
 /**
- * Dead-letter: tasks given up on (retries exhausted, heartbeat dead, or by hand). The run's log holds the truth
- * (`task.deadlettered`); `deadletter.jsonl` beside it is the same record in the queue format tools expect.
+ * Dead-letter: tasks given up on (retries exhausted, heartbeat dead, or by hand). The run's log is the only record
+ * (`task.deadlettered`); the queue is derived from it (`pi-crew deadletter --json` prints it), so it cannot disagree
+ * with the log, and a requeued task leaves it by itself.
  */
-import { appendFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { DeadLetterReason, RunState } from "../store/events.js";
-import { redactStrings } from "../util/redact.js";
 
 export interface DeadLetter {
 	ts: string;
@@ -18,14 +16,6 @@ export interface DeadLetter {
 
 /** Alert when more than this many dead-letters happened within the window. */
 export const DEADLETTER_ALERT = { count: 3, windowMs: 60 * 60_000 };
-
-export function deadLetterFile(runDir: string): string {
-	return join(runDir, "deadletter.jsonl");
-}
-
-export async function appendDeadLetter(runDir: string, entry: DeadLetter): Promise<void> {
-	await appendFile(deadLetterFile(runDir), `${JSON.stringify(redactStrings(entry))}\n`);
-}
 
 /** Dead-lettered tasks of a run that are still failed (a requeued task leaves the queue). */
 export function deadLetters(state: RunState): DeadLetter[] {

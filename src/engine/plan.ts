@@ -7,7 +7,8 @@ import { basename } from "node:path";
 import type { Catalog } from "../resources/catalog.js";
 import type { AgentDef } from "../resources/schema.js";
 import { checkWorkflowGraph, checkWorkflowRoles } from "../resources/validate.js";
-import type { RunState } from "../store/events.js";
+import type { AgentDefinition, RunSettings, RunState } from "../store/events.js";
+import { UsageError } from "../util/errors.js";
 import { formatProblem, type Problem } from "../util/yaml-source.js";
 
 export interface PlannedTask {
@@ -33,16 +34,37 @@ export interface Plan {
 	roles: Map<string, AgentDef>;
 	/** Grows when an adaptive step's plan adds tasks. */
 	tasks: PlannedTask[];
+	/** A resumed run's agents whose files changed since it started (it keeps the definitions it recorded). */
+	changedAgents?: string[];
+}
+
+/** The model a task of `agent` runs on: the run's `--model`, else the agent's, else the run's default. */
+export function taskModel(settings: Pick<RunSettings, "model" | "defaultModel">, agent: AgentDef): string | undefined {
+	return settings.model ?? agent.model ?? settings.defaultModel;
+}
+
+/**
+ * Every model the run may use, with the tasks (or, for the roles an adaptive plan may add, `role:<name>`) that would
+ * run on it; `undefined` is pi's own default.
+ */
+export function modelsOf(plan: Plan, settings: Pick<RunSettings, "model" | "defaultModel">) {
+	const needs = new Map<string | undefined, string[]>();
+	const add = (agent: AgentDef, who: string) => {
+		const model = taskModel(settings, agent);
+		needs.set(model, [...(needs.get(model) ?? []), who]);
+	};
+	for (const task of plan.tasks) add(task.agent, task.id);
+	if (plan.tasks.some((t) => t.adaptive)) for (const [role, agent] of plan.roles) add(agent, `role:${role}`);
+	return needs;
 }
 
 /** Bad usage or invalid resources: the CLI exits 2 with this message. */
-export class PlanError extends Error {
+export class PlanError extends UsageError {
 	constructor(
 		message: string,
 		readonly problems: Problem[] = [],
 	) {
 		super(problems.length > 0 ? `${message}\n${problems.map((p) => `  ${formatProblem(p)}`).join("\n")}` : message);
-		this.name = "PlanError";
 	}
 }
 
@@ -122,10 +144,9 @@ export function planAgent(catalog: Catalog, agentName: string): Plan {
 }
 
 /** A run that cannot be resumed (the CLI exits 2 with the reason). */
-export class ResumeRefused extends Error {
+export class ResumeRefused extends UsageError {
 	constructor(message: string) {
 		super(message);
-		this.name = "ResumeRefused";
 	}
 }
 
@@ -163,19 +184,80 @@ export function reopenForResume(state: RunState, requeue: string[]): string[] {
 	return [...reopen];
 }
 
+/** What the log records of an agent: everything a worker gets from it (see AgentDefinition). */
+export function recordDefinition(agent: AgentDef): AgentDefinition {
+	const { description, prompt, tools, model, thinking, maxTurns, source } = agent;
+	return {
+		scope: source.scope,
+		...(source.untrusted ? { untrusted: true } : {}),
+		description,
+		prompt,
+		...(tools ? { tools } : {}),
+		...(model ? { model } : {}),
+		...(thinking ? { thinking } : {}),
+		...(maxTurns ? { maxTurns } : {}),
+	};
+}
+
+/** An agent as a run's log recorded it. */
+function recordedAgent(runId: string, name: string, definition: AgentDefinition): AgentDef {
+	const { scope, untrusted, thinking, ...rest } = definition;
+	const source = { file: `run ${runId} (as recorded)`, scope, untrusted, lineOf: () => undefined };
+	return { name, ...rest, ...(thinking ? { thinking: thinking as unknown as AgentDef["thinking"] } : {}), source };
+}
+
 /**
- * The plan of an existing run, for resuming it: tasks, templates and dependencies exactly as logged; only the agents'
- * definitions (prompt, tools, model) come from the current resources.
+ * A task as the log plans it: the folded state is the only list of a run's tasks (an adaptive plan adds to it by
+ * events, never beside it). Its agent is the one the log recorded, or, in a log from before definitions were
+ * recorded, the plan's agent of that name.
+ */
+export function plannedTask(state: RunState, plan: Plan, id: string): PlannedTask {
+	const t = state.tasks.get(id);
+	if (!t) throw new Error(`run ${state.runId} has no task ${id}`);
+	const agent = t.definition
+		? recordedAgent(state.runId, t.agent, t.definition)
+		: (plan.tasks.find((p) => p.agent.name === t.agent)?.agent ?? plan.roles.get(t.role));
+	if (!agent) throw new Error(`run ${state.runId}: no definition of agent ${t.agent} for task ${id}`);
+	return {
+		id,
+		role: t.role,
+		agent,
+		dependsOn: t.dependsOn,
+		template: t.template,
+		output: t.output,
+		...(t.adaptive ? { adaptive: true } : {}),
+		...(t.from ? { from: t.from } : {}),
+	};
+}
+
+/**
+ * The plan of an existing run, for resuming it: tasks, templates, dependencies and the agents' definitions exactly
+ * as logged (a resumed run means what it meant when it started). A log from before definitions were recorded takes
+ * them from the current resources. `changedAgents`: agents whose files differ now from what the run recorded.
  */
 export function planFromState(state: RunState, catalog: Catalog): Plan {
-	const missing = [...new Set([...state.tasks.values()].map((t) => t.agent))].filter((a) => !catalog.agents.has(a));
-	if (missing.length > 0)
-		throw new PlanError(`cannot resume run ${state.runId}: agent(s) ${missing.join(", ")} no longer exist`);
+	const recorded = new Map<string, AgentDef>();
+	const changed = new Set<string>();
+	const missing = new Set<string>();
+	const agentOf = (t: { agent: string; definition?: AgentDefinition }): AgentDef => {
+		const current = catalog.agents.get(t.agent);
+		if (!t.definition) {
+			if (!current) missing.add(t.agent);
+			return current as AgentDef;
+		}
+		if (!current || JSON.stringify(recordDefinition(current)) !== JSON.stringify(t.definition)) changed.add(t.agent);
+		let def = recorded.get(t.agent);
+		if (!def) {
+			def = recordedAgent(state.runId, t.agent, t.definition);
+			recorded.set(t.agent, def);
+		}
+		return def;
+	};
 	const tasks = [...state.tasks.values()].map(
 		(t): PlannedTask => ({
 			id: t.id,
 			role: t.role,
-			agent: catalog.agents.get(t.agent) as AgentDef,
+			agent: agentOf(t),
 			dependsOn: t.dependsOn,
 			template: t.template,
 			output: t.output,
@@ -183,7 +265,16 @@ export function planFromState(state: RunState, catalog: Catalog): Plan {
 			...(t.from ? { from: t.from } : {}),
 		}),
 	);
+	if (missing.size > 0)
+		throw new PlanError(`cannot resume run ${state.runId}: agent(s) ${[...missing].join(", ")} no longer exist`);
 	const team = catalog.teams.get(state.team);
 	const roles = team ? teamRoles(catalog, team.roles) : new Map(tasks.map((t) => [t.role, t.agent]));
-	return { team: state.team, workflow: state.workflow, autoRetry: state.settings.retry !== undefined, roles, tasks };
+	return {
+		team: state.team,
+		workflow: state.workflow,
+		autoRetry: state.settings.retry !== undefined,
+		roles,
+		tasks,
+		changedAgents: [...changed].sort(),
+	};
 }

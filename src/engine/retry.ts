@@ -6,8 +6,3 @@ export function retryDelay(policy: RetryPolicy, failedAttempt: number, random: (
 	const base = policy.backoffMs * policy.factor ** (failedAttempt - 1);
 	return Math.max(0, Math.round(base + (random() * 2 - 1) * policy.jitter * base));
 }
-
-/** Provider rate limits (HTTP 429, "rate limit", "too many requests"): back off the whole run, not one task. */
-export function isRateLimit(reason: string): boolean {
-	return /\b429\b|rate[ _-]?limit|too many requests/i.test(reason);
-}

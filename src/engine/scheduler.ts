@@ -6,7 +6,7 @@ import type { FinalRunStatus, TaskState } from "../store/events.js";
 import { TERMINAL_TASK } from "../store/events.js";
 import { runTask } from "./attempt.js";
 import type { RunContext } from "./context.js";
-import type { PlannedTask } from "./plan.js";
+import { type PlannedTask, plannedTask } from "./plan.js";
 import { formatTokens } from "./summary.js";
 
 export interface RunOutcome {
@@ -31,8 +31,8 @@ export class Scheduler {
 						if (budget === "wait") break;
 						this.budgetStop ??= budget;
 						if (this.budgetStop) break;
-						// Looked up each time: an adaptive step's plan adds tasks while the run goes.
-						this.start(this.ctx.plan.tasks.find((t) => t.id === id) as PlannedTask);
+						// From the folded log each time: an adaptive step's plan adds tasks while the run goes.
+						this.start(plannedTask(this.ctx.state(), this.ctx.plan, id));
 					}
 				}
 				if (this.running.size === 0) break;

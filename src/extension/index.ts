@@ -6,9 +6,10 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crewHome } from "../config/home.js";
-import type { ExtensionAPI } from "../host.js";
+import { type ExtensionAPI, runningPiVersion } from "../host.js";
 import { setReporter, stopBackground } from "../util/background.js";
 import { findRepo } from "../util/repo.js";
+import { recordHostPi } from "../workers/host-pi.js";
 import { registerCommands } from "./commands.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
@@ -18,7 +19,9 @@ function hasRuns(cwd: string): boolean {
 	return existsSync(join(findRepo(cwd), ".crew", "runs"));
 }
 
-export default function piCrew(pi: ExtensionAPI): void {
+export default async function piCrew(pi: ExtensionAPI): Promise<void> {
+	// Workers run this session's own pi (same node, entry and version), and so do background runs started from it.
+	recordHostPi(await runningPiVersion());
 	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.
 	let policy: Promise<string> | undefined;
 	registerTeamTool(pi, { resourcesChanged: () => (policy = undefined) });

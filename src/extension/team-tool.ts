@@ -3,7 +3,15 @@
  * for the model and structured `details`.
  */
 import { type Static, Type } from "typebox";
-import { type ExtensionAPI, StringEnum } from "../host.js";
+import type { ExtensionAPI } from "../host.js";
+
+/**
+ * A plain `enum` schema that every provider accepts (a union of literals is not), typed for `Static`. pi-ai's own
+ * StringEnum returns a pi-schema type that TypeBox cannot infer from.
+ */
+function StringEnum<T extends readonly string[]>(values: T, options: { description: string }) {
+	return Type.Unsafe<T[number]>({ type: "string", enum: [...values], ...options });
+}
 
 /** The `api` action: raw JSON of the read operations, for scripts and other extensions driving the tool. */
 const API_OPERATIONS = [

@@ -7,8 +7,14 @@
 import { report } from "../util/background.js";
 
 const METRIC_NAME = /^crew\.[a-z]+\.[a-z][a-z_]*$/;
-/** Milliseconds: the fixed buckets of every duration histogram. */
-export const MS_BUCKETS: readonly number[] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+/**
+ * Milliseconds: the fixed buckets of every duration histogram, from a millisecond (an in-process step) to four hours
+ * (a long run), so quantiles of real tasks and runs of minutes to hours fall inside a bucket, not past the last one.
+ */
+export const MS_BUCKETS: readonly number[] = [
+	1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_200_000,
+	1_800_000, 3_600_000, 7_200_000, 14_400_000,
+];
 export const WINDOW_MS = 3_600_000;
 const SLOT_MS = 60_000;
 /** Series per metric beyond this collapse into one `_other` series (and a warning is logged once). */

@@ -69,12 +69,17 @@ export function parseResource(
 			hint: `rename the file to ${fields.name}${KIND_SUFFIX[kind]} or set name: ${expected}`,
 		});
 	}
-	if (problems.length > 0) return { problems };
+	// Every problem of the file at once: an unknown field above must not hide an unknown tool or an empty body.
 	const body = split.rest.trim();
 	const source = { file, scope, lineOf: src.lineOf };
 	if (kind === "agent") {
 		const tools = fields.tools;
-		const list = typeof tools === "string" ? tools.split(",").map((t) => t.trim()) : (tools as string[] | undefined);
+		const list =
+			typeof tools === "string"
+				? tools.split(",").map((t) => t.trim())
+				: Array.isArray(tools)
+					? tools.filter((t): t is string => typeof t === "string") // other items: the schema's problem
+					: undefined;
 		for (const tool of list ?? []) {
 			if (!PI_TOOLS.includes(tool))
 				problems.push({
@@ -94,6 +99,7 @@ export function parseResource(
 		if (problems.length > 0) return { problems };
 		return { def: { ...(fields as Omit<AgentDef, "prompt" | "source">), tools: list, prompt: body, source }, problems };
 	}
+	if (problems.length > 0) return { problems };
 	return {
 		def: { ...(fields as Omit<TeamDef & WorkflowDef, "body" | "source">), body, source } as TeamDef | WorkflowDef,
 		problems,

@@ -6,20 +6,25 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import {
 	type AssistantMessage,
-	type Context,
 	type ExtensionAPI,
-	fauxAssistantMessage,
-	fauxText,
-	fauxToolCall,
-	getApiProvider,
-	registerFauxProvider,
+	type JsonObject,
+	loadAi,
+	type Provider,
+	type TranscriptContext,
 } from "../host.js";
 import { parseGoal, parseIdentity } from "../workers/identity.js";
-import { fillTemplate, loadScenario, planCall, type Scenario, scriptFor } from "./scenario.js";
+import {
+	fillTemplate,
+	loadScenario,
+	planCall,
+	SCRIPTED_MODEL_IDS,
+	SCRIPTED_PROVIDER,
+	type Scenario,
+	scriptFor,
+} from "./scenario.js";
 
-export const SCRIPTED_PROVIDER = "crew-scripted";
 // A large window: pi reserves ~16k tokens for compaction, and scripted usage is an estimate (chars / 4).
-const MODELS = ["scripted", "fast", "smart"].map((id) => ({
+const MODELS = SCRIPTED_MODEL_IDS.map((id) => ({
 	id,
 	name: `Scripted (${id})`,
 	reasoning: false,
@@ -31,40 +36,36 @@ const MODELS = ["scripted", "fast", "smart"].map((id) => ({
 
 export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
 	const file = process.env.PI_CREW_SCENARIO;
-	pi.registerProvider(SCRIPTED_PROVIDER, scriptedProvider(file ? await loadScenario(file) : undefined));
+	pi.registerProvider(await scriptedProvider(file ? await loadScenario(file) : undefined));
 }
 
 /**
- * The provider configuration of the scripted model (for `registerProvider` of an extension or a model registry).
- * Registers its faux stream with pi-ai; the scenario decides every answer.
+ * The scripted model as a native pi provider (for `registerProvider` of an extension or a model runtime): a faux
+ * stream whose every answer the scenario decides. Keyless, so it is always configured.
  */
-export function scriptedProvider(scenario: Scenario | undefined) {
-	const faux = registerFauxProvider({ api: SCRIPTED_PROVIDER, provider: SCRIPTED_PROVIDER, models: MODELS });
+export async function scriptedProvider(scenario: Scenario | undefined): Promise<Provider> {
+	const ai = await loadAi();
+	const faux = ai.fauxProvider({ api: SCRIPTED_PROVIDER, provider: SCRIPTED_PROVIDER, models: MODELS });
 	// An endless queue: every call re-queues the same factory, which decides from the conversation what to do.
-	const step = async (context: Context): Promise<AssistantMessage> => {
+	const step = async (context: TranscriptContext): Promise<AssistantMessage> => {
 		faux.appendResponses([step]);
-		return respond(context, scenario);
+		return respond(ai, context, scenario);
 	};
 	faux.setResponses([step]);
-	const provider = getApiProvider(faux.api);
-	if (!provider) throw new Error("scripted model: faux provider did not register");
-	return {
-		baseUrl: "http://localhost:0",
-		apiKey: "offline",
-		api: faux.api,
-		models: MODELS,
-		streamSimple: provider.streamSimple,
-	};
+	return faux.provider;
 }
 
-async function respond(context: Context, scenario: Scenario | undefined): Promise<AssistantMessage> {
-	const identity = parseIdentity(context.systemPrompt);
+type Ai = Awaited<ReturnType<typeof loadAi>>;
+
+async function respond(ai: Ai, context: TranscriptContext, scenario: Scenario | undefined): Promise<AssistantMessage> {
+	// pi 1.x carries the system prompt as system messages (content plus named sections) inside the transcript.
+	const identity = parseIdentity(ai.getCurrentSystemPrompt(context.messages));
 	const agent = identity?.agent ?? "default";
-	const { userText, calls, lastResult, lastRunId } = sinceLastUser(context);
+	const { userText, calls, lastResult, lastRunId } = sinceLastUser(ai, context);
 	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt), calls);
 	for (const pause of plan.pauses) await (pause.kind === "sleep" ? sleep(pause.ms) : untilExists(pause.file));
 	if ("exhausted" in plan) {
-		return fauxAssistantMessage([], {
+		return ai.fauxAssistantMessage([], {
 			stopReason: "error",
 			errorMessage: `scripted model: the script for "${agent}" has no step for call ${plan.callIndex + 1}; end it with a say step`,
 		});
@@ -80,15 +81,17 @@ async function respond(context: Context, scenario: Scenario | undefined): Promis
 	const step = plan.step;
 	switch (step.kind) {
 		case "tool":
-			return fauxAssistantMessage([fauxToolCall(step.tool, fillArgs(step.args, vars))], { stopReason: "toolUse" });
+			return ai.fauxAssistantMessage([ai.fauxToolCall(step.tool, fillArgs(step.args, vars) as JsonObject)], {
+				stopReason: "toolUse",
+			});
 		case "say":
-			return fauxAssistantMessage([fauxText(fillTemplate(step.text, vars))]);
+			return ai.fauxAssistantMessage([ai.fauxText(fillTemplate(step.text, vars))]);
 		case "fault":
-			return fault(step.fault);
+			return fault(ai, step.fault);
 	}
 }
 
-async function fault(kind: "crash" | "hang" | "empty" | "rate_limit"): Promise<AssistantMessage> {
+async function fault(ai: Ai, kind: "crash" | "hang" | "empty" | "rate_limit"): Promise<AssistantMessage> {
 	switch (kind) {
 		case "crash":
 			// The worker dies mid-turn, as on an OOM kill or a native crash.
@@ -99,9 +102,9 @@ async function fault(kind: "crash" | "hang" | "empty" | "rate_limit"): Promise<A
 			await new Promise(() => setInterval(() => {}, 60_000));
 			break;
 		case "empty":
-			return fauxAssistantMessage([fauxText("")]);
+			return ai.fauxAssistantMessage([ai.fauxText("")]);
 		case "rate_limit":
-			return fauxAssistantMessage([], {
+			return ai.fauxAssistantMessage([], {
 				stopReason: "error",
 				errorMessage: "429 Too Many Requests: rate limit exceeded (scripted fault)",
 			});
@@ -134,23 +137,37 @@ function minimalPlan(prompt: string, goal: string): string {
 const RUN_ID = /\b\d{8}-\d{6}-[0-9a-f]{6}\b/g;
 
 /** Counts only since the last user message: history accumulates across prompts in one session. */
-function sinceLastUser(context: Context): { userText: string; calls: number; lastResult: string; lastRunId: string } {
+function sinceLastUser(
+	ai: Ai,
+	context: TranscriptContext,
+): {
+	userText: string;
+	calls: number;
+	lastResult: string;
+	lastRunId: string;
+} {
 	let userText = "";
 	let calls = 0;
 	let lastResult = "";
 	let lastRunId = "";
+	// Every shape pi 1.x sends: system messages (skipped: read above), user text or text+image parts, assistant
+	// messages with text, thinking and tool calls (each one call of the script), tool results with text or images.
 	for (const message of context.messages) {
-		if (message.role === "user") {
-			userText =
-				typeof message.content === "string"
-					? message.content
-					: message.content.map((c) => (c.type === "text" ? c.text : "")).join("");
-			calls = 0;
-			lastResult = "";
-		} else if (message.role === "assistant") calls++;
-		else {
-			lastResult = message.content.map((c) => (c.type === "text" ? c.text : "")).join("");
-			lastRunId = lastResult.match(RUN_ID)?.at(-1) ?? lastRunId;
+		switch (message.role) {
+			case "system":
+				break;
+			case "user":
+				userText = ai.contentText(message.content, "");
+				calls = 0;
+				lastResult = "";
+				break;
+			case "assistant":
+				calls++;
+				break;
+			case "toolResult":
+				lastResult = ai.contentText(message.content, "");
+				lastRunId = lastResult.match(RUN_ID)?.at(-1) ?? lastRunId;
+				break;
 		}
 	}
 	return { userText, calls, lastResult: lastResult.trim(), lastRunId };

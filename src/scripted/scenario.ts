@@ -3,7 +3,17 @@
  * Pure data and selection logic; the pi glue lives in extension.ts.
  */
 import { readFile } from "node:fs/promises";
+import { UsageError } from "../util/errors.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
+
+/** The scripted model's provider and model ids: `crew-scripted/scripted` and two aliases, always there, no key. */
+export const SCRIPTED_PROVIDER = "crew-scripted";
+export const SCRIPTED_MODEL_IDS = ["scripted", "fast", "smart"] as const;
+
+/** Whether `model` (`provider/id`) is one of the scripted model's. */
+export function isScripted(model: string | undefined): boolean {
+	return model?.startsWith(`${SCRIPTED_PROVIDER}/`) ?? false;
+}
 
 export const FAULTS = ["crash", "hang", "empty", "rate_limit"] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -22,10 +32,9 @@ export type Pause = Extract<Step, { kind: "sleep" | "wait" }>;
 /** Keys are agent names, `default`, `task:<taskId>` or `task:<taskId>@<attempt>` (most specific wins). */
 export type Scenario = Map<string, Step[]>;
 
-export class ScenarioError extends Error {
+export class ScenarioError extends UsageError {
 	constructor(readonly problems: Problem[]) {
 		super(problems.map(formatProblem).join("\n"));
-		this.name = "ScenarioError";
 	}
 }
 

@@ -5,7 +5,7 @@
  */
 
 import type { FileHandle } from "node:fs/promises";
-import { open, readFile, truncate } from "node:fs/promises";
+import { open, truncate } from "node:fs/promises";
 import { correlatedLine, eventCorrelationId } from "../util/correlation.js";
 import { redactStrings } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
@@ -21,41 +21,75 @@ export interface ReadResult {
 	goodBytes: number;
 }
 
+/** One whole read of a log (a fresh tail, read once). */
 export async function readEventLog(file: string): Promise<ReadResult> {
-	const buf = await readFile(file);
-	return parseEventLog(buf, file);
+	const tail = new EventLogTail(file);
+	const events = await tail.read();
+	return { events, warnings: tail.tornTail(), errors: tail.errors, goodBytes: tail.offset };
 }
 
-export function parseEventLog(buf: Buffer, file: string): ReadResult {
-	const events: CrewEvent[] = [];
-	const warnings: Problem[] = [];
-	const errors: Problem[] = [];
-	let offset = 0;
-	let line = 0;
-	let goodBytes = 0;
-	while (offset < buf.length) {
-		line++;
-		const nl = buf.indexOf(10, offset);
-		const end = nl < 0 ? buf.length : nl;
-		const text = buf.toString("utf8", offset, end);
-		offset = end + 1;
-		if (nl < 0) {
-			// No newline: the writer died mid-line. Never acknowledged, so dropping it loses nothing.
-			warnings.push({ file, line, message: "torn last line ignored (the writer stopped mid-write)" });
-			break;
+/**
+ * Reads a log as it grows, from any process: it keeps the byte offset after the last complete line and the last seq,
+ * so each read costs what was appended since the previous one (nothing changed: one open and fstat). A partial last
+ * line is left for a later read: a live writer may be in the middle of it.
+ */
+export class EventLogTail {
+	/** Bytes of complete lines read so far. */
+	offset = 0;
+	/** Corrupt lines, bad shapes and seq gaps met so far, with file and line. */
+	readonly errors: Problem[] = [];
+	private line = 0;
+	private lastSeq = 0;
+	private pending = 0;
+
+	constructor(readonly file: string) {}
+
+	/** The complete events appended since the last read, in order. */
+	async read(): Promise<CrewEvent[]> {
+		const handle = await open(this.file, "r");
+		let buf: Buffer;
+		try {
+			const { size } = await handle.stat();
+			if (size < this.offset)
+				throw new Error(`${this.file}: the log shrank below what was read (${size} < ${this.offset} bytes)`);
+			buf = Buffer.alloc(size - this.offset);
+			if (buf.length > 0) await handle.read(buf, 0, buf.length, this.offset);
+		} finally {
+			await handle.close();
 		}
-		goodBytes = offset;
-		if (text.trim() === "") continue;
-		const event = parseLine(text);
-		if (typeof event === "string") {
-			errors.push({ file, line, message: event });
-			continue;
+		const events: CrewEvent[] = [];
+		let start = 0;
+		for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
+			const text = buf.toString("utf8", start, nl);
+			start = nl + 1;
+			this.line++;
+			if (text.trim() === "") continue;
+			const event = parseLine(text);
+			if (typeof event === "string") {
+				this.errors.push({ file: this.file, line: this.line, message: event });
+				continue;
+			}
+			const expected = this.lastSeq + 1;
+			if (event.seq !== expected)
+				this.errors.push({
+					file: this.file,
+					line: this.line,
+					message: `seq ${event.seq} where ${expected} was expected`,
+				});
+			this.lastSeq = event.seq;
+			events.push(event);
 		}
-		const expected = (events.at(-1)?.seq ?? 0) + 1;
-		if (event.seq !== expected) errors.push({ file, line, message: `seq ${event.seq} where ${expected} was expected` });
-		events.push(event);
+		this.offset += start;
+		this.pending = buf.length - start;
+		return events;
 	}
-	return { events, warnings, errors, goodBytes };
+
+	/** A partial last line: a writer that died mid-write (never acknowledged, so ignoring it loses nothing). */
+	tornTail(): Problem[] {
+		return this.pending > 0
+			? [{ file: this.file, line: this.line + 1, message: "torn last line ignored (the writer stopped mid-write)" }]
+			: [];
+	}
 }
 
 function parseLine(text: string): CrewEvent | string {

@@ -77,11 +77,29 @@ export type DeadLetterReason = "max-retries" | "heartbeat-dead" | "manual";
 
 type TaskDefinition = EventPayloads["task.planned"];
 
+/** An agent as a worker needs it (see resources/schema.ts AgentDef), recorded in the log. */
+export interface AgentDefinition {
+	/** Where it came from: a repository's agent the user has not trusted stays fenced when the run resumes. */
+	scope: "builtin" | "user" | "project";
+	untrusted?: boolean;
+	description: string;
+	prompt: string;
+	tools?: string[];
+	model?: string;
+	thinking?: string;
+	maxTurns?: number;
+}
+
 export interface EventPayloads {
 	"run.created": { goal: string; team: string; workflow: string; cwd: string; settings: RunSettings };
 	"run.started": { pid: number };
 	/** Continues an interrupted, cancelled or (for a requeue) failed run; `reopened` tasks go back to pending. */
-	"run.resumed": { pid: number; reopened: string[] };
+	"run.resumed": {
+		pid: number;
+		reopened: string[];
+		/** Agents whose files changed since the run started: it goes on with the definitions it recorded. */
+		changedAgents?: string[];
+	};
 	"run.cancelling": { source: string };
 	/** The shared rate-limit gate: no task starts before `until`. */
 	"run.throttled": { reason: string; delayMs: number; until: string };
@@ -98,6 +116,11 @@ export interface EventPayloads {
 		adaptive?: boolean;
 		/** Added by the plan of this (adaptive) task. */
 		from?: string;
+		/**
+		 * What the agent was when the task was planned: a resumed run uses it, not the agent's file as it is now (the
+		 * replay of a run never changes meaning). Absent in logs written before it was recorded.
+		 */
+		definition?: AgentDefinition;
 	};
 	/** A pending task also waits for these (the tasks an adaptive plan added before it). */
 	"task.depends": { add: string[] };
@@ -118,29 +141,31 @@ export interface EventPayloads {
 	"task.requeued": { reason: string };
 }
 export type EventType = keyof EventPayloads;
-export const EVENT_TYPES = new Set<string>([
-	"run.created",
-	"run.started",
-	"run.resumed",
-	"run.cancelling",
-	"run.throttled",
-	"run.alert",
-	"run.finished",
-	"task.planned",
-	"task.depends",
-	"task.started",
-	"task.tool",
-	"task.usage",
-	"task.heartbeat",
-	"task.retrying",
-	"task.succeeded",
-	"task.failed",
-	"task.skipped",
-	"task.cancelled",
-	"task.deadlettered",
-	"task.requeued",
-	"task.steered",
-] satisfies EventType[]);
+/** Every event type, once: a type added to EventPayloads and missing here (or the reverse) does not compile. */
+const EVENT_TYPE_TABLE = {
+	"run.created": true,
+	"run.started": true,
+	"run.resumed": true,
+	"run.cancelling": true,
+	"run.throttled": true,
+	"run.alert": true,
+	"run.finished": true,
+	"task.planned": true,
+	"task.depends": true,
+	"task.started": true,
+	"task.tool": true,
+	"task.usage": true,
+	"task.heartbeat": true,
+	"task.retrying": true,
+	"task.succeeded": true,
+	"task.failed": true,
+	"task.skipped": true,
+	"task.cancelled": true,
+	"task.deadlettered": true,
+	"task.requeued": true,
+	"task.steered": true,
+} satisfies Record<EventType, true>;
+export const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_TYPE_TABLE));
 
 export type CrewEvent = {
 	[K in EventType]: {

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { link, open, readFile, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
+import { UsageError } from "../util/errors.js";
 
 export interface LeaseHolder {
 	pid: number;
@@ -18,10 +19,9 @@ export interface LeaseHolder {
 	unreadable?: true;
 }
 
-export class LeaseHeldError extends Error {
+export class LeaseHeldError extends UsageError {
 	constructor(readonly holder: LeaseHolder) {
 		super(`run is owned by a live coordinator (pid ${holder.pid} on ${holder.host})`);
-		this.name = "LeaseHeldError";
 	}
 }
 

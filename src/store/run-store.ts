@@ -6,19 +6,19 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import writeFileAtomic from "write-file-atomic";
+import { UsageError } from "../util/errors.js";
 import { assertNoSymlinks } from "../util/paths.js";
 import { redact } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
-import { readEventLog } from "./event-log.js";
-import { type CrewEvent, foldEvents, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
+import { EventLogTail } from "./event-log.js";
+import { applyEvent, type CrewEvent, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
 import { holderLiveness, type LeaseHolder, readLease } from "./lease.js";
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 
-export class InvalidIdError extends Error {
+export class InvalidIdError extends UsageError {
 	constructor(kind: string, id: string) {
 		super(`invalid ${kind} id ${JSON.stringify(id)}: use letters, digits, '.', '_' and '-' (at most 96)`);
-		this.name = "InvalidIdError";
 	}
 }
 
@@ -92,10 +92,9 @@ export interface RunView {
 	paths: RunPaths;
 }
 
-export class RunNotFoundError extends Error {
+export class RunNotFoundError extends UsageError {
 	constructor(runId: string) {
 		super(`no run ${runId} in this repository (see: pi-crew list)`);
-		this.name = "RunNotFoundError";
 	}
 }
 
@@ -105,18 +104,56 @@ export async function loadRun(
 	runId: string,
 	observe?: (event: CrewEvent, state: RunState) => void,
 ): Promise<RunView> {
-	const paths = runPaths(repo, runId);
-	await assertNoSymlinks(repo, paths.dir);
-	const read = await readEventLog(paths.events).catch((err: NodeJS.ErrnoException) => {
-		if (err.code === "ENOENT") throw new RunNotFoundError(runId);
-		throw err;
-	});
-	const state = foldEvents(read.events, observe);
-	if (!state) throw new RunNotFoundError(runId);
-	const coordinator = await readLease(paths.lease);
-	let status = state.status;
-	if (!TERMINAL_RUN.has(status) && (!coordinator || holderLiveness(coordinator) === "dead")) status = "interrupted";
-	const problems = [...read.errors, ...read.warnings];
-	for (const a of state.anomalies) problems.push({ file: paths.events, message: `ignored event: ${a}` });
-	return { state, status, coordinator, problems, paths };
+	const tail = new RunTail(repo, runId);
+	await tail.poll(observe);
+	return tail.view();
+}
+
+/**
+ * A run followed through its log from any process (status --follow, cancel and steer waiting for an answer, the
+ * background start, the live view): the folded state, brought up to date by reading and folding only the events
+ * appended since the last poll.
+ */
+export class RunTail {
+	readonly paths: RunPaths;
+	state: RunState | undefined;
+	private readonly log: EventLogTail;
+	private checked = false;
+
+	constructor(
+		private readonly repo: string,
+		readonly runId: string,
+	) {
+		this.paths = runPaths(repo, runId);
+		this.log = new EventLogTail(this.paths.events);
+	}
+
+	/** Reads and folds what was appended since the last poll; `observe` sees each new event with the state after it. */
+	async poll(observe?: (event: CrewEvent, state: RunState) => void): Promise<CrewEvent[]> {
+		if (!this.checked) {
+			await assertNoSymlinks(this.repo, this.paths.dir);
+			this.checked = true;
+		}
+		const events = await this.log.read().catch((err: NodeJS.ErrnoException) => {
+			if (err.code === "ENOENT") throw new RunNotFoundError(this.runId);
+			throw err;
+		});
+		for (const e of events) {
+			this.state = applyEvent(this.state, e);
+			observe?.(e, this.state);
+		}
+		return events;
+	}
+
+	/** The view as of the last poll, with the coordinator's liveness read now. */
+	async view(): Promise<RunView> {
+		const state = this.state;
+		if (!state) throw new RunNotFoundError(this.runId);
+		const coordinator = await readLease(this.paths.lease);
+		let status = state.status;
+		if (!TERMINAL_RUN.has(status) && (!coordinator || holderLiveness(coordinator) === "dead")) status = "interrupted";
+		const problems = [...this.log.errors, ...this.log.tornTail()];
+		for (const a of state.anomalies) problems.push({ file: this.paths.events, message: `ignored event: ${a}` });
+		return { state, status, coordinator, problems, paths: this.paths };
+	}
 }

@@ -9,12 +9,23 @@ import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { runDepth } from "../config/config.js";
+import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
 import { redact } from "../util/redact.js";
-import { HEARTBEAT_LINE } from "./identity.js";
+import { HOST_PI_ENV, piCommand } from "./host-pi.js";
+import { HEARTBEAT_LINE, WORKER_PI_LINE } from "./identity.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
-import { StopRequest, type TaskSpec, type WorkerEvent, type WorkerOutcome, type WorkerRuntime } from "./runtime.js";
+import {
+	failure,
+	StopRequest,
+	stopped,
+	type TaskSpec,
+	type WorkerEvent,
+	type WorkerFailure,
+	type WorkerOutcome,
+	type WorkerRuntime,
+} from "./runtime.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
@@ -25,22 +36,18 @@ export const SCRIPTED_EXTENSION = join(HERE, "..", "scripted", `extension${EXT}`
 const KILL_GRACE_MS = 2000;
 const MAX_ARG_BYTES = 100_000;
 
-/** `PI_CREW_PI_BIN`, else the pi installed beside pi-crew, run with this node (absolute paths: PATH may be bare). */
-export function piCommand(env: NodeJS.ProcessEnv = process.env): { command: string; args: string[] } {
-	if (env.PI_CREW_PI_BIN) return { command: env.PI_CREW_PI_BIN, args: [] };
-	const main = fileURLToPath(import.meta.resolve("@mariozechner/pi-coding-agent"));
-	return { command: process.execPath, args: [join(dirname(main), "cli.js")] };
-}
-
 /** Workers get the essentials and model credentials, not every secret in the coordinator's environment. */
 const PASS_ENV =
 	/^(PATH|HOME|USER|LOGNAME|SHELL|LANG|TERM|TMPDIR|TZ|NO_COLOR|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy|SSL_CERT_(FILE|DIR)|NODE_EXTRA_CA_CERTS)$|^(LC_|XDG_|PI_|GIT_(AUTHOR|COMMITTER)_)|_API_KEY$|^(ANTHROPIC|OPENAI|AZURE|AWS|GOOGLE|GEMINI|VERTEX|OPENROUTER|MISTRAL|GROQ|XAI|DEEPSEEK|CEREBRAS|COPILOT)_/;
+
+/** Where config lives and which pi runs: a run a worker starts must use the same. */
+const PASS_CREW_ENV = new Set(["PI_CREW_HOME", "PI_CREW_PI_BIN", HOST_PI_ENV]);
 
 export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
 	const env: NodeJS.ProcessEnv = {};
 	// pi-crew's own variables are set below for this task; of the caller's, only where config and pi live pass.
 	for (const [k, v] of Object.entries(base))
-		if (PASS_ENV.test(k) && (!k.startsWith("PI_CREW_") || k === "PI_CREW_HOME" || k === "PI_CREW_PI_BIN")) env[k] = v;
+		if (PASS_ENV.test(k) && (!k.startsWith("PI_CREW_") || PASS_CREW_ENV.has(k))) env[k] = v;
 	env.PI_CREW_DEPTH = String(runDepth(base) + 1);
 	env.PI_CREW_RUN_ID = spec.runId;
 	env.PI_CREW_TASK_ID = spec.taskId;
@@ -53,7 +60,7 @@ export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env)
 
 export function piArgs(spec: TaskSpec): string[] {
 	const args = ["--mode", "json", "--no-session", "--no-extensions", "-e", GUARD_EXTENSION];
-	if (spec.model?.startsWith("crew-scripted/")) args.push("-e", SCRIPTED_EXTENSION);
+	if (isScripted(spec.model)) args.push("-e", SCRIPTED_EXTENSION);
 	if (spec.model) args.push("--model", spec.model);
 	if (spec.thinking) args.push("--thinking", spec.thinking);
 	if (spec.tools)
@@ -67,6 +74,19 @@ export function piArgs(spec: TaskSpec): string[] {
 		args.push(`@${spec.promptPath}`, "Do the task in the file above.");
 	else args.push(spec.prompt);
 	return args;
+}
+
+const STDERR_LINES_KEPT = 40;
+const SAYS_WHAT_FAILED =
+	/\b(?:error|not found|no api key|failed|cannot|can't|denied|invalid|refused|fatal|exception)\b/i;
+
+/**
+ * The line of a dead worker's stderr that says what went wrong: the last one that reads as an error and is not a
+ * stack frame or a continuation (indented), else the last line. pi ends its errors with lines of doc paths.
+ */
+export function meaningfulLine(lines: string[]): string {
+	const telling = lines.filter((l) => !/^\s/.test(l) && SAYS_WHAT_FAILED.test(l));
+	return (telling.at(-1) ?? lines.at(-1) ?? "").trim();
 }
 
 /** Kill a process group: SIGTERM, then SIGKILL after a grace period if anything is left. */
@@ -96,12 +116,12 @@ export class ChildRuntime implements WorkerRuntime {
 			detached: true,
 		});
 		const reader = new PiStreamReader();
-		let stderrTail = ""; // the last line of stderr that is not a heartbeat
-		// Set when we stop the worker ourselves; its reason wins over how the process happened to exit.
-		let stopped: { reason: string; stop?: StopRequest["kind"]; retryable?: boolean } | undefined;
-		const stop = (reason: string, kind?: StopRequest["kind"], retryable?: boolean) => {
-			if (stopped) return;
-			stopped = { reason, stop: kind, retryable };
+		const stderrTail: string[] = []; // the last lines of stderr that are not pi-crew's own
+		// Set when we stop the worker ourselves; it wins over how the process happened to exit.
+		let ended: WorkerFailure | undefined;
+		const stop = (why: WorkerFailure) => {
+			if (ended) return;
+			ended = why;
 			if (child.pid) killGroup(child.pid);
 		};
 		// Transcript and stderr are written line by line, secrets redacted (a chunk may split a secret; a line not).
@@ -109,16 +129,19 @@ export class ChildRuntime implements WorkerRuntime {
 			transcript.write(`${redact(line)}\n`);
 			for (const event of reader.push(line)) {
 				if (event.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
-					stop(`exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`);
+					stop(failure("turn_limit", `exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`));
 				else if (event.type !== "turn") onEvent(event);
 			}
 		});
 		for (const stream of [transcript, stderrLog])
-			stream.on("error", (err) => stop(`cannot write the task's transcript: ${err.message}`, undefined, false));
+			stream.on("error", (err) => stop(failure("io_failed", `cannot write the task's transcript: ${err.message}`)));
 		const stderrLines = new JsonlFramer((line) => {
 			const clean = redact(line);
 			stderrLog.write(`${clean}\n`);
-			if (!clean.startsWith(HEARTBEAT_LINE)) stderrTail = clean;
+			if (!clean.startsWith(HEARTBEAT_LINE) && !clean.startsWith(WORKER_PI_LINE)) {
+				stderrTail.push(clean);
+				if (stderrTail.length > STDERR_LINES_KEPT) stderrTail.shift();
+			}
 		});
 		child.stdout.on("data", (chunk: Buffer) => {
 			onEvent({ type: "activity" });
@@ -128,18 +151,19 @@ export class ChildRuntime implements WorkerRuntime {
 			onEvent({ type: "activity" });
 			stderrLines.push(chunk);
 		});
-		const timer = setTimeout(() => stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s`), spec.timeoutMs);
-		const onAbort = () => {
-			const why = signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled");
-			stop(why.message, why.kind);
-		};
+		const timer = setTimeout(
+			() => stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
+			spec.timeoutMs,
+		);
+		const onAbort = () =>
+			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));
 		signal.addEventListener("abort", onAbort, { once: true });
 		if (signal.aborted) onAbort();
 		if (child.pid) onEvent({ type: "spawned", pid: child.pid });
 
 		return new Promise<WorkerOutcome>((resolve) => {
 			child.once("error", (err) => {
-				stopped ??= { reason: `cannot start pi (${command}): ${err.message}`, retryable: false };
+				ended ??= failure("spawn_failed", `cannot start pi (${command}): ${err.message}`);
 			});
 			child.once("close", async (code, sig) => {
 				clearTimeout(timer);
@@ -150,11 +174,11 @@ export class ChildRuntime implements WorkerRuntime {
 				if (child.pid) killGroup(child.pid, 0);
 				await reapTask(spec.runId, spec.taskId);
 				await Promise.all([closeStream(transcript), closeStream(stderrLog)]);
-				if (stopped) return resolve({ ok: false, ...stopped });
+				if (ended) return resolve(ended);
 				if (code !== 0 || sig) {
 					const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
-					const tail = stderrTail.slice(0, 300);
-					return resolve({ ok: false, reason: `worker ${how}${tail ? `: ${tail}` : ""}` });
+					const tail = meaningfulLine(stderrTail).slice(0, 300);
+					return resolve(failure("crashed", `worker ${how}${tail ? `: ${tail}` : ""}`));
 				}
 				resolve(reader.outcome());
 			});

@@ -1,5 +1,6 @@
 /**
  * Loaded into every child worker.
+ * - Says which pi it runs on (a line on stderr, kept in the task's stderr.log).
  * - Heartbeat: while a tool runs (a long `npm install` may print nothing for minutes), the worker writes a beat line
  *   to stderr every PI_CREW_BEAT_MS, so the coordinator can tell a busy worker from a hung one. A stuck model call
  *   makes no beats: that is the hang the watcher is for.
@@ -7,15 +8,19 @@
  *   noticed within 1.5 s),
  *   so a dead run never leaves agents working unobserved. pid + start time, so a reused pid does not keep it alive.
  */
-import type { ExtensionAPI } from "../host.js";
+import { type ExtensionAPI, runningPiVersion } from "../host.js";
 import { processStartTime } from "../store/lease.js";
-import { HEARTBEAT_LINE } from "./identity.js";
+import { HEARTBEAT_LINE, WORKER_PI_LINE } from "./identity.js";
 import { reapTask } from "./reaper.js";
 
 const CHECK_MS = 500;
 const MISSES_TO_STOP = 3;
 
-export default function workerGuard(pi: ExtensionAPI): void {
+export default async function workerGuard(pi: ExtensionAPI): Promise<void> {
+	// Which pi this worker runs on, for the task's stderr.log: evidence that a team ran on its session's own pi.
+	process.stderr.write(
+		`${WORKER_PI_LINE} ${await runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`,
+	);
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
 	const pid = Number(process.env.PI_CREW_COORDINATOR_PID);
 	if (!pid) return;

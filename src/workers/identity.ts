@@ -39,3 +39,6 @@ export function parseGoal(prompt: string): string {
 
 /** What a worker writes to stderr while a tool runs without output, so the coordinator sees it is alive. */
 export const HEARTBEAT_LINE = "pi-crew: heartbeat";
+
+/** What a worker writes to stderr first: the pi version and entry it runs on. */
+export const WORKER_PI_LINE = "pi-crew: worker on pi";

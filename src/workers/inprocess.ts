@@ -8,10 +8,18 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { loadSdk } from "../host.js";
+import { isScripted } from "../scripted/scenario.js";
 import { PiStreamReader } from "./pi-stream.js";
-import { StopRequest, type TaskSpec, type WorkerEvent, type WorkerOutcome, type WorkerRuntime } from "./runtime.js";
-
-const SCRIPTED = "crew-scripted/";
+import {
+	failure,
+	StopRequest,
+	stopped,
+	type TaskSpec,
+	type WorkerEvent,
+	type WorkerFailure,
+	type WorkerOutcome,
+	type WorkerRuntime,
+} from "./runtime.js";
 
 export class InProcessRuntime implements WorkerRuntime {
 	readonly name = "inprocess";
@@ -23,22 +31,25 @@ export class InProcessRuntime implements WorkerRuntime {
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		const sdk = await loadSdk();
 		const agentDir = process.env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
-		const auth = sdk.AuthStorage.create(join(agentDir, "auth.json"));
-		const registry = sdk.ModelRegistry.create(auth, join(agentDir, "models.json"));
-		if (spec.model?.startsWith(SCRIPTED)) {
+		const runtime = await sdk.ModelRuntime.create({
+			authPath: join(agentDir, "auth.json"),
+			modelsPath: join(agentDir, "models.json"),
+		});
+		if (isScripted(spec.model)) {
 			const { scriptedProvider } = await import("../scripted/extension.js");
 			const { loadScenario } = await import("../scripted/scenario.js");
-			registry.registerProvider(
-				"crew-scripted",
-				scriptedProvider(spec.scenario ? await loadScenario(spec.scenario) : undefined),
+			runtime.registerNativeProvider(
+				await scriptedProvider(spec.scenario ? await loadScenario(spec.scenario) : undefined),
 			);
 		}
 		const [provider, id] = spec.model
 			? [spec.model.slice(0, spec.model.indexOf("/")), spec.model.slice(spec.model.indexOf("/") + 1)]
 			: [];
-		const model = provider && id ? registry.find(provider, id) : undefined;
-		if (spec.model && !model) return { ok: false, reason: `model "${spec.model}" not found`, retryable: false };
-		const settings = sdk.SettingsManager.create(spec.cwd, agentDir);
+		const model = provider && id ? runtime.getModel(provider, id) : undefined;
+		if (spec.model && !model) return failure("spawn_failed", `model "${spec.model}" not found`);
+		// Never more trusting than a headless pi: the repository's protected resources (.pi/settings.json, SYSTEM.md,
+		// extensions, packages) stay out of a session that runs inside the coordinator.
+		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: false });
 		const loader = new sdk.DefaultResourceLoader({
 			cwd: spec.cwd,
 			agentDir,
@@ -50,41 +61,43 @@ export class InProcessRuntime implements WorkerRuntime {
 		const { session } = await sdk.createAgentSession({
 			cwd: spec.cwd,
 			agentDir,
-			authStorage: auth,
-			modelRegistry: registry,
+			modelRuntime: runtime,
 			...(model ? { model } : {}),
 			...(spec.tools ? { tools: spec.tools } : {}),
 			resourceLoader: loader,
 			sessionManager: sdk.SessionManager.inMemory(spec.cwd),
 			settingsManager: settings,
 		});
-		spec.steerable?.((message) => session.steer(message));
+		spec.steerable?.(async (message) => {
+			await session.steer(message);
+		});
 		const reader = new PiStreamReader();
-		let stopped: { reason: string; stop?: StopRequest["kind"] } | undefined;
-		const stop = (reason: string, kind?: StopRequest["kind"]) => {
-			if (stopped) return;
-			stopped = { reason, stop: kind };
+		let ended: WorkerFailure | undefined;
+		const stop = (why: WorkerFailure) => {
+			if (ended) return;
+			ended = why;
 			void session.abort();
 		};
 		const unsubscribe = session.subscribe((event) => {
 			onEvent({ type: "activity" });
 			for (const e of reader.push(JSON.stringify(event))) {
 				if (e.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
-					stop(`exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`);
+					stop(failure("turn_limit", `exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`));
 				else if (e.type !== "turn") onEvent(e);
 			}
 		});
-		const onAbort = () => {
-			const why = signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled");
-			stop(why.message, why.kind);
-		};
+		const onAbort = () =>
+			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));
 		signal.addEventListener("abort", onAbort, { once: true });
 		if (signal.aborted) onAbort();
-		const timer = setTimeout(() => stop(`timed out after ${Math.round(spec.timeoutMs / 1000)}s`), spec.timeoutMs);
+		const timer = setTimeout(
+			() => stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
+			spec.timeoutMs,
+		);
 		try {
-			if (!stopped) await session.prompt(spec.prompt);
+			if (!ended) await session.prompt(spec.prompt);
 		} catch (err) {
-			stopped ??= { reason: `in-process session failed: ${(err as Error).message}` };
+			ended ??= failure("crashed", `in-process session failed: ${(err as Error).message}`);
 		} finally {
 			clearTimeout(timer);
 			signal.removeEventListener("abort", onAbort);
@@ -92,6 +105,6 @@ export class InProcessRuntime implements WorkerRuntime {
 			unsubscribe();
 			session.dispose();
 		}
-		return stopped ? { ok: false, ...stopped } : reader.outcome();
+		return ended ?? reader.outcome();
 	}
 }

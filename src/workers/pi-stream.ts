@@ -1,6 +1,6 @@
 /** Reading pi's `--mode json` output: LF framing (no readline) and translation into worker events and an outcome. */
 import type { Usage } from "../store/events.js";
-import type { WorkerEvent, WorkerOutcome } from "./runtime.js";
+import { failure, type WorkerEvent, type WorkerOutcome } from "./runtime.js";
 
 /** Splits a byte stream on LF. Partial lines are kept as a chunk list, so a long line costs linear time. */
 export class JsonlFramer {
@@ -102,15 +102,28 @@ export class PiStreamReader {
 	/** A task succeeds only with a non-empty final answer from a model turn that ended normally. */
 	outcome(): WorkerOutcome {
 		const last = this.last;
-		if (!last) return { ok: false, reason: "worker ended without any model response" };
-		if (last.stopReason === "error")
-			return { ok: false, reason: `model error: ${last.errorMessage ?? "unknown error"}` };
-		if (last.stopReason === "aborted") return { ok: false, reason: "model call was aborted" };
+		if (!last) return failure("no_answer", "worker ended without any model response");
+		if (last.stopReason === "error") {
+			const error = last.errorMessage ?? "unknown error";
+			return failure(isRateLimitError(error) ? "rate_limited" : "model_error", `model error: ${error}`);
+		}
+		if (last.stopReason === "aborted") return failure("model_error", "model call was aborted");
 		if (last.stopReason !== "stop" && last.stopReason !== "length")
-			return { ok: false, reason: `worker ended without a final answer (last stop reason: ${last.stopReason})` };
-		if (!last.text.trim()) return { ok: false, reason: "empty final answer" };
-		return { ok: true, answer: last.text };
+			return failure("no_answer", `worker ended without a final answer (last stop reason: ${last.stopReason})`);
+		if (!last.text.trim()) return failure("empty_answer", "empty final answer");
+		return { kind: "succeeded", answer: last.text };
 	}
+}
+
+/**
+ * Whether the error a model call ended with (pi's `errorMessage` of a turn with stop reason `error`) is the
+ * provider's rate limit: HTTP 429 as a status, or the providers' wording. Only a model's error is asked, so a crash
+ * whose stack names line 429 of some file is a crash.
+ */
+export function isRateLimitError(errorMessage: string): boolean {
+	return /^\W*429\b|\b(?:status|code|http)\W{0,3}429\b|\b429 too many requests|rate[ _-]?limit|too many requests/i.test(
+		errorMessage,
+	);
 }
 
 function toUsage(u: PiUsage): Usage {

@@ -45,16 +45,54 @@ export class StopRequest {
 	) {}
 }
 
-export type WorkerOutcome =
-	| { ok: true; answer: string }
-	| {
-			ok: false;
-			reason: string;
-			/** Set when the engine stopped the worker (the signal's StopRequest). */
-			stop?: StopRequest["kind"];
-			/** False when another attempt cannot help (pi could not be started at all). */
-			retryable?: boolean;
-	  };
+/**
+ * How an attempt failed. Runtimes classify from pi's structured fields (the stop reason and error of the last model
+ * turn, the exit status, who stopped the worker), never from the text of a reason; the engine decides retries, the
+ * rate-limit gate and dead-letters from the kind alone.
+ */
+export const FAILURE_KINDS = {
+	/** The provider refused the model call for its rate limit: the whole run backs off, no attempt is spent. */
+	rate_limited: true,
+	/** Any other error the model call ended with. */
+	model_error: true,
+	/** The last model turn ended normally with no text. */
+	empty_answer: true,
+	/** The worker ended without a final answer (no model response, or a last turn that did not stop). */
+	no_answer: true,
+	/** The worker died: a non-zero exit or a signal nobody here sent. */
+	crashed: true,
+	timed_out: true,
+	/** More model turns than the agent's `maxTurns`. */
+	turn_limit: false,
+	/** The worker could not be started (no pi, an unknown model): another attempt cannot help. */
+	spawn_failed: false,
+	/** Its transcript or log could not be written (disk full): another attempt would fail the same way. */
+	io_failed: false,
+	/** Stopped by a cancel of the run or the task. */
+	cancelled: false,
+	/** Stopped because its heartbeat died: dead-lettered at once. */
+	stalled: false,
+} as const satisfies Record<string, boolean>;
+export type FailureKind = keyof typeof FAILURE_KINDS;
+
+export interface WorkerFailure {
+	kind: FailureKind;
+	/** For people: what happened, with the meaningful part of the worker's output. */
+	detail: string;
+	retryable: boolean;
+}
+
+export type WorkerOutcome = { kind: "succeeded"; answer: string } | WorkerFailure;
+
+/** A failure of `kind`, retryable as the kind is unless said otherwise. */
+export function failure(kind: FailureKind, detail: string, retryable: boolean = FAILURE_KINDS[kind]): WorkerFailure {
+	return { kind, detail, retryable };
+}
+
+/** The failure of a worker the engine stopped with `request`. */
+export function stopped(request: StopRequest): WorkerFailure {
+	return failure(request.kind === "cancel" ? "cancelled" : "stalled", request.message);
+}
 
 export interface WorkerRuntime {
 	readonly name: string;

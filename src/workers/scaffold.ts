@@ -6,7 +6,7 @@ export class ScaffoldRuntime implements WorkerRuntime {
 
 	async run(spec: TaskSpec): Promise<WorkerOutcome> {
 		return {
-			ok: true,
+			kind: "succeeded",
 			answer: `(scaffold) No worker ran. Prompt: ${spec.promptPath}\nSystem prompt: ${spec.systemPromptPath}`,
 		};
 	}

@@ -1,5 +1,6 @@
 /** Bad input to the CLI: exit 2 with a message that says what to do, and nothing touched. */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -91,4 +92,45 @@ test("read-only commands as a user types them: plan (--workflow), recommend, tea
 	assert.equal(events.code, 0, events.stderr);
 	assert.match(events.stdout, /^\s+1 \S+ run\.created\s/);
 	assert.match(events.stdout, /run\.finished\s+\{"status":"succeeded"/);
+});
+
+test("a first run explains itself: no model, an unknown model, a scenario for another model, a missing --cwd", async () => {
+	const box = await sandbox(); // an empty pi agent dir: no key, no default model
+	const runs = join(box.repo, ".crew", "runs");
+	const cases: [string[], RegExp][] = [
+		[
+			["run", "default", "goal"],
+			/no model is configured \(tasks .*\): pass --model provider\/id, log in with \/login.*--model crew-scripted\/scripted/,
+		],
+		[["run", "default", "goal", "--model", "nosuch/model"], /model "nosuch\/model" \(tasks .*\): .*not found/],
+		[["run", "default", "goal", "--model", "crew-scripted/huge"], /the scripted models are crew-scripted\/scripted/],
+		[
+			["run", "default", "goal", "--model", "anthropic/claude-sonnet-4-5"],
+			/no credentials for provider "anthropic": log in with \/login in pi, or set its API key/,
+		],
+		[
+			["run", "default", "goal", "--model", "anthropic/claude-sonnet-4-5", "--scenario", "s.yaml"],
+			/--scenario scripts the offline model, not "anthropic\/claude-sonnet-4-5"/,
+		],
+		[["run", "default", "goal", "--cwd", join(box.dir, "nope")], /--cwd .*nope: no such directory/],
+		[["doctor", "--export", join(box.dir, "missing", "report.json")], /missing is not a directory/],
+	];
+	await box.write("s.yaml", 'default:\n  - say: "ok"\n');
+	for (const [args, message] of cases) {
+		const res = await cli(args, box);
+		assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
+		assert.match(res.stderr, message, args.join(" "));
+	}
+	assert.ok(!existsSync(runs), "no run was created");
+	assert.ok(!existsSync(join(box.dir, "nope")) && !existsSync(join(box.dir, "missing")), "nothing was created");
+	// A scenario alone selects the scripted model.
+	const scripted = await cli(["run", "research", "goal", "--scenario", "s.yaml", "--json"], box);
+	assert.equal(scripted.code, 0, scripted.stderr);
+	// doctor checks the same model resolution.
+	const doctor = await cli(["doctor", "--json"], box);
+	const model = (
+		JSON.parse(doctor.stdout) as { checks: { name: string; level: string; detail: string }[] }
+	).checks.find((c) => c.name === "model");
+	assert.equal(model?.level, "error");
+	assert.match(model?.detail ?? "", /no model is configured/);
 });

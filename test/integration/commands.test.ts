@@ -102,7 +102,11 @@ test("/team-init, /team-status, /team-doctor and /team-cancel over RPC", async (
 		"the tree is shown",
 	);
 	const doctor = await rpc(box, "/team-doctor", (r) => r.some((x) => /pi-crew doctor:/.test(x.message ?? "")));
-	assert.ok(doctor.some((x) => x.method === "setWidget" && x.widgetLines?.some((l) => /^ok {3}pi: 0\.73/.test(l))));
+	assert.ok(
+		doctor.some(
+			(x) => x.method === "setWidget" && x.widgetLines?.some((l) => /^ok {3}pi: 1\.\d+\.\d+ \(pi session: /.test(l)),
+		),
+	);
 	const cancel = await rpc(box, `/team-cancel ${seeded.runId}`, (r) =>
 		r.some((x) => /pi-crew: run/.test(x.message ?? "")),
 	);

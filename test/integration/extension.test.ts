@@ -1,9 +1,21 @@
 /** pi-crew loaded into a real pi as an extension: a scripted parent model calls the `team` tool. */
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { realpathSync } from "node:fs";
+import { chmod, readdir, readFile } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 import { test } from "node:test";
-import { askPi, cli, interruptedRun, projectTeam, SCRIPTED, sandbox, spawnPi, waitFor } from "../support/index.js";
+import {
+	askPi,
+	cli,
+	interruptedRun,
+	projectTeam,
+	ROOT,
+	SCRIPTED,
+	sandbox,
+	spawnPi,
+	waitFor,
+} from "../support/index.js";
 
 test("pi -e pi-crew: the parent agent runs a team with the team tool and reads the result", async () => {
 	const box = await sandbox();
@@ -18,6 +30,31 @@ test("pi -e pi-crew: the parent agent runs a team with the team tool and reads t
 	assert.match(stdout, /✓ write\s+writer\s+succeeded/);
 	const runs = await readdir(join(box.repo, ".crew/runs"));
 	assert.equal(runs.length, 1);
+});
+
+test("workers run the parent session's own pi: same version and entry, even with another pi first on PATH", async () => {
+	const box = await sandbox();
+	// A pi that the CLI would pick (first on PATH) but a session must not: a worker started with it fails the run.
+	await box.write("../fakebin/pi", "#!/bin/sh\necho 'not the session pi' >&2\nexit 3\n");
+	await chmod(join(box.dir, "fakebin", "pi"), 0o755);
+	const env = { ...box.env, PATH: `${join(box.dir, "fakebin")}${delimiter}${box.env.PATH}` };
+	const scenario = await box.write(
+		"parent.yaml",
+		`default:\n  - tool: team\n    args: { action: run, team: research, goal: "which pi runs me" }\n  - say: "RUN: {result}"\n`,
+	);
+	const { code, stdout, stderr } = await askPi({ ...box, env }, scenario, "run it");
+	assert.equal(code, 0, stderr);
+	assert.match(stdout, /^RUN: Run \S+: succeeded/);
+	const parentPi = join(ROOT, "node_modules", ".bin", "pi");
+	const version = execFileSync(parentPi, ["--version"], { encoding: "utf8" }).trim();
+	const [runId] = await readdir(join(box.repo, ".crew", "runs"));
+	const runDir = join(box.repo, ".crew", "runs", runId ?? "");
+	const logs = ((await readdir(runDir, { recursive: true })) as string[]).filter((f) => f.endsWith("stderr.log"));
+	assert.equal(logs.length, 3, "one per task of the research team");
+	for (const log of logs) {
+		const first = (await readFile(join(runDir, log), "utf8")).split("\n")[0];
+		assert.equal(first, `pi-crew: worker on pi ${version} (${process.execPath} ${realpathSync(parentPi)})`, log);
+	}
 });
 
 test("at session start, pi offers an interrupted run of this repository for resume", async () => {

@@ -297,6 +297,7 @@ test("inside pi: the team tool's metrics, api metrics-snapshot and export diagno
 	];
 	const script = calls.map((args) => `  - tool: team\n    args: ${JSON.stringify(args)}`).join("\n");
 	const scenario = await box.write("parent.yaml", `default:\n${script}\n  - say: done\n`);
+	await box.write("diag/.keep", ""); // a report goes into a directory that exists, never one made up on the way
 	const asked = await askPi(box, scenario, "look at the metrics", "json");
 	assert.equal(asked.code, 0, asked.stderr);
 	const [metrics, raw, exported, escaped] = asked.toolResults;

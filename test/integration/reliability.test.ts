@@ -1,5 +1,6 @@
 /** Heartbeats, retry, the rate-limit gate, dead-letter and budgets, on real pi workers with scripted faults. */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -58,8 +59,8 @@ test("a hanging worker goes warn -> stale -> dead, alerts once, is stopped and d
 	assert.equal(levels.filter((l) => l === "dead").length, 1);
 	assert.equal(stderr.match(/!! hung: heartbeat dead/g)?.length, 1, "one progress alert for the dead worker");
 
-	const letters = await readFile(join(json.runDir, "deadletter.jsonl"), "utf8");
-	assert.match(letters, /"taskId":"hung","reason":"heartbeat-dead"/);
+	// The log is the only record: the queue is derived from it, never a second file that could disagree.
+	assert.ok(!existsSync(join(json.runDir, "deadletter.jsonl")));
 	const listed = JSON.parse((await cli(["deadletter", "--json"], box)).stdout) as { taskId: string; reason: string }[];
 	assert.deepEqual(
 		listed.map((d) => [d.taskId, d.reason]),
@@ -198,14 +199,15 @@ test("budgets stop new starts: the run ends failed with budget-exceeded and the 
 	assert.match(byTasks.json.reason ?? "", /^budget-exceeded: 2 of 2 tasks started/);
 	assert.match(task(byTasks.json, "s3").reason ?? "", /^budget-exceeded/);
 
+	// A scripted turn costs about 1.3k tokens on pi 1.6 (an estimate: chars / 4): the budget runs out mid-chain.
 	const byTokens = await runJson(
-		["chain", "go", "--model", SCRIPTED, "--scenario", scenario, "--max-tokens", "6000"],
+		["chain", "go", "--model", SCRIPTED, "--scenario", scenario, "--max-tokens", "2500"],
 		box,
 	);
 	assert.equal(byTokens.code, 1);
-	assert.match(byTokens.json.reason ?? "", /^budget-exceeded: [\d.]+k of 6.0k tokens spent/);
+	assert.match(byTokens.json.reason ?? "", /^budget-exceeded: [\d.]+k of 2.5k tokens spent/);
 	const started = byTokens.json.tasks.filter((t) => t.status === "succeeded").length;
 	assert.ok(started >= 1 && started < 4, `${started} tasks ran within the budget`);
 	const summary = await readFile(join(byTokens.json.runDir, "artifacts/summary.md"), "utf8");
-	assert.match(summary, /Tokens: [\d.]+k .*; budget: 6.0k tokens/);
+	assert.match(summary, /Tokens: [\d.]+k .*; budget: 2.5k tokens/);
 });

@@ -41,6 +41,11 @@ test("validate reports every problem at once with file, line, field and a hint; 
 	const box = await sandbox();
 	await box.write(".crew/agents/bad-yaml.md", "---\nname: bad-yaml\ndescription: [unclosed\n---\nbody\n");
 	await box.write(".crew/agents/no-desc.md", "---\nname: no-desc\ntoolz: read\n---\nbody\n");
+	// An unknown field must not hide the unknown tool and the empty body of the same file.
+	await box.write(
+		".crew/agents/many.md",
+		"---\nname: many\ndescription: d\ncolour: red\ntools: read, frobnicate\n---\n",
+	);
 	await box.write(
 		".crew/teams/t.team.md",
 		"---\nname: t\ndescription: d\nroles:\n  - name: r\n    agent: ghost\ndefaultWorkflow: w\n---\n",
@@ -64,6 +69,9 @@ test("validate reports every problem at once with file, line, field and a hint; 
 	found("bad-yaml.md", 3, undefined, /invalid YAML/);
 	found("no-desc.md", 3, "toolz", /unknown field/);
 	found("no-desc.md", 2, "description", /missing required field/);
+	found("many.md", 4, "colour", /unknown field/);
+	found("many.md", 5, "tools", /unknown tool "frobnicate"/);
+	assert.ok(problems.some((p) => p.file.endsWith("many.md") && /body \(its system prompt\) is empty/.test(p.message)));
 	found("t.team.md", 6, "roles.0.agent", /unknown agent "ghost"/);
 	found("w.workflow.md", 8, "steps.1.id", /duplicate step id "a"/);
 	found("w.workflow.md", 9, "steps.1.role", /unknown role "nobody" for team "t"/);
@@ -74,6 +82,7 @@ test("doctor reports pi's version, resource problems and an interrupted run with
 	const box = await sandbox();
 	await box.write(".crew/agents/executor.md", AGENT("executor"));
 	await interruptedRun(box.repo, "run-dead");
+	await box.write("../crew-home/config.yaml", "model: crew-scripted/scripted\n");
 	const res = await cli(["doctor", "--json"], box);
 	assert.equal(res.code, 0, res.stderr);
 	const report = JSON.parse(res.stdout) as {
@@ -81,7 +90,8 @@ test("doctor reports pi's version, resource problems and an interrupted run with
 		checks: { name: string; level: string; detail: string; hint?: string }[];
 	};
 	const check = (name: string) => report.checks.find((c) => c.name === name);
-	assert.match(check("pi")?.detail ?? "", /^0\.73\.\d+ /);
+	assert.match(check("pi")?.detail ?? "", /^1\.\d+\.\d+ \(pi on PATH: /);
+	assert.deepEqual([check("model")?.level, check("model")?.detail], ["ok", "crew-scripted/scripted"]);
 	assert.equal(check("resources")?.level, "warning");
 	assert.match(check("resources")?.detail ?? "", /would shadow the builtin agent "executor"/);
 	assert.equal(check("run run-dead")?.hint, "pi-crew resume run-dead");

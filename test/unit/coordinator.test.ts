@@ -1,14 +1,15 @@
 /** The coordinator with an injected runtime: what happens when the coordinator itself fails mid-run. */
 import assert from "node:assert/strict";
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { executeRun } from "../../src/engine/coordinator.js";
-import { planRun, reopenForResume } from "../../src/engine/plan.js";
+import { executeRun, resumeRun } from "../../src/engine/coordinator.js";
+import { planFromState, planRun, reopenForResume } from "../../src/engine/plan.js";
 import { loadCatalog } from "../../src/resources/catalog.js";
 import { readEventLog } from "../../src/store/event-log.js";
 import { loadRun } from "../../src/store/run-store.js";
-import type { TaskSpec, WorkerOutcome, WorkerRuntime } from "../../src/workers/runtime.js";
+import { isRateLimitError } from "../../src/workers/pi-stream.js";
+import { failure, type TaskSpec, type WorkerOutcome, type WorkerRuntime } from "../../src/workers/runtime.js";
 import { fixtures, projectTeam, sandbox } from "../support/index.js";
 
 test("an I/O failure in the coordinator stops running workers, is logged, and leaves the run resumable", async () => {
@@ -26,13 +27,13 @@ test("an I/O failure in the coordinator stops running workers, is logged, and le
 			if (spec.taskId === "slow") {
 				await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
 				slowAborted = true;
-				return { ok: false, reason: "cancelled", stop: "cancel" };
+				return failure("cancelled", "cancelled");
 			}
 			// Make the artifacts directory unwritable: the coordinator's next artifact write fails.
 			const artifacts = join(spec.taskDir, "..", "..");
 			await rm(artifacts, { recursive: true });
 			await writeFile(artifacts, "not a directory");
-			return { ok: true, answer: "done" };
+			return { kind: "succeeded", answer: "done" };
 		},
 	};
 	await assert.rejects(
@@ -68,7 +69,7 @@ test("a UI callback that throws does not stop the coordinator from following its
 		{ id: "b", role: "explorer", dependsOn: ["a"] },
 	]);
 	const catalog = await loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
-	const runtime: WorkerRuntime = { name: "fake", run: async () => ({ ok: true, answer: "fine" }) };
+	const runtime: WorkerRuntime = { name: "fake", run: async () => ({ kind: "succeeded", answer: "fine" }) };
 	let thrown = false;
 	const result = await executeRun({
 		repo,
@@ -89,4 +90,112 @@ test("a UI callback that throws does not stop the coordinator from following its
 		[...result.state.tasks.values()].map((t) => t.status),
 		["succeeded", "succeeded"],
 	);
+});
+
+test("retries follow the failure's kind: a crash naming line 429 spends an attempt, a rate limit waits at the gate", async () => {
+	const box = await sandbox();
+	const { dir, repo } = box;
+	await projectTeam(box, "kinds", [
+		{ id: "crashy", role: "explorer" },
+		{ id: "limited", role: "explorer" },
+	]);
+	const catalog = await loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
+	const calls = new Map<string, number>();
+	const runtime: WorkerRuntime = {
+		name: "fake",
+		async run(spec: TaskSpec): Promise<WorkerOutcome> {
+			const n = (calls.get(spec.taskId) ?? 0) + 1;
+			calls.set(spec.taskId, n);
+			if (n > 1) return { kind: "succeeded", answer: `${spec.taskId} done` };
+			return spec.taskId === "crashy"
+				? failure("crashed", "worker exited with code 1: Error: boom\n    at run (x.ts:429:13)")
+				: failure("rate_limited", "model error: Too Many Requests");
+		},
+	};
+	const result = await executeRun({
+		repo,
+		plan: planRun(catalog, "kinds"),
+		goal: "g",
+		runtime,
+		settings: { ...fixtures.created.settings, retry: { maxAttempts: 3, backoffMs: 5, factor: 1, jitter: 0 } },
+	});
+	assert.equal(result.state.status, "succeeded");
+	const { events } = await readEventLog(join(result.paths.dir, "events.jsonl"));
+	const retrying = (taskId: string) =>
+		events.filter((e) => e.type === "task.retrying" && e.taskId === taskId).map((e) => e.data);
+	assert.deepEqual(
+		retrying("crashy").map((d) => "rateLimited" in d && d.rateLimited),
+		[false],
+		"a crash is retried as a failure, whatever its text says",
+	);
+	assert.deepEqual(
+		retrying("limited").map((d) => "rateLimited" in d && d.rateLimited),
+		[true],
+	);
+	assert.ok(!events.some((e) => e.type === "run.alert" && e.taskId === "crashy"));
+});
+
+test("a rate limit is read from the model's error only: HTTP 429 or the providers' wording", () => {
+	for (const error of [
+		"429 Too Many Requests: rate limit exceeded (scripted fault)",
+		'429 {"type":"error","error":{"type":"rate_limit_error"}}',
+		"Request failed with status code 429",
+		"Rate limit reached for gpt-4 in organization org-x",
+		"HTTP 429",
+	])
+		assert.ok(isRateLimitError(error), error);
+	for (const error of ["Error: boom\n    at run (x.ts:429:13)", "context length 4290 exceeded", "overloaded"])
+		assert.ok(!isRateLimitError(error), error);
+});
+
+test("a resumed run keeps the agent definitions it started with, and says which files changed", async () => {
+	const box = await sandbox();
+	const { dir, repo } = box;
+	const agent = (words: string) =>
+		box.write(".crew/agents/solo.md", `---\nname: solo\ndescription: d\ntools: read\n---\n${words}\n`);
+	await agent("ORIGINAL instructions");
+	await box.write(
+		".crew/teams/duo.team.md",
+		"---\nname: duo\ndescription: d\nroles:\n  - name: r\n    agent: solo\ndefaultWorkflow: duo\n---\n",
+	);
+	await box.write(
+		".crew/workflows/duo.workflow.md",
+		"---\nname: duo\ndescription: d\nsteps:\n  - id: a\n    role: r\n    task: a\n  - id: b\n    role: r\n    dependsOn: [a]\n    task: b\n---\n",
+	);
+	const prompts: string[] = [];
+	let failB = true;
+	const runtime: WorkerRuntime = {
+		name: "fake",
+		async run(spec: TaskSpec): Promise<WorkerOutcome> {
+			prompts.push(`${spec.taskId}: ${await readFile(spec.systemPromptPath, "utf8")}`);
+			if (spec.taskId === "b" && failB) return failure("crashed", "worker exited with code 1");
+			return { kind: "succeeded", answer: "ok" };
+		},
+	};
+	const load = () => loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
+	const first = await executeRun({
+		repo,
+		plan: planRun(await load(), "duo"),
+		goal: "g",
+		runtime,
+		settings: fixtures.created.settings,
+	});
+	assert.equal(first.state.status, "failed");
+	await agent("CHANGED instructions");
+	failB = false;
+	const view = await loadRun(repo, first.runId);
+	const resumed = await resumeRun({
+		repo,
+		runId: first.runId,
+		plan: planFromState(view.state, await load()),
+		requeue: ["b"],
+		runtime,
+	});
+	assert.equal(resumed.state.status, "succeeded");
+	const again = prompts.at(-1) ?? "";
+	assert.match(again, /^b: [\s\S]*ORIGINAL instructions/);
+	assert.doesNotMatch(again, /CHANGED/);
+	const { events } = await readEventLog(join(resumed.paths.dir, "events.jsonl"));
+	const note = events.find((e) => e.type === "run.resumed");
+	assert.deepEqual(note?.type === "run.resumed" ? note.data.changedAgents : undefined, ["solo"]);
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
+import { EventLogTail, EventLogWriter, readEventLog } from "../../src/store/event-log.js";
 import { fixtures, tempDir } from "../support/index.js";
 
 async function tempLog() {
@@ -122,4 +122,56 @@ test("strings are redacted before serialization: the line stays valid JSON, numb
 	assert.equal(data.goal, 'use token=[REDACTED] and "quotes\\"');
 	assert.equal(data.settings.budget.maxTokens, 1_000_000);
 	assert.deepEqual(e.data, data, "listeners get what the log holds");
+});
+
+test("a tail reads only what was appended since its last read; a partial line waits until it is whole", async () => {
+	const file = await tempLog();
+	const log = await EventLogWriter.create(file, "r1");
+	await log.append("run.created", created);
+	await log.append("task.failed", { reason: "one" }, "a");
+	const tail = new EventLogTail(file);
+	assert.deepEqual(
+		(await tail.read()).map((e) => e.seq),
+		[1, 2],
+	);
+	const size = (await readFile(file)).length;
+	assert.equal(tail.offset, size, "everything read");
+	assert.deepEqual(await tail.read(), [], "nothing new: nothing read");
+	await log.append("task.failed", { reason: "two" }, "b");
+	await log.close();
+	const third = (await readFile(file)).subarray(size);
+	// A writer mid-line: half of the next event is there.
+	const next = `${JSON.stringify({ v: 1, seq: 4, ts: "t", runId: "r1", type: "task.skipped", data: { reason: "x" } })}\n`;
+	await appendFile(file, next.slice(0, 20));
+	assert.deepEqual(
+		(await tail.read()).map((e) => e.seq),
+		[3],
+	);
+	assert.equal(tail.offset, size + third.length, "the partial line is not consumed");
+	assert.match(tail.tornTail()[0]?.message ?? "", /torn last line/);
+	await appendFile(file, next.slice(20));
+	assert.deepEqual(
+		(await tail.read()).map((e) => e.seq),
+		[4],
+	);
+	assert.deepEqual(tail.tornTail(), []);
+	assert.deepEqual(tail.errors, []);
+});
+
+test("a run tail folds new events into the state it keeps; status follows the log", async () => {
+	const { createRunDir, RunTail } = await import("../../src/store/run-store.js");
+	const repo = await tempDir("pi-crew-tail-");
+	const paths = await createRunDir(repo, "r1");
+	const log = await EventLogWriter.create(paths.events, "r1");
+	await log.append("run.created", created);
+	const tail = new RunTail(repo, "r1");
+	const seen: string[] = [];
+	await tail.poll((e, state) => seen.push(`${e.type}:${state.status}`));
+	await log.append("run.started", { pid: process.pid });
+	await tail.poll((e, state) => seen.push(`${e.type}:${state.status}`));
+	await log.append("run.finished", { status: "succeeded", summaryPath: "s" });
+	await log.close();
+	await tail.poll((e, state) => seen.push(`${e.type}:${state.status}`));
+	assert.deepEqual(seen, ["run.created:pending", "run.started:running", "run.finished:succeeded"]);
+	assert.equal((await tail.view()).status, "succeeded");
 });

@@ -38,3 +38,27 @@ test("no module imports a layer above its own", async () => {
 	}
 	assert.deepEqual(violations, []);
 });
+
+test("host.ts is the only module that names pi's packages", async () => {
+	const named: string[] = [];
+	for (const file of (await readdir(join(ROOT, "src"), { recursive: true })) as string[]) {
+		if (!file.endsWith(".ts") || file === "host.ts") continue;
+		const text = await readFile(join(ROOT, "src", file), "utf8");
+		if (/["'`]@(?:earendil-works|mariozechner)\/pi-/.test(text)) named.push(file);
+	}
+	assert.deepEqual(named, []);
+});
+
+test("engines are true: the lowest Node the package claims satisfies every production dependency it installs", async () => {
+	const { minVersion, satisfies } = await import("semver");
+	const manifest = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { engines: { node: string } };
+	const lowest = minVersion(manifest.engines.node)?.version ?? "";
+	assert.ok(satisfies(lowest, ">=22.19.0"), `pi 1.x needs Node 22.19; the package claims ${manifest.engines.node}`);
+	const lock = JSON.parse(await readFile(join(ROOT, "package-lock.json"), "utf8")) as {
+		packages: Record<string, { dev?: boolean; engines?: { node?: string } }>;
+	};
+	const unmet = Object.entries(lock.packages)
+		.filter(([path, p]) => path && !p.dev && p.engines?.node && !satisfies(lowest, p.engines.node))
+		.map(([path, p]) => `${path} needs node ${p.engines?.node}`);
+	assert.deepEqual(unmet, [], `the package claims node ${manifest.engines.node}`);
+});

@@ -61,6 +61,7 @@ test("histogram buckets are cumulative per bound; quantiles interpolate linearly
 			[2500, 5],
 			[5000, 5],
 			[10000, 5],
+			...MS_BUCKETS.slice(13).map((le) => [le, 5]),
 			["+Inf", 5],
 		],
 	);
@@ -85,7 +86,11 @@ test("quantile edges: empty is null, one value interpolates in its bucket, overf
 	assert.equal(quantileOf(MS_BUCKETS, d([]), 0.5), null);
 	assert.equal(quantileOf(MS_BUCKETS, d([42]), 0.5), 37.5); // (25, 50]: 25 + 0.5 * 25
 	assert.equal(quantileOf(MS_BUCKETS, d([42]), 1), 50);
-	assert.equal(quantileOf(MS_BUCKETS, d([20_000, 30_000]), 0.5), 10_000);
+	// Real tasks and runs last minutes to hours: a 5-minute and a 7-minute task have a p50 inside (5 min, 10 min].
+	assert.equal(quantileOf(MS_BUCKETS, d([300_000, 420_000]), 0.5), 300_000);
+	assert.equal(quantileOf(MS_BUCKETS, d([300_000, 420_000]), 1), 600_000);
+	assert.equal(quantileOf(MS_BUCKETS, d([2 * 3_600_000]), 0.5), 5_400_000); // (1 h, 2 h]: 1 h + 0.5 h
+	assert.equal(quantileOf(MS_BUCKETS, d([5 * 3_600_000, 6 * 3_600_000]), 0.5), 14_400_000, "past 4 h: the last bound");
 	// All in one bucket: 4 values in (100, 250]: p25 is the 1st of 4, a quarter of the way.
 	assert.equal(quantileOf(MS_BUCKETS, d([110, 120, 130, 140]), 0.25), 137.5);
 	const retries = quiet().histogram("crew.task.retry_count", "h", { buckets: [0, 1, 2, 3, 5, 10] });

@@ -69,3 +69,24 @@ test("templates and the identity/goal markers round-trip", () => {
 	assert.equal(parseGoal(`${goalSection("fix the\nbug")}\n## Your task\n\nx`), "fix the\nbug");
 	assert.equal(parseGoal("just a prompt"), "just a prompt");
 });
+
+test("the scripted model answers a context recorded from pi 1.6: system sections, images, thinking, tool results", async () => {
+	const { readFile } = await import("node:fs/promises");
+	const { normalizeContext } = await import("@earendil-works/pi-ai");
+	const { scriptedProvider } = await import("../../src/scripted/extension.js");
+	// Recorded with test/golden/record-pi-context.ts: a system message with sections (the identity line in one of
+	// them), a user message with text and an image, an assistant turn with thinking and a tool call, an image result.
+	const messages = JSON.parse(await readFile(new URL("../golden/pi-1.6.0-context.json", import.meta.url), "utf8"));
+	const scenario = parseScenario(
+		'explorer:\n  - tool: read\n    args: { path: x }\n  - say: "{agent}/{task}: {goal} <- {result}"\n',
+		"s.yaml",
+	);
+	const provider = await scriptedProvider(scenario);
+	const model = provider.getModels()[0];
+	assert.ok(model);
+	const answer = await provider.streamSimple(model, normalizeContext({ messages })).result();
+	assert.equal(answer.stopReason, "stop", answer.errorMessage);
+	assert.deepEqual(answer.content, [
+		{ type: "text", text: "explorer/look: describe the pixel <- Read image file [image/png]" },
+	]);
+});

@@ -1,7 +1,7 @@
 /** Pure parts of the child runtime: JSONL framing, pi's event stream to an outcome, argv and environment. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { piArgs, workerEnv } from "../../src/workers/child.js";
+import { meaningfulLine, piArgs, workerEnv } from "../../src/workers/child.js";
 import { JsonlFramer, PiStreamReader } from "../../src/workers/pi-stream.js";
 import type { TaskSpec } from "../../src/workers/runtime.js";
 
@@ -34,23 +34,28 @@ test("a non-empty final answer succeeds; empty, errors and missing answers fail 
 		for (const l of lines) r.push(l);
 		return r.outcome();
 	};
-	assert.deepEqual(outcome(assistant("done")), { ok: true, answer: "done" });
-	assert.deepEqual(outcome(assistant("  \n")), { ok: false, reason: "empty final answer" });
-	assert.deepEqual(outcome(assistant("", "error", "429 rate limit")), {
-		ok: false,
-		reason: "model error: 429 rate limit",
-	});
-	assert.deepEqual(outcome(assistant("", "toolUse")), {
-		ok: false,
-		reason: "worker ended without a final answer (last stop reason: toolUse)",
-	});
-	assert.deepEqual(outcome("not json", '{"type":"agent_start"}'), {
-		ok: false,
-		reason: "worker ended without any model response",
-	});
+	const failed = (kind: string, detail: string, retryable = true) => ({ kind, detail, retryable });
+	assert.deepEqual(outcome(assistant("done")), { kind: "succeeded", answer: "done" });
+	assert.deepEqual(outcome(assistant("  \n")), failed("empty_answer", "empty final answer"));
+	assert.deepEqual(
+		outcome(assistant("", "error", "429 rate limit")),
+		failed("rate_limited", "model error: 429 rate limit"),
+	);
+	assert.deepEqual(
+		outcome(assistant("", "error", "invalid x-api-key")),
+		failed("model_error", "model error: invalid x-api-key"),
+	);
+	assert.deepEqual(
+		outcome(assistant("", "toolUse")),
+		failed("no_answer", "worker ended without a final answer (last stop reason: toolUse)"),
+	);
+	assert.deepEqual(
+		outcome("not json", '{"type":"agent_start"}'),
+		failed("no_answer", "worker ended without any model response"),
+	);
 	assert.deepEqual(
 		outcome("null", "42", '"text"', '{"type":"message_end"}', assistant("ok")),
-		{ ok: true, answer: "ok" },
+		{ kind: "succeeded", answer: "ok" },
 		"stray JSON lines are ignored",
 	);
 });
@@ -112,4 +117,20 @@ test("workers get essentials and model keys, not arbitrary secrets", () => {
 	assert.equal(env.PI_CREW_SCENARIO, undefined, "the scenario comes from the run, not the environment");
 	assert.equal(env.PI_CREW_RUN_ID, "r1");
 	assert.equal(env.PI_CREW_TASK_ID, "t1");
+});
+
+test("a dead worker's reason quotes the line of its stderr that says what failed, not the docs that follow", () => {
+	const noKey = [
+		"Warning: No models available. Use /login to log into a provider via OAuth or API key. See:",
+		"  /pi/docs/providers.md",
+		"No API key found for the selected model.",
+		"",
+		"Use /login to log into a provider via OAuth or API key. See:",
+		"  /pi/docs/providers.md",
+		"  /pi/docs/models.md",
+	];
+	assert.equal(meaningfulLine(noKey), "No API key found for the selected model.");
+	assert.equal(meaningfulLine(["Error: boom", "    at run (x.ts:429:13)", "    at main (y.ts:1:1)"]), "Error: boom");
+	assert.equal(meaningfulLine(["just a line"]), "just a line");
+	assert.equal(meaningfulLine([]), "");
 });
