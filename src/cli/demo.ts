@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { runTeam } from "../api/index.js";
-import { progressLine, renderRun } from "./render.js";
+import { progressLine, renderRun } from "../view/render.js";
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "examples", "demo");
 

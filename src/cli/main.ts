@@ -7,8 +7,8 @@ import { parseArgs } from "node:util";
 import * as api from "../api/index.js";
 import { stopBackground } from "../util/background.js";
 import { CrewError } from "../util/errors.js";
+import { progressLine, renderPlan, renderRun } from "../view/render.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
-import { progressLine, renderPlan, renderRun } from "./render.js";
 
 const USAGE = `pi-crew: run teams of pi agents on a repository
 
@@ -176,137 +176,156 @@ export async function main(argv: string[]): Promise<number> {
 	}
 	// A directory named on the command line must exist: a typo must not start a run, or write files, elsewhere.
 	if (v.cwd !== undefined && !isDirectory(v.cwd)) throw new api.UsageError(`--cwd ${v.cwd}: no such directory`);
-	switch (command) {
-		case "run":
-			return run(args, v);
-		case "status": {
-			const view = await api.runStatus(v.cwd, args[0]);
-			if (v.follow) {
-				const { follow } = await import("../api/lifecycle.js");
-				const final = await follow(v.cwd, view.state.runId, (event, state) => {
-					const line = progressLine(event, state);
-					if (line) process.stderr.write(`${line}\n`);
-				});
-				return report(final, { ...v, background: false });
-			}
-			if (v.json) out(api.runJson(view));
-			else process.stdout.write(`${renderRun(view)}\n`);
-			return 0;
-		}
-		case "list": {
-			const { runs, broken } = await api.listRuns(v.cwd);
-			if (v.json) {
-				out({ runs: runs.map((view) => ({ ...api.runJson(view), tasks: undefined, problems: undefined })), broken });
-				return 0;
-			}
-			if (runs.length === 0 && broken.length === 0) process.stdout.write("no runs yet\n");
-			for (const view of runs)
-				process.stdout.write(
-					`${view.state.runId}  ${view.status.padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
-				);
-			for (const b of broken) process.stderr.write(`${b.runId}: cannot read this run: ${b.error}\n`);
-			const interrupted = runs.filter((view) => view.status === "interrupted");
-			if (interrupted.length > 0)
-				process.stderr.write(
-					`${interrupted.length} interrupted run(s): their coordinator is gone. Resume with: pi-crew resume ${interrupted.at(-1)?.state.runId}\n`,
-				);
-			return 0;
-		}
-		case "events": {
-			if (!args[0]) throw new api.UsageError("usage: pi-crew events <runId>");
-			const { events, problems } = await api.runEvents(v.cwd, args[0]);
-			if (v.json) out({ events, problems });
-			else {
-				for (const e of events)
-					process.stdout.write(
-						`${String(e.seq).padStart(5)} ${e.ts} ${e.type.padEnd(15)} ${e.taskId ?? ""} ${JSON.stringify(e.data)}\n`,
-					);
-				for (const p of problems) process.stderr.write(`${api.formatProblem(p)}\n`);
-			}
-			return 0;
-		}
-		case "validate": {
-			const { catalog, problems } = await api.validateResources(v.cwd);
-			const errors = problems.filter((p) => p.severity !== "warning");
-			if (v.json)
-				out({
-					ok: errors.length === 0,
-					agents: catalog.agents.size,
-					teams: catalog.teams.size,
-					workflows: catalog.workflows.size,
-					problems,
-				});
-			else {
-				for (const p of problems) process.stderr.write(`${api.formatProblem(p)}\n`);
-				process.stdout.write(
-					`${errors.length === 0 ? "ok" : `${errors.length} error(s)`}: ${catalog.agents.size} agents, ${catalog.teams.size} teams, ${catalog.workflows.size} workflows${problems.length > errors.length ? `, ${problems.length - errors.length} warning(s)` : ""}\n`,
-				);
-			}
-			return errors.length === 0 ? 0 : 2;
-		}
-		case "agents":
-		case "teams":
-		case "workflows":
-			return listResources(command, v);
-		case "init": {
-			const { created, kept } = await (await import("../api/init.js")).initProject(v.cwd);
-			if (v.json) out({ created, kept });
-			else {
-				for (const f of created) process.stdout.write(`created ${f}\n`);
-				for (const f of kept) process.stdout.write(`kept    ${f} (exists)\n`);
-				process.stdout.write('next: pi-crew validate, then pi-crew run docs "<what to check>"\n');
-			}
-			return 0;
-		}
-		case "plan": {
-			const [team] = args;
-			if (!team) throw new api.UsageError("usage: pi-crew plan <team> [--workflow W]");
-			const plan = await api.planTeam(v.cwd, team, v.workflow);
-			if (v.json) out(plan);
-			else process.stdout.write(`${renderPlan(plan)}\n`);
-			return 0;
-		}
-		case "recommend": {
-			if (args.length === 0) throw new api.UsageError('usage: pi-crew recommend "<goal>"');
-			const ranked = await api.recommend(v.cwd, args.join(" "));
-			if (v.json) out(ranked);
-			else
-				for (const r of ranked.slice(0, 3))
-					process.stdout.write(
-						`${r.team.padEnd(18)} score ${String(r.score).padEnd(3)} ${r.reasons.slice(0, 3).join("; ")}\n`,
-					);
-			return 0;
-		}
-		case "cancel":
-		case "resume":
-		case "deadletter":
-		case "_coordinate":
-			return (await import("./lifecycle.js")).lifecycleCommand(command, args, v);
-		case "metrics":
-			return (await import("./metrics.js")).metricsCommand(args, v);
-		case "doctor": {
-			if (v.export !== undefined) {
-				const { path, report } = await (await import("../api/metrics.js")).exportDiagnostics(v.cwd, v.export);
-				if (v.json) out({ path, schemaVersion: report.schemaVersion });
-				else process.stdout.write(`${path}\n`);
-				return 0;
-			}
-			const report = await (await import("../api/doctor.js")).doctor(v.cwd);
-			if (v.json) out(report);
-			else {
-				process.stdout.write(`pi-crew doctor: ${report.repo}\n`);
-				for (const c of report.checks)
-					process.stdout.write(
-						`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"}  ${c.name}: ${c.detail}${c.hint ? `\n      fix: ${c.hint}` : ""}\n`,
-					);
-			}
-			return report.ok ? 0 : 1;
-		}
-		case "demo":
-			return (await import("./demo.js")).demo();
-		default:
-			throw new api.UsageError(`unknown command "${command}"\n\n${USAGE}`);
+	const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+	if (!handler) throw new api.UsageError(`unknown command "${command}"\n\n${USAGE}`);
+	return handler(args, v, command);
+}
+
+type Command = (args: string[], v: Values, name: string) => Promise<number>;
+const lifecycle: Command = async (args, v, name) => (await import("./lifecycle.js")).lifecycleCommand(name, args, v);
+
+/** Every command, one handler each (the usage text above lists them for people). */
+const COMMANDS: Record<string, Command> = {
+	run,
+	status,
+	list,
+	events,
+	validate,
+	agents: (_, v) => listResources("agents", v),
+	teams: (_, v) => listResources("teams", v),
+	workflows: (_, v) => listResources("workflows", v),
+	init,
+	plan,
+	recommend,
+	cancel: lifecycle,
+	resume: lifecycle,
+	deadletter: lifecycle,
+	_coordinate: lifecycle,
+	metrics: async (args, v) => (await import("./metrics.js")).metricsCommand(args, v),
+	doctor,
+	demo: async () => (await import("./demo.js")).demo(),
+};
+
+async function status(args: string[], v: Values): Promise<number> {
+	const view = await api.runStatus(v.cwd, args[0]);
+	if (v.follow) {
+		const { follow } = await import("../api/lifecycle.js");
+		const final = await follow(v.cwd, view.state.runId, (event, state) => {
+			const line = progressLine(event, state);
+			if (line) process.stderr.write(`${line}\n`);
+		});
+		return report(final, { ...v, background: false });
 	}
+	if (v.json) out(api.runJson(view));
+	else process.stdout.write(`${renderRun(view)}\n`);
+	return 0;
+}
+
+async function list(_: string[], v: Values): Promise<number> {
+	const { runs, broken } = await api.listRuns(v.cwd);
+	if (v.json) {
+		out({ runs: runs.map((view) => ({ ...api.runJson(view), tasks: undefined, problems: undefined })), broken });
+		return 0;
+	}
+	if (runs.length === 0 && broken.length === 0) process.stdout.write("no runs yet\n");
+	for (const view of runs)
+		process.stdout.write(
+			`${view.state.runId}  ${view.status.padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
+		);
+	for (const b of broken) process.stderr.write(`${b.runId}: cannot read this run: ${b.error}\n`);
+	const interrupted = runs.filter((view) => view.status === "interrupted");
+	if (interrupted.length > 0)
+		process.stderr.write(
+			`${interrupted.length} interrupted run(s): their coordinator is gone. Resume with: pi-crew resume ${interrupted.at(-1)?.state.runId}\n`,
+		);
+	return 0;
+}
+
+async function events(args: string[], v: Values): Promise<number> {
+	if (!args[0]) throw new api.UsageError("usage: pi-crew events <runId>");
+	const { events, problems } = await api.runEvents(v.cwd, args[0]);
+	if (v.json) out({ events, problems });
+	else {
+		for (const e of events)
+			process.stdout.write(
+				`${String(e.seq).padStart(5)} ${e.ts} ${e.type.padEnd(15)} ${e.taskId ?? ""} ${JSON.stringify(e.data)}\n`,
+			);
+		for (const p of problems) process.stderr.write(`${api.formatProblem(p)}\n`);
+	}
+	return 0;
+}
+
+async function validate(_: string[], v: Values): Promise<number> {
+	const { catalog, problems } = await api.validateResources(v.cwd);
+	const errors = problems.filter((p) => p.severity !== "warning");
+	const counts = `${catalog.agents.size} agents, ${catalog.teams.size} teams, ${catalog.workflows.size} workflows`;
+	if (v.json)
+		out({
+			ok: errors.length === 0,
+			agents: catalog.agents.size,
+			teams: catalog.teams.size,
+			workflows: catalog.workflows.size,
+			problems,
+		});
+	else {
+		for (const p of problems) process.stderr.write(`${api.formatProblem(p)}\n`);
+		const warnings = problems.length - errors.length;
+		process.stdout.write(
+			`${errors.length === 0 ? "ok" : `${errors.length} error(s)`}: ${counts}${warnings > 0 ? `, ${warnings} warning(s)` : ""}\n`,
+		);
+	}
+	return errors.length === 0 ? 0 : 2;
+}
+
+async function init(_: string[], v: Values): Promise<number> {
+	const { created, kept } = await (await import("../api/init.js")).initProject(v.cwd);
+	if (v.json) out({ created, kept });
+	else {
+		for (const f of created) process.stdout.write(`created ${f}\n`);
+		for (const f of kept) process.stdout.write(`kept    ${f} (exists)\n`);
+		process.stdout.write('next: pi-crew validate, then pi-crew run docs "<what to check>"\n');
+	}
+	return 0;
+}
+
+async function plan(args: string[], v: Values): Promise<number> {
+	const [team] = args;
+	if (!team) throw new api.UsageError("usage: pi-crew plan <team> [--workflow W]");
+	const planned = await api.planTeam(v.cwd, team, v.workflow);
+	if (v.json) out(planned);
+	else process.stdout.write(`${renderPlan(planned)}\n`);
+	return 0;
+}
+
+async function recommend(args: string[], v: Values): Promise<number> {
+	if (args.length === 0) throw new api.UsageError('usage: pi-crew recommend "<goal>"');
+	const ranked = await api.recommend(v.cwd, args.join(" "));
+	if (v.json) out(ranked);
+	else
+		for (const r of ranked.slice(0, 3))
+			process.stdout.write(
+				`${r.team.padEnd(18)} score ${String(r.score).padEnd(3)} ${r.reasons.slice(0, 3).join("; ")}\n`,
+			);
+	return 0;
+}
+
+async function doctor(_: string[], v: Values): Promise<number> {
+	if (v.export !== undefined) {
+		const { path, report } = await (await import("../api/metrics.js")).exportDiagnostics(v.cwd, v.export);
+		if (v.json) out({ path, schemaVersion: report.schemaVersion });
+		else process.stdout.write(`${path}\n`);
+		return 0;
+	}
+	const found = await (await import("../api/doctor.js")).doctor(v.cwd);
+	if (v.json) out(found);
+	else {
+		process.stdout.write(`pi-crew doctor: ${found.repo}\n`);
+		for (const c of found.checks)
+			process.stdout.write(
+				`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"}  ${c.name}: ${c.detail}${c.hint ? `\n      fix: ${c.hint}` : ""}\n`,
+			);
+	}
+	return found.ok ? 0 : 1;
 }
 
 export async function cli(argv: string[]): Promise<void> {

@@ -21,13 +21,13 @@ export const ConfigSchema = Type.Object(
 		/** Absolute paths of repositories whose `.crew/` may shadow builtin and user resources. */
 		trustedProjects: Type.Optional(Type.Array(Type.String())),
 		concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-		runtime: Type.Optional(Type.Union(RUNTIMES.map((r) => Type.Literal(r)))),
+		runtime: Type.Optional(Type.Enum(RUNTIMES)),
 		/** Default model for workers (`provider/id`), below `--model` and an agent's own `model`. */
 		model: Type.Optional(Type.String({ minLength: 1 })),
 		/** Per-task timeout; the worker's whole process group is killed when it passes. */
 		taskTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1 })),
 		/** May the agent in a pi session start runs by itself? See docs/autonomy in the README. */
-		autonomy: Type.Optional(Type.Union(AUTONOMY.map((a) => Type.Literal(a)))),
+		autonomy: Type.Optional(Type.Enum(AUTONOMY)),
 		/** A worker may start runs of its own only while the nesting depth stays below this. */
 		maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
 		/** Retry failed tasks for every run (a team can opt in with `autoRetry: true`, a run with `--retry`). */

@@ -203,7 +203,7 @@ export function recordDefinition(agent: AgentDef): AgentDefinition {
 function recordedAgent(runId: string, name: string, definition: AgentDefinition): AgentDef {
 	const { scope, untrusted, thinking, ...rest } = definition;
 	const source = { file: `run ${runId} (as recorded)`, scope, untrusted, lineOf: () => undefined };
-	return { name, ...rest, ...(thinking ? { thinking: thinking as unknown as AgentDef["thinking"] } : {}), source };
+	return { name, ...rest, ...(thinking ? { thinking: thinking as AgentDef["thinking"] } : {}), source };
 }
 
 /**

@@ -3,7 +3,7 @@
  * tasks it depends on. Long results go by artifact path, never silently cut.
  */
 import { PLACEHOLDER } from "../resources/validate.js";
-import { goalSection, identityLine } from "../workers/identity.js";
+import { goalSection, identityLine } from "../util/identity.js";
 import type { PlannedTask } from "./plan.js";
 
 /** Per dependency, inline at most this many characters; the rest is read from the artifact. */

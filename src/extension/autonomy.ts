@@ -3,6 +3,7 @@
  * policy added to its system prompt. The user's config holds the profile (`autonomy:`; `/team-autonomy` sets it).
  */
 import type { Autonomy } from "../config/home.js";
+import { lazy } from "./lazy.js";
 
 /** Profiles under which the agent may start (or resume) runs itself; below them it can only plan and suggest. */
 export function mayStartRuns(profile: Autonomy): boolean {
@@ -44,7 +45,7 @@ export function delegationPolicy(profile: Autonomy, teams: TeamInfo[]): string {
 
 /** Throws the refusal when the user's profile does not let the agent `what` (e.g. "start runs") by itself. */
 export async function assertAllowed(cwd: string, what: string): Promise<void> {
-	const api = await import("../api/index.js");
+	const api = await lazy.api();
 	const profile = (await api.effectiveConfig(cwd)).autonomy;
 	if (!mayStartRuns(profile)) throw new Error(refusal(profile, what));
 }

@@ -5,6 +5,7 @@
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
 import type { ExtensionAPI } from "../host.js";
+import { lazy } from "./lazy.js";
 
 type Ui = {
 	notify(message: string, level?: "info" | "warning" | "error"): void;
@@ -19,7 +20,7 @@ const WIDGET = "pi-crew";
  */
 async function teamNames(prefix: string) {
 	try {
-		const api = await import("../api/index.js");
+		const api = await lazy.api();
 		const catalog = await api.resources(process.cwd());
 		return [...catalog.teams.values()]
 			.filter((t) => t.name.startsWith(prefix))
@@ -31,7 +32,7 @@ async function teamNames(prefix: string) {
 
 async function runIds(prefix: string) {
 	try {
-		const api = await import("../api/index.js");
+		const api = await lazy.api();
 		const { runs } = await api.listRuns(process.cwd());
 		return runs
 			.filter((r) => r.state.runId.startsWith(prefix))
@@ -50,14 +51,14 @@ export async function parseTeamRun(
 	cwd: string,
 	args: string,
 ): Promise<{ team: string; goal: string; background: boolean; recommended?: string[] }> {
-	const api = await import("../api/index.js");
+	const api = await lazy.api();
 	const background = /(^|\s)--bg(\s|$)/.test(args);
 	const text = args.replace(/(^|\s)--bg(?=\s|$)/g, " ").trim();
 	if (!text) throw new api.UsageError("usage: /team-run [team] <goal…> [--bg]");
 	const [first = "", ...rest] = text.split(/\s+/);
 	const catalog = await api.resources(cwd);
 	if (catalog.teams.has(first) && rest.length > 0) return { team: first, goal: rest.join(" "), background };
-	const { recommendTeams } = await import("../api/recommend.js");
+	const { recommendTeams } = await lazy.recommend();
 	const [best] = recommendTeams(catalog, text);
 	if (!best) throw new api.UsageError("no teams are defined (see: pi-crew validate)");
 	return { team: best.team, goal: text, background, recommended: best.reasons };
@@ -90,12 +91,12 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 		description:
 			"Show or set whether the agent may start team runs: /team-autonomy [manual|suggested|assisted|aggressive]",
 		getArgumentCompletions: async (prefix) => {
-			const { AUTONOMY } = await import("../config/config.js");
+			const { AUTONOMY } = await lazy.config();
 			return AUTONOMY.filter((a) => a.startsWith(prefix)).map((a) => ({ value: a, label: a }));
 		},
 		handler: async (args, ctx) => {
 			try {
-				const config = await import("../config/config.js");
+				const config = await lazy.config();
 				const wanted = args.trim();
 				if (!wanted) {
 					const current = (await config.loadConfig()).autonomy ?? config.DEFAULTS.autonomy;
@@ -117,8 +118,8 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 		description: "Run a team on a goal: /team-run [team] <goal…> [--bg]",
 		getArgumentCompletions: (prefix) => (prefix.includes(" ") ? null : teamNames(prefix)),
 		handler: async (args, ctx) => {
-			const api = await import("../api/index.js");
-			const { progressLine, renderRun } = await import("../cli/render.js");
+			const api = await lazy.api();
+			const { progressLine, renderRun } = await lazy.render();
 			let parsed: Awaited<ReturnType<typeof parseTeamRun>>;
 			try {
 				parsed = await parseTeamRun(ctx.cwd, args);
@@ -156,37 +157,18 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 		},
 	});
 
-	const runCommand = (
-		name: string,
-		description: string,
-		act: (cwd: string, runId: string | undefined, ui: Ui, signal?: AbortSignal) => Promise<string>,
-		takesRunId = true,
-	) =>
+	for (const [name, view] of Object.entries(VIEWS))
 		pi.registerCommand(name, {
-			description,
-			getArgumentCompletions: takesRunId ? (prefix) => runIds(prefix) : undefined,
+			description: view.description,
+			getArgumentCompletions: view.takesRunId ? (prefix) => runIds(prefix) : undefined,
 			handler: async (args, ctx) => {
 				try {
-					ctx.ui.notify(await act(ctx.cwd, args.trim() || undefined, ctx.ui, ctx.signal), "info");
+					ctx.ui.notify(await view.act(ctx.cwd, args.trim() || undefined, ctx.ui), "info");
 				} catch (err) {
 					ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
 				}
 			},
 		});
-
-	runCommand("team-status", "Show a run's task tree: /team-status [runId]", async (cwd, runId, ui) => {
-		const api = await import("../api/index.js");
-		const { renderRun } = await import("../cli/render.js");
-		const view = await api.runStatus(cwd, runId);
-		ui.setWidget(WIDGET, renderRun(view).split("\n"));
-		return `pi-crew: run ${view.state.runId} ${view.status}`;
-	});
-	runCommand("team-cancel", "Cancel a run (foreground or background): /team-cancel [runId]", async (cwd, runId) => {
-		const api = await import("../api/index.js");
-		const id = runId ?? (await api.runStatus(cwd)).state.runId;
-		const result = await (await import("../api/lifecycle.js")).cancel(cwd, id);
-		return `pi-crew: run ${id}: ${result.outcome.replace("-", " ")} (${result.view.status})`;
-	});
 	pi.registerCommand("team-resume", {
 		description: "Resume an interrupted or cancelled run: /team-resume [runId] [--bg]",
 		getArgumentCompletions: (prefix) => runIds(prefix),
@@ -194,11 +176,11 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 			const background = /(^|\s)--bg(\s|$)/.test(args);
 			const given = args.replace(/(^|\s)--bg(?=\s|$)/g, " ").trim();
 			await launch(ctx, async (signal) => {
-				const api = await import("../api/index.js");
-				const { progressLine } = await import("../cli/render.js");
+				const api = await lazy.api();
+				const { progressLine } = await lazy.render();
 				const id = given || (await api.runStatus(ctx.cwd)).state.runId;
 				const show = progressWidget(ctx.ui);
-				const view = await (await import("../api/lifecycle.js")).resume({
+				const view = await (await lazy.lifecycle()).resume({
 					cwd: ctx.cwd,
 					runId: id,
 					background,
@@ -212,11 +194,42 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 			});
 		},
 	});
-	runCommand(
-		"team-list",
-		"List this repository's runs",
-		async (cwd, _runId, ui) => {
-			const api = await import("../api/index.js");
+}
+
+/** A command that acts once and shows its outcome (a notification, and a widget for the longer ones). */
+interface ViewCommand {
+	description: string;
+	/** Its argument is a run id (completed from this repository's runs); otherwise it takes none or a filter. */
+	takesRunId?: boolean;
+	act(cwd: string, arg: string | undefined, ui: Ui): Promise<string>;
+}
+
+const VIEWS: Record<string, ViewCommand> = {
+	"team-status": {
+		description: "Show a run's task tree: /team-status [runId]",
+		takesRunId: true,
+		async act(cwd, runId, ui) {
+			const api = await lazy.api();
+			const { renderRun } = await lazy.render();
+			const view = await api.runStatus(cwd, runId);
+			ui.setWidget(WIDGET, renderRun(view).split("\n"));
+			return `pi-crew: run ${view.state.runId} ${view.status}`;
+		},
+	},
+	"team-cancel": {
+		description: "Cancel a run (foreground or background): /team-cancel [runId]",
+		takesRunId: true,
+		async act(cwd, runId) {
+			const api = await lazy.api();
+			const id = runId ?? (await api.runStatus(cwd)).state.runId;
+			const result = await (await lazy.lifecycle()).cancel(cwd, id);
+			return `pi-crew: run ${id}: ${result.outcome.replace("-", " ")} (${result.view.status})`;
+		},
+	},
+	"team-list": {
+		description: "List this repository's runs",
+		async act(cwd, _arg, ui) {
+			const api = await lazy.api();
 			const { runs, broken } = await api.listRuns(cwd);
 			const lines = [
 				...runs.map(
@@ -228,44 +241,37 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 			ui.setWidget(WIDGET, lines.length > 0 ? lines : ["no pi-crew runs yet"]);
 			return `pi-crew: ${runs.length} run(s)`;
 		},
-		false,
-	);
-	runCommand(
-		"team-init",
-		"Scaffold .crew/ in this repository with an example agent, team and workflow",
-		async (cwd, _runId, ui) => {
-			const { created, kept } = await (await import("../api/init.js")).initProject(cwd);
+	},
+	"team-init": {
+		description: "Scaffold .crew/ in this repository with an example agent, team and workflow",
+		async act(cwd, _arg, ui) {
+			const { created, kept } = await (await lazy.init()).initProject(cwd);
 			ui.setWidget(WIDGET, [...created.map((f) => `created ${f}`), ...kept.map((f) => `kept    ${f} (exists)`)]);
 			return `pi-crew: ${created.length} file(s) created in .crew/; try /team-run docs <what to check>`;
 		},
-		false,
-	);
-	runCommand(
-		"team-config",
-		"Show the effective pi-crew configuration",
-		async (cwd, _runId, ui) => {
-			const config = await (await import("../api/index.js")).effectiveConfig(cwd);
+	},
+	"team-config": {
+		description: "Show the effective pi-crew configuration",
+		async act(cwd, _arg, ui) {
+			const config = await (await lazy.api()).effectiveConfig(cwd);
 			ui.setWidget(WIDGET, JSON.stringify(config, null, 2).split("\n"));
 			return `pi-crew config: ${config.file}`;
 		},
-		false,
-	);
-	runCommand(
-		"team-metrics",
-		"Metrics of this repository's runs (replayed from their logs): /team-metrics [filter, e.g. crew.task.*]",
-		async (cwd, filter, ui) => {
-			const view = await (await import("../api/metrics.js")).metricsSnapshot({ cwd, filter });
-			const { renderMetrics } = await import("../cli/render.js");
+	},
+	"team-metrics": {
+		description:
+			"Metrics of this repository's runs (replayed from their logs): /team-metrics [filter, e.g. crew.task.*]",
+		async act(cwd, filter, ui) {
+			const view = await (await lazy.metrics()).metricsSnapshot({ cwd, filter });
+			const { renderMetrics } = await lazy.render();
 			ui.setWidget(WIDGET, renderMetrics(view.metrics).split("\n"));
 			return `pi-crew metrics: ${view.runs} run(s)${view.broken.length ? `, ${view.broken.length} unreadable` : ""}`;
 		},
-		false,
-	);
-	runCommand(
-		"team-doctor",
-		"Check pi, config, resources and runs",
-		async (cwd, _runId, ui) => {
-			const report = await (await import("../api/doctor.js")).doctor(cwd);
+	},
+	"team-doctor": {
+		description: "Check pi, config, resources and runs",
+		async act(cwd, _arg, ui) {
+			const report = await (await lazy.doctor()).doctor(cwd);
 			ui.setWidget(
 				WIDGET,
 				report.checks.map(
@@ -275,6 +281,5 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 			);
 			return `pi-crew doctor: ${report.ok ? "no errors" : "errors found"}`;
 		},
-		false,
-	);
-}
+	},
+};

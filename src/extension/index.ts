@@ -11,6 +11,7 @@ import { setReporter, stopBackground } from "../util/background.js";
 import { findRepo } from "../util/repo.js";
 import { recordHostPi } from "../workers/host-pi.js";
 import { registerCommands } from "./commands.js";
+import { lazy } from "./lazy.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
 
@@ -37,7 +38,7 @@ export default async function piCrew(pi: ExtensionAPI): Promise<void> {
 	pi.on("before_agent_start", async (event, ctx) => {
 		// Only when the model can use the team tool: a policy about a tool it lacks would mislead it.
 		if (!pi.getActiveTools().includes("team")) return undefined;
-		policy ??= import("./policy.js").then((p) => p.policyFor(ctx.cwd));
+		policy ??= lazy.policy().then((p) => p.policyFor(ctx.cwd));
 		try {
 			return { systemPrompt: `${event.systemPrompt}\n\n${await policy}` };
 		} catch (err) {
@@ -62,7 +63,8 @@ export default async function piCrew(pi: ExtensionAPI): Promise<void> {
 	pi.on("session_start", (_event, ctx) => {
 		// Cheap first: only sessions in (or below) a repository with runs go further.
 		if (!hasRuns(ctx.cwd)) return;
-		void import("../api/lifecycle.js")
+		void lazy
+			.lifecycle()
 			.then((lifecycle) => lifecycle.findInterrupted(ctx.cwd))
 			.then((runs) => {
 				for (const run of runs)
@@ -83,7 +85,7 @@ async function serveConfiguredMetrics(cwd: string, warn: (line: string) => void)
 	const text = await readFile(join(crewHome(), "config.yaml"), "utf8").catch(() => "");
 	if (!text.includes("prometheus")) return undefined;
 	try {
-		return await (await import("../api/metrics.js")).serveSessionMetrics(cwd);
+		return await (await lazy.metrics()).serveSessionMetrics(cwd);
 	} catch (err) {
 		warn(`pi-crew: no metrics endpoint: ${(err as Error).message}`);
 		return undefined;

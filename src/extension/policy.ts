@@ -10,6 +10,7 @@ import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY } from "../config/h
 import { findRepo } from "../util/repo.js";
 import { splitFrontmatter } from "../util/yaml-source.js";
 import { delegationPolicy } from "./autonomy.js";
+import { lazy } from "./lazy.js";
 
 const BUILTIN_TEAMS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "builtin", "teams");
 const SUFFIX = ".team.md";
@@ -31,7 +32,7 @@ async function teamsIn(dir: string, withDescriptions: boolean, parse: (text: str
 }
 
 export async function policyFor(cwd: string): Promise<string> {
-	const { parse } = await import("yaml");
+	const { parse } = await lazy.yaml();
 	const home = crewHome();
 	const raw = await readFile(join(home, "config.yaml"), "utf8").then(
 		(text) => parse(text) as Record<string, unknown> | null,

@@ -7,6 +7,7 @@ import { type Static, Type } from "typebox";
 import type { ExtensionAPI } from "../host.js";
 import type { RunView } from "../store/run-store.js";
 import { readConfined } from "../util/paths.js";
+import { lazy } from "./lazy.js";
 import { dropUnset } from "./team-tool.js";
 
 function text(value: string, details: unknown = {}) {
@@ -65,8 +66,8 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 		parameters: SteerParams,
 		prepareArguments: (args) => dropUnset<Static<typeof SteerParams>>(args),
 		async execute(_id, params, _signal, _onUpdate, ctx) {
-			await (await import("./autonomy.js")).assertAllowed(ctx.cwd, "steer agents");
-			const result = await (await import("../api/lifecycle.js")).steer(ctx.cwd, params.runId, params.message);
+			await (await lazy.autonomy()).assertAllowed(ctx.cwd, "steer agents");
+			const result = await (await lazy.lifecycle()).steer(ctx.cwd, params.runId, params.message);
 			if (!result.delivered) throw new Error(`not delivered to run ${params.runId}: ${result.reason}`);
 			return text(`delivered to ${result.taskId} of run ${params.runId}`, result);
 		},
@@ -81,10 +82,10 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 		parameters: AgentParams,
 		prepareArguments: (args) => dropUnset<Static<typeof AgentParams>>(args),
 		async execute(_id, params, signal, onUpdate, ctx) {
-			const api = await import("../api/index.js");
+			const api = await lazy.api();
 			try {
-				await (await import("./autonomy.js")).assertAllowed(ctx.cwd, "start agents");
-				const { progressLine } = await import("../cli/render.js");
+				await (await lazy.autonomy()).assertAllowed(ctx.cwd, "start agents");
+				const { progressLine } = await lazy.render();
 				const view = await api.runAgent({
 					cwd: ctx.cwd,
 					agent: params.agent,
@@ -115,13 +116,13 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 		parameters: ResultParams,
 		prepareArguments: (args) => dropUnset<Static<typeof ResultParams>>(args, ["wait"]),
 		async execute(_id, params, signal, _onUpdate, ctx) {
-			const api = await import("../api/index.js");
+			const api = await lazy.api();
 			try {
 				let view = await api.runStatus(ctx.cwd, params.runId);
 				if (params.wait !== false && (view.status === "running" || view.status === "pending")) {
 					const timeout = AbortSignal.timeout(Math.min(3600, Math.max(1, params.timeoutSeconds ?? 600)) * 1000);
 					const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
-					view = await (await import("../api/lifecycle.js")).follow(ctx.cwd, params.runId, () => undefined, stop);
+					view = await (await lazy.lifecycle()).follow(ctx.cwd, params.runId, () => undefined, stop);
 				}
 				return text(await answer(view), api.runJson(view));
 			} catch (err) {

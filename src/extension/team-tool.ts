@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from "typebox";
 import type { ExtensionAPI } from "../host.js";
+import { lazy } from "./lazy.js";
 
 /**
  * A plain `enum` schema that every provider accepts (a union of literals is not), typed for `Static`. pi-ai's own
@@ -141,9 +142,9 @@ interface Call {
 	resourcesChanged: () => void;
 }
 
-type Api = typeof import("../api/index.js");
-type Render = typeof import("../cli/render.js");
-type Lifecycle = typeof import("../api/lifecycle.js");
+type Api = Awaited<ReturnType<typeof lazy.api>>;
+type Render = Awaited<ReturnType<typeof lazy.render>>;
+type Lifecycle = Awaited<ReturnType<typeof lazy.lifecycle>>;
 
 /**
  * The user's own resources apply to every repository and can override builtins: the model edits them only with the
@@ -171,7 +172,7 @@ async function write(c: Call, mode: "create" | "update"): Promise<Result> {
 	if (!kind || !name || !content)
 		return text(`team ${mode} needs \`kind\`, \`name\` and \`content\`.`, { error: "usage" });
 	await confirmUserScope(c, `${mode} ${kind} "${name}"`);
-	const edit = await import("../api/edit.js");
+	const edit = await lazy.edit();
 	const file = await edit.writeResource({ cwd: c.cwd, kind, name, content, scope: c.p.scope ?? "project", mode });
 	c.resourcesChanged();
 	return text(`${mode === "create" ? "created" : "updated"} ${file}`, { file });
@@ -301,7 +302,7 @@ const HANDLERS: Record<Action, Handler> = {
 		const kind = resourceKind(c.p.kind);
 		if (!kind || !c.p.name) throw new Error("team delete needs `kind` and `name`.");
 		await confirmUserScope(c, `delete ${kind} "${c.p.name}"`);
-		const edit = await import("../api/edit.js");
+		const edit = await lazy.edit();
 		const file = await edit.deleteResource(c.cwd, kind, c.p.name, c.p.scope ?? "project");
 		c.resourcesChanged();
 		return text(`deleted ${file}`, { file });
@@ -311,7 +312,7 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(problems.map(api.formatProblem).join("\n") || "all resources valid", { problems });
 	},
 	async doctor(c) {
-		const report = await (await import("../api/doctor.js")).doctor(c.cwd);
+		const report = await (await lazy.doctor()).doctor(c.cwd);
 		const lines = report.checks.map((k) => `${k.level} ${k.name}: ${k.detail}${k.hint ? ` (fix: ${k.hint})` : ""}`);
 		return text(lines.join("\n"), report);
 	},
@@ -343,7 +344,7 @@ const HANDLERS: Record<Action, Handler> = {
 				case "config":
 					return api.effectiveConfig(c.cwd);
 				case "metrics-snapshot":
-					return (await import("../api/metrics.js")).metricsSnapshot({
+					return (await lazy.metrics()).metricsSnapshot({
 						cwd: c.cwd,
 						runId: c.p.runId,
 						filter: c.p.filter,
@@ -353,7 +354,7 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(JSON.stringify(data), data);
 	},
 	async metrics(c, _api, render) {
-		const view = await (await import("../api/metrics.js")).metricsSnapshot({
+		const view = await (await lazy.metrics()).metricsSnapshot({
 			cwd: c.cwd,
 			runId: c.p.runId,
 			filter: c.p.filter,
@@ -362,7 +363,7 @@ const HANDLERS: Record<Action, Handler> = {
 	},
 	async export(c) {
 		if (c.p.kind !== "diagnostics") throw new Error("team export needs `kind: diagnostics` (the only export so far).");
-		const { path, report } = await (await import("../api/metrics.js")).exportDiagnostics(c.cwd, c.p.file, {
+		const { path, report } = await (await lazy.metrics()).exportDiagnostics(c.cwd, c.p.file, {
 			confine: true,
 		});
 		return text(`diagnostic report (schemaVersion ${report.schemaVersion}, secrets redacted): ${path}`, { path });
@@ -388,7 +389,7 @@ export function registerTeamTool(pi: ExtensionAPI, hooks: { resourcesChanged(): 
 		parameters: Params,
 		prepareArguments: dropUnset,
 		async execute(_id, params, signal, onUpdate, ctx) {
-			const [api, render] = await Promise.all([import("../api/index.js"), import("../cli/render.js")]);
+			const [api, render] = await Promise.all([lazy.api(), lazy.render()]);
 			const call: Call = {
 				p: params,
 				cwd: ctx.cwd,
@@ -400,8 +401,8 @@ export function registerTeamTool(pi: ExtensionAPI, hooks: { resourcesChanged(): 
 			};
 			// Failures throw: pi marks the result as an error (a returned object never is).
 			const guarded = NEEDS_AUTONOMY[params.action];
-			if (guarded) await (await import("./autonomy.js")).assertAllowed(ctx.cwd, guarded);
-			return await HANDLERS[params.action](call, api, render, () => import("../api/lifecycle.js"));
+			if (guarded) await (await lazy.autonomy()).assertAllowed(ctx.cwd, guarded);
+			return await HANDLERS[params.action](call, api, render, () => lazy.lifecycle());
 		},
 	});
 }

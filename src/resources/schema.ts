@@ -15,7 +15,7 @@ export const AgentFrontmatter = Type.Object(
 		/** Tool allow-list (pi `--tools`): a list or a comma-separated string. */
 		tools: Type.Optional(Type.Union([Strings, Type.String()])),
 		maxTurns: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-		thinking: Type.Optional(Type.Union(THINKING_LEVELS.map((l) => Type.Literal(l)))),
+		thinking: Type.Optional(Type.Enum(THINKING_LEVELS)),
 		triggers: Type.Optional(Strings),
 		useWhen: Type.Optional(Strings),
 		avoidWhen: Type.Optional(Strings),

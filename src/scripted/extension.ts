@@ -12,7 +12,7 @@ import {
 	type Provider,
 	type TranscriptContext,
 } from "../host.js";
-import { parseGoal, parseIdentity } from "../workers/identity.js";
+import { parseGoal, parseIdentity } from "../util/identity.js";
 import {
 	fillTemplate,
 	loadScenario,

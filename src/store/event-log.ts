@@ -6,10 +6,18 @@
 
 import type { FileHandle } from "node:fs/promises";
 import { open, truncate } from "node:fs/promises";
+import { Compile, type Validator } from "typebox/schema";
 import { correlatedLine, eventCorrelationId } from "../util/correlation.js";
 import { redactStrings } from "../util/redact.js";
 import type { Problem } from "../util/yaml-source.js";
-import { type CrewEvent, EVENT_TYPES, EVENT_VERSION, type EventPayloads, type EventType } from "./events.js";
+import {
+	type CrewEvent,
+	EVENT_PAYLOADS,
+	EVENT_TYPES,
+	EVENT_VERSION,
+	type EventPayloads,
+	type EventType,
+} from "./events.js";
 
 export interface ReadResult {
 	events: CrewEvent[];
@@ -106,7 +114,25 @@ function parseLine(text: string): CrewEvent | string {
 		return "corrupt line: missing seq, ts or runId";
 	if (typeof e.type !== "string" || !EVENT_TYPES.has(e.type)) return `unknown event type ${String(e.type)}`;
 	if (typeof e.data !== "object" || e.data === null) return "corrupt line: missing data";
+	const validator = payloadValidator(e.type as EventType);
+	if (!validator.Check(e.data)) {
+		const [, errors] = validator.Errors(e.data);
+		const first = errors[0];
+		return `invalid ${e.type} data${first ? `: ${first.instancePath || "/"} ${first.message}` : ""}`;
+	}
 	return e as CrewEvent;
+}
+
+const validators = new Map<EventType, Validator>();
+
+/** A compiled validator of one event type's payload, built on first use. */
+function payloadValidator(type: EventType): Validator {
+	let validator = validators.get(type);
+	if (!validator) {
+		validator = Compile(EVENT_PAYLOADS[type]) as unknown as Validator;
+		validators.set(type, validator);
+	}
+	return validator;
 }
 
 type Listener = (event: CrewEvent) => void;

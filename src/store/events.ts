@@ -3,6 +3,8 @@
  * log into its state. Nothing else decides what state a run or task is in.
  */
 
+import { type Static, Type } from "typebox";
+
 export const EVENT_VERSION = 1;
 
 export const TASK_STATUSES = ["pending", "running", "succeeded", "failed", "skipped", "cancelled"] as const;
@@ -11,7 +13,6 @@ export const TERMINAL_TASK: ReadonlySet<TaskStatus> = new Set(["succeeded", "fai
 
 /** `interrupted` is never written: it is how a non-terminal run reads when its coordinator is gone. */
 export type RunStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
-export type FinalRunStatus = "succeeded" | "failed" | "cancelled";
 export const TERMINAL_RUN: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled"]);
 
 /** Ordinary transitions. Reopening (resume, requeue) is explicit: only `run.resumed` and `task.requeued` do it. */
@@ -24,148 +25,171 @@ const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
 	cancelled: [],
 };
 
-export interface Usage {
-	input: number;
-	output: number;
-	cacheRead: number;
-	cacheWrite: number;
-	total: number;
-}
+const Usage = Type.Object({
+	input: Type.Number(),
+	output: Type.Number(),
+	cacheRead: Type.Number(),
+	cacheWrite: Type.Number(),
+	total: Type.Number(),
+});
+export type Usage = Static<typeof Usage>;
 
 /** Retry of failed attempts (opt-in). Present in a run's settings means autoRetry is on. */
-export interface RetryPolicy {
-	maxAttempts: number;
-	backoffMs: number;
-	factor: number;
+const RetryPolicy = Type.Object({
+	maxAttempts: Type.Integer(),
+	backoffMs: Type.Number(),
+	factor: Type.Number(),
 	/** ± this fraction of the delay, drawn from an injected random source. */
-	jitter: number;
-}
+	jitter: Type.Number(),
+});
+export type RetryPolicy = Static<typeof RetryPolicy>;
 
-export interface Budget {
-	maxTokens?: number;
-	maxTasks?: number;
-	maxWallMs?: number;
-}
+const Budget = Type.Object({
+	maxTokens: Type.Optional(Type.Number()),
+	maxTasks: Type.Optional(Type.Number()),
+	maxWallMs: Type.Optional(Type.Number()),
+});
+export type Budget = Static<typeof Budget>;
 
 export const HEARTBEAT_LEVELS = ["healthy", "warn", "stale", "dead"] as const;
 export type HeartbeatLevel = (typeof HEARTBEAT_LEVELS)[number];
-export interface HeartbeatPolicy {
-	warnMs: number;
-	staleMs: number;
-	deadMs: number;
-	pollMs: number;
+const HeartbeatPolicy = Type.Object({
+	warnMs: Type.Number(),
+	staleMs: Type.Number(),
+	deadMs: Type.Number(),
+	pollMs: Type.Number(),
 	/** Consecutive dead polls before the worker is killed and its task dead-lettered. */
-	deadTicks: number;
-}
+	deadTicks: Type.Number(),
+});
+export type HeartbeatPolicy = Static<typeof HeartbeatPolicy>;
 
 /** Everything a coordinator needs to run (or resume) the run, fixed when it is created. */
-export interface RunSettings {
-	runtime: string;
-	concurrency: number;
-	taskTimeoutMs: number;
+const RunSettings = Type.Object({
+	runtime: Type.String(),
+	concurrency: Type.Integer({ minimum: 1 }),
+	taskTimeoutMs: Type.Number(),
 	/** `--model`: every worker's model. */
-	model?: string;
+	model: Type.Optional(Type.String()),
 	/** For agents that name no model. */
-	defaultModel?: string;
-	scenario?: string;
-	retry?: RetryPolicy;
-	budget?: Budget;
-	heartbeat: HeartbeatPolicy;
-}
+	defaultModel: Type.Optional(Type.String()),
+	scenario: Type.Optional(Type.String()),
+	retry: Type.Optional(RetryPolicy),
+	budget: Type.Optional(Budget),
+	heartbeat: HeartbeatPolicy,
+});
+export type RunSettings = Static<typeof RunSettings>;
 
-export type DeadLetterReason = "max-retries" | "heartbeat-dead" | "manual";
+/** A closed set of strings (`{"enum": [...]}`), typed as their union. */
+const literals = <const T extends string[]>(values: readonly [...T]) => Type.Enum(values);
 
-type TaskDefinition = EventPayloads["task.planned"];
+const FINAL_RUN_STATUSES = ["succeeded", "failed", "cancelled"] as const;
+export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
+const DEAD_LETTER_REASONS = ["max-retries", "heartbeat-dead", "manual"] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /** An agent as a worker needs it (see resources/schema.ts AgentDef), recorded in the log. */
-export interface AgentDefinition {
+const AgentDefinition = Type.Object({
 	/** Where it came from: a repository's agent the user has not trusted stays fenced when the run resumes. */
-	scope: "builtin" | "user" | "project";
-	untrusted?: boolean;
-	description: string;
-	prompt: string;
-	tools?: string[];
-	model?: string;
-	thinking?: string;
-	maxTurns?: number;
-}
+	scope: literals(["builtin", "user", "project"] as const),
+	untrusted: Type.Optional(Type.Boolean()),
+	description: Type.String(),
+	prompt: Type.String(),
+	tools: Type.Optional(Type.Array(Type.String())),
+	model: Type.Optional(Type.String()),
+	thinking: Type.Optional(Type.String()),
+	maxTurns: Type.Optional(Type.Integer()),
+});
+export type AgentDefinition = Static<typeof AgentDefinition>;
 
-export interface EventPayloads {
-	"run.created": { goal: string; team: string; workflow: string; cwd: string; settings: RunSettings };
-	"run.started": { pid: number };
+/**
+ * Every event type's payload: the one definition of what a log line may hold. The types below derive from it, and a
+ * reader validates each line's data against it (see event-log.ts). Fields are only ever added, as optional ones, so
+ * logs of every earlier version stay valid (golden logs in test/golden/ prove it).
+ */
+export const EVENT_PAYLOADS = {
+	"run.created": Type.Object({
+		goal: Type.String(),
+		team: Type.String(),
+		workflow: Type.String(),
+		cwd: Type.String(),
+		settings: RunSettings,
+	}),
+	"run.started": Type.Object({ pid: Type.Integer() }),
 	/** Continues an interrupted, cancelled or (for a requeue) failed run; `reopened` tasks go back to pending. */
-	"run.resumed": {
-		pid: number;
-		reopened: string[];
+	"run.resumed": Type.Object({
+		pid: Type.Integer(),
+		reopened: Type.Array(Type.String()),
 		/** Agents whose files changed since the run started: it goes on with the definitions it recorded. */
-		changedAgents?: string[];
-	};
-	"run.cancelling": { source: string };
+		changedAgents: Type.Optional(Type.Array(Type.String())),
+	}),
+	"run.cancelling": Type.Object({ source: Type.String() }),
 	/** The shared rate-limit gate: no task starts before `until`. */
-	"run.throttled": { reason: string; delayMs: number; until: string };
+	"run.throttled": Type.Object({ reason: Type.String(), delayMs: Type.Number(), until: Type.String() }),
 	/** Needs a human: a burst of dead-letters, or the coordinator stopped on an error (the run stays resumable). */
-	"run.alert": { kind: "deadletter-rate" | "coordinator-error"; message: string };
-	"run.finished": { status: FinalRunStatus; reason?: string; summaryPath: string };
-	"task.planned": {
-		role: string;
-		agent: string;
-		dependsOn: string[];
-		template: string;
-		output: string;
+	"run.alert": Type.Object({
+		kind: literals(["deadletter-rate", "coordinator-error"] as const),
+		message: Type.String(),
+	}),
+	"run.finished": Type.Object({
+		status: literals(FINAL_RUN_STATUSES),
+		reason: Type.Optional(Type.String()),
+		summaryPath: Type.String(),
+	}),
+	"task.planned": Type.Object({
+		role: Type.String(),
+		agent: Type.String(),
+		dependsOn: Type.Array(Type.String()),
+		template: Type.String(),
+		output: Type.String(),
 		/** An adaptive planning step: its answer's plan adds tasks to the run. */
-		adaptive?: boolean;
+		adaptive: Type.Optional(Type.Boolean()),
 		/** Added by the plan of this (adaptive) task. */
-		from?: string;
+		from: Type.Optional(Type.String()),
 		/**
 		 * What the agent was when the task was planned: a resumed run uses it, not the agent's file as it is now (the
 		 * replay of a run never changes meaning). Absent in logs written before it was recorded.
 		 */
-		definition?: AgentDefinition;
-	};
+		definition: Type.Optional(AgentDefinition),
+	}),
 	/** A pending task also waits for these (the tasks an adaptive plan added before it). */
-	"task.depends": { add: string[] };
-	"task.started": { attempt: number; promptPath: string };
-	"task.tool": { tool: string; phase: "start" | "end"; isError?: boolean; summary?: string };
-	"task.usage": Usage;
-	"task.heartbeat": { level: HeartbeatLevel; silentMs: number };
+	"task.depends": Type.Object({ add: Type.Array(Type.String()) }),
+	"task.started": Type.Object({ attempt: Type.Integer(), promptPath: Type.String() }),
+	"task.tool": Type.Object({
+		tool: Type.String(),
+		phase: literals(["start", "end"] as const),
+		isError: Type.Optional(Type.Boolean()),
+		summary: Type.Optional(Type.String()),
+	}),
+	"task.usage": Usage,
+	"task.heartbeat": Type.Object({ level: literals(HEARTBEAT_LEVELS), silentMs: Type.Number() }),
 	/** An attempt failed and another follows after `delayMs`; the task stays running. */
-	"task.retrying": { attempt: number; reason: string; delayMs: number; rateLimited?: boolean };
-	"task.succeeded": { resultPath: string; chars: number };
-	"task.failed": { reason: string };
-	"task.skipped": { reason: string };
-	"task.cancelled": { reason: string };
-	"task.deadlettered": { reason: DeadLetterReason; detail: string };
+	"task.retrying": Type.Object({
+		attempt: Type.Integer(),
+		reason: Type.String(),
+		delayMs: Type.Number(),
+		rateLimited: Type.Optional(Type.Boolean()),
+	}),
+	"task.succeeded": Type.Object({ resultPath: Type.String(), chars: Type.Integer() }),
+	"task.failed": Type.Object({ reason: Type.String() }),
+	"task.skipped": Type.Object({ reason: Type.String() }),
+	"task.cancelled": Type.Object({ reason: Type.String() }),
+	"task.deadlettered": Type.Object({ reason: literals(DEAD_LETTER_REASONS), detail: Type.String() }),
 	/** A steer message for the task: delivered to its session, or why not. The message itself is not logged. */
-	"task.steered": { delivered: boolean; chars: number; reason?: string };
+	"task.steered": Type.Object({
+		delivered: Type.Boolean(),
+		chars: Type.Integer(),
+		reason: Type.Optional(Type.String()),
+	}),
 	/** A failed or skipped task goes back to pending (dead-letter requeue). */
-	"task.requeued": { reason: string };
-}
+	"task.requeued": Type.Object({ reason: Type.String() }),
+};
+export type EventPayloads = { [K in keyof typeof EVENT_PAYLOADS]: Static<(typeof EVENT_PAYLOADS)[K]> };
+
+type TaskDefinition = EventPayloads["task.planned"];
+
 export type EventType = keyof EventPayloads;
-/** Every event type, once: a type added to EventPayloads and missing here (or the reverse) does not compile. */
-const EVENT_TYPE_TABLE = {
-	"run.created": true,
-	"run.started": true,
-	"run.resumed": true,
-	"run.cancelling": true,
-	"run.throttled": true,
-	"run.alert": true,
-	"run.finished": true,
-	"task.planned": true,
-	"task.depends": true,
-	"task.started": true,
-	"task.tool": true,
-	"task.usage": true,
-	"task.heartbeat": true,
-	"task.retrying": true,
-	"task.succeeded": true,
-	"task.failed": true,
-	"task.skipped": true,
-	"task.cancelled": true,
-	"task.deadlettered": true,
-	"task.requeued": true,
-	"task.steered": true,
-} satisfies Record<EventType, true>;
-export const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_TYPE_TABLE));
+/** Every event type: the keys of EVENT_PAYLOADS, so the list and the payloads cannot disagree. */
+export const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_PAYLOADS));
 
 export type CrewEvent = {
 	[K in EventType]: {

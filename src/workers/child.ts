@@ -11,9 +11,9 @@ import { fileURLToPath } from "node:url";
 import { runDepth } from "../config/config.js";
 import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
+import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { redact } from "../util/redact.js";
 import { HOST_PI_ENV, piCommand } from "./host-pi.js";
-import { HEARTBEAT_LINE, WORKER_PI_LINE } from "./identity.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import {

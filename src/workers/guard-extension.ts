@@ -10,7 +10,7 @@
  */
 import { type ExtensionAPI, runningPiVersion } from "../host.js";
 import { processStartTime } from "../store/lease.js";
-import { HEARTBEAT_LINE, WORKER_PI_LINE } from "./identity.js";
+import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { reapTask } from "./reaper.js";
 
 const CHECK_MS = 500;

@@ -86,6 +86,28 @@ test("a corrupt line in the middle is an error naming file and line; the rest st
 	assert.match(read.errors[0]?.message ?? "", /corrupt line/);
 });
 
+test("a payload of the wrong shape is an error naming the line and the field, never folded", async () => {
+	const file = await tempLog();
+	const line = (seq: number, type: string, data: unknown) =>
+		`${JSON.stringify({ v: 1, seq, ts: "t", runId: "r", type, data })}\n`;
+	await writeFile(
+		file,
+		line(1, "run.created", created) +
+			line(2, "task.failed", { reason: 42 }) +
+			line(3, "task.tool", { tool: "bash", phase: "sideways" }) +
+			line(4, "run.started", { pid: 1 }),
+	);
+	const read = await readEventLog(file);
+	assert.deepEqual(
+		read.events.map((e) => e.type),
+		["run.created", "run.started"],
+	);
+	assert.equal(read.errors[0]?.line, 2);
+	assert.match(read.errors[0]?.message ?? "", /^invalid task\.failed data: \/reason /);
+	assert.equal(read.errors[1]?.line, 3);
+	assert.match(read.errors[1]?.message ?? "", /^invalid task\.tool data: \/phase /);
+});
+
 test("a seq gap is reported", async () => {
 	const file = await tempLog();
 	const line = (seq: number) =>

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fillTemplate, parseScenario, planCall, ScenarioError, scriptFor } from "../../src/scripted/scenario.js";
-import { goalSection, identityLine, parseGoal, parseIdentity } from "../../src/workers/identity.js";
+import { goalSection, identityLine, parseGoal, parseIdentity } from "../../src/util/identity.js";
 
 test("a scenario parses agents, tasks and default", () => {
 	const s = parseScenario(
