@@ -9,7 +9,7 @@ import { crewHome } from "../config/home.js";
 import { type ExtensionAPI, runningPiVersion } from "../host.js";
 import { setReporter, stopBackground } from "../util/background.js";
 import { findRepo } from "../util/repo.js";
-import { recordHostPi } from "../workers/host-pi.js";
+import { recordHostPi, recordSessionTrust } from "../workers/host-pi.js";
 import { registerCommands } from "./commands.js";
 import { lazy } from "./lazy.js";
 import { registerSubagentTools } from "./subagents.js";
@@ -32,8 +32,10 @@ export default async function piCrew(pi: ExtensionAPI): Promise<void> {
 			policy = undefined;
 		},
 	});
-	pi.on("session_start", () => {
+	pi.on("session_start", (_event, ctx) => {
 		policy = undefined;
+		// Workers never trust more than this session does (pi's project trust).
+		recordSessionTrust(ctx.isProjectTrusted());
 	});
 	pi.on("before_agent_start", async (event, ctx) => {
 		// Only when the model can use the team tool: a policy about a tool it lacks would mislead it.

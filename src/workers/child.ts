@@ -13,7 +13,7 @@ import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { redact } from "../util/redact.js";
-import { HOST_PI_ENV, piCommand } from "./host-pi.js";
+import { HOST_PI_ENV, piCommand, SESSION_UNTRUSTED_ENV, trustArgs } from "./host-pi.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import {
@@ -41,7 +41,7 @@ const PASS_ENV =
 	/^(PATH|HOME|USER|LOGNAME|SHELL|LANG|TERM|TMPDIR|TZ|NO_COLOR|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy|SSL_CERT_(FILE|DIR)|NODE_EXTRA_CA_CERTS)$|^(LC_|XDG_|PI_|GIT_(AUTHOR|COMMITTER)_)|_API_KEY$|^(ANTHROPIC|OPENAI|AZURE|AWS|GOOGLE|GEMINI|VERTEX|OPENROUTER|MISTRAL|GROQ|XAI|DEEPSEEK|CEREBRAS|COPILOT)_/;
 
 /** Where config lives and which pi runs: a run a worker starts must use the same. */
-const PASS_CREW_ENV = new Set(["PI_CREW_HOME", "PI_CREW_PI_BIN", HOST_PI_ENV]);
+const PASS_CREW_ENV = new Set(["PI_CREW_HOME", "PI_CREW_PI_BIN", HOST_PI_ENV, SESSION_UNTRUSTED_ENV]);
 
 export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
 	const env: NodeJS.ProcessEnv = {};
@@ -59,7 +59,7 @@ export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env)
 }
 
 export function piArgs(spec: TaskSpec): string[] {
-	const args = ["--mode", "json", "--no-session", "--no-extensions", "-e", GUARD_EXTENSION];
+	const args = ["--mode", "json", "--no-session", "--no-extensions", ...trustArgs(), "-e", GUARD_EXTENSION];
 	if (isScripted(spec.model)) args.push("-e", SCRIPTED_EXTENSION);
 	if (spec.model) args.push("--model", spec.model);
 	if (spec.thinking) args.push("--thinking", spec.thinking);

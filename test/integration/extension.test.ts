@@ -1,8 +1,8 @@
 /** pi-crew loaded into a real pi as an extension: a scripted parent model calls the `team` tool. */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { realpathSync } from "node:fs";
-import { chmod, readdir, readFile } from "node:fs/promises";
+import { existsSync, realpathSync } from "node:fs";
+import { chmod, readdir, readFile, rm } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { test } from "node:test";
 import {
@@ -11,6 +11,7 @@ import {
 	interruptedRun,
 	projectTeam,
 	ROOT,
+	runJson,
 	SCRIPTED,
 	sandbox,
 	spawnPi,
@@ -55,6 +56,41 @@ test("workers run the parent session's own pi: same version and entry, even with
 		const first = (await readFile(join(runDir, log), "utf8")).split("\n")[0];
 		assert.equal(first, `pi-crew: worker on pi ${version} (${process.execPath} ${realpathSync(parentPi)})`, log);
 	}
+});
+
+test("workers never trust more than their session or the user: a repository's .pi/settings.json stays out", async () => {
+	const box = await sandbox();
+	// A repository that would run a command of its own before every bash call of a worker that trusts it.
+	const marker = join(box.dir, "repository-ran-this");
+	await box.write(".pi/settings.json", JSON.stringify({ shellCommandPrefix: `touch ${marker};` }));
+	await projectTeam(box, "shell", [{ id: "sh", role: "executor" }]);
+	const workers = await box.write(
+		"workers.yaml",
+		'default:\n  - tool: bash\n    args: { command: "echo hi" }\n  - say: "{result}"\n',
+	);
+	const agentSettings = (trust: string) =>
+		box.write("../pi-agent/settings.json", JSON.stringify({ defaultProjectTrust: trust }));
+	// Headless, as the user left it (ask): pi skips the project's protected resources.
+	const asked = await runJson(["shell", "x", "--scenario", workers], box);
+	assert.equal(asked.json.status, "succeeded", asked.stderr);
+	assert.ok(!existsSync(marker), "an undecided repository's settings stayed out of the worker");
+	// The user chose to trust projects: the worker inherits that decision (and the marker shows the setup works).
+	await agentSettings("always");
+	const trusted = await runJson(["shell", "x", "--scenario", workers], box);
+	assert.equal(trusted.json.status, "succeeded", trusted.stderr);
+	assert.ok(existsSync(marker), "the user's own trust decision applies");
+	await rm(marker);
+	// A session started with --no-approve did not trust the project: its workers do not either.
+	const parent = await box.write(
+		"parent.yaml",
+		`default:\n  - tool: team\n    args: { action: run, team: shell, goal: "from the session" }\n  - say: "RUN: {result}"\n`,
+	);
+	const session = await askPi({ ...box, env: { ...box.env, PI_CREW_SCENARIO: parent } }, parent, "run it", "text", [
+		"--no-approve",
+	]);
+	assert.equal(session.code, 0, session.stderr);
+	assert.match(session.stdout, /^RUN: Run \S+: succeeded/);
+	assert.ok(!existsSync(marker), "the untrusting session's workers skipped the project's settings");
 });
 
 test("at session start, pi offers an interrupted run of this repository for resume", async () => {

@@ -239,8 +239,14 @@ export async function interruptedRun(repo: string, runId: string, opts: { team?:
  * A scripted pi parent (with pi-crew loaded) answering one prompt headless: `-p` gives its final text, `--mode json`
  * the text of each of its tool results too.
  */
-export async function askPi(box: Sandbox, scenario: string, prompt: string, mode: "text" | "json" = "text") {
-	const args = mode === "json" ? ["--mode", "json", prompt] : ["-p", prompt];
+export async function askPi(
+	box: Sandbox,
+	scenario: string,
+	prompt: string,
+	mode: "text" | "json" = "text",
+	piFlags: string[] = [],
+) {
+	const args = [...piFlags, ...(mode === "json" ? ["--mode", "json", prompt] : ["-p", prompt])];
 	const child = spawnPi(args, box, { ...box.env, PI_CREW_SCENARIO: scenario });
 	child.stdin.end();
 	let stdout = "";
