@@ -5,7 +5,7 @@
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
  *   BENCH_ONLY       comma-separated sections to run: eventlog, redact, startup, task, inprocess, dag (default all)
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -471,8 +471,9 @@ const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const unknown = only?.filter((name) => !(name in SECTIONS));
 if (unknown?.length)
 	throw new Error(`BENCH_ONLY: unknown section(s) ${unknown.join(", ")}; known: ${Object.keys(SECTIONS).join(", ")}`);
+const piVersion = spawnSync(PI, ["--version"], { encoding: "utf8" });
 const lines = [
-	`## ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+	`## ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, pi ${(piVersion.stdout || piVersion.stderr).trim()}`,
 	"",
 ];
 for (const [name, section] of Object.entries(SECTIONS))

@@ -7,6 +7,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY } from "../config/home.js";
+import { RESOURCE_NAME } from "../util/names.js";
 import { findRepo } from "../util/repo.js";
 import { splitFrontmatter } from "../util/yaml-source.js";
 import { delegationPolicy } from "./autonomy.js";
@@ -16,7 +17,10 @@ const BUILTIN_TEAMS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", 
 const SUFFIX = ".team.md";
 
 async function teamsIn(dir: string, withDescriptions: boolean, parse: (text: string) => unknown) {
-	const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(SUFFIX)).sort();
+	// Only names that are names: a file name is repository text, and this list goes into the user's own session.
+	const names = (await readdir(dir).catch(() => [] as string[]))
+		.filter((n) => n.endsWith(SUFFIX) && RESOURCE_NAME.test(n.slice(0, -SUFFIX.length)))
+		.sort();
 	const teams: { name: string; description: string }[] = [];
 	for (const file of names) {
 		let description = "";

@@ -1,7 +1,8 @@
 /** The frontmatter schemas of agents, teams and workflows: the single source of truth for their fields. */
 import { type Static, Type } from "typebox";
+import { RESOURCE_NAME } from "../util/names.js";
 
-const Name = Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,63}$" });
+const Name = Type.String({ pattern: RESOURCE_NAME.source });
 const StepId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" });
 const Strings = Type.Array(Type.String());
 
