@@ -25,8 +25,3 @@ export function loadSdk() {
 export function loadAi() {
 	return import("@earendil-works/pi-ai");
 }
-
-/** The version of the pi this code runs in (inside pi the import is the host's own module). */
-export async function runningPiVersion(): Promise<string> {
-	return (await loadSdk()).VERSION;
-}

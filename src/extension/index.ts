@@ -3,10 +3,11 @@
  * cheap; the api (and everything behind it) is imported on first use. Both faces are thin: the api does the work.
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crewHome } from "../config/home.js";
-import { type ExtensionAPI, runningPiVersion } from "../host.js";
+import type { ExtensionAPI } from "../host.js";
+import { holderLiveness, readLease } from "../store/lease.js";
 import { setReporter, stopBackground } from "../util/background.js";
 import { findRepo } from "../util/repo.js";
 import { recordHostPi, recordSessionTrust } from "../workers/host-pi.js";
@@ -15,14 +16,24 @@ import { lazy } from "./lazy.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
 
+/** Cheap, for start-up: whether a run of the repository of `cwd` has a lease whose holder is dead. */
+async function hasDeadLease(cwd: string): Promise<boolean> {
+	const runs = join(findRepo(cwd), ".crew", "runs");
+	for (const id of await readdir(runs).catch(() => [] as string[])) {
+		const holder = await readLease(join(runs, id, "lease.json")).catch(() => undefined);
+		if (holder && holderLiveness(holder) === "dead") return true;
+	}
+	return false;
+}
+
 /** Cheap, for start-up: whether the repository of `cwd` has any runs. */
 function hasRuns(cwd: string): boolean {
 	return existsSync(join(findRepo(cwd), ".crew", "runs"));
 }
 
-export default async function piCrew(pi: ExtensionAPI): Promise<void> {
+export default function piCrew(pi: ExtensionAPI): void {
 	// Workers run this session's own pi (same node, entry and version), and so do background runs started from it.
-	recordHostPi(await runningPiVersion());
+	recordHostPi();
 	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.
 	let policy: Promise<string> | undefined;
 	registerTeamTool(pi, { resourcesChanged: () => (policy = undefined) });
@@ -63,11 +74,11 @@ export default async function piCrew(pi: ExtensionAPI): Promise<void> {
 	});
 	// Offer interrupted runs for resume. Not awaited: pi's start-up never waits for pi-crew.
 	pi.on("session_start", (_event, ctx) => {
-		// Cheap first: only sessions in (or below) a repository with runs go further.
+		// Cheap first: only a repository with a run whose lease names a dead coordinator loads the run store (a finished
+		// run has released its lease), so most sessions read a directory listing and nothing more.
 		if (!hasRuns(ctx.cwd)) return;
-		void lazy
-			.lifecycle()
-			.then((lifecycle) => lifecycle.findInterrupted(ctx.cwd))
+		void hasDeadLease(ctx.cwd)
+			.then(async (dead) => (dead ? (await lazy.lifecycle()).findInterrupted(ctx.cwd) : []))
 			.then((runs) => {
 				for (const run of runs)
 					ctx.ui.notify(

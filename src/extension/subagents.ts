@@ -3,7 +3,7 @@
  * cancelled and resumed like any run), `get_subagent_result` waits for or polls its answer.
  */
 import { join } from "node:path";
-import { type Static, Type } from "typebox";
+import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
 import type { RunView } from "../store/run-store.js";
 import { readConfined } from "../util/paths.js";
@@ -34,27 +34,47 @@ async function answer(view: RunView): Promise<string> {
 	return `run ${view.state.runId} ${view.status}${view.state.reason ? `: ${view.state.reason}` : ""}`;
 }
 
-const AgentParams = Type.Object({
-	agent: Type.String({ description: "the agent to start (see the team tool's get action; e.g. explorer, executor)" }),
-	prompt: Type.String({ description: "what the agent should do" }),
-	background: Type.Optional(
-		Type.Boolean({ description: "return at once with the run id; collect the answer with get_subagent_result" }),
-	),
-	model: Type.Optional(Type.String({ description: "the agent's model (provider/id)" })),
-});
+// Plain JSON Schema typed by inference, as in team-tool.ts: no TypeBox at pi's start.
+const AgentParams = {
+	type: "object",
+	properties: {
+		agent: {
+			type: "string",
+			description: "the agent to start (see the team tool's get action; e.g. explorer, executor)",
+		},
+		prompt: { type: "string", description: "what the agent should do" },
+		background: {
+			type: "boolean",
+			description: "return at once with the run id; collect the answer with get_subagent_result",
+		},
+		model: { type: "string", description: "the agent's model (provider/id)" },
+	},
+	required: ["agent", "prompt"],
+} as const;
 
-const ResultParams = Type.Object({
-	runId: Type.String({ description: "the run id the Agent tool returned" }),
-	wait: Type.Optional(Type.Boolean({ description: "wait for the answer (default true); false: report status now" })),
-	timeoutSeconds: Type.Optional(
-		Type.Number({ minimum: 1, maximum: 3600, description: "how long to wait at most, 1-3600 (default 600)" }),
-	),
-});
+const ResultParams = {
+	type: "object",
+	properties: {
+		runId: { type: "string", description: "the run id the Agent tool returned" },
+		wait: { type: "boolean", description: "wait for the answer (default true); false: report status now" },
+		timeoutSeconds: {
+			type: "number",
+			minimum: 1,
+			maximum: 3600,
+			description: "how long to wait at most, 1-3600 (default 600)",
+		},
+	},
+	required: ["runId"],
+} as const;
 
-const SteerParams = Type.Object({
-	runId: Type.String({ description: "the run id the Agent tool returned" }),
-	message: Type.String({ description: "what to tell the running agent (it reads it before its next step)" }),
-});
+const SteerParams = {
+	type: "object",
+	properties: {
+		runId: { type: "string", description: "the run id the Agent tool returned" },
+		message: { type: "string", description: "what to tell the running agent (it reads it before its next step)" },
+	},
+	required: ["runId", "message"],
+} as const;
 
 export function registerSubagentTools(pi: ExtensionAPI): void {
 	pi.registerTool({
@@ -64,7 +84,7 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 			"Send a message to a running agent started with the Agent tool; it reads it before its next step. " +
 			"Agents that run in process (runtime inprocess or auto, read-only roles) take messages; child processes do not.",
 		parameters: SteerParams,
-		prepareArguments: (args) => dropUnset<Static<typeof SteerParams>>(args),
+		prepareArguments: (args) => dropUnset<XStatic<typeof SteerParams>>(args),
 		async execute(_id, params, _signal, _onUpdate, ctx) {
 			await (await lazy.autonomy()).assertAllowed(ctx.cwd, "steer agents");
 			const result = await (await lazy.lifecycle()).steer(ctx.cwd, params.runId, params.message);
@@ -80,7 +100,7 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 			"Start one pi-crew agent (a worker with its own role prompt and tools) on a prompt and get its answer. " +
 			"With background: true it returns a run id at once; use get_subagent_result for the answer.",
 		parameters: AgentParams,
-		prepareArguments: (args) => dropUnset<Static<typeof AgentParams>>(args),
+		prepareArguments: (args) => dropUnset<XStatic<typeof AgentParams>>(args),
 		async execute(_id, params, signal, onUpdate, ctx) {
 			const api = await lazy.api();
 			try {
@@ -114,7 +134,7 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 		label: "Subagent result",
 		description: "The answer of an agent started with the Agent tool: waits for it by default.",
 		parameters: ResultParams,
-		prepareArguments: (args) => dropUnset<Static<typeof ResultParams>>(args, ["wait"]),
+		prepareArguments: (args) => dropUnset<XStatic<typeof ResultParams>>(args, ["wait"]),
 		async execute(_id, params, signal, _onUpdate, ctx) {
 			const api = await lazy.api();
 			try {

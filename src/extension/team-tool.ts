@@ -2,17 +2,9 @@
  * The `team` tool: one tool, one `action` field, every action a thin call into the api. Each returns compact text
  * for the model and structured `details`.
  */
-import { type Static, Type } from "typebox";
+import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
 import { lazy } from "./lazy.js";
-
-/**
- * A plain `enum` schema that every provider accepts (a union of literals is not), typed for `Static`. pi-ai's own
- * StringEnum returns a pi-schema type that TypeBox cannot infer from.
- */
-function StringEnum<T extends readonly string[]>(values: T, options: { description: string }) {
-	return Type.Unsafe<T[number]>({ type: "string", enum: [...values], ...options });
-}
 
 /** The `api` action: raw JSON of the read operations, for scripts and other extensions driving the tool. */
 const API_OPERATIONS = [
@@ -70,44 +62,54 @@ const NEEDS_AUTONOMY: Partial<Record<Action, string>> = {
 	delete: "delete resources",
 };
 
-const Params = Type.Object({
-	action: StringEnum(ACTIONS, { description: "what to do (run a team, plan one, inspect runs and resources)" }),
-	team: Type.Optional(Type.String({ description: "run/plan: the team (e.g. default, fast-fix, review, research)" })),
-	goal: Type.Optional(Type.String({ description: "run/recommend: what the team should achieve" })),
-	workflow: Type.Optional(Type.String({ description: "run/plan: a workflow other than the team's default" })),
-	runId: Type.Optional(Type.String({ description: "a run (default: the latest)" })),
-	taskId: Type.Optional(Type.String({ description: "requeue: one dead-lettered task (default: all of the run's)" })),
-	name: Type.Optional(Type.String({ description: "get/create/update/delete: the agent, team or workflow" })),
-	kind: Type.Optional(
-		StringEnum(["agent", "team", "workflow", "diagnostics"] as const, {
+/**
+ * The tool's parameters as plain JSON Schema (what pi validates tool calls with), typed by TypeBox's inference from
+ * it: importing TypeBox itself would cost pi ~140 ms at every start. Enums are plain `enum` lists, which every
+ * provider accepts.
+ */
+const Params = {
+	type: "object",
+	properties: {
+		action: {
+			type: "string",
+			enum: ACTIONS,
+			description: "what to do (run a team, plan one, inspect runs and resources)",
+		},
+		team: { type: "string", description: "run/plan: the team (e.g. default, fast-fix, review, research)" },
+		goal: { type: "string", description: "run/recommend: what the team should achieve" },
+		workflow: { type: "string", description: "run/plan: a workflow other than the team's default" },
+		runId: { type: "string", description: "a run (default: the latest)" },
+		taskId: { type: "string", description: "requeue: one dead-lettered task (default: all of the run's)" },
+		name: { type: "string", description: "get/create/update/delete: the agent, team or workflow" },
+		kind: {
+			type: "string",
+			enum: ["agent", "team", "workflow", "diagnostics"],
 			description: "create/update/delete: agent, team or workflow; export: diagnostics",
-		}),
-	),
-	filter: Type.Optional(
-		Type.String({ description: "metrics, api metrics-snapshot: metric names to show, `*` as wildcard (crew.task.*)" }),
-	),
-	file: Type.Optional(
-		Type.String({
+		},
+		filter: {
+			type: "string",
+			description: "metrics, api metrics-snapshot: metric names to show, `*` as wildcard (crew.task.*)",
+		},
+		file: {
+			type: "string",
 			description: "export: where to write, inside the repository (default .crew/diagnostics-<time>.json)",
-		}),
-	),
-	content: Type.Optional(
-		Type.String({ description: "create/update: the whole markdown file (YAML frontmatter + body)" }),
-	),
-	operation: Type.Optional(
-		StringEnum(API_OPERATIONS, { description: "api: which read operation's raw JSON to return" }),
-	),
-	scope: Type.Optional(
-		StringEnum(["project", "user"] as const, {
+		},
+		content: { type: "string", description: "create/update: the whole markdown file (YAML frontmatter + body)" },
+		operation: { type: "string", enum: API_OPERATIONS, description: "api: which read operation's raw JSON to return" },
+		scope: {
+			type: "string",
+			enum: ["project", "user"],
 			description: "create/update/delete: this repository's .crew/ (default) or the user's resources",
-		}),
-	),
-	background: Type.Optional(
-		Type.Boolean({ description: "run/resume/requeue: keep going in a detached process; returns at once" }),
-	),
-	model: Type.Optional(Type.String({ description: "run: model for every worker (provider/id)" })),
-});
-type TeamParams = Static<typeof Params>;
+		},
+		background: {
+			type: "boolean",
+			description: "run/resume/requeue: keep going in a detached process; returns at once",
+		},
+		model: { type: "string", description: "run: model for every worker (provider/id)" },
+	},
+	required: ["action"],
+} as const;
+type TeamParams = XStatic<typeof Params>;
 
 /**
  * Models send "", 0, false or null for fields they mean to leave unset. Dropped before schema validation, which would

@@ -4,7 +4,8 @@
  * transcript), stderr goes to a file.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
@@ -43,11 +44,43 @@ const PASS_ENV =
 /** Where config lives and which pi runs: a run a worker starts must use the same. */
 const PASS_CREW_ENV = new Set(["PI_CREW_HOME", "PI_CREW_PI_BIN", HOST_PI_ENV, SESSION_UNTRUSTED_ENV]);
 
+/**
+ * Variables the user's own `models.json` (in pi's agent dir) names as credentials with `$NAME` or `${NAME}`: a custom
+ * provider's key may live in a variable of any name, and its worker needs exactly that one. Of the task's provider
+ * when its model is known, else of every provider there. The file is the user's, never the repository's.
+ */
+export function modelsJsonVariables(model: string | undefined, base: NodeJS.ProcessEnv = process.env): string[] {
+	const agentDir = base.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
+	let providers: Record<string, unknown>;
+	try {
+		const parsed = JSON.parse(readFileSync(join(agentDir, "models.json"), "utf8")) as { providers?: unknown };
+		providers =
+			parsed.providers && typeof parsed.providers === "object" ? (parsed.providers as Record<string, unknown>) : {};
+	} catch {
+		return []; // none, or unreadable: pi reports that itself
+	}
+	const provider = model?.includes("/") ? model.slice(0, model.indexOf("/")) : undefined;
+	const relevant = provider ? [providers[provider]] : Object.values(providers);
+	const names = new Set<string>();
+	for (const p of relevant) {
+		if (!p || typeof p !== "object") continue;
+		const { apiKey, headers } = p as { apiKey?: unknown; headers?: unknown };
+		const values = [apiKey, ...(headers && typeof headers === "object" ? Object.values(headers) : [])];
+		for (const value of values)
+			if (typeof value === "string")
+				for (const m of value.matchAll(/(?<!\$)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g))
+					names.add(m[1] ?? m[2] ?? "");
+	}
+	names.delete("");
+	return [...names];
+}
+
 export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
 	const env: NodeJS.ProcessEnv = {};
+	const credentials = new Set(modelsJsonVariables(spec.model, base));
 	// pi-crew's own variables are set below for this task; of the caller's, only where config and pi live pass.
 	for (const [k, v] of Object.entries(base))
-		if (PASS_ENV.test(k) && (!k.startsWith("PI_CREW_") || PASS_CREW_ENV.has(k))) env[k] = v;
+		if ((PASS_ENV.test(k) || credentials.has(k)) && (!k.startsWith("PI_CREW_") || PASS_CREW_ENV.has(k))) env[k] = v;
 	env.PI_CREW_DEPTH = String(runDepth(base) + 1);
 	env.PI_CREW_RUN_ID = spec.runId;
 	env.PI_CREW_TASK_ID = spec.taskId;

@@ -8,19 +8,18 @@
  *   noticed within 1.5 s),
  *   so a dead run never leaves agents working unobserved. pid + start time, so a reused pid does not keep it alive.
  */
-import { type ExtensionAPI, runningPiVersion } from "../host.js";
+import type { ExtensionAPI } from "../host.js";
 import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
+import { runningPiVersion } from "./host-pi.js";
 import { reapTask } from "./reaper.js";
 
 const CHECK_MS = 500;
 const MISSES_TO_STOP = 3;
 
-export default async function workerGuard(pi: ExtensionAPI): Promise<void> {
+export default function workerGuard(pi: ExtensionAPI): void {
 	// Which pi this worker runs on, for the task's stderr.log: evidence that a team ran on its session's own pi.
-	process.stderr.write(
-		`${WORKER_PI_LINE} ${await runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`,
-	);
+	process.stderr.write(`${WORKER_PI_LINE} ${runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`);
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
 	const pid = Number(process.env.PI_CREW_COORDINATOR_PID);
 	if (!pid) return;

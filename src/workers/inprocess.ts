@@ -21,6 +21,34 @@ import {
 	type WorkerRuntime,
 } from "./runtime.js";
 
+type Sdk = Awaited<ReturnType<typeof loadSdk>>;
+type ModelRuntime = Awaited<ReturnType<Sdk["ModelRuntime"]["create"]>>;
+
+/** One model runtime per agent dir and scenario in this process: creating one per task cost ~30 ms. */
+const runtimes = new Map<string, Promise<ModelRuntime>>();
+
+function modelRuntime(sdk: Sdk, agentDir: string, scenario: string | undefined): Promise<ModelRuntime> {
+	const key = JSON.stringify([agentDir, scenario]);
+	let runtime = runtimes.get(key);
+	if (!runtime) {
+		runtime = (async () => {
+			const created = await sdk.ModelRuntime.create({
+				authPath: join(agentDir, "auth.json"),
+				modelsPath: join(agentDir, "models.json"),
+			});
+			if (scenario !== undefined) {
+				const { scriptedProvider } = await import("../scripted/extension.js");
+				const { loadScenario } = await import("../scripted/scenario.js");
+				created.registerNativeProvider(await scriptedProvider(scenario ? await loadScenario(scenario) : undefined));
+			}
+			return created;
+		})();
+		runtimes.set(key, runtime);
+		runtime.catch(() => runtimes.delete(key));
+	}
+	return runtime;
+}
+
 export class InProcessRuntime implements WorkerRuntime {
 	readonly name = "inprocess";
 
@@ -31,17 +59,7 @@ export class InProcessRuntime implements WorkerRuntime {
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		const sdk = await loadSdk();
 		const agentDir = process.env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
-		const runtime = await sdk.ModelRuntime.create({
-			authPath: join(agentDir, "auth.json"),
-			modelsPath: join(agentDir, "models.json"),
-		});
-		if (isScripted(spec.model)) {
-			const { scriptedProvider } = await import("../scripted/extension.js");
-			const { loadScenario } = await import("../scripted/scenario.js");
-			runtime.registerNativeProvider(
-				await scriptedProvider(spec.scenario ? await loadScenario(spec.scenario) : undefined),
-			);
-		}
+		const runtime = await modelRuntime(sdk, agentDir, isScripted(spec.model) ? (spec.scenario ?? "") : undefined);
 		const [provider, id] = spec.model
 			? [spec.model.slice(0, spec.model.indexOf("/")), spec.model.slice(spec.model.indexOf("/") + 1)]
 			: [];
