@@ -66,3 +66,34 @@ test("engines are true: the lowest Node the package claims satisfies every produ
 		.map(([path, p]) => `${path} needs node ${p.engines?.node}`);
 	assert.deepEqual(unmet, [], `the package claims node ${manifest.engines.node}`);
 });
+
+/** Modules a file loads as soon as it is imported: its static value imports, followed through our own sources. */
+async function staticClosure(entry: string): Promise<Set<string>> {
+	const seen = new Set<string>();
+	const visit = async (file: string) => {
+		if (seen.has(file)) return;
+		seen.add(file);
+		if (!file.startsWith(ROOT)) return;
+		const text = await readFile(file, "utf8");
+		// `import type` and `import()` load nothing at start; `export ... from` does.
+		for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?\bfrom\s+"([^"]+)";/gms)) {
+			const spec = m[1] ?? "";
+			await visit(spec.startsWith(".") ? join(file, "..", spec.replace(/\.js$/, ".ts")) : spec);
+		}
+	};
+	await visit(entry);
+	return seen;
+}
+
+test("pi's start-up loads nothing heavy: the extension entry and the worker guard import no api, TypeBox, YAML or pi", async () => {
+	for (const entry of ["src/extension/index.ts", "src/workers/guard-extension.ts"]) {
+		const loaded = [...(await staticClosure(join(ROOT, entry)))];
+		const heavy = loaded.filter(
+			(m) =>
+				/^(typebox|yaml|@earendil-works\/|@opentelemetry\/|prom-client)/.test(m) ||
+				/\/src\/(api|engine|resources|observability|view)\//.test(m),
+		);
+		assert.deepEqual(heavy, [], `${entry} loads at start: ${heavy.join(", ")}`);
+		assert.ok(loaded.length > 3, `${entry}: the import scan found its imports`);
+	}
+});
