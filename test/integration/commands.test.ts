@@ -48,6 +48,7 @@ test("interactive pi under tmux: /team-list shows the runs in a widget", async (
 		PI_CODING_AGENT_DIR: box.env.PI_CODING_AGENT_DIR,
 		PI_CREW_HOME: box.env.PI_CREW_HOME,
 		PI_OFFLINE: "1",
+		NODE_COMPILE_CACHE: box.env.NODE_COMPILE_CACHE,
 	})
 		.map(([k, v]) => `${k}=${v}`)
 		.join(" ");

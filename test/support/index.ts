@@ -55,6 +55,9 @@ export async function sandbox(): Promise<Sandbox> {
 		PI_CODING_AGENT_DIR: join(dir, "pi-agent"),
 		PI_CREW_HOME: join(dir, "crew-home"),
 		PI_OFFLINE: "1",
+		// pi keeps node's compile cache under the temp dir by default: in the checkout instead, so tests leave
+		// nothing behind in the temp directory and pi still starts warm.
+		NODE_COMPILE_CACHE: join(ROOT, "node_modules", ".cache", "node-compile-cache"),
 	};
 	const write = async (rel: string, text: string) => {
 		const file = join(repo, rel);

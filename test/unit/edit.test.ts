@@ -3,17 +3,15 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { before, test } from "node:test";
+import { test } from "node:test";
 import { deleteResource, writeResource } from "../../src/api/edit.js";
 import { tempDir } from "../support/index.js";
 
-let repo = "";
-before(async () => {
-	const dir = await tempDir("pi-crew-edit-");
-	repo = join(dir, "repo");
-	await mkdir(join(repo, ".git"), { recursive: true });
-	process.env.PI_CREW_HOME = join(dir, "crew-home");
-});
+// Created at the file's top level, where the cleanup it registers runs after the file's tests.
+const dir = await tempDir("pi-crew-edit-");
+const repo = join(dir, "repo");
+await mkdir(join(repo, ".git"), { recursive: true });
+process.env.PI_CREW_HOME = join(dir, "crew-home");
 
 const agent = (name: string, extra = "") => `---\nname: ${name}\ndescription: d\n${extra}---\nDo the work.\n`;
 const team = (name: string, agentName: string) =>
