@@ -12,10 +12,14 @@ const TOKEN_FORMATS = [
 	/\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}/g, // Stripe
 	/\bgh[pousr]_[A-Za-z0-9]{30,}/g, // GitHub tokens
 	/\bgithub_pat_[A-Za-z0-9_]{20,}/g,
-	/\bAKIA[0-9A-Z]{16}\b/g, // AWS access key id
 	/\bAIza[0-9A-Za-z_-]{35}/g, // Google API key
 	/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, // Slack
 	/\bglpat-[A-Za-z0-9_-]{20,}/g, // GitLab
+	/\bnpm_[A-Za-z0-9]{36}\b/g, // npm
+	/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, // AWS access key ids (long-term, temporary)
+	/\bhooks\.slack\.com\/services\/[A-Za-z0-9/]{20,120}/g, // Slack webhook
+	/\beyJ[A-Za-z0-9_-]{8,512}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,1024}/g, // JWT (header and claims are JSON)
+	/\bsk-proj-[A-Za-z0-9_-]{20,}/g, // OpenAI project keys
 	// A private key's body, with or without its END line (output may be cut); `\n` escapes included (JSON lines).
 	/-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s\\]{0,16384}(?:-----END [A-Z ]{0,40}PRIVATE KEY-----)?/g,
 ];
@@ -32,7 +36,7 @@ const ASSIGNMENT = /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{1,64})(\\?["']?\s*(?:=|:(?!
 const QUERY_PARAMETER = /([?&])([A-Za-z0-9_.-]{1,64})=([^&#\s"'\\]{8,})/g;
 const AUTH_HEADER = /\b((?:bearer|basic)\s+)([A-Za-z0-9._~+/=-]{8,})/gi;
 /** `scheme://user:password@host`: the password goes. */
-const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]{0,20}:\/\/[^\s/:@]{1,128}:)([^\s/@]{1,256})(@)/gi;
+const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]{0,20}:\/\/[^\s/:@]{0,128}:)([^\s/@]{1,256})(@)/gi;
 
 /**
  * Names that hold secrets: they end in a secret word. `cacheKey`, `tokenizer`, `maxTokens` and `primaryKey` do not,
@@ -42,9 +46,18 @@ const SECRET_NAME =
 	/(?:api[_-]?key|access[_-]?key|secret(?:[_-]?key)?|token|passw(?:or)?d|credentials?|private[_-]?key)$/;
 const SECRET_ENV = /(?:^|_)(?:API_?KEY|ACCESS_?KEY|SECRET(?:_?KEY)?|KEY|TOKEN|PASSWORD|PASSWD|CREDENTIALS?)$/i;
 
-/** A value that looks like a credential rather than code: letters and digits, or long and without call syntax. */
+/**
+ * Whether the value of a secret-named field is a secret: anything but code that reads one (a call, a property path
+ * such as `process.env.GITHUB_TOKEN`, a template placeholder) or a value already masked. Fails closed: a value of
+ * letters only (`password=correcthorse`) is a secret too.
+ */
 function looksSecret(value: string): boolean {
-	return (/\d/.test(value) && /[A-Za-z]/.test(value)) || (value.length >= 20 && !/[.()]/.test(value));
+	if (/[()]/.test(value)) return false; // getToken(), os.getenv("X")
+	// A property path of words (process.env.GITHUB_TOKEN, config.apiKey), not a dotted token (ya29.a0AfH6SMBx).
+	if (/^[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][A-Za-z_$]*)+$/.test(value)) return false;
+	if (/^(?:\$\{?|%|\{\{|<)/.test(value)) return false; // ${TOKEN}, %TOKEN%, {{ token }}, <your-token>
+	if (/^\[?REDACTED\]?$|^\*+$|^x+$/i.test(value)) return false;
+	return true;
 }
 
 let envValues: RegExp | null | undefined;

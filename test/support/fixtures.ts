@@ -31,4 +31,6 @@ export const ADVERSARIAL_REDACT_INPUTS: [string, (n: number) => string][] = [
 	["bearer words", (n) => "bearer ".repeat(Math.ceil(n / 4))],
 	["query parameters", (n) => "?a=".repeat(n)],
 	["URL without credentials", (n) => `https://${"u:".repeat(n)}`],
+	["JWT look-alikes", (n) => "eyJabcdefghijklmn.eyJ".repeat(Math.ceil(n / 8))],
+	["secret names without values", (n) => "password=".repeat(Math.ceil(n / 4))],
 ];

@@ -97,3 +97,109 @@ test("linear time: megabytes of adversarial input are redacted, not rescanned pe
 	assert.equal(done.length, ADVERSARIAL_REDACT_INPUTS.length);
 	for (const [name, inLength, outLength] of done) assert.ok(outLength > 0 && outLength <= inLength + 16, name);
 });
+
+/** Secrets in the shapes they take in tool output, logs and configs: the part in «» must never survive. */
+const SECRETS = [
+	"ANTHROPIC_API_KEY=«sk-ant-api03-Ab3dEf6hIj9kLm2nOp5qRs8tUv»",
+	"openai «sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345»",
+	"old openai «sk-AbCdEfGhIjKlMnOpQrStUvWx»",
+	"google «AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW»",
+	"aws «AKIAIOSFODNN7EXAMPLE»",
+	"aws temp «ASIAIOSFODNN7EXAMPLE»",
+	"aws_secret_access_key = «wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY»",
+	"github «ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789»",
+	"github app «ghs_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789»",
+	"fine-grained «github_pat_11ABCDEFG0123456789_abcdefghijklmnop»",
+	"gitlab «glpat-aBcDeFgHiJkLmNoPqRsTu»",
+	"npm «npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789»",
+	"//registry.npmjs.org/:_authToken=«npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789»",
+	"slack «xoxb-123456789012-1234567890123-AbCdEfGhIjKl»",
+	"slack user «xoxp-123456789012-123456789012-AbCdEfGh»",
+	"webhook https://hooks.slack.com/services/«T01234567/B01234567/AbCdEfGhIjKlMnOpQrStUvWx»",
+	"stripe «sk_live_51HabcdefghijklmnopQRSTU»",
+	"stripe test «rk_test_51HabcdefghijklmnopQRSTU»",
+	"jwt «eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U»",
+	"Authorization: Bearer «abc.def-ghi_jkl»",
+	"authorization: basic «YWxhZGRpbjpvcGVuc2VzYW1l»",
+	"curl -H 'Authorization: Bearer «zzYYxx112233»'",
+	"password=«correcthorsebattery»",
+	"PASSWORD: «letmeinplease»",
+	'{"password": "«hunter2hunter2»"}',
+	'{"apiKey":"«q8F2kLm9Zx0pQr7T»"}',
+	"db_passwd: «s3cr3tvalue»",
+	"client_secret=«abcdefghijklmnop»",
+	"SECRET_KEY = «djangoinsecurekeyvalue»",
+	"x-api-key: «liveKeyAbcdefgh»",
+	"api-key=«abcdefghijkl»",
+	"access_token=«ya29.a0AfH6SMBx»",
+	"refresh_token: «1//0gAbCdEfGhIjKl»",
+	"private_key = «MIIEvQIBADANBgkq»",
+	"credentials: «user-pass-pair»",
+	"GET https://api.example.com/v1?page=2&api_key=«abcdefghijkl» 200",
+	"https://h.example/x?token=«onlyletterstoken»",
+	"postgres://app:«S3cretPass»@db:5432/x",
+	"redis://:«hunter2hunter2»@cache:6379",
+	"https://user:«pa55word»@git.example.com/repo.git",
+	"-----BEGIN RSA PRIVATE KEY-----«\nMIIEowIBAAKCAQEA7\nabc+/=\n»-----END RSA PRIVATE KEY-----",
+	"export GITHUB_TOKEN=«lettersonlytokenvalue»",
+	"MY_GATEWAY_TOKEN=«gatewayvalue»",
+];
+
+/** Text that only looks like secrets: it must come out exactly as it went in. */
+const INNOCENT = [
+	"commit 4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+	"merge 9fceb02d0ae598e95dc970b74767f19372d61af8 into main",
+	"id 123e4567-e89b-12d3-a456-426614174000",
+	"uuid: f47ac10b-58cc-4372-a567-0e02b2c3d479",
+	"sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	"integrity sha512-Q2hlY2sgdGhlIGNvZGUgaXMgbm90IGEgc2VjcmV0",
+	"base64 of code: ZnVuY3Rpb24gYWRkKGEsIGIpIHsgcmV0dXJuIGEgKyBiOyB9",
+	"const cacheKey = computeHash(input1);",
+	"tokenizer = load_model(v2)",
+	"primaryKey: users.id_column",
+	"csrfToken = getToken()",
+	"token: process.env.GITHUB_TOKEN",
+	'{"maxTokens":1000000}',
+	`password: $${"{DB_PASSWORD}"}`,
+	"apiKey: {{ secrets.api_key }}",
+	"password=<your-password>",
+	"token=short",
+	"token: [REDACTED]",
+	"password: ********",
+	"path=/usr/local/bin count=12345678",
+	"https://example.com/docs/page",
+	"https://github.com/earendil-works/pi/blob/main/packages/ai/src/api",
+	"see https://example.com/search?q=tokenizer&page=2",
+	"version 1.6.0 (node v22.23.5)",
+	"Mon Nov 30 05:12:23 UTC 2026",
+	"npm install @earendil-works/pi-coding-agent@1.6.0",
+	"passwordless login is supported",
+	"the token bucket refills every second",
+	"function getSecret(name) { return vault.read(name); }",
+	"if (password.length < 8) throw new Error('too short')",
+	"keyboard shortcuts: ctrl+k",
+	"monkey=banana",
+	"secretary: Jane Doe",
+	"tokens used: 12.4k of 200k",
+	"skip_ci=true",
+	"sku-12345678-ab",
+	"ghost town",
+	"AKIA is a prefix of AWS key ids",
+	"eyJ alone is not a token",
+	"Bearer tokens are sent in the Authorization header",
+	"git log --oneline | head -3",
+	"-----BEGIN PUBLIC KEY-----",
+	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host",
+];
+
+test("a corpus of secret shapes is masked, and as many innocent look-alikes stay readable", () => {
+	assert.ok(SECRETS.length >= 40 && INNOCENT.length >= 40);
+	for (const shape of SECRETS) {
+		const secret = /«([\s\S]*?)»/.exec(shape)?.[1] ?? "";
+		const text = shape.replace(/[«»]/g, "");
+		const out = redact(text);
+		assert.ok(!out.includes(secret), `${JSON.stringify(text)} -> ${JSON.stringify(out)}`);
+		assert.match(out, /\[REDACTED\]/, text);
+	}
+	for (const text of INNOCENT) assert.equal(redact(text), text, text);
+});
