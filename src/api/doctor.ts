@@ -137,8 +137,15 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 				detail: `interrupted (team ${run.state.team}): its coordinator is gone`,
 				hint: `pi-crew resume ${run.state.runId}`,
 			});
-		for (const b of (await listRuns(repo)).broken)
-			checks.push({ name: `run ${b.runId}`, level: "error", detail: `unreadable: ${b.error}` });
+		const { broken, foreign } = await listRuns(repo);
+		for (const b of broken) checks.push({ name: `run ${b.runId}`, level: "error", detail: `unreadable: ${b.error}` });
+		for (const [id, why] of foreign)
+			checks.push({
+				name: `run ${id}`,
+				level: "warning",
+				detail: `foreign: ${why}; it is shown, never resumed or requeued here`,
+				hint: "if it arrived with the repository, remove it and keep .crew/runs/ out of git",
+			});
 	} catch (err) {
 		checks.push({ name: "runs", level: "error", detail: (err as Error).message, hint: "see .crew/runs" });
 	}

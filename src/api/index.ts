@@ -188,6 +188,7 @@ export async function coordinateHere(
 			return await loadRun(repo, result.runId);
 		}
 		const view = await loadRun(repo, start.runId);
+		await (await import("./lifecycle.js")).assertLocal(view);
 		await engine.resumeRun({
 			repo,
 			runId: start.runId,
@@ -249,14 +250,20 @@ export interface RunList {
 	runs: RunView[];
 	/** Runs that could not be read (a damaged log): reported, never a reason to hide the others. */
 	broken: { runId: string; error: string }[];
+	/** Runs not created here (see config/owner.ts), by id, with the reason: shown, never acted on. */
+	foreign: Map<string, string>;
 }
 
 export async function listRuns(cwd?: string): Promise<RunList> {
 	const repo = findRepo(cwd);
-	const list: RunList = { runs: [], broken: [] };
+	const list: RunList = { runs: [], broken: [], foreign: new Map() };
+	const { foreignReason } = await import("../config/owner.js");
 	for (const id of await listRunIds(repo)) {
 		try {
-			list.runs.push(await loadRun(repo, id));
+			const view = await loadRun(repo, id);
+			list.runs.push(view);
+			const why = await foreignReason(view.state);
+			if (why) list.foreign.set(id, why);
 		} catch (err) {
 			// A run directory without a first event is a run that failed to start: nothing to show.
 			if (!(err instanceof RunNotFoundError)) list.broken.push({ runId: id, error: (err as Error).message });

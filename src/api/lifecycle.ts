@@ -7,6 +7,7 @@ import { closeSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { foreignReason } from "../config/owner.js";
 import { sendControl } from "../engine/control.js";
 import { type DeadLetter, deadLetters } from "../engine/deadletter.js";
 import { reopenForResume } from "../engine/plan.js";
@@ -135,12 +136,25 @@ export interface ResumeRequest {
 }
 
 /**
+ * Refuses to act on a run not created here: a run directory that arrived with a clone (or from another machine) is
+ * input to inspect, never a run to coordinate, resume or requeue with the settings its log carries.
+ */
+export async function assertLocal(view: RunView): Promise<void> {
+	const why = await foreignReason(view.state);
+	if (why)
+		throw new UsageError(
+			`run ${view.state.runId} was not created here: ${why}. pi-crew never resumes, requeues or coordinates such a run; inspect it with pi-crew status ${view.state.runId}`,
+		);
+}
+
+/**
  * Continues an interrupted or cancelled run from its log (or a failed one, for requeued tasks): succeeded tasks are
  * never run again; tasks that were running or cancelled get a new attempt.
  */
 export async function resume(req: ResumeRequest): Promise<RunView> {
 	const repo = findRepo(req.cwd);
 	const view = await loadRun(repo, req.runId);
+	await assertLocal(view);
 	const { state, status } = view;
 	if (status === "running" || status === "pending")
 		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
@@ -193,7 +207,8 @@ export async function findInterrupted(cwd: string | undefined): Promise<RunView[
 		const holder = await readLease(runPaths(repo, id).lease).catch(() => undefined);
 		if (!holder || holderLiveness(holder) !== "dead") continue;
 		const view = await loadRun(repo, id).catch(() => undefined);
-		if (view?.status === "interrupted") found.push(view);
+		// A run that arrived with the repository is never offered for resume (see assertLocal).
+		if (view?.status === "interrupted" && !(await foreignReason(view.state))) found.push(view);
 	}
 	return found;
 }
@@ -205,6 +220,7 @@ export async function findInterrupted(cwd: string | undefined): Promise<RunView[
 export async function deadLetterTask(cwd: string | undefined, runId: string, taskId: string): Promise<RunView> {
 	const repo = findRepo(cwd);
 	const view = await loadRun(repo, runId);
+	await assertLocal(view);
 	if (!TERMINAL_RUN.has(view.status))
 		throw new UsageError(`run ${runId} is ${view.status}; dead-letter its tasks once it has ended`);
 	const task = view.state.tasks.get(taskId);

@@ -222,18 +222,27 @@ async function status(args: string[], v: Values): Promise<number> {
 }
 
 async function list(_: string[], v: Values): Promise<number> {
-	const { runs, broken } = await api.listRuns(v.cwd);
+	const { runs, broken, foreign } = await api.listRuns(v.cwd);
 	if (v.json) {
-		out({ runs: runs.map((view) => ({ ...api.runJson(view), tasks: undefined, problems: undefined })), broken });
+		out({
+			runs: runs.map((view) => ({
+				...api.runJson(view),
+				tasks: undefined,
+				problems: undefined,
+				foreign: foreign.get(view.state.runId),
+			})),
+			broken,
+		});
 		return 0;
 	}
 	if (runs.length === 0 && broken.length === 0) process.stdout.write("no runs yet\n");
 	for (const view of runs)
 		process.stdout.write(
-			`${view.state.runId}  ${view.status.padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
+			`${view.state.runId}  ${(foreign.has(view.state.runId) ? "foreign" : view.status).padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
 		);
 	for (const b of broken) process.stderr.write(`${b.runId}: cannot read this run: ${b.error}\n`);
-	const interrupted = runs.filter((view) => view.status === "interrupted");
+	for (const [id, why] of foreign) process.stderr.write(`${id}: foreign, never resumed here: ${why}\n`);
+	const interrupted = runs.filter((view) => view.status === "interrupted" && !foreign.has(view.state.runId));
 	if (interrupted.length > 0)
 		process.stderr.write(
 			`${interrupted.length} interrupted run(s): their coordinator is gone. Resume with: pi-crew resume ${interrupted.at(-1)?.state.runId}\n`,

@@ -4,6 +4,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { relative } from "node:path";
+import { ownerMark } from "../config/owner.js";
 import { EventLogWriter, readEventLog } from "../store/event-log.js";
 import { applyEvent, type CrewEvent, foldEvents, type RunSettings, type RunState } from "../store/events.js";
 import { acquireLease, type Lease } from "../store/lease.js";
@@ -71,6 +72,7 @@ async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 		// Planned as one batch: a log that has run.started has every task.planned before it.
 		await Promise.all([
 			log.append("run.created", {
+				owner: await ownerMark(runId),
 				goal: opts.goal,
 				team: plan.team,
 				workflow: plan.workflow,

@@ -113,6 +113,8 @@ export const EVENT_PAYLOADS = {
 		workflow: Type.String(),
 		cwd: Type.String(),
 		settings: RunSettings,
+		/** Who created the run (see config/owner.ts): a run without this user's mark is foreign here. */
+		owner: Type.Optional(Type.String()),
 	}),
 	"run.started": Type.Object({ pid: Type.Integer() }),
 	/** Continues an interrupted, cancelled or (for a requeue) failed run; `reopened` tasks go back to pending. */

@@ -95,7 +95,7 @@ test("workers never trust more than their session or the user: a repository's .p
 
 test("at session start, pi offers an interrupted run of this repository for resume", async () => {
 	const box = await sandbox();
-	await interruptedRun(box.repo, "20260101-000000-dead00", { team: "fast-fix" });
+	await interruptedRun(box.repo, "20260101-000000-dead00", { team: "fast-fix", crewHome: box.env.PI_CREW_HOME });
 	const child = spawnPi(["--mode", "rpc"], box);
 	const notice = await new Promise<string>((resolve, reject) => {
 		const timer = setTimeout(() => {
@@ -217,7 +217,7 @@ test("steer_subagent: a message reaches a running in-process agent; a child agen
 	const release = join(box.repo, "release.flag");
 	const workers = await box.write(
 		"workers.yaml",
-		`explorer:\n  - waitFor: ${JSON.stringify(release)}\n  - tool: ls\n    args: { path: "." }\n  - say: "answer for: {goal}"\nverifier:\n  - waitFor: ${JSON.stringify(release)}\n  - say: "verified"\n`,
+		`explorer:\n  - tool: ls\n    args: { path: "." }\n  - waitFor: ${JSON.stringify(release)}\n  - say: "answer for: {goal}"\nverifier:\n  - waitFor: ${JSON.stringify(release)}\n  - say: "verified"\n`,
 	);
 	const start = async (team: string, runtime: string) => {
 		const res = await cli(
@@ -229,11 +229,19 @@ test("steer_subagent: a message reaches a running in-process agent; a child agen
 	};
 	const child = await start("slow", "child");
 	const inProcess = await start("solo", "inprocess");
-	for (const runId of [child, inProcess])
-		await waitFor(`run ${runId}'s task to start`, async () => {
-			const log = await readFile(join(box.repo, ".crew", "runs", runId, "events.jsonl"), "utf8").catch(() => "");
-			return log.includes('"task.started"') ? true : undefined;
-		});
+	// Steered only once each is at work: the child has started, the in-process session has made its first tool call.
+	for (const [runId, needle] of [
+		[child, '"task.started"'],
+		[inProcess, '"task.tool"'],
+	] as const)
+		await waitFor(
+			`run ${runId}'s task to be at work`,
+			async () => {
+				const log = await readFile(join(box.repo, ".crew", "runs", runId, "events.jsonl"), "utf8").catch(() => "");
+				return log.includes(needle) ? true : undefined;
+			},
+			120_000,
+		);
 	const parent = await box.write(
 		"parent.yaml",
 		[

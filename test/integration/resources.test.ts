@@ -81,7 +81,7 @@ test("validate reports every problem at once with file, line, field and a hint; 
 test("doctor reports pi's version, resource problems and an interrupted run with its resume command", async () => {
 	const box = await sandbox();
 	await box.write(".crew/agents/executor.md", AGENT("executor"));
-	await interruptedRun(box.repo, "run-dead");
+	await interruptedRun(box.repo, "run-dead", { crewHome: box.env.PI_CREW_HOME });
 	await box.write("../crew-home/config.yaml", "model: crew-scripted/scripted\n");
 	const res = await cli(["doctor", "--json"], box);
 	assert.equal(res.code, 0, res.stderr);

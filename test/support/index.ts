@@ -1,10 +1,12 @@
 /** Shared test helpers: hermetic temp repos and homes, and the real `pi-crew` CLI as a child process. */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import { ownerMark } from "../../src/config/owner.js";
 import { EventLogWriter } from "../../src/store/event-log.js";
 import type { CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
 import { createRunDir } from "../../src/store/run-store.js";
@@ -13,6 +15,14 @@ import { fixtures } from "./fixtures.js";
 export { fixtures } from "./fixtures.js";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+// Hermetic by default: code under test that reads pi-crew's home (the config, the key that marks runs as made here)
+// never touches the user's own.
+if (!process.env.PI_CREW_HOME) {
+	const home = mkdtempSync(join(tmpdir(), "pi-crew-home-"));
+	process.env.PI_CREW_HOME = home;
+	after(() => rmSync(home, { recursive: true, force: true }));
+}
 export const CLI = join(ROOT, "bin", "pi-crew.js");
 export const SCRIPTED = "crew-scripted/scripted";
 
@@ -177,7 +187,7 @@ export async function processesOfRun(runId: string): Promise<number[]> {
 	return pids;
 }
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const value = await check();
@@ -227,10 +237,16 @@ export function deadPid(): number {
  * A run as its coordinator leaves it when killed: started, not finished, its lease still naming it. `host` other
  * than this machine's makes the holder's liveness unknowable.
  */
-export async function interruptedRun(repo: string, runId: string, opts: { team?: string; host?: string } = {}) {
+export async function interruptedRun(
+	repo: string,
+	runId: string,
+	opts: { team?: string; host?: string; crewHome?: string } = {},
+) {
 	const paths = await createRunDir(repo, runId);
 	const log = await EventLogWriter.create(paths.events, runId);
-	await log.append("run.created", { ...fixtures.created, team: opts.team ?? fixtures.created.team });
+	// Made by this user (the crew home's key), unless `crewHome` names another user's.
+	const owner = await ownerMark(runId, opts.crewHome ?? process.env.PI_CREW_HOME);
+	await log.append("run.created", { ...fixtures.created, team: opts.team ?? fixtures.created.team, owner });
 	await log.append("run.started", { pid: 1 });
 	await log.close();
 	const holder = { pid: deadPid(), startTime: 1, host: opts.host ?? hostname(), token: "t", since: "" };

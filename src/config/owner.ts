@@ -1,0 +1,44 @@
+/**
+ * Runs are local: a run records who created it, as an HMAC of its id under a random key that lives in the user's
+ * pi-crew home (never in a repository). A run directory that arrived with a clone cannot carry a valid mark, so it is
+ * never coordinated, resumed, requeued or offered for resume here: it is listed as foreign, with the reason.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { crewHome } from "./home.js";
+
+const KEY_FILE = "owner.key";
+
+async function ownerKey(create: boolean, home: string): Promise<Buffer | undefined> {
+	const file = join(home, KEY_FILE);
+	const existing = await readFile(file).catch(() => undefined);
+	if (existing && existing.length >= 32) return existing;
+	if (!create) return undefined;
+	await mkdir(home, { recursive: true });
+	// `wx`: two processes creating it at once keep the first; the loser reads what the winner wrote.
+	await writeFile(file, randomBytes(32), { flag: "wx", mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
+		if (err.code !== "EEXIST") throw err;
+	});
+	return readFile(file);
+}
+
+function mark(key: Buffer, runId: string): string {
+	return createHmac("sha256", key).update(`pi-crew run ${runId}`).digest("hex").slice(0, 32);
+}
+
+/** The mark a run created by this user carries in its `run.created` event. */
+export async function ownerMark(runId: string, home = crewHome()): Promise<string> {
+	return mark((await ownerKey(true, home)) as Buffer, runId);
+}
+
+/** Why a run was not created here, or undefined when it was. */
+export async function foreignReason(run: { runId: string; owner?: string }): Promise<string | undefined> {
+	if (!run.owner) return "it carries no creator mark (made by another machine or user, or by pi-crew before 0.4)";
+	const key = await ownerKey(false, crewHome());
+	const expected = key ? Buffer.from(mark(key, run.runId)) : undefined;
+	const given = Buffer.from(run.owner);
+	if (!expected || expected.length !== given.length || !timingSafeEqual(expected, given))
+		return "it was created by another machine or user (its creator mark is not this user's)";
+	return undefined;
+}
