@@ -4,7 +4,7 @@
  * directory, turns each command into events, and deletes it.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export type ControlCommand =
@@ -49,9 +49,9 @@ export class ControlInbox {
 	 */
 	async clearBefore(since: number): Promise<void> {
 		const dir = controlDir(this.runDir);
-		for (const name of await readdir(dir).catch(() => [] as string[])) {
+		for (const name of await commandFiles(dir)) {
 			const sent = Number(name.split("-")[0]);
-			if (name.endsWith(".json") && sent < since) await unlink(join(dir, name)).catch(() => undefined);
+			if (sent < since) await unlink(join(dir, name)).catch(() => undefined);
 		}
 	}
 
@@ -70,8 +70,7 @@ export class ControlInbox {
 		this.polling = true;
 		try {
 			const dir = controlDir(this.runDir);
-			const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
-			for (const name of names) {
+			for (const name of await commandFiles(dir)) {
 				const file = join(dir, name);
 				const text = await readFile(file, "utf8").catch(() => undefined);
 				await unlink(file).catch(() => undefined);
@@ -82,6 +81,24 @@ export class ControlInbox {
 			this.polling = false;
 		}
 	}
+}
+
+/** Names of command files as sendControl writes them (time, count, uuid). */
+const COMMAND_FILE = /^\d{1,16}-\d{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$/;
+
+/**
+ * The command files waiting in `dir`, oldest first: only regular files with the names sendControl gives them, in a
+ * control directory that is a real directory. A link (the directory itself, or an entry in it) is never read or
+ * deleted: the inbox must not become a way to delete a file elsewhere.
+ */
+async function commandFiles(dir: string): Promise<string[]> {
+	const st = await lstat(dir).catch(() => undefined);
+	if (!st?.isDirectory()) return [];
+	const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+	return entries
+		.filter((e) => e.isFile() && COMMAND_FILE.test(e.name))
+		.map((e) => e.name)
+		.sort();
 }
 
 function parseCommand(text: string): ControlCommand | undefined {

@@ -68,7 +68,8 @@ test("control commands are delivered once, in order; junk is dropped", async () 
 	await sendControl(dir, { type: "cancel", from: "first" });
 	await sendControl(dir, { type: "cancel", from: "second" });
 	const { writeFile } = await import("node:fs/promises");
-	await writeFile(join(controlDir(dir), "9999-junk.json"), "{not json");
+	// A command file (by its name) that does not parse is dropped.
+	await writeFile(join(controlDir(dir), "9999-00000000-00000000-0000-0000-0000-000000000000.json"), "{not json");
 	const got: ControlCommand[] = [];
 	const inbox = new ControlInbox(dir, async (c) => {
 		got.push(c);
@@ -233,4 +234,37 @@ test("one unreadable run does not hide the others from list", async () => {
 		["run-bad"],
 	);
 	assert.match(broken[0]?.error ?? "", /must start with run.created/);
+});
+
+test("the control inbox reads and deletes only its own regular files, never through a link", async () => {
+	const { mkdir, symlink, writeFile } = await import("node:fs/promises");
+	const { existsSync } = await import("node:fs");
+	const outside = await tempDir("pi-crew-outside-");
+	const victim = join(outside, "1-00000000-00000000-0000-0000-0000-000000000000.json");
+	await writeFile(victim, JSON.stringify({ type: "cancel", from: "x" }));
+	const got: ControlCommand[] = [];
+	// A run whose control directory is a link to somewhere else: nothing there is read or deleted.
+	const linked = await tempDir("pi-crew-control-");
+	await symlink(outside, controlDir(linked));
+	const viaLink = new ControlInbox(linked, async (c) => {
+		got.push(c);
+	});
+	await viaLink.poll();
+	await viaLink.clearBefore(Number.MAX_SAFE_INTEGER);
+	assert.ok(existsSync(victim));
+	// A real control directory holding a link and a stray file: only a real command file is taken.
+	const run = await tempDir("pi-crew-control-");
+	await mkdir(controlDir(run));
+	await symlink(victim, join(controlDir(run), "2-00000000-00000000-0000-0000-0000-000000000000.json"));
+	await writeFile(join(controlDir(run), "notes.json"), JSON.stringify({ type: "cancel", from: "stray" }));
+	await sendControl(run, { type: "cancel", from: "real" }, () => 3);
+	await new ControlInbox(run, async (c) => {
+		got.push(c);
+	}).poll();
+	assert.deepEqual(
+		got.map((c) => c.from),
+		["real"],
+	);
+	assert.ok(existsSync(victim), "the link's target is still there");
+	assert.ok(existsSync(join(controlDir(run), "notes.json")), "a file the inbox did not write is left alone");
 });
