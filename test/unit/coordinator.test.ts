@@ -21,14 +21,22 @@ test("an I/O failure in the coordinator stops running workers, is logged, and le
 	]);
 	const catalog = await loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
 	let slowAborted = false;
+	// The breaker strikes only once the slow task is running: its files are written, so the failing write is always
+	// the breaker's own result (not, depending on timing, the slow task's prompt).
+	let slowRunning: () => void = () => undefined;
+	const slowStarted = new Promise<void>((resolve) => {
+		slowRunning = resolve;
+	});
 	const runtime: WorkerRuntime = {
 		name: "fake",
 		async run(spec: TaskSpec, signal: AbortSignal): Promise<WorkerOutcome> {
 			if (spec.taskId === "slow") {
+				slowRunning();
 				await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
 				slowAborted = true;
 				return failure("cancelled", "cancelled");
 			}
+			await slowStarted;
 			// Make the artifacts directory unwritable: the coordinator's next artifact write fails.
 			const artifacts = join(spec.taskDir, "..", "..");
 			await rm(artifacts, { recursive: true });
