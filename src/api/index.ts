@@ -232,11 +232,11 @@ export async function runStatus(cwd: string | undefined, runId?: string): Promis
 	// The latest readable run by creation time. Ids start with their creation second, so only the newest second's
 	// runs are read (one log, as a rule), going back a second at a time past directories that hold no readable run.
 	const ids = (await listRunIds(repo)).reverse();
-	for (let i = 0; i < ids.length; ) {
-		const second = ids[i]?.slice(0, 15) ?? "";
-		const group = ids.slice(i).filter((id, k) => k === 0 || (RUN_ID_TIME.test(id) && id.startsWith(second)));
-		i += group.length;
-		const views = await Promise.all(group.map((id) => loadRun(repo, id).catch(() => undefined)));
+	for (let i = 0, j = 1; i < ids.length; i = j, j = i + 1) {
+		const first = ids[i] ?? "";
+		// The ids made in the same second sort next to each other (newest first).
+		while (RUN_ID_TIME.test(first) && ids[j]?.startsWith(first.slice(0, 15))) j++;
+		const views = await Promise.all(ids.slice(i, j).map((id) => loadRun(repo, id).catch(() => undefined)));
 		const latest = views
 			.filter((v): v is RunView => v !== undefined)
 			.sort((a, b) => a.state.createdAt.localeCompare(b.state.createdAt))

@@ -4,11 +4,11 @@
  * what to do, a model pi does not know or one whose provider has no credentials. A run that would fail in every
  * worker fails here, once, with the reason.
  */
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { loadSdk } from "../host.js";
 import { isScripted, SCRIPTED_MODEL_IDS, SCRIPTED_PROVIDER } from "../scripted/scenario.js";
 import { UsageError } from "../util/errors.js";
+import { piAgentDir } from "../workers/host-pi.js";
 
 /** Who needs a model: the tasks (by id) that would run with it; `undefined` is pi's default. */
 export type ModelNeeds = Map<string | undefined, string[]>;
@@ -31,7 +31,7 @@ export async function preflightModels(needs: ModelNeeds, cwd: string): Promise<v
 
 async function checkWithPi(needs: [string | undefined, string[]][], cwd: string): Promise<string[]> {
 	const sdk = await loadSdk();
-	const agentDir = process.env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
+	const agentDir = piAgentDir();
 	const runtime = await sdk.ModelRuntime.create({
 		authPath: join(agentDir, "auth.json"),
 		modelsPath: join(agentDir, "models.json"),

@@ -10,17 +10,25 @@ import { crewHome } from "./home.js";
 
 const KEY_FILE = "owner.key";
 
+/** Keys read in this process, by home: `list` checks every run, and the key file does not change once written. */
+const keys = new Map<string, Buffer>();
+
 async function ownerKey(create: boolean, home: string): Promise<Buffer | undefined> {
+	const known = keys.get(home);
+	if (known) return known;
 	const file = join(home, KEY_FILE);
 	const existing = await readFile(file).catch(() => undefined);
-	if (existing && existing.length >= 32) return existing;
+	if (existing && existing.length >= 32) {
+		keys.set(home, existing);
+		return existing;
+	}
 	if (!create) return undefined;
 	await mkdir(home, { recursive: true });
 	// `wx`: two processes creating it at once keep the first; the loser reads what the winner wrote.
 	await writeFile(file, randomBytes(32), { flag: "wx", mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
 		if (err.code !== "EEXIST") throw err;
 	});
-	return readFile(file);
+	return ownerKey(false, home);
 }
 
 function mark(key: Buffer, runId: string): string {

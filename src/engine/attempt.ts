@@ -227,23 +227,24 @@ async function recentDeadLetters(ctx: RunContext): Promise<number> {
 	const since = ctx.now() - DEADLETTER_ALERT.windowMs;
 	let count = 0;
 	for (const runId of await listRunIds(ctx.repo)) {
-		// A log untouched since the window opened holds no dead-letter inside it: only recent logs are read.
-		const recent = await stat(runPaths(ctx.repo, runId).events).then(
-			(st) => st.mtimeMs >= since,
-			() => false,
-		);
-		const state =
-			runId === ctx.log.runId
-				? ctx.state()
-				: recent
-					? await loadRun(ctx.repo, runId).then(
-							(v) => v.state,
-							() => undefined,
-						)
-					: undefined;
+		const state = runId === ctx.log.runId ? ctx.state() : await recentState(ctx.repo, runId, since);
 		if (state) count += deadLetters(state).filter((d) => Date.parse(d.ts) >= since).length;
 	}
 	return count;
+}
+
+/** Another run's state, if its log changed since `since`: an older log holds no dead-letter inside the window. */
+async function recentState(repo: string, runId: string, since: number) {
+	const mtime = await stat(runPaths(repo, runId).events).then(
+		(st) => st.mtimeMs,
+		() => 0,
+	);
+	return mtime >= since
+		? loadRun(repo, runId).then(
+				(v) => v.state,
+				() => undefined,
+			)
+		: undefined;
 }
 
 /** The results of what the task waits for, as the log says: an adaptive plan may have added to it (`task.depends`). */

@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import type { Catalog } from "../resources/catalog.js";
 import type { AgentDef } from "../resources/schema.js";
 import { checkWorkflowGraph, checkWorkflowRoles } from "../resources/validate.js";
-import type { AgentDefinition, RunSettings, RunState } from "../store/events.js";
+import type { AgentDefinition, RunSettings, RunState, TaskState } from "../store/events.js";
 import { UsageError } from "../util/errors.js";
 import { formatProblem, type Problem } from "../util/yaml-source.js";
 
@@ -218,8 +218,13 @@ export function plannedTask(state: RunState, plan: Plan, id: string): PlannedTas
 		? recordedAgent(state.runId, t.agent, t.definition)
 		: (plan.tasks.find((p) => p.agent.name === t.agent)?.agent ?? plan.roles.get(t.role));
 	if (!agent) throw new Error(`run ${state.runId}: no definition of agent ${t.agent} for task ${id}`);
+	return fromLog(t, agent);
+}
+
+/** The planned task a logged task is, run by `agent`. */
+function fromLog(t: TaskState, agent: AgentDef): PlannedTask {
 	return {
-		id,
+		id: t.id,
 		role: t.role,
 		agent,
 		dependsOn: t.dependsOn,
@@ -253,18 +258,7 @@ export function planFromState(state: RunState, catalog: Catalog): Plan {
 		}
 		return def;
 	};
-	const tasks = [...state.tasks.values()].map(
-		(t): PlannedTask => ({
-			id: t.id,
-			role: t.role,
-			agent: agentOf(t),
-			dependsOn: t.dependsOn,
-			template: t.template,
-			output: t.output,
-			...(t.adaptive ? { adaptive: true } : {}),
-			...(t.from ? { from: t.from } : {}),
-		}),
-	);
+	const tasks = [...state.tasks.values()].map((t) => fromLog(t, agentOf(t)));
 	if (missing.size > 0)
 		throw new PlanError(`cannot resume run ${state.runId}: agent(s) ${[...missing].join(", ")} no longer exist`);
 	const team = catalog.teams.get(state.team);

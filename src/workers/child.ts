@@ -5,7 +5,6 @@
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
@@ -14,7 +13,7 @@ import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { redact } from "../util/redact.js";
-import { HOST_PI_ENV, piCommand, SESSION_UNTRUSTED_ENV, trustArgs } from "./host-pi.js";
+import { HOST_PI_ENV, piAgentDir, piCommand, SESSION_UNTRUSTED_ENV, trustArgs } from "./host-pi.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import {
@@ -50,7 +49,7 @@ const PASS_CREW_ENV = new Set(["PI_CREW_HOME", "PI_CREW_PI_BIN", HOST_PI_ENV, SE
  * when its model is known, else of every provider there. The file is the user's, never the repository's.
  */
 export function modelsJsonVariables(model: string | undefined, base: NodeJS.ProcessEnv = process.env): string[] {
-	const agentDir = base.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
+	const agentDir = piAgentDir(base);
 	let providers: Record<string, unknown>;
 	try {
 		const parsed = JSON.parse(readFileSync(join(agentDir, "models.json"), "utf8")) as { providers?: unknown };

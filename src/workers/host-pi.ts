@@ -5,6 +5,7 @@
  * `PI_CREW_PI_BIN` overrides all of them. Paths are absolute: a worker's PATH may be bare.
  */
 import { readFileSync, realpathSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HOST_PACKAGE } from "../host.js";
@@ -16,6 +17,11 @@ export interface PiCommand {
 	source: "PI_CREW_PI_BIN" | "pi session" | "pi on PATH" | "peer dependency";
 	/** Known without running it (the session's own version); otherwise ask `pi --version`. */
 	version?: string;
+}
+
+/** pi's agent dir (settings, auth, models.json): `PI_CODING_AGENT_DIR`, else `~/.pi/agent`, as pi resolves it. */
+export function piAgentDir(env: NodeJS.ProcessEnv = process.env): string {
+	return env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
 }
 
 /** Set by the extension in the pi process it is loaded into: that process is the pi workers must run. */

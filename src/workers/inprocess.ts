@@ -5,10 +5,10 @@
  * PiStreamReader, and the signal or the timeout abort the session.
  */
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
+import { piAgentDir } from "./host-pi.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
 	failure,
@@ -58,7 +58,7 @@ export class InProcessRuntime implements WorkerRuntime {
 
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		const sdk = await loadSdk();
-		const agentDir = process.env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
+		const agentDir = piAgentDir();
 		const runtime = await modelRuntime(sdk, agentDir, isScripted(spec.model) ? (spec.scenario ?? "") : undefined);
 		const [provider, id] = spec.model
 			? [spec.model.slice(0, spec.model.indexOf("/")), spec.model.slice(spec.model.indexOf("/") + 1)]

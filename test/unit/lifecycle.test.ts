@@ -268,3 +268,25 @@ test("the control inbox reads and deletes only its own regular files, never thro
 	assert.ok(existsSync(victim), "the link's target is still there");
 	assert.ok(existsSync(join(controlDir(run), "notes.json")), "a file the inbox did not write is left alone");
 });
+
+test("status without an id is the latest run by creation time, past run directories that hold no run", async () => {
+	const { EventLogWriter } = await import("../../src/store/event-log.js");
+	const { createRunDir } = await import("../../src/store/run-store.js");
+	const { runStatus } = await import("../../src/api/index.js");
+	const { mkdir } = await import("node:fs/promises");
+	const repo = await tempDir("pi-crew-latest-");
+	await mkdir(join(repo, ".git"));
+	const run = async (id: string, createdAt: string) => {
+		const paths = await createRunDir(repo, id);
+		const log = await EventLogWriter.create(paths.events, id, { now: () => new Date(createdAt) });
+		await log.append("run.created", fixtures.created);
+		await log.close();
+	};
+	await run("20260101-000000-aaaaaa", "2026-01-01T00:00:00.100Z");
+	// Two runs of one second: ids do not order them, their creation times do.
+	await run("20260102-000000-cccccc", "2026-01-02T00:00:00.100Z");
+	await run("20260102-000000-bbbbbb", "2026-01-02T00:00:00.900Z");
+	// The newest directory holds no run (a start that failed before its first event).
+	await createRunDir(repo, "20260103-000000-dddddd");
+	assert.equal((await runStatus(repo)).state.runId, "20260102-000000-bbbbbb");
+});
