@@ -3,13 +3,12 @@
  * validated before anything is written, the write is atomic, and a change that would break another resource is
  * rolled back. Builtins are never edited; a project file may not shadow a builtin or user resource.
  */
-import { mkdir, readFile, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { lstat, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { crewHome, isTrusted, loadConfig } from "../config/config.js";
 import { loadCatalog } from "../resources/catalog.js";
 import { KIND_SUFFIX, type Kind, parseResource } from "../resources/parse.js";
-import { assertNoSymlinks } from "../util/paths.js";
+import { assertNoSymlinks, removeFile, writeFileAtomic } from "../util/safe-fs.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { findRepo, UsageError } from "./index.js";
 
@@ -18,12 +17,17 @@ const DIRS: Record<Kind, string> = { agent: "agents", team: "teams", workflow: "
 const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** The file of a resource; no symlink on the way from the repository (or the crew home) to it. */
-async function resourcePath(repo: string, kind: Kind, name: string, scope: EditScope): Promise<string> {
+async function resourcePath(
+	repo: string,
+	kind: Kind,
+	name: string,
+	scope: EditScope,
+): Promise<{ base: string; file: string }> {
 	if (!NAME.test(name)) throw new UsageError(`invalid ${kind} name "${name}": lower-case letters, digits and '-'`);
 	const base = scope === "project" ? repo : crewHome();
 	const file = join(scope === "project" ? join(repo, ".crew") : base, DIRS[kind], `${name}${KIND_SUFFIX[kind]}`);
 	await assertNoSymlinks(base, file);
-	return file;
+	return { base, file };
 }
 
 async function catalogFor(repo: string) {
@@ -43,7 +47,7 @@ export interface WriteRequest {
 
 export async function writeResource(req: WriteRequest): Promise<string> {
 	const repo = findRepo(req.cwd);
-	const file = await resourcePath(repo, req.kind, req.name, req.scope);
+	const { base, file } = await resourcePath(repo, req.kind, req.name, req.scope);
 	const parsed = parseResource(req.kind as "agent", req.content, file, req.scope);
 	if (!parsed.def)
 		throw new UsageError(
@@ -52,14 +56,13 @@ export async function writeResource(req: WriteRequest): Promise<string> {
 	const previous = await readFile(file, "utf8").catch(() => undefined);
 	if (req.mode === "create" && previous !== undefined) throw new UsageError(`${file} exists: use update`);
 	if (req.mode === "update" && previous === undefined) throw new UsageError(`${file} does not exist: use create`);
-	await mkdir(dirname(file), { recursive: true });
-	await writeFileAtomic(file, req.content);
+	await writeFileAtomic(base, file, req.content);
 	// Cross-references (a team's agents, a workflow's roles and DAG) are reported at the file that makes them, and a
 	// shadowing project file is reported at itself: any problem there and the old state comes back.
 	const own = (await catalogFor(repo)).problems.filter((p) => p.file === file);
 	if (own.length > 0) {
-		if (previous === undefined) await rm(file, { force: true });
-		else await writeFileAtomic(file, previous);
+		if (previous === undefined) await removeFile(base, file);
+		else await writeFileAtomic(base, file, previous);
 		throw new UsageError(
 			`${req.kind} "${req.name}" was not saved:\n${own.map((p) => `  ${formatProblem(p)}`).join("\n")}`,
 		);
@@ -74,7 +77,7 @@ export async function deleteResource(
 	scope: EditScope,
 ): Promise<string> {
 	const repo = findRepo(cwd);
-	const file = await resourcePath(repo, kind, name, scope);
+	const { base, file } = await resourcePath(repo, kind, name, scope);
 	const catalog = await catalogFor(repo);
 	const users =
 		kind === "agent"
@@ -85,13 +88,7 @@ export async function deleteResource(
 	const def = { agent: catalog.agents, team: catalog.teams, workflow: catalog.workflows }[kind].get(name);
 	if (def?.source.file === file && users.length > 0)
 		throw new UsageError(`${kind} "${name}" is used by ${users.join(", ")}: change those first`);
-	const existed = await rm(file).then(
-		() => true,
-		(err: NodeJS.ErrnoException) => {
-			if (err.code === "ENOENT") return false;
-			throw err;
-		},
-	);
-	if (!existed) throw new UsageError(`${file} does not exist`);
+	if (!(await lstat(file).catch(() => undefined))) throw new UsageError(`${file} does not exist`);
+	await removeFile(base, file);
 	return file;
 }

@@ -11,9 +11,9 @@ import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
 import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
-import { readConfined } from "../util/paths.js";
 import { redact } from "../util/redact.js";
 import { findRepo } from "../util/repo.js";
+import { readConfined } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
 

@@ -1,6 +1,6 @@
 /** `pi-crew init` / `/team-init`: scaffold `.crew/` in a repository with a working example, never overwriting. */
-import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { openExclusive } from "../util/safe-fs.js";
 import { findRepo } from "./index.js";
 
 const FILES: Record<string, string> = {
@@ -54,14 +54,18 @@ Run it with: pi-crew run docs "the README's install section"
 };
 
 export async function initProject(cwd: string | undefined): Promise<{ created: string[]; kept: string[] }> {
-	const dir = join(findRepo(cwd), ".crew");
+	const repo = findRepo(cwd);
+	const dir = join(repo, ".crew");
 	const created: string[] = [];
 	const kept: string[] = [];
 	for (const [rel, text] of Object.entries(FILES)) {
 		const file = join(dir, rel);
-		await mkdir(join(file, ".."), { recursive: true });
-		const wrote = await writeFile(file, text, { flag: "wx" }).then(
-			() => true,
+		// A file that exists is kept; a link where a file would go is refused, never written through.
+		const wrote = await openExclusive(repo, file).then(
+			async (handle) => {
+				await handle.writeFile(text).finally(() => handle.close());
+				return true;
+			},
 			(err: NodeJS.ErrnoException) => {
 				if (err.code === "EEXIST") return false;
 				throw err;

@@ -3,7 +3,6 @@
  * a cancel, and the dead-letter queue.
  */
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +14,7 @@ import { EventLogWriter } from "../store/event-log.js";
 import { TERMINAL_RUN } from "../store/events.js";
 import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
 import { createRunDir, listRunIds, loadRun, newRunId, RunTail, type RunView, runPaths } from "../store/run-store.js";
+import { openAppend } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
 import {
 	assertDepth,
@@ -37,7 +37,7 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 	const runId = start.kind === "run" ? newRunId() : start.runId;
 	const paths = start.kind === "run" ? await createRunDir(repo, runId) : runPaths(repo, runId);
 	const logFile = join(paths.dir, "coordinator.log");
-	const out = openSync(logFile, "a");
+	const out = await openAppend(repo, logFile);
 	// The full environment (PATH, API keys), minus the markers of a run this process may itself be a worker of: that
 	// run's cleanup must not reach a coordinator that was started to outlive it. The depth stays (the depth guard).
 	const env = Object.fromEntries(
@@ -46,7 +46,7 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 	const child = spawn(process.execPath, [BIN, "_coordinate", runId, "--cwd", repo], {
 		cwd: repo,
 		detached: true,
-		stdio: ["ignore", out, out, "ipc"],
+		stdio: ["ignore", out.fd, out.fd, "ipc"],
 		env,
 	});
 	let spawnError: Error | undefined;
@@ -55,7 +55,7 @@ export async function startBackground(repo: string, start: StartRequest): Promis
 	});
 	// The start request (the goal may hold a secret) goes over the IPC channel, never through a file.
 	child.send(start.kind === "run" ? { ...start, runId } : start);
-	closeSync(out);
+	await out.close();
 	child.unref();
 	let exit: number | null | undefined;
 	child.on("exit", (code) => {
@@ -179,7 +179,7 @@ export async function cancel(cwd: string | undefined, runId: string, waitMs = 10
 	const view = await loadRun(repo, runId);
 	if (TERMINAL_RUN.has(view.status)) return { outcome: "already-ended", view };
 	if (view.status === "interrupted") return { outcome: "not-running", view, reaped: await reapTask(runId) };
-	await sendControl(view.paths.dir, { type: "cancel", from: `pi-crew cancel (pid ${process.pid})` });
+	await sendControl(view.paths, { type: "cancel", from: `pi-crew cancel (pid ${process.pid})` });
 	const tail = new RunTail(repo, runId);
 	const deadline = Date.now() + waitMs;
 	for (;;) {
@@ -256,7 +256,7 @@ export async function steer(
 	if (view.status !== "running") throw new UsageError(`run ${runId} is ${view.status}: nothing to steer`);
 	if (!message.trim()) throw new UsageError("the message is empty");
 	const after = view.state.lastSeq;
-	await sendControl(view.paths.dir, { type: "steer", message, taskId, from: `pi-crew (pid ${process.pid})` });
+	await sendControl(view.paths, { type: "steer", message, taskId, from: `pi-crew (pid ${process.pid})` });
 	const tail = new RunTail(repo, runId);
 	for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
 		const answer = (await tail.poll()).find((e) => e.seq > after && e.type === "task.steered");

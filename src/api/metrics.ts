@@ -3,15 +3,14 @@
  * it covers background runs and other processes' runs alike, and it is the same whoever asks.
  */
 
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { arch, platform } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import writeFileAtomic from "write-file-atomic";
 import type { CrewConfig } from "../config/config.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import { globMatch } from "../util/glob.js";
-import { assertNoSymlinks, confined } from "../util/paths.js";
 import { redactStrings } from "../util/redact.js";
+import { assertNoSymlinks, confined, isInside, writeFileAtomic } from "../util/safe-fs.js";
 import { effectiveConfig, findRepo, UsageError } from "./index.js";
 
 export type { MetricSnapshot };
@@ -235,7 +234,8 @@ export async function exportDiagnostics(
 	)
 		throw new UsageError(`cannot write the report to ${path}: ${dirname(path)} is not a directory`);
 	const report = await diagnostics(repo);
-	await mkdir(dirname(path), { recursive: true });
-	await writeFileAtomic(path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
+	// Under the repository nothing on the way may be a link; a target the user named elsewhere is written as named.
+	const base = isInside(repo, path) ? repo : dirname(path);
+	await writeFileAtomic(base, path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
 	return { path, report };
 }

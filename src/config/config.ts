@@ -3,13 +3,13 @@
  * errors so typos are never silently ignored. A repository cannot configure pi-crew: its `.crew/` holds resources
  * only, so it cannot loosen the user's policy.
  */
-import { mkdir, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, realpath } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { type Static, Type } from "typebox";
-import writeFileAtomic from "write-file-atomic";
 import { parseDocument, stringify } from "yaml";
 import type { HeartbeatPolicy, RetryPolicy } from "../store/events.js";
 import { UsageError } from "../util/errors.js";
+import { writeFileAtomic } from "../util/safe-fs.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
 import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY, RUNTIMES, type RuntimeName } from "./home.js";
@@ -181,7 +181,9 @@ export async function setConfigValue(key: keyof CrewConfig, value: unknown, home
 	const problems = checkSchema(ConfigSchema, src, file);
 	if (problems.length > 0) throw new ConfigError(problems);
 	await mkdir(home, { recursive: true });
-	await writeFileAtomic(file, next);
+	// The user's own config may be a link (a dotfiles manager): the file it names is the one replaced.
+	const target = await realpath(file).catch(() => file);
+	await writeFileAtomic(dirname(target), target, next);
 	return file;
 }
 

@@ -2,12 +2,12 @@
  * One task, from its prompt to its terminal event: attempts, retry with backoff, the rate-limit gate, heartbeats
  * and dead-letter. The task stays `running` between attempts; it fails only when its attempts are exhausted.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { DeadLetterReason } from "../store/events.js";
 import { listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
-import { readConfined } from "../util/paths.js";
+import { makeDirs, readConfined } from "../util/safe-fs.js";
 import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { type RunContext, sleep } from "./context.js";
@@ -34,7 +34,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	/** One attempt, in its own correlation span: whether another follows. */
 	const attemptOnce = async (attempt: number): Promise<"again" | "done"> => {
 		const taskDir = join(ctx.paths.artifacts, dir, `attempt-${attempt}`);
-		await mkdir(taskDir, { recursive: true });
+		await makeDirs(ctx.paths.repo, taskDir);
 		const system = systemPrompt(task, ctx.plan.team, attempt);
 		const systemPromptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt}/system.md`, system);
 		const { promptPath } = loop;

@@ -4,8 +4,10 @@
  * directory, turns each command into events, and deletes it.
  */
 import { randomUUID } from "node:crypto";
-import { lstat, mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { RunPaths } from "../store/run-store.js";
+import { assertNoSymlinks, readConfined, removeFile, writeFileAtomic } from "../util/safe-fs.js";
 
 export type ControlCommand =
 	| { type: "cancel"; from: string }
@@ -20,17 +22,15 @@ let sent = 0;
 
 /** Drops `command` into the run's inbox; `now` (ms) stamps it, so an inbox can tell whose coordinator it was sent to. */
 export async function sendControl(
-	runDir: string,
+	paths: RunPaths,
 	command: ControlCommand,
 	now: () => number = Date.now,
 ): Promise<void> {
-	const dir = controlDir(runDir);
-	await mkdir(dir, { recursive: true });
 	// Sorted by name when read: time, then this process's count (two commands in one millisecond keep their order).
-	const name = `${now()}-${String(sent++).padStart(8, "0")}-${randomUUID()}`;
-	// Written under a dot-name, then renamed: the coordinator never reads a half-written command.
-	await writeFile(join(dir, `.${name}`), JSON.stringify(command));
-	await rename(join(dir, `.${name}`), join(dir, `${name}.json`));
+	const name = `${now()}-${String(sent++).padStart(8, "0")}-${randomUUID()}.json`;
+	// Atomic (written aside, then renamed): the coordinator never reads a half-written command, nor the draft, whose
+	// name is not a command's.
+	await writeFileAtomic(paths.repo, join(controlDir(paths.dir), name), JSON.stringify(command));
 }
 
 export class ControlInbox {
@@ -38,7 +38,7 @@ export class ControlInbox {
 	private polling = false;
 
 	constructor(
-		private readonly runDir: string,
+		private readonly paths: RunPaths,
 		private readonly onCommand: (command: ControlCommand) => Promise<void>,
 		private readonly pollMs = 200,
 	) {}
@@ -48,10 +48,10 @@ export class ControlInbox {
 	 * it ended. Commands sent since this coordinator took the run are kept, however early they came.
 	 */
 	async clearBefore(since: number): Promise<void> {
-		const dir = controlDir(this.runDir);
-		for (const name of await commandFiles(dir)) {
+		const dir = controlDir(this.paths.dir);
+		for (const name of await commandFiles(this.paths.repo, dir)) {
 			const sent = Number(name.split("-")[0]);
-			if (sent < since) await unlink(join(dir, name)).catch(() => undefined);
+			if (sent < since) await removeFile(this.paths.repo, join(dir, name)).catch(() => undefined);
 		}
 	}
 
@@ -69,11 +69,10 @@ export class ControlInbox {
 		if (this.polling) return;
 		this.polling = true;
 		try {
-			const dir = controlDir(this.runDir);
-			for (const name of await commandFiles(dir)) {
-				const file = join(dir, name);
-				const text = await readFile(file, "utf8").catch(() => undefined);
-				await unlink(file).catch(() => undefined);
+			const dir = controlDir(this.paths.dir);
+			for (const name of await commandFiles(this.paths.repo, dir)) {
+				const text = await readConfined(dir, name).catch(() => undefined);
+				await removeFile(this.paths.repo, join(dir, name)).catch(() => undefined);
 				const command = text ? parseCommand(text) : undefined;
 				if (command) await this.onCommand(command);
 			}
@@ -91,9 +90,14 @@ const COMMAND_FILE = /^\d{1,16}-\d{8}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
  * control directory that is a real directory. A link (the directory itself, or an entry in it) is never read or
  * deleted: the inbox must not become a way to delete a file elsewhere.
  */
-async function commandFiles(dir: string): Promise<string[]> {
-	const st = await lstat(dir).catch(() => undefined);
-	if (!st?.isDirectory()) return [];
+async function commandFiles(repo: string, dir: string): Promise<string[]> {
+	if (
+		!(await assertNoSymlinks(repo, dir).then(
+			() => true,
+			() => false,
+		))
+	)
+		return [];
 	const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
 	return entries
 		.filter((e) => e.isFile() && COMMAND_FILE.test(e.name))

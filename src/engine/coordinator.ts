@@ -2,7 +2,6 @@
  * The coordinator of one run: holds the run's lease, is the only writer of its log, listens on its control channel,
  * watches heartbeats, and drives the scheduler. A new run and a resumed run differ only in how they start.
  */
-import { mkdir } from "node:fs/promises";
 import { relative } from "node:path";
 import { ownerMark } from "../config/owner.js";
 import { EventLogWriter, readEventLog } from "../store/event-log.js";
@@ -10,6 +9,7 @@ import { applyEvent, type CrewEvent, foldEvents, type RunSettings, type RunState
 import { acquireLease, type Lease } from "../store/lease.js";
 import { createRunDir, newRunId, type RunPaths, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
+import { makeDirs } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
@@ -59,7 +59,7 @@ export async function executeRun(opts: RunOptions): Promise<RunResult> {
 
 async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 	const paths = opts.runId ? runPaths(opts.repo, runId) : await createRunDir(opts.repo, runId);
-	await mkdir(paths.artifacts, { recursive: true });
+	await makeDirs(paths.repo, paths.artifacts);
 	const lease = await acquireLease(paths.lease);
 	const log = await EventLogWriter.create(paths.events, runId, { now: nowDate(opts) }).catch(async (err) => {
 		await lease.release();
@@ -106,6 +106,7 @@ async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 
 export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 	const paths = runPaths(opts.repo, opts.runId);
+	await makeDirs(paths.repo, paths.artifacts); // the way down to the run is link-free
 	const lease = await acquireLease(paths.lease);
 	try {
 		// A worker of the dead coordinator may still be running (its guard stops it within a second): make sure.
@@ -215,7 +216,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	if (opts.signal?.aborted) onSignal();
 	const steerables = new Map<string, (message: string) => Promise<void>>();
 	// A steer may wait for its task's session; it never holds up the commands behind it (a cancel must be quick).
-	const inbox = new ControlInbox(paths.dir, async (command) => {
+	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
 		const canSteer = (taskId: string) =>
 			opts.runtime.canSteer?.({ tools: plannedTask(state(), run.plan, taskId).agent.tools }) ?? false;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
 import type { RunView } from "../store/run-store.js";
-import { readConfined } from "../util/paths.js";
+import { readConfined } from "../util/safe-fs.js";
 import { lazy } from "./lazy.js";
 import { dropUnset } from "./team-tool.js";
 

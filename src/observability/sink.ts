@@ -3,11 +3,10 @@
  * retention are removed when a coordinator starts. A repository could ship a symlink there: the directory and the
  * file are opened without following links.
  */
-import { constants } from "node:fs";
-import { mkdir, open, readdir, unlink } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { assertNoSymlinks } from "../util/paths.js";
 import { redactStrings } from "../util/redact.js";
+import { assertNoSymlinks, openAppend, removeFile } from "../util/safe-fs.js";
 
 const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
 const DAY_MS = 86_400_000;
@@ -22,12 +21,8 @@ function day(ms: number): string {
 
 /** Appends one record (secrets redacted) to today's file. */
 export async function appendSink(repo: string, record: Record<string, unknown>, now = Date.now()): Promise<string> {
-	const dir = sinkDir(repo);
-	await assertNoSymlinks(repo, dir);
-	await mkdir(dir, { recursive: true });
-	const file = join(dir, `${day(now)}.jsonl`);
-	const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
-	const handle = await open(file, flags, 0o600);
+	const file = join(sinkDir(repo), `${day(now)}.jsonl`);
+	const handle = await openAppend(repo, file, 0o600);
 	try {
 		// One write per line: lines of processes writing the same day's file do not interleave.
 		await handle.write(`${JSON.stringify(redactStrings(record))}\n`);
@@ -47,7 +42,7 @@ export async function pruneSink(repo: string, retentionDays: number, now = Date.
 	for (const name of names) {
 		const date = DAY_FILE.exec(name)?.[1];
 		if (date && date < oldest) {
-			await unlink(join(dir, name));
+			await removeFile(repo, join(dir, name));
 			removed.push(name);
 		}
 	}

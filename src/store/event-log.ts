@@ -5,10 +5,11 @@
  */
 
 import type { FileHandle } from "node:fs/promises";
-import { open, truncate } from "node:fs/promises";
+import { dirname } from "node:path";
 import { Compile, type Validator } from "typebox/schema";
 import { correlatedLine, eventCorrelationId } from "../util/correlation.js";
 import { redactStrings } from "../util/redact.js";
+import { openAppend, openExclusive, openRead } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
 import {
 	type CrewEvent,
@@ -54,7 +55,7 @@ export class EventLogTail {
 
 	/** The complete events appended since the last read, in order. */
 	async read(): Promise<CrewEvent[]> {
-		const handle = await open(this.file, "r");
+		const handle = await openRead(this.file);
 		let buf: Buffer;
 		try {
 			const { size } = await handle.stat();
@@ -160,14 +161,18 @@ export class EventLogWriter {
 
 	/** A new log; fails if one exists. */
 	static async create(file: string, runId: string, options: EventLogOptions = {}): Promise<EventLogWriter> {
-		return new EventLogWriter(await open(file, "wx"), runId, 0, options);
+		return new EventLogWriter(await openExclusive(dirname(file), file), runId, 0, options);
 	}
 
 	/** Continue an existing log after its last good line (a torn tail is cut off first). */
 	static async resume(file: string, runId: string, options: EventLogOptions = {}): Promise<EventLogWriter> {
 		const read = await readEventLog(file);
-		await truncate(file, read.goodBytes);
-		return new EventLogWriter(await open(file, "a"), runId, read.events.at(-1)?.seq ?? 0, options);
+		const handle = await openAppend(dirname(file), file);
+		await handle.truncate(read.goodBytes).catch(async (err) => {
+			await handle.close();
+			throw err;
+		});
+		return new EventLogWriter(handle, runId, read.events.at(-1)?.seq ?? 0, options);
 	}
 
 	get lastSeq(): number {

@@ -4,9 +4,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { link, open, readFile, unlink, writeFile } from "node:fs/promises";
+import { link, readFile, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
+import { dirname } from "node:path";
 import { UsageError } from "../util/errors.js";
+import { openExclusive } from "../util/safe-fs.js";
 
 export interface LeaseHolder {
 	pid: number;
@@ -102,7 +104,7 @@ export async function acquireLease(file: string): Promise<Lease> {
 		since: new Date().toISOString(),
 	};
 	const draft = `${file}.${holder.token}.new`;
-	const handle = await open(draft, "w");
+	const handle = await openExclusive(dirname(file), draft);
 	try {
 		await handle.writeFile(JSON.stringify(holder));
 		await handle.sync(); // linked into place only once it is on disk: never an empty lease after a crash
@@ -143,7 +145,8 @@ async function claimTakeover(file: string, token: string, holder: LeaseHolder): 
 	// Like the lease, a claim appears whole (written aside, then linked): a contender reading a claim still being
 	// written would take it for a dead claimant's and claim the next generation too.
 	const draft = `${file}.takeover-${token}.${holder.token}.new`;
-	await writeFile(draft, JSON.stringify(holder));
+	const handle = await openExclusive(dirname(file), draft);
+	await handle.writeFile(JSON.stringify(holder)).finally(() => handle.close());
 	try {
 		for (let generation = 0; generation < MAX_CLAIMS; generation++) {
 			const claim = `${file}.takeover-${token}-${generation}`;

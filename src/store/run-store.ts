@@ -4,11 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
-import writeFileAtomic from "write-file-atomic";
+import { join } from "node:path";
 import { UsageError } from "../util/errors.js";
-import { assertNoSymlinks } from "../util/paths.js";
 import { redact } from "../util/redact.js";
+import { assertNoSymlinks, confined, makeDirs, writeFileAtomic } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
 import { EventLogTail } from "./event-log.js";
 import { applyEvent, type CrewEvent, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
@@ -33,6 +32,8 @@ export function newRunId(now = new Date(), random: () => Buffer = () => randomBy
 }
 
 export interface RunPaths {
+	/** The repository: nothing from here down to a run's files may be a link. */
+	repo: string;
 	dir: string;
 	events: string;
 	lease: string;
@@ -48,6 +49,7 @@ export function runPaths(repo: string, runId: string): RunPaths {
 	const dir = join(runsDir(repo), assertSafeId("run", runId));
 	const artifacts = join(dir, "artifacts");
 	return {
+		repo,
 		dir,
 		events: join(dir, "events.jsonl"),
 		lease: join(dir, "lease.json"),
@@ -58,20 +60,15 @@ export function runPaths(repo: string, runId: string): RunPaths {
 
 export async function createRunDir(repo: string, runId: string): Promise<RunPaths> {
 	const paths = runPaths(repo, runId);
-	await assertNoSymlinks(repo, paths.dir);
-	await mkdir(runsDir(repo), { recursive: true });
-	await mkdir(paths.dir);
-	await mkdir(paths.artifacts);
+	await makeDirs(repo, runsDir(repo));
+	await mkdir(paths.dir); // fails if the id is taken, a link included
+	await makeDirs(repo, paths.artifacts);
 	return paths;
 }
 
 /** Writes a file under the run's artifacts atomically, secrets redacted; `rel` must stay inside the artifacts. */
 export async function writeArtifact(paths: RunPaths, rel: string, content: string): Promise<string> {
-	const file = resolve(paths.artifacts, rel);
-	if (!file.startsWith(paths.artifacts + sep)) throw new Error(`artifact path escapes the run: ${rel}`);
-	await mkdir(dirname(file), { recursive: true });
-	await writeFileAtomic(file, redact(content));
-	return file;
+	return writeFileAtomic(paths.repo, confined(paths.artifacts, rel), redact(content));
 }
 
 export async function listRunIds(repo: string): Promise<string[]> {

@@ -4,7 +4,7 @@
  * transcript), stderr goes to a file.
  */
 import { spawn } from "node:child_process";
-import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
+import { readFileSync, type WriteStream } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { redact } from "../util/redact.js";
+import { openAppend } from "../util/safe-fs.js";
 import { HOST_PI_ENV, piAgentDir, piCommand, SESSION_UNTRUSTED_ENV, trustArgs } from "./host-pi.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
@@ -137,10 +138,11 @@ export function killGroup(pid: number, graceMs = KILL_GRACE_MS): void {
 export class ChildRuntime implements WorkerRuntime {
 	readonly name = "child";
 
-	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
+	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		const { command, args } = piCommand();
-		const transcript = createWriteStream(join(spec.taskDir, "transcript.jsonl"));
-		const stderrLog = createWriteStream(join(spec.taskDir, "stderr.log"));
+		// The attempt's directory was made link-free; its files are never opened through a link either.
+		const transcript = (await openAppend(spec.taskDir, join(spec.taskDir, "transcript.jsonl"))).createWriteStream();
+		const stderrLog = (await openAppend(spec.taskDir, join(spec.taskDir, "stderr.log"))).createWriteStream();
 		const child = spawn(command, [...args, ...piArgs(spec)], {
 			cwd: spec.cwd,
 			env: workerEnv(spec),

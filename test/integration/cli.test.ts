@@ -49,7 +49,7 @@ test("a symlinked .crew/runs is refused", async () => {
 	await box.write(".crew/.keep", "");
 	await symlink(box.dir, join(box.repo, ".crew", "runs"));
 	const res = await cli(["run", "default", "goal", "--runtime", "scaffold"], box);
-	assert.equal(res.code, 1);
+	assert.equal(res.code, 2, "a link is bad input: exit 2");
 	assert.match(res.stderr, /refusing to use .*\.crew\/runs: pi-crew paths may not be symlinks/);
 });
 

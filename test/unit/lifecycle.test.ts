@@ -63,13 +63,19 @@ test("the watcher reports each level change once and kills after deadTicks conse
 	assert.equal(changes.length, 4, "untracked tasks are not watched");
 });
 
+/** A run directory of a fresh repository, for the control channel. */
+async function controlledRun() {
+	const { createRunDir } = await import("../../src/store/run-store.js");
+	return createRunDir(await tempDir("pi-crew-control-"), "run-1");
+}
+
 test("control commands are delivered once, in order; junk is dropped", async () => {
-	const dir = await tempDir("pi-crew-control-");
+	const dir = await controlledRun();
 	await sendControl(dir, { type: "cancel", from: "first" });
 	await sendControl(dir, { type: "cancel", from: "second" });
 	const { writeFile } = await import("node:fs/promises");
 	// A command file (by its name) that does not parse is dropped.
-	await writeFile(join(controlDir(dir), "9999-00000000-00000000-0000-0000-0000-000000000000.json"), "{not json");
+	await writeFile(join(controlDir(dir.dir), "9999-00000000-00000000-0000-0000-0000-000000000000.json"), "{not json");
 	const got: ControlCommand[] = [];
 	const inbox = new ControlInbox(dir, async (c) => {
 		got.push(c);
@@ -80,7 +86,7 @@ test("control commands are delivered once, in order; junk is dropped", async () 
 		got.map((c) => c.from),
 		["first", "second"],
 	);
-	assert.deepEqual(await readdir(controlDir(dir)), []);
+	assert.deepEqual(await readdir(controlDir(dir.dir)), []);
 });
 
 test("retry keeps a task running with every attempt recorded; resume and requeue reopen explicitly", () => {
@@ -192,7 +198,7 @@ test("the rate-limit gate grows one step per closure, not per rate-limited task,
 });
 
 test("commands left for an earlier coordinator are cleared; one sent to this coordinator early is kept", async () => {
-	const dir = await tempDir("pi-crew-control-");
+	const dir = await controlledRun();
 	const since = 1_700_000_000_000;
 	await sendControl(dir, { type: "cancel", from: "for the previous coordinator" }, () => since - 1);
 	const got: ControlCommand[] = [];
@@ -244,8 +250,10 @@ test("the control inbox reads and deletes only its own regular files, never thro
 	await writeFile(victim, JSON.stringify({ type: "cancel", from: "x" }));
 	const got: ControlCommand[] = [];
 	// A run whose control directory is a link to somewhere else: nothing there is read or deleted.
-	const linked = await tempDir("pi-crew-control-");
-	await symlink(outside, controlDir(linked));
+	const linked = await controlledRun();
+	await symlink(outside, controlDir(linked.dir));
+	const { LinkError } = await import("../../src/util/safe-fs.js");
+	await assert.rejects(sendControl(linked, { type: "cancel", from: "x" }), LinkError, "nothing is sent through it");
 	const viaLink = new ControlInbox(linked, async (c) => {
 		got.push(c);
 	});
@@ -253,10 +261,10 @@ test("the control inbox reads and deletes only its own regular files, never thro
 	await viaLink.clearBefore(Number.MAX_SAFE_INTEGER);
 	assert.ok(existsSync(victim));
 	// A real control directory holding a link and a stray file: only a real command file is taken.
-	const run = await tempDir("pi-crew-control-");
-	await mkdir(controlDir(run));
-	await symlink(victim, join(controlDir(run), "2-00000000-00000000-0000-0000-0000-000000000000.json"));
-	await writeFile(join(controlDir(run), "notes.json"), JSON.stringify({ type: "cancel", from: "stray" }));
+	const run = await controlledRun();
+	await mkdir(controlDir(run.dir));
+	await symlink(victim, join(controlDir(run.dir), "2-00000000-00000000-0000-0000-0000-000000000000.json"));
+	await writeFile(join(controlDir(run.dir), "notes.json"), JSON.stringify({ type: "cancel", from: "stray" }));
 	await sendControl(run, { type: "cancel", from: "real" }, () => 3);
 	await new ControlInbox(run, async (c) => {
 		got.push(c);
@@ -266,7 +274,7 @@ test("the control inbox reads and deletes only its own regular files, never thro
 		["real"],
 	);
 	assert.ok(existsSync(victim), "the link's target is still there");
-	assert.ok(existsSync(join(controlDir(run), "notes.json")), "a file the inbox did not write is left alone");
+	assert.ok(existsSync(join(controlDir(run.dir), "notes.json")), "a file the inbox did not write is left alone");
 });
 
 test("status without an id is the latest run by creation time, past run directories that hold no run", async () => {

@@ -552,7 +552,7 @@ test("a repository cannot point the sink elsewhere: a symlinked directory or day
 	await writeFile(victim, "keep\n");
 	await mkdir(sinkDir(other.repo), { recursive: true });
 	await symlink(victim, join(sinkDir(other.repo), `${new Date().toISOString().slice(0, 10)}.jsonl`));
-	await assert.rejects(appendSink(other.repo, { kind: "run" }), { code: "ELOOP" });
+	await assert.rejects(appendSink(other.repo, { kind: "run" }), /may not be symlinks/);
 	assert.equal(await readFile(victim, "utf8"), "keep\n");
 });
 

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { lstat, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import {
+	LinkError,
+	makeDirs,
+	openAppend,
+	openExclusive,
+	readConfined,
+	removeFile,
+	writeFileAtomic,
+} from "../../src/util/safe-fs.js";
+import { tempDir } from "../support/index.js";
+
+test("every write primitive refuses a link, at the file or on the way down, and leaves its target alone", async () => {
+	const base = await tempDir("pi-crew-safe-fs-");
+	const victim = join(await tempDir("pi-crew-safe-fs-victim-"), "victim");
+	await writeFile(victim, "keep");
+	const outsideDir = await tempDir("pi-crew-safe-fs-outside-");
+	await mkdir(join(base, "a"));
+	await symlink(victim, join(base, "a", "file"));
+	await symlink(outsideDir, join(base, "dir"));
+	for (const write of [
+		() => writeFileAtomic(base, join(base, "a", "file"), "x"),
+		() => openAppend(base, join(base, "a", "file")),
+		() => openExclusive(base, join(base, "a", "file")),
+		() => readConfined(base, "a/file"),
+		() => removeFile(base, join(base, "a", "file")),
+		() => writeFileAtomic(base, join(base, "dir", "new"), "x"),
+		() => openAppend(base, join(base, "dir", "sub", "new")),
+		() => makeDirs(base, join(base, "dir", "sub")),
+	])
+		await assert.rejects(write(), LinkError);
+	assert.equal(await readFile(victim, "utf8"), "keep");
+	assert.equal(await readlink(join(base, "a", "file")), victim, "the link itself is not replaced either");
+	assert.deepEqual(await import("node:fs/promises").then((fs) => fs.readdir(outsideDir)), []);
+	await assert.rejects(writeFileAtomic(base, join(base, "..", "escape"), "x"), /points outside/);
+});
+
+test("atomic writes make their directories, replace whole files and leave no draft behind", async () => {
+	const base = await tempDir("pi-crew-safe-fs-");
+	const file = join(base, "x", "y", "f.txt");
+	await writeFileAtomic(base, file, "one");
+	await writeFileAtomic(base, file, "two", { mode: 0o600 });
+	assert.equal(await readFile(file, "utf8"), "two");
+	assert.deepEqual(await import("node:fs/promises").then((fs) => fs.readdir(join(base, "x", "y"))), ["f.txt"]);
+	const handle = await openAppend(base, file);
+	await handle.write("!");
+	await handle.close();
+	assert.equal(await readFile(file, "utf8"), "two!");
+	await removeFile(base, file);
+	assert.equal(await lstat(file).catch(() => undefined), undefined);
+	await removeFile(base, file); // gone already: nothing to do
+});
