@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { projectTrust } from "../config/trust.js";
 import { piCommand, sessionPiVersion } from "../workers/host-pi.js";
 import { findRepo, formatProblem, listRuns, validateResources } from "./index.js";
 import { findInterrupted } from "./lifecycle.js";
@@ -114,6 +115,15 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 	];
 	const configOk = checks.at(-1)?.level === "ok";
 	if (configOk) checks.push(await modelCheck(repo));
+	const trust = projectTrust(repo);
+	checks.push({
+		name: "trust",
+		level: "ok",
+		detail: trust.why,
+		...(trust.trusted
+			? {}
+			: { hint: "the repository may add agents, teams and workflows; its settings and code never run" }),
+	});
 	if (configOk) {
 		const loaded = await validateResources(repo).catch((err: Error) => err);
 		if (loaded instanceof Error) {

@@ -5,7 +5,8 @@
  */
 import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { crewHome, isTrusted, loadConfig } from "../config/config.js";
+import { crewHome } from "../config/config.js";
+import { projectTrust } from "../config/trust.js";
 import { loadCatalog } from "../resources/catalog.js";
 import { KIND_SUFFIX, type Kind, parseResource } from "../resources/parse.js";
 import { assertNoSymlinks, removeFile, writeFileAtomic } from "../util/safe-fs.js";
@@ -31,8 +32,7 @@ async function resourcePath(
 }
 
 async function catalogFor(repo: string) {
-	const config = await loadConfig();
-	return loadCatalog({ repo, trustProject: isTrusted(config, repo) });
+	return loadCatalog({ repo, trustProject: projectTrust(repo).trusted });
 }
 
 export interface WriteRequest {

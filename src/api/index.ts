@@ -6,6 +6,7 @@ import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { CrewConfig } from "../config/config.js";
+import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
@@ -22,7 +23,7 @@ export type { Catalog, CrewEvent, Problem, RunState, RunView };
 
 import { OperationError, UsageError } from "../util/errors.js";
 
-export { findRepo, OperationError, UsageError };
+export { findRepo, OperationError, projectTrust, UsageError };
 
 interface Context {
 	repo: string;
@@ -32,11 +33,11 @@ interface Context {
 
 /** Config and resources load only for commands that need them (not for status, list, events). */
 async function context(cwd?: string): Promise<Context> {
-	const { isTrusted, loadConfig } = await import("../config/config.js");
+	const { loadConfig } = await import("../config/config.js");
 	const { loadCatalog } = await import("../resources/catalog.js");
 	const repo = findRepo(cwd);
 	const config = await loadConfig();
-	const catalog = await loadCatalog({ repo, trustProject: isTrusted(config, repo) });
+	const catalog = await loadCatalog({ repo, trustProject: projectTrust(repo).trusted });
 	return { repo, config, catalog };
 }
 
@@ -282,8 +283,8 @@ export async function runEvents(
 }
 
 export async function validateResources(cwd?: string): Promise<{ catalog: Catalog; problems: Problem[] }> {
-	const { catalog } = await context(cwd);
-	return { catalog, problems: catalog.problems };
+	const { repo, catalog } = await context(cwd);
+	return { catalog, problems: [...catalog.problems, ...untrustedEffects(repo, projectTrust(repo))] };
 }
 
 export async function resources(cwd?: string): Promise<Catalog> {
@@ -361,13 +362,15 @@ export async function getResource(cwd: string | undefined, name: string) {
 /** The configuration a run here would use: the user's config over the defaults, and whether this repo is trusted. */
 export async function effectiveConfig(cwd: string | undefined) {
 	// The config only: every guarded tool call asks (autonomy), and resources are not part of it.
-	const { DEFAULTS, crewHome, isTrusted, loadConfig } = await import("../config/config.js");
+	const { DEFAULTS, crewHome, loadConfig } = await import("../config/config.js");
 	const repo = findRepo(cwd);
 	const config = await loadConfig();
+	const trust = projectTrust(repo);
 	return {
 		file: join(crewHome(), "config.yaml"),
 		repo,
-		trusted: isTrusted(config, repo),
+		trusted: trust.trusted,
+		trust: trust.why,
 		autonomy: config.autonomy ?? DEFAULTS.autonomy,
 		maxDepth: config.maxDepth ?? DEFAULTS.maxDepth,
 		concurrency: config.concurrency ?? DEFAULTS.concurrency,
@@ -378,7 +381,6 @@ export async function effectiveConfig(cwd: string | undefined) {
 		retry: { ...DEFAULTS.retry, ...config.retry },
 		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
 		budget: config.budget ?? {},
-		trustedProjects: config.trustedProjects ?? [],
 		metrics: {
 			sink: config.metrics?.sink ?? DEFAULTS.metrics.sink,
 			retentionDays: config.metrics?.retentionDays ?? DEFAULTS.metrics.retentionDays,
@@ -454,4 +456,18 @@ export function runJson(view: RunView) {
 		})),
 		problems: view.problems,
 	};
+}
+
+/**
+ * Saves the user's trust decision for this repository in pi's own store (what `/trust` in pi does), so pi and
+ * pi-crew keep one decision; returns the decision in effect afterwards.
+ */
+export async function setProjectTrust(cwd: string | undefined, trusted: boolean) {
+	const { loadSdk } = await import("../host.js");
+	const { piAgentDir } = await import("../workers/host-pi.js");
+	const { realpath } = await import("node:fs/promises");
+	const repo = findRepo(cwd);
+	const sdk = await loadSdk();
+	new sdk.ProjectTrustStore(piAgentDir()).set(await realpath(repo), trusted);
+	return { repo, ...projectTrust(repo) };
 }

@@ -26,6 +26,7 @@ Usage:
   pi-crew list [--json]                runs in this repository
   pi-crew events <runId> [--json]      a run's event log
   pi-crew init                         scaffold .crew/ with an example agent, team and workflow
+  pi-crew trust [yes|no]               show or save pi's trust decision for this repository (as /trust in pi)
   pi-crew plan <team> [--workflow W]   the task graph a run would execute (nothing runs)
   pi-crew recommend "<goal>"           which team fits a goal, and why
   pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
@@ -195,6 +196,7 @@ const COMMANDS: Record<string, Command> = {
 	teams: (_, v) => listResources("teams", v),
 	workflows: (_, v) => listResources("workflows", v),
 	init,
+	trust,
 	plan,
 	recommend,
 	cancel: lifecycle,
@@ -294,6 +296,19 @@ async function init(_: string[], v: Values): Promise<number> {
 		for (const f of kept) process.stdout.write(`kept    ${f} (exists)\n`);
 		process.stdout.write('next: pi-crew validate, then pi-crew run docs "<what to check>"\n');
 	}
+	return 0;
+}
+
+async function trust(args: string[], v: Values): Promise<number> {
+	const [answer] = args;
+	if (answer !== undefined && answer !== "yes" && answer !== "no")
+		throw new api.UsageError("usage: pi-crew trust [yes|no]  (no answer: show the decision)");
+	const decision =
+		answer === undefined
+			? { repo: api.findRepo(v.cwd), ...api.projectTrust(api.findRepo(v.cwd)) }
+			: await api.setProjectTrust(v.cwd, answer === "yes");
+	if (v.json) out(decision);
+	else process.stdout.write(`${decision.repo}: ${decision.why}\n`);
 	return 0;
 }
 

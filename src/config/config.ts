@@ -4,7 +4,7 @@
  * only, so it cannot loosen the user's policy.
  */
 import { mkdir, readFile, realpath } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { type Static, Type } from "typebox";
 import { parseDocument, stringify } from "yaml";
 import type { HeartbeatPolicy, RetryPolicy } from "../store/events.js";
@@ -18,8 +18,6 @@ export { AUTONOMY, type Autonomy, crewHome };
 
 export const ConfigSchema = Type.Object(
 	{
-		/** Absolute paths of repositories whose `.crew/` may shadow builtin and user resources. */
-		trustedProjects: Type.Optional(Type.Array(Type.String())),
 		concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
 		runtime: Type.Optional(Type.Enum(RUNTIMES)),
 		/** Default model for workers (`provider/id`), below `--model` and an agent's own `model`. */
@@ -144,6 +142,18 @@ export async function loadConfig(home = crewHome()): Promise<CrewConfig> {
 	if (src.problems.length > 0) throw new ConfigError(src.problems);
 	if (src.value == null) return {};
 	const problems = checkSchema(ConfigSchema, src, file);
+	if (src.value && typeof src.value === "object" && "trustedProjects" in src.value) {
+		// Replaced by pi's own project trust: one decision, shared with pi, instead of a second list.
+		const i = problems.findIndex((p) => p.field === "trustedProjects" || p.message.includes("trustedProjects"));
+		if (i >= 0) problems.splice(i, 1);
+		problems.push({
+			file,
+			line: src.lineOf(["trustedProjects"]),
+			field: "trustedProjects",
+			message: "trustedProjects is no longer read: pi-crew trusts a repository when pi does",
+			hint: "run `pi-crew trust` in each of those repositories (or /trust in pi), then remove this key",
+		});
+	}
 	const config = src.value as CrewConfig;
 	const hb = { ...DEFAULTS.heartbeat, ...config.heartbeat };
 	if (problems.length === 0 && !(hb.warnMs < hb.staleMs && hb.staleMs < hb.deadMs))
@@ -155,7 +165,7 @@ export async function loadConfig(home = crewHome()): Promise<CrewConfig> {
 			hint: "set all three, in increasing order",
 		});
 	if (problems.length > 0) throw new ConfigError(problems);
-	return { ...config, trustedProjects: config.trustedProjects?.map((p) => resolve(home, p)) };
+	return config;
 }
 
 /**
@@ -191,8 +201,4 @@ export async function setConfigValue(key: keyof CrewConfig, value: unknown, home
 export function runDepth(env: NodeJS.ProcessEnv = process.env): number {
 	const depth = Number(env.PI_CREW_DEPTH ?? 0);
 	return Number.isInteger(depth) && depth > 0 ? depth : 0;
-}
-
-export function isTrusted(config: CrewConfig, repo: string): boolean {
-	return (config.trustedProjects ?? []).includes(resolve(repo));
 }

@@ -162,6 +162,7 @@ async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFile
 		taskId: id,
 		agent: task.agent.name,
 		cwd: ctx.repo,
+		projectTrusted: ctx.projectTrusted,
 		...files,
 		model: taskModel(ctx.settings, task.agent),
 		tools: task.agent.tools,

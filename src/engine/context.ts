@@ -8,6 +8,8 @@ import type { HeartbeatWatcher } from "./watcher.js";
 
 export interface RunContext {
 	repo: string;
+	/** pi's trust decision for the repository, taken when this coordinator started (config/trust.ts). */
+	projectTrusted: boolean;
 	paths: RunPaths;
 	log: EventLogWriter;
 	plan: Plan;

@@ -4,6 +4,7 @@
  */
 import { relative } from "node:path";
 import { ownerMark } from "../config/owner.js";
+import { projectTrust } from "../config/trust.js";
 import { EventLogWriter, readEventLog } from "../store/event-log.js";
 import { applyEvent, type CrewEvent, foldEvents, type RunSettings, type RunState } from "../store/events.js";
 import { acquireLease, type Lease } from "../store/lease.js";
@@ -234,6 +235,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	);
 	const ctx: RunContext = {
 		repo: opts.repo,
+		projectTrusted: projectTrust(opts.repo).trusted,
 		paths,
 		log,
 		plan: run.plan,

@@ -4,9 +4,10 @@
  * for text: the profile and team names; everything that acts (the tools) still reads the validated config.
  */
 import { readdir, readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY } from "../config/home.js";
+import { projectTrust } from "../config/trust.js";
 import { RESOURCE_NAME } from "../util/names.js";
 import { findRepo } from "../util/repo.js";
 import { splitFrontmatter } from "../util/yaml-source.js";
@@ -45,10 +46,7 @@ export async function policyFor(cwd: string): Promise<string> {
 	const config = raw && typeof raw === "object" ? raw : {};
 	const autonomy = AUTONOMY.includes(config.autonomy as Autonomy) ? (config.autonomy as Autonomy) : DEFAULT_AUTONOMY;
 	const repo = findRepo(cwd);
-	const trustedRepos = Array.isArray(config.trustedProjects)
-		? config.trustedProjects.map((p) => resolve(home, String(p)))
-		: [];
-	const trusted = trustedRepos.includes(repo);
+	const { trusted } = projectTrust(repo);
 	const listed = [...(await teamsIn(BUILTIN_TEAMS, true, parse)), ...(await teamsIn(join(home, "teams"), true, parse))];
 	const known = new Set(listed.map((t) => t.name));
 	const project = (await teamsIn(join(repo, ".crew", "teams"), trusted, parse)).filter(

@@ -69,7 +69,7 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 						line: parsed.def.source.lineOf(["name"]),
 						field: "name",
 						message: `ignored: project ${kind} "${parsed.def.name}" would shadow the ${clash.source.scope} ${kind} "${clash.name}"`,
-						hint: `rename it, or trust this repository by adding it to trustedProjects in ${join(crewHome(), "config.yaml")}`,
+						hint: "rename it, or trust this repository (/trust in pi, or: pi-crew trust)",
 					});
 					continue;
 				}

@@ -59,7 +59,8 @@ type Ai = Awaited<ReturnType<typeof loadAi>>;
 
 async function respond(ai: Ai, context: TranscriptContext, scenario: Scenario | undefined): Promise<AssistantMessage> {
 	// pi 1.x carries the system prompt as system messages (content plus named sections) inside the transcript.
-	const identity = parseIdentity(ai.getCurrentSystemPrompt(context.messages));
+	const system = ai.getCurrentSystemPrompt(context.messages);
+	const identity = parseIdentity(system);
 	const agent = identity?.agent ?? "default";
 	const { userText, calls, lastResult, lastRunId } = sinceLastUser(ai, context);
 	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt), calls);
@@ -77,6 +78,7 @@ async function respond(ai: Ai, context: TranscriptContext, scenario: Scenario | 
 		task: identity?.taskId ?? "",
 		runId: lastRunId,
 		plan: minimalPlan(userText, parseGoal(userText)),
+		system: system ?? "",
 	};
 	const step = plan.step;
 	switch (step.kind) {

@@ -168,5 +168,5 @@ export function planCall(steps: Step[], callIndex: number): CallPlan {
 }
 
 export function fillTemplate(text: string, vars: Record<string, string>): string {
-	return text.replace(/\{(goal|result|agent|task|runId|plan)\}/g, (_, name: string) => vars[name] ?? "");
+	return text.replace(/\{(goal|result|agent|task|runId|plan|system)\}/g, (_, name: string) => vars[name] ?? "");
 }

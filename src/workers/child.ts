@@ -9,12 +9,14 @@ import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { runDepth } from "../config/config.js";
+import { trustArgs } from "../config/trust.js";
 import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { redact } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
-import { HOST_PI_ENV, piAgentDir, piCommand, SESSION_UNTRUSTED_ENV, trustArgs } from "./host-pi.js";
+import { UNTRUSTED_REPO_ENV } from "./context-fence.js";
+import { HOST_PI_ENV, piAgentDir, piCommand, SESSION_UNTRUSTED_ENV } from "./host-pi.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import {
@@ -87,12 +89,14 @@ export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env)
 	env.PI_CREW_COORDINATOR_PID = String(process.pid);
 	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
 	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;
+	if (!spec.projectTrusted) env[UNTRUSTED_REPO_ENV] = spec.cwd;
 	if (spec.beatMs) env.PI_CREW_BEAT_MS = String(spec.beatMs);
 	return env;
 }
 
 export function piArgs(spec: TaskSpec): string[] {
-	const args = ["--mode", "json", "--no-session", "--no-extensions", ...trustArgs(), "-e", GUARD_EXTENSION];
+	const args = ["--mode", "json", "--no-session", "--no-extensions", ...trustArgs(spec.projectTrusted)];
+	args.push("-e", GUARD_EXTENSION);
 	if (isScripted(spec.model)) args.push("-e", SCRIPTED_EXTENSION);
 	if (spec.model) args.push("--model", spec.model);
 	if (spec.thinking) args.push("--thinking", spec.thinking);

@@ -1,6 +1,7 @@
 /**
  * Loaded into every child worker.
  * - Says which pi it runs on (a line on stderr, kept in the task's stderr.log).
+ * - In a repository the run does not trust, fences the repository's context files (context-fence.ts).
  * - Heartbeat: while a tool runs (a long `npm install` may print nothing for minutes), the worker writes a beat line
  *   to stderr every PI_CREW_BEAT_MS, so the coordinator can tell a busy worker from a hung one. A stuck model call
  *   makes no beats: that is the hang the watcher is for.
@@ -11,6 +12,7 @@
 import type { ExtensionAPI } from "../host.js";
 import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
+import { fenceRepositoryContext, UNTRUSTED_REPO_ENV } from "./context-fence.js";
 import { runningPiVersion } from "./host-pi.js";
 import { reapTask } from "./reaper.js";
 
@@ -21,6 +23,9 @@ export default function workerGuard(pi: ExtensionAPI): void {
 	// Which pi this worker runs on, for the task's stderr.log: evidence that a team ran on its session's own pi.
 	process.stderr.write(`${WORKER_PI_LINE} ${runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`);
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
+	const untrustedRepo = process.env[UNTRUSTED_REPO_ENV];
+	if (untrustedRepo)
+		pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, untrustedRepo));
 	const pid = Number(process.env.PI_CREW_COORDINATOR_PID);
 	if (!pid) return;
 	const start = process.env.PI_CREW_COORDINATOR_START;

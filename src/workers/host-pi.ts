@@ -71,22 +71,10 @@ export function sessionPiVersion(env: NodeJS.ProcessEnv = process.env): string |
 }
 
 /**
- * Set while the pi session this process belongs to does not trust its project: its workers then run with
- * `--no-approve`, so they never load what the session declined (pi's project trust: `.pi/settings.json`, SYSTEM.md,
- * project extensions and packages), even where the user's `defaultProjectTrust` would have loaded it headless.
+ * Set in a pi session's environment when that session does not trust its project: runs it starts (in it or in a
+ * background coordinator) trust the repository no more than it does, whatever is saved (see config/trust.ts).
  */
 export const SESSION_UNTRUSTED_ENV = "PI_CREW_SESSION_UNTRUSTED";
-
-/** Records the session's trust decision for its project (see SESSION_UNTRUSTED_ENV). */
-export function recordSessionTrust(trusted: boolean, env: NodeJS.ProcessEnv = process.env): void {
-	if (trusted) delete env[SESSION_UNTRUSTED_ENV];
-	else env[SESSION_UNTRUSTED_ENV] = "1";
-}
-
-/** Trust arguments for a worker: never more trusting than the session that started the run. */
-export function trustArgs(env: NodeJS.ProcessEnv = process.env): string[] {
-	return env[SESSION_UNTRUSTED_ENV] === "1" ? ["--no-approve"] : [];
-}
 
 export function piCommand(env: NodeJS.ProcessEnv = process.env): PiCommand {
 	if (env.PI_CREW_PI_BIN) return { command: env.PI_CREW_PI_BIN, args: [], source: "PI_CREW_PI_BIN" };

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
+import { fenceRepositoryContext } from "./context-fence.js";
 import { piAgentDir } from "./host-pi.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
@@ -65,14 +66,22 @@ export class InProcessRuntime implements WorkerRuntime {
 			: [];
 		const model = provider && id ? runtime.getModel(provider, id) : undefined;
 		if (spec.model && !model) return failure("spawn_failed", `model "${spec.model}" not found`);
-		// Never more trusting than a headless pi: the repository's protected resources (.pi/settings.json, SYSTEM.md,
-		// extensions, packages) stay out of a session that runs inside the coordinator.
-		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: false });
+		// The run's trust decision, as for a child worker: in a repository the user has not trusted, its protected
+		// resources (.pi/settings.json, SYSTEM.md, skills, extensions, packages) stay out of a session that runs inside
+		// the coordinator, and its context files are fenced.
+		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: spec.projectTrusted });
 		const loader = new sdk.DefaultResourceLoader({
 			cwd: spec.cwd,
 			agentDir,
 			settingsManager: settings,
 			noExtensions: true,
+			extensionFactories: spec.projectTrusted
+				? []
+				: [
+						(pi) => {
+							pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, spec.cwd));
+						},
+					],
 			appendSystemPrompt: [await readFile(spec.systemPromptPath, "utf8")],
 		});
 		await loader.reload();

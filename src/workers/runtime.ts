@@ -10,7 +10,13 @@ export interface TaskSpec {
 	runId: string;
 	taskId: string;
 	agent: string;
+	/** The repository the task works in (its working directory). */
 	cwd: string;
+	/**
+	 * pi's trust decision for the repository, handed to the worker as is: when false, no repository settings or code
+	 * load, and its context files (AGENTS.md, CLAUDE.md) reach the model only fenced, after the role prompt.
+	 */
+	projectTrusted: boolean;
 	/** File appended to pi's system prompt (identity + the agent's instructions). */
 	systemPromptPath: string;
 	prompt: string;

@@ -1,5 +1,8 @@
 /** Resource discovery through the CLI: a cloned repo may add resources but not shadow builtin or user ones. */
 import assert from "node:assert/strict";
+import { realpathSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import { cli, interruptedRun, sandbox } from "../support/index.js";
 
@@ -29,12 +32,52 @@ test("a project agent shadowing a builtin is ignored and reported; a new one is 
 	);
 });
 
-test("a trusted project may shadow a builtin", async () => {
+test("trust is pi's own decision: `pi-crew trust yes` saves it where pi reads it, and then a project may shadow a builtin", async () => {
 	const box = await sandbox();
 	await box.write(".crew/agents/executor.md", AGENT("executor"));
+	const scope = async () =>
+		(JSON.parse((await cli(["agents", "--json"], box)).stdout) as { name: string; scope: string }[]).find(
+			(a) => a.name === "executor",
+		)?.scope;
+	const shown = await cli(["trust"], box);
+	assert.match(shown.stdout, /not trusted: no saved decision \(trust it with \/trust in pi, or: pi-crew trust\)/);
+	assert.equal(await scope(), "builtin");
+	const saved = await cli(["trust", "yes", "--json"], box);
+	assert.equal(saved.code, 0, saved.stderr);
+	assert.equal((JSON.parse(saved.stdout) as { trusted: boolean }).trusted, true);
+	// Saved in pi's trust store, the one pi itself reads (and /trust writes).
+	const store = JSON.parse(await readFile(join(box.env.PI_CODING_AGENT_DIR ?? "", "trust.json"), "utf8"));
+	assert.deepEqual(store, { [realpathSync(box.repo)]: true });
+	assert.equal(await scope(), "project");
+	await cli(["trust", "no"], box);
+	assert.equal(await scope(), "builtin");
+	// The old second list is refused with what to do, not silently ignored.
 	await box.write("../crew-home/config.yaml", `trustedProjects:\n  - ${box.repo}\n`);
-	const agents = JSON.parse((await cli(["agents", "--json"], box)).stdout) as { name: string; scope: string }[];
-	assert.equal(agents.find((a) => a.name === "executor")?.scope, "project");
+	const old = await cli(["agents"], box);
+	assert.equal(old.code, 2);
+	assert.match(old.stderr, /trustedProjects is no longer read.*\n.*run `pi-crew trust` in each of those repositories/);
+});
+
+test("pi-crew's reading of pi's trust store agrees with pi's own, parent folders and all", async () => {
+	const { ProjectTrustStore } = await import("@earendil-works/pi-coding-agent");
+	const { projectTrust } = await import("../../src/config/trust.js");
+	const box = await sandbox();
+	const agentDir = box.env.PI_CODING_AGENT_DIR ?? "";
+	const parent = realpathSync(box.dir);
+	const nested = join(box.repo, "pkg", "inner");
+	await mkdir(nested, { recursive: true });
+	const store = new ProjectTrustStore(agentDir);
+	const cases: [string, boolean | null][] = [
+		[parent, true],
+		[realpathSync(box.repo), false],
+		[realpathSync(nested), null],
+	];
+	for (const [path, decision] of cases) store.set(path, decision);
+	const env = { PI_CODING_AGENT_DIR: agentDir };
+	for (const dir of [box.dir, box.repo, nested, join(box.dir, "home")]) {
+		const pi = store.get(dir);
+		assert.equal(projectTrust(dir, env).trusted, pi === true, `${dir}: pi says ${pi}`);
+	}
 });
 
 test("validate reports every problem at once with file, line, field and a hint; exit 2", async () => {

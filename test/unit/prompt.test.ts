@@ -60,7 +60,7 @@ test("an untrusted repository's agent prompt is fenced, labelled and bounded; a 
 		/comes from the repository \(\/repo\/\.crew\/agents\/writer2\.md\), which the user has not marked as trusted/,
 	);
 	assert.equal(fenced.match(/<\/repository-role-description>/g)?.length, 1, "the fence cannot be closed from inside");
-	assert.match(fenced, /\[\.\.\. cut\]\n<\/repository-role-description>\n$/);
+	assert.match(fenced, /\[\.\.\. cut: \d+ more characters\]\n<\/repository-role-description>\n$/);
 });
 
 test("the delegation policy follows the autonomy profile and lists the teams", async () => {
