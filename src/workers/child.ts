@@ -82,8 +82,11 @@ export function killGroup(pid: number, graceMs = KILL_GRACE_MS): void {
 export class ChildRuntime implements WorkerRuntime {
 	readonly name = "child";
 
+	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
+	constructor(private readonly allowEnv: readonly string[] = []) {}
+
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
-		return this.spawnWorker(spec, await workerEnv(spec), signal, onEvent);
+		return this.spawnWorker(spec, await workerEnv(spec, { allow: this.allowEnv }), signal, onEvent);
 	}
 
 	private spawnWorker(

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { ConfigError, loadConfig } from "../../src/config/config.js";
 import { workerEnv } from "../../src/workers/worker-env.js";
 import { tempDir } from "../support/index.js";
 
@@ -127,4 +128,14 @@ test("the config's allow-list passes more variables by name or prefix, never pi-
 	const env = await workerEnv(spec, { base, allow: ["DATABASE_PASSWORD", "CORP_*", "PI_CREW_SCENARIO"] });
 	assert.deepEqual([env.DATABASE_PASSWORD, env.CORP_USER, env.CORP_TOKEN], ["db", "u", "t"]);
 	absent(env, ["GITHUB_TOKEN", "SOME_OTHER_API_KEY", "CORPORATE", "PI_CREW_SCENARIO"]);
+});
+
+test("env.allow in the config takes names and PREFIX_*, nothing wider", async () => {
+	const home = await tempDir("pi-crew-config-");
+	await writeFile(join(home, "config.yaml"), "env:\n  allow: [MY_TOKEN, CORP_*]\n");
+	assert.deepEqual((await loadConfig(home)).env, { allow: ["MY_TOKEN", "CORP_*"] });
+	for (const bad of ['"*"', "MY-TOKEN", '"A*B"']) {
+		await writeFile(join(home, "config.yaml"), `env:\n  allow: [${bad}]\n`);
+		await assert.rejects(loadConfig(home), ConfigError, bad);
+	}
 });
