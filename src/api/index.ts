@@ -72,7 +72,7 @@ const RUN_ID_TIME = /^\d{8}-\d{6}-/;
 export async function createRuntime(name: string, allowEnv: readonly string[] = []): Promise<WorkerRuntime> {
 	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
 	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime(allowEnv);
-	if (name === "inprocess") return new (await import("../workers/inprocess.js")).InProcessRuntime();
+	if (name === "inprocess") return new (await import("../workers/inprocess.js")).InProcessRuntime(allowEnv);
 	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime(allowEnv);
 	throw new UsageError(`unknown runtime "${name}"`);
 }

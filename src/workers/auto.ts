@@ -20,7 +20,7 @@ export class AutoRuntime implements WorkerRuntime {
 
 	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
 	constructor(allowEnv: readonly string[] = []) {
-		this.inprocess = new InProcessRuntime();
+		this.inprocess = new InProcessRuntime(allowEnv);
 		this.child = new ChildRuntime(allowEnv);
 	}
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { projectTeam, runJson, SCRIPTED, sandbox } from "../support/index.js";
 
-test("a worker's bash sees the essentials and what the config allows, not the coordinator's other secrets", async () => {
+test("a worker's bash sees the essentials and what the config allows, not the coordinator's other secrets: child and inprocess", async () => {
 	const box = await sandbox();
 	await box.write("../crew-home/config.yaml", "env:\n  allow: [MY_TOOL_SETTING, CORP_*]\n");
 	await projectTeam(box, "envcheck", [{ id: "look", role: "executor" }]);
@@ -27,7 +27,7 @@ test("a worker's bash sees the essentials and what the config allows, not the co
 		CORP_REGISTRY_USER: "allowed-by-prefix-6",
 		CORPORATE_SECRET: "not-the-prefix-7",
 	};
-	for (const runtime of ["child"]) {
+	for (const runtime of ["child", "inprocess"]) {
 		const { code, json, stderr } = await runJson(
 			["envcheck", "what can you see", "--model", SCRIPTED, "--scenario", scenario, "--runtime", runtime],
 			{ ...box, env },
