@@ -25,3 +25,11 @@ export function loadSdk() {
 export function loadAi() {
 	return import("@earendil-works/pi-ai");
 }
+
+/**
+ * pi-ai's compatibility entry: the one place pi-ai exports which variables hold each provider's key (`findEnvKeys`)
+ * and its list of built-in providers. The SDK imports it itself, so inside pi it is already loaded.
+ */
+export function loadAiCompat() {
+	return import("@earendil-works/pi-ai/compat");
+}

@@ -69,11 +69,12 @@ const MAX_GOAL_CHARS = 64_000;
 /** Run ids made here start with their creation time (see newRunId). */
 const RUN_ID_TIME = /^\d{8}-\d{6}-/;
 
-export async function createRuntime(name: string): Promise<WorkerRuntime> {
+/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
+export async function createRuntime(name: string, allowEnv: readonly string[] = []): Promise<WorkerRuntime> {
 	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
-	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime();
-	if (name === "inprocess") return new (await import("../workers/inprocess.js")).InProcessRuntime();
-	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime();
+	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime(allowEnv);
+	if (name === "inprocess") return new (await import("../workers/inprocess.js")).InProcessRuntime(allowEnv);
+	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime(allowEnv);
 	throw new UsageError(`unknown runtime "${name}"`);
 }
 
@@ -181,7 +182,7 @@ export async function coordinateHere(
 				plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow),
 				goal: start.goal,
 				settings: start.settings,
-				runtime: await createRuntime(start.settings.runtime),
+				runtime: await createRuntime(start.settings.runtime, config.env?.allow),
 				runId: start.runId,
 				signal: io.signal,
 				onEvent,
@@ -195,7 +196,7 @@ export async function coordinateHere(
 			runId: start.runId,
 			plan: planFromState(view.state, catalog),
 			requeue: start.requeue,
-			runtime: await createRuntime(view.state.settings.runtime),
+			runtime: await createRuntime(view.state.settings.runtime, config.env?.allow),
 			signal: io.signal,
 			onEvent,
 		});

@@ -65,6 +65,16 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
+		/**
+		 * Variables of your environment that workers get besides the essentials and their model's credentials
+		 * (docs/security.md): exact names, or a prefix ending in `*` (`CORP_*`). Never `*` alone.
+		 */
+		env: Type.Optional(
+			Type.Object(
+				{ allow: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*\\*?$" }))) },
+				{ additionalProperties: false },
+			),
+		),
 		/** Metrics (docs/observability.md). Nothing listens or sends unless configured here. */
 		metrics: Type.Optional(
 			Type.Object(

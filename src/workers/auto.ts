@@ -15,8 +15,14 @@ export function runsInProcess(spec: Pick<TaskSpec, "tools">): boolean {
 
 export class AutoRuntime implements WorkerRuntime {
 	readonly name = "auto";
-	private readonly inprocess = new InProcessRuntime();
-	private readonly child = new ChildRuntime();
+	private readonly inprocess: InProcessRuntime;
+	private readonly child: ChildRuntime;
+
+	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
+	constructor(allowEnv: readonly string[] = []) {
+		this.inprocess = new InProcessRuntime(allowEnv);
+		this.child = new ChildRuntime(allowEnv);
+	}
 
 	canSteer(spec: Pick<TaskSpec, "tools">): boolean {
 		return runsInProcess(spec);

@@ -4,19 +4,16 @@
  * transcript), stderr goes to a file.
  */
 import { spawn } from "node:child_process";
-import { readFileSync, type WriteStream } from "node:fs";
+import type { WriteStream } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-import { runDepth } from "../config/config.js";
 import { trustArgs } from "../config/trust.js";
 import { isScripted } from "../scripted/scenario.js";
-import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { redact } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
-import { UNTRUSTED_REPO_ENV } from "./context-fence.js";
-import { HOST_PI_ENV, piAgentDir, piCommand, SESSION_UNTRUSTED_ENV } from "./host-pi.js";
+import { piCommand } from "./host-pi.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import {
@@ -29,6 +26,7 @@ import {
 	type WorkerOutcome,
 	type WorkerRuntime,
 } from "./runtime.js";
+import { workerEnv } from "./worker-env.js";
 
 const SELF = fileURLToPath(import.meta.url);
 const HERE = dirname(SELF);
@@ -38,61 +36,6 @@ export const GUARD_EXTENSION = join(HERE, `guard-extension${EXT}`);
 export const SCRIPTED_EXTENSION = join(HERE, "..", "scripted", `extension${EXT}`);
 const KILL_GRACE_MS = 2000;
 const MAX_ARG_BYTES = 100_000;
-
-/** Workers get the essentials and model credentials, not every secret in the coordinator's environment. */
-const PASS_ENV =
-	/^(PATH|HOME|USER|LOGNAME|SHELL|LANG|TERM|TMPDIR|TZ|NO_COLOR|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy|SSL_CERT_(FILE|DIR)|NODE_EXTRA_CA_CERTS|NODE_COMPILE_CACHE)$|^(LC_|XDG_|PI_|GIT_(AUTHOR|COMMITTER)_)|_API_KEY$|^(ANTHROPIC|OPENAI|AZURE|AWS|GOOGLE|GEMINI|VERTEX|OPENROUTER|MISTRAL|GROQ|XAI|DEEPSEEK|CEREBRAS|COPILOT)_/;
-
-/** Where config lives and which pi runs: a run a worker starts must use the same. */
-const PASS_CREW_ENV = new Set(["PI_CREW_HOME", "PI_CREW_PI_BIN", HOST_PI_ENV, SESSION_UNTRUSTED_ENV]);
-
-/**
- * Variables the user's own `models.json` (in pi's agent dir) names as credentials with `$NAME` or `${NAME}`: a custom
- * provider's key may live in a variable of any name, and its worker needs exactly that one. Of the task's provider
- * when its model is known, else of every provider there. The file is the user's, never the repository's.
- */
-export function modelsJsonVariables(model: string | undefined, base: NodeJS.ProcessEnv = process.env): string[] {
-	const agentDir = piAgentDir(base);
-	let providers: Record<string, unknown>;
-	try {
-		const parsed = JSON.parse(readFileSync(join(agentDir, "models.json"), "utf8")) as { providers?: unknown };
-		providers =
-			parsed.providers && typeof parsed.providers === "object" ? (parsed.providers as Record<string, unknown>) : {};
-	} catch {
-		return []; // none, or unreadable: pi reports that itself
-	}
-	const provider = model?.includes("/") ? model.slice(0, model.indexOf("/")) : undefined;
-	const relevant = provider ? [providers[provider]] : Object.values(providers);
-	const names = new Set<string>();
-	for (const p of relevant) {
-		if (!p || typeof p !== "object") continue;
-		const { apiKey, headers } = p as { apiKey?: unknown; headers?: unknown };
-		const values = [apiKey, ...(headers && typeof headers === "object" ? Object.values(headers) : [])];
-		for (const value of values)
-			if (typeof value === "string")
-				for (const m of value.matchAll(/(?<!\$)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g))
-					names.add(m[1] ?? m[2] ?? "");
-	}
-	names.delete("");
-	return [...names];
-}
-
-export function workerEnv(spec: TaskSpec, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-	const env: NodeJS.ProcessEnv = {};
-	const credentials = new Set(modelsJsonVariables(spec.model, base));
-	// pi-crew's own variables are set below for this task; of the caller's, only where config and pi live pass.
-	for (const [k, v] of Object.entries(base))
-		if ((PASS_ENV.test(k) || credentials.has(k)) && (!k.startsWith("PI_CREW_") || PASS_CREW_ENV.has(k))) env[k] = v;
-	env.PI_CREW_DEPTH = String(runDepth(base) + 1);
-	env.PI_CREW_RUN_ID = spec.runId;
-	env.PI_CREW_TASK_ID = spec.taskId;
-	env.PI_CREW_COORDINATOR_PID = String(process.pid);
-	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
-	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;
-	if (!spec.projectTrusted) env[UNTRUSTED_REPO_ENV] = spec.cwd;
-	if (spec.beatMs) env.PI_CREW_BEAT_MS = String(spec.beatMs);
-	return env;
-}
 
 export function piArgs(spec: TaskSpec): string[] {
 	const args = ["--mode", "json", "--no-session", "--no-extensions", ...trustArgs(spec.projectTrusted)];
@@ -142,14 +85,28 @@ export function killGroup(pid: number, graceMs = KILL_GRACE_MS): void {
 export class ChildRuntime implements WorkerRuntime {
 	readonly name = "child";
 
+	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
+	constructor(private readonly allowEnv: readonly string[] = []) {}
+
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
-		const { command, args } = piCommand();
+		const env = await workerEnv(spec, { allow: this.allowEnv });
 		// The attempt's directory was made link-free; its files are never opened through a link either.
 		const transcript = (await openAppend(spec.taskDir, join(spec.taskDir, "transcript.jsonl"))).createWriteStream();
 		const stderrLog = (await openAppend(spec.taskDir, join(spec.taskDir, "stderr.log"))).createWriteStream();
+		return this.spawnWorker(spec, env, { transcript, stderrLog }, signal, onEvent);
+	}
+
+	private spawnWorker(
+		spec: TaskSpec,
+		env: NodeJS.ProcessEnv,
+		{ transcript, stderrLog }: { transcript: WriteStream; stderrLog: WriteStream },
+		signal: AbortSignal,
+		onEvent: (event: WorkerEvent) => void,
+	): Promise<WorkerOutcome> {
+		const { command, args } = piCommand();
 		const child = spawn(command, [...args, ...piArgs(spec)], {
 			cwd: spec.cwd,
-			env: workerEnv(spec),
+			env,
 			stdio: ["ignore", "pipe", "pipe"],
 			detached: true,
 		});

@@ -21,6 +21,7 @@ import {
 	type WorkerOutcome,
 	type WorkerRuntime,
 } from "./runtime.js";
+import { workerEnv } from "./worker-env.js";
 
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;
 type ModelRuntime = Awaited<ReturnType<Sdk["ModelRuntime"]["create"]>>;
@@ -52,6 +53,9 @@ function modelRuntime(sdk: Sdk, agentDir: string, scenario: string | undefined):
 
 export class InProcessRuntime implements WorkerRuntime {
 	readonly name = "inprocess";
+
+	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
+	constructor(private readonly allowEnv: readonly string[] = []) {}
 
 	canSteer(): boolean {
 		return true;
@@ -91,6 +95,10 @@ export class InProcessRuntime implements WorkerRuntime {
 			modelRuntime: runtime,
 			...(model ? { model } : {}),
 			...(spec.tools ? { tools: spec.tools } : {}),
+			// pi's defaults (no tools named) include bash.
+			...(!spec.tools || spec.tools.includes("bash")
+				? { customTools: [await this.scopedBash(sdk, spec, settings)] }
+				: {}),
 			resourceLoader: loader,
 			sessionManager: sdk.SessionManager.inMemory(spec.cwd),
 			settingsManager: settings,
@@ -133,5 +141,25 @@ export class InProcessRuntime implements WorkerRuntime {
 			session.dispose();
 		}
 		return ended ?? reader.outcome();
+	}
+
+	/**
+	 * pi's bash tool (a custom tool of the same name replaces the built-in one), configured from the same settings,
+	 * whose commands run in the worker's environment instead of the coordinator's: what pi itself adds or changes for
+	 * a command (its bin dir on PATH, the session's PI_* variables) is kept on top of it.
+	 */
+	private async scopedBash(sdk: Sdk, spec: TaskSpec, settings: ReturnType<Sdk["SettingsManager"]["create"]>) {
+		const scoped = await workerEnv(spec, { allow: this.allowEnv });
+		const bash = sdk.createBashToolDefinition(spec.cwd, {
+			commandPrefix: settings.getShellCommandPrefix(),
+			shellPath: settings.getShellPath(),
+			spawnHook: (context) => {
+				const env = { ...scoped };
+				for (const k of Object.keys(process.env)) if (!(k in context.env)) delete env[k];
+				for (const [k, v] of Object.entries(context.env)) if (process.env[k] !== v) env[k] = v;
+				return { ...context, env };
+			},
+		});
+		return sdk.defineTool(bash); // typed for `customTools`
 	}
 }
