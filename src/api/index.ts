@@ -465,7 +465,7 @@ export function runJson(view: RunView) {
  */
 export async function setProjectTrust(cwd: string | undefined, trusted: boolean) {
 	const { loadSdk } = await import("../host.js");
-	const { piAgentDir } = await import("../workers/host-pi.js");
+	const { piAgentDir } = await import("../config/home.js");
 	const { realpath } = await import("node:fs/promises");
 	const repo = findRepo(cwd);
 	const sdk = await loadSdk();

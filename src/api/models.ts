@@ -5,10 +5,10 @@
  * worker fails here, once, with the reason.
  */
 import { join } from "node:path";
+import { piAgentDir } from "../config/home.js";
 import { loadSdk } from "../host.js";
 import { isScripted, SCRIPTED_MODEL_IDS, SCRIPTED_PROVIDER } from "../scripted/scenario.js";
 import { UsageError } from "../util/errors.js";
-import { piAgentDir } from "../workers/host-pi.js";
 
 /** Who needs a model: the tasks (by id) that would run with it; `undefined` is pi's default. */
 export type ModelNeeds = Map<string | undefined, string[]>;

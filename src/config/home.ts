@@ -10,6 +10,11 @@ export const AUTONOMY = ["manual", "suggested", "assisted", "aggressive"] as con
 export type Autonomy = (typeof AUTONOMY)[number];
 export const DEFAULT_AUTONOMY: Autonomy = "assisted";
 
+/** pi's agent dir (settings, auth, models.json, trust): `PI_CODING_AGENT_DIR`, else `~/.pi/agent`, as pi resolves it. */
+export function piAgentDir(env: NodeJS.ProcessEnv = process.env): string {
+	return env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
+}
+
 /** `PI_CREW_HOME`, else `~/.pi/agent/crew`. */
 export function crewHome(env: NodeJS.ProcessEnv = process.env): string {
 	return env.PI_CREW_HOME ? resolve(env.PI_CREW_HOME) : join(homedir(), ".pi", "agent", "crew");

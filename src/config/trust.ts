@@ -11,8 +11,16 @@
 import { lstatSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Problem } from "../util/yaml-source.js";
-import { CONTEXT_FILE_CHARS } from "../workers/context-fence.js";
-import { piAgentDir, SESSION_UNTRUSTED_ENV } from "../workers/host-pi.js";
+import { piAgentDir } from "./home.js";
+
+/**
+ * Set in a pi session's environment when that session does not trust its project: runs it starts (in it or in a
+ * background coordinator) trust the repository no more than it does, whatever is saved.
+ */
+export const SESSION_UNTRUSTED_ENV = "PI_CREW_SESSION_UNTRUSTED";
+
+/** Each of an untrusted repository's context files keeps at most this many characters in a worker's prompt. */
+export const CONTEXT_FILE_CHARS = 8000;
 
 export interface TrustDecision {
 	trusted: boolean;

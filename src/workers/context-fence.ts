@@ -6,14 +6,12 @@
  * guard (child workers) and by an inline extension (in-process tasks), on pi's `before_agent_start`.
  */
 import { dirname, relative, resolve } from "node:path";
+import { CONTEXT_FILE_CHARS } from "../config/trust.js";
 import { fenced } from "../util/fence.js";
 import { isInside } from "../util/safe-fs.js";
 
 /** Set in a worker's environment to the repository's root when the run does not trust it. */
 export const UNTRUSTED_REPO_ENV = "PI_CREW_UNTRUSTED_REPO";
-
-/** Each fenced context file keeps at most this many characters. */
-export const CONTEXT_FILE_CHARS = 8000;
 
 interface PromptOptions {
 	contextFiles: { path: string; content: string }[];

@@ -5,7 +5,6 @@
  * `PI_CREW_PI_BIN` overrides all of them. Paths are absolute: a worker's PATH may be bare.
  */
 import { readFileSync, realpathSync, statSync } from "node:fs";
-import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HOST_PACKAGE } from "../host.js";
@@ -17,11 +16,6 @@ export interface PiCommand {
 	source: "PI_CREW_PI_BIN" | "pi session" | "pi on PATH" | "peer dependency";
 	/** Known without running it (the session's own version); otherwise ask `pi --version`. */
 	version?: string;
-}
-
-/** pi's agent dir (settings, auth, models.json): `PI_CODING_AGENT_DIR`, else `~/.pi/agent`, as pi resolves it. */
-export function piAgentDir(env: NodeJS.ProcessEnv = process.env): string {
-	return env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
 }
 
 /** Set by the extension in the pi process it is loaded into: that process is the pi workers must run. */
@@ -69,12 +63,6 @@ function readManifest(file: string): { name?: string; version?: string; bin?: { 
 export function sessionPiVersion(env: NodeJS.ProcessEnv = process.env): string | undefined {
 	return parseHostPi(env[HOST_PI_ENV])?.version;
 }
-
-/**
- * Set in a pi session's environment when that session does not trust its project: runs it starts (in it or in a
- * background coordinator) trust the repository no more than it does, whatever is saved (see config/trust.ts).
- */
-export const SESSION_UNTRUSTED_ENV = "PI_CREW_SESSION_UNTRUSTED";
 
 export function piCommand(env: NodeJS.ProcessEnv = process.env): PiCommand {
 	if (env.PI_CREW_PI_BIN) return { command: env.PI_CREW_PI_BIN, args: [], source: "PI_CREW_PI_BIN" };

@@ -6,10 +6,10 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { piAgentDir } from "../config/home.js";
 import { loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
 import { fenceRepositoryContext } from "./context-fence.js";
-import { piAgentDir } from "./host-pi.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
 	failure,

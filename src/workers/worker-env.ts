@@ -6,11 +6,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runDepth } from "../config/config.js";
+import { piAgentDir } from "../config/home.js";
+import { SESSION_UNTRUSTED_ENV } from "../config/trust.js";
 import { loadAiCompat, loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
 import { UNTRUSTED_REPO_ENV } from "./context-fence.js";
-import { HOST_PI_ENV, piAgentDir, SESSION_UNTRUSTED_ENV } from "./host-pi.js";
+import { HOST_PI_ENV } from "./host-pi.js";
 import type { TaskSpec } from "./runtime.js";
 
 /**
