@@ -112,7 +112,13 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 					throw new Error(`unknown profile "${wanted}": use one of ${config.AUTONOMY.join(", ")}`);
 				const file = await config.setConfigValue("autonomy", wanted);
 				hooks.autonomyChanged();
-				ctx.ui.notify(`pi-crew autonomy: ${wanted} (saved in ${file})`, "info");
+				// A repository's config may keep a stricter profile here (never a looser one).
+				const effective = await (await lazy.api()).effectiveConfig(ctx.cwd);
+				const here =
+					effective.autonomy === wanted
+						? ""
+						: `; this repository's ${effective.sources.autonomy?.file} keeps it at ${effective.autonomy} here`;
+				ctx.ui.notify(`pi-crew autonomy: ${wanted} (saved in ${file})${here}`, "info");
 			} catch (err) {
 				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
 			}
