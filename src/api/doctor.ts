@@ -77,9 +77,7 @@ export function atLeast(version: string, min: string): boolean {
 }
 
 /** The default model a run here would use (the config's, else pi's), resolved as a run's preflight does. */
-async function modelCheck(repo: string): Promise<Check> {
-	const { loadConfig } = await import("../config/config.js");
-	const model = (await loadConfig()).model;
+async function modelCheck(repo: string, model: string | undefined): Promise<Check> {
 	try {
 		await (await import("./models.js")).preflightModels(new Map([[model, ["default"]]]), repo);
 		return { name: "model", level: "ok", detail: model ?? "pi's default model" };
@@ -89,14 +87,36 @@ async function modelCheck(repo: string): Promise<Check> {
 	}
 }
 
-async function config(): Promise<Check> {
+/**
+ * The user's config (an invalid one stops runs), and the repository's: what it sets that is not applied (a key only
+ * the user may set, a value looser than the user's, a file that does not parse), each with file and line.
+ */
+async function configChecks(repo: string): Promise<{ checks: Check[]; model?: string; ok: boolean }> {
+	const { resolveConfig } = await import("../config/resolve.js");
+	let config: Awaited<ReturnType<typeof resolveConfig>>;
 	try {
-		const { crewHome, loadConfig } = await import("../config/config.js");
-		await loadConfig();
-		return { name: "config", level: "ok", detail: join(crewHome(), "config.yaml") };
+		config = await resolveConfig(repo);
 	} catch (err) {
-		return { name: "config", level: "error", detail: (err as Error).message, hint: "fix the config file" };
+		const detail = (err as Error).message;
+		return { checks: [{ name: "config", level: "error", detail, hint: "fix the config file" }], ok: false };
 	}
+	const checks: Check[] = [{ name: "config", level: "ok", detail: config.userFile }];
+	if (config.projectFile) {
+		const applied = Object.entries(config.sources)
+			.filter(([, s]) => s.layer === "project")
+			.map(([key, s]) => `${key} (line ${s.line})`);
+		const { problems } = config;
+		checks.push({
+			name: "project config",
+			level: problems.length > 0 ? "warning" : "ok",
+			detail: [
+				`${config.projectFile}: ${applied.length > 0 ? `tightens ${applied.join(", ")}` : "tightens nothing"}`,
+				...problems.map((p) => `  ${formatProblem(p)}`),
+			].join("\n"),
+			hint: problems.length > 0 ? "a repository's config may only tighten your own; see: pi-crew config" : undefined,
+		});
+	}
+	return { checks, model: config.values.model, ok: true };
 }
 
 export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; repo: string; checks: Check[] }> {
@@ -111,10 +131,10 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 					hint: `pi-crew and pi 1.x need Node ${NODE_MIN} or later`,
 				},
 		await piCheck(),
-		await config(),
 	];
-	const configOk = checks.at(-1)?.level === "ok";
-	if (configOk) checks.push(await modelCheck(repo));
+	const config = await configChecks(repo);
+	checks.push(...config.checks);
+	if (config.ok) checks.push(await modelCheck(repo, config.model));
 	const trust = projectTrust(repo);
 	checks.push({
 		name: "trust",
@@ -124,13 +144,15 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 			? {}
 			: { hint: "the repository may add agents, teams and workflows; its settings and code never run" }),
 	});
-	if (configOk) {
+	if (config.ok) {
 		const loaded = await validateResources(repo).catch((err: Error) => err);
 		if (loaded instanceof Error) {
 			checks.push({ name: "resources", level: "error", detail: loaded.message, hint: "see: pi-crew validate" });
 			return { ok: false, repo, checks };
 		}
-		const { catalog, problems } = loaded;
+		// The resources' own problems: the project config's are the check above.
+		const { catalog } = loaded;
+		const problems = catalog.problems;
 		const errors = problems.filter((p) => p.severity !== "warning");
 		checks.push({
 			name: "resources",

@@ -5,7 +5,7 @@
 import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import type { CrewConfig } from "../config/config.js";
+import type { EffectiveConfig, ResolvedConfig } from "../config/resolve.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
@@ -27,16 +27,17 @@ export { findRepo, OperationError, projectTrust, UsageError };
 
 interface Context {
 	repo: string;
-	config: CrewConfig;
+	/** The effective config here: the user's, with what the repository's `.crew/config.*` tightens. */
+	config: ResolvedConfig;
 	catalog: Catalog;
 }
 
 /** Config and resources load only for commands that need them (not for status, list, events). */
 async function context(cwd?: string): Promise<Context> {
-	const { loadConfig } = await import("../config/config.js");
+	const { resolveConfig } = await import("../config/resolve.js");
 	const { loadCatalog } = await import("../resources/catalog.js");
 	const repo = findRepo(cwd);
-	const config = await loadConfig();
+	const config = await resolveConfig(repo);
 	const catalog = await loadCatalog({ repo, trustProject: projectTrust(repo).trusted });
 	return { repo, config, catalog };
 }
@@ -123,7 +124,7 @@ async function launch(
 		await loadScenario(scenario); // fail now, not in every worker
 		req = { ...req, model: req.model ?? `${SCRIPTED_PROVIDER}/scripted` };
 	}
-	const settings = await runSettings(req, config, plan.autoRetry, scenario);
+	const settings = runSettings(req, config.values, plan.autoRetry, scenario);
 	if (settings.runtime !== "scaffold") {
 		const { modelsOf } = await import("../engine/plan.js");
 		await (await import("./models.js")).preflightModels(modelsOf(plan, settings), repo);
@@ -137,13 +138,14 @@ async function launch(
  * The depth guard: a worker (depth 1) may start a run of its own only while the nesting stays below `maxDepth`, so
  * agents cannot fan out without bound.
  */
-export async function assertDepth(config: CrewConfig): Promise<void> {
-	const { DEFAULTS, runDepth } = await import("../config/config.js");
+export async function assertDepth(config: Pick<ResolvedConfig, "values" | "sources">): Promise<void> {
+	const { runDepth } = await import("../config/config.js");
+	const { formatSource } = await import("../config/resolve.js");
 	const depth = runDepth();
-	const max = config.maxDepth ?? DEFAULTS.maxDepth;
+	const max = config.values.maxDepth;
 	if (depth >= max)
 		throw new UsageError(
-			`this process is ${depth} run(s) deep and maxDepth is ${max}: a worker cannot start a deeper run (raise maxDepth in the config to allow it)`,
+			`this process is ${depth} run(s) deep and maxDepth is ${max} (${formatSource(config.sources.maxDepth ?? { layer: "default" })}): a worker cannot start a deeper run (raise maxDepth in your config to allow it)`,
 		);
 }
 
@@ -170,7 +172,7 @@ export async function coordinateHere(
 	const { catalog, config } = await context(repo);
 	const engine = await import("../engine/coordinator.js");
 	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
-	const observer = await (await import("../observability/telemetry.js")).observeRuns(repo, config.metrics);
+	const observer = await (await import("../observability/telemetry.js")).observeRuns(repo, config.values.metrics);
 	const onEvent: OnEvent = (event, state) => {
 		observer.observe(event, state);
 		io.onEvent?.(event, state);
@@ -182,7 +184,7 @@ export async function coordinateHere(
 				plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow),
 				goal: start.goal,
 				settings: start.settings,
-				runtime: await createRuntime(start.settings.runtime, config.env?.allow),
+				runtime: await createRuntime(start.settings.runtime, config.values.env.allow),
 				runId: start.runId,
 				signal: io.signal,
 				onEvent,
@@ -196,7 +198,9 @@ export async function coordinateHere(
 			runId: start.runId,
 			plan: planFromState(view.state, catalog),
 			requeue: start.requeue,
-			runtime: await createRuntime(view.state.settings.runtime, config.env?.allow),
+			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
+			limits: config,
+			runtime: await createRuntime(view.state.settings.runtime, config.values.env.allow),
 			signal: io.signal,
 			onEvent,
 		});
@@ -206,24 +210,25 @@ export async function coordinateHere(
 	}
 }
 
-async function runSettings(
+/** A new run's settings: its flags over the effective config. */
+function runSettings(
 	req: RunRequest,
-	config: CrewConfig,
+	config: EffectiveConfig,
 	teamAutoRetry: boolean,
 	scenario: string | undefined,
-): Promise<RunSettings> {
-	const { DEFAULTS } = await import("../config/config.js");
+): RunSettings {
 	const budget = { ...config.budget, ...req.budget };
 	return {
-		runtime: req.runtime ?? config.runtime ?? DEFAULTS.runtime,
-		concurrency: req.concurrency ?? config.concurrency ?? DEFAULTS.concurrency,
-		taskTimeoutMs: req.taskTimeoutMs ?? config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
+		runtime: req.runtime ?? config.runtime,
+		concurrency: req.concurrency ?? config.concurrency,
+		taskTimeoutMs: req.taskTimeoutMs ?? config.taskTimeoutMs,
 		...(req.model ? { model: req.model } : {}),
 		...((config.model ?? req.sessionModel) ? { defaultModel: config.model ?? req.sessionModel } : {}),
 		...(scenario ? { scenario } : {}),
-		...(req.autoRetry || teamAutoRetry || config.autoRetry ? { retry: { ...DEFAULTS.retry, ...config.retry } } : {}),
+		...(req.autoRetry || teamAutoRetry || config.autoRetry ? { retry: config.retry } : {}),
 		...(Object.keys(budget).length > 0 ? { budget } : {}),
-		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
+		heartbeat: config.heartbeat,
+		...(config.tools.deny.length > 0 ? { denyTools: config.tools.deny } : {}),
 	};
 }
 
@@ -283,9 +288,13 @@ export async function runEvents(
 	return { events: read.events, problems: [...read.errors, ...read.warnings] };
 }
 
+/** Every problem of the resources, and what the repository's config sets that is not applied (warnings). */
 export async function validateResources(cwd?: string): Promise<{ catalog: Catalog; problems: Problem[] }> {
-	const { repo, catalog } = await context(cwd);
-	return { catalog, problems: [...catalog.problems, ...untrustedEffects(repo, projectTrust(repo))] };
+	const { repo, catalog, config } = await context(cwd);
+	return {
+		catalog,
+		problems: [...catalog.problems, ...config.problems, ...untrustedEffects(repo, projectTrust(repo))],
+	};
 }
 
 export async function resources(cwd?: string): Promise<Catalog> {
@@ -360,51 +369,43 @@ export async function getResource(cwd: string | undefined, name: string) {
 	return out;
 }
 
-/** The configuration a run here would use: the user's config over the defaults, and whether this repo is trusted. */
+/**
+ * The configuration a run here would use, each value with where it came from (`sources`, by dotted path): defaults,
+ * the user's config, what the repository's config tightens; `ignored`: what the repository's config sets that is not
+ * applied, and why. Secrets of the metrics exporters are not shown.
+ */
 export async function effectiveConfig(cwd: string | undefined) {
 	// The config only: every guarded tool call asks (autonomy), and resources are not part of it.
-	const { DEFAULTS, crewHome, loadConfig } = await import("../config/config.js");
+	const { resolveConfig } = await import("../config/resolve.js");
 	const repo = findRepo(cwd);
-	const config = await loadConfig();
+	const config = await resolveConfig(repo);
+	const { values } = config;
+	const otlp = values.metrics.otlp;
 	const trust = projectTrust(repo);
 	return {
-		file: join(crewHome(), "config.yaml"),
+		file: config.userFile,
+		...(config.projectFile ? { projectFile: config.projectFile } : {}),
 		repo,
 		trusted: trust.trusted,
 		trust: trust.why,
-		autonomy: config.autonomy ?? DEFAULTS.autonomy,
-		maxDepth: config.maxDepth ?? DEFAULTS.maxDepth,
-		concurrency: config.concurrency ?? DEFAULTS.concurrency,
-		runtime: config.runtime ?? DEFAULTS.runtime,
-		taskTimeoutMs: config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
-		model: config.model,
-		autoRetry: config.autoRetry ?? false,
-		retry: { ...DEFAULTS.retry, ...config.retry },
-		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
-		budget: config.budget ?? {},
+		...values,
 		metrics: {
-			sink: config.metrics?.sink ?? DEFAULTS.metrics.sink,
-			retentionDays: config.metrics?.retentionDays ?? DEFAULTS.metrics.retentionDays,
-			...(config.metrics?.prometheus
-				? { prometheus: { host: DEFAULTS.metrics.host, ...config.metrics.prometheus } }
-				: {}),
-			...(config.metrics?.otlp
+			...values.metrics,
+			...(otlp
 				? {
 						otlp: {
-							intervalMs: DEFAULTS.metrics.otlpIntervalMs,
-							timeoutMs: DEFAULTS.metrics.otlpTimeoutMs,
-							...config.metrics.otlp,
-							endpoint: redactUrl(config.metrics.otlp.endpoint),
+							...otlp,
+							endpoint: redactUrl(otlp.endpoint),
 							// Credentials by nature: shown by name only.
-							...(config.metrics.otlp.headers
-								? {
-										headers: Object.fromEntries(Object.keys(config.metrics.otlp.headers).map((k) => [k, "[REDACTED]"])),
-									}
+							...(otlp.headers
+								? { headers: Object.fromEntries(Object.keys(otlp.headers).map((k) => [k, "[REDACTED]"])) }
 								: {}),
 						},
 					}
 				: {}),
 		},
+		sources: config.sources,
+		ignored: config.problems,
 	};
 }
 

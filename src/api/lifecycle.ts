@@ -159,7 +159,7 @@ export async function resume(req: ResumeRequest): Promise<RunView> {
 	if (status === "running" || status === "pending")
 		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
 	reopenForResume(state, req.requeue ?? []); // refuse early, with the same reasons the coordinator applies
-	await assertDepth(await (await import("../config/config.js")).loadConfig());
+	await assertDepth(await (await import("../config/resolve.js")).resolveConfig(repo));
 	const start: StartRequest = { kind: "resume", runId: req.runId, requeue: req.requeue ?? [] };
 	if (req.background) return startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import * as api from "../api/index.js";
 import { stopBackground } from "../util/background.js";
 import { CrewError } from "../util/errors.js";
-import { progressLine, renderPlan, renderRun } from "../view/render.js";
+import { progressLine, renderConfig, renderPlan, renderRun } from "../view/render.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 
 const USAGE = `pi-crew: run teams of pi agents on a repository
@@ -31,6 +31,8 @@ Usage:
   pi-crew recommend "<goal>"           which team fits a goal, and why
   pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
   pi-crew agents|teams|workflows [--json]
+  pi-crew config [--json]              every effective setting and where it came from (default, your config,
+                                       what this repository's .crew/config.yaml tightens), and what it ignores
   pi-crew doctor [--json]              pi, config, resources, interrupted or unreadable runs, search tools
   pi-crew doctor --export FILE         a diagnostic report (schemaVersion 2, secrets redacted) to attach to a bug
   pi-crew metrics [runId] [--json|--prometheus] [--filter 'crew.task.*']   metrics replayed from the run logs
@@ -205,6 +207,7 @@ const COMMANDS: Record<string, Command> = {
 	_coordinate: lifecycle,
 	metrics: async (args, v) => (await import("./metrics.js")).metricsCommand(args, v),
 	doctor,
+	config,
 	demo: async () => (await import("./demo.js")).demo(),
 };
 
@@ -330,6 +333,13 @@ async function recommend(args: string[], v: Values): Promise<number> {
 			process.stdout.write(
 				`${r.team.padEnd(18)} score ${String(r.score).padEnd(3)} ${r.reasons.slice(0, 3).join("; ")}\n`,
 			);
+	return 0;
+}
+
+async function config(_: string[], v: Values): Promise<number> {
+	const effective = await api.effectiveConfig(v.cwd);
+	if (v.json) out(effective);
+	else process.stdout.write(`${renderConfig(effective)}\n`);
 	return 0;
 }
 

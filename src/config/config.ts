@@ -1,7 +1,7 @@
 /**
  * User configuration (`<crew home>/config.yaml`). One schema is the source of truth for its fields; unknown keys are
- * errors so typos are never silently ignored. A repository cannot configure pi-crew: its `.crew/` holds resources
- * only, so it cannot loosen the user's policy.
+ * errors so typos are never silently ignored. A repository's `.crew/config.*` may only tighten some of them: see
+ * resolve.ts, where the effective configuration of a repository is decided.
  */
 import { mkdir, readFile, realpath } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -12,7 +12,7 @@ import { UsageError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/safe-fs.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
-import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY, RUNTIMES, type RuntimeName } from "./home.js";
+import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY, PI_TOOLS, RUNTIMES, type RuntimeName } from "./home.js";
 
 export { AUTONOMY, type Autonomy, crewHome };
 
@@ -72,6 +72,13 @@ export const ConfigSchema = Type.Object(
 		env: Type.Optional(
 			Type.Object(
 				{ allow: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*\\*?$" }))) },
+				{ additionalProperties: false },
+			),
+		),
+		/** Tools no worker gets, whatever its agent lists (an agent that lists none gets pi's defaults minus these). */
+		tools: Type.Optional(
+			Type.Object(
+				{ deny: Type.Optional(Type.Array(Type.Enum(PI_TOOLS), { uniqueItems: true })) },
 				{ additionalProperties: false },
 			),
 		),
@@ -140,17 +147,31 @@ export class ConfigError extends UsageError {
 }
 
 export async function loadConfig(home = crewHome()): Promise<CrewConfig> {
+	return (await readUserConfig(home)).config;
+}
+
+/** The user's config file, validated, with the line of each of its fields (for `pi-crew config`). */
+export interface UserConfig {
+	file: string;
+	config: CrewConfig;
+	/** The line of a field (dotted path as an array), or undefined when the file does not set it. */
+	lineOf(path: string[]): number | undefined;
+}
+
+/** Reads and validates the user's config; a missing file is an empty config. Throws ConfigError when invalid. */
+export async function readUserConfig(home = crewHome()): Promise<UserConfig> {
 	const file = join(home, "config.yaml");
+	const none: UserConfig = { file, config: {}, lineOf: () => undefined };
 	let text: string;
 	try {
 		text = await readFile(file, "utf8");
 	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+		if ((err as NodeJS.ErrnoException).code === "ENOENT") return none;
 		throw err;
 	}
 	const src = parseYaml(text, file);
 	if (src.problems.length > 0) throw new ConfigError(src.problems);
-	if (src.value == null) return {};
+	if (src.value == null) return none;
 	const problems = checkSchema(ConfigSchema, src, file);
 	if (src.value && typeof src.value === "object" && "trustedProjects" in src.value) {
 		// Replaced by pi's own project trust: one decision, shared with pi, instead of a second list.
@@ -175,7 +196,18 @@ export async function loadConfig(home = crewHome()): Promise<CrewConfig> {
 			hint: "set all three, in increasing order",
 		});
 	if (problems.length > 0) throw new ConfigError(problems);
-	return config;
+	const lineOf = (path: string[]) => (hasPath(config, path) ? src.lineOf(path) : undefined);
+	return { file, config, lineOf };
+}
+
+/** Whether `value` has a field at `path` (each step a plain object's own key), set to something. */
+export function hasPath(value: unknown, path: string[]): boolean {
+	let at = value;
+	for (const key of path) {
+		if (typeof at !== "object" || at === null || Array.isArray(at) || !Object.hasOwn(at, key)) return false;
+		at = (at as Record<string, unknown>)[key];
+	}
+	return at !== undefined;
 }
 
 /**

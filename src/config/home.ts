@@ -1,11 +1,13 @@
 /** Where pi-crew's user files live, and the autonomy profiles: what light code paths need without the config schema. */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import type { SettingSource } from "../store/events.js";
 
 /** The worker runtimes a run (or the config) may name; their code is in src/workers. */
 export const RUNTIMES = ["child", "inprocess", "auto", "scaffold"] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
+/** Autonomy profiles, strictest first: a repository's config may only pick one further to the left. */
 export const AUTONOMY = ["manual", "suggested", "assisted", "aggressive"] as const;
 export type Autonomy = (typeof AUTONOMY)[number];
 export const DEFAULT_AUTONOMY: Autonomy = "assisted";
@@ -15,7 +17,27 @@ export function piAgentDir(env: NodeJS.ProcessEnv = process.env): string {
 	return env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
 }
 
+/** The stricter of two profiles. */
+export function stricterAutonomy(a: Autonomy, b: Autonomy): Autonomy {
+	return AUTONOMY.indexOf(a) <= AUTONOMY.indexOf(b) ? a : b;
+}
+
+/** A repository's config, under its `.crew/`, in the order looked for: only the first found is read. */
+export const PROJECT_CONFIG_FILES = ["config.yaml", "config.yml", "config.json"] as const;
+/** A config is a few lines; a larger file (or a device, a FIFO) is never read. */
+export const MAX_PROJECT_CONFIG_BYTES = 64 * 1024;
+
+/** Workers load no extensions (`--no-extensions`), so an agent's tools are pi's builtin tools. */
+export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"] as const;
+/** What pi gives a session that names no tools. */
+export const PI_DEFAULT_TOOLS = ["read", "bash", "edit", "write"] as const;
+
 /** `PI_CREW_HOME`, else `~/.pi/agent/crew`. */
 export function crewHome(env: NodeJS.ProcessEnv = process.env): string {
 	return env.PI_CREW_HOME ? resolve(env.PI_CREW_HOME) : join(homedir(), ".pi", "agent", "crew");
+}
+
+/** Where a setting came from, for people: `default`, `user <file>:<line>`, `project <file>:<line>`. */
+export function formatSource(s: SettingSource): string {
+	return s.file ? `${s.layer} ${s.file}${s.line ? `:${s.line}` : ""}` : s.layer;
 }

@@ -12,7 +12,7 @@ import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../work
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { type RunContext, sleep } from "./context.js";
 import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
-import { type PlannedTask, plannedTask, recordDefinition, taskModel } from "./plan.js";
+import { type PlannedTask, plannedTask, recordDefinition, taskModel, taskTools } from "./plan.js";
 import { type DependencyResult, systemPrompt, taskPrompt } from "./prompt.js";
 import { retryDelay } from "./retry.js";
 
@@ -165,7 +165,7 @@ async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFile
 		projectTrusted: ctx.projectTrusted,
 		...files,
 		model: taskModel(ctx.settings, task.agent),
-		tools: task.agent.tools,
+		tools: taskTools(ctx.settings, task.agent),
 		thinking: task.agent.thinking,
 		maxTurns: task.agent.maxTurns,
 		timeoutMs: ctx.settings.taskTimeoutMs,

@@ -4,6 +4,7 @@
  */
 import { relative } from "node:path";
 import { ownerMark } from "../config/owner.js";
+import { boundSettings, type ResolvedConfig } from "../config/resolve.js";
 import { projectTrust } from "../config/trust.js";
 import { EventLogWriter, readEventLog } from "../store/event-log.js";
 import { applyEvent, type CrewEvent, foldEvents, type RunSettings, type RunState } from "../store/events.js";
@@ -15,7 +16,7 @@ import { reapTask } from "../workers/reaper.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
 import { type ControlCommand, ControlInbox } from "./control.js";
-import { type Plan, plannedTask, recordDefinition, reopenForResume } from "./plan.js";
+import { type Plan, plannedTask, recordDefinition, reopenForResume, taskTools } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
 import { renderSummary } from "./summary.js";
@@ -45,6 +46,11 @@ export interface ResumeOptions extends Common {
 	plan: Plan;
 	/** Failed tasks to run again (dead-letter requeue); running and cancelled ones always are. */
 	requeue: string[];
+	/**
+	 * The effective config now: the settings the log recorded are bounded by it (concurrency, timeout, budgets never
+	 * above it; its denied tools added), and the bounds are logged with the resume.
+	 */
+	limits?: Pick<ResolvedConfig, "values" | "sources">;
 }
 
 export interface RunResult {
@@ -116,6 +122,9 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 		const state = foldEvents((await readEventLog(paths.events)).events);
 		if (!state) throw new Error(`run ${opts.runId} has no events`);
 		const reopened = reopenForResume(state, opts.requeue);
+		const { settings, bounded } = opts.limits
+			? boundSettings(state.settings, opts.limits)
+			: { settings: state.settings, bounded: [] };
 		const log = await EventLogWriter.resume(paths.events, opts.runId, { now: nowDate(opts) });
 		const fold = follow(log, opts, state);
 		const segment = { runId: opts.runId, span: String(state.resumes + 2) };
@@ -125,6 +134,7 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 				pid: process.pid,
 				reopened,
 				...(changed.length > 0 ? { changedAgents: changed } : {}),
+				...(bounded.length > 0 ? { settings, bounded } : {}),
 			});
 			return coordinate(opts, { resumed: true, paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
 		});
@@ -220,7 +230,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
 		const canSteer = (taskId: string) =>
-			opts.runtime.canSteer?.({ tools: plannedTask(state(), run.plan, taskId).agent.tools }) ?? false;
+			opts.runtime.canSteer?.({ tools: taskTools(settings, plannedTask(state(), run.plan, taskId).agent) }) ?? false;
 		void steer(command, { state, log, steerables, canSteer, now }).catch(() => undefined);
 	});
 	const watcher = new HeartbeatWatcher(

@@ -4,6 +4,7 @@
  */
 
 import { basename } from "node:path";
+import { PI_DEFAULT_TOOLS } from "../config/home.js";
 import type { Catalog } from "../resources/catalog.js";
 import type { AgentDef } from "../resources/schema.js";
 import { checkWorkflowGraph, checkWorkflowRoles } from "../resources/validate.js";
@@ -41,6 +42,16 @@ export interface Plan {
 /** The model a task of `agent` runs on: the run's `--model`, else the agent's, else the run's default. */
 export function taskModel(settings: Pick<RunSettings, "model" | "defaultModel">, agent: AgentDef): string | undefined {
 	return settings.model ?? agent.model ?? settings.defaultModel;
+}
+
+/**
+ * The tools a task of `agent` gets: the agent's (pi's defaults when it names none) minus the run's denied tools
+ * (`tools.deny` of the user's and the repository's config). `undefined`: pi's defaults, nothing denied.
+ */
+export function taskTools(settings: Pick<RunSettings, "denyTools">, agent: AgentDef): string[] | undefined {
+	const deny = settings.denyTools ?? [];
+	if (deny.length === 0) return agent.tools;
+	return (agent.tools ?? PI_DEFAULT_TOOLS).filter((t) => !deny.includes(t));
 }
 
 /**

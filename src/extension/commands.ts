@@ -99,15 +99,26 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 				const config = await lazy.config();
 				const wanted = args.trim();
 				if (!wanted) {
-					const current = (await config.loadConfig()).autonomy ?? config.DEFAULTS.autonomy;
-					ctx.ui.notify(`pi-crew autonomy: ${current} (one of ${config.AUTONOMY.join(", ")})`, "info");
+					const effective = await (await lazy.api()).effectiveConfig(ctx.cwd);
+					const from = effective.sources.autonomy;
+					const where = from?.layer === "project" ? `, set by this repository's ${from.file}` : "";
+					ctx.ui.notify(
+						`pi-crew autonomy: ${effective.autonomy}${where} (one of ${config.AUTONOMY.join(", ")})`,
+						"info",
+					);
 					return;
 				}
 				if (!(config.AUTONOMY as readonly string[]).includes(wanted))
 					throw new Error(`unknown profile "${wanted}": use one of ${config.AUTONOMY.join(", ")}`);
 				const file = await config.setConfigValue("autonomy", wanted);
 				hooks.autonomyChanged();
-				ctx.ui.notify(`pi-crew autonomy: ${wanted} (saved in ${file})`, "info");
+				// A repository's config may keep a stricter profile here (never a looser one).
+				const effective = await (await lazy.api()).effectiveConfig(ctx.cwd);
+				const here =
+					effective.autonomy === wanted
+						? ""
+						: `; this repository's ${effective.sources.autonomy?.file} keeps it at ${effective.autonomy} here`;
+				ctx.ui.notify(`pi-crew autonomy: ${wanted} (saved in ${file})${here}`, "info");
 			} catch (err) {
 				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
 			}
@@ -251,11 +262,13 @@ const VIEWS: Record<string, ViewCommand> = {
 		},
 	},
 	"team-config": {
-		description: "Show the effective pi-crew configuration",
+		description: "Show each effective pi-crew setting and where it came from (default, your config, this repository)",
 		async act(cwd, _arg, ui) {
 			const config = await (await lazy.api()).effectiveConfig(cwd);
-			ui.setWidget(WIDGET, JSON.stringify(config, null, 2).split("\n"));
-			return `pi-crew config: ${config.file}`;
+			const { renderConfig } = await lazy.render();
+			ui.setWidget(WIDGET, renderConfig(config).split("\n"));
+			const ignored = config.ignored.length > 0 ? `; ${config.ignored.length} project setting(s) not applied` : "";
+			return `pi-crew config: ${config.file}${config.projectFile ? ` and ${config.projectFile}` : ""}${ignored}`;
 		},
 	},
 	"team-metrics": {

@@ -3,10 +3,18 @@
  * may not load the config schema or the resource validators (they cost pi ~10 % of its start-up). Raw YAML is enough
  * for text: the profile and team names; everything that acts (the tools) still reads the validated config.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY } from "../config/home.js";
+import {
+	AUTONOMY,
+	type Autonomy,
+	crewHome,
+	DEFAULT_AUTONOMY,
+	MAX_PROJECT_CONFIG_BYTES,
+	PROJECT_CONFIG_FILES,
+	stricterAutonomy,
+} from "../config/home.js";
 import { projectTrust } from "../config/trust.js";
 import { RESOURCE_NAME } from "../util/names.js";
 import { findRepo } from "../util/repo.js";
@@ -36,6 +44,29 @@ async function teamsIn(dir: string, withDescriptions: boolean, parse: (text: str
 	return teams;
 }
 
+/** The `autonomy` of a config file read raw (a valid profile, else undefined); any failure reads as unset. */
+async function autonomyIn(file: string, parse: (text: string) => unknown): Promise<Autonomy | undefined> {
+	try {
+		const raw = parse(await readFile(file, "utf8")) as { autonomy?: unknown } | null;
+		const autonomy = raw && typeof raw === "object" ? raw.autonomy : undefined;
+		return AUTONOMY.includes(autonomy as Autonomy) ? (autonomy as Autonomy) : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** What the repository's config sets as autonomy (it only ever applies when stricter): the first file found, if sane. */
+async function projectAutonomy(repo: string, parse: (text: string) => unknown): Promise<Autonomy | undefined> {
+	for (const name of PROJECT_CONFIG_FILES) {
+		const file = join(repo, ".crew", name);
+		const info = await lstat(file).catch(() => undefined);
+		if (!info) continue;
+		// A FIFO or a device would hang pi's start-up; a symlink is not read (as in config/resolve.ts).
+		return info.isFile() && info.size <= MAX_PROJECT_CONFIG_BYTES ? autonomyIn(file, parse) : undefined;
+	}
+	return undefined;
+}
+
 export async function policyFor(cwd: string): Promise<string> {
 	const { parse } = await lazy.yaml();
 	const home = crewHome();
@@ -44,8 +75,10 @@ export async function policyFor(cwd: string): Promise<string> {
 		() => null,
 	);
 	const config = raw && typeof raw === "object" ? raw : {};
-	const autonomy = AUTONOMY.includes(config.autonomy as Autonomy) ? (config.autonomy as Autonomy) : DEFAULT_AUTONOMY;
 	const repo = findRepo(cwd);
+	const own = AUTONOMY.includes(config.autonomy as Autonomy) ? (config.autonomy as Autonomy) : DEFAULT_AUTONOMY;
+	const tightened = await projectAutonomy(repo, parse);
+	const autonomy = tightened ? stricterAutonomy(own, tightened) : own;
 	const { trusted } = projectTrust(repo);
 	const listed = [...(await teamsIn(BUILTIN_TEAMS, true, parse)), ...(await teamsIn(join(home, "teams"), true, parse))];
 	const known = new Set(listed.map((t) => t.name));

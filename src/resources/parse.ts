@@ -1,6 +1,7 @@
 /** Markdown resources: YAML frontmatter (validated by schema, with line numbers) and a markdown body. */
 import { basename } from "node:path";
 import type { TSchema } from "typebox";
+import { PI_TOOLS } from "../config/home.js";
 import { checkSchema } from "../util/schema-check.js";
 import { type Problem, parseYaml, splitFrontmatter } from "../util/yaml-source.js";
 import {
@@ -14,9 +15,6 @@ import {
 } from "./schema.js";
 
 export type Kind = "agent" | "team" | "workflow";
-
-/** Workers load no extensions (`--no-extensions`), so an agent's tools are pi's builtin tools. */
-export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"];
 
 export const KIND_SUFFIX: Record<Kind, string> = { agent: ".md", team: ".team.md", workflow: ".workflow.md" };
 const SCHEMAS: Record<Kind, TSchema> = {
@@ -81,7 +79,7 @@ export function parseResource(
 					? tools.filter((t): t is string => typeof t === "string") // other items: the schema's problem
 					: undefined;
 		for (const tool of list ?? []) {
-			if (!PI_TOOLS.includes(tool))
+			if (!(PI_TOOLS as readonly string[]).includes(tool))
 				problems.push({
 					file,
 					line: src.lineOf(["tools"]),

@@ -76,8 +76,30 @@ const RunSettings = Type.Object({
 	retry: Type.Optional(RetryPolicy),
 	budget: Type.Optional(Budget),
 	heartbeat: HeartbeatPolicy,
+	/** Tools no worker of the run gets (the user's and the repository's config: `tools.deny`). */
+	denyTools: Type.Optional(Type.Array(Type.String())),
 });
 export type RunSettings = Static<typeof RunSettings>;
+
+/** Where a setting came from: pi-crew's default, the user's config, the repository's `.crew/config.*`, or the run. */
+const SettingSource = Type.Object({
+	layer: Type.Enum(["default", "user", "project", "run"]),
+	file: Type.Optional(Type.String()),
+	line: Type.Optional(Type.Integer()),
+});
+export type SettingSource = Static<typeof SettingSource>;
+
+/**
+ * A setting the log recorded that a resume did not take as it was: above what the effective config allows now, so the
+ * run goes on with `applied` (from `source`). `recorded` is absent where the run had no limit.
+ */
+const BoundSetting = Type.Object({
+	field: Type.String(),
+	recorded: Type.Optional(Type.Union([Type.Number(), Type.Array(Type.String())])),
+	applied: Type.Union([Type.Number(), Type.Array(Type.String())]),
+	source: SettingSource,
+});
+export type BoundSetting = Static<typeof BoundSetting>;
 
 /** A closed set of strings (`{"enum": [...]}`), typed as their union. */
 const literals = <const T extends string[]>(values: readonly [...T]) => Type.Enum(values);
@@ -123,6 +145,9 @@ export const EVENT_PAYLOADS = {
 		reopened: Type.Array(Type.String()),
 		/** Agents whose files changed since the run started: it goes on with the definitions it recorded. */
 		changedAgents: Type.Optional(Type.Array(Type.String())),
+		/** The settings the run goes on with, when the config bounds what its log recorded (see `bounded`). */
+		settings: Type.Optional(RunSettings),
+		bounded: Type.Optional(Type.Array(BoundSetting)),
 	}),
 	"run.cancelling": Type.Object({ source: Type.String() }),
 	/** The shared rate-limit gate: no task starts before `until`. */
@@ -326,6 +351,7 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 			state.endedAt = undefined;
 			state.reason = undefined;
 			state.throttledUntil = undefined;
+			if (e.data.settings) state.settings = e.data.settings;
 			for (const id of e.data.reopened) reopen(state, id, e, "interrupted");
 			break;
 		case "run.throttled":

@@ -1,5 +1,5 @@
 /** YAML parsing that keeps line numbers, so every problem can name the file, line and field. */
-import { isNode, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 
 export interface Problem {
 	/** Errors make a resource unusable (exit 2); warnings are reported and the rest goes on. */
@@ -47,10 +47,17 @@ export function parseYaml(text: string, file: string, lineOffset = 0): YamlSourc
 		message: `invalid YAML: ${e.message.split("\n")[0]}`,
 		hint: "check indentation, quoting and that every key is followed by ': '",
 	}));
+	const line = (offset: number) => counter.linePos(offset).line + lineOffset;
 	const lineOf = (path: (string | number)[]): number | undefined => {
 		for (let n = path.length; n >= 0; n--) {
+			// A map's field is where its key is (a block value starts on the next line).
+			const parent = n === 0 ? undefined : n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+			const key = isMap(parent)
+				? parent.items.find((pair) => (isScalar(pair.key) ? pair.key.value : pair.key) === path[n - 1])?.key
+				: undefined;
+			if (isNode(key) && key.range) return line(key.range[0]);
 			const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-			if (isNode(node) && node.range) return counter.linePos(node.range[0]).line + lineOffset;
+			if (isNode(node) && node.range) return line(node.range[0]);
 		}
 		return undefined;
 	};

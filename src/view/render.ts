@@ -1,8 +1,11 @@
-/** Human-readable output of the CLI: progress lines while a run goes, the task tree of a run, metrics. */
+/** Human-readable output of the CLI: progress lines while a run goes, the task tree of a run, metrics, the config. */
+import type { effectiveConfig } from "../api/index.js";
 import type { MetricSnapshot } from "../api/metrics.js";
+import { formatSource } from "../config/home.js";
 import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
-import type { CrewEvent, RunState } from "../store/events.js";
+import type { BoundSetting, CrewEvent, RunState } from "../store/events.js";
 import type { RunView } from "../store/run-store.js";
+import { formatProblem } from "../util/yaml-source.js";
 
 const MARK: Record<string, string> = {
 	pending: "·",
@@ -45,7 +48,7 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		case "run.cancelling":
 			return `${time} cancelling (${e.data.source})`;
 		case "run.resumed":
-			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}${e.data.changedAgents ? `\n${time} note: agent(s) ${e.data.changedAgents.join(", ")} changed since the run started; it goes on with the definitions it recorded` : ""}`;
+			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}${e.data.changedAgents ? `\n${time} note: agent(s) ${e.data.changedAgents.join(", ")} changed since the run started; it goes on with the definitions it recorded` : ""}${e.data.bounded ? `\n${time} note: bounded by your config now: ${e.data.bounded.map(boundLine).join("; ")}` : ""}`;
 		case "run.alert":
 			return `${time} ⚠ ${e.data.message}`;
 		case "run.finished":
@@ -139,4 +142,32 @@ export function renderMetrics(metrics: MetricSnapshot[]): string {
 		}
 	}
 	return lines.length ? lines.join("\n") : "no metrics yet: no run has recorded any";
+}
+
+/** `concurrency 64 -> 4 (user /home/me/.pi/agent/crew/config.yaml:2)`. */
+function boundLine(b: BoundSetting): string {
+	const show = (v: BoundSetting["recorded"]) => (v === undefined ? "none" : Array.isArray(v) ? `[${v.join(", ")}]` : v);
+	return `${b.field} ${show(b.recorded)} -> ${show(b.applied)} (${formatSource(b.source)})`;
+}
+
+/** Each effective setting, its value and where it came from; then what the repository's config sets in vain. */
+export function renderConfig(config: Awaited<ReturnType<typeof effectiveConfig>>): string {
+	const valueAt = (path: string): unknown =>
+		path.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], config);
+	const show = (v: unknown) =>
+		v === undefined ? "(unset)" : typeof v === "string" || typeof v === "number" ? String(v) : JSON.stringify(v);
+	const keys = Object.keys(config.sources);
+	const width = Math.max(...keys.map((k) => k.length));
+	const rows = keys.map((k) => {
+		const source = config.sources[k];
+		return `${k.padEnd(width)}  ${show(valueAt(k)).padEnd(12)}  ${source ? formatSource(source) : ""}`;
+	});
+	const head = [`user config:    ${config.file}`, `project config: ${config.projectFile ?? "(none)"}`];
+	const ignored = config.ignored.map((p) => `  ${formatProblem(p)}`);
+	return [
+		...head,
+		"",
+		...rows,
+		...(ignored.length > 0 ? ["", "not applied from the project config:", ...ignored] : []),
+	].join("\n");
 }

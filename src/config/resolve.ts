@@ -1,0 +1,320 @@
+/**
+ * The effective configuration of a repository, decided in one place: pi-crew's defaults, under the user's config,
+ * under what the repository's `.crew/config.{yaml,yml,json}` tightens. A repository may lower concurrency, the task
+ * timeout, budgets and maxDepth, pick a stricter autonomy and deny tools; anything else it sets, and anything looser
+ * than the user's value, is not applied and is reported (a warning with file and line). A project file that cannot
+ * be read or parsed is reported and ignored as a whole: it never blocks a run and never loosens anything.
+ */
+import { lstat, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Type } from "typebox";
+import type {
+	BoundSetting,
+	Budget,
+	HeartbeatPolicy,
+	RetryPolicy,
+	RunSettings,
+	SettingSource,
+} from "../store/events.js";
+import { assertNoSymlinks } from "../util/safe-fs.js";
+import { checkSchema } from "../util/schema-check.js";
+import { type Problem, parseYaml, type YamlSource } from "../util/yaml-source.js";
+import { ConfigSchema, type CrewConfig, DEFAULTS, hasPath, readUserConfig } from "./config.js";
+import {
+	AUTONOMY,
+	type Autonomy,
+	crewHome,
+	formatSource,
+	MAX_PROJECT_CONFIG_BYTES,
+	PROJECT_CONFIG_FILES,
+	type RuntimeName,
+} from "./home.js";
+
+export { formatSource };
+
+/** The keys a repository may set, each only to make it stricter than the user's (or the default) value. */
+export const PROJECT_KEYS = ["concurrency", "taskTimeoutMs", "maxDepth", "budget", "autonomy", "tools"] as const;
+const BUDGET_KEYS = ["maxTokens", "maxTasks", "maxWallMs"] as const;
+
+const ProjectConfigSchema = Type.Object(Object.fromEntries(PROJECT_KEYS.map((k) => [k, ConfigSchema.properties[k]])), {
+	additionalProperties: false,
+});
+
+type Metrics = NonNullable<CrewConfig["metrics"]>;
+
+/** Every setting with its default applied (what a run here would use, before its own flags). */
+export interface EffectiveConfig {
+	autonomy: Autonomy;
+	maxDepth: number;
+	concurrency: number;
+	runtime: RuntimeName;
+	taskTimeoutMs: number;
+	model?: string;
+	autoRetry: boolean;
+	retry: RetryPolicy;
+	heartbeat: HeartbeatPolicy;
+	budget: Budget;
+	tools: { deny: string[] };
+	/** Variables workers get besides the essentials and their model's credentials (the user's config only). */
+	env: { allow: string[] };
+	metrics: {
+		sink: boolean;
+		retentionDays: number;
+		prometheus?: NonNullable<Metrics["prometheus"]> & { host: string };
+		otlp?: NonNullable<Metrics["otlp"]> & { intervalMs: number; timeoutMs: number };
+	};
+}
+
+export interface ResolvedConfig {
+	repo: string;
+	userFile: string;
+	/** The repository's config file, when it has one (read or not: see `problems`). */
+	projectFile?: string;
+	/** The user's config as written (validated). */
+	user: CrewConfig;
+	values: EffectiveConfig;
+	/** Where each value came from, by dotted path (`budget.maxTokens`); arrays are one value. */
+	sources: Record<string, SettingSource>;
+	/** What the repository's config set that is not applied, and why: warnings with file and line. */
+	problems: Problem[];
+}
+
+/** The defaults under the user's config. */
+function userValues(config: CrewConfig): EffectiveConfig {
+	const metrics = config.metrics;
+	return {
+		autonomy: config.autonomy ?? DEFAULTS.autonomy,
+		maxDepth: config.maxDepth ?? DEFAULTS.maxDepth,
+		concurrency: config.concurrency ?? DEFAULTS.concurrency,
+		runtime: config.runtime ?? DEFAULTS.runtime,
+		taskTimeoutMs: config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
+		model: config.model,
+		autoRetry: config.autoRetry ?? false,
+		retry: { ...DEFAULTS.retry, ...config.retry },
+		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
+		budget: { ...config.budget },
+		tools: { deny: [...(config.tools?.deny ?? [])] },
+		env: { allow: [...(config.env?.allow ?? [])] },
+		metrics: {
+			sink: metrics?.sink ?? DEFAULTS.metrics.sink,
+			retentionDays: metrics?.retentionDays ?? DEFAULTS.metrics.retentionDays,
+			...(metrics?.prometheus ? { prometheus: { host: DEFAULTS.metrics.host, ...metrics.prometheus } } : {}),
+			...(metrics?.otlp
+				? {
+						otlp: {
+							intervalMs: DEFAULTS.metrics.otlpIntervalMs,
+							timeoutMs: DEFAULTS.metrics.otlpTimeoutMs,
+							...metrics.otlp,
+						},
+					}
+				: {}),
+		},
+	};
+}
+
+/**
+ * The effective config of `repo`. Throws ConfigError when the user's config is invalid (that stops runs); problems of
+ * the repository's config are only reported.
+ */
+export async function resolveConfig(repo: string, home = crewHome()): Promise<ResolvedConfig> {
+	const user = await readUserConfig(home);
+	const values = userValues(user.config);
+	const base = (path: string[]): SettingSource =>
+		hasPath(user.config, path) ? { layer: "user", file: user.file, line: user.lineOf(path) } : { layer: "default" };
+	const project = await readProjectConfig(repo);
+	const applied = new Map<string, SettingSource>();
+	const problems = [...project.problems];
+	if (project.file && project.src)
+		problems.push(...applyProject(values, { file: project.file, src: project.src }, base, applied));
+	const sources: Record<string, SettingSource> = {};
+	const visit = (value: unknown, path: string[]) => {
+		if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+			for (const [k, v] of Object.entries(value)) visit(v, [...path, k]);
+			return;
+		}
+		const key = path.join(".");
+		sources[key] = applied.get(key) ?? base(path);
+	};
+	// Unset budgets are listed too (as unset, by default).
+	visit({ ...values, budget: Object.fromEntries(BUDGET_KEYS.map((k) => [k, values.budget[k]])) }, []);
+	return {
+		repo,
+		userFile: user.file,
+		...(project.file ? { projectFile: project.file } : {}),
+		user: user.config,
+		values,
+		sources,
+		problems,
+	};
+}
+
+/** The repository's config file, parsed; or why it is not read. */
+async function readProjectConfig(repo: string): Promise<{ file?: string; src?: YamlSource; problems: Problem[] }> {
+	const found: { file: string; info: Awaited<ReturnType<typeof lstat>> }[] = [];
+	for (const name of PROJECT_CONFIG_FILES) {
+		const file = join(repo, ".crew", name);
+		const info = await lstat(file).catch(() => undefined);
+		if (info) found.push({ file, info });
+	}
+	const [first, ...others] = found;
+	if (!first) return { problems: [] };
+	const { file, info } = first;
+	const problems: Problem[] = others.map((o) => ({
+		severity: "warning",
+		file: o.file,
+		message: `ignored: only one project config is read (${file})`,
+		hint: "keep one of them",
+	}));
+	const ignored = (message: string, hint: string) => ({
+		file,
+		problems: [...problems, { severity: "warning" as const, file, message: `ignored: ${message}`, hint }],
+	});
+	// Read from the repository itself: a link could name a FIFO (a hang), or any file of the user's.
+	if (info.isSymbolicLink()) return ignored("a repository's config may not be a symlink", "make it a regular file");
+	const linked = await assertNoSymlinks(repo, file).then(
+		() => undefined,
+		(err: Error) => err,
+	);
+	if (linked) return ignored(linked.message, "make .crew a real directory");
+	if (!info.isFile()) return ignored("not a regular file", "make it a regular file");
+	if (info.size > MAX_PROJECT_CONFIG_BYTES)
+		return ignored(`larger than ${MAX_PROJECT_CONFIG_BYTES / 1024} KiB`, "a project config holds a few settings");
+	const text = await readFile(file, "utf8").catch((err: Error) => err);
+	if (text instanceof Error) return ignored(`cannot read: ${text.message}`, "fix its permissions or remove it");
+	const src = parseYaml(text, file);
+	if (src.problems.length > 0)
+		return {
+			file,
+			problems: [
+				...problems,
+				...src.problems.map((p) => ({
+					...p,
+					severity: "warning" as const,
+					message: `${p.message}; the whole file is ignored`,
+				})),
+			],
+		};
+	return { file, src, problems };
+}
+
+/**
+ * Applies what the project's config tightens to `values` (recording each applied path in `applied`) and returns the
+ * problems: keys it may not set, invalid values, values looser than the user's.
+ */
+function applyProject(
+	values: EffectiveConfig,
+	project: { file: string; src: YamlSource },
+	base: (path: string[]) => SettingSource,
+	applied: Map<string, SettingSource>,
+): Problem[] {
+	const { file, src } = project;
+	if (src.value == null) return [];
+	const allowed = `a repository's config may only tighten ${PROJECT_KEYS.join(", ")}`;
+	const problems: Problem[] = [];
+	const broken = new Set<string>();
+	for (const p of checkSchema(ProjectConfigSchema, src, file)) {
+		const top = p.field?.split(".")[0];
+		if (!top) return [{ ...p, severity: "warning", message: `${p.message}; the whole file is ignored` }];
+		broken.add(top);
+		const userOnly = p.message === "unknown field" && p.field === top && Object.hasOwn(ConfigSchema.properties, top);
+		problems.push({
+			...p,
+			severity: "warning",
+			message: userOnly
+				? `ignored: a repository may not set ${top}, only your own config can`
+				: p.message === "unknown field"
+					? "ignored: unknown field"
+					: `ignored: ${p.message}`,
+			hint: userOnly || p.message === "unknown field" ? allowed : p.hint,
+		});
+	}
+	const set = src.value as Record<string, unknown>;
+	const at = (path: string[]): SettingSource => ({ layer: "project", file, line: src.lineOf(path) });
+	const looser = (path: string[], current: unknown) =>
+		problems.push({
+			severity: "warning",
+			file,
+			line: src.lineOf(path),
+			field: path.join("."),
+			message: `ignored: looser than your config (${path.join(".")} is ${current}: ${formatSource(base(path))})`,
+			hint: "a repository's config may only make a setting stricter",
+		});
+	/** Lower is stricter; `current` undefined is no limit. */
+	const tighten = (path: string[], wanted: number, current: number | undefined, apply: (n: number) => void) => {
+		if (current !== undefined && wanted > current) looser(path, current);
+		else if (current === undefined || wanted < current) {
+			apply(wanted);
+			applied.set(path.join("."), at(path));
+		}
+	};
+	const given = (key: (typeof PROJECT_KEYS)[number]) => Object.hasOwn(set, key) && !broken.has(key);
+	for (const key of ["concurrency", "taskTimeoutMs", "maxDepth"] as const)
+		if (given(key))
+			tighten([key], set[key] as number, values[key], (n) => {
+				values[key] = n;
+			});
+	if (given("budget")) {
+		const budget = set.budget as Budget;
+		for (const key of BUDGET_KEYS) {
+			const wanted = budget[key];
+			if (wanted !== undefined)
+				tighten(["budget", key], wanted, values.budget[key], (n) => {
+					values.budget[key] = n;
+				});
+		}
+	}
+	if (given("autonomy")) {
+		const wanted = set.autonomy as Autonomy;
+		const rank = (a: Autonomy) => AUTONOMY.indexOf(a);
+		if (rank(wanted) > rank(values.autonomy)) looser(["autonomy"], values.autonomy);
+		else if (rank(wanted) < rank(values.autonomy)) {
+			values.autonomy = wanted;
+			applied.set("autonomy", at(["autonomy"]));
+		}
+	}
+	if (given("tools")) {
+		const added = ((set.tools as { deny?: string[] }).deny ?? []).filter((t) => !values.tools.deny.includes(t));
+		if (added.length > 0) {
+			values.tools.deny.push(...added);
+			applied.set("tools.deny", at(["tools", "deny"]));
+		}
+	}
+	return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+/**
+ * A run's recorded settings, bounded by the effective config now: concurrency, the task timeout and budgets never
+ * above it (a budget applies where the run had none), its denied tools joined with the config's. The rest (runtime,
+ * models, scenario) stays as recorded: only a run made here is ever resumed (see owner.ts).
+ */
+export function boundSettings(
+	settings: RunSettings,
+	resolved: Pick<ResolvedConfig, "values" | "sources">,
+): { settings: RunSettings; bounded: BoundSetting[] } {
+	const { values, sources } = resolved;
+	const next: RunSettings = { ...settings };
+	const bounded: BoundSetting[] = [];
+	const source = (field: string): SettingSource => sources[field] ?? { layer: "default" };
+	const cap = (field: string, recorded: number | undefined, limit: number | undefined, apply: (n: number) => void) => {
+		if (limit === undefined || (recorded !== undefined && recorded <= limit)) return;
+		apply(limit);
+		bounded.push({ field, ...(recorded !== undefined ? { recorded } : {}), applied: limit, source: source(field) });
+	};
+	cap("concurrency", settings.concurrency, values.concurrency, (n) => {
+		next.concurrency = n;
+	});
+	cap("taskTimeoutMs", settings.taskTimeoutMs, values.taskTimeoutMs, (n) => {
+		next.taskTimeoutMs = n;
+	});
+	for (const key of BUDGET_KEYS)
+		cap(`budget.${key}`, settings.budget?.[key], values.budget[key], (n) => {
+			next.budget = { ...next.budget, [key]: n };
+		});
+	const recorded = settings.denyTools ?? [];
+	const deny = [...new Set([...recorded, ...values.tools.deny])];
+	if (deny.length > new Set(recorded).size) {
+		next.denyTools = deny;
+		bounded.push({ field: "tools.deny", recorded, applied: deny, source: source("tools.deny") });
+	}
+	return { settings: next, bounded };
+}
