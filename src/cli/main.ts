@@ -23,6 +23,7 @@ Usage:
   pi-crew deadletter add <runId> <taskId>   put a failed task on the queue by hand
   pi-crew status [runId] [--json]      a run's task tree (default: the latest run)
   pi-crew status [runId] --follow      print its progress until it ends (exit code as for run)
+  pi-crew status [runId] --watch       its live board, redrawn in place until it ends (a pipe: progress lines)
   pi-crew list [--json]                runs in this repository
   pi-crew events <runId> [--json]      a run's event log
   pi-crew init                         scaffold .crew/ with an example agent, team and workflow
@@ -52,6 +53,7 @@ const OPTIONS = {
 	json: { type: "boolean" },
 	background: { type: "boolean" },
 	follow: { type: "boolean", short: "f" },
+	watch: { type: "boolean", short: "w" },
 	retry: { type: "boolean" },
 	"max-tokens": { type: "string" },
 	"max-tasks": { type: "string" },
@@ -213,6 +215,12 @@ const COMMANDS: Record<string, Command> = {
 
 async function status(args: string[], v: Values): Promise<number> {
 	const view = await api.runStatus(v.cwd, args[0]);
+	if (v.watch) {
+		const { watchRun } = await import("./watch.js");
+		const final = await watchRun(v.cwd, view.state.runId);
+		if (!process.stdout.isTTY) process.stderr.write(`\n${renderRun(final)}\n`);
+		return final.status === "succeeded" ? 0 : 1;
+	}
 	if (v.follow) {
 		const { follow } = await import("../api/lifecycle.js");
 		const final = await follow(v.cwd, view.state.runId, (event, state) => {

@@ -31,6 +31,8 @@ const Usage = Type.Object({
 	cacheRead: Type.Number(),
 	cacheWrite: Type.Number(),
 	total: Type.Number(),
+	/** What the provider says it cost, in US dollars (pi's usage.cost.total), when it says. */
+	cost: Type.Optional(Type.Number()),
 });
 export type Usage = Static<typeof Usage>;
 
@@ -258,6 +260,8 @@ export interface TaskState extends TaskDefinition {
 	toolCalls: number;
 	heartbeat?: HeartbeatLevel;
 	deadLetter?: DeadLetterReason;
+	/** What a running task is doing: a tool call in progress (with its summary), else the model's turn, since when. */
+	activity?: { tool?: string; summary?: string; since: string };
 }
 
 export interface RunState {
@@ -297,6 +301,7 @@ function addUsage(into: Usage, u: Usage): void {
 	into.cacheRead += u.cacheRead;
 	into.cacheWrite += u.cacheWrite;
 	into.total += u.total;
+	if (u.cost !== undefined) into.cost = (into.cost ?? 0) + u.cost;
 }
 
 /** The state the events fold to; `observe` sees each event with the state right after it (metrics replay so). */
@@ -456,6 +461,7 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			task.startedAt ??= e.ts;
 			task.promptPath = e.data.promptPath;
 			task.heartbeat = "healthy";
+			task.activity = { since: e.ts };
 			break;
 		case "task.retrying":
 			if (task.status !== "running") {
@@ -467,6 +473,10 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			break;
 		case "task.tool":
 			if (e.data.phase === "start") task.toolCalls++;
+			task.activity =
+				e.data.phase === "start"
+					? { tool: e.data.tool, ...(e.data.summary ? { summary: e.data.summary } : {}), since: e.ts }
+					: { since: e.ts };
 			break;
 		case "task.usage":
 			addUsage(task.usage, e.data);

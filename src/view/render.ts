@@ -6,6 +6,7 @@ import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
 import type { BoundSetting, CrewEvent, RunState } from "../store/events.js";
 import type { RunView } from "../store/run-store.js";
 import { formatProblem } from "../util/yaml-source.js";
+import { shortDuration } from "./board.js";
 
 const MARK: Record<string, string> = {
 	pending: "·",
@@ -58,8 +59,8 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 	}
 }
 
-function runDuration(state: RunState): string {
-	return state.endedAt ? formatDuration(Date.parse(state.endedAt) - Date.parse(state.createdAt)) : "-";
+function runDuration(state: RunState, now: number): string {
+	return shortDuration((state.endedAt ? Date.parse(state.endedAt) : now) - Date.parse(state.createdAt));
 }
 
 /** A plan: each task with its role, agent and what it waits for. */
@@ -76,11 +77,11 @@ export function renderPlan(plan: {
 	return lines.join("\n");
 }
 
-/** The task tree: each task once, under its first dependency, with status, time and tokens. */
-export function renderRun(view: RunView): string {
+/** The task tree: each task once, under its first dependency, with status, time (running: so far) and tokens. */
+export function renderRun(view: RunView, now = Date.now()): string {
 	const { state } = view;
 	const lines = [
-		`Run ${state.runId}: ${view.status}  (team ${state.team}, workflow ${state.workflow}, ${runDuration(state)}, ${formatTokens(state.usage.total)} tokens)`,
+		`Run ${state.runId}: ${view.status}  (team ${state.team}, workflow ${state.workflow}, ${runDuration(state, now)}, ${formatTokens(state.usage.total)} tokens)`,
 	];
 	if (state.reason) lines.push(`  reason: ${state.reason}`);
 	const children = new Map<string, string[]>();
@@ -103,7 +104,7 @@ export function renderRun(view: RunView): string {
 		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
 		lines.push(
-			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${t.status.padEnd(10)} ${formatDuration(durationMs(t)).padStart(6)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
+			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${t.status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
 		for (const c of children.get(id) ?? []) walk(c, depth + 1);

@@ -39,6 +39,7 @@ interface PiUsage {
 	cacheRead?: number;
 	cacheWrite?: number;
 	totalTokens?: number;
+	cost?: { total?: number };
 }
 
 type PiEvent =
@@ -133,6 +134,7 @@ function toUsage(u: PiUsage): Usage {
 		cacheRead: u.cacheRead ?? 0,
 		cacheWrite: u.cacheWrite ?? 0,
 		total: u.totalTokens ?? 0,
+		...(typeof u.cost?.total === "number" && u.cost.total > 0 ? { cost: u.cost.total } : {}),
 	};
 }
 

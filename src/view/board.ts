@@ -1,0 +1,132 @@
+/**
+ * The live board of a run: its team, progress, each task with state, elapsed time and what it is doing, tokens and
+ * cost. A pure function of the run's fold and the clock, fitted to a width (60 to 200 columns and beyond), shared by
+ * the widget in pi and `pi-crew status --watch`. Rows carry a tone; each face colours them its own way.
+ */
+import { formatDuration, formatTokens } from "../engine/summary.js";
+import type { RunState, RunStatus, TaskState } from "../store/events.js";
+
+export type Tone = "accent" | "success" | "warning" | "error" | "muted" | "text";
+
+export interface BoardLine {
+	text: string;
+	tone: Tone;
+}
+
+export interface BoardOptions {
+	/** Now, in ms since the epoch: running tasks and runs show time elapsed until now. */
+	now: number;
+	width: number;
+	/** Running and failed tasks only, with a count of the rest (the widget above pi's editor); else every task. */
+	compact?: boolean;
+}
+
+const MARK: Record<string, string> = {
+	pending: "·",
+	running: "▶",
+	succeeded: "✓",
+	failed: "✗",
+	skipped: "-",
+	cancelled: "⊘",
+};
+
+const TONE: Record<string, Tone> = {
+	pending: "muted",
+	running: "accent",
+	succeeded: "success",
+	failed: "error",
+	skipped: "muted",
+	cancelled: "warning",
+	interrupted: "warning",
+};
+
+/** Fits one line into `width` columns: control characters become spaces, an overlong line ends with `…`. */
+export function fit(text: string, width: number): string {
+	// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
+	const flat = text.replace(/[\u0000-\u001f\u007f]/g, " ");
+	const chars = [...flat];
+	return chars.length <= width ? flat : `${chars.slice(0, Math.max(0, width - 1)).join("")}…`;
+}
+
+function elapsed(from: string | undefined, to: string | undefined, now: number): number | undefined {
+	if (!from) return undefined;
+	return Math.max(0, (to ? Date.parse(to) : now) - Date.parse(from));
+}
+
+/** `1.2s`, `4m 05s`, `2h 03m`: short enough for a board column. */
+export function shortDuration(ms: number | undefined): string {
+	if (ms === undefined) return "-";
+	if (ms < 60_000) return formatDuration(Math.round(ms / 100) * 100);
+	const s = Math.floor(ms / 1000);
+	if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+	return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+function money(cost: number | undefined): string {
+	return cost === undefined ? "" : ` · $${cost < 0.01 ? cost.toFixed(4) : cost.toFixed(2)}`;
+}
+
+/** What a task is doing or why it ended, in a few words. */
+function detail(t: TaskState, state: RunState, now: number): string {
+	if (t.status === "running") {
+		const a = t.activity;
+		const doing = a?.tool ? `${a.tool}${a.summary ? ` ${a.summary}` : ""}` : "thinking";
+		const since = a ? ` (${shortDuration(elapsed(a.since, undefined, now))})` : "";
+		const beat = t.heartbeat && t.heartbeat !== "healthy" ? ` · heartbeat ${t.heartbeat}` : "";
+		const attempt = t.attempt > 1 ? ` · attempt ${t.attempt}` : "";
+		return `${doing}${since}${attempt}${beat}`;
+	}
+	if (t.status === "pending") {
+		const waiting = t.dependsOn.filter((d) => state.tasks.get(d)?.status !== "succeeded");
+		return waiting.length > 0 ? `waiting for ${waiting.join(", ")}` : "ready";
+	}
+	return t.reason?.split("\n")[0] ?? "";
+}
+
+function taskLine(t: TaskState, state: RunState, now: number, width: number): BoardLine {
+	const time = shortDuration(t.startedAt ? elapsed(t.startedAt, t.endedAt, now) : undefined);
+	const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
+	const head = `  ${MARK[t.status] ?? "?"} ${t.id.padEnd(16)} ${t.role.padEnd(12)} ${time.padStart(7)} ${tokens.padStart(9)}`;
+	const text = `${head}  ${detail(t, state, now)}`.trimEnd();
+	return { text: fit(text, width), tone: TONE[t.status] ?? "text" };
+}
+
+export function renderBoard(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine[] {
+	const { state, status } = view;
+	const { now, width } = options;
+	const tasks = [...state.tasks.values()];
+	const done = tasks.filter((t) => t.status === "succeeded").length;
+	const failed = tasks.filter((t) => t.status === "failed").length;
+	const time = shortDuration(elapsed(state.createdAt, state.endedAt, now));
+	const head = [
+		`pi-crew ${state.team}`,
+		state.runId,
+		`${status} ${done}/${tasks.length}`,
+		failed > 0 ? `${failed} failed` : "",
+		time,
+		`${formatTokens(state.usage.total)} tok${money(state.usage.cost)}`,
+	]
+		.filter(Boolean)
+		.join(" · ");
+	const lines: BoardLine[] = [{ text: fit(head, width), tone: TONE[status] ?? "accent" }];
+	if (state.throttledUntil && Date.parse(state.throttledUntil) > now)
+		lines.push({
+			text: fit(`  ⏸ rate limited: no task starts for ${shortDuration(Date.parse(state.throttledUntil) - now)}`, width),
+			tone: "warning",
+		});
+	const shown = options.compact ? tasks.filter((t) => t.status === "running" || t.status === "failed") : tasks;
+	for (const t of shown) lines.push(taskLine(t, state, now, width));
+	if (options.compact && shown.length < tasks.length) {
+		const count = (s: string) => tasks.filter((t) => t.status === s).length;
+		const rest = [
+			count("succeeded") ? `${count("succeeded")} done` : "",
+			count("pending") ? `${count("pending")} waiting` : "",
+			count("skipped") ? `${count("skipped")} skipped` : "",
+			count("cancelled") ? `${count("cancelled")} cancelled` : "",
+		].filter(Boolean);
+		lines.push({ text: fit(`  ${rest.join(" · ")}`, width), tone: "muted" });
+	}
+	if (state.reason && (status === "failed" || status === "cancelled"))
+		lines.push({ text: fit(`  ${state.reason.split("\n")[0]}`, width), tone: TONE[status] ?? "text" });
+	return lines;
+}
