@@ -11,7 +11,8 @@ export type {
 	Provider,
 	TranscriptContext,
 } from "@earendil-works/pi-ai";
-export type { ExtensionAPI, ExtensionContext } from "@earendil-works/pi-coding-agent";
+export type { ExtensionAPI, ExtensionContext, Theme } from "@earendil-works/pi-coding-agent";
+export type { Component, TUI } from "@earendil-works/pi-tui";
 
 /** The package of the host's CLI, for finding the pi installed beside pi-crew. */
 export const HOST_PACKAGE = "@earendil-works/pi-coding-agent";

@@ -8,17 +8,28 @@ import { askPi, cli, hasTool, ROOT, type RunJson, rpc, SCRIPTED, sandbox, waitFo
 test('/team-run fix the login bug: "fix" is not a team; the whole text is the goal, the team is recommended', async () => {
 	const box = await sandbox();
 	const ui = await rpc(box, "/team-run fix the login bug", (r) =>
-		r.some((x) => x.method === "notify" && /pi-crew: run \S+ \(team/.test(x.message ?? "")),
+		r.some((x) => x.method === "notify" && /pi-crew: run \S+ \(fast-fix\) succeeded/.test(x.message ?? "")),
 	);
 	const notes = ui.filter((x) => x.method === "notify").map((x) => x.message ?? "");
 	assert.match(
 		notes[0] ?? "",
 		/^pi-crew: team fast-fix \(recommended: executor: trigger "fix".*\): fix the login bug$/,
 	);
-	assert.match(notes.at(-1) ?? "", /^pi-crew: run \S+ \(team fast-fix\) succeeded$/);
+	assert.match(
+		notes.at(-1) ?? "",
+		/^pi-crew: run (\S+) \(fast-fix\) succeeded in [\d.]+m?s, [\d.]+k? tokens; see \/team-status \1$/,
+	);
+	// The live board follows the run: each task running in turn, then the run done.
+	const boards = ui.filter((x) => x.method === "setWidget").flatMap((x) => x.widgetLines ?? []);
+	for (const task of ["explore", "fix", "verify"])
+		assert.ok(
+			boards.some((l) => new RegExp(`^ {2}▶ ${task} +\\w+ +[\\d.]+m?s`).test(l)),
+			`${task} shown running`,
+		);
+	assert.ok(boards.some((l) => /^pi-crew fast-fix · \S+ · succeeded 3\/3 · /.test(l)));
 	assert.ok(
-		ui.some((x) => x.method === "setWidget" && x.widgetLines?.some((l) => /✓ verify/.test(l))),
-		"the task tree is shown",
+		ui.some((x) => x.method === "setStatus" && /^crew: 1 run · \d working · \d\/3 done$/.test(x.statusText ?? "")),
+		"the footer says what runs",
 	);
 	const run = JSON.parse((await cli(["status", "--json"], box)).stdout) as RunJson & { goal: string; team: string };
 	assert.equal(run.team, "fast-fix");
@@ -28,7 +39,7 @@ test('/team-run fix the login bug: "fix" is not a team; the whole text is the go
 test("/team-run with a known team runs that team on the rest of the text", async () => {
 	const box = await sandbox();
 	const ui = await rpc(box, "/team-run research how the config is loaded", (r) =>
-		r.some((x) => /pi-crew: run \S+ \(team/.test(x.message ?? "")),
+		r.some((x) => /pi-crew: run \S+ \(research\) succeeded/.test(x.message ?? "")),
 	);
 	assert.match(
 		ui.filter((x) => x.method === "notify")[0]?.message ?? "",

@@ -289,6 +289,7 @@ export interface UiRequest {
 	message?: string;
 	notifyType?: string;
 	widgetLines?: string[];
+	statusText?: string;
 }
 
 /**
