@@ -1,9 +1,8 @@
 /** Slash commands in a real pi: over RPC (headless) and in an interactive terminal under tmux. */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { askPi, cli, hasTool, ROOT, type RunJson, rpc, SCRIPTED, sandbox, waitFor } from "../support/index.js";
+import { askPi, cli, hasTool, type RunJson, rpc, sandbox, tmuxPi } from "../support/index.js";
 
 test('/team-run fix the login bug: "fix" is not a team; the whole text is the goal, the team is recommended', async () => {
 	const box = await sandbox();
@@ -52,24 +51,9 @@ test("interactive pi under tmux: /team-list shows the runs in a widget", async (
 	const box = await sandbox();
 	const seeded = await cli(["run", "review", "seed a run", "--runtime", "scaffold", "--json"], box);
 	const runId = (JSON.parse(seeded.stdout) as RunJson).runId;
-	const session = `pi-crew-test-${process.pid}`;
-	const pi = join(ROOT, "node_modules", ".bin", "pi");
-	const env = Object.entries({
-		HOME: box.env.HOME,
-		PI_CODING_AGENT_DIR: box.env.PI_CODING_AGENT_DIR,
-		PI_CREW_HOME: box.env.PI_CREW_HOME,
-		PI_OFFLINE: "1",
-		NODE_COMPILE_CACHE: box.env.NODE_COMPILE_CACHE,
-	})
-		.map(([k, v]) => `${k}=${v}`)
-		.join(" ");
-	const command = `cd ${box.repo} && env ${env} ${pi} --no-session -ne -e ${join(ROOT, "dist/extension/index.js")} -e ${join(ROOT, "dist/scripted/extension.js")} --model ${SCRIPTED}`;
-	execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "140", "-y", "40", command]);
-	t.after(() => execFileSync("tmux", ["kill-session", "-t", session]));
-	const screen = () => execFileSync("tmux", ["capture-pane", "-p", "-t", session]).toString();
-	await waitFor("pi's editor", async () => (/crew-scripted|scripted/.test(screen()) ? true : undefined), 30_000);
-	execFileSync("tmux", ["send-keys", "-t", session, "/team-list", "Enter"]);
-	const shown = await waitFor("the run list", async () => (screen().includes(runId) ? screen() : undefined), 30_000);
+	const pi = await tmuxPi(t, box);
+	pi.keys("/team-list", "Enter");
+	const shown = await pi.until("the run list", (screen) => screen.includes(runId), 30_000);
 	assert.match(shown, new RegExp(`${runId}\\s+succeeded\\s+review`));
 });
 
