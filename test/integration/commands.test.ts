@@ -46,6 +46,19 @@ test("/team-run with a known team runs that team on the rest of the text", async
 	);
 });
 
+test("/team-run --bg: the run goes on in a background coordinator and the session hears when it ends", async () => {
+	const box = await sandbox();
+	const ui = await rpc(box, "/team-run research where the tests are --bg", (r) =>
+		r.some((x) => /pi-crew: run \S+ \(research\) succeeded/.test(x.message ?? "")),
+	);
+	const notes = ui.filter((x) => x.method === "notify").map((x) => x.message ?? "");
+	assert.match(notes[1] ?? "", /^pi-crew: run (\S+) \(team research\) continues in the background$/);
+	const runId = /run (\S+) \(team research\)/.exec(notes[1] ?? "")?.[1];
+	assert.equal(notes.filter((n) => n.startsWith(`pi-crew: run ${runId} (research) succeeded`)).length, 1, "once");
+	const run = JSON.parse((await cli(["status", runId ?? "", "--json"], box)).stdout) as RunJson;
+	assert.equal(run.status, "succeeded");
+});
+
 test("interactive pi under tmux: /team-list shows the runs in a widget", async (t) => {
 	if (!hasTool(t, "tmux", ["-V"])) return;
 	const box = await sandbox();
