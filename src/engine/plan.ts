@@ -31,6 +31,8 @@ export interface Plan {
 	workflow: string;
 	/** Team-level opt-in to retries (`autoRetry: true` in the team file). */
 	autoRetry: boolean;
+	/** The team's isolation (`isolation: worktree` in the team file), unless the run says otherwise. */
+	isolation?: "worktree" | "shared";
 	/** The team's roles and their agents: what an adaptive plan may use. */
 	roles: Map<string, AgentDef>;
 	/** Grows when an adaptive step's plan adds tasks. */
@@ -126,6 +128,7 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 		team: team.name,
 		workflow: workflow.name,
 		autoRetry: team.autoRetry === true,
+		...(team.isolation ? { isolation: team.isolation } : {}),
 		roles: teamRoles(catalog, team.roles),
 		tasks,
 	};
@@ -171,8 +174,11 @@ export function reopenForResume(state: RunState, requeue: string[]): string[] {
 	if (state.status === "succeeded") throw new ResumeRefused(`run ${id} succeeded: nothing to resume`);
 	if (state.status === "pending")
 		throw new ResumeRefused(`run ${id} never started (its coordinator died while planning): start a new run`);
-	if (state.status === "failed" && requeue.length === 0)
+	// A merge conflict is resolved by hand on the task's branch; resuming tries its merge again.
+	const conflicted = [...state.tasks.values()].filter((t) => t.status === "failed" && t.conflict).map((t) => t.id);
+	if (state.status === "failed" && requeue.length === 0 && conflicted.length === 0)
 		throw new ResumeRefused(`run ${id} failed; to run its failed tasks again: pi-crew deadletter requeue ${id}`);
+	if (requeue.length === 0) requeue = conflicted;
 	for (const taskId of requeue) {
 		const t = state.tasks.get(taskId);
 		if (t?.status !== "failed")

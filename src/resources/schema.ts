@@ -34,6 +34,8 @@ export const TeamFrontmatter = Type.Object(
 		defaultWorkflow: Name,
 		/** Opt in to retrying failed tasks (policy from config, or the defaults). */
 		autoRetry: Type.Optional(Type.Boolean()),
+		/** `worktree`: each writing task works in a git worktree of its own, merged back in order (docs/workspaces.md). */
+		isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
 	},
 	{ additionalProperties: false },
 );

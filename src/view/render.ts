@@ -6,6 +6,7 @@ import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
 import type { BoundSetting, CrewEvent, RunState } from "../store/events.js";
 import type { RunView } from "../store/run-store.js";
 import { formatProblem } from "../util/yaml-source.js";
+import { integrationBranch } from "../workspace/worktrees.js";
 import { shortDuration } from "./board.js";
 
 const MARK: Record<string, string> = {
@@ -103,14 +104,23 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		].filter(Boolean);
 		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
+		const status = t.conflict ? "needs-attention" : t.status;
 		lines.push(
-			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${t.status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
+			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
+		if (t.conflict)
+			lines.push(
+				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
+			);
 		for (const c of children.get(id) ?? []) walk(c, depth + 1);
 	};
 	for (const r of roots) walk(r, 0);
 	lines.push(`  artifacts: ${view.paths.artifacts}`);
+	if (state.settings.isolation === "worktree")
+		lines.push(
+			`  integration branch: ${integrationBranch(state.runId)}${view.status === "succeeded" ? ` (into your checkout: pi-crew apply ${state.runId})` : ""}`,
+		);
 	if (view.status === "interrupted") lines.push(`  its coordinator is gone; resume it: pi-crew resume ${state.runId}`);
 	else if (view.status === "cancelled") lines.push(`  continue it: pi-crew resume ${state.runId}`);
 	for (const p of view.problems) lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
