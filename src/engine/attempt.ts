@@ -27,9 +27,9 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const id = task.id;
 	const dir = `tasks/${id}`;
 	const tools = taskTools(ctx.settings, task.agent);
-	// No tools named means pi's defaults, which write.
+	// No tools named means pi's defaults, which write. A step may ask to work in the checkout (`isolation: shared`).
 	const writes = tools === undefined || tools.some((t) => WRITING_TOOLS.has(t));
-	const workspace = writes ? ctx.workspace : undefined;
+	const workspace = writes && task.isolation !== "shared" ? ctx.workspace : undefined;
 	const cwd = workspace ? await workspace.prepare(id) : ctx.repo;
 	const committed = ctx.state().tasks.get(id)?.committed;
 	if (workspace && committed) {

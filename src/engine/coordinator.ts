@@ -96,6 +96,7 @@ async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 						template: t.template,
 						output: t.output,
 						...(t.adaptive ? { adaptive: true } : {}),
+						...(t.isolation ? { isolation: t.isolation } : {}),
 						definition: recordDefinition(t.agent),
 					},
 					t.id,

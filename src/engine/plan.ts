@@ -24,6 +24,8 @@ export interface PlannedTask {
 	adaptive?: boolean;
 	/** Added by the plan of this adaptive task. */
 	from?: string;
+	/** The step's own isolation, over the run's (a writing step of an isolated run works in a worktree). */
+	isolation?: "worktree" | "shared";
 }
 
 export interface Plan {
@@ -122,13 +124,16 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			template: step.task,
 			output: step.output ?? step.id,
 			...(step.adaptive ? { adaptive: true } : {}),
+			...(step.isolation ? { isolation: step.isolation } : {}),
 		};
 	});
+	// The team's isolation, else a worktree if a step asks for one (the run's `--isolation` is over both).
+	const isolation = team.isolation ?? (tasks.some((t) => t.isolation === "worktree") ? "worktree" : undefined);
 	return {
 		team: team.name,
 		workflow: workflow.name,
 		autoRetry: team.autoRetry === true,
-		...(team.isolation ? { isolation: team.isolation } : {}),
+		...(isolation ? { isolation } : {}),
 		roles: teamRoles(catalog, team.roles),
 		tasks,
 	};
@@ -249,6 +254,7 @@ function fromLog(t: TaskState, agent: AgentDef): PlannedTask {
 		output: t.output,
 		...(t.adaptive ? { adaptive: true } : {}),
 		...(t.from ? { from: t.from } : {}),
+		...(t.isolation ? { isolation: t.isolation } : {}),
 	};
 }
 

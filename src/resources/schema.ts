@@ -54,6 +54,11 @@ export const WorkflowFrontmatter = Type.Object(
 					output: Type.Optional(StepId),
 					/** The step's answer is a plan (a fenced JSON block) whose tasks are added to the run. */
 					adaptive: Type.Optional(Type.Boolean()),
+					/**
+					 * `worktree`: the step works in a worktree of its own (and so the run is isolated); `shared`: it works in
+					 * the checkout even when the run is isolated (read what is there, write nothing the merge would miss).
+					 */
+					isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
 				},
 				{ additionalProperties: false },
 			),

@@ -178,6 +178,8 @@ export const EVENT_PAYLOADS = {
 		adaptive: Type.Optional(Type.Boolean()),
 		/** Added by the plan of this (adaptive) task. */
 		from: Type.Optional(Type.String()),
+		/** The step's own isolation (`isolation:` in the workflow), over the run's. */
+		isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
 		/**
 		 * What the agent was when the task was planned: a resumed run uses it, not the agent's file as it is now (the
 		 * replay of a run never changes meaning). Absent in logs written before it was recorded.

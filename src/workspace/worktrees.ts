@@ -30,6 +30,21 @@ export interface TaskPlace {
 	worktree: string;
 }
 
+/**
+ * Worktrees pi-crew made in `repo` whose run no longer exists (its directory was deleted): `doctor` reports them, with
+ * the command that removes one. Their branches are left alone: they may hold work.
+ */
+export async function orphanedWorktrees(repo: string, runExists: (runId: string) => boolean) {
+	const listed = await gitRun(repo, ["worktree", "list", "--porcelain"]);
+	if (listed.code !== 0) return [];
+	const orphans: { runId: string; taskId: string; worktree: string }[] = [];
+	for (const line of listed.stdout.split("\n")) {
+		const m = /^worktree (.*[/\\]pi-crew[/\\]worktrees[/\\]([^/\\]+)[/\\]([^/\\]+))$/.exec(line);
+		if (m?.[1] && m[2] && m[3] && !runExists(m[2])) orphans.push({ worktree: m[1], runId: m[2], taskId: m[3] });
+	}
+	return orphans;
+}
+
 export class Workspace {
 	private queue: Promise<unknown> = Promise.resolve();
 
@@ -83,15 +98,26 @@ export class Workspace {
 		if (!(await this.has(this.integration))) await git(this.repo, ["branch", this.integration, base]);
 	}
 
-	/** The task's worktree, found again or made: on its branch if that exists, else a new branch from integration. */
-	async prepare(taskId: string): Promise<string> {
-		const { branch, worktree } = this.place(taskId);
-		const listed = await git(this.repo, ["worktree", "list", "--porcelain"]);
-		if (existsSync(worktree) && listed.split("\n").includes(`worktree ${worktree}`)) return worktree;
-		await git(this.repo, ["worktree", "prune"]); // a worktree directory removed by hand
-		if (await this.has(branch)) await git(this.repo, ["worktree", "add", "--quiet", worktree, branch]);
-		else await git(this.repo, ["worktree", "add", "--quiet", "-b", branch, worktree, this.integration]);
-		return worktree;
+	/**
+	 * The task's worktree, found again or made: on its branch if that exists, else a new branch from integration. git
+	 * does not guard its worktree list against two writers: this run's git work goes one operation at a time.
+	 */
+	prepare(taskId: string): Promise<string> {
+		return this.serial(async () => {
+			const { branch, worktree } = this.place(taskId);
+			const listed = await git(this.repo, ["worktree", "list", "--porcelain"]);
+			if (existsSync(worktree) && listed.split("\n").includes(`worktree ${worktree}`)) return worktree;
+			const add = async () =>
+				(await this.has(branch))
+					? git(this.repo, ["worktree", "add", "--quiet", worktree, branch])
+					: git(this.repo, ["worktree", "add", "--quiet", "-b", branch, worktree, this.integration]);
+			await add().catch(async () => {
+				// A worktree directory removed by hand is still registered (or another run's git was mid-write): once more.
+				await git(this.repo, ["worktree", "prune"]);
+				await add();
+			});
+			return worktree;
+		});
 	}
 
 	/** Commits whatever the task changed in its worktree; returns the branch's tip. */
@@ -105,7 +131,12 @@ export class Workspace {
 
 	/** Merges the task's branch into integration, one task at a time, in the order tasks finish. */
 	land(taskId: string): Promise<Landing> {
-		const next = this.queue.then(() => this.merge(taskId));
+		return this.serial(() => this.merge(taskId));
+	}
+
+	/** The run's queue of git operations that change shared state (worktree list, integration branch). */
+	private serial<T>(work: () => Promise<T>): Promise<T> {
+		const next = this.queue.then(work);
 		this.queue = next.catch(() => undefined);
 		return next;
 	}

@@ -89,6 +89,15 @@ test("two parallel writers in worktrees both land in the integration branch; the
 	assert.equal(await readFile(join(box.repo, "a.txt"), "utf8"), "from a");
 	assert.equal(await readFile(join(box.repo, "b.txt"), "utf8"), "from b");
 	assert.equal(await readFile(join(box.repo, "notes.txt"), "utf8"), "my uncommitted edit\n", "kept through apply");
+
+	// A run deleted by hand leaves its worktrees: doctor names them and how to remove them.
+	execFileSync("rm", ["-rf", run.json.runDir]);
+	const doctor = JSON.parse((await cli(["doctor", "--json"], box)).stdout) as {
+		checks: { name: string; detail: string; hint?: string }[];
+	};
+	const orphan = doctor.checks.find((c) => c.name === `worktree ${run.json.runId}/a`);
+	assert.match(orphan?.detail ?? "", /pi-crew\/worktrees\/\S+\/a: its run is gone$/);
+	assert.match(orphan?.hint ?? "", /^git worktree remove \S+ \(its branch pi-crew\/\S+\/task\/a is kept\)$/);
 });
 
 test("a conflicting pair: one task needs attention, its branch intact; apply refuses; the user's work is byte-identical", async () => {
@@ -201,6 +210,25 @@ test("a crash between a task's commit and its merge (the log cut there, the merg
 		assert.equal(git(box.repo, "show", `${branch}:w.txt`), "work");
 		assert.equal(git(box.repo, "rev-list", "--count", `main..${branch}`), "1", "exactly one commit on top of the base");
 	}
+});
+
+test("a workflow step may ask for a worktree (the run is then isolated) or for the checkout itself", async () => {
+	const box = await gitBox();
+	await box.write(
+		".crew/teams/mixed.team.md",
+		"---\nname: mixed\ndescription: d\nroles:\n  - name: executor\n    agent: executor\ndefaultWorkflow: mixed\n---\n",
+	);
+	await box.write(
+		".crew/workflows/mixed.workflow.md",
+		"---\nname: mixed\ndescription: d\nsteps:\n  - id: w\n    role: executor\n    isolation: worktree\n    task: write\n  - id: s\n    role: executor\n    isolation: shared\n    dependsOn: [w]\n    task: look\n---\n",
+	);
+	const scenario = await writers(box, { w: ["w.txt", "isolated"], s: ["seen.txt", "in the checkout"] });
+	const run = await runJson(["mixed", "go", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(run.json.status, "succeeded", run.stderr);
+	const branch = (run.json as RunJson & { integrationBranch?: string }).integrationBranch ?? "";
+	assert.equal(git(box.repo, "show", `${branch}:w.txt`), "isolated");
+	assert.ok(!existsSync(join(box.repo, "w.txt")), "the worktree step's file is not in the checkout");
+	assert.equal(await readFile(join(box.repo, "seen.txt"), "utf8"), "in the checkout", "the shared step worked there");
 });
 
 test("isolation needs git and a commit: refused with what to do, exit 2; shared mode still works", async () => {
