@@ -101,11 +101,15 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			related,
 		);
 	}
-	const agentFiles = new Set(team.roles.map((r) => `${r.agent}.md`));
+	// Errors of the files this run would use. An invalid file elsewhere (a project file with a builtin's name that did
+	// not parse) was skipped by the catalog: it is validate's to report, and never blocks what it failed to shadow.
+	const used = new Set([
+		team.source.file,
+		workflow.source.file,
+		...team.roles.flatMap((r) => catalog.agents.get(r.agent)?.source.file ?? []),
+	]);
 	const problems = [
-		...catalog.problems.filter(
-			(p) => p.severity !== "warning" && (p.file === team.source.file || agentFiles.has(basename(p.file))),
-		),
+		...catalog.problems.filter((p) => p.severity !== "warning" && used.has(p.file)),
 		...checkWorkflowGraph(workflow),
 		...checkWorkflowRoles(workflow, team),
 	];
