@@ -39,7 +39,16 @@ async function context(cwd?: string): Promise<Context> {
 	const { loadCatalog } = await import("../resources/catalog.js");
 	const repo = findRepo(cwd);
 	const config = await resolveConfig(repo);
-	const catalog = await loadCatalog({ repo, trustProject: projectTrust(repo).trusted });
+	const claude = config.user.claude;
+	const catalog = await loadCatalog({
+		repo,
+		trustProject: projectTrust(repo).trusted,
+		claude: {
+			userAgents: claude?.userAgents ?? true,
+			projectAgents: claude?.projectAgents ?? true,
+			models: claude?.models ?? {},
+		},
+	});
 	return { repo, config, catalog };
 }
 

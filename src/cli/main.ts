@@ -18,6 +18,9 @@ Usage:
                                [--max-tokens N] [--max-tasks N] [--max-wall SECONDS] [--json] [--cwd DIR]
                                [--isolation worktree|shared] [--apply]
   pi-crew apply [runId]                fast-forward the checkout to an isolated run's integration branch
+  pi-crew import --from pi-crew|claude DIR [--user] [--dry-run] [--force]   convert another format's agents, teams
+                                       and workflows into .crew/ (or your resources), with a report per file
+  pi-crew export-agents --format claude|codex|cursor [--out DIR] [agent...]   our agents in another tool's format
   pi-crew cancel <runId>               stop a run (foreground or background) from any process
   pi-crew resume <runId> [--background]   continue an interrupted or cancelled run
   pi-crew deadletter [runId] [--json]  tasks given up on (retries exhausted, heartbeat dead)
@@ -49,6 +52,12 @@ const OPTIONS = {
 	workflow: { type: "string" },
 	isolation: { type: "string" },
 	apply: { type: "boolean" },
+	from: { type: "string" },
+	user: { type: "boolean" },
+	"dry-run": { type: "boolean" },
+	force: { type: "boolean" },
+	format: { type: "string" },
+	out: { type: "string" },
 	runtime: { type: "string" },
 	model: { type: "string" },
 	scenario: { type: "string" },
@@ -161,6 +170,46 @@ async function run(args: string[], v: Values): Promise<number> {
 	return code;
 }
 
+async function importCommand(args: string[], v: Values): Promise<number> {
+	const [dir] = args;
+	if (v.from !== "pi-crew" && v.from !== "claude")
+		throw new api.UsageError("usage: pi-crew import --from pi-crew|claude DIR [--user] [--dry-run] [--force]");
+	if (!dir) throw new api.UsageError(`usage: pi-crew import --from ${v.from} DIR: the directory to convert`);
+	const { importResources } = await import("../api/interop.js");
+	const { loadConfig } = await import("../config/config.js");
+	const models = (await loadConfig()).claude?.models;
+	const report = await importResources({
+		cwd: v.cwd,
+		from: v.from,
+		dir,
+		user: v.user,
+		dryRun: v["dry-run"],
+		force: v.force,
+		models,
+	});
+	if (v.json) out(report);
+	else
+		for (const f of report) {
+			process.stdout.write(
+				`${f.outcome.padEnd(13)} ${f.kind} ${f.name ?? "?"}: ${f.source}${f.target ? ` -> ${f.target}` : ""}\n`,
+			);
+			if (f.converted.length > 0) process.stdout.write(`  converted: ${f.converted.join("; ")}\n`);
+			for (const d of f.dropped) process.stdout.write(`  dropped ${d.field}: ${d.why}\n`);
+			for (const p of f.problems) process.stdout.write(`  ${p.replace(/\n/g, "\n  ")}\n`);
+		}
+	return report.some((f) => f.outcome === "invalid") ? 2 : 0;
+}
+
+async function exportAgentsCommand(args: string[], v: Values): Promise<number> {
+	if (v.format !== "claude" && v.format !== "codex" && v.format !== "cursor")
+		throw new api.UsageError("usage: pi-crew export-agents --format claude|codex|cursor [--out DIR] [agent...]");
+	const { exportAgents } = await import("../api/interop.js");
+	const files = await exportAgents(v.cwd, v.format, v.out ?? ".", args.length > 0 ? args : undefined);
+	if (v.json) out({ files });
+	else for (const f of files) process.stdout.write(`wrote ${f}\n`);
+	return 0;
+}
+
 async function apply(args: string[], v: Values): Promise<number> {
 	await applied(await api.applyRun(v.cwd, args[0]), v);
 	return 0;
@@ -227,6 +276,8 @@ const COMMANDS: Record<string, Command> = {
 	init,
 	trust,
 	apply,
+	import: importCommand,
+	"export-agents": exportAgentsCommand,
 	plan,
 	recommend,
 	cancel: lifecycle,

@@ -91,6 +91,20 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
+		/** Claude Code subagents as pi-crew agents (docs/interop.md). */
+		claude: Type.Optional(
+			Type.Object(
+				{
+					/** `~/.claude/agents` (default on). */
+					userAgents: Type.Optional(Type.Boolean()),
+					/** A repository's `.claude/agents`, when you trust the repository (default on). */
+					projectAgents: Type.Optional(Type.Boolean()),
+					/** Claude model aliases as pi models: `{ sonnet: anthropic/claude-sonnet-4-5 }`. */
+					models: Type.Optional(Type.Record(Type.String(), Type.String({ pattern: "^[^/\\s]+/\\S+$" }))),
+				},
+				{ additionalProperties: false },
+			),
+		),
 		/** Notifications in pi sessions, per kind (all on by default): `false` silences that kind. */
 		notifications: Type.Optional(
 			Type.Object(

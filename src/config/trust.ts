@@ -120,6 +120,13 @@ export function untrustedEffects(repo: string, decision: TrustDecision): Problem
 		message: `ignored: ${decision.why}; no worker loads it (settings, code and prompts of an untrusted repository never run)`,
 		hint,
 	}));
+	if (exists(".claude/agents"))
+		problems.push({
+			severity: "warning",
+			file: join(repo, ".claude/agents"),
+			message: `ignored: ${decision.why}; its Claude Code agents are not read`,
+			hint,
+		});
 	const context = CONTEXT_FILES.find(exists);
 	if (context)
 		problems.push({

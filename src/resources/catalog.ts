@@ -4,11 +4,13 @@
  * or look like one, is ignored and reported.
  */
 import { lstat, readdir, readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { crewHome } from "../config/home.js";
 import type { Problem } from "../util/yaml-source.js";
-import { KIND_SUFFIX, type Kind, parseResource } from "./parse.js";
+import { fromClaudeAgent } from "./interop.js";
+import { KIND_SUFFIX, type Kind, type Parsed, parseResource } from "./parse.js";
 import type { AgentDef, Scope, TeamDef, WorkflowDef } from "./schema.js";
 import { crossCheck } from "./validate.js";
 
@@ -28,6 +30,17 @@ export interface CatalogOptions {
 	/** Whether the user's config trusts this repository to shadow builtin and user resources. */
 	trustProject: boolean;
 	builtinDir?: string;
+	/** Claude Code subagents read as agents (config `claude`): the user's, and a trusted repository's. */
+	claude?: ClaudeAgents;
+}
+
+export interface ClaudeAgents {
+	userAgents: boolean;
+	projectAgents: boolean;
+	/** Claude model aliases (`sonnet`, …) as pi models (`provider/id`). */
+	models: Record<string, string>;
+	/** `~/.claude` (tests point it elsewhere). */
+	userDir?: string;
 }
 
 const DIRS: Record<Kind, string> = { agent: "agents", team: "teams", workflow: "workflows" };
@@ -43,8 +56,21 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 		Kind,
 		Map<string, AgentDef | TeamDef | WorkflowDef>
 	>;
+	const claude = opts.claude ?? { userAgents: true, projectAgents: true, models: {} };
 	for (const kind of ["agent", "team", "workflow"] as const) {
-		for (const [scope, root] of roots) {
+		// Claude Code's agents sit below pi-crew's of the same layer; a repository's only when the user trusts it.
+		const layers: [Scope, string, "claude"?][] =
+			kind !== "agent"
+				? roots
+				: roots.flatMap(([scope, root]): [Scope, string, "claude"?][] => {
+						const own: [Scope, string] = [scope, root];
+						if (scope === "user" && claude.userAgents)
+							return [[scope, join(claude.userDir ?? join(homedir(), ".claude"), ""), "claude"], own];
+						if (scope === "project" && claude.projectAgents && opts.trustProject)
+							return [[scope, join(opts.repo, ".claude"), "claude"], own];
+						return [own];
+					});
+		for (const [scope, root, format] of layers) {
 			const listed = await listKind(join(root, DIRS[kind]), kind, scope === "project");
 			catalog.problems.push(...listed.problems);
 			for (const file of listed.files) {
@@ -57,7 +83,9 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 					});
 					continue;
 				}
-				const parsed = parseResource(kind as "agent", text, file, scope);
+				const parsed = format
+					? claudeAgent(text, file, scope, claude.models)
+					: parseResource(kind as "agent", text, file, scope);
 				catalog.problems.push(...parsed.problems);
 				if (!parsed.def) continue;
 				const map = maps[kind];
@@ -151,4 +179,12 @@ function lookalike<T extends { name: string; source: { scope: Scope } }>(
 	const key = canonical(name);
 	for (const def of map.values()) if (def.source.scope !== "project" && canonical(def.name) === key) return def;
 	return undefined;
+}
+
+/** A Claude Code subagent, converted and then parsed as any agent (its file name need not be its name). */
+function claudeAgent(text: string, file: string, scope: Scope, models: Record<string, string>): Parsed<AgentDef> {
+	const converted = fromClaudeAgent(text, file, models);
+	if (!converted.text) return { problems: converted.problems };
+	const parsed = parseResource("agent", converted.text, file, scope, { nameFromFile: false });
+	return { ...parsed, problems: [...converted.problems, ...parsed.problems] };
 }

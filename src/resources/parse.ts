@@ -29,14 +29,36 @@ export interface Parsed<T> {
 	problems: Problem[];
 }
 
-export function parseResource(kind: "agent", text: string, file: string, scope: Scope): Parsed<AgentDef>;
-export function parseResource(kind: "team", text: string, file: string, scope: Scope): Parsed<TeamDef>;
-export function parseResource(kind: "workflow", text: string, file: string, scope: Scope): Parsed<WorkflowDef>;
+/** `nameFromFile: false` for files whose name is not the resource's (Claude Code agents). */
+type ParseOptions = { nameFromFile?: boolean };
+
+export function parseResource(
+	kind: "agent",
+	text: string,
+	file: string,
+	scope: Scope,
+	o?: ParseOptions,
+): Parsed<AgentDef>;
+export function parseResource(
+	kind: "team",
+	text: string,
+	file: string,
+	scope: Scope,
+	o?: ParseOptions,
+): Parsed<TeamDef>;
+export function parseResource(
+	kind: "workflow",
+	text: string,
+	file: string,
+	scope: Scope,
+	o?: ParseOptions,
+): Parsed<WorkflowDef>;
 export function parseResource(
 	kind: Kind,
 	text: string,
 	file: string,
 	scope: Scope,
+	options: ParseOptions = {},
 ): Parsed<AgentDef | TeamDef | WorkflowDef> {
 	const split = splitFrontmatter(text);
 	if (!split) {
@@ -59,7 +81,7 @@ export function parseResource(
 	const fields = src.value as Record<string, unknown>;
 	const problems = softenUnknownFields(checkSchema(SCHEMAS[kind], src, file), SCHEMAS[kind], fields);
 	const expected = basename(file).slice(0, -KIND_SUFFIX[kind].length);
-	if (typeof fields.name === "string" && fields.name !== expected) {
+	if (options.nameFromFile !== false && typeof fields.name === "string" && fields.name !== expected) {
 		problems.push({
 			file,
 			line: src.lineOf(["name"]),

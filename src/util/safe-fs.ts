@@ -77,11 +77,12 @@ async function openNoFollow(path: string, flags: number, mode = 0o666): Promise<
 
 /**
  * Creates `dir` and its missing parents below `base`, one component at a time, refusing a component that is a link
- * or not a directory. `base` itself must exist; links above it are the user's own.
+ * or not a directory. `base` is made if missing; links above it and in it are the user's own.
  */
 export async function makeDirs(base: string, dir: string): Promise<void> {
 	const target = confined(base, dir);
 	let current = resolve(base);
+	await mkdir(current, { recursive: true }); // the base is the caller's own (a repository, the user's crew home)
 	for (const part of relative(current, target).split(sep).filter(Boolean)) {
 		current = join(current, part);
 		let info = await lstat(current).catch(() => undefined);
