@@ -47,13 +47,12 @@ export interface PruneResult {
 const DAY_MS = 86_400_000;
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS };
 
-/** `7d`, `12h`, `30m`, `2w` in milliseconds. */
+/** `7d`, `12h`, `30m`, `2w` in milliseconds; `0d` is any age. */
 export function parseAge(text: string): number {
 	const m = /^(\d{1,6})([mhdw])$/.exec(text.trim());
-	const n = Number(m?.[1]);
 	const unit = UNIT_MS[m?.[2] ?? ""];
-	if (!m || !unit || n < 1) throw new UsageError(`--older-than takes an age such as 30m, 12h, 7d or 2w, got "${text}"`);
-	return n * unit;
+	if (!m || !unit) throw new UsageError(`an age is a number and a unit: 30m, 12h, 7d, 2w (0d: any age), got "${text}"`);
+	return Number(m[1]) * unit;
 }
 
 /** `succeeded,failed` as statuses a prune may take. */
@@ -62,7 +61,7 @@ export function parseStatuses(text: string | readonly string[]): PrunableStatus[
 	const bad = list.filter((s) => !(PRUNABLE_STATUSES as readonly string[]).includes(s));
 	if (bad.length > 0 || list.length === 0)
 		throw new UsageError(
-			`--status takes ${PRUNABLE_STATUSES.join(", ")} (comma-separated); a running run is never pruned${bad.length > 0 ? `, got "${bad.join(",")}"` : ""}`,
+			`the statuses to prune are ${PRUNABLE_STATUSES.join(", ")} (comma-separated); a running run is never pruned${bad.length > 0 ? `, got "${bad.join(",")}"` : ""}`,
 		);
 	return list as PrunableStatus[];
 }
@@ -74,6 +73,8 @@ export interface PruneRequest {
 	dryRun?: boolean;
 	/** Runs never to consider (the run a starting coordinator is about to take). */
 	exclude?: readonly string[];
+	/** Only these runs, when given (the list a user confirmed). */
+	only?: readonly string[];
 	/** Who asked, for the audit file (`pi-crew prune --older-than 7d`, the config key). */
 	by?: string;
 	now?: number;
@@ -109,7 +110,7 @@ export async function pruneRuns(req: PruneRequest): Promise<PruneResult> {
 	const cutoff = (req.now ?? Date.now()) - req.olderThanMs;
 	const result: PruneResult = { dryRun: req.dryRun === true, removed: [], skipped: [], kept: 0 };
 	for (const runId of await listRunIds(repo)) {
-		if (req.exclude?.includes(runId)) continue;
+		if (req.exclude?.includes(runId) || (req.only && !req.only.includes(runId))) continue;
 		const found = await inspect(repo, runId);
 		if ("why" in found) {
 			result.skipped.push(found);
