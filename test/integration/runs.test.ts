@@ -77,6 +77,12 @@ test("export → import round-trips a run: status and events read the same, fore
 	const list = await cli(["list"], b);
 	assert.match(list.stdout, new RegExp(`^${runId}  foreign`, "m"));
 	assert.match(list.stderr, new RegExp(`${runId}: foreign, never resumed here: imported from run\\.tar\\.gz on`));
+	const doctor = JSON.parse((await cli(["doctor", "--json"], b)).stdout) as {
+		checks: { name: string; level: string; detail: string }[];
+	};
+	const check = doctor.checks.find((c) => c.name === `run ${runId}`);
+	assert.equal(check?.level, "ok", "imported on purpose: nothing to fix");
+	assert.match(check?.detail ?? "", /^foreign: imported from run\.tar\.gz/);
 	const shown = await cli(["status", runId], b);
 	assert.match(shown.stdout, /imported from run\.tar\.gz on .*: foreign, never resumed here/);
 	const resumed = await cli(["resume", runId], b);
