@@ -111,9 +111,7 @@ export async function exportRun(
 	const now = options.now ?? new Date();
 	const skipped: BundleManifest["skipped"] = [];
 	const files: TarFile[] = [{ path: EVENTS, data: await exportedLog(view) }];
-	const log = await readText(view.paths.dir, COORDINATOR_LOG);
-	if (log !== undefined) files.push({ path: COORDINATOR_LOG, data: log });
-	await collectArtifacts(view.paths.dir, ARTIFACTS, files, skipped);
+	for (const rel of [COORDINATOR_LOG, ARTIFACTS]) await collect(view.paths.dir, rel, files, skipped);
 	const total = files.reduce((n, f) => n + f.data.length, 0);
 	if (total > BUNDLE_LIMITS.maxTotalBytes)
 		throw new UsageError(
@@ -183,53 +181,36 @@ async function exportedLog(view: RunView): Promise<Buffer> {
 	return Buffer.from(`${lines.join("\n")}\n`);
 }
 
-/** A text file of the run, redacted; undefined when there is none. Not text: refused (callers skip it). */
-async function readText(dir: string, rel: string): Promise<Buffer | undefined> {
-	const path = join(dir, rel);
-	const info = await lstat(path).catch(() => undefined);
-	if (!info?.isFile()) return undefined;
-	const handle = await openRead(path);
-	try {
-		return redactedText(await handle.readFile());
-	} finally {
-		await handle.close();
-	}
-}
-
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function redactedText(bytes: Buffer): Buffer {
-	return Buffer.from(redact(utf8.decode(bytes)));
-}
-
-/** Walks `rel` (a directory of the run) with lstat, adding its text files (redacted) and noting what it leaves out. */
-async function collectArtifacts(
-	dir: string,
-	rel: string,
-	files: TarFile[],
-	skipped: BundleManifest["skipped"],
-): Promise<void> {
-	const names = await readdir(join(dir, rel)).catch((err: NodeJS.ErrnoException) => {
-		if (err.code === "ENOENT") return [] as string[];
-		throw err;
-	});
-	for (const name of names.sort()) {
-		const path = `${rel}/${name}`;
-		const info = await lstat(join(dir, path));
-		if (info.isDirectory()) await collectArtifacts(dir, path, files, skipped);
-		else if (info.isSymbolicLink()) skipped.push({ path, why: "a symbolic link (never followed)" });
-		else if (!info.isFile()) skipped.push({ path, why: "not a regular file" });
-		else if (info.size > BUNDLE_LIMITS.maxEntryBytes)
-			skipped.push({ path, why: `larger than ${BUNDLE_LIMITS.maxEntryBytes / MIB} MiB` });
-		else {
-			const handle = await openRead(join(dir, path));
-			const bytes = await handle.readFile().finally(() => handle.close());
-			try {
-				files.push({ path, data: redactedText(bytes) });
-			} catch {
-				skipped.push({ path, why: "not UTF-8 text, so it cannot be redacted" });
-			}
+/**
+ * Adds `rel` of the run (a file, or a directory walked with lstat) to `files`, each text file redacted, and notes in
+ * `skipped` what it leaves out: links (never followed), anything not a regular file, files that are not UTF-8 text
+ * (they cannot be redacted) or too large. Nothing there: nothing added.
+ */
+async function collect(dir: string, rel: string, files: TarFile[], skipped: BundleManifest["skipped"]): Promise<void> {
+	const path = join(dir, rel);
+	const info = await lstat(path).catch(() => undefined);
+	const tooLarge = `larger than ${BUNDLE_LIMITS.maxEntryBytes / MIB} MiB`;
+	if (!info) return;
+	if (info.isSymbolicLink()) skipped.push({ path: rel, why: "a symbolic link (never followed)" });
+	else if (info.isDirectory())
+		for (const name of (await readdir(path)).sort()) await collect(dir, `${rel}/${name}`, files, skipped);
+	else if (!info.isFile()) skipped.push({ path: rel, why: "not a regular file" });
+	else if (info.size > BUNDLE_LIMITS.maxEntryBytes) skipped.push({ path: rel, why: tooLarge });
+	else {
+		const handle = await openRead(path);
+		const bytes = await handle.readFile().finally(() => handle.close());
+		let text: string;
+		try {
+			text = utf8.decode(bytes);
+		} catch {
+			skipped.push({ path: rel, why: "not UTF-8 text, so it cannot be redacted" });
+			return;
 		}
+		const data = Buffer.from(redact(text));
+		if (data.length > BUNDLE_LIMITS.maxEntryBytes) skipped.push({ path: rel, why: tooLarge });
+		else files.push({ path: rel, data });
 	}
 }
 

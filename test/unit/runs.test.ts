@@ -2,10 +2,11 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, symlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { exportRun } from "../../src/api/bundle.js";
 import { cleanup } from "../../src/api/cleanup.js";
 import { forgetRun, parseAge, parseStatuses, pruneRuns } from "../../src/api/prune.js";
 import { processStartTime } from "../../src/store/lease.js";
@@ -215,4 +216,25 @@ test("cleanup: stale drafts, dead writers' lease files and work directories; nev
 	for (const p of kept) assert.ok(existsSync(p), p);
 	assert.equal(await readFile(outside, "utf8"), "keep");
 	assert.ok(existsSync(join(mine.artifacts, "link.md.1.0a1b2c3d.tmp")), "a link is not a draft, even by its name");
+});
+
+test("export follows no link and leaves out what it cannot redact, even a linked artifacts directory", async () => {
+	const dir = await repo();
+	const paths = await pastRun(dir, "linked");
+	const outside = await tempDir("pi-crew-export-outside-");
+	await writeFile(join(outside, "secret.md"), "the user's own file");
+	await rename(paths.artifacts, join(outside, "moved"));
+	await symlink(outside, paths.artifacts);
+	await writeFile(join(paths.dir, "coordinator.log"), Buffer.from([0xc3, 0x28]));
+	const done = await exportRun(dir, "linked", join(outside, "b.tar.gz"));
+	assert.deepEqual(done.manifest.skipped, [
+		{ path: "coordinator.log", why: "not UTF-8 text, so it cannot be redacted" },
+		{ path: "artifacts", why: "a symbolic link (never followed)" },
+	]);
+	const read = await readTar(await readFile(done.path), { maxEntryBytes: 1e6, maxTotalBytes: 1e7, maxEntries: 10 });
+	assert.deepEqual(
+		read.files.map((f) => f.path),
+		["linked/manifest.json", "linked/events.jsonl"],
+	);
+	assert.doesNotMatch(read.files[1]?.data.toString() ?? "", /"owner"/, "the creator mark is dropped");
 });
