@@ -85,9 +85,17 @@ test("export → import round-trips a run: status and events read the same, fore
 	assert.match(check?.detail ?? "", /^foreign: imported from run\.tar\.gz/);
 	const shown = await cli(["status", runId], b);
 	assert.match(shown.stdout, /imported from run\.tar\.gz on .*: foreign, never resumed here/);
-	const resumed = await cli(["resume", runId], b);
-	assert.equal(resumed.code, 2);
-	assert.match(resumed.stderr, new RegExp(`run ${runId} was not created here: imported from run\\.tar\\.gz`));
+	const taskId = (is as RunJson).tasks[0]?.id ?? "";
+	for (const args of [
+		["resume", runId],
+		["resume", runId, "--background"],
+		["deadletter", "requeue", runId, taskId],
+		["deadletter", "add", runId, taskId],
+	]) {
+		const res = await cli(args, b);
+		assert.equal(res.code, 2, `${args.join(" ")}: ${res.stderr}`);
+		assert.match(res.stderr, new RegExp(`run ${runId} was not created here: imported from run\\.tar\\.gz`));
+	}
 	const again = await cli(["import", bundle], b);
 	assert.equal(again.code, 2);
 	assert.match(again.stderr, /already exists here .*an existing run is never replaced; nothing was written/);
