@@ -171,15 +171,21 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 				detail: `interrupted (team ${run.state.team}): its coordinator is gone`,
 				hint: `pi-crew resume ${run.state.runId}`,
 			});
-		const { broken, foreign } = await listRuns(repo);
+		const { runs, broken, foreign } = await listRuns(repo);
 		for (const b of broken) checks.push({ name: `run ${b.runId}`, level: "error", detail: `unreadable: ${b.error}` });
+		// Imported by this user on purpose (pi-crew import): shown, nothing to fix.
+		const imported = new Set(runs.filter((v) => v.imported).map((v) => v.state.runId));
 		for (const [id, why] of foreign)
-			checks.push({
-				name: `run ${id}`,
-				level: "warning",
-				detail: `foreign: ${why}; it is shown, never resumed or requeued here`,
-				hint: "if it arrived with the repository, remove it and keep .crew/runs/ out of git",
-			});
+			checks.push(
+				imported.has(id)
+					? { name: `run ${id}`, level: "ok", detail: `foreign: ${why}; never resumed here` }
+					: {
+							name: `run ${id}`,
+							level: "warning",
+							detail: `foreign: ${why}; it is shown, never resumed or requeued here`,
+							hint: "if it arrived with the repository, remove it and keep .crew/runs/ out of git",
+						},
+			);
 	} catch (err) {
 		checks.push({ name: "runs", level: "error", detail: (err as Error).message, hint: "see .crew/runs" });
 	}

@@ -193,6 +193,9 @@ export async function coordinateHere(
 		observer.observe(event, state);
 		io.onEvent?.(event, state);
 	};
+	// Opted in by the user's config only: never the run this coordinator is about to take.
+	if (config.values.prune)
+		await (await import("./prune.js")).autoPrune(repo, config.values.prune, start.runId ? [start.runId] : []);
 	try {
 		if (start.kind === "run") {
 			const result = await engine.executeRun({
@@ -285,7 +288,7 @@ export async function listRuns(cwd?: string): Promise<RunList> {
 		try {
 			const view = await loadRun(repo, id);
 			list.runs.push(view);
-			const why = await foreignReason(view.state);
+			const why = view.imported ? importedFrom(view.imported) : await foreignReason(view.state);
 			if (why) list.foreign.set(id, why);
 		} catch (err) {
 			// A run directory without a first event is a run that failed to start: nothing to show.
@@ -293,6 +296,11 @@ export async function listRuns(cwd?: string): Promise<RunList> {
 		}
 	}
 	return list;
+}
+
+/** How an imported run reads in lists and its status: foreign, a copy to inspect. */
+export function importedFrom(record: NonNullable<RunView["imported"]>): string {
+	return `imported from ${record.bundle} on ${record.importedAt.slice(0, 10)} (exported ${record.exportedAt} by pi-crew ${record.piCrew}): a copy to inspect`;
 }
 
 export async function runEvents(
@@ -484,6 +492,16 @@ export function runJson(view: RunView) {
 		coordinatorPid: view.status === "running" ? view.coordinator?.pid : undefined,
 		resumes: view.state.resumes,
 		endedAt: view.state.endedAt,
+		...(view.imported
+			? {
+					imported: {
+						bundle: view.imported.bundle,
+						importedAt: view.imported.importedAt,
+						exportedAt: view.imported.exportedAt,
+						piCrew: view.imported.piCrew,
+					},
+				}
+			: {}),
 		runDir: view.paths.dir,
 		summary: view.state.summaryPath ? join(view.paths.dir, view.state.summaryPath) : undefined,
 		usage: view.state.usage,

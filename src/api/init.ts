@@ -4,7 +4,8 @@ import { openExclusive } from "../util/safe-fs.js";
 import { findRepo } from "./index.js";
 
 const FILES: Record<string, string> = {
-	".gitignore": "# pi-crew state: runs and metrics are per machine\nruns/\nmetrics/\n",
+	".gitignore":
+		"# pi-crew state: runs, metrics, bundles and work files are per machine\nruns/\nmetrics/\nexports/\ntmp/\nremoved-runs.jsonl\n",
 	"agents/doc-checker.md": `---
 name: doc-checker
 description: "Checks that the README and docs match what the code does."

@@ -20,6 +20,7 @@ import {
 	assertDepth,
 	coordinateHere,
 	findRepo,
+	importedFrom,
 	type OnEvent,
 	OperationError,
 	type StartRequest,
@@ -140,7 +141,7 @@ export interface ResumeRequest {
  * input to inspect, never a run to coordinate, resume or requeue with the settings its log carries.
  */
 export async function assertLocal(view: RunView): Promise<void> {
-	const why = await foreignReason(view.state);
+	const why = view.imported ? importedFrom(view.imported) : await foreignReason(view.state);
 	if (why)
 		throw new UsageError(
 			`run ${view.state.runId} was not created here: ${why}. pi-crew never resumes, requeues or coordinates such a run; inspect it with pi-crew status ${view.state.runId}`,

@@ -202,7 +202,8 @@ async function diagnostics(cwd: string | undefined): Promise<DiagnosticReport> {
 	return redactStrings(report);
 }
 
-async function packageVersion(): Promise<string> {
+/** This pi-crew's version, from its package.json. */
+export async function packageVersion(): Promise<string> {
 	const { readFile } = await import("node:fs/promises");
 	const file = new URL("../../package.json", import.meta.url);
 	return (JSON.parse(await readFile(file, "utf8")) as { version: string }).version;

@@ -31,6 +31,13 @@ Usage:
   pi-crew status [runId] --watch       its live board, redrawn in place until it ends (a pipe: progress lines)
   pi-crew list [--json]                runs in this repository
   pi-crew events <runId> [--json]      a run's event log
+  pi-crew export <runId> [--out FILE]  a run as a portable bundle (.tar.gz, secrets redacted; default
+                                       .crew/exports/<runId>.tar.gz)
+  pi-crew import FILE                  restore a bundle as a foreign, read-only run (never resumed here)
+  pi-crew prune --older-than 7d [--status succeeded,failed,cancelled,interrupted] [--dry-run]
+                                       remove your ended runs of this repository older than that (never a live one)
+  pi-crew forget <runId> [--dry-run]   remove one of your runs (not a live one)
+  pi-crew cleanup [--dry-run]          remove stale temp files pi-crew left behind in .crew/
   pi-crew init                         scaffold .crew/ with an example agent, team and workflow
   pi-crew trust [yes|no]               show or save pi's trust decision for this repository (as /trust in pi)
   pi-crew plan <team> [--workflow W]   the task graph a run would execute (nothing runs)
@@ -46,7 +53,7 @@ Usage:
   pi-crew demo                         fix a failing test in a sample repo with the offline scripted model
 
 Exit codes: 0 success, 1 run failed or cancelled, 2 bad usage or invalid resources.
-Docs: README.md, docs/scripted-model.md, docs/observability.md`;
+Docs: README.md, docs/lifecycle.md, docs/scripted-model.md, docs/observability.md`;
 
 const OPTIONS = {
 	workflow: { type: "string" },
@@ -54,10 +61,8 @@ const OPTIONS = {
 	apply: { type: "boolean" },
 	from: { type: "string" },
 	user: { type: "boolean" },
-	"dry-run": { type: "boolean" },
 	force: { type: "boolean" },
 	format: { type: "string" },
-	out: { type: "string" },
 	runtime: { type: "string" },
 	model: { type: "string" },
 	scenario: { type: "string" },
@@ -77,6 +82,10 @@ const OPTIONS = {
 	serve: { type: "boolean" },
 	port: { type: "string" },
 	export: { type: "string" },
+	out: { type: "string" },
+	"older-than": { type: "string" },
+	status: { type: "string" },
+	"dry-run": { type: "boolean" },
 	help: { type: "boolean", short: "h" },
 } as const;
 
@@ -262,6 +271,7 @@ export async function main(argv: string[]): Promise<number> {
 
 type Command = (args: string[], v: Values, name: string) => Promise<number>;
 const lifecycle: Command = async (args, v, name) => (await import("./lifecycle.js")).lifecycleCommand(name, args, v);
+const runs: Command = async (args, v, name) => (await import("./runs.js")).runsCommand(name, args, v);
 
 /** Every command, one handler each (the usage text above lists them for people). */
 const COMMANDS: Record<string, Command> = {
@@ -276,7 +286,6 @@ const COMMANDS: Record<string, Command> = {
 	init,
 	trust,
 	apply,
-	import: importCommand,
 	"export-agents": exportAgentsCommand,
 	plan,
 	recommend,
@@ -284,6 +293,12 @@ const COMMANDS: Record<string, Command> = {
 	resume: lifecycle,
 	deadletter: lifecycle,
 	_coordinate: lifecycle,
+	export: runs,
+	// A run bundle (FILE), or with --from another tool's resources (a directory).
+	import: (args, v, name) => (v.from !== undefined ? importCommand(args, v) : runs(args, v, name)),
+	prune: runs,
+	forget: runs,
+	cleanup: runs,
 	metrics: async (args, v) => (await import("./metrics.js")).metricsCommand(args, v),
 	doctor,
 	config,

@@ -7,7 +7,7 @@ import { mkdir, readFile, realpath } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Static, Type } from "typebox";
 import { parseDocument, stringify } from "yaml";
-import type { HeartbeatPolicy, RetryPolicy } from "../store/events.js";
+import { type HeartbeatPolicy, REMOVABLE_RUN_STATUSES, type RetryPolicy } from "../store/events.js";
 import { UsageError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/safe-fs.js";
 import { checkSchema } from "../util/schema-check.js";
@@ -116,6 +116,20 @@ export const ConfigSchema = Type.Object(
 					rateLimit: Type.Optional(Type.Boolean()),
 					alert: Type.Optional(Type.Boolean()),
 				} satisfies Record<NoticeKind, unknown>,
+				{ additionalProperties: false },
+			),
+		),
+		/**
+		 * Remove your ended runs of a repository when a coordinator starts there, once their last event is older than
+		 * `olderThanDays` (docs/lifecycle.md). Off unless set; a repository's config cannot set it.
+		 */
+		prune: Type.Optional(
+			Type.Object(
+				{
+					olderThanDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+					/** Default: succeeded, failed, cancelled (an interrupted run can still be resumed). */
+					statuses: Type.Optional(Type.Array(Type.Enum(REMOVABLE_RUN_STATUSES), { minItems: 1, uniqueItems: true })),
+				},
 				{ additionalProperties: false },
 			),
 		),

@@ -2,6 +2,10 @@
  * Runs are local: a run records who created it, as an HMAC of its id under a random key that lives in the user's
  * pi-crew home (never in a repository). A run directory that arrived with a clone cannot carry a valid mark, so it is
  * never coordinated, resumed, requeued or offered for resume here: it is listed as foreign, with the reason.
+ *
+ * A run imported from a bundle (`pi-crew import`) carries no creator mark, so it is foreign too; the import record
+ * beside it carries a second mark (of the words "import" and the run id), so that this user may forget a run they
+ * imported, and a repository cannot pass a planted run off as one.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -31,8 +35,14 @@ async function ownerKey(create: boolean, home: string): Promise<Buffer | undefin
 	return ownerKey(false, home);
 }
 
-function mark(key: Buffer, runId: string): string {
-	return createHmac("sha256", key).update(`pi-crew run ${runId}`).digest("hex").slice(0, 32);
+function mark(key: Buffer, runId: string, what = "run"): string {
+	return createHmac("sha256", key).update(`pi-crew ${what} ${runId}`).digest("hex").slice(0, 32);
+}
+
+function sameMark(expected: string | undefined, given: string | undefined): boolean {
+	if (!expected || !given) return false;
+	const [a, b] = [Buffer.from(expected), Buffer.from(given)];
+	return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The mark a run created by this user carries in its `run.created` event. */
@@ -44,9 +54,18 @@ export async function ownerMark(runId: string, home = crewHome()): Promise<strin
 export async function foreignReason(run: { runId: string; owner?: string }): Promise<string | undefined> {
 	if (!run.owner) return "it carries no creator mark (made by another machine or user, or by pi-crew before 0.4)";
 	const key = await ownerKey(false, crewHome());
-	const expected = key ? Buffer.from(mark(key, run.runId)) : undefined;
-	const given = Buffer.from(run.owner);
-	if (!expected || expected.length !== given.length || !timingSafeEqual(expected, given))
+	if (!sameMark(key && mark(key, run.runId), run.owner))
 		return "it was created by another machine or user (its creator mark is not this user's)";
 	return undefined;
+}
+
+/** The mark of a run this user imports (kept in its import record). */
+export async function importMark(runId: string, home = crewHome()): Promise<string> {
+	return mark((await ownerKey(true, home)) as Buffer, runId, "import");
+}
+
+/** Whether an import record's mark says this user imported the run here. */
+export async function importedHere(runId: string, given: string | undefined): Promise<boolean> {
+	const key = await ownerKey(false, crewHome());
+	return sameMark(key && mark(key, runId, "import"), given);
 }

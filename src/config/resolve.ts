@@ -57,6 +57,8 @@ export interface EffectiveConfig {
 	tools: { deny: string[] };
 	/** Variables workers get besides the essentials and their model's credentials (the user's config only). */
 	env: { allow: string[] };
+	/** Automatic pruning when a coordinator starts (the user's config only; off unless set). */
+	prune?: NonNullable<CrewConfig["prune"]>;
 	metrics: {
 		sink: boolean;
 		retentionDays: number;
@@ -95,6 +97,7 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		budget: { ...config.budget },
 		tools: { deny: [...(config.tools?.deny ?? [])] },
 		env: { allow: [...(config.env?.allow ?? [])] },
+		...(config.prune ? { prune: { ...config.prune } } : {}),
 		metrics: {
 			sink: metrics?.sink ?? DEFAULTS.metrics.sink,
 			retentionDays: metrics?.retentionDays ?? DEFAULTS.metrics.retentionDays,

@@ -16,6 +16,9 @@ const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
 export const lazy = {
 	api: once(() => import("../api/index.js")),
 	lifecycle: once(() => import("../api/lifecycle.js")),
+	bundle: once(() => import("../api/bundle.js")),
+	prune: once(() => import("../api/prune.js")),
+	cleanup: once(() => import("../api/cleanup.js")),
 	doctor: once(() => import("../api/doctor.js")),
 	edit: once(() => import("../api/edit.js")),
 	init: once(() => import("../api/init.js")),

@@ -18,9 +18,6 @@ const API_OPERATIONS = [
 	"metrics-snapshot",
 ] as const;
 
-/** Actions that come with a later issue: they answer plainly instead of pretending. */
-const LATER = ["import", "prune", "forget", "cleanup"] as const;
-
 const ACTIONS = [
 	"run",
 	"plan",
@@ -44,7 +41,10 @@ const ACTIONS = [
 	"api",
 	"metrics",
 	"export",
-	...LATER,
+	"import",
+	"prune",
+	"forget",
+	"cleanup",
 ] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -60,7 +60,14 @@ const NEEDS_AUTONOMY: Partial<Record<Action, string>> = {
 	create: "create resources",
 	update: "change resources",
 	delete: "delete resources",
+	import: "import runs",
+	prune: "prune runs",
+	forget: "forget runs",
+	cleanup: "clean up run files",
 };
+
+/** Actions that delete run data: besides the autonomy profile, the user confirms each (no dry run needs either). */
+const DESTRUCTIVE = new Set<Action>(["prune", "forget", "cleanup"]);
 
 /**
  * The tool's parameters as plain JSON Schema (what pi validates tool calls with), typed by TypeBox's inference from
@@ -83,8 +90,9 @@ const Params = {
 		name: { type: "string", description: "get/create/update/delete: the agent, team or workflow" },
 		kind: {
 			type: "string",
-			enum: ["agent", "team", "workflow", "diagnostics"],
-			description: "create/update/delete: agent, team or workflow; export: diagnostics",
+			enum: ["agent", "team", "workflow", "run", "diagnostics"],
+			description:
+				"create/update/delete: agent, team or workflow; export: run (a run's bundle, with runId) or diagnostics",
 		},
 		filter: {
 			type: "string",
@@ -92,8 +100,16 @@ const Params = {
 		},
 		file: {
 			type: "string",
-			description: "export: where to write, inside the repository (default .crew/diagnostics-<time>.json)",
+			description:
+				"export: where to write, inside the repository (default .crew/exports/<runId>.tar.gz for a run, .crew/diagnostics-<time>.json); import: the bundle, inside the repository",
 		},
+		olderThan: { type: "string", description: "prune: remove runs whose last event is older than this (7d, 12h, 30m)" },
+		statuses: {
+			type: "array",
+			items: { type: "string", enum: ["succeeded", "failed", "cancelled", "interrupted"] },
+			description: "prune: the statuses to remove (default succeeded, failed, cancelled)",
+		},
+		dryRun: { type: "boolean", description: "prune/forget/cleanup: list what would be removed; remove nothing" },
 		content: { type: "string", description: "create/update: the whole markdown file (YAML frontmatter + body)" },
 		operation: { type: "string", enum: API_OPERATIONS, description: "api: which read operation's raw JSON to return" },
 		scope: {
@@ -170,10 +186,25 @@ async function confirmUserScope(c: Call, what: string): Promise<void> {
 		throw new Error(`the user declined: ${what}`);
 }
 
-/** `kind` as a resource kind (`diagnostics` belongs to export). */
+/** `kind` as a resource kind (`run` and `diagnostics` belong to export). */
 function resourceKind(kind: TeamParams["kind"]): "agent" | "team" | "workflow" | undefined {
-	if (kind === "diagnostics") throw new Error("kind diagnostics is for export; resources are agent, team or workflow.");
+	if (kind === "diagnostics" || kind === "run")
+		throw new Error(`kind ${kind} is for export; resources are agent, team or workflow.`);
 	return kind;
+}
+
+/**
+ * Deleting run data needs the user's yes to the very list that goes (interactive sessions only): a model's call alone
+ * never deletes a run.
+ */
+async function confirmRemoval(c: Call, what: string, items: string[]): Promise<void> {
+	if (!c.confirm)
+		throw new Error(
+			`${what} needs the user's confirmation: ask them to do it (pi-crew ${c.p.action}), or use dryRun to list what it would remove`,
+		);
+	const shown = items.slice(0, 20).join("\n") + (items.length > 20 ? `\n… and ${items.length - 20} more` : "");
+	if (!(await c.confirm("pi-crew", `Allow the agent to ${what}? This deletes:\n${shown}`)))
+		throw new Error(`the user declined: ${what}`);
 }
 
 async function write(c: Call, mode: "create" | "update"): Promise<Result> {
@@ -199,10 +230,6 @@ function named(c: Call, action: string): string {
 }
 
 type Handler = (c: Call, api: Api, render: Render, lifecycle: () => Promise<Lifecycle>) => Promise<Result>;
-
-function notYet(action: (typeof LATER)[number]): Handler {
-	return async () => Promise.reject(new Error(`team ${action} is not available yet in this version of pi-crew.`));
-}
 
 const HANDLERS: Record<Action, Handler> = {
 	async run(c, api, render) {
@@ -386,16 +413,73 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(`${render.renderMetrics(view.metrics)}\n(${view.runs} run(s) replayed)`, view);
 	},
 	async export(c) {
-		if (c.p.kind !== "diagnostics") throw new Error("team export needs `kind: diagnostics` (the only export so far).");
+		if (c.p.kind === "run") {
+			const { exportRun } = await lazy.bundle();
+			const done = await exportRun(c.cwd, named(c, "export"), c.p.file, { confine: true });
+			const skipped = done.manifest.skipped.map((s) => `\nnot exported: ${s.path}: ${s.why}`).join("");
+			return text(
+				`bundle of run ${done.manifest.runId} (${done.manifest.files.length} files, secrets redacted): ${done.path}${skipped}`,
+				{ path: done.path, bytes: done.bytes, manifest: done.manifest },
+			);
+		}
+		if (c.p.kind !== "diagnostics")
+			throw new Error("team export needs `kind`: run (a run's bundle, with `runId`) or diagnostics.");
 		const { path, report } = await (await lazy.metrics()).exportDiagnostics(c.cwd, c.p.file, {
 			confine: true,
 		});
 		return text(`diagnostic report (schemaVersion ${report.schemaVersion}, secrets redacted): ${path}`, { path });
 	},
-	import: notYet("import"),
-	prune: notYet("prune"),
-	forget: notYet("forget"),
-	cleanup: notYet("cleanup"),
+	async import(c) {
+		if (!c.p.file) throw new Error("team import needs `file`: a bundle made by export (kind run).");
+		const done = await (await lazy.bundle()).importBundle(c.cwd, c.p.file, { confine: true });
+		return text(
+			`imported run ${done.runId} (${done.files} files) into ${done.dir}: foreign here, to inspect (status, events, summary); it is never resumed`,
+			{ runId: done.runId, dir: done.dir, files: done.files, bytes: done.bytes },
+		);
+	},
+	async prune(c) {
+		if (!c.p.olderThan) throw new Error("team prune needs `olderThan` (e.g. 7d, 12h, 30m).");
+		const prune = await lazy.prune();
+		const req = {
+			cwd: c.cwd,
+			olderThanMs: prune.parseAge(c.p.olderThan),
+			statuses: c.p.statuses ? prune.parseStatuses(c.p.statuses) : undefined,
+			by: `team tool prune olderThan ${c.p.olderThan}`,
+		};
+		const planned = await prune.pruneRuns({ ...req, dryRun: true });
+		const ids = planned.removed.map((r) => r.runId);
+		let result = planned;
+		if (!c.p.dryRun && ids.length > 0) {
+			await confirmRemoval(c, `prune ${ids.length} run(s)`, ids);
+			result = await prune.pruneRuns({ ...req, only: ids });
+		}
+		const lines = [
+			...result.removed.map((r) => `${result.dryRun ? "would remove" : "removed"} ${r.runId} (${r.status})`),
+			...result.skipped.map((s) => `left ${s.runId}: ${s.why}`),
+		];
+		return text(lines.join("\n") || `no run to prune (${result.kept} kept)`, result);
+	},
+	async forget(c) {
+		const runId = named(c, "forget");
+		const prune = await lazy.prune();
+		const planned = await prune.forgetRun(c.cwd, runId, { dryRun: true });
+		if (c.p.dryRun) return text(`would forget run ${runId} (${planned.status})`, { dryRun: true, ...planned });
+		await confirmRemoval(c, `forget run ${runId} (${planned.status})`, [runId]);
+		const done = await prune.forgetRun(c.cwd, runId);
+		return text(`forgot run ${runId}: ${done.entries} files and directories removed`, done);
+	},
+	async cleanup(c) {
+		const { cleanup } = await lazy.cleanup();
+		const planned = await cleanup(c.cwd, { dryRun: true });
+		const paths = planned.removed.map((r) => r.path);
+		let result = planned;
+		if (!c.p.dryRun && paths.length > 0) {
+			await confirmRemoval(c, `remove ${paths.length} leftover file(s)`, paths);
+			result = await cleanup(c.cwd);
+		}
+		const lines = result.removed.map((r) => `${result.dryRun ? "would remove" : "removed"} ${r.path}: ${r.why}`);
+		return text(lines.join("\n") || "nothing to clean up", result);
+	},
 };
 
 export function registerTeamTool(
@@ -410,7 +494,9 @@ export function registerTeamTool(
 			"Actions: run (team + goal; background to return at once), plan (the task graph, nothing runs), recommend " +
 			"(a team for a goal), status, list, events, summary, artifacts, cancel, resume, deadletter, requeue, get " +
 			"(an agent/team/workflow), create/update/delete (a project or user resource, validated first), validate, doctor, " +
-			"config, metrics (counts, durations, tokens; filter by name), export (kind diagnostics: a redacted report file), " +
+			"config, metrics (counts, durations, tokens; filter by name), export (kind run: a run's redacted bundle; kind " +
+			"diagnostics: a redacted report file), import (a bundle, as a foreign read-only run), prune (olderThan), forget, " +
+			"cleanup (these three need the user's confirmation; dryRun lists only), " +
 			"api (raw JSON of a read operation, metrics-snapshot included).",
 		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
 		parameters: Params,
@@ -428,7 +514,9 @@ export function registerTeamTool(
 				runStarted: hooks.runStarted,
 			};
 			// Failures throw: pi marks the result as an error (a returned object never is).
-			const guarded = NEEDS_AUTONOMY[params.action];
+			// A dry run only lists: it needs neither the profile nor a confirmation.
+			const dry = params.dryRun === true && DESTRUCTIVE.has(params.action);
+			const guarded = dry ? undefined : NEEDS_AUTONOMY[params.action];
 			if (guarded) await (await lazy.autonomy()).assertAllowed(ctx.cwd, guarded);
 			return await HANDLERS[params.action](call, api, render, () => lazy.lifecycle());
 		},

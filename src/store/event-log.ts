@@ -66,6 +66,14 @@ export class EventLogTail {
 		} finally {
 			await handle.close();
 		}
+		return this.feed(buf);
+	}
+
+	/**
+	 * Parses `buf`, the bytes that follow what was read so far (from the file, or from memory: an imported bundle's
+	 * log is checked this way before anything is written), and returns its complete events.
+	 */
+	feed(buf: Buffer): CrewEvent[] {
 		const events: CrewEvent[] = [];
 		let start = 0;
 		for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {

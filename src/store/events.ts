@@ -14,6 +14,13 @@ export const TERMINAL_TASK: ReadonlySet<TaskStatus> = new Set(["succeeded", "fai
 /** `interrupted` is never written: it is how a non-terminal run reads when its coordinator is gone. */
 export type RunStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
 export const TERMINAL_RUN: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "cancelled"]);
+/** Statuses a run may be removed in (prune): ended, or interrupted; never running or pending. */
+export const REMOVABLE_RUN_STATUSES = [
+	"succeeded",
+	"failed",
+	"cancelled",
+	"interrupted",
+] as const satisfies RunStatus[];
 
 /** Ordinary transitions. Reopening (resume, requeue) is explicit: only `run.resumed` and `task.requeued` do it. */
 const TASK_TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {

@@ -5,9 +5,12 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { type Static, Type } from "typebox";
+import { Compile } from "typebox/schema";
+import { importedHere } from "../config/owner.js";
 import { UsageError } from "../util/errors.js";
 import { redact } from "../util/redact.js";
-import { assertNoSymlinks, confined, makeDirs, writeFileAtomic } from "../util/safe-fs.js";
+import { assertNoSymlinks, confined, makeDirs, readConfined, writeFileAtomic } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
 import { EventLogTail } from "./event-log.js";
 import { applyEvent, type CrewEvent, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
@@ -34,15 +37,36 @@ export function newRunId(now = new Date(), random: () => Buffer = () => randomBy
 export interface RunPaths {
 	/** The repository: nothing from here down to a run's files may be a link. */
 	repo: string;
+	runId: string;
 	dir: string;
 	events: string;
 	lease: string;
 	artifacts: string;
 	summary: string;
+	/** The import record of a run brought in from a bundle (`pi-crew import`); absent for runs made here. */
+	imported: string;
 }
 
 export function runsDir(repo: string): string {
 	return join(repo, ".crew", "runs");
+}
+
+/** Kinds of work directories under `.crew/tmp/`: an import being written, a run being removed. */
+export type TempKind = "import" | "remove";
+/** A work directory's name: its kind, the pid of the process at work, a random part. */
+export const TEMP_NAME = /^(import|remove)-(\d+)-[0-9a-f]{8}$/;
+
+/**
+ * Where operations stage whole run directories (`.crew/tmp/`): on the same file system as the runs, so a run appears
+ * or disappears with one rename. `pi-crew cleanup` removes work directories whose process is gone.
+ */
+export function crewTemp(repo: string): string {
+	return join(repo, ".crew", "tmp");
+}
+
+/** A fresh work directory's path under `.crew/tmp/` (not created). */
+export function tempDirPath(repo: string, kind: TempKind): string {
+	return join(crewTemp(repo), `${kind}-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
 
 export function runPaths(repo: string, runId: string): RunPaths {
@@ -50,12 +74,48 @@ export function runPaths(repo: string, runId: string): RunPaths {
 	const artifacts = join(dir, "artifacts");
 	return {
 		repo,
+		runId,
 		dir,
 		events: join(dir, "events.jsonl"),
 		lease: join(dir, "lease.json"),
 		artifacts,
 		summary: join(artifacts, "summary.md"),
+		imported: join(dir, IMPORT_RECORD),
 	};
+}
+
+export const IMPORT_RECORD = "import.json";
+
+/** What `pi-crew import` writes beside a run it brings in (never part of a bundle). */
+export const ImportRecordSchema = Type.Object({
+	/** The bundle's file name (not its path) and its sha256. */
+	bundle: Type.String(),
+	sha256: Type.String(),
+	importedAt: Type.String(),
+	/** When and by which pi-crew version the bundle was made. */
+	exportedAt: Type.String(),
+	piCrew: Type.String(),
+	/** This user's import mark (config/owner.ts importMark). */
+	mark: Type.String(),
+});
+export type ImportRecord = Static<typeof ImportRecordSchema>;
+
+let importRecordCheck: ReturnType<typeof Compile> | undefined;
+
+/** The run's import record when this user imported it here; anything else (none, unreadable, forged) is undefined. */
+async function readImportRecord(paths: RunPaths): Promise<ImportRecord | undefined> {
+	const text = await readConfined(paths.dir, IMPORT_RECORD).catch(() => undefined);
+	if (text === undefined) return undefined;
+	let record: unknown;
+	try {
+		record = JSON.parse(text);
+	} catch {
+		return undefined;
+	}
+	importRecordCheck ??= Compile(ImportRecordSchema);
+	if (!importRecordCheck.Check(record)) return undefined;
+	const valid = record as ImportRecord;
+	return (await importedHere(paths.runId, valid.mark)) ? valid : undefined;
 }
 
 export async function createRunDir(repo: string, runId: string): Promise<RunPaths> {
@@ -87,6 +147,8 @@ export interface RunView {
 	coordinator?: LeaseHolder;
 	problems: Problem[];
 	paths: RunPaths;
+	/** Set when this user imported the run from a bundle: a foreign copy to inspect, never resumed here. */
+	imported?: ImportRecord;
 }
 
 export class RunNotFoundError extends UsageError {
@@ -116,6 +178,7 @@ export class RunTail {
 	state: RunState | undefined;
 	private readonly log: EventLogTail;
 	private checked = false;
+	private imported: ImportRecord | undefined;
 
 	constructor(
 		private readonly repo: string,
@@ -129,6 +192,8 @@ export class RunTail {
 	async poll(observe?: (event: CrewEvent, state: RunState) => void): Promise<CrewEvent[]> {
 		if (!this.checked) {
 			await assertNoSymlinks(this.repo, this.paths.dir);
+			// Written once, before the run's directory appears: read once.
+			this.imported = await readImportRecord(this.paths);
 			this.checked = true;
 		}
 		const events = await this.log.read().catch((err: NodeJS.ErrnoException) => {
@@ -151,6 +216,13 @@ export class RunTail {
 		if (!TERMINAL_RUN.has(status) && (!coordinator || holderLiveness(coordinator) === "dead")) status = "interrupted";
 		const problems = [...this.log.errors, ...this.log.tornTail()];
 		for (const a of state.anomalies) problems.push({ file: this.paths.events, message: `ignored event: ${a}` });
-		return { state, status, coordinator, problems, paths: this.paths };
+		return {
+			state,
+			status,
+			coordinator,
+			problems,
+			paths: this.paths,
+			...(this.imported ? { imported: this.imported } : {}),
+		};
 	}
 }

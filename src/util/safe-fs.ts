@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, lstat, mkdir, open, realpath, rename, unlink } from "node:fs/promises";
+import { type FileHandle, lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from "node:path";
 import { UsageError } from "./errors.js";
 
@@ -157,4 +157,36 @@ export async function removeFile(base: string, file: string): Promise<void> {
 	if (!info.isFile())
 		throw info.isSymbolicLink() ? new LinkError(path) : new UsageError(`refusing to delete ${path}: not a file`);
 	await unlink(path);
+}
+
+/**
+ * Deletes the directory `dir` (under `base`) and everything in it, never following a link: the tree is walked with
+ * lstat, a directory is entered only when it is a real one, and anything else (a file, a link, a FIFO) is unlinked
+ * itself, which removes a link and never what it names. `dir` itself may not be or lie behind a link (LinkError).
+ * Returns how many entries were removed, `dir` included. (A process racing to swap a directory for a link while the
+ * walk runs is outside what this guards: pi-crew's own runs are not live when they are removed.)
+ */
+export async function removeTree(base: string, dir: string): Promise<number> {
+	const path = confined(base, dir);
+	if (resolve(path) === resolve(base)) throw new UsageError(`refusing to delete ${path}: it is the base directory`);
+	await assertNoSymlinks(base, path);
+	const info = await lstat(path).catch(() => undefined);
+	if (!info) return 0;
+	if (!info.isDirectory()) throw new UsageError(`refusing to delete ${path}: not a directory`);
+	return (await removeContents(path)) + (await rmdir(path).then(() => 1));
+}
+
+async function removeContents(dir: string): Promise<number> {
+	let removed = 0;
+	for (const name of await readdir(dir)) {
+		const path = join(dir, name);
+		const info = await lstat(path).catch(() => undefined);
+		if (!info) continue;
+		if (info.isDirectory()) {
+			removed += await removeContents(path);
+			await rmdir(path);
+		} else await unlink(path);
+		removed++;
+	}
+	return removed;
 }

@@ -84,6 +84,10 @@ export function renderRun(view: RunView, now = Date.now()): string {
 	const lines = [
 		`Run ${state.runId}: ${view.status}  (team ${state.team}, workflow ${state.workflow}, ${runDuration(state, now)}, ${formatTokens(state.usage.total)} tokens)`,
 	];
+	if (view.imported)
+		lines.push(
+			`  imported from ${view.imported.bundle} on ${view.imported.importedAt.slice(0, 10)} (exported ${view.imported.exportedAt} by pi-crew ${view.imported.piCrew}): foreign, never resumed here`,
+		);
 	if (state.reason) lines.push(`  reason: ${state.reason}`);
 	const children = new Map<string, string[]>();
 	const roots: string[] = [];
@@ -121,8 +125,10 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		lines.push(
 			`  integration branch: ${integrationBranch(state.runId)}${view.status === "succeeded" ? ` (into your checkout: pi-crew apply ${state.runId})` : ""}`,
 		);
-	if (view.status === "interrupted") lines.push(`  its coordinator is gone; resume it: pi-crew resume ${state.runId}`);
-	else if (view.status === "cancelled") lines.push(`  continue it: pi-crew resume ${state.runId}`);
+	// An imported run is a copy: nothing here coordinates it, so there is nothing to resume.
+	if (!view.imported && view.status === "interrupted")
+		lines.push(`  its coordinator is gone; resume it: pi-crew resume ${state.runId}`);
+	else if (!view.imported && view.status === "cancelled") lines.push(`  continue it: pi-crew resume ${state.runId}`);
 	for (const p of view.problems) lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
 	return lines.join("\n");
 }

@@ -133,7 +133,7 @@ test("the team tool starts a background run and cancels it", async () => {
 	assert.match(stdout, /^CANCEL: run \S+: cancelled \(cancelled\)/);
 });
 
-test("the team tool's actions: plan, recommend, summary, artifacts, get, config, create, api, and a plain answer for later ones", async () => {
+test("the team tool's actions: plan, recommend, summary, artifacts, get, config, create, api, and what a call lacks", async () => {
 	const box = await sandbox();
 	const seeded = await cli(["run", "review", "seed a run", "--runtime", "scaffold"], box);
 	assert.equal(seeded.code, 0, seeded.stderr);
@@ -162,7 +162,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	assert.equal(asked.code, 0, asked.stderr);
 	const results = asked.toolResults;
 	assert.equal(results.length, calls.length);
-	const [plan, recommend, summary, artifacts, get, config, created, later, unnamed, userScope, raw] = results;
+	const [plan, recommend, summary, artifacts, get, config, created, fileless, unnamed, userScope, raw] = results;
 	assert.match(
 		plan ?? "",
 		/Plan: team review, workflow review, 4 tasks \(nothing runs\)[\s\S]*report\s+writer \(writer\)\s+after review, security/,
@@ -174,7 +174,7 @@ test("the team tool's actions: plan, recommend, summary, artifacts, get, config,
 	assert.match(get ?? "", /team fast-fix \(builtin, .*fast-fix\.team\.md\)[\s\S]*workflow fast-fix \(builtin/);
 	assert.match(config ?? "", /"concurrency": 4/);
 	assert.match(created ?? "", /^created .*\.crew\/agents\/helper\.md$/);
-	assert.equal(later, "team import is not available yet in this version of pi-crew.");
+	assert.equal(fileless, "team import needs `file`: a bundle made by export (kind run).");
 	assert.equal(unnamed, "team cancel needs `runId` (see action list).", "never the latest run by default");
 	assert.match(userScope ?? "", /in the user's resources needs the user's confirmation/, "headless: never");
 	const status = JSON.parse(raw ?? "{}") as { team: string; status: string; tasks: unknown[] };

@@ -1,7 +1,7 @@
 /** Shared test helpers: hermetic temp repos and homes, and the real `pi-crew` CLI as a child process. */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, type TestContext } from "node:test";
@@ -252,6 +252,44 @@ export async function interruptedRun(
 	const holder = { pid: deadPid(), startTime: 1, host: opts.host ?? hostname(), token: "t", since: "" };
 	await writeFile(paths.lease, JSON.stringify(holder));
 	return paths;
+}
+
+/**
+ * A run made by this user (or, with `crewHome`, another user's) whose every event is at `at`: ended with `status`, or
+ * interrupted (its lease naming a dead coordinator). Holds a summary artifact.
+ */
+export async function pastRun(
+	repo: string,
+	runId: string,
+	opts: { at?: string; status?: "succeeded" | "failed" | "cancelled" | "interrupted"; crewHome?: string } = {},
+) {
+	const paths = await createRunDir(repo, runId);
+	const at = new Date(opts.at ?? "2020-01-01T00:00:00Z");
+	const log = await EventLogWriter.create(paths.events, runId, { now: () => at });
+	const owner = await ownerMark(runId, opts.crewHome ?? process.env.PI_CREW_HOME);
+	await log.append("run.created", { ...fixtures.created, owner });
+	await log.append("run.started", { pid: 1 });
+	const status = opts.status ?? "succeeded";
+	if (status !== "interrupted") await log.append("run.finished", { status, summaryPath: "artifacts/summary.md" });
+	await log.close();
+	await writeFile(paths.summary, `# Run ${runId}\n`);
+	if (status === "interrupted")
+		await writeFile(
+			paths.lease,
+			JSON.stringify({ pid: deadPid(), startTime: 1, host: hostname(), token: "t", since: "" }),
+		);
+	return paths;
+}
+
+/** Every file and directory under `dir` (recursively, links not followed) with its type, size and mtime. */
+export async function listing(dir: string): Promise<string[]> {
+	const entries = (await readdir(dir, { recursive: true }).catch(() => [] as string[])) as string[];
+	const out: string[] = [];
+	for (const rel of entries.sort()) {
+		const info = await lstat(join(dir, rel));
+		out.push(`${rel} ${info.isDirectory() ? "d" : info.isSymbolicLink() ? "l" : "f"} ${info.size} ${info.mtimeMs}`);
+	}
+	return out;
 }
 
 /**

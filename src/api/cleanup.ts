@@ -1,0 +1,182 @@
+/**
+ * `pi-crew cleanup`: removes what pi-crew leaves behind when one of its processes dies mid-way, in this repository's
+ * `.crew/` only, never through a link:
+ *
+ * - drafts of atomic writes (`<file>.<pid>.<random>.tmp`) older than an hour (a write takes milliseconds);
+ * - lease drafts and takeover claims (`lease.json.*.new`, `lease.json.takeover-*`) whose writer is dead, in runs this
+ *   user created or imported here (a claim only once the lease it was for is gone);
+ * - work directories (`.crew/tmp/import-<pid>-*` of an import, `remove-<pid>-*` of a run being removed) whose
+ *   process is gone, or older than an hour.
+ *
+ * Each kind of leftover is one sweeper below. Worktrees and branches of runs (issue 15 §1) join as a sweeper of their
+ * own, for work that is merged or explicitly discarded; nothing else here changes for them.
+ */
+import { lstat, readdir, rmdir } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { foreignReason } from "../config/owner.js";
+import { holderLiveness, readLease } from "../store/lease.js";
+import { crewTemp, listRunIds, loadRun, runsDir, TEMP_NAME } from "../store/run-store.js";
+import { removeFile, removeTree } from "../util/safe-fs.js";
+import { findRepo } from "./index.js";
+
+/** A file or directory pi-crew left behind, and why it is safe to remove. */
+export interface Leftover {
+	kind: "draft" | "lease-draft" | "takeover-claim" | "work-dir";
+	path: string;
+	why: string;
+}
+
+export interface CleanupResult {
+	dryRun: boolean;
+	/** Removed, or (dry run) to be removed. */
+	removed: Leftover[];
+	/** Runs whose files were not looked at, with the reason (foreign, unreadable). */
+	skippedRuns: { runId: string; why: string }[];
+}
+
+interface Sweep {
+	repo: string;
+	crew: string;
+	now: number;
+	/** Runs this user created or imported here: the only runs whose files cleanup looks at. */
+	own: Set<string>;
+	/** Every other run directory, by id. */
+	others: Set<string>;
+}
+
+interface Found extends Leftover {
+	remove(): Promise<void>;
+}
+
+type Sweeper = (sweep: Sweep) => Promise<Found[]>;
+
+const STALE_MS = 3_600_000;
+/** The draft name of safe-fs writeFileAtomic. */
+const DRAFT = /\.\d+\.[0-9a-f]{8}\.tmp$/;
+const LEASE_DRAFT = /^lease\.json\.[0-9a-f-]{36}\.new$/;
+const CLAIM_DRAFT = /^lease\.json\.takeover-([^.]+)\.[0-9a-f-]{36}\.new$/;
+const CLAIM = /^lease\.json\.takeover-(.+)-\d+$/;
+
+/** Finds (and unless `dryRun`, removes) the leftovers of this repository's `.crew/`. */
+export async function cleanup(
+	cwd: string | undefined,
+	options: { dryRun?: boolean; now?: number } = {},
+): Promise<CleanupResult> {
+	const repo = findRepo(cwd);
+	const crew = join(repo, ".crew");
+	const result: CleanupResult = { dryRun: options.dryRun === true, removed: [], skippedRuns: [] };
+	if (!(await lstat(crew).catch(() => undefined))?.isDirectory()) return result;
+	const sweep: Sweep = { repo, crew, now: options.now ?? Date.now(), own: new Set(), others: new Set() };
+	for (const runId of await listRunIds(repo)) {
+		const why = await ownership(repo, runId);
+		if (why) {
+			sweep.others.add(runId);
+			result.skippedRuns.push({ runId, why });
+		} else sweep.own.add(runId);
+	}
+	for (const sweeper of SWEEPERS)
+		for (const found of await sweeper(sweep)) {
+			if (!options.dryRun) await found.remove();
+			result.removed.push({ kind: found.kind, path: found.path, why: found.why });
+		}
+	if (!options.dryRun) await rmdir(crewTemp(repo)).catch(() => undefined); // only when empty
+	return result;
+}
+
+/** Why cleanup leaves a run's files alone, or undefined for a run this user created or imported here. */
+async function ownership(repo: string, runId: string): Promise<string | undefined> {
+	try {
+		const view = await loadRun(repo, runId);
+		if (view.imported) return undefined;
+		const foreign = await foreignReason(view.state);
+		return foreign ? `foreign: ${foreign}` : undefined;
+	} catch (err) {
+		return `unreadable: ${(err as Error).message}`;
+	}
+}
+
+/** Drafts of atomic writes older than an hour, anywhere under `.crew/` but in other users' runs and import temps. */
+const staleDrafts: Sweeper = async (sweep) => {
+	const found: Found[] = [];
+	const skip = new Set([
+		...[...sweep.others].map((id) => join(runsDir(sweep.repo), id)),
+		crewTemp(sweep.repo), // work directories go whole (below)
+	]);
+	const walk = async (dir: string): Promise<void> => {
+		for (const name of await readdir(dir).catch(() => [] as string[])) {
+			const path = join(dir, name);
+			const info = await lstat(path).catch(() => undefined);
+			if (info?.isDirectory() && !skip.has(path)) await walk(path);
+			else if (info?.isFile() && DRAFT.test(name) && sweep.now - info.mtimeMs > STALE_MS)
+				found.push({
+					kind: "draft",
+					path,
+					why: `a draft of an atomic write, untouched for ${hours(sweep.now - info.mtimeMs)}`,
+					remove: () => removeFile(sweep.repo, path),
+				});
+		}
+	};
+	await walk(sweep.crew);
+	return found;
+};
+
+/** Lease drafts and takeover claims of dead writers, in this user's runs. */
+const leaseLeftovers: Sweeper = async (sweep) => {
+	const found: Found[] = [];
+	for (const runId of sweep.own) {
+		const dir = join(runsDir(sweep.repo), runId);
+		const current = await readLease(join(dir, "lease.json")).catch(() => undefined);
+		for (const name of await readdir(dir).catch(() => [] as string[])) {
+			const claimOf = CLAIM.exec(name)?.[1] ?? CLAIM_DRAFT.exec(name)?.[1];
+			if (!LEASE_DRAFT.test(name) && claimOf === undefined) continue;
+			const path = join(dir, name);
+			if (!(await lstat(path).catch(() => undefined))?.isFile()) continue;
+			const writer = await readLease(path).catch(() => undefined);
+			if (!writer || holderLiveness(writer) !== "dead") continue;
+			const draft = name.endsWith(".new");
+			// A claim counts while the dead lease it is for is still in place: a contender may be taking it over. A
+			// draft is only ever linked by its own writer, which is gone.
+			if (!draft && current?.token === claimOf) continue;
+			found.push({
+				kind: draft ? "lease-draft" : "takeover-claim",
+				path,
+				why: `${draft ? "a lease draft" : "a takeover claim"} of run ${runId} whose writer (pid ${writer.pid}) is gone`,
+				remove: () => removeFile(sweep.repo, path),
+			});
+		}
+	}
+	return found;
+};
+
+/** Work directories under `.crew/tmp/` whose process is gone (or that are over an hour old). */
+const workDirs: Sweeper = async (sweep) => {
+	const tmp = crewTemp(sweep.repo);
+	const found: Found[] = [];
+	for (const name of await readdir(tmp).catch(() => [] as string[])) {
+		const [, kind, pid] = TEMP_NAME.exec(name) ?? [];
+		if (!kind || !pid) continue;
+		const path = join(tmp, name);
+		const info = await lstat(path).catch(() => undefined);
+		if (!info?.isDirectory()) continue;
+		const gone = holderLiveness({ pid: Number(pid), host: hostname(), token: "", since: "" }) === "dead";
+		const old = sweep.now - info.mtimeMs > STALE_MS;
+		if (!gone && !old) continue;
+		const what = kind === "import" ? "an import's work directory" : "what is left of a removed run";
+		found.push({
+			kind: "work-dir",
+			path,
+			why: gone ? `${what}; its process (pid ${pid}) is gone` : `${what}, over an hour old`,
+			remove: () => removeTree(sweep.repo, path).then(() => undefined),
+		});
+	}
+	return found;
+};
+
+/** Every kind of leftover, in the order they are swept. */
+const SWEEPERS: Sweeper[] = [staleDrafts, leaseLeftovers, workDirs];
+
+function hours(ms: number): string {
+	const h = ms / STALE_MS;
+	return h >= 48 ? `${Math.floor(h / 24)} days` : `${Math.floor(h)} h`;
+}
