@@ -24,6 +24,7 @@ export const lazy = {
 	config: once(() => import("../config/config.js")),
 	render: once(() => import("../view/render.js")),
 	autonomy: once(() => import("./autonomy.js")),
+	dashboard: once(() => import("./dashboard.js")),
 	policy: once(() => import("./policy.js")),
 	yaml: once(() => import("yaml")),
 };
