@@ -12,7 +12,16 @@ import { UsageError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/safe-fs.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
-import { AUTONOMY, type Autonomy, crewHome, DEFAULT_AUTONOMY, PI_TOOLS, RUNTIMES, type RuntimeName } from "./home.js";
+import {
+	AUTONOMY,
+	type Autonomy,
+	crewHome,
+	DEFAULT_AUTONOMY,
+	type NoticeKind,
+	PI_TOOLS,
+	RUNTIMES,
+	type RuntimeName,
+} from "./home.js";
 
 export { AUTONOMY, type Autonomy, crewHome };
 
@@ -79,6 +88,20 @@ export const ConfigSchema = Type.Object(
 		tools: Type.Optional(
 			Type.Object(
 				{ deny: Type.Optional(Type.Array(Type.Enum(PI_TOOLS), { uniqueItems: true })) },
+				{ additionalProperties: false },
+			),
+		),
+		/** Notifications in pi sessions, per kind (all on by default): `false` silences that kind. */
+		notifications: Type.Optional(
+			Type.Object(
+				{
+					runFinished: Type.Optional(Type.Boolean()),
+					deadLetter: Type.Optional(Type.Boolean()),
+					heartbeat: Type.Optional(Type.Boolean()),
+					budget: Type.Optional(Type.Boolean()),
+					rateLimit: Type.Optional(Type.Boolean()),
+					alert: Type.Optional(Type.Boolean()),
+				} satisfies Record<NoticeKind, unknown>,
 				{ additionalProperties: false },
 			),
 		),

@@ -32,6 +32,10 @@ export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"] 
 /** What pi gives a session that names no tools. */
 export const PI_DEFAULT_TOOLS = ["read", "bash", "edit", "write"] as const;
 
+/** What pi-crew notifies a pi session of; each kind can be silenced in the config (`notifications`). */
+export const NOTICE_KINDS = ["runFinished", "deadLetter", "heartbeat", "budget", "rateLimit", "alert"] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
 /** `PI_CREW_HOME`, else `~/.pi/agent/crew`. */
 export function crewHome(env: NodeJS.ProcessEnv = process.env): string {
 	return env.PI_CREW_HOME ? resolve(env.PI_CREW_HOME) : join(homedir(), ".pi", "agent", "crew");

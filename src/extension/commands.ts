@@ -10,8 +10,21 @@ import { lazy } from "./lazy.js";
 
 type Ui = {
 	notify(message: string, level?: "info" | "warning" | "error"): void;
-	setWidget(key: string, lines: string[] | undefined): void;
+	setWidget(
+		key: string,
+		content: string[] | (() => { render(width: number): string[]; invalidate(): void }) | undefined,
+	): void;
 };
+
+/**
+ * Shows a command's text above the editor. In pi's TUI as a component, which pi never cuts (a list of lines is cut
+ * at ten), each line fitted to the width; elsewhere (RPC) as lines.
+ */
+async function show(ctx: { ui: Ui; mode: string }, lines: string[]): Promise<void> {
+	if (ctx.mode !== "tui") return ctx.ui.setWidget(WIDGET, lines);
+	const { fit } = await lazy.board();
+	ctx.ui.setWidget(WIDGET, () => ({ render: (width) => lines.map((l) => fit(l, width)), invalidate: () => undefined }));
+}
 
 const WIDGET = "pi-crew";
 
@@ -79,15 +92,20 @@ export async function parseTeamRun(
 	return { team: best.team, goal: text, background, recommended: best.reasons };
 }
 
-function progressWidget(ui: Ui) {
-	const lines: string[] = [];
-	return (line: string) => {
-		lines.push(line);
-		ui.setWidget(WIDGET, lines.slice(-8));
+/** Calls `started` with the run id of the first event it sees: the live view follows the run from there. */
+function onFirstEvent(started: (runId: string) => void) {
+	let seen = false;
+	return (event: { runId: string }) => {
+		if (seen) return;
+		seen = true;
+		started(event.runId);
 	};
 }
 
-export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): void }): void {
+export function registerCommands(
+	pi: ExtensionAPI,
+	hooks: { autonomyChanged(): void; runStarted(runId: string, since?: string): void },
+): void {
 	// Runs this session started in this process: cancelled when the session ends (they can be resumed later).
 	const inSession = new Set<AbortController>();
 	pi.on("session_shutdown", () => {
@@ -145,7 +163,6 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 		getArgumentCompletions: (prefix) => (prefix.includes(" ") ? null : teamNames(prefix)),
 		handler: async (args, ctx) => {
 			const api = await lazy.api();
-			const { progressLine, renderRun } = await lazy.render();
 			let parsed: Awaited<ReturnType<typeof parseTeamRun>>;
 			try {
 				parsed = await parseTeamRun(ctx.cwd, args);
@@ -159,7 +176,7 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 				: "";
 			ctx.ui.notify(`pi-crew: team ${team}${why}: ${goal}`, "info");
 			await launch(ctx, async (signal) => {
-				const show = progressWidget(ctx.ui);
+				// The live board shows the run as it goes; the notifier says how it ended.
 				const view = await api.runTeam({
 					cwd: ctx.cwd,
 					team,
@@ -167,18 +184,12 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 					background,
 					sessionModel: ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined,
 					signal,
-					onEvent: (event, state) => {
-						const line = progressLine(event, state);
-						if (line) show(line);
-					},
+					onEvent: onFirstEvent(hooks.runStarted),
 				});
-				ctx.ui.setWidget(WIDGET, renderRun(view).split("\n"));
-				ctx.ui.notify(
-					background
-						? `pi-crew: run ${view.state.runId} (team ${team}) continues in the background`
-						: `pi-crew: run ${view.state.runId} (team ${team}) ${view.status}${view.state.reason ? `: ${view.state.reason}` : ""}`,
-					view.status === "succeeded" || background ? "info" : "warning",
-				);
+				if (background) {
+					hooks.runStarted(view.state.runId);
+					ctx.ui.notify(`pi-crew: run ${view.state.runId} (team ${team}) continues in the background`, "info");
+				} else if (!ctx.hasUI) ctx.ui.notify(`pi-crew: run ${view.state.runId} (team ${team}) ${view.status}`, "info");
 			});
 		},
 	});
@@ -189,7 +200,7 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 			getArgumentCompletions: view.takesRunId ? (prefix) => runIds(prefix) : undefined,
 			handler: async (args, ctx) => {
 				try {
-					ctx.ui.notify(await view.act(ctx.cwd, args.trim() || undefined, ctx.ui), "info");
+					ctx.ui.notify(await view.act(ctx.cwd, args.trim() || undefined, ctx), "info");
 				} catch (err) {
 					ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
 				}
@@ -229,20 +240,11 @@ export function registerCommands(pi: ExtensionAPI, hooks: { autonomyChanged(): v
 			const given = args.replace(/(^|\s)--bg(?=\s|$)/g, " ").trim();
 			await launch(ctx, async (signal) => {
 				const api = await lazy.api();
-				const { progressLine } = await lazy.render();
 				const id = given || (await api.runStatus(ctx.cwd)).state.runId;
-				const show = progressWidget(ctx.ui);
-				const view = await (await lazy.lifecycle()).resume({
-					cwd: ctx.cwd,
-					runId: id,
-					background,
-					signal,
-					onEvent: (event, state) => {
-						const line = progressLine(event, state);
-						if (line) show(line);
-					},
-				});
-				ctx.ui.notify(`pi-crew: run ${id} ${background ? "continues in the background" : view.status}`, "info");
+				hooks.runStarted(id, new Date().toISOString());
+				const view = await (await lazy.lifecycle()).resume({ cwd: ctx.cwd, runId: id, background, signal });
+				if (background || !ctx.hasUI)
+					ctx.ui.notify(`pi-crew: run ${id} ${background ? "continues in the background" : view.status}`, "info");
 			});
 		},
 	});
@@ -253,18 +255,18 @@ interface ViewCommand {
 	description: string;
 	/** Its argument is a run id (completed from this repository's runs); otherwise it takes none or a filter. */
 	takesRunId?: boolean;
-	act(cwd: string, arg: string | undefined, ui: Ui): Promise<string>;
+	act(cwd: string, arg: string | undefined, ctx: { ui: Ui; mode: string }): Promise<string>;
 }
 
 const VIEWS: Record<string, ViewCommand> = {
 	"team-status": {
 		description: "Show a run's task tree: /team-status [runId]",
 		takesRunId: true,
-		async act(cwd, runId, ui) {
+		async act(cwd, runId, ctx) {
 			const api = await lazy.api();
 			const { renderRun } = await lazy.render();
 			const view = await api.runStatus(cwd, runId);
-			ui.setWidget(WIDGET, renderRun(view).split("\n"));
+			await show(ctx, renderRun(view).split("\n"));
 			return `pi-crew: run ${view.state.runId} ${view.status}`;
 		},
 	},
@@ -279,35 +281,37 @@ const VIEWS: Record<string, ViewCommand> = {
 		},
 	},
 	"team-list": {
-		description: "List this repository's runs",
-		async act(cwd, _arg, ui) {
+		description: "List this repository's runs, newest first",
+		async act(cwd, _arg, ctx) {
 			const api = await lazy.api();
 			const { runs, broken } = await api.listRuns(cwd);
 			const lines = [
-				...runs.map(
-					(r) =>
-						`${r.state.runId}  ${r.status.padEnd(11)} ${r.state.team.padEnd(16)} ${r.state.goal.split("\n")[0]?.slice(0, 50)}`,
-				),
+				...[...runs]
+					.reverse()
+					.map(
+						(r) =>
+							`${r.state.runId}  ${r.status.padEnd(11)} ${r.state.team.padEnd(16)} ${r.state.goal.split("\n")[0]?.slice(0, 50)}`,
+					),
 				...broken.map((b) => `${b.runId}  unreadable: ${b.error}`),
 			];
-			ui.setWidget(WIDGET, lines.length > 0 ? lines : ["no pi-crew runs yet"]);
+			await show(ctx, lines.length > 0 ? lines : ["no pi-crew runs yet"]);
 			return `pi-crew: ${runs.length} run(s)`;
 		},
 	},
 	"team-init": {
 		description: "Scaffold .crew/ in this repository with an example agent, team and workflow",
-		async act(cwd, _arg, ui) {
+		async act(cwd, _arg, ctx) {
 			const { created, kept } = await (await lazy.init()).initProject(cwd);
-			ui.setWidget(WIDGET, [...created.map((f) => `created ${f}`), ...kept.map((f) => `kept    ${f} (exists)`)]);
+			await show(ctx, [...created.map((f) => `created ${f}`), ...kept.map((f) => `kept    ${f} (exists)`)]);
 			return `pi-crew: ${created.length} file(s) created in .crew/; try /team-run docs <what to check>`;
 		},
 	},
 	"team-config": {
 		description: "Show each effective pi-crew setting and where it came from (default, your config, this repository)",
-		async act(cwd, _arg, ui) {
+		async act(cwd, _arg, ctx) {
 			const config = await (await lazy.api()).effectiveConfig(cwd);
 			const { renderConfig } = await lazy.render();
-			ui.setWidget(WIDGET, renderConfig(config).split("\n"));
+			await show(ctx, renderConfig(config).split("\n"));
 			const ignored = config.ignored.length > 0 ? `; ${config.ignored.length} project setting(s) not applied` : "";
 			return `pi-crew config: ${config.file}${config.projectFile ? ` and ${config.projectFile}` : ""}${ignored}`;
 		},
@@ -315,19 +319,19 @@ const VIEWS: Record<string, ViewCommand> = {
 	"team-metrics": {
 		description:
 			"Metrics of this repository's runs (replayed from their logs): /team-metrics [filter, e.g. crew.task.*]",
-		async act(cwd, filter, ui) {
+		async act(cwd, filter, ctx) {
 			const view = await (await lazy.metrics()).metricsSnapshot({ cwd, filter });
 			const { renderMetrics } = await lazy.render();
-			ui.setWidget(WIDGET, renderMetrics(view.metrics).split("\n"));
+			await show(ctx, renderMetrics(view.metrics).split("\n"));
 			return `pi-crew metrics: ${view.runs} run(s)${view.broken.length ? `, ${view.broken.length} unreadable` : ""}`;
 		},
 	},
 	"team-doctor": {
 		description: "Check pi, config, resources and runs",
-		async act(cwd, _arg, ui) {
+		async act(cwd, _arg, ctx) {
 			const report = await (await lazy.doctor()).doctor(cwd);
-			ui.setWidget(
-				WIDGET,
+			await show(
+				ctx,
 				report.checks.map(
 					(c) =>
 						`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"} ${c.name}: ${c.detail.split("\n")[0]}`,

@@ -14,6 +14,7 @@ import { findRepo } from "../util/repo.js";
 import { recordHostPi } from "../workers/host-pi.js";
 import { registerCommands } from "./commands.js";
 import { lazy } from "./lazy.js";
+import type { LiveRuns } from "./live.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
 
@@ -37,12 +38,40 @@ export default function piCrew(pi: ExtensionAPI): void {
 	recordHostPi();
 	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.
 	let policy: Promise<string> | undefined;
-	registerTeamTool(pi, { resourcesChanged: () => (policy = undefined) });
-	registerSubagentTools(pi);
+	// The live view (board, footer, notifications) loads once this repository has runs, or this session starts one.
+	let live: Promise<LiveRuns | undefined> | undefined;
+	let liveBoot: (() => Promise<LiveRuns | undefined>) | undefined;
+	let waitForRuns: NodeJS.Timeout | undefined;
+	const runStarted = (runId: string, since?: string) => void liveBoot?.().then((l) => l?.track(runId, since));
+	registerTeamTool(pi, { resourcesChanged: () => (policy = undefined), runStarted });
+	registerSubagentTools(pi, { runStarted });
 	registerCommands(pi, {
 		autonomyChanged: () => {
 			policy = undefined;
 		},
+		runStarted,
+	});
+	pi.on("session_start", (_event, ctx) => {
+		if (!ctx.hasUI) return;
+		const repo = findRepo(ctx.cwd);
+		liveBoot = () =>
+			(live ??= lazy
+				.live()
+				.then((m) => m.startLive(repo, ctx.ui, ctx.mode === "tui"))
+				.catch(() => undefined));
+		if (hasRuns(ctx.cwd)) void liveBoot();
+		else
+			waitForRuns = setInterval(() => {
+				if (!hasRuns(ctx.cwd)) return;
+				clearInterval(waitForRuns);
+				void liveBoot?.();
+			}, 2000).unref();
+	});
+	pi.on("session_shutdown", async () => {
+		clearInterval(waitForRuns);
+		(await live)?.stop();
+		live = undefined;
+		liveBoot = undefined;
 	});
 	pi.on("session_start", (_event, ctx) => {
 		policy = undefined;

@@ -23,8 +23,10 @@ export const lazy = {
 	recommend: once(() => import("../api/recommend.js")),
 	config: once(() => import("../config/config.js")),
 	render: once(() => import("../view/render.js")),
+	board: once(() => import("../view/board.js")),
 	autonomy: once(() => import("./autonomy.js")),
 	dashboard: once(() => import("./dashboard.js")),
+	live: once(() => import("./live.js")),
 	policy: once(() => import("./policy.js")),
 	yaml: once(() => import("yaml")),
 };

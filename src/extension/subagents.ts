@@ -2,36 +2,13 @@
  * Subagent tools: `Agent` starts one agent on a prompt (a single-task run, so it shows in status and lists and can be
  * cancelled and resumed like any run), `get_subagent_result` waits for or polls its answer.
  */
-import { join } from "node:path";
 import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
-import type { RunView } from "../store/run-store.js";
-import { readConfined } from "../util/safe-fs.js";
 import { lazy } from "./lazy.js";
 import { dropUnset } from "./team-tool.js";
 
 function text(value: string, details: unknown = {}) {
 	return { content: [{ type: "text" as const, text: value }], details };
-}
-
-/** pi's limits for a tool result: the rest is read from the file. */
-const MAX_LINES = 2000;
-const MAX_CHARS = 50_000;
-
-function truncated(answer: string, path: string): string {
-	const lines = answer.split("\n");
-	if (lines.length <= MAX_LINES && answer.length <= MAX_CHARS) return answer;
-	const head = lines.slice(0, MAX_LINES).join("\n").slice(0, MAX_CHARS);
-	return `${head}\n[... cut at ${head.length} of ${answer.length} characters; the full answer is in ${path}]`;
-}
-
-/** The answer of a single-agent run, or why there is none. */
-async function answer(view: RunView): Promise<string> {
-	const task = [...view.state.tasks.values()][0];
-	if (view.status === "succeeded" && task?.resultPath)
-		return truncated(await readConfined(view.paths.dir, task.resultPath), join(view.paths.dir, task.resultPath));
-	if (view.status === "running" || view.status === "pending") return `still running (run ${view.state.runId})`;
-	return `run ${view.state.runId} ${view.status}${view.state.reason ? `: ${view.state.reason}` : ""}`;
 }
 
 // Plain JSON Schema typed by inference, as in team-tool.ts: no TypeBox at pi's start.
@@ -76,7 +53,7 @@ const SteerParams = {
 	required: ["runId", "message"],
 } as const;
 
-export function registerSubagentTools(pi: ExtensionAPI): void {
+export function registerSubagentTools(pi: ExtensionAPI, hooks: { runStarted(runId: string): void }): void {
 	pi.registerTool({
 		name: "steer_subagent",
 		label: "Steer subagent",
@@ -106,6 +83,7 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 			try {
 				await (await lazy.autonomy()).assertAllowed(ctx.cwd, "start agents");
 				const { progressLine } = await lazy.render();
+				let tracked = false;
 				const view = await api.runAgent({
 					cwd: ctx.cwd,
 					agent: params.agent,
@@ -115,14 +93,17 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 					background: params.background === true,
 					signal,
 					onEvent: (event, state) => {
+						if (!tracked) hooks.runStarted(event.runId);
+						tracked = true;
 						const line = progressLine(event, state);
 						if (line) onUpdate?.(text(line));
 					},
 				});
 				const runId = view.state.runId;
+				if (params.background) hooks.runStarted(runId);
 				if (params.background)
 					return text(`started ${params.agent} as run ${runId}; get its answer with get_subagent_result`, { runId });
-				return text(`${await answer(view)}\n\n(run ${runId})`, api.runJson(view));
+				return text(`${await api.runAnswer(view)}\n\n(run ${runId})`, api.runJson(view));
 			} catch (err) {
 				throw new Error(`Agent failed: ${(err as Error).message}`);
 			}
@@ -144,7 +125,7 @@ export function registerSubagentTools(pi: ExtensionAPI): void {
 					const stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
 					view = await (await lazy.lifecycle()).follow(ctx.cwd, params.runId, () => undefined, stop);
 				}
-				return text(await answer(view), api.runJson(view));
+				return text(await api.runAnswer(view), api.runJson(view));
 			} catch (err) {
 				throw new Error(`get_subagent_result failed: ${(err as Error).message}`);
 			}

@@ -142,6 +142,8 @@ interface Call {
 	/** Asks the user (interactive sessions only). */
 	confirm?: (title: string, message: string) => Promise<boolean>;
 	resourcesChanged: () => void;
+	/** The live view follows a run this call started or resumed (`since`: notify only what happens from then). */
+	runStarted: (runId: string, since?: string) => void;
 }
 
 type Api = Awaited<ReturnType<typeof lazy.api>>;
@@ -199,6 +201,7 @@ function notYet(action: (typeof LATER)[number]): Handler {
 const HANDLERS: Record<Action, Handler> = {
 	async run(c, api, render) {
 		if (!c.p.team || !c.p.goal) throw new Error("team run needs both `team` and `goal` (see action recommend).");
+		let tracked = false;
 		const view = await api.runTeam({
 			cwd: c.cwd,
 			team: c.p.team,
@@ -209,11 +212,21 @@ const HANDLERS: Record<Action, Handler> = {
 			background: c.p.background === true,
 			signal: c.signal,
 			onEvent: (event, state) => {
+				if (!tracked) c.runStarted(event.runId);
+				tracked = true;
 				const line = render.progressLine(event, state);
 				if (line) c.progress(line);
 			},
 		});
-		return text(`${render.renderRun(view)}\nsummary: ${view.paths.summary}`, api.runJson(view));
+		if (c.p.background === true) c.runStarted(view.state.runId);
+		if (c.p.background === true)
+			return text(`${render.renderRun(view)}\nsummary: ${view.paths.summary}`, api.runJson(view));
+		// The team's answer first: what the session's agent acts on. The task tree and files follow.
+		const answer = await api.runAnswer(view);
+		return text(`${answer}\n\n---\n${render.renderRun(view)}\nsummary: ${view.paths.summary}`, {
+			...api.runJson(view),
+			answer,
+		});
 	},
 	async plan(c, api, render) {
 		if (!c.p.team) throw new Error("team plan needs `team`.");
@@ -263,6 +276,7 @@ const HANDLERS: Record<Action, Handler> = {
 	},
 	async resume(c, api, render, lifecycle) {
 		const runId = named(c, "resume");
+		c.runStarted(runId, new Date().toISOString());
 		const view = await (await lifecycle()).resume({
 			cwd: c.cwd,
 			runId,
@@ -281,6 +295,7 @@ const HANDLERS: Record<Action, Handler> = {
 		const runId = named(c, "requeue");
 		const ids = c.p.taskId ? [c.p.taskId] : (await l.listDeadLetters(c.cwd, runId)).map((d) => d.taskId);
 		if (ids.length === 0) throw new Error(`run ${runId} has no dead-lettered tasks`);
+		c.runStarted(runId, new Date().toISOString());
 		const view = await l.resume({
 			cwd: c.cwd,
 			runId,
@@ -376,7 +391,10 @@ const HANDLERS: Record<Action, Handler> = {
 	cleanup: notYet("cleanup"),
 };
 
-export function registerTeamTool(pi: ExtensionAPI, hooks: { resourcesChanged(): void }): void {
+export function registerTeamTool(
+	pi: ExtensionAPI,
+	hooks: { resourcesChanged(): void; runStarted(runId: string, since?: string): void },
+): void {
 	pi.registerTool({
 		name: "team",
 		label: "Team",
@@ -400,6 +418,7 @@ export function registerTeamTool(pi: ExtensionAPI, hooks: { resourcesChanged(): 
 				progress: (line) => onUpdate?.(text(line)),
 				confirm: ctx.hasUI ? (title, message) => ctx.ui.confirm(title, message) : undefined,
 				resourcesChanged: hooks.resourcesChanged,
+				runStarted: hooks.runStarted,
 			};
 			// Failures throw: pi marks the result as an error (a returned object never is).
 			const guarded = NEEDS_AUTONOMY[params.action];

@@ -1,24 +1,34 @@
 /** Slash commands in a real pi: over RPC (headless) and in an interactive terminal under tmux. */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
-import { askPi, cli, hasTool, ROOT, type RunJson, rpc, SCRIPTED, sandbox, waitFor } from "../support/index.js";
+import { askPi, cli, hasTool, type RunJson, rpc, sandbox, tmuxPi } from "../support/index.js";
 
 test('/team-run fix the login bug: "fix" is not a team; the whole text is the goal, the team is recommended', async () => {
 	const box = await sandbox();
 	const ui = await rpc(box, "/team-run fix the login bug", (r) =>
-		r.some((x) => x.method === "notify" && /pi-crew: run \S+ \(team/.test(x.message ?? "")),
+		r.some((x) => x.method === "notify" && /pi-crew: run \S+ \(fast-fix\) succeeded/.test(x.message ?? "")),
 	);
 	const notes = ui.filter((x) => x.method === "notify").map((x) => x.message ?? "");
 	assert.match(
 		notes[0] ?? "",
 		/^pi-crew: team fast-fix \(recommended: executor: trigger "fix".*\): fix the login bug$/,
 	);
-	assert.match(notes.at(-1) ?? "", /^pi-crew: run \S+ \(team fast-fix\) succeeded$/);
+	assert.match(
+		notes.at(-1) ?? "",
+		/^pi-crew: run (\S+) \(fast-fix\) succeeded in [\d.]+m?s, [\d.]+k? tokens; see \/team-status \1$/,
+	);
+	// The live board follows the run: each task running in turn, then the run done.
+	const boards = ui.filter((x) => x.method === "setWidget").flatMap((x) => x.widgetLines ?? []);
+	for (const task of ["explore", "fix", "verify"])
+		assert.ok(
+			boards.some((l) => new RegExp(`^ {2}▶ ${task} +\\w+ +[\\d.]+m?s`).test(l)),
+			`${task} shown running`,
+		);
+	assert.ok(boards.some((l) => /^pi-crew fast-fix · \S+ · succeeded 3\/3 · /.test(l)));
 	assert.ok(
-		ui.some((x) => x.method === "setWidget" && x.widgetLines?.some((l) => /✓ verify/.test(l))),
-		"the task tree is shown",
+		ui.some((x) => x.method === "setStatus" && /^crew: 1 run · \d working · \d\/3 done$/.test(x.statusText ?? "")),
+		"the footer says what runs",
 	);
 	const run = JSON.parse((await cli(["status", "--json"], box)).stdout) as RunJson & { goal: string; team: string };
 	assert.equal(run.team, "fast-fix");
@@ -28,7 +38,7 @@ test('/team-run fix the login bug: "fix" is not a team; the whole text is the go
 test("/team-run with a known team runs that team on the rest of the text", async () => {
 	const box = await sandbox();
 	const ui = await rpc(box, "/team-run research how the config is loaded", (r) =>
-		r.some((x) => /pi-crew: run \S+ \(team/.test(x.message ?? "")),
+		r.some((x) => /pi-crew: run \S+ \(research\) succeeded/.test(x.message ?? "")),
 	);
 	assert.match(
 		ui.filter((x) => x.method === "notify")[0]?.message ?? "",
@@ -36,29 +46,27 @@ test("/team-run with a known team runs that team on the rest of the text", async
 	);
 });
 
+test("/team-run --bg: the run goes on in a background coordinator and the session hears when it ends", async () => {
+	const box = await sandbox();
+	const ui = await rpc(box, "/team-run research where the tests are --bg", (r) =>
+		r.some((x) => /pi-crew: run \S+ \(research\) succeeded/.test(x.message ?? "")),
+	);
+	const notes = ui.filter((x) => x.method === "notify").map((x) => x.message ?? "");
+	assert.match(notes[1] ?? "", /^pi-crew: run (\S+) \(team research\) continues in the background$/);
+	const runId = /run (\S+) \(team research\)/.exec(notes[1] ?? "")?.[1];
+	assert.equal(notes.filter((n) => n.startsWith(`pi-crew: run ${runId} (research) succeeded`)).length, 1, "once");
+	const run = JSON.parse((await cli(["status", runId ?? "", "--json"], box)).stdout) as RunJson;
+	assert.equal(run.status, "succeeded");
+});
+
 test("interactive pi under tmux: /team-list shows the runs in a widget", async (t) => {
 	if (!hasTool(t, "tmux", ["-V"])) return;
 	const box = await sandbox();
 	const seeded = await cli(["run", "review", "seed a run", "--runtime", "scaffold", "--json"], box);
 	const runId = (JSON.parse(seeded.stdout) as RunJson).runId;
-	const session = `pi-crew-test-${process.pid}`;
-	const pi = join(ROOT, "node_modules", ".bin", "pi");
-	const env = Object.entries({
-		HOME: box.env.HOME,
-		PI_CODING_AGENT_DIR: box.env.PI_CODING_AGENT_DIR,
-		PI_CREW_HOME: box.env.PI_CREW_HOME,
-		PI_OFFLINE: "1",
-		NODE_COMPILE_CACHE: box.env.NODE_COMPILE_CACHE,
-	})
-		.map(([k, v]) => `${k}=${v}`)
-		.join(" ");
-	const command = `cd ${box.repo} && env ${env} ${pi} --no-session -ne -e ${join(ROOT, "dist/extension/index.js")} -e ${join(ROOT, "dist/scripted/extension.js")} --model ${SCRIPTED}`;
-	execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", "140", "-y", "40", command]);
-	t.after(() => execFileSync("tmux", ["kill-session", "-t", session]));
-	const screen = () => execFileSync("tmux", ["capture-pane", "-p", "-t", session]).toString();
-	await waitFor("pi's editor", async () => (/crew-scripted|scripted/.test(screen()) ? true : undefined), 30_000);
-	execFileSync("tmux", ["send-keys", "-t", session, "/team-list", "Enter"]);
-	const shown = await waitFor("the run list", async () => (screen().includes(runId) ? screen() : undefined), 30_000);
+	const pi = await tmuxPi(t, box);
+	pi.keys("/team-list", "Enter");
+	const shown = await pi.until("the run list", (screen) => screen.includes(runId), 30_000);
 	assert.match(shown, new RegExp(`${runId}\\s+succeeded\\s+review`));
 });
 

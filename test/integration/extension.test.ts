@@ -45,7 +45,9 @@ test("workers run the parent session's own pi: same version and entry, even with
 	);
 	const { code, stdout, stderr } = await askPi({ ...box, env }, scenario, "run it");
 	assert.equal(code, 0, stderr);
-	assert.match(stdout, /^RUN: Run \S+: succeeded/);
+	// The tool result leads with the team's answer (the final task's result), then the task tree.
+	assert.match(stdout, /^RUN: Report on: which pi runs me\n/);
+	assert.match(stdout, /\n---\nRun \S+: succeeded/);
 	const parentPi = join(ROOT, "node_modules", ".bin", "pi");
 	const version = execFileSync(parentPi, ["--version"], { encoding: "utf8" }).trim();
 	const [runId] = await readdir(join(box.repo, ".crew", "runs"));
@@ -89,7 +91,7 @@ test("workers never trust more than their session or the user: a repository's .p
 		"--no-approve",
 	]);
 	assert.equal(session.code, 0, session.stderr);
-	assert.match(session.stdout, /^RUN: Run \S+: succeeded/);
+	assert.match(session.stdout, /^RUN: Executed the plan for: from the session\n[\s\S]*\n---\nRun \S+: succeeded/);
 	assert.ok(!existsSync(marker), "the untrusting session's workers skipped the project's settings");
 });
 

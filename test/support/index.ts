@@ -1,5 +1,5 @@
 /** Shared test helpers: hermetic temp repos and homes, and the real `pi-crew` CLI as a child process. */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
@@ -289,6 +289,7 @@ export interface UiRequest {
 	message?: string;
 	notifyType?: string;
 	widgetLines?: string[];
+	statusText?: string;
 }
 
 /**
@@ -361,3 +362,39 @@ export async function handWrittenLog(repo: string, runId: string, events: HandWr
 	await writeFile(join(dir, "events.jsonl"), `${lines.join("\n")}\n`);
 	return dir;
 }
+
+/** A real interactive pi (pi-crew and the scripted model loaded) in a tmux session of its own, killed after the test. */
+export async function tmuxPi(t: TestContext, box: Sandbox, size = { x: 140, y: 40 }) {
+	const session = `pi-crew-test-${process.pid}-${++tmuxSessions}`;
+	const pi = join(ROOT, "node_modules", ".bin", "pi");
+	const env = Object.entries({
+		HOME: box.env.HOME,
+		PI_CODING_AGENT_DIR: box.env.PI_CODING_AGENT_DIR,
+		PI_CREW_HOME: box.env.PI_CREW_HOME,
+		PI_OFFLINE: "1",
+		NODE_COMPILE_CACHE: box.env.NODE_COMPILE_CACHE,
+	})
+		.map(([k, v]) => `${k}=${v}`)
+		.join(" ");
+	const command = `cd ${box.repo} && env ${env} ${pi} --no-session -ne -e ${join(ROOT, "dist/extension/index.js")} -e ${join(ROOT, "dist/scripted/extension.js")} --model ${SCRIPTED}`;
+	execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", String(size.x), "-y", String(size.y), command]);
+	t.after(() => execFileSync("tmux", ["kill-session", "-t", session]));
+	const screen = () => execFileSync("tmux", ["capture-pane", "-p", "-t", session]).toString();
+	await waitFor("pi's editor", async () => (/crew-scripted|scripted/.test(screen()) ? true : undefined), 30_000);
+	return {
+		session,
+		screen,
+		keys: (...keys: string[]) => execFileSync("tmux", ["send-keys", "-t", session, ...keys]),
+		/** The screen once `check` finds what it waits for in it. */
+		until: (what: string, check: (screen: string) => boolean, timeoutMs = 60_000) =>
+			waitFor(
+				what,
+				async () => {
+					const now = screen();
+					return check(now) ? now : undefined;
+				},
+				timeoutMs,
+			),
+	};
+}
+let tmuxSessions = 0;
