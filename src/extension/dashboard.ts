@@ -12,8 +12,15 @@ import { type Styles, type Tui, textKit } from "../view/text.js";
 import { resultSource, transcriptSource, Viewer, type ViewerSource } from "../view/viewer.js";
 
 const REFRESH_MS = 250;
-/** Rows pi keeps below the component (its footer): the rest of the terminal is the view's. */
-const PI_ROWS = 3;
+/**
+ * The whole terminal, over pi's own screen. In the editor's place instead, the view would share the screen with
+ * whatever pi draws around the editor (widgets such as the live board, the footer), and when those grow the view's
+ * last lines (its status and its y/n prompts) would fall off the screen.
+ */
+const FULL_SCREEN = {
+	overlay: true,
+	overlayOptions: { anchor: "top-left", width: "100%", maxHeight: "100%" },
+} as const;
 
 interface Model {
 	refresh(): Promise<boolean>;
@@ -47,7 +54,7 @@ function themed(theme: Theme): Styles {
 }
 
 /**
- * Shows `make`'s model in place of the editor until it closes. Refreshes run one at a time, on a timer that stops
+ * Shows `make`'s model over pi's screen until it closes. Refreshes run one at a time, on a timer that stops
  * when the view closes; a key press draws at once. Rejects (nothing shown) when the model cannot be made.
  */
 async function show(
@@ -70,7 +77,7 @@ async function show(
 				});
 		}, REFRESH_MS);
 		return {
-			render: (width) => model.render(width, Math.max(8, tui.terminal.rows - PI_ROWS)),
+			render: (width) => model.render(width, tui.terminal.rows),
 			handleInput(data) {
 				// Key names as pi-tui parses them (`up`, `pageDown`, `G`); other input (a typed é) as it came.
 				if (model.handleKey(piTui.parseKey(data) ?? data) === "close") done();
@@ -80,7 +87,7 @@ async function show(
 			invalidate: () => undefined,
 			dispose: () => clearInterval(timer),
 		};
-	});
+	}, FULL_SCREEN);
 }
 
 /** The dashboard acts through the api like the CLI; resumed and requeued runs go on in the background. */
