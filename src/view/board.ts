@@ -93,13 +93,13 @@ function taskLine(t: TaskState, state: RunState, now: number, width: number): Bo
 	return { text: fit(text, width), tone: TONE[t.status] ?? "text" };
 }
 
-export function renderBoard(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine[] {
+/** The board's first line: the run, its status and progress, its time and its tokens. */
+export function boardHead(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine {
 	const { state, status } = view;
-	const { now, width } = options;
 	const tasks = [...state.tasks.values()];
 	const done = tasks.filter((t) => t.status === "succeeded").length;
 	const failed = tasks.filter((t) => t.status === "failed").length;
-	const time = shortDuration(elapsed(state.createdAt, state.endedAt, now));
+	const time = shortDuration(elapsed(state.createdAt, state.endedAt, options.now));
 	const head = [
 		`pi-crew ${state.team}`,
 		state.runId,
@@ -110,7 +110,14 @@ export function renderBoard(view: { state: RunState; status: RunStatus }, option
 	]
 		.filter(Boolean)
 		.join(" · ");
-	const lines: BoardLine[] = [{ text: fit(head, width), tone: TONE[status] ?? "accent" }];
+	return { text: fit(head, options.width), tone: TONE[status] ?? "accent" };
+}
+
+export function renderBoard(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine[] {
+	const { state, status } = view;
+	const { now, width } = options;
+	const tasks = [...state.tasks.values()];
+	const lines: BoardLine[] = [boardHead(view, options)];
 	if (state.throttledUntil && Date.parse(state.throttledUntil) > now)
 		lines.push({
 			text: fit(`  ⏸ rate limited: no task starts for ${shortDuration(Date.parse(state.throttledUntil) - now)}`, width),

@@ -4,7 +4,7 @@
  * close from the runs pane), and cancel, resume and requeue after a y/n confirmation. A face-neutral model: keys in
  * (pi-tui's key names), lines out for a width and height; `refresh` brings the projections up to date from the logs.
  */
-import { renderBoard } from "./board.js";
+import { boardHead } from "./board.js";
 import { alertsPane, eventsPane, graphPane, type ListPane, matches, metricLines, runsPane } from "./panes.js";
 import { RunList, RunProjection } from "./projection.js";
 import { TaskDetail } from "./task-detail.js";
@@ -383,8 +383,7 @@ export class Dashboard {
 	private head(width: number, now: number): Line {
 		const view = this.run?.view;
 		if (!view) return { text: this.run ? `run ${this.run.runId}: loading…` : "no run open", tone: "muted" };
-		const [line] = renderBoard(view, { now, width });
-		return { text: line?.text ?? "", tone: line?.tone ?? "text" };
+		return boardHead(view, { now, width });
 	}
 
 	private body(width: number, height: number): Line[] {

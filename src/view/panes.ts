@@ -7,7 +7,7 @@ import { formatTokens } from "../engine/summary.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import type { RunView } from "../store/run-store.js";
 import { MARK, shortDuration, TONE, type Tone, taskDetail } from "./board.js";
-import type { EventRow, RunList, RunProjection } from "./projection.js";
+import { dataText, type EventRow, type RunList, type RunProjection } from "./projection.js";
 import { taskTree } from "./render.js";
 import { heading, type Line } from "./text.js";
 
@@ -87,7 +87,7 @@ export function graphPane(run: RunProjection, now: number): ListPane & { ids: st
 function eventTone(e: EventRow): Tone {
 	if (/^task\.(failed|deadlettered)$/.test(e.type)) return "error";
 	if (/^(task\.retrying|run\.alert|run\.throttled|run\.cancelling|task\.cancelled)$/.test(e.type)) return "warning";
-	if (e.type === "task.heartbeat") return e.text.includes("level=healthy") ? "muted" : "warning";
+	if (e.type === "task.heartbeat") return (e.data as { level?: string }).level === "healthy" ? "muted" : "warning";
 	if (e.type === "task.succeeded") return "success";
 	if (e.type.startsWith("run.")) return "accent";
 	return e.type === "task.usage" ? "muted" : "text";
@@ -100,7 +100,7 @@ export function eventsPane(run: RunProjection, rows: number[], filter: string): 
 		row(i, selected) {
 			const e = run.events[rows[i] ?? -1];
 			if (!e) return { text: "" };
-			const text = `${gutter(selected)}${String(e.seq).padStart(5)} ${e.ts.slice(11, 23)} ${e.type.padEnd(17)} ${(e.taskId ?? "").padEnd(12)} ${e.text}`;
+			const text = `${gutter(selected)}${String(e.seq).padStart(5)} ${e.ts.slice(11, 23)} ${e.type.padEnd(17)} ${(e.taskId ?? "").padEnd(12)} ${dataText(e.data)}`;
 			return { text, tone: eventTone(e), selected };
 		},
 		target: (i) => ({ runId: run.runId, taskId: run.events[rows[i] ?? -1]?.taskId }),

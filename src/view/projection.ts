@@ -15,12 +15,12 @@ export interface EventRow {
 	at: number;
 	type: string;
 	taskId?: string;
-	/** The event's data in a line: its scalar fields, arrays joined. */
-	text: string;
+	/** Made into text only for the rows on screen (see dataText). */
+	data: object;
 }
 
 /** `tool=bash phase=start summary=ls .`: a payload's scalar fields (objects such as settings are left out). */
-function dataText(data: object): string {
+export function dataText(data: object): string {
 	const parts: string[] = [];
 	for (const [k, v] of Object.entries(data)) {
 		if (Array.isArray(v)) parts.push(`${k}=${v.join(",")}`);
@@ -75,7 +75,7 @@ export class RunProjection {
 			at: Date.parse(e.ts),
 			type: e.type,
 			taskId: e.taskId,
-			text: dataText(e.data),
+			data: e.data,
 		});
 		this.metrics.observe(e, state);
 		if (e.type === "run.alert") this.alerts.push({ ts: e.ts, kind: e.data.kind, message: e.data.message });
