@@ -228,9 +228,8 @@ export function metricLines(run: RunProjection, width: number, now: number): Lin
 	lines.push(heading("tokens", width));
 	lines.push(...bars(sumBy(metrics.get("crew.task.tokens_total"), "kind"), width, formatTokens));
 	if (state.usage.cost !== undefined) lines.push({ text: `  cost $${state.usage.cost.toFixed(4)}`, tone: "text" });
-	lines.push(heading("heartbeat", width));
-	const reports = Object.entries(run.heartbeats);
-	lines.push({ text: `  reports: ${reports.map(([l, n]) => `${l} ${n}`).join(" · ")}`, tone: "muted" });
+	lines.push(heading("heartbeat (reports by level, then each running task)", width));
+	lines.push(...bars(new Map(Object.entries(run.heartbeats)), width, String));
 	for (const t of state.tasks.values())
 		if (t.status === "running")
 			lines.push({
