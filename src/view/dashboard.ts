@@ -120,9 +120,12 @@ export class Dashboard {
 		);
 	}
 
-	/** Refreshes now (a pane or run just opened) and asks for a frame. */
+	/**
+	 * Refreshes now (a pane, a run or a task just opened) and asks for a frame. After the poll under way, if any: it
+	 * may have started before the change, and so missed what the new pane reads.
+	 */
 	private reload(): void {
-		void this.refresh().then(() => this.options.onChange());
+		void (this.polling ?? Promise.resolve(false)).then(() => this.refresh()).then(() => this.options.onChange());
 	}
 
 	/** One key (pi-tui's name for it: `up`, `pageDown`, `enter`, `j`, `G`, ...); `close` when the dashboard should close. */
