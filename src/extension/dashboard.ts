@@ -71,11 +71,13 @@ async function show(
 			model
 				.refresh()
 				.then((changed) => changed && tui.requestRender())
-				.catch(() => undefined) // the models report their own failures in their status line
+				// The models show what fails to read in their status line; anything else is a bug worth a notice.
+				.catch((err: Error) => ctx.ui.notify(`pi-crew: ${err.message}`, "error"))
 				.finally(() => {
 					busy = false;
 				});
 		}, REFRESH_MS);
+		timer.unref(); // never what keeps pi from exiting
 		return {
 			render: (width) => model.render(width, tui.terminal.rows),
 			handleInput(data) {

@@ -101,14 +101,24 @@ export class Viewer {
 	/** At the end: new content keeps the view there. */
 	private following = false;
 	private readonly rendered: Block[] = [];
+	/** Why the source could not be read at the last refresh (shown at the foot of the view). */
+	private problem: string | undefined;
 
 	constructor(
 		private readonly source: ViewerSource,
 		private readonly kit: TextKit,
 	) {}
 
-	refresh(): Promise<boolean> {
-		return this.source.poll();
+	/** Reads what the source gained; whether there is anything new to draw. */
+	async refresh(): Promise<boolean> {
+		const before = this.problem;
+		try {
+			this.problem = undefined;
+			return (await this.source.poll()) || before !== undefined;
+		} catch (err) {
+			this.problem = `pi-crew: ${(err as Error).message}`;
+			return this.problem !== before;
+		}
 	}
 
 	handleKey(key: string): "close" | undefined {
@@ -135,7 +145,9 @@ export class Viewer {
 		return [
 			{ text: this.source.title, tone: "accent" } as Line,
 			...body,
-			{ text: `${position} · ↑↓ jk PgUp PgDn g G scroll · esc close`, tone: "muted" } as Line,
+			this.problem
+				? ({ text: this.problem, tone: "error" } as Line)
+				: ({ text: `${position} · ↑↓ jk PgUp PgDn g G scroll · esc close`, tone: "muted" } as Line),
 		].map((l) => this.kit.line(l, width));
 	}
 }
