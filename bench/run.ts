@@ -537,13 +537,18 @@ async function dashboardFrames(): Promise<string[]> {
 		actions: { cancel: async () => "", resume: async () => "", requeue: async () => "" },
 		onChange: () => undefined,
 	};
-	// The first open in a process also compiles the log's payload validators (once per process; pi has the api loaded).
+	// The first open in a process runs code the JIT has not optimized yet (once per pi session). CPU time beside wall
+	// time: on a shared machine the wall time of the same work varies several-fold with the load.
 	const opens: number[] = [];
+	const cpu: number[] = [];
 	for (let i = 0; i < 6; i++) {
 		const t0 = performance.now();
+		const c0 = process.cpuUsage();
 		const d = await Dashboard.open(options, "big");
 		d.render(120, 40);
+		const c = process.cpuUsage(c0);
 		opens.push(performance.now() - t0);
+		cpu.push((c.user + c.system) / 1000);
 	}
 	const d = await Dashboard.open(options, "big");
 	const rows: string[] = [];
@@ -581,8 +586,8 @@ async function dashboardFrames(): Promise<string[]> {
 		"",
 		"| measure | median | max | goal |",
 		"|---|---|---|---|",
-		`| open (read and fold the log, projections, first frame) | ${median(opens.slice(1)).toFixed(0)} ms | ${Math.max(...opens.slice(1)).toFixed(0)} ms | <= 200 ms |`,
-		`| the first open in the process (validators compiled too) | ${opens[0]?.toFixed(0)} ms | | |`,
+		`| open (read and fold the log, projections, first frame) | ${median(opens.slice(1)).toFixed(0)} ms (CPU ${median(cpu.slice(1)).toFixed(0)} ms) | ${Math.max(...opens.slice(1)).toFixed(0)} ms | <= 200 ms |`,
+		`| the first open in the process (code not yet optimized, validators compiled) | ${opens[0]?.toFixed(0)} ms (CPU ${cpu[0]?.toFixed(0)} ms) | | |`,
 		...rows,
 		`| refresh with nothing new (the 4 Hz timer, off the frame) | ${median(idle).toFixed(2)} ms | ${Math.max(...idle).toFixed(2)} ms | |`,
 		"",
