@@ -110,8 +110,9 @@ test("cancel from the dashboard stops a running run", async (t: TestContext) => 
 			throw new Error(`${err.message}; the screen:\n${pi.screen()}`);
 		});
 	pi.keys("y");
-	const done = await pi.until("the outcome", (s) => s.includes(`run ${runId} cancelled`), 30_000);
-	assert.match(dashboard(done), new RegExp(`^pi-crew fast-fix · ${runId} · cancelled`, "m"));
+	// The outcome in the status line, and the run's state as its log now reads.
+	const header = new RegExp(`^pi-crew fast-fix · ${runId} · cancelled`, "m");
+	await pi.until("the outcome", (s) => s.includes(`run ${runId} cancelled`) && header.test(dashboard(s)), 30_000);
 	const status = JSON.parse((await cli(["status", runId, "--json"], box)).stdout) as RunJson;
 	assert.equal(status.status, "cancelled");
 	await waitFor("the workers to stop", async () => ((await processesOfRun(runId)).length === 0 ? true : undefined));
