@@ -3,8 +3,9 @@
  * Prints a markdown report; record it in docs/benchmarks.md with the date and machine.
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
- *   BENCH_ONLY       comma-separated sections to run: eventlog, redact, dashboard, startup, task, inprocess, dag
- *                    (default all)
+ *   BENCH_ONLY       comma-separated sections to run: eventlog, redact, dashboard, startup, task, inprocess, dag,
+ *                    worktree (default all)
+ *   BENCH_FILES      files in the repository of the worktree benchmark (default 10000)
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -173,6 +174,65 @@ async function oneTaskVsBarePi(pairs: number): Promise<string[]> {
 		`| bare pi process | ${bareMs.toFixed(0)} ms | 1.00 |`,
 		`| pi-crew task (task.started -> task.succeeded) | ${median(rows.task).toFixed(0)} ms | ${(median(rows.task) / bareMs).toFixed(2)} |`,
 		`| whole \`pi-crew run\` command (coordinator start, plan, log, summary) | ${median(rows.cli).toFixed(0)} ms | ${(median(rows.cli) / bareMs).toFixed(2)} |`,
+		"",
+	];
+}
+
+/**
+ * The cost of worktree isolation per task on a repository of `files` files: make the task's worktree, commit its
+ * change, merge it into the integration branch; as a ratio to the task itself (one scripted turn that writes a file,
+ * run in the checkout).
+ */
+async function worktreeCost(files: number): Promise<string[]> {
+	const { Workspace } = await import("../src/workspace/worktrees.js");
+	const box = await sandbox("worktree");
+	const git = (...args: string[]) =>
+		spawnSync("git", ["-c", "user.name=b", "-c", "user.email=b@x", ...args], { cwd: box.repo });
+	await rm(join(box.repo, ".git"), { recursive: true });
+	git("init", "-q");
+	for (let i = 0; i < files; i++) await box.write(`src/d${i % 100}/f${i}.ts`, `export const v${i} = ${i};\n`);
+	await box.write(".gitignore", ".crew/\n");
+	git("add", "-A");
+	git("commit", "-qm", "base");
+	const rounds = 5;
+	const workspace = await Workspace.open(box.repo, "bench");
+	await workspace.begin(spawnSync("git", ["rev-parse", "HEAD"], { cwd: box.repo, encoding: "utf8" }).stdout.trim());
+	const prepare: number[] = [];
+	const land: number[] = [];
+	for (let i = 0; i < rounds; i++) {
+		let t = performance.now();
+		const dir = await workspace.prepare(`t${i}`);
+		prepare.push(performance.now() - t);
+		await writeFile(join(dir, `new${i}.ts`), "export {};\n");
+		t = performance.now();
+		await workspace.commit(`t${i}`, `task ${i}`);
+		if (!("merged" in (await workspace.land(`t${i}`)))) throw new Error("bench merge conflicted");
+		land.push(performance.now() - t);
+	}
+	await soloTeam(box, "writer", [{ id: "w" }], "bash");
+	const scenario = join(box.dir, "scenario.yaml");
+	await writeFile(scenario, 'default:\n  - tool: bash\n    args: { command: "echo x > out.txt" }\n  - say: done\n');
+	const task: number[] = [];
+	for (let i = 0; i < rounds + 1; i++) {
+		const args = ["run", "writer", "g", "--model", "crew-scripted/scripted", "--scenario", scenario, "--json"];
+		const r = await timed(process.execPath, [CLI, ...args], box.repo, box.env);
+		if (r.code !== 0) throw new Error(`bench run failed: ${r.code}`);
+		const t = (JSON.parse(r.stdout) as { tasks: { startedAt: string; endedAt: string }[] }).tasks[0];
+		if (i > 0 && t) task.push(Date.parse(t.endedAt) - Date.parse(t.startedAt));
+	}
+	await box.cleanup();
+	const cost = median(prepare) + median(land);
+	return [
+		`### Worktree isolation per task (repository of ${files.toLocaleString("en")} files)`,
+		"",
+		`${rounds} tasks, medians. The task: one scripted turn with a bash call, in the checkout.`,
+		"",
+		"| measure | median | ratio to the task |",
+		"|---|---|---|",
+		`| the task itself | ${median(task).toFixed(0)} ms | 1.00 |`,
+		`| make its worktree (\`git worktree add\`, ${files.toLocaleString("en")} files checked out) | ${median(prepare).toFixed(0)} ms | ${(median(prepare) / median(task)).toFixed(2)} |`,
+		`| commit its change and merge it (merge-tree, commit-tree, update-ref) | ${median(land).toFixed(0)} ms | ${(median(land) / median(task)).toFixed(2)} |`,
+		`| isolation in all | ${cost.toFixed(0)} ms | ${(cost / median(task)).toFixed(2)} |`,
 		"",
 	];
 }
@@ -632,6 +692,7 @@ const SECTIONS: Record<string, () => Promise<string[]>> = {
 	task: () => oneTaskVsBarePi(pairs),
 	inprocess: inProcess,
 	dag: () => dag(dagTasks),
+	worktree: () => worktreeCost(Number(process.env.BENCH_FILES ?? 10_000)),
 };
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const unknown = only?.filter((name) => !(name in SECTIONS));

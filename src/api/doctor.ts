@@ -1,9 +1,11 @@
 /** `pi-crew doctor`: what would stop a run here, and what needs attention (interrupted or unreadable runs). */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { projectTrust } from "../config/trust.js";
+import { runPaths } from "../store/run-store.js";
 import { piCommand, sessionPiVersion } from "../workers/host-pi.js";
 import { findRepo, formatProblem, listRuns, validateResources } from "./index.js";
 import { findInterrupted } from "./lifecycle.js";
@@ -181,6 +183,21 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 	} catch (err) {
 		checks.push({ name: "runs", level: "error", detail: (err as Error).message, hint: "see .crew/runs" });
 	}
+	const { orphanedWorktrees } = await import("../workspace/worktrees.js");
+	const runExists = (id: string) => {
+		try {
+			return existsSync(runPaths(repo, id).dir);
+		} catch {
+			return false; // not a run id
+		}
+	};
+	for (const o of await orphanedWorktrees(repo, runExists))
+		checks.push({
+			name: `worktree ${o.runId}/${o.taskId}`,
+			level: "warning",
+			detail: `${o.worktree}: its run is gone`,
+			hint: `git worktree remove ${o.worktree} (its branch pi-crew/${o.runId}/task/${o.taskId} is kept)`,
+		});
 	const rg = await onPath(["rg"]);
 	const fd = await onPath(["fd", "fdfind"]);
 	checks.push(

@@ -17,6 +17,7 @@ import { findRepo } from "../util/repo.js";
 import { readConfined } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
+import { integrationBranch } from "../workspace/worktrees.js";
 
 export { formatProblem } from "../util/yaml-source.js";
 export type { Catalog, CrewEvent, Problem, RunState, RunView };
@@ -60,6 +61,8 @@ export interface RunRequest {
 	budget?: Budget;
 	/** Run in a detached coordinator process that outlives this one; returns once it has taken the run. */
 	background?: boolean;
+	/** Writing tasks in git worktrees of their own, merged back (`--isolation`; else the team's, else shared). */
+	isolation?: "worktree" | "shared";
 	signal?: AbortSignal;
 	onEvent?: OnEvent;
 }
@@ -125,6 +128,10 @@ async function launch(
 		req = { ...req, model: req.model ?? `${SCRIPTED_PROVIDER}/scripted` };
 	}
 	const settings = runSettings(req, config.values, plan.autoRetry, scenario);
+	if ((req.isolation ?? plan.isolation) === "worktree") {
+		const { Workspace } = await import("../workspace/worktrees.js");
+		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
+	}
 	if (settings.runtime !== "scaffold") {
 		const { modelsOf } = await import("../engine/plan.js");
 		await (await import("./models.js")).preflightModels(modelsOf(plan, settings), repo);
@@ -471,6 +478,9 @@ export function runJson(view: RunView) {
 		runDir: view.paths.dir,
 		summary: view.state.summaryPath ? join(view.paths.dir, view.state.summaryPath) : undefined,
 		usage: view.state.usage,
+		...(view.state.settings.isolation === "worktree"
+			? { integrationBranch: integrationBranch(view.state.runId), baseCommit: view.state.settings.baseCommit }
+			: {}),
 		tasks: [...view.state.tasks.values()].map((t) => ({
 			id: t.id,
 			role: t.role,
@@ -485,6 +495,8 @@ export function runJson(view: RunView) {
 			endedAt: t.endedAt,
 			...(t.reason ? { reason: t.reason } : {}),
 			...(t.resultPath ? { result: join(view.paths.dir, t.resultPath) } : {}),
+			...(t.merged ? { merged: t.merged } : {}),
+			...(t.conflict ? { needsAttention: true, conflict: t.conflict } : {}),
 			usage: t.usage,
 			toolCalls: t.toolCalls,
 		})),
@@ -504,4 +516,27 @@ export async function setProjectTrust(cwd: string | undefined, trusted: boolean)
 	const sdk = await loadSdk();
 	new sdk.ProjectTrustStore(piAgentDir()).set(await realpath(repo), trusted);
 	return { repo, ...projectTrust(repo) };
+}
+
+/**
+ * Moves the user's checkout to an isolated run's integration branch, by a fast-forward (`pi-crew apply`, `--apply`):
+ * only for a run that succeeded, never while a merge conflict is open.
+ */
+export async function applyRun(cwd: string | undefined, runId?: string) {
+	const view = await runStatus(cwd, runId);
+	const { state } = view;
+	if (state.settings.isolation !== "worktree")
+		throw new UsageError(`run ${state.runId} did not use worktrees: its tasks worked in the checkout itself`);
+	const open = [...state.tasks.values()].filter((t) => t.status === "failed" && t.conflict);
+	if (open.length > 0)
+		throw new UsageError(
+			`run ${state.runId} has open merge conflicts: ${open.map((t) => `${t.id} (${t.conflict?.files.join(", ")} on ${t.conflict?.branch}, worktree ${t.conflict?.worktree})`).join("; ")}. Resolve them there and commit, then: pi-crew resume ${state.runId}`,
+		);
+	const { Workspace } = await import("../workspace/worktrees.js");
+	const workspace = await Workspace.open(findRepo(cwd), state.runId);
+	if (view.status !== "succeeded")
+		throw new UsageError(
+			`run ${state.runId} is ${view.status}; only a run that succeeded is applied. What was merged so far is on ${workspace.integration}: git merge it yourself if you want it`,
+		);
+	return { runId: state.runId, branch: workspace.integration, ...(await workspace.apply()) };
 }

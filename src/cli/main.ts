@@ -16,6 +16,8 @@ Usage:
   pi-crew run <team> "<goal>" [--workflow W] [--runtime child|inprocess|auto|scaffold] [--model M] [--scenario FILE]
                                [--concurrency N] [--timeout SECONDS] [--retry] [--background]
                                [--max-tokens N] [--max-tasks N] [--max-wall SECONDS] [--json] [--cwd DIR]
+                               [--isolation worktree|shared] [--apply]
+  pi-crew apply [runId]                fast-forward the checkout to an isolated run's integration branch
   pi-crew cancel <runId>               stop a run (foreground or background) from any process
   pi-crew resume <runId> [--background]   continue an interrupted or cancelled run
   pi-crew deadletter [runId] [--json]  tasks given up on (retries exhausted, heartbeat dead)
@@ -45,6 +47,8 @@ Docs: README.md, docs/scripted-model.md, docs/observability.md`;
 
 const OPTIONS = {
 	workflow: { type: "string" },
+	isolation: { type: "string" },
+	apply: { type: "boolean" },
 	runtime: { type: "string" },
 	model: { type: "string" },
 	scenario: { type: "string" },
@@ -133,10 +137,14 @@ async function run(args: string[], v: Values): Promise<number> {
 		...(v["max-tasks"] !== undefined ? { maxTasks: positiveInt("max-tasks", v["max-tasks"]) } : {}),
 		...(wall !== undefined ? { maxWallMs: wall * 1000 } : {}),
 	};
+	if (v.isolation !== undefined && v.isolation !== "worktree" && v.isolation !== "shared")
+		throw new api.UsageError(`--isolation must be worktree or shared, got "${v.isolation}"`);
+	if (v.apply && v.background) throw new api.UsageError("--apply waits for the run's end: drop --background");
 	const view = await api.runTeam({
 		cwd: v.cwd,
 		team,
 		goal: goalWords.join(" "),
+		isolation: v.isolation as "worktree" | "shared" | undefined,
 		workflow: v.workflow,
 		runtime: v.runtime as RuntimeName | undefined,
 		model: v.model,
@@ -148,7 +156,24 @@ async function run(args: string[], v: Values): Promise<number> {
 		background: v.background,
 		...(v.background ? {} : foreground()),
 	});
-	return report(view, v);
+	const code = report(view, v);
+	if (v.apply && view.status === "succeeded") await applied(await api.applyRun(v.cwd, view.state.runId), v);
+	return code;
+}
+
+async function apply(args: string[], v: Values): Promise<number> {
+	await applied(await api.applyRun(v.cwd, args[0]), v);
+	return 0;
+}
+
+async function applied(result: Awaited<ReturnType<typeof api.applyRun>>, v: Values): Promise<void> {
+	if (v.json && !v.apply) out(result);
+	else
+		process.stderr.write(
+			result.from === result.to
+				? `the checkout already has run ${result.runId}'s work (${result.branch})\n`
+				: `applied run ${result.runId}: the checkout moved from ${result.from.slice(0, 12)} to ${result.to.slice(0, 12)} (${result.branch}), a fast-forward\n`,
+		);
 }
 
 async function listResources(kind: "agents" | "teams" | "workflows", v: Values): Promise<number> {
@@ -201,6 +226,7 @@ const COMMANDS: Record<string, Command> = {
 	workflows: (_, v) => listResources("workflows", v),
 	init,
 	trust,
+	apply,
 	plan,
 	recommend,
 	cancel: lifecycle,

@@ -9,6 +9,7 @@ import { attemptDir, listRunIds, loadRun, runPaths, writeArtifact } from "../sto
 import { withCorrelation } from "../util/correlation.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
 import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
+import type { Workspace } from "../workspace/worktrees.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { type RunContext, sleep } from "./context.js";
 import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
@@ -19,9 +20,25 @@ import { retryDelay } from "./retry.js";
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
 const MAX_RATE_LIMIT_WAITS = 5;
 
+/** Tools that change files: a task with any of them works in a worktree of its own when the run is isolated. */
+const WRITING_TOOLS = new Set(["write", "edit", "bash"]);
+
 export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void> {
 	const id = task.id;
 	const dir = `tasks/${id}`;
+	const tools = taskTools(ctx.settings, task.agent);
+	// No tools named means pi's defaults, which write. A step may ask to work in the checkout (`isolation: shared`).
+	const writes = tools === undefined || tools.some((t) => WRITING_TOOLS.has(t));
+	const workspace = writes && task.isolation !== "shared" ? ctx.workspace : undefined;
+	const cwd = workspace ? await workspace.prepare(id) : ctx.repo;
+	const committed = ctx.state().tasks.get(id)?.committed;
+	if (workspace && committed) {
+		// Its work was committed before the run stopped (a crash mid-merge, or a conflict resolved by hand): merge it.
+		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
+		const promptPath = ctx.state().tasks.get(id)?.promptPath ?? "";
+		await ctx.log.append("task.started", { attempt, promptPath }, id);
+		return land(ctx, workspace, id, committed);
+	}
 	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task));
 	if (task.adaptive)
 		prompt += `\n${planFormat(ctx.plan.roles, new Set([...ctx.state().tasks.values()].filter((t) => !t.from).map((t) => t.role)))}`;
@@ -39,7 +56,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const systemPromptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/system.md`, system);
 		const { promptPath } = loop;
 		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptPath) }, id);
-		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir });
+		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd);
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
 			if ("errors" in plan) {
@@ -56,12 +73,15 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		}
 		if (outcome.kind === "succeeded") {
 			const resultPath = await writeArtifact(ctx.paths, `${dir}/result.md`, outcome.answer);
-			await ctx.log.append(
-				"task.succeeded",
-				{ resultPath: relative(ctx.paths.dir, resultPath), chars: outcome.answer.length },
-				id,
-			);
+			const result = { resultPath: relative(ctx.paths.dir, resultPath), chars: outcome.answer.length };
 			ctx.gate.opened();
+			if (!workspace) {
+				await ctx.log.append("task.succeeded", result, id);
+				return "done";
+			}
+			const commit = await workspace.commit(id, `pi-crew: ${id} (${task.role}) of run ${ctx.log.runId}`);
+			await ctx.log.append("task.committed", { ...result, commit }, id);
+			await land(ctx, workspace, id, result);
 			return "done";
 		}
 		const { kind, detail } = outcome;
@@ -148,7 +168,27 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 			await ctx.log.append("task.depends", { add: added }, waiter.id);
 }
 
-async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFiles): Promise<WorkerOutcome> {
+/** Merges an isolated task's committed work into the run's integration branch: it succeeds, or needs attention. */
+async function land(
+	ctx: RunContext,
+	workspace: Workspace,
+	id: string,
+	result: { resultPath: string; chars: number },
+): Promise<void> {
+	const landing = await workspace.land(id);
+	if ("merged" in landing) {
+		await ctx.log.append("task.succeeded", { ...result, merged: landing.merged }, id);
+		return;
+	}
+	await ctx.log.append("task.conflicted", { files: landing.conflict, ...workspace.place(id) }, id);
+}
+
+async function runAttempt(
+	ctx: RunContext,
+	task: PlannedTask,
+	files: AttemptFiles,
+	cwd: string,
+): Promise<WorkerOutcome> {
 	const id = task.id;
 	const stopper = new AbortController();
 	const onCancel = () => stopper.abort(new StopRequest("cancel", "cancelled"));
@@ -161,7 +201,7 @@ async function runAttempt(ctx: RunContext, task: PlannedTask, files: AttemptFile
 		runId: ctx.log.runId,
 		taskId: id,
 		agent: task.agent.name,
-		cwd: ctx.repo,
+		cwd,
 		projectTrusted: ctx.projectTrusted,
 		...files,
 		model: taskModel(ctx.settings, task.agent),

@@ -3,6 +3,7 @@ import type { EventLogWriter } from "../store/event-log.js";
 import type { RunSettings, RunState } from "../store/events.js";
 import type { RunPaths } from "../store/run-store.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
+import type { Workspace } from "../workspace/worktrees.js";
 import type { Plan } from "./plan.js";
 import type { HeartbeatWatcher } from "./watcher.js";
 
@@ -10,6 +11,8 @@ export interface RunContext {
 	repo: string;
 	/** pi's trust decision for the repository, taken when this coordinator started (config/trust.ts). */
 	projectTrusted: boolean;
+	/** Worktrees and the merge queue of an isolated run (settings.isolation "worktree"). */
+	workspace?: Workspace;
 	paths: RunPaths;
 	log: EventLogWriter;
 	plan: Plan;

@@ -96,6 +96,7 @@ async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 						template: t.template,
 						output: t.output,
 						...(t.adaptive ? { adaptive: true } : {}),
+						...(t.isolation ? { isolation: t.isolation } : {}),
 						definition: recordDefinition(t.agent),
 					},
 					t.id,
@@ -210,6 +211,15 @@ interface Started {
 	state: () => RunState;
 }
 
+/** The run's workspace, its integration branch made at the base commit (a resumed run finds its own). */
+async function isolated(repo: string, runId: string, settings: RunSettings) {
+	const { Workspace } = await import("../workspace/worktrees.js");
+	if (!settings.baseCommit) throw new Error(`run ${runId} is isolated but records no base commit`);
+	const workspace = await Workspace.open(repo, runId);
+	await workspace.begin(settings.baseCommit);
+	return workspace;
+}
+
 async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	const { paths, lease, log, state } = run;
 	const settings = state().settings;
@@ -270,6 +280,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		watcher.start();
 		let outcome: RunOutcome;
 		try {
+			if (settings.isolation === "worktree") ctx.workspace = await isolated(opts.repo, log.runId, settings);
 			outcome = await new Scheduler(ctx).run();
 		} catch (err) {
 			// A bug or an I/O failure (disk full): workers are stopped. The run is not finished: once this process lets

@@ -24,6 +24,8 @@ export interface PlannedTask {
 	adaptive?: boolean;
 	/** Added by the plan of this adaptive task. */
 	from?: string;
+	/** The step's own isolation, over the run's (a writing step of an isolated run works in a worktree). */
+	isolation?: "worktree" | "shared";
 }
 
 export interface Plan {
@@ -31,6 +33,8 @@ export interface Plan {
 	workflow: string;
 	/** Team-level opt-in to retries (`autoRetry: true` in the team file). */
 	autoRetry: boolean;
+	/** The team's isolation (`isolation: worktree` in the team file), unless the run says otherwise. */
+	isolation?: "worktree" | "shared";
 	/** The team's roles and their agents: what an adaptive plan may use. */
 	roles: Map<string, AgentDef>;
 	/** Grows when an adaptive step's plan adds tasks. */
@@ -97,11 +101,15 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			related,
 		);
 	}
-	const agentFiles = new Set(team.roles.map((r) => `${r.agent}.md`));
+	// Errors of the files this run would use. An invalid file elsewhere (a project file with a builtin's name that did
+	// not parse) was skipped by the catalog: it is validate's to report, and never blocks what it failed to shadow.
+	const used = new Set([
+		team.source.file,
+		workflow.source.file,
+		...team.roles.flatMap((r) => catalog.agents.get(r.agent)?.source.file ?? []),
+	]);
 	const problems = [
-		...catalog.problems.filter(
-			(p) => p.severity !== "warning" && (p.file === team.source.file || agentFiles.has(basename(p.file))),
-		),
+		...catalog.problems.filter((p) => p.severity !== "warning" && used.has(p.file)),
 		...checkWorkflowGraph(workflow),
 		...checkWorkflowRoles(workflow, team),
 	];
@@ -120,12 +128,16 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			template: step.task,
 			output: step.output ?? step.id,
 			...(step.adaptive ? { adaptive: true } : {}),
+			...(step.isolation ? { isolation: step.isolation } : {}),
 		};
 	});
+	// The team's isolation, else a worktree if a step asks for one (the run's `--isolation` is over both).
+	const isolation = team.isolation ?? (tasks.some((t) => t.isolation === "worktree") ? "worktree" : undefined);
 	return {
 		team: team.name,
 		workflow: workflow.name,
 		autoRetry: team.autoRetry === true,
+		...(isolation ? { isolation } : {}),
 		roles: teamRoles(catalog, team.roles),
 		tasks,
 	};
@@ -171,8 +183,11 @@ export function reopenForResume(state: RunState, requeue: string[]): string[] {
 	if (state.status === "succeeded") throw new ResumeRefused(`run ${id} succeeded: nothing to resume`);
 	if (state.status === "pending")
 		throw new ResumeRefused(`run ${id} never started (its coordinator died while planning): start a new run`);
-	if (state.status === "failed" && requeue.length === 0)
+	// A merge conflict is resolved by hand on the task's branch; resuming tries its merge again.
+	const conflicted = [...state.tasks.values()].filter((t) => t.status === "failed" && t.conflict).map((t) => t.id);
+	if (state.status === "failed" && requeue.length === 0 && conflicted.length === 0)
 		throw new ResumeRefused(`run ${id} failed; to run its failed tasks again: pi-crew deadletter requeue ${id}`);
+	if (requeue.length === 0) requeue = conflicted;
 	for (const taskId of requeue) {
 		const t = state.tasks.get(taskId);
 		if (t?.status !== "failed")
@@ -243,6 +258,7 @@ function fromLog(t: TaskState, agent: AgentDef): PlannedTask {
 		output: t.output,
 		...(t.adaptive ? { adaptive: true } : {}),
 		...(t.from ? { from: t.from } : {}),
+		...(t.isolation ? { isolation: t.isolation } : {}),
 	};
 }
 

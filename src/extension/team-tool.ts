@@ -106,6 +106,12 @@ const Params = {
 			description: "run/resume/requeue: keep going in a detached process; returns at once",
 		},
 		model: { type: "string", description: "run: model for every worker (provider/id)" },
+		isolation: {
+			type: "string",
+			enum: ["worktree", "shared"],
+			description:
+				"run: worktree = each writing task in a git worktree of its own, merged into the run's integration branch (the user's checkout is untouched); shared = all in the checkout. Default: the team's",
+		},
 	},
 	required: ["action"],
 } as const;
@@ -210,6 +216,7 @@ const HANDLERS: Record<Action, Handler> = {
 			model: c.p.model,
 			sessionModel: c.session,
 			background: c.p.background === true,
+			...(c.p.isolation ? { isolation: c.p.isolation } : {}),
 			signal: c.signal,
 			onEvent: (event, state) => {
 				if (!tracked) c.runStarted(event.runId);

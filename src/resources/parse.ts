@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import type { TSchema } from "typebox";
 import { PI_TOOLS } from "../config/home.js";
 import { checkSchema } from "../util/schema-check.js";
+import { suggest } from "../util/suggest.js";
 import { type Problem, parseYaml, splitFrontmatter } from "../util/yaml-source.js";
 import {
 	type AgentDef,
@@ -55,8 +56,8 @@ export function parseResource(
 	if (typeof src.value !== "object" || src.value === null || Array.isArray(src.value)) {
 		return { problems: [{ file, line: 2, message: "frontmatter must be a map of fields" }] };
 	}
-	const problems = checkSchema(SCHEMAS[kind], src, file);
 	const fields = src.value as Record<string, unknown>;
+	const problems = softenUnknownFields(checkSchema(SCHEMAS[kind], src, file), SCHEMAS[kind], fields);
 	const expected = basename(file).slice(0, -KIND_SUFFIX[kind].length);
 	if (typeof fields.name === "string" && fields.name !== expected) {
 		problems.push({
@@ -94,12 +95,47 @@ export function parseResource(
 				message: "the agent's body (its system prompt) is empty",
 				hint: "write the role's instructions below the frontmatter",
 			});
-		if (problems.length > 0) return { problems };
+		if (hasErrors(problems)) return { problems };
 		return { def: { ...(fields as Omit<AgentDef, "prompt" | "source">), tools: list, prompt: body, source }, problems };
 	}
-	if (problems.length > 0) return { problems };
+	if (hasErrors(problems)) return { problems };
 	return {
 		def: { ...(fields as Omit<TeamDef & WorkflowDef, "body" | "source">), body, source } as TeamDef | WorkflowDef,
 		problems,
 	};
+}
+
+function hasErrors(problems: Problem[]): boolean {
+	return problems.some((p) => p.severity !== "warning");
+}
+
+/** The property names a schema allows at `path` (through objects and array items). */
+function fieldsAt(schema: TSchema, path: string[]): string[] {
+	let at = schema as { properties?: Record<string, TSchema>; items?: TSchema };
+	for (const step of path) {
+		if (/^\d+$/.test(step)) at = (at.items ?? {}) as typeof at;
+		else at = (at.properties?.[step] ?? {}) as typeof at;
+	}
+	return Object.keys(at.properties ?? {});
+}
+
+/**
+ * Unknown fields are warnings, never fatal: files written for another version or tool keep working. Each says what
+ * was probably meant, and is dropped from the resource (nothing reads a field it does not know).
+ */
+function softenUnknownFields(problems: Problem[], schema: TSchema, fields: Record<string, unknown>): Problem[] {
+	for (const p of problems) {
+		if (p.message !== "unknown field" || !p.field) continue;
+		const path = p.field.split(".");
+		const key = path.pop() ?? "";
+		const known = fieldsAt(schema, path);
+		const meant = suggest(key, known);
+		p.severity = "warning";
+		p.message = "unknown field, ignored";
+		p.hint = meant ? `did you mean "${meant}"?` : `known fields here: ${known.join(", ")}`;
+		let parent: unknown = fields;
+		for (const step of path) parent = (parent as Record<string, unknown> | undefined)?.[step];
+		if (parent && typeof parent === "object") delete (parent as Record<string, unknown>)[key];
+	}
+	return problems;
 }

@@ -34,6 +34,8 @@ export const TeamFrontmatter = Type.Object(
 		defaultWorkflow: Name,
 		/** Opt in to retrying failed tasks (policy from config, or the defaults). */
 		autoRetry: Type.Optional(Type.Boolean()),
+		/** `worktree`: each writing task works in a git worktree of its own, merged back in order (docs/workspaces.md). */
+		isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
 	},
 	{ additionalProperties: false },
 );
@@ -52,6 +54,11 @@ export const WorkflowFrontmatter = Type.Object(
 					output: Type.Optional(StepId),
 					/** The step's answer is a plan (a fenced JSON block) whose tasks are added to the run. */
 					adaptive: Type.Optional(Type.Boolean()),
+					/**
+					 * `worktree`: the step works in a worktree of its own (and so the run is isolated); `shared`: it works in
+					 * the checkout even when the run is isolated (read what is there, write nothing the merge would miss).
+					 */
+					isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
 				},
 				{ additionalProperties: false },
 			),

@@ -80,6 +80,10 @@ const RunSettings = Type.Object({
 	heartbeat: HeartbeatPolicy,
 	/** Tools no worker of the run gets (the user's and the repository's config: `tools.deny`). */
 	denyTools: Type.Optional(Type.Array(Type.String())),
+	/** Writing tasks work in git worktrees of their own and are merged into the run's integration branch. */
+	isolation: Type.Optional(Type.Literal("worktree")),
+	/** The commit an isolated run started from (the checkout's HEAD then). */
+	baseCommit: Type.Optional(Type.String()),
 });
 export type RunSettings = Static<typeof RunSettings>;
 
@@ -174,6 +178,8 @@ export const EVENT_PAYLOADS = {
 		adaptive: Type.Optional(Type.Boolean()),
 		/** Added by the plan of this (adaptive) task. */
 		from: Type.Optional(Type.String()),
+		/** The step's own isolation (`isolation:` in the workflow), over the run's. */
+		isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
 		/**
 		 * What the agent was when the task was planned: a resumed run uses it, not the agent's file as it is now (the
 		 * replay of a run never changes meaning). Absent in logs written before it was recorded.
@@ -198,7 +204,16 @@ export const EVENT_PAYLOADS = {
 		delayMs: Type.Number(),
 		rateLimited: Type.Optional(Type.Boolean()),
 	}),
-	"task.succeeded": Type.Object({ resultPath: Type.String(), chars: Type.Integer() }),
+	"task.succeeded": Type.Object({
+		resultPath: Type.String(),
+		chars: Type.Integer(),
+		/** The run's integration branch after this task's work was merged into it (isolated runs). */
+		merged: Type.Optional(Type.String()),
+	}),
+	/** An isolated task's work is committed on its branch (`commit`, its tip) and waits for its merge. */
+	"task.committed": Type.Object({ resultPath: Type.String(), chars: Type.Integer(), commit: Type.String() }),
+	/** Its merge conflicts with the integration branch: it needs a person; branch and worktree are kept as they are. */
+	"task.conflicted": Type.Object({ files: Type.Array(Type.String()), branch: Type.String(), worktree: Type.String() }),
 	"task.failed": Type.Object({ reason: Type.String() }),
 	"task.skipped": Type.Object({ reason: Type.String() }),
 	"task.cancelled": Type.Object({ reason: Type.String() }),
@@ -260,6 +275,12 @@ export interface TaskState extends TaskDefinition {
 	toolCalls: number;
 	heartbeat?: HeartbeatLevel;
 	deadLetter?: DeadLetterReason;
+	/** An isolated task's committed work, waiting for (or past) its merge. */
+	committed?: { resultPath: string; chars: number; commit: string };
+	/** The integration commit that includes the task's work. */
+	merged?: string;
+	/** Its merge conflicted: where the work is and which files. The task reads as failed, needing attention. */
+	conflict?: { files: string[]; branch: string; worktree: string };
 	/** What a running task is doing: a tool call in progress (with its summary), else the model's turn, since when. */
 	activity?: { tool?: string; summary?: string; since: string };
 }
@@ -492,6 +513,17 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			closeAttempt(task, e.ts);
 			task.resultPath = e.data.resultPath;
 			task.endedAt = e.ts;
+			task.merged = e.data.merged;
+			task.conflict = undefined;
+			break;
+		case "task.committed":
+			task.committed = { resultPath: e.data.resultPath, chars: e.data.chars, commit: e.data.commit };
+			break;
+		case "task.conflicted":
+			task.conflict = { files: e.data.files, branch: e.data.branch, worktree: e.data.worktree };
+			task.reason = `needs attention: merging its work conflicts in ${e.data.files.join(", ")}`;
+			closeAttempt(task, e.ts, task.reason);
+			task.endedAt = e.ts;
 			break;
 		case "task.failed":
 		case "task.skipped":
@@ -511,6 +543,7 @@ function targetStatus(e: CrewEvent): TaskStatus | undefined {
 		case "task.succeeded":
 			return "succeeded";
 		case "task.failed":
+		case "task.conflicted":
 			return "failed";
 		case "task.skipped":
 			return "skipped";

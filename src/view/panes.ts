@@ -108,10 +108,14 @@ export function eventsPane(run: RunProjection, rows: number[], filter: string): 
 	};
 }
 
-/** Dead-lettered tasks (requeue them with u), then the run's alerts and its running tasks whose heartbeat is not healthy. */
+/**
+ * What needs a person: dead-lettered tasks (requeue them with u), tasks whose merge conflicted, running tasks whose
+ * heartbeat is not healthy, and the run's alerts.
+ */
 export function alertsPane(run: RunProjection): ListPane {
 	const state = run.view?.state;
 	const letters = state ? deadLetters(state) : [];
+	const conflicted = state ? [...state.tasks.values()].filter((t) => t.conflict) : [];
 	const silent = state
 		? [...state.tasks.values()].filter((t) => t.status === "running" && t.heartbeat && t.heartbeat !== "healthy")
 		: [];
@@ -120,6 +124,14 @@ export function alertsPane(run: RunProjection): ListPane {
 			taskId: d.taskId,
 			line: (s: boolean): Line => ({
 				text: `${gutter(s)}✉ ${d.taskId.padEnd(16)} ${d.reason.padEnd(15)} ${d.attempts} attempt(s)  ${d.detail.split("\n")[0]}`,
+				tone: "error",
+				selected: s,
+			}),
+		})),
+		...conflicted.map((t) => ({
+			taskId: t.id,
+			line: (s: boolean): Line => ({
+				text: `${gutter(s)}⚑ ${t.id.padEnd(16)} merge conflict in ${t.conflict?.files.join(", ")}: resolve on ${t.conflict?.branch}`,
 				tone: "error",
 				selected: s,
 			}),
@@ -144,7 +156,7 @@ export function alertsPane(run: RunProjection): ListPane {
 		count: rows.length,
 		row: (i, selected) => rows[i]?.line(selected) ?? { text: "" },
 		target: (i) => ({ runId: run.runId, taskId: rows[i]?.taskId }),
-		empty: "no dead-lettered tasks, no alerts, every running task's heartbeat healthy",
+		empty: "no dead-lettered or conflicted tasks, no alerts, every running task's heartbeat healthy",
 	};
 }
 

@@ -6,6 +6,7 @@ import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
 import type { BoundSetting, CrewEvent, RunState, TaskState } from "../store/events.js";
 import type { RunView } from "../store/run-store.js";
 import { formatProblem } from "../util/yaml-source.js";
+import { integrationBranch } from "../workspace/worktrees.js";
 import { MARK, shortDuration } from "./board.js";
 
 /** One progress line per meaningful event (tool ends and usage are folded into the task's end line). */
@@ -107,12 +108,21 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		].filter(Boolean);
 		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
+		const status = t.conflict ? "needs-attention" : t.status;
 		lines.push(
-			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${t.status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
+			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
+		if (t.conflict)
+			lines.push(
+				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
+			);
 	}
 	lines.push(`  artifacts: ${view.paths.artifacts}`);
+	if (state.settings.isolation === "worktree")
+		lines.push(
+			`  integration branch: ${integrationBranch(state.runId)}${view.status === "succeeded" ? ` (into your checkout: pi-crew apply ${state.runId})` : ""}`,
+		);
 	if (view.status === "interrupted") lines.push(`  its coordinator is gone; resume it: pi-crew resume ${state.runId}`);
 	else if (view.status === "cancelled") lines.push(`  continue it: pi-crew resume ${state.runId}`);
 	for (const p of view.problems) lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);

@@ -96,6 +96,11 @@ export class TaskDetail {
 		];
 		if (t.heartbeat && t.heartbeat !== "healthy") lines.push({ text: `heartbeat: ${t.heartbeat}`, tone: "warning" });
 		if (t.deadLetter) lines.push({ text: `dead-lettered (${t.deadLetter}): requeue with u`, tone: "error" });
+		if (t.conflict)
+			lines.push({
+				text: `its merge conflicts in ${t.conflict.files.join(", ")}: resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume with r`,
+				tone: "error",
+			});
 		for (const p of this.problems) lines.push({ text: p, tone: "warning" });
 		const markdown = (block: Block): Line[] => block.render(width).map((text) => ({ text }));
 		lines.push(heading("result", width));

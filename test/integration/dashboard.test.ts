@@ -56,7 +56,7 @@ test("/team-dashboard on a recorded run: every pane shows it, a resize keeps the
 		/task\.succeeded +verify/,
 		/^› +\d+ [\d:.]+ run\.finished +status=succeeded/m,
 	);
-	await pane("5", "dead-letter", /no dead-lettered tasks, no alerts/);
+	await pane("5", "dead-letter", /no dead-lettered or conflicted tasks, no alerts/);
 	await pane("6", "metrics", /^ {2}succeeded +3 █+$/m, /^ {2}task explorer +n=1 /m, /^ {2}cache_write +[\d.]+k █+$/m);
 
 	// Narrower and shorter: the same pane drawn again over the whole 70 × 24 screen, the tab bar on top, the help last.

@@ -100,7 +100,7 @@ test("validate reports every problem at once with file, line, field and a hint; 
 	const res = await cli(["validate", "--json"], box);
 	assert.equal(res.code, 2);
 	const { problems } = JSON.parse(res.stdout) as {
-		problems: { file: string; line?: number; field?: string; message: string; hint?: string }[];
+		problems: { file: string; line?: number; field?: string; message: string; hint?: string; severity?: string }[];
 	};
 	const found = (file: string, line: number, field: string | undefined, message: RegExp) =>
 		assert.ok(
@@ -114,11 +114,35 @@ test("validate reports every problem at once with file, line, field and a hint; 
 	found("no-desc.md", 2, "description", /missing required field/);
 	found("many.md", 4, "colour", /unknown field/);
 	found("many.md", 5, "tools", /unknown tool "frobnicate"/);
+	// Unknown fields are warnings that say what was meant; only the real errors make the file invalid.
+	const toolz = problems.find((p) => p.field === "toolz") as { severity?: string; hint?: string } | undefined;
+	assert.equal(toolz?.severity, "warning");
+	assert.equal(toolz?.hint, 'did you mean "tools"?');
 	assert.ok(problems.some((p) => p.file.endsWith("many.md") && /body \(its system prompt\) is empty/.test(p.message)));
 	found("t.team.md", 6, "roles.0.agent", /unknown agent "ghost"/);
 	found("w.workflow.md", 8, "steps.1.id", /duplicate step id "a"/);
 	found("w.workflow.md", 9, "steps.1.role", /unknown role "nobody" for team "t"/);
 	found("w.workflow.md", 10, "steps.1.task", /unknown placeholder \{missing\}/);
+});
+
+test("a file with unknown fields still loads; an invalid project file is reported and never blocks the builtin it names", async () => {
+	const box = await sandbox();
+	await box.write(".crew/agents/helper.md", "---\nname: helper\ndescription: d\ncolor: blue\nmodle: x/y\n---\nHelp.\n");
+	// Invalid (a wrong type), with a builtin's name: reported, skipped, and the builtin team still plans.
+	await box.write(".crew/agents/explorer.md", "---\nname: explorer\ndescription: d\nmaxTurns: many\n---\nBody.\n");
+	const agents = JSON.parse((await cli(["agents", "--json"], box)).stdout) as { name: string; scope: string }[];
+	assert.equal(agents.find((a) => a.name === "helper")?.scope, "project");
+	assert.equal(agents.find((a) => a.name === "explorer")?.scope, "builtin");
+	const validate = await cli(["validate"], box);
+	assert.equal(validate.code, 2, "the invalid file is still an error of validate");
+	assert.match(
+		validate.stderr,
+		/helper\.md:5 \[modle\]: warning: unknown field, ignored\n +fix: did you mean "model"\?/,
+	);
+	assert.match(validate.stderr, /explorer\.md:4 \[maxTurns\]/);
+	const plan = await cli(["plan", "fast-fix"], box);
+	assert.equal(plan.code, 0, plan.stderr);
+	assert.match(plan.stdout, /explore +explorer \(explorer\)/);
 });
 
 test("doctor reports pi's version, resource problems and an interrupted run with its resume command", async () => {

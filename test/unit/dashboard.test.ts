@@ -4,6 +4,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { loadTui } from "../../src/host.js";
+import { EventLogWriter } from "../../src/store/event-log.js";
+import { runPaths } from "../../src/store/run-store.js";
 import { Dashboard, type DashboardActions } from "../../src/view/dashboard.js";
 import { textKit } from "../../src/view/text.js";
 import { transcriptBlocks } from "../../src/view/transcript.js";
@@ -182,6 +184,24 @@ test("5 dead-letter and alerts: the dead-lettered task, the silent one, the aler
 	await press("enter");
 	assert.match(screen()[2] ?? "", /^implement · executor \(agent executor\) · failed · 6\.4s$/);
 	assert.match(screen(100, 40).join("\n"), /dead-lettered \(max-retries\): requeue with u/);
+});
+
+test("a task whose merge conflicted needs a person: it is listed in pane 5, and its pane says where the work is", async () => {
+	const { press, screen, repo } = await dashboard(LIVE_RUN);
+	const log = await EventLogWriter.resume(runPaths(repo, LIVE_RUN).events, LIVE_RUN);
+	await log.append(
+		"task.conflicted",
+		{ files: ["src/http.ts"], branch: "crew/test", worktree: "/tmp/wt-test" },
+		"test",
+	);
+	await log.close();
+	await press("5");
+	assert.match(body(screen(120))[1] ?? "", /^ {2}⚑ test +merge conflict in src\/http\.ts: resolve on crew\/test$/);
+	await press("j", "enter");
+	assert.match(
+		screen(200, 40).join("\n"),
+		/its merge conflicts in src\/http\.ts: resolve on crew\/test \(worktree \/tmp\/wt-test\), commit, then resume with r/,
+	);
 });
 
 test("6 metrics: endings, durations p50/p95, tokens as bars, heartbeat health, activity", async () => {

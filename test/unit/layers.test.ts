@@ -12,6 +12,8 @@ const LAYER: Record<string, number> = {
 	store: 1,
 	resources: 2,
 	workers: 3,
+	/** git worktrees and the merge queue of isolated runs. */
+	workspace: 3,
 	scripted: 3,
 	engine: 4,
 	observability: 4,

@@ -1,0 +1,185 @@
+/**
+ * Worktree isolation: each writing task of a run works in a git worktree of its own, on its own branch, started from
+ * the run's integration branch (the base commit plus every task merged so far, its dependencies included). When a task
+ * succeeds its work is committed and merged into the integration branch through one queue per run, computed with
+ * `git merge-tree` and published with a compare-and-swap of the branch ref: there is no working tree to leave half
+ * merged, and a crash leaves the branch either before or after the merge. The user's checkout is never touched here;
+ * only `apply` moves it, by a fast-forward, when asked.
+ *
+ *   base ──● integration (pi-crew/<run>/integration) ──●────────●──▶  apply: fast-forward the checkout
+ *          ├─ pi-crew/<run>/task/b ──●──────────────────┘        │
+ *          └─ pi-crew/<run>/task/c ──●───────────────────────────┘
+ *
+ * Worktrees live in the git dir (`<git common dir>/pi-crew/worktrees/<run>/<task>`), outside the user's tree.
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { UsageError } from "../util/errors.js";
+import { git, gitRun } from "./git.js";
+
+export type Landing = { merged: string } | { conflict: string[] };
+
+/** The branch an isolated run's tasks are merged into. */
+export function integrationBranch(runId: string): string {
+	return `pi-crew/${runId}/integration`;
+}
+
+/** Where a task's work is: its branch and worktree. */
+export interface TaskPlace {
+	branch: string;
+	worktree: string;
+}
+
+/**
+ * Worktrees pi-crew made in `repo` whose run no longer exists (its directory was deleted): `doctor` reports them, with
+ * the command that removes one. Their branches are left alone: they may hold work.
+ */
+export async function orphanedWorktrees(repo: string, runExists: (runId: string) => boolean) {
+	const listed = await gitRun(repo, ["worktree", "list", "--porcelain"]);
+	if (listed.code !== 0) return [];
+	const orphans: { runId: string; taskId: string; worktree: string }[] = [];
+	for (const line of listed.stdout.split("\n")) {
+		const m = /^worktree (.*[/\\]pi-crew[/\\]worktrees[/\\]([^/\\]+)[/\\]([^/\\]+))$/.exec(line);
+		if (m?.[1] && m[2] && m[3] && !runExists(m[2])) orphans.push({ worktree: m[1], runId: m[2], taskId: m[3] });
+	}
+	return orphans;
+}
+
+export class Workspace {
+	private queue: Promise<unknown> = Promise.resolve();
+
+	private constructor(
+		readonly repo: string,
+		readonly runId: string,
+		/** Directory of this run's worktrees. */
+		private readonly root: string,
+		/** `-c user.name=… -c user.email=…` when the user has no git identity configured. */
+		private readonly identity: string[],
+	) {}
+
+	/** The workspace of a run in `repo`; a repository git cannot use is an error that says what to do. */
+	static async open(repo: string, runId: string): Promise<Workspace> {
+		const common = await gitRun(repo, ["rev-parse", "--git-common-dir"]);
+		if (common.code !== 0)
+			throw new UsageError(
+				`isolation "worktree" needs a git repository, and ${repo} is not one: run with --isolation shared`,
+			);
+		const root = join(resolve(repo, common.stdout.trim()), "pi-crew", "worktrees", runId);
+		const named = (await gitRun(repo, ["config", "--get", "user.email"])).code === 0;
+		return new Workspace(
+			repo,
+			runId,
+			root,
+			named ? [] : ["-c", "user.name=pi-crew", "-c", "user.email=pi-crew@localhost"],
+		);
+	}
+
+	/** The commit a run starts from: the checkout's HEAD. A repository without a commit cannot isolate tasks. */
+	static async baseCommit(repo: string): Promise<string> {
+		await Workspace.open(repo, "probe");
+		const head = await gitRun(repo, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
+		if (head.code !== 0)
+			throw new UsageError(
+				`isolation "worktree" needs a commit to start from, and ${repo} has none yet: commit first, or run with --isolation shared`,
+			);
+		return head.stdout.trim();
+	}
+
+	get integration(): string {
+		return integrationBranch(this.runId);
+	}
+
+	place(taskId: string): TaskPlace {
+		return { branch: `pi-crew/${this.runId}/task/${taskId}`, worktree: join(this.root, taskId) };
+	}
+
+	/** The integration branch, at `base` if it does not exist yet (a resumed run finds its own). */
+	async begin(base: string): Promise<void> {
+		if (!(await this.has(this.integration))) await git(this.repo, ["branch", this.integration, base]);
+	}
+
+	/**
+	 * The task's worktree, found again or made: on its branch if that exists, else a new branch from integration. git
+	 * does not guard its worktree list against two writers: this run's git work goes one operation at a time.
+	 */
+	prepare(taskId: string): Promise<string> {
+		return this.serial(async () => {
+			const { branch, worktree } = this.place(taskId);
+			const listed = await git(this.repo, ["worktree", "list", "--porcelain"]);
+			if (existsSync(worktree) && listed.split("\n").includes(`worktree ${worktree}`)) return worktree;
+			const add = async () =>
+				(await this.has(branch))
+					? git(this.repo, ["worktree", "add", "--quiet", worktree, branch])
+					: git(this.repo, ["worktree", "add", "--quiet", "-b", branch, worktree, this.integration]);
+			await add().catch(async () => {
+				// A worktree directory removed by hand is still registered (or another run's git was mid-write): once more.
+				await git(this.repo, ["worktree", "prune"]);
+				await add();
+			});
+			return worktree;
+		});
+	}
+
+	/** Commits whatever the task changed in its worktree; returns the branch's tip. */
+	async commit(taskId: string, message: string): Promise<string> {
+		const { worktree } = this.place(taskId);
+		await git(worktree, ["add", "--all"]);
+		if ((await gitRun(worktree, ["diff", "--cached", "--quiet"])).code === 1)
+			await git(worktree, [...this.identity, "commit", "--quiet", "--no-verify", "-m", message]);
+		return git(worktree, ["rev-parse", "HEAD"]);
+	}
+
+	/** Merges the task's branch into integration, one task at a time, in the order tasks finish. */
+	land(taskId: string): Promise<Landing> {
+		return this.serial(() => this.merge(taskId));
+	}
+
+	/** The run's queue of git operations that change shared state (worktree list, integration branch). */
+	private serial<T>(work: () => Promise<T>): Promise<T> {
+		const next = this.queue.then(work);
+		this.queue = next.catch(() => undefined);
+		return next;
+	}
+
+	private async merge(taskId: string): Promise<Landing> {
+		const { branch } = this.place(taskId);
+		const into = await git(this.repo, ["rev-parse", `refs/heads/${this.integration}`]);
+		const tip = await git(this.repo, ["rev-parse", `refs/heads/${branch}`]);
+		if (await this.isAncestor(tip, into)) return { merged: into }; // nothing new, or merged before a crash
+		let merged = tip;
+		if (!(await this.isAncestor(into, tip))) {
+			const r = await gitRun(this.repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", into, tip]);
+			const [tree = "", ...files] = r.stdout.trim().split("\n");
+			if (r.code === 1) return { conflict: files.filter(Boolean) };
+			if (r.code !== 0) throw new Error(`git merge-tree failed: ${r.stderr.trim()}`);
+			const message = `pi-crew: merge task ${taskId} of run ${this.runId}`;
+			merged = await git(this.repo, [...this.identity, "commit-tree", tree, "-p", into, "-p", tip, "-m", message]);
+		}
+		// Only if integration is still where it was read: nothing else moves it meanwhile, and a lost race is an error.
+		await git(this.repo, ["update-ref", `refs/heads/${this.integration}`, merged, into]);
+		return { merged };
+	}
+
+	/**
+	 * Moves the user's checkout to the integration branch by a fast-forward: only when its HEAD is where the run
+	 * started or behind, and git keeps uncommitted changes (it refuses if one would be overwritten).
+	 */
+	async apply(): Promise<{ from: string; to: string }> {
+		const to = await git(this.repo, ["rev-parse", `refs/heads/${this.integration}`]);
+		const from = await git(this.repo, ["rev-parse", "HEAD"]);
+		if (!(await this.isAncestor(from, to)))
+			throw new UsageError(
+				`the checkout (${from.slice(0, 12)}) has moved on since the run started, so it cannot be fast-forwarded: merge the run yourself with: git merge ${this.integration}`,
+			);
+		if (from !== to) await git(this.repo, ["merge", "--ff-only", "--quiet", to]);
+		return { from, to };
+	}
+
+	private async has(branch: string): Promise<boolean> {
+		return (await gitRun(this.repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).code === 0;
+	}
+
+	private async isAncestor(a: string, b: string): Promise<boolean> {
+		return (await gitRun(this.repo, ["merge-base", "--is-ancestor", a, b])).code === 0;
+	}
+}
