@@ -12,7 +12,7 @@ export type {
 	TranscriptContext,
 } from "@earendil-works/pi-ai";
 export type { ExtensionAPI, ExtensionContext, Theme } from "@earendil-works/pi-coding-agent";
-export type { Component, TUI } from "@earendil-works/pi-tui";
+export type { Component, MarkdownTheme, TUI } from "@earendil-works/pi-tui";
 
 /** The package of the host's CLI, for finding the pi installed beside pi-crew. */
 export const HOST_PACKAGE = "@earendil-works/pi-coding-agent";
@@ -33,4 +33,12 @@ export function loadAi() {
  */
 export function loadAiCompat() {
 	return import("@earendil-works/pi-ai/compat");
+}
+
+/**
+ * pi-tui: terminal widths, key names and Markdown for the dashboard and the viewers. Inside pi the import resolves to
+ * the host's own, already loaded copy (pi aliases it for extensions).
+ */
+export function loadTui() {
+	return import("@earendil-works/pi-tui");
 }

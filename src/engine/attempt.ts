@@ -5,7 +5,7 @@
 import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { DeadLetterReason } from "../store/events.js";
-import { listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
+import { attemptDir, listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
 import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
@@ -50,10 +50,10 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	let replanned = false;
 	/** One attempt, in its own correlation span: whether another follows. */
 	const attemptOnce = async (attempt: number): Promise<"again" | "done"> => {
-		const taskDir = join(ctx.paths.artifacts, dir, `attempt-${attempt}`);
+		const taskDir = join(ctx.paths.artifacts, attemptDir(id, attempt));
 		await makeDirs(ctx.paths.repo, taskDir);
 		const system = systemPrompt(task, ctx.plan.team, attempt);
-		const systemPromptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt}/system.md`, system);
+		const systemPromptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/system.md`, system);
 		const { promptPath } = loop;
 		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptPath) }, id);
 		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd);
@@ -65,7 +65,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 				// One re-plan, told what was wrong.
 				replanned = true;
 				prompt += `\n## Your previous plan was rejected\n\n${plan.errors.map((e) => `- ${e}`).join("\n")}\n\nAnswer again with a corrected plan.\n`;
-				loop.promptPath = await writeArtifact(ctx.paths, `${dir}/attempt-${attempt + 1}/prompt.md`, prompt);
+				loop.promptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt + 1)}/prompt.md`, prompt);
 				await ctx.log.append("task.retrying", { attempt, reason, delayMs: 0 }, id);
 				return "again";
 			}

@@ -1,6 +1,7 @@
 /**
  * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`,
- * `/team-autonomy`, `/team-config`, `/team-metrics`.
+ * `/team-autonomy`, `/team-config`, `/team-metrics`, and the full-screen views `/team-dashboard`, `/team-result`,
+ * `/team-transcript`.
  * Faces of the api like the `team` tool. In an interactive session a run goes on behind the editor (pi awaits a
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
@@ -51,6 +52,20 @@ async function runIds(prefix: string) {
 			.filter((r) => r.state.runId.startsWith(prefix))
 			.reverse()
 			.map((r) => ({ value: r.state.runId, label: r.state.runId, description: `${r.status} ${r.state.team}` }));
+	} catch {
+		return null;
+	}
+}
+
+/** `<runId> <task prefix>`: the run's tasks. */
+async function taskIds(prefix: string) {
+	try {
+		const [runId = "", taskPrefix = ""] = prefix.split(/\s+/);
+		const api = await lazy.api();
+		const view = await api.runStatus(process.cwd(), runId);
+		return [...view.state.tasks.values()]
+			.filter((t) => t.id.startsWith(taskPrefix))
+			.map((t) => ({ value: `${runId} ${t.id}`, label: t.id, description: `${t.status} ${t.role}` }));
 	} catch {
 		return null;
 	}
@@ -186,6 +201,32 @@ export function registerCommands(
 			handler: async (args, ctx) => {
 				try {
 					ctx.ui.notify(await view.act(ctx.cwd, args.trim() || undefined, ctx), "info");
+				} catch (err) {
+					ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
+				}
+			},
+		});
+	pi.registerCommand("team-dashboard", {
+		description: "Open the dashboard: runs, task graph, task, events, dead-letters, metrics: /team-dashboard [runId]",
+		getArgumentCompletions: (prefix) => runIds(prefix),
+		handler: async (args, ctx) => {
+			try {
+				await (await lazy.dashboard()).openDashboard(ctx, args.trim() || undefined);
+			} catch (err) {
+				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
+			}
+		},
+	});
+	for (const [name, kind] of [
+		["team-result", "result"],
+		["team-transcript", "transcript"],
+	] as const)
+		pi.registerCommand(name, {
+			description: `Show a task's ${kind} as scrollable markdown: /${name} [runId] [taskId]`,
+			getArgumentCompletions: (prefix) => (prefix.includes(" ") ? taskIds(prefix) : runIds(prefix)),
+			handler: async (args, ctx) => {
+				try {
+					await (await lazy.dashboard()).openViewer(ctx, kind, args);
 				} catch (err) {
 					ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
 				}

@@ -28,6 +28,7 @@ export const lazy = {
 	render: once(() => import("../view/render.js")),
 	board: once(() => import("../view/board.js")),
 	autonomy: once(() => import("./autonomy.js")),
+	dashboard: once(() => import("./dashboard.js")),
 	live: once(() => import("./live.js")),
 	policy: once(() => import("./policy.js")),
 	yaml: once(() => import("yaml")),

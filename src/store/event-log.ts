@@ -8,8 +8,9 @@ import type { FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Compile, type Validator } from "typebox/schema";
 import { correlatedLine, eventCorrelationId } from "../util/correlation.js";
+import { LineTail } from "../util/line-tail.js";
 import { redactStrings } from "../util/redact.js";
-import { openAppend, openExclusive, openRead } from "../util/safe-fs.js";
+import { openAppend, openExclusive } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
 import {
 	type CrewEvent,
@@ -38,47 +39,41 @@ export async function readEventLog(file: string): Promise<ReadResult> {
 }
 
 /**
- * Reads a log as it grows, from any process: it keeps the byte offset after the last complete line and the last seq,
- * so each read costs what was appended since the previous one (nothing changed: one open and fstat). A partial last
- * line is left for a later read: a live writer may be in the middle of it.
+ * Reads a log as it grows, from any process (see LineTail): each read parses and checks only the lines appended since
+ * the previous one, keeping the last seq to report gaps.
  */
 export class EventLogTail {
-	/** Bytes of complete lines read so far. */
-	offset = 0;
 	/** Corrupt lines, bad shapes and seq gaps met so far, with file and line. */
 	readonly errors: Problem[] = [];
+	private readonly lines: LineTail;
 	private line = 0;
 	private lastSeq = 0;
-	private pending = 0;
 
-	constructor(readonly file: string) {}
+	constructor(readonly file: string) {
+		this.lines = new LineTail(file);
+	}
+
+	/** Bytes of complete lines read so far. */
+	get offset(): number {
+		return this.lines.offset;
+	}
 
 	/** The complete events appended since the last read, in order. */
 	async read(): Promise<CrewEvent[]> {
-		const handle = await openRead(this.file);
-		let buf: Buffer;
-		try {
-			const { size } = await handle.stat();
-			if (size < this.offset)
-				throw new Error(`${this.file}: the log shrank below what was read (${size} < ${this.offset} bytes)`);
-			buf = Buffer.alloc(size - this.offset);
-			if (buf.length > 0) await handle.read(buf, 0, buf.length, this.offset);
-		} finally {
-			await handle.close();
-		}
-		return this.feed(buf);
+		return this.parse(await this.lines.read());
 	}
 
 	/**
-	 * Parses `buf`, the bytes that follow what was read so far (from the file, or from memory: an imported bundle's
-	 * log is checked this way before anything is written), and returns its complete events.
+	 * The complete events of `buf`, the bytes that follow what was read so far (from memory: an imported bundle's log
+	 * is checked this way before anything is written).
 	 */
 	feed(buf: Buffer): CrewEvent[] {
+		return this.parse(this.lines.feed(buf));
+	}
+
+	private parse(lines: string[]): CrewEvent[] {
 		const events: CrewEvent[] = [];
-		let start = 0;
-		for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, start)) {
-			const text = buf.toString("utf8", start, nl);
-			start = nl + 1;
+		for (const text of lines) {
 			this.line++;
 			if (text.trim() === "") continue;
 			const event = parseLine(text);
@@ -96,14 +91,12 @@ export class EventLogTail {
 			this.lastSeq = event.seq;
 			events.push(event);
 		}
-		this.offset += start;
-		this.pending = buf.length - start;
 		return events;
 	}
 
 	/** A partial last line: a writer that died mid-write (never acknowledged, so ignoring it loses nothing). */
 	tornTail(): Problem[] {
-		return this.pending > 0
+		return this.lines.pending > 0
 			? [{ file: this.file, line: this.line + 1, message: "torn last line ignored (the writer stopped mid-write)" }]
 			: [];
 	}

@@ -126,6 +126,14 @@ export async function createRunDir(repo: string, runId: string): Promise<RunPath
 	return paths;
 }
 
+/**
+ * An attempt's directory, relative to the run's artifacts: its system prompt, and a child worker's transcript
+ * (`transcript.jsonl`, pi's JSON events) and stderr. A task's prompt and result sit one level up, in `tasks/<id>/`.
+ */
+export function attemptDir(taskId: string, attempt: number): string {
+	return `tasks/${taskId}/attempt-${attempt}`;
+}
+
 /** Writes a file under the run's artifacts atomically, secrets redacted; `rel` must stay inside the artifacts. */
 export async function writeArtifact(paths: RunPaths, rel: string, content: string): Promise<string> {
 	return writeFileAtomic(paths.repo, confined(paths.artifacts, rel), redact(content));

@@ -21,7 +21,8 @@ export interface BoardOptions {
 	compact?: boolean;
 }
 
-const MARK: Record<string, string> = {
+/** A task status's glyph. */
+export const MARK: Record<string, string> = {
 	pending: "·",
 	running: "▶",
 	succeeded: "✓",
@@ -30,7 +31,8 @@ const MARK: Record<string, string> = {
 	cancelled: "⊘",
 };
 
-const TONE: Record<string, Tone> = {
+/** How a task or run status reads. */
+export const TONE: Record<string, Tone> = {
 	pending: "muted",
 	running: "accent",
 	succeeded: "success",
@@ -67,7 +69,7 @@ function money(cost: number | undefined): string {
 }
 
 /** What a task is doing or why it ended, in a few words. */
-function detail(t: TaskState, state: RunState, now: number): string {
+export function taskDetail(t: TaskState, state: RunState, now: number): string {
 	if (t.status === "running") {
 		const a = t.activity;
 		const doing = a?.tool ? `${a.tool}${a.summary ? ` ${a.summary}` : ""}` : "thinking";
@@ -87,17 +89,17 @@ function taskLine(t: TaskState, state: RunState, now: number, width: number): Bo
 	const time = shortDuration(t.startedAt ? elapsed(t.startedAt, t.endedAt, now) : undefined);
 	const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
 	const head = `  ${MARK[t.status] ?? "?"} ${t.id.padEnd(16)} ${t.role.padEnd(12)} ${time.padStart(7)} ${tokens.padStart(9)}`;
-	const text = `${head}  ${detail(t, state, now)}`.trimEnd();
+	const text = `${head}  ${taskDetail(t, state, now)}`.trimEnd();
 	return { text: fit(text, width), tone: TONE[t.status] ?? "text" };
 }
 
-export function renderBoard(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine[] {
+/** The board's first line: the run, its status and progress, its time and its tokens. */
+export function boardHead(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine {
 	const { state, status } = view;
-	const { now, width } = options;
 	const tasks = [...state.tasks.values()];
 	const done = tasks.filter((t) => t.status === "succeeded").length;
 	const failed = tasks.filter((t) => t.status === "failed").length;
-	const time = shortDuration(elapsed(state.createdAt, state.endedAt, now));
+	const time = shortDuration(elapsed(state.createdAt, state.endedAt, options.now));
 	const head = [
 		`pi-crew ${state.team}`,
 		state.runId,
@@ -108,7 +110,14 @@ export function renderBoard(view: { state: RunState; status: RunStatus }, option
 	]
 		.filter(Boolean)
 		.join(" · ");
-	const lines: BoardLine[] = [{ text: fit(head, width), tone: TONE[status] ?? "accent" }];
+	return { text: fit(head, options.width), tone: TONE[status] ?? "accent" };
+}
+
+export function renderBoard(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine[] {
+	const { state, status } = view;
+	const { now, width } = options;
+	const tasks = [...state.tasks.values()];
+	const lines: BoardLine[] = [boardHead(view, options)];
 	if (state.throttledUntil && Date.parse(state.throttledUntil) > now)
 		lines.push({
 			text: fit(`  ⏸ rate limited: no task starts for ${shortDuration(Date.parse(state.throttledUntil) - now)}`, width),

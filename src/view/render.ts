@@ -3,20 +3,11 @@ import type { effectiveConfig } from "../api/index.js";
 import type { MetricSnapshot } from "../api/metrics.js";
 import { formatSource } from "../config/home.js";
 import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
-import type { BoundSetting, CrewEvent, RunState } from "../store/events.js";
+import type { BoundSetting, CrewEvent, RunState, TaskState } from "../store/events.js";
 import type { RunView } from "../store/run-store.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";
-import { shortDuration } from "./board.js";
-
-const MARK: Record<string, string> = {
-	pending: "·",
-	running: "▶",
-	succeeded: "✓",
-	failed: "✗",
-	skipped: "-",
-	cancelled: "⊘",
-};
+import { MARK, shortDuration } from "./board.js";
 
 /** One progress line per meaningful event (tool ends and usage are folded into the task's end line). */
 export function progressLine(e: CrewEvent, state: RunState): string | undefined {
@@ -78,6 +69,28 @@ export function renderPlan(plan: {
 	return lines.join("\n");
 }
 
+/**
+ * The tasks in tree order: each task once, under its first dependency (the others are noted, not drawn), with its
+ * depth. Shared by the task tree of `status` and the dashboard's graph.
+ */
+export function taskTree(state: RunState): { task: TaskState; depth: number }[] {
+	const children = new Map<string, TaskState[]>();
+	const roots: TaskState[] = [];
+	for (const t of state.tasks.values()) {
+		const parent = t.dependsOn[0];
+		if (!parent || !state.tasks.has(parent)) roots.push(t);
+		else if (children.has(parent)) children.get(parent)?.push(t);
+		else children.set(parent, [t]);
+	}
+	const out: { task: TaskState; depth: number }[] = [];
+	const walk = (task: TaskState, depth: number) => {
+		out.push({ task, depth });
+		for (const c of children.get(task.id) ?? []) walk(c, depth + 1);
+	};
+	for (const r of roots) walk(r, 0);
+	return out;
+}
+
 /** The task tree: each task once, under its first dependency, with status, time (running: so far) and tokens. */
 export function renderRun(view: RunView, now = Date.now()): string {
 	const { state } = view;
@@ -89,16 +102,7 @@ export function renderRun(view: RunView, now = Date.now()): string {
 			`  imported from ${view.imported.bundle} on ${view.imported.importedAt.slice(0, 10)} (exported ${view.imported.exportedAt} by pi-crew ${view.imported.piCrew}): foreign, never resumed here`,
 		);
 	if (state.reason) lines.push(`  reason: ${state.reason}`);
-	const children = new Map<string, string[]>();
-	const roots: string[] = [];
-	for (const t of state.tasks.values()) {
-		const parent = t.dependsOn[0];
-		if (parent && state.tasks.has(parent)) children.set(parent, [...(children.get(parent) ?? []), t.id]);
-		else roots.push(t.id);
-	}
-	const walk = (id: string, depth: number) => {
-		const t = state.tasks.get(id);
-		if (!t) return;
+	for (const { task: t, depth } of taskTree(state)) {
 		const extra = t.dependsOn.slice(1);
 		const notes = [
 			extra.length > 0 ? `also after ${extra.join(", ")}` : "",
@@ -117,9 +121,7 @@ export function renderRun(view: RunView, now = Date.now()): string {
 			lines.push(
 				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
 			);
-		for (const c of children.get(id) ?? []) walk(c, depth + 1);
-	};
-	for (const r of roots) walk(r, 0);
+	}
 	lines.push(`  artifacts: ${view.paths.artifacts}`);
 	if (state.settings.isolation === "worktree")
 		lines.push(

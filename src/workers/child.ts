@@ -21,6 +21,7 @@ import {
 	StopRequest,
 	stopped,
 	type TaskSpec,
+	TRANSCRIPT_FILE,
 	type WorkerEvent,
 	type WorkerFailure,
 	type WorkerOutcome,
@@ -91,7 +92,7 @@ export class ChildRuntime implements WorkerRuntime {
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		const env = await workerEnv(spec, { allow: this.allowEnv });
 		// The attempt's directory was made link-free; its files are never opened through a link either.
-		const transcript = (await openAppend(spec.taskDir, join(spec.taskDir, "transcript.jsonl"))).createWriteStream();
+		const transcript = (await openAppend(spec.taskDir, join(spec.taskDir, TRANSCRIPT_FILE))).createWriteStream();
 		const stderrLog = (await openAppend(spec.taskDir, join(spec.taskDir, "stderr.log"))).createWriteStream();
 		return this.spawnWorker(spec, env, { transcript, stderrLog }, signal, onEvent);
 	}

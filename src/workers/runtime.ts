@@ -6,6 +6,9 @@ import type { Usage } from "../store/events.js";
 
 export { RUNTIMES, type RuntimeName } from "../config/home.js";
 
+/** A child worker's transcript in its attempt's directory: pi's `--mode json` events, one a line, secrets redacted. */
+export const TRANSCRIPT_FILE = "transcript.jsonl";
+
 export interface TaskSpec {
 	runId: string;
 	taskId: string;

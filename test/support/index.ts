@@ -411,6 +411,8 @@ export async function tmuxPi(t: TestContext, box: Sandbox, size = { x: 140, y: 4
 		PI_CREW_HOME: box.env.PI_CREW_HOME,
 		PI_OFFLINE: "1",
 		NODE_COMPILE_CACHE: box.env.NODE_COMPILE_CACHE,
+		// tmux runs the command in the environment of its server, which whoever came first started: pi's node too.
+		PATH: box.env.PATH,
 	})
 		.map(([k, v]) => `${k}=${v}`)
 		.join(" ");
@@ -423,6 +425,8 @@ export async function tmuxPi(t: TestContext, box: Sandbox, size = { x: 140, y: 4
 		session,
 		screen,
 		keys: (...keys: string[]) => execFileSync("tmux", ["send-keys", "-t", session, ...keys]),
+		resize: (x: number, y: number) =>
+			execFileSync("tmux", ["resize-window", "-t", session, "-x", String(x), "-y", String(y)]),
 		/** The screen once `check` finds what it waits for in it. */
 		until: (what: string, check: (screen: string) => boolean, timeoutMs = 60_000) =>
 			waitFor(

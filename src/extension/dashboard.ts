@@ -1,0 +1,140 @@
+/**
+ * The pi face of the dashboard and the viewers (`/team-dashboard`, `/team-result`, `/team-transcript`): the view
+ * models of src/view/ in a `ctx.ui.custom` component, styled with pi's theme and refreshed from the logs at most four
+ * times a second while shown. Without pi's terminal UI (RPC, print) the commands answer with text instead.
+ */
+import * as lifecycle from "../api/lifecycle.js";
+import { type Component, type ExtensionContext, loadTui, type Theme, type TUI } from "../host.js";
+import { findRepo } from "../util/repo.js";
+import { renderBoard } from "../view/board.js";
+import { Dashboard, type DashboardActions } from "../view/dashboard.js";
+import { type Styles, type Tui, textKit } from "../view/text.js";
+import { resultSource, transcriptSource, Viewer, type ViewerSource } from "../view/viewer.js";
+
+const REFRESH_MS = 250;
+/**
+ * The whole terminal, over pi's own screen. In the editor's place instead, the view would share the screen with
+ * whatever pi draws around the editor (widgets such as the live board, the footer), and when those grow the view's
+ * last lines (its status and its y/n prompts) would fall off the screen.
+ */
+const FULL_SCREEN = {
+	overlay: true,
+	overlayOptions: { anchor: "top-left", width: "100%", maxHeight: "100%" },
+} as const;
+
+interface Model {
+	refresh(): Promise<boolean>;
+	handleKey(key: string): "close" | undefined;
+	render(width: number, height: number): string[];
+}
+
+/** pi's theme for the view's tones, its selection and its markdown (built from the theme the component is given). */
+function themed(theme: Theme): Styles {
+	const fg = (color: Parameters<Theme["fg"]>[0]) => (text: string) => theme.fg(color, text);
+	return {
+		tone: (tone, text) => (tone === "text" ? text : theme.fg(tone, text)),
+		selected: (text) => theme.bg("selectedBg", text),
+		markdown: {
+			heading: fg("mdHeading"),
+			link: fg("mdLink"),
+			linkUrl: fg("mdLinkUrl"),
+			code: fg("mdCode"),
+			codeBlock: fg("mdCodeBlock"),
+			codeBlockBorder: fg("mdCodeBlockBorder"),
+			quote: fg("mdQuote"),
+			quoteBorder: fg("mdQuoteBorder"),
+			hr: fg("mdHr"),
+			listBullet: fg("mdListBullet"),
+			bold: (text) => theme.bold(text),
+			italic: (text) => theme.italic(text),
+			strikethrough: (text) => theme.strikethrough(text),
+			underline: (text) => theme.underline(text),
+		},
+	};
+}
+
+/**
+ * Shows `make`'s model over pi's screen until it closes. Refreshes run one at a time, on a timer that stops
+ * when the view closes; a key press draws at once. Rejects (nothing shown) when the model cannot be made.
+ */
+async function show(
+	ctx: ExtensionContext,
+	make: (tui: Tui, styles: Styles, redraw: () => void) => Promise<Model>,
+): Promise<void> {
+	const piTui = await loadTui();
+	await ctx.ui.custom<void>(async (tui: TUI, theme: Theme, _keys, done): Promise<Component & { dispose(): void }> => {
+		const model = await make(piTui, themed(theme), () => tui.requestRender());
+		let busy = false;
+		const timer = setInterval(() => {
+			if (busy) return;
+			busy = true;
+			model
+				.refresh()
+				.then((changed) => changed && tui.requestRender())
+				// The models show what fails to read in their status line; anything else is a bug worth a notice.
+				.catch((err: Error) => ctx.ui.notify(`pi-crew: ${err.message}`, "error"))
+				.finally(() => {
+					busy = false;
+				});
+		}, REFRESH_MS);
+		timer.unref(); // never what keeps pi from exiting
+		return {
+			render: (width) => model.render(width, tui.terminal.rows),
+			handleInput(data) {
+				// Key names as pi-tui parses them (`up`, `pageDown`, `G`); other input (a typed é) as it came.
+				if (model.handleKey(piTui.parseKey(data) ?? data) === "close") done();
+				else tui.requestRender();
+			},
+			// Colours are applied as lines are made: a theme change shows on what is made after it.
+			invalidate: () => undefined,
+			dispose: () => clearInterval(timer),
+		};
+	}, FULL_SCREEN);
+}
+
+/** The dashboard acts through the api like the CLI; resumed and requeued runs go on in the background. */
+function actions(cwd: string): DashboardActions {
+	return {
+		async cancel(runId) {
+			const result = await lifecycle.cancel(cwd, runId);
+			return result.outcome === "cancelled"
+				? `run ${runId} ${result.view.status}`
+				: result.outcome === "already-ended"
+					? `run ${runId} already ended ${result.view.status}: nothing to cancel`
+					: `run ${runId} is interrupted: nothing to cancel${result.reaped ? ` (stopped ${result.reaped} stray process(es))` : ""}`;
+		},
+		async resume(runId) {
+			await lifecycle.resume({ cwd, runId, background: true });
+			return `run ${runId} resumed: it goes on in the background`;
+		},
+		async requeue(runId, taskId) {
+			await lifecycle.resume({ cwd, runId, requeue: [taskId], background: true });
+			return `task ${taskId} requeued: run ${runId} goes on in the background`;
+		},
+	};
+}
+
+export async function openDashboard(ctx: ExtensionContext, runId: string | undefined): Promise<void> {
+	const repo = findRepo(ctx.cwd);
+	if (ctx.mode !== "tui") {
+		// No terminal UI to draw in: the run's board, once.
+		const { runStatus } = await import("../api/index.js");
+		const view = await runStatus(ctx.cwd, runId);
+		const board = renderBoard(view, { now: Date.now(), width: 120 }).map((l) => l.text);
+		ctx.ui.notify(`${board.join("\n")}\n(the dashboard needs pi's interactive terminal UI)`, "info");
+		return;
+	}
+	await show(ctx, (tui, styles, redraw) =>
+		Dashboard.open({ repo, kit: textKit(tui, styles), actions: actions(ctx.cwd), onChange: redraw }, runId),
+	);
+}
+
+/** `/team-result` (`result`) or `/team-transcript` (`transcript`) with the command's arguments. */
+export async function openViewer(ctx: ExtensionContext, kind: "result" | "transcript", args: string): Promise<void> {
+	const source: ViewerSource = await (kind === "result" ? resultSource : transcriptSource)(ctx.cwd, args);
+	if (ctx.mode !== "tui") {
+		ctx.ui.notify(`${source.title}\n\n${source.blocks().join("\n\n")}`, "info");
+		return;
+	}
+	await show(ctx, async (tui, styles) => new Viewer(source, textKit(tui, styles)));
+}
