@@ -8,21 +8,25 @@
  * - work directories (`.crew/tmp/import-<pid>-*` of an import, `remove-<pid>-*` of a run being removed) whose
  *   process is gone, or older than an hour.
  *
- * Each kind of leftover is one sweeper below. Worktrees and branches of runs (issue 15 §1) join as a sweeper of their
- * own, for work that is merged or explicitly discarded; nothing else here changes for them.
+ * - task worktrees and branches whose work is merged into their run's integration branch (docs/workspaces.md).
+ *
+ * Each kind of leftover is one sweeper below.
  */
 import { lstat, readdir, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { foreignReason } from "../config/owner.js";
+import { TERMINAL_RUN } from "../store/events.js";
 import { holderLiveness, readLease } from "../store/lease.js";
 import { crewTemp, listRunIds, loadRun, runsDir, TEMP_NAME } from "../store/run-store.js";
 import { removeFile, removeTree } from "../util/safe-fs.js";
+import { git, gitRun } from "../workspace/git.js";
+import { integrationBranch, taskWorktrees } from "../workspace/worktrees.js";
 import { findRepo } from "./index.js";
 
 /** A file or directory pi-crew left behind, and why it is safe to remove. */
 export interface Leftover {
-	kind: "draft" | "lease-draft" | "takeover-claim" | "work-dir";
+	kind: "draft" | "lease-draft" | "takeover-claim" | "work-dir" | "worktree";
 	path: string;
 	why: string;
 }
@@ -173,8 +177,37 @@ const workDirs: Sweeper = async (sweep) => {
 	return found;
 };
 
+/**
+ * Task worktrees (and their branches) whose work is merged: of ended runs of this user, or of runs deleted since. A
+ * worktree with changes not committed, a task whose merge conflicted, a run that may still be resumed (interrupted)
+ * keep theirs; so does the integration branch, which holds the run's result.
+ */
+const mergedWorktrees: Sweeper = async (sweep) => {
+	const found: Found[] = [];
+	for (const wt of await taskWorktrees(sweep.repo)) {
+		if (sweep.others.has(wt.runId)) continue;
+		if (sweep.own.has(wt.runId)) {
+			const view = await loadRun(sweep.repo, wt.runId).catch(() => undefined);
+			if (!view || !TERMINAL_RUN.has(view.status) || view.state.tasks.get(wt.taskId)?.conflict) continue;
+		}
+		const merged = await gitRun(sweep.repo, ["merge-base", "--is-ancestor", wt.branch, integrationBranch(wt.runId)]);
+		const dirty = await gitRun(wt.worktree, ["status", "--porcelain"]);
+		if (merged.code !== 0 || dirty.code !== 0 || dirty.stdout.trim() !== "") continue;
+		found.push({
+			kind: "worktree",
+			path: wt.worktree,
+			why: `task ${wt.taskId} of run ${wt.runId}: its work is merged into ${integrationBranch(wt.runId)}; its branch ${wt.branch} goes too`,
+			remove: async () => {
+				await git(sweep.repo, ["worktree", "remove", wt.worktree]); // git refuses if anything changed meanwhile
+				await git(sweep.repo, ["branch", "--quiet", "-D", wt.branch]);
+			},
+		});
+	}
+	return found;
+};
+
 /** Every kind of leftover, in the order they are swept. */
-const SWEEPERS: Sweeper[] = [staleDrafts, leaseLeftovers, workDirs];
+const SWEEPERS: Sweeper[] = [staleDrafts, leaseLeftovers, workDirs, mergedWorktrees];
 
 function hours(ms: number): string {
 	const h = ms / STALE_MS;

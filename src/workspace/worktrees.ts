@@ -35,14 +35,20 @@ export interface TaskPlace {
  * the command that removes one. Their branches are left alone: they may hold work.
  */
 export async function orphanedWorktrees(repo: string, runExists: (runId: string) => boolean) {
+	return (await taskWorktrees(repo)).filter((w) => !runExists(w.runId));
+}
+
+/** The task worktrees pi-crew made in `repo` (as git lists them), with their run, task and branch. */
+export async function taskWorktrees(repo: string) {
 	const listed = await gitRun(repo, ["worktree", "list", "--porcelain"]);
 	if (listed.code !== 0) return [];
-	const orphans: { runId: string; taskId: string; worktree: string }[] = [];
+	const found: { runId: string; taskId: string; worktree: string; branch: string }[] = [];
 	for (const line of listed.stdout.split("\n")) {
 		const m = /^worktree (.*[/\\]pi-crew[/\\]worktrees[/\\]([^/\\]+)[/\\]([^/\\]+))$/.exec(line);
-		if (m?.[1] && m[2] && m[3] && !runExists(m[2])) orphans.push({ worktree: m[1], runId: m[2], taskId: m[3] });
+		if (m?.[1] && m[2] && m[3])
+			found.push({ worktree: m[1], runId: m[2], taskId: m[3], branch: `pi-crew/${m[2]}/task/${m[3]}` });
 	}
-	return orphans;
+	return found;
 }
 
 export class Workspace {

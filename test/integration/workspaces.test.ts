@@ -145,6 +145,19 @@ test("a conflicting pair: one task needs attention, its branch intact; apply ref
 	assert.equal(resumed.code, 0, resumed.stderr);
 	assert.equal((JSON.parse(resumed.stdout) as RunJson).status, "succeeded");
 	assert.equal(git(box.repo, "show", `pi-crew/${run.json.runId}/integration:notes.txt`), task?.id);
+	// cleanup: worktrees and branches whose work is merged go; one with a change not committed stays; integration stays.
+	const other = tasks.find((t) => !t.needsAttention)?.id ?? "";
+	await writeFile(join(worktree, "scratch.txt"), "not committed\n");
+	const swept = await cli(["cleanup", "--json"], box);
+	assert.equal(swept.code, 0, swept.stderr);
+	const removed = (JSON.parse(swept.stdout) as { removed: { kind: string; path: string }[] }).removed;
+	assert.deepEqual(
+		removed.filter((r) => r.kind === "worktree").map((r) => r.path.split("/").pop()),
+		[other],
+	);
+	assert.throws(() => git(box.repo, "rev-parse", "--verify", `pi-crew/${run.json.runId}/task/${other}`));
+	assert.equal(await readFile(join(worktree, "scratch.txt"), "utf8"), "not committed\n");
+	git(box.repo, "rev-parse", "--verify", `pi-crew/${run.json.runId}/integration`);
 });
 
 test("kill -9 of an isolated run's coordinator: resume finds each task's worktree again and lands all the work once", async () => {
