@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir, rename, rmdir } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { Type } from "typebox";
 import { Compile } from "typebox/schema";
 import { importMark } from "../config/owner.js";
@@ -29,14 +29,14 @@ import {
 } from "../store/run-store.js";
 import { redact, redactStrings } from "../util/redact.js";
 import {
-	assertNoSymlinks,
 	confined,
+	exportTarget,
 	isInside,
 	makeDirs,
 	openExclusive,
 	openRead,
 	removeTree,
-	writeFileAtomic,
+	writeExport,
 } from "../util/safe-fs.js";
 import { packTar, readTar, type TarFile, type TarLimits, TarRefusal } from "../util/tar.js";
 import { findRepo, UsageError } from "./index.js";
@@ -107,7 +107,12 @@ export async function exportRun(
 ): Promise<ExportResult> {
 	const repo = findRepo(cwd);
 	const view = await loadRun(repo, runId);
-	const path = await exportTarget(repo, cwd, runId, out, options.confine === true);
+	const path = await exportTarget(repo, cwd, out, join(repo, ".crew", "exports", `${runId}.tar.gz`), {
+		confine: options.confine,
+		what: "bundle",
+	});
+	if (isInside(runsDir(repo), path))
+		throw new UsageError(`refusing to write a bundle to ${path}: .crew/runs holds runs only`);
 	const now = options.now ?? new Date();
 	const skipped: BundleManifest["skipped"] = [];
 	const files: TarFile[] = [{ path: EVENTS, data: await exportedLog(view) }];
@@ -137,33 +142,8 @@ export async function exportRun(
 		entries.map((f) => ({ path: `${runId}/${f.path}`, data: f.data })),
 		now,
 	);
-	// Under the repository nothing on the way may be a link; a target the user named elsewhere is written as named.
-	await writeFileAtomic(isInside(repo, path) ? repo : dirname(path), path, bytes, { mode: 0o600 });
+	await writeExport(repo, path, bytes);
 	return { path, manifest, bytes: bytes.length };
-}
-
-async function exportTarget(
-	repo: string,
-	cwd: string | undefined,
-	runId: string,
-	out: string | undefined,
-	confine: boolean,
-): Promise<string> {
-	const path = out ? resolve(cwd ?? repo, out) : join(repo, ".crew", "exports", `${runId}.tar.gz`);
-	if (confine) confined(repo, path);
-	if (isInside(runsDir(repo), path))
-		throw new UsageError(`refusing to write a bundle to ${path}: .crew/runs holds runs only`);
-	if (isInside(repo, path)) await assertNoSymlinks(repo, path);
-	// A named file goes where it is named, or nowhere: a typo in its directory is an error, not a new directory.
-	if (
-		out &&
-		!(await lstat(dirname(path)).then(
-			(st) => st.isDirectory(),
-			() => false,
-		))
-	)
-		throw new UsageError(`cannot write the bundle to ${path}: ${dirname(path)} is not a directory`);
-	return path;
 }
 
 /** The run's log as exported: complete events only, each redacted again, the creator mark dropped. */

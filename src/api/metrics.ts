@@ -3,14 +3,13 @@
  * it covers background runs and other processes' runs alike, and it is the same whoever asks.
  */
 
-import { stat } from "node:fs/promises";
 import { arch, platform } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import type { CrewConfig } from "../config/config.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import { globMatch } from "../util/glob.js";
 import { redactStrings } from "../util/redact.js";
-import { assertNoSymlinks, confined, isInside, writeFileAtomic } from "../util/safe-fs.js";
+import { exportTarget, writeExport } from "../util/safe-fs.js";
 import { effectiveConfig, findRepo, UsageError } from "./index.js";
 
 export type { MetricSnapshot };
@@ -220,23 +219,9 @@ export async function exportDiagnostics(
 	options: { confine?: boolean } = {},
 ): Promise<{ path: string; report: DiagnosticReport }> {
 	const repo = findRepo(cwd);
-	const path = file
-		? resolve(cwd ?? repo, file)
-		: join(repo, ".crew", `diagnostics-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-	if (options.confine) confined(repo, path);
-	await assertNoSymlinks(repo, path);
-	// A named file goes where it is named, or nowhere: a typo in its directory is an error, not a new directory.
-	if (
-		file &&
-		!(await stat(dirname(path)).then(
-			(st) => st.isDirectory(),
-			() => false,
-		))
-	)
-		throw new UsageError(`cannot write the report to ${path}: ${dirname(path)} is not a directory`);
+	const fallback = join(repo, ".crew", `diagnostics-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+	const path = await exportTarget(repo, cwd, file, fallback, { confine: options.confine, what: "report" });
 	const report = await diagnostics(repo);
-	// Under the repository nothing on the way may be a link; a target the user named elsewhere is written as named.
-	const base = isInside(repo, path) ? repo : dirname(path);
-	await writeFileAtomic(base, path, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
+	await writeExport(repo, path, `${JSON.stringify(report, null, 2)}\n`);
 	return { path, report };
 }

@@ -49,6 +49,17 @@ function listOf(value: unknown): string[] | undefined {
 	return undefined;
 }
 
+/** A conversion of `file`, and its frontmatter and body unless they cannot be read (then `out` says why). */
+function begin(kind: Conversion["kind"], text: string, file: string) {
+	const out: Conversion = { kind, converted: [], dropped: [], problems: [] };
+	const read = frontmatter(text, file);
+	if ("problem" in read) {
+		out.problems.push(read.problem as Problem);
+		return { out, read: undefined };
+	}
+	return { out, read };
+}
+
 /** Frontmatter and body of a markdown file, or the problem that stops reading it. */
 function frontmatter(text: string, file: string) {
 	const split = splitFrontmatter(text);
@@ -74,12 +85,8 @@ function claudeModel(model: string, models: Record<string, string>): { model?: s
 
 /** A Claude Code subagent file as a pi-crew agent file. */
 export function fromClaudeAgent(text: string, file: string, models: Record<string, string> = {}): Conversion {
-	const out: Conversion = { kind: "agent", converted: [], dropped: [], problems: [] };
-	const read = frontmatter(text, file);
-	if ("problem" in read) {
-		out.problems.push(read.problem as Problem);
-		return out;
-	}
+	const { out, read } = begin("agent", text, file);
+	if (!read) return out;
 	const { fields, body, lineOf } = read;
 	const ours: Record<string, unknown> = { name: fields.name, description: fields.description };
 	out.name = typeof fields.name === "string" ? fields.name : undefined;
@@ -134,12 +141,8 @@ const SHARED_AGENT_FIELDS = ["maxTurns", "thinking", "triggers", "useWhen", "avo
 
 /** An agent of the earlier pi-crew (0.2 and later) as a pi-crew agent file. */
 export function fromEarlierAgent(text: string, file: string): Conversion {
-	const out: Conversion = { kind: "agent", converted: [], dropped: [], problems: [] };
-	const read = frontmatter(text, file);
-	if ("problem" in read) {
-		out.problems.push(read.problem as Problem);
-		return out;
-	}
+	const { out, read } = begin("agent", text, file);
+	if (!read) return out;
 	const { fields, body } = read;
 	out.name = typeof fields.name === "string" ? fields.name : undefined;
 	const description = typeof fields.description === "string" ? fields.description.trim() : fields.description;
@@ -172,12 +175,8 @@ export function fromEarlierAgent(text: string, file: string): Conversion {
 
 /** A team of the earlier pi-crew, whose roles are body lines (`- explorer: agent=explorer what it does`). */
 export function fromEarlierTeam(text: string, file: string): Conversion {
-	const out: Conversion = { kind: "team", converted: [], dropped: [], problems: [] };
-	const read = frontmatter(text, file);
-	if ("problem" in read) {
-		out.problems.push(read.problem as Problem);
-		return out;
-	}
+	const { out, read } = begin("team", text, file);
+	if (!read) return out;
 	const { fields, body } = read;
 	out.name = typeof fields.name === "string" ? fields.name : undefined;
 	const roles: { name: string; agent: string }[] = [];
@@ -220,12 +219,8 @@ export function fromEarlierTeam(text: string, file: string): Conversion {
 
 /** A workflow of the earlier pi-crew, whose steps are `## <id>` sections with `key: value` attribute lines. */
 export function fromEarlierWorkflow(text: string, file: string): Conversion {
-	const out: Conversion = { kind: "workflow", converted: [], dropped: [], problems: [] };
-	const read = frontmatter(text, file);
-	if ("problem" in read) {
-		out.problems.push(read.problem as Problem);
-		return out;
-	}
+	const { out, read } = begin("workflow", text, file);
+	if (!read) return out;
 	const { fields, body } = read;
 	out.name = typeof fields.name === "string" ? fields.name : undefined;
 	const steps: Record<string, unknown>[] = [];

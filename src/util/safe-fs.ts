@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { type FileHandle, lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink } from "node:fs/promises";
+import { type FileHandle, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from "node:path";
 import { UsageError } from "./errors.js";
 
@@ -189,4 +189,36 @@ async function removeContents(dir: string): Promise<number> {
 		removed++;
 	}
 	return removed;
+}
+
+/**
+ * Where an export goes: the file the user named (relative to `cwd`; its directory must exist: a typo there is an
+ * error, not a new directory), else `fallback`; with `confine` (a model's tool call) only inside the repository.
+ */
+export async function exportTarget(
+	repo: string,
+	cwd: string | undefined,
+	named: string | undefined,
+	fallback: string,
+	options: { confine?: boolean; what: string },
+): Promise<string> {
+	const path = named ? resolve(cwd ?? repo, named) : fallback;
+	if (options.confine) confined(repo, path);
+	// However the path spells it: no link inside the repository, nor at the file itself.
+	await assertNoSymlinks(repo, path);
+	const dir = dirname(path);
+	if (
+		named &&
+		!(await stat(dir).then(
+			(st) => st.isDirectory(),
+			() => false,
+		))
+	)
+		throw new UsageError(`cannot write the ${options.what} to ${path}: ${dir} is not a directory`);
+	return path;
+}
+
+/** Writes an export atomically: under the repository through no link; a target named elsewhere is written as named. */
+export function writeExport(repo: string, path: string, data: string | Uint8Array): Promise<string> {
+	return writeFileAtomic(isInside(repo, path) ? repo : dirname(path), path, data, { mode: 0o600 });
 }
