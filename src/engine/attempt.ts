@@ -202,6 +202,7 @@ async function runAttempt(
 		taskId: id,
 		agent: task.agent.name,
 		cwd,
+		repo: ctx.repo,
 		projectTrusted: ctx.projectTrusted,
 		...files,
 		model: taskModel(ctx.settings, task.agent),

@@ -83,7 +83,7 @@ export class InProcessRuntime implements WorkerRuntime {
 				? []
 				: [
 						(pi) => {
-							pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, spec.cwd));
+							pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, spec.repo));
 						},
 					],
 			appendSystemPrompt: [await readFile(spec.systemPromptPath, "utf8")],

@@ -13,8 +13,10 @@ export interface TaskSpec {
 	runId: string;
 	taskId: string;
 	agent: string;
-	/** The repository the task works in (its working directory). */
+	/** Where the task works: the repository, or its worktree in an isolated run. */
 	cwd: string;
+	/** The repository's root: the files under it (a worktree's included) are the repository's. */
+	repo: string;
 	/**
 	 * pi's trust decision for the repository, handed to the worker as is: when false, no repository settings or code
 	 * load, and its context files (AGENTS.md, CLAUDE.md) reach the model only fenced, after the role prompt.

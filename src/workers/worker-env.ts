@@ -73,7 +73,7 @@ export interface WorkerEnvOptions {
 
 /** The environment of the worker that runs `spec`. */
 export async function workerEnv(
-	spec: Pick<TaskSpec, "runId" | "taskId" | "cwd" | "model" | "scenario" | "beatMs" | "projectTrusted">,
+	spec: Pick<TaskSpec, "runId" | "taskId" | "cwd" | "model" | "scenario" | "beatMs" | "projectTrusted" | "repo">,
 	opts: WorkerEnvOptions = {},
 ): Promise<NodeJS.ProcessEnv> {
 	const base = opts.base ?? process.env;
@@ -93,7 +93,8 @@ export async function workerEnv(
 	env.PI_CREW_COORDINATOR_PID = String(process.pid);
 	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
 	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;
-	if (!spec.projectTrusted) env[UNTRUSTED_REPO_ENV] = spec.cwd;
+	// The whole repository: an isolated task's worktree lies inside it, and pi also loads the root's context files.
+	if (!spec.projectTrusted) env[UNTRUSTED_REPO_ENV] = spec.repo;
 	if (spec.beatMs) env.PI_CREW_BEAT_MS = String(spec.beatMs);
 	return env;
 }

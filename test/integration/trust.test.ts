@@ -79,3 +79,17 @@ for (const runtime of ["child", "inprocess"])
 		assert.ok(existsSync(marker), "the trusted repository's settings apply (so the check above can fail)");
 		await rm(marker);
 	});
+
+test("an isolated run in an untrusted repository: the root's AGENTS.md is fenced for a worker in its worktree too", async () => {
+	const { box, marker, scenario } = await hostileClone();
+	const run = await runJson(
+		["shell", "x", "--model", SCRIPTED, "--scenario", scenario, "--isolation", "worktree"],
+		box,
+	);
+	assert.equal(run.json.status, "succeeded", run.stderr);
+	assert.ok(!existsSync(marker));
+	const system = await readFile(join(run.json.runDir, "artifacts", "tasks", "sh", "result.md"), "utf8");
+	// pi loads the worktree's own AGENTS.md and, walking up, the repository root's: both are the repository's.
+	assert.doesNotMatch(system, /<project_instructions path="[^"]*AGENTS\.md">/);
+	assert.match(system, /<repository-context-file>\nPLANTED-CONTEXT/);
+});

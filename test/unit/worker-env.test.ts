@@ -11,7 +11,14 @@ import { ConfigError, loadConfig } from "../../src/config/config.js";
 import { workerEnv } from "../../src/workers/worker-env.js";
 import { tempDir } from "../support/index.js";
 
-const spec = { runId: "r1", taskId: "t1", cwd: "/repo", projectTrusted: true, model: "crew-scripted/scripted" };
+const spec = {
+	runId: "r1",
+	taskId: "t1",
+	cwd: "/repo",
+	repo: "/repo",
+	projectTrusted: true,
+	model: "crew-scripted/scripted",
+};
 
 /** The coordinator's environment: essentials, every kind of credential, and secrets no model needs. */
 async function coordinator(files: Record<string, unknown> = {}): Promise<NodeJS.ProcessEnv> {

@@ -81,6 +81,7 @@ const spec: TaskSpec = {
 	taskId: "t1",
 	agent: "explorer",
 	cwd: "/repo",
+	repo: "/repo",
 	projectTrusted: false,
 	systemPromptPath: "/run/system.md",
 	prompt: "## Goal\n\ng",
