@@ -6,8 +6,13 @@ import { askPi, cli, hasTool, type RunJson, rpc, sandbox, tmuxPi } from "../supp
 
 test('/team-run fix the login bug: "fix" is not a team; the whole text is the goal, the team is recommended', async () => {
 	const box = await sandbox();
-	const ui = await rpc(box, "/team-run fix the login bug", (r) =>
-		r.some((x) => x.method === "notify" && /pi-crew: run \S+ \(fast-fix\) succeeded/.test(x.message ?? "")),
+	// Until the end is told and the board shows it (the notice comes first, the frame at the same poll).
+	const ui = await rpc(
+		box,
+		"/team-run fix the login bug",
+		(r) =>
+			r.some((x) => x.method === "notify" && /pi-crew: run \S+ \(fast-fix\) succeeded/.test(x.message ?? "")) &&
+			r.some((x) => x.widgetLines?.some((l) => / · succeeded 3\/3 · /.test(l))),
 	);
 	const notes = ui.filter((x) => x.method === "notify").map((x) => x.message ?? "");
 	assert.match(

@@ -113,7 +113,10 @@ test("depth guard: a worker at the maximum depth cannot start a deeper run, and 
 	assert.equal(code, 0);
 	const { readFile } = await import("node:fs/promises");
 	const answer = await readFile(`${json.runDir}/artifacts/tasks/nester/result.md`, "utf8");
-	assert.match(answer, /this process is 2 run\(s\) deep and maxDepth is 2: a worker cannot start a deeper run/);
+	assert.match(
+		answer,
+		/this process is 2 run\(s\) deep and maxDepth is 2 \(default\): a worker cannot start a deeper run/,
+	);
 	assert.match(answer, /exit=2/);
 	const top = await cli(["run", "research", "not nested", "--runtime", "scaffold"], box);
 	assert.equal(top.code, 0, "outside any run, runs start");
