@@ -6,6 +6,7 @@ import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { EffectiveConfig, ResolvedConfig } from "../config/resolve.js";
+import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
@@ -134,16 +135,19 @@ async function launch(
 			);
 		scenario = resolve(req.cwd ?? process.cwd(), req.scenario);
 		await loadScenario(scenario); // fail now, not in every worker
-		req = { ...req, model: req.model ?? `${SCRIPTED_PROVIDER}/scripted` };
+		// The scripted model is the default; models the resources name stay only when they are scripted ones too
+		// (engine/plan.ts taskModels), so steps and fallbacks can still be told apart offline.
+		req = { ...req, sessionModel: `${SCRIPTED_PROVIDER}/scripted` };
 	}
-	const settings = runSettings(req, config.values, plan.autoRetry, scenario);
+	const settings = runSettings(req, config.values, plan, scenario);
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
 	}
 	if (settings.runtime !== "scaffold") {
-		const { modelsOf } = await import("../engine/plan.js");
+		const { modelsOf, skillsOf } = await import("../engine/plan.js");
 		await (await import("./models.js")).preflightModels(modelsOf(plan, settings), repo);
+		preflightSkills(skillsOf(plan), repo);
 	}
 	const start: StartRequest = { kind: "run", ...target, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
@@ -204,6 +208,7 @@ export async function coordinateHere(
 				goal: start.goal,
 				settings: start.settings,
 				runtime: await createRuntime(start.settings.runtime, config.values.env.allow),
+				allowEnv: config.values.env.allow,
 				runId: start.runId,
 				signal: io.signal,
 				onEvent,
@@ -220,6 +225,7 @@ export async function coordinateHere(
 			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
 			limits: config,
 			runtime: await createRuntime(view.state.settings.runtime, config.values.env.allow),
+			allowEnv: config.values.env.allow,
 			signal: io.signal,
 			onEvent,
 		});
@@ -229,22 +235,40 @@ export async function coordinateHere(
 	}
 }
 
-/** A new run's settings: its flags over the effective config. */
-function runSettings(
+/**
+ * Every skill the run's tasks name must be found before anything starts, where its workers will look (the user's
+ * skill directories, and the repository's only when it is trusted).
+ */
+function preflightSkills(needs: Map<string, string[]>, repo: string): void {
+	if (needs.size === 0) return;
+	const trusted = projectTrust(repo).trusted;
+	const { missing, dirs } = resolveSkills([...needs.keys()], repo, trusted);
+	if (missing.length === 0) return;
+	const lines = missing.map((name) => `  skill "${name}" (${needs.get(name)?.slice(0, 3).join(", ")}): not found`);
+	throw new UsageError(
+		`cannot start the run:\n${lines.join("\n")}\n  skills are looked up by name in ${dirs.join(", ")}${trusted ? "" : " (not in the repository's: it is not trusted)"}`,
+	);
+}
+
+/** A new run's settings: its flags over the effective config, its team's cap on concurrency over both. */
+export function runSettings(
 	req: RunRequest,
 	config: EffectiveConfig,
-	teamAutoRetry: boolean,
+	plan: Pick<Plan, "autoRetry" | "maxConcurrency">,
 	scenario: string | undefined,
 ): RunSettings {
 	const budget = { ...config.budget, ...req.budget };
+	const concurrency = req.concurrency ?? config.concurrency;
+	// A scenario's offline model is every task's default, over the configured one (which is a real model).
+	const defaultModel = scenario ? req.sessionModel : (config.model ?? req.sessionModel);
 	return {
 		runtime: req.runtime ?? config.runtime,
-		concurrency: req.concurrency ?? config.concurrency,
+		concurrency: Math.min(concurrency, plan.maxConcurrency ?? concurrency),
 		taskTimeoutMs: req.taskTimeoutMs ?? config.taskTimeoutMs,
 		...(req.model ? { model: req.model } : {}),
-		...((config.model ?? req.sessionModel) ? { defaultModel: config.model ?? req.sessionModel } : {}),
+		...(defaultModel ? { defaultModel } : {}),
 		...(scenario ? { scenario } : {}),
-		...(req.autoRetry || teamAutoRetry || config.autoRetry ? { retry: config.retry } : {}),
+		...(req.autoRetry || plan.autoRetry || config.autoRetry ? { retry: config.retry } : {}),
 		...(Object.keys(budget).length > 0 ? { budget } : {}),
 		heartbeat: config.heartbeat,
 		...(config.tools.deny.length > 0 ? { denyTools: config.tools.deny } : {}),

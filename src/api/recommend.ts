@@ -42,7 +42,11 @@ function overlap(goal: Set<string>, text: string): string[] {
 
 export function recommendTeams(catalog: Catalog, goal: string): Recommendation[] {
 	const g = words(goal);
-	const ranked = [...catalog.teams.values()].map((team) => {
+	// A team with a disabled agent cannot run: never recommended.
+	const runnable = [...catalog.teams.values()].filter(
+		(t) => !t.roles.some((r) => catalog.agents.get(r.agent)?.disabled),
+	);
+	const ranked = runnable.map((team) => {
 		const reasons: string[] = [];
 		let score = 0;
 		const seen = new Set<string>();

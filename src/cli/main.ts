@@ -241,9 +241,14 @@ async function listResources(kind: "agents" | "teams" | "workflows", v: Values):
 		description: r.description,
 		scope: r.source.scope,
 		file: r.source.file,
+		...("disabled" in r && r.disabled ? { disabled: true } : {}),
 	}));
 	if (v.json) out(items);
-	else for (const r of items) process.stdout.write(`${r.name.padEnd(20)} ${r.scope.padEnd(8)} ${r.description}\n`);
+	else
+		for (const r of items)
+			process.stdout.write(
+				`${r.name.padEnd(20)} ${r.scope.padEnd(8)} ${r.disabled ? "(disabled) " : ""}${r.description}\n`,
+			);
 	return 0;
 }
 

@@ -4,16 +4,19 @@
  */
 import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { resolveSkills } from "../config/skills.js";
 import type { DeadLetterReason } from "../store/events.js";
 import { attemptDir, listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
 import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
+import { runVerify } from "../workers/verify.js";
+import { workerEnv } from "../workers/worker-env.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { type RunContext, sleep } from "./context.js";
 import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
-import { type PlannedTask, plannedTask, recordDefinition, taskModel, taskTools } from "./plan.js";
+import { type PlannedTask, plannedPayload, plannedTask, taskModels, taskSkills, taskTools } from "./plan.js";
 import { type DependencyResult, systemPrompt, taskPrompt } from "./prompt.js";
 import { retryDelay } from "./retry.js";
 
@@ -39,13 +42,18 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		await ctx.log.append("task.started", { attempt, promptPath }, id);
 		return land(ctx, workspace, id, committed);
 	}
-	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task));
+	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task), await readResults(ctx, task));
 	if (task.adaptive)
 		prompt += `\n${planFormat(ctx.plan.roles, new Set([...ctx.state().tasks.values()].filter((t) => !t.from).map((t) => t.role)))}`;
+	const models = taskModels(ctx.settings, task);
 	const loop = {
 		promptPath: await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt),
 		failures: 0,
 		rateLimitWaits: 0,
+		/** Which of `models` the next attempt runs on: a rate limit or an outage moves on to the next. */
+		model: 0,
+		/** The next attempt is a fallback's: it does not wait for the rate-limit gate another model closed. */
+		fallingBack: false,
 	};
 	let replanned = false;
 	/** One attempt, in its own correlation span: whether another follows. */
@@ -55,8 +63,14 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const system = systemPrompt(task, ctx.plan.team, attempt);
 		const systemPromptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/system.md`, system);
 		const { promptPath } = loop;
-		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptPath) }, id);
-		const outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd);
+		const model = models[loop.model];
+		await ctx.log.append(
+			"task.started",
+			{ attempt, promptPath: relative(ctx.paths.dir, promptPath), ...(model ? { model } : {}) },
+			id,
+		);
+		let outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd, model);
+		if (outcome.kind === "succeeded" && task.verify) outcome = await verify(ctx, task, cwd, attempt, outcome);
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
 			if ("errors" in plan) {
@@ -90,6 +104,14 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			return "done";
 		}
 		if (kind === "stalled") return fail(ctx, id, detail, "heartbeat-dead");
+		// The agent's fallback models, in order, before any wait or retry policy: the agent asked for them.
+		const fallback = models[loop.model + 1];
+		if ((kind === "rate_limited" || kind === "provider_unavailable") && fallback) {
+			loop.model++;
+			loop.fallingBack = true;
+			await ctx.log.append("task.retrying", { attempt, reason: detail, delayMs: 0, fallback }, id);
+			return "again";
+		}
 		const retry = ctx.settings.retry;
 		if (!retry || !outcome.retryable) return fail(ctx, id, detail);
 		if (kind === "rate_limited" && loop.rateLimitWaits < MAX_RATE_LIMIT_WAITS) {
@@ -107,7 +129,8 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		return "again";
 	};
 	for (;;) {
-		await ctx.gate.wait(ctx.cancel);
+		if (!loop.fallingBack) await ctx.gate.wait(ctx.cancel);
+		loop.fallingBack = false;
 		if (ctx.cancel.aborted) {
 			await ctx.log.append("task.cancelled", { reason: "run cancelled" }, id);
 			return;
@@ -116,6 +139,63 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const span = { runId: ctx.log.runId, taskId: id, span: String(attempt) };
 		if ((await withCorrelation(span, () => attemptOnce(attempt))) === "done") return;
 	}
+}
+
+/**
+ * The step's verify command, run by the host in the task's directory once its agent succeeded: the task succeeds only
+ * if it exits 0. A repository's command runs only while the repository is trusted (checked again here: a run that
+ * started trusted may be resumed after the trust was taken back).
+ */
+async function verify(
+	ctx: RunContext,
+	task: PlannedTask,
+	cwd: string,
+	attempt: number,
+	succeeded: WorkerOutcome,
+): Promise<WorkerOutcome> {
+	const check = task.verify;
+	if (!check) return succeeded;
+	const { command, scope } = check;
+	if (scope === "project" && !ctx.projectTrusted)
+		return failure(
+			"verify_failed",
+			`verify \`${command}\` not run: it comes from the repository's workflow and the repository is not trusted`,
+			false,
+		);
+	const rel = `tasks/${task.id}/attempt-${attempt}/verify.log`;
+	const outputFile = join(ctx.paths.artifacts, rel);
+	const env = await workerEnv(
+		{ runId: ctx.log.runId, taskId: task.id, cwd, repo: ctx.repo, projectTrusted: ctx.projectTrusted },
+		{ allow: ctx.allowEnv, credentials: false },
+	);
+	const run = await runVerify({
+		command,
+		cwd,
+		env,
+		timeoutMs: ctx.settings.taskTimeoutMs,
+		dir: join(ctx.paths.artifacts, `tasks/${task.id}/attempt-${attempt}`),
+		outputFile,
+		signal: ctx.cancel,
+		runId: ctx.log.runId,
+		taskId: task.id,
+	});
+	const passed = run.code === 0;
+	const how = run.stopped ?? `exited with code ${run.code}`;
+	await ctx.log.append(
+		"task.verified",
+		{
+			command,
+			code: run.code,
+			passed,
+			outputPath: relative(ctx.paths.dir, outputFile),
+			...(run.stopped ? { reason: run.stopped } : {}),
+		},
+		task.id,
+	);
+	if (passed) return succeeded;
+	if (ctx.cancel.aborted) return failure("cancelled", "run cancelled while verifying");
+	const tail = run.tail.trim() ? `:\n${run.tail.trim()}` : " (no output)";
+	return failure("verify_failed", `verify \`${command}\` ${how}${tail}`);
 }
 
 interface AttemptFiles {
@@ -139,6 +219,7 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 	for (const step of steps) {
 		const agent = ctx.plan.roles.get(step.role);
 		if (!agent) continue; // parsePlan checked the roles
+		const model = ctx.plan.roleModels?.get(step.role);
 		const task: PlannedTask = {
 			id: step.id,
 			role: step.role,
@@ -147,21 +228,10 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 			template: step.task,
 			output: step.id,
 			from: planner.id,
+			...(model ? { model } : {}),
 		};
 		added.push(task.id);
-		await ctx.log.append(
-			"task.planned",
-			{
-				role: task.role,
-				agent: agent.name,
-				dependsOn: task.dependsOn,
-				template: task.template,
-				output: task.output,
-				from: planner.id,
-				definition: recordDefinition(agent),
-			},
-			task.id,
-		);
+		await ctx.log.append("task.planned", plannedPayload(task), task.id);
 	}
 	for (const waiter of ctx.state().tasks.values())
 		if (waiter.status === "pending" && waiter.dependsOn.includes(planner.id) && !added.includes(waiter.id))
@@ -188,8 +258,17 @@ async function runAttempt(
 	task: PlannedTask,
 	files: AttemptFiles,
 	cwd: string,
+	model: string | undefined,
 ): Promise<WorkerOutcome> {
 	const id = task.id;
+	const names = taskSkills(task);
+	const found = names ? resolveSkills(names, ctx.repo, ctx.projectTrusted) : undefined;
+	if (found && found.missing.length > 0)
+		return failure(
+			"spawn_failed",
+			`skill(s) ${found.missing.join(", ")} not found in ${found.dirs.join(", ")}${ctx.projectTrusted ? "" : " (the repository's skills are not looked at: it is not trusted)"}`,
+		);
+	const skills = found?.paths;
 	const stopper = new AbortController();
 	const onCancel = () => stopper.abort(new StopRequest("cancel", "cancelled"));
 	ctx.cancel.addEventListener("abort", onCancel, { once: true });
@@ -205,10 +284,11 @@ async function runAttempt(
 		repo: ctx.repo,
 		projectTrusted: ctx.projectTrusted,
 		...files,
-		model: taskModel(ctx.settings, task.agent),
+		model,
 		tools: taskTools(ctx.settings, task.agent),
 		thinking: task.agent.thinking,
 		maxTurns: task.agent.maxTurns,
+		...(skills ? { skills } : {}),
 		timeoutMs: ctx.settings.taskTimeoutMs,
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
@@ -287,6 +367,20 @@ async function recentState(repo: string, runId: string, since: number) {
 				() => undefined,
 			)
 		: undefined;
+}
+
+/** The results of the earlier tasks it reads (`reads:`) that it does not also depend on; one that has none is left out. */
+async function readResults(ctx: RunContext, task: PlannedTask): Promise<DependencyResult[]> {
+	const state = ctx.state();
+	const deps = new Set(state.tasks.get(task.id)?.dependsOn ?? task.dependsOn);
+	const reads = (task.reads ?? []).filter((r) => !deps.has(r) && state.tasks.get(r)?.resultPath);
+	return Promise.all(
+		reads.map(async (readId) => {
+			const rel = state.tasks.get(readId)?.resultPath ?? "";
+			const path = join(ctx.paths.dir, rel);
+			return { task: plannedTask(state, ctx.plan, readId), text: await readConfined(ctx.paths.dir, rel), path };
+		}),
+	);
 }
 
 /** The results of what the task waits for, as the log says: an adaptive plan may have added to it (`task.depends`). */

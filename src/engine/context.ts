@@ -19,6 +19,8 @@ export interface RunContext {
 	goal: string;
 	settings: RunSettings;
 	runtime: WorkerRuntime;
+	/** Variables workers and verify commands get besides the essentials (config `env.allow`). */
+	allowEnv: readonly string[];
 	state(): RunState;
 	watcher: HeartbeatWatcher;
 	gate: RateGate;

@@ -16,7 +16,7 @@ import { reapTask } from "../workers/reaper.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
 import { type ControlCommand, ControlInbox } from "./control.js";
-import { type Plan, plannedTask, recordDefinition, reopenForResume, taskTools } from "./plan.js";
+import { type Plan, plannedPayload, plannedTask, reopenForResume, taskTools } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
 import { renderSummary } from "./summary.js";
@@ -31,6 +31,8 @@ interface Common {
 	onEvent?: (event: CrewEvent, state: RunState) => void;
 	random?: () => number;
 	now?: () => number;
+	/** Variables workers (and verify commands) get besides the essentials (config `env.allow`). */
+	allowEnv?: readonly string[];
 }
 
 export interface RunOptions extends Common {
@@ -86,22 +88,7 @@ async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 				cwd: opts.repo,
 				settings: opts.settings,
 			}),
-			...plan.tasks.map((t) =>
-				log.append(
-					"task.planned",
-					{
-						role: t.role,
-						agent: t.agent.name,
-						dependsOn: t.dependsOn,
-						template: t.template,
-						output: t.output,
-						...(t.adaptive ? { adaptive: true } : {}),
-						...(t.isolation ? { isolation: t.isolation } : {}),
-						definition: recordDefinition(t.agent),
-					},
-					t.id,
-				),
-			),
+			...plan.tasks.map((t) => log.append("task.planned", plannedPayload(t), t.id)),
 		]);
 		await log.append("run.started", { pid: process.pid });
 	} catch (err) {
@@ -262,6 +249,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		goal: run.goal,
 		settings,
 		runtime: opts.runtime,
+		allowEnv: opts.allowEnv ?? [],
 		state,
 		watcher,
 		// Only a run with retries closes the gate (a rate-limited task without retries just fails).

@@ -6,9 +6,15 @@
 import { basename } from "node:path";
 import { PI_DEFAULT_TOOLS } from "../config/home.js";
 import type { Catalog } from "../resources/catalog.js";
-import type { AgentDef } from "../resources/schema.js";
-import { checkWorkflowGraph, checkWorkflowRoles } from "../resources/validate.js";
-import type { AgentDefinition, RunSettings, RunState, TaskState } from "../store/events.js";
+import type { AgentDef, Scope } from "../resources/schema.js";
+import {
+	checkDisabledAgents,
+	checkVerifyTrust,
+	checkWorkflowGraph,
+	checkWorkflowRoles,
+} from "../resources/validate.js";
+import { isScripted } from "../scripted/scenario.js";
+import type { AgentDefinition, EventPayloads, RunSettings, RunState, TaskState } from "../store/events.js";
 import { UsageError } from "../util/errors.js";
 import { formatProblem, type Problem } from "../util/yaml-source.js";
 
@@ -26,6 +32,14 @@ export interface PlannedTask {
 	from?: string;
 	/** The step's own isolation, over the run's (a writing step of an isolated run works in a worktree). */
 	isolation?: "worktree" | "shared";
+	/** The step's model, else its role's: over the agent's. */
+	model?: string;
+	/** The step's own pi skills, besides its agent's. */
+	skills?: string[];
+	/** The step's verify command, and the scope of the workflow that named it. */
+	verify?: { command: string; scope: Scope };
+	/** Earlier tasks whose results it is given besides those of its dependencies. */
+	reads?: string[];
 }
 
 export interface Plan {
@@ -37,15 +51,42 @@ export interface Plan {
 	isolation?: "worktree" | "shared";
 	/** The team's roles and their agents: what an adaptive plan may use. */
 	roles: Map<string, AgentDef>;
+	/** The models the team gives its roles (`model` of a role), for the tasks an adaptive plan adds. */
+	roleModels?: Map<string, string>;
+	/** The team's cap on concurrent tasks (`maxConcurrency`): the run's concurrency never goes above it. */
+	maxConcurrency?: number;
 	/** Grows when an adaptive step's plan adds tasks. */
 	tasks: PlannedTask[];
 	/** A resumed run's agents whose files changed since it started (it keeps the definitions it recorded). */
 	changedAgents?: string[];
 }
 
-/** The model a task of `agent` runs on: the run's `--model`, else the agent's, else the run's default. */
-export function taskModel(settings: Pick<RunSettings, "model" | "defaultModel">, agent: AgentDef): string | undefined {
-	return settings.model ?? agent.model ?? settings.defaultModel;
+type ModelSettings = Pick<RunSettings, "model" | "defaultModel" | "scenario">;
+
+/**
+ * The models a task runs on, in order: its model first (the run's `--model`, else the step's, else its role's, else
+ * its agent's, else the run's default; `undefined` is pi's own default), then its agent's `fallbackModels`, each taken
+ * when the one before is rate-limited or its provider is down. `--model` is every worker's model: no fallbacks.
+ * A run on a scenario stays on the offline model: models that are not the scripted model's are passed over.
+ */
+export function taskModels(
+	settings: ModelSettings,
+	task: Pick<PlannedTask, "agent" | "model">,
+): (string | undefined)[] {
+	if (settings.model) return [settings.model];
+	const usable = (m: string | undefined): m is string => m !== undefined && (!settings.scenario || isScripted(m));
+	const primary = [task.model, task.agent.model].find(usable) ?? settings.defaultModel;
+	const fallbacks = (task.agent.fallbackModels ?? []).filter((m) => usable(m) && m !== primary);
+	return [primary, ...new Set(fallbacks)];
+}
+
+/**
+ * The pi skills a task's workers load: its agent's and its step's. `undefined` (neither names any): pi's own discovery
+ * (the user's skills, and the repository's when it is trusted); a list, even empty: exactly these.
+ */
+export function taskSkills(task: Pick<PlannedTask, "agent" | "skills">): string[] | undefined {
+	if (!task.agent.skills && !task.skills) return undefined;
+	return [...new Set([...(task.agent.skills ?? []), ...(task.skills ?? [])])];
 }
 
 /**
@@ -62,14 +103,25 @@ export function taskTools(settings: Pick<RunSettings, "denyTools">, agent: Agent
  * Every model the run may use, with the tasks (or, for the roles an adaptive plan may add, `role:<name>`) that would
  * run on it; `undefined` is pi's own default.
  */
-export function modelsOf(plan: Plan, settings: Pick<RunSettings, "model" | "defaultModel">) {
+export function modelsOf(plan: Plan, settings: ModelSettings) {
 	const needs = new Map<string | undefined, string[]>();
-	const add = (agent: AgentDef, who: string) => {
-		const model = taskModel(settings, agent);
-		needs.set(model, [...(needs.get(model) ?? []), who]);
+	const add = (task: Pick<PlannedTask, "agent" | "model">, who: string) => {
+		for (const model of taskModels(settings, task)) needs.set(model, [...(needs.get(model) ?? []), who]);
 	};
-	for (const task of plan.tasks) add(task.agent, task.id);
-	if (plan.tasks.some((t) => t.adaptive)) for (const [role, agent] of plan.roles) add(agent, `role:${role}`);
+	for (const task of plan.tasks) add(task, task.id);
+	if (plan.tasks.some((t) => t.adaptive))
+		for (const [role, agent] of plan.roles) add({ agent, model: plan.roleModels?.get(role) }, `role:${role}`);
+	return needs;
+}
+
+/** Every skill the run's tasks name, with the tasks (or `role:<name>`) that load it. */
+export function skillsOf(plan: Plan): Map<string, string[]> {
+	const needs = new Map<string, string[]>();
+	const add = (skills: string[] | undefined, who: string) => {
+		for (const skill of skills ?? []) needs.set(skill, [...(needs.get(skill) ?? []), who]);
+	};
+	for (const task of plan.tasks) add(taskSkills(task), task.id);
+	if (plan.tasks.some((t) => t.adaptive)) for (const [role, agent] of plan.roles) add(agent.skills, `role:${role}`);
 	return needs;
 }
 
@@ -112,14 +164,18 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 		...catalog.problems.filter((p) => p.severity !== "warning" && used.has(p.file)),
 		...checkWorkflowGraph(workflow),
 		...checkWorkflowRoles(workflow, team),
+		...checkDisabledAgents(team, catalog.agents, "error"),
+		...checkVerifyTrust(workflow, "error"),
 	];
 	if (problems.length > 0)
 		throw new PlanError(`team "${team.name}" with workflow "${workflow.name}" is invalid:`, problems);
 	const roleAgent = new Map(team.roles.map((r) => [r.name, r.agent]));
+	const roleModels = new Map(team.roles.flatMap((r) => (r.model ? [[r.name, r.model] as const] : [])));
 	const tasks = workflow.steps.map((step): PlannedTask => {
 		const agentName = roleAgent.get(step.role) ?? "";
 		const agent = catalog.agents.get(agentName);
 		if (!agent) throw new PlanError(`role "${step.role}" uses unknown agent "${agentName}"`);
+		const model = step.model ?? roleModels.get(step.role);
 		return {
 			id: step.id,
 			role: step.role,
@@ -129,6 +185,10 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			output: step.output ?? step.id,
 			...(step.adaptive ? { adaptive: true } : {}),
 			...(step.isolation ? { isolation: step.isolation } : {}),
+			...(model ? { model } : {}),
+			...(step.skills ? { skills: step.skills } : {}),
+			...(step.verify ? { verify: { command: step.verify, scope: workflow.source.scope } } : {}),
+			...(step.reads?.length ? { reads: step.reads } : {}),
 		};
 	});
 	// The team's isolation, else a worktree if a step asks for one (the run's `--isolation` is over both).
@@ -139,6 +199,8 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 		autoRetry: team.autoRetry === true,
 		...(isolation ? { isolation } : {}),
 		roles: teamRoles(catalog, team.roles),
+		...(roleModels.size > 0 ? { roleModels } : {}),
+		...(team.maxConcurrency ? { maxConcurrency: team.maxConcurrency } : {}),
 		tasks,
 	};
 }
@@ -157,6 +219,10 @@ export function planAgent(catalog: Catalog, agentName: string): Plan {
 	const agent = catalog.agents.get(agentName);
 	if (!agent)
 		throw new PlanError(`unknown agent "${agentName}" (known agents: ${[...catalog.agents.keys()].sort().join(", ")})`);
+	if (agent.disabled)
+		throw new PlanError(
+			`agent "${agentName}" is disabled (disabled: true in ${agent.source.file}): enable it to run it`,
+		);
 	return {
 		team: `agent:${agent.name}`,
 		workflow: "single",
@@ -212,7 +278,7 @@ export function reopenForResume(state: RunState, requeue: string[]): string[] {
 
 /** What the log records of an agent: everything a worker gets from it (see AgentDefinition). */
 export function recordDefinition(agent: AgentDef): AgentDefinition {
-	const { description, prompt, tools, model, thinking, maxTurns, source } = agent;
+	const { description, prompt, tools, model, thinking, maxTurns, fallbackModels, skills, source } = agent;
 	return {
 		scope: source.scope,
 		...(source.untrusted ? { untrusted: true } : {}),
@@ -222,6 +288,27 @@ export function recordDefinition(agent: AgentDef): AgentDefinition {
 		...(model ? { model } : {}),
 		...(thinking ? { thinking } : {}),
 		...(maxTurns ? { maxTurns } : {}),
+		...(fallbackModels?.length ? { fallbackModels } : {}),
+		...(skills ? { skills } : {}),
+	};
+}
+
+/** What `task.planned` records of a task: everything a resume needs to run what was planned. */
+export function plannedPayload(task: PlannedTask): EventPayloads["task.planned"] {
+	return {
+		role: task.role,
+		agent: task.agent.name,
+		dependsOn: task.dependsOn,
+		template: task.template,
+		output: task.output,
+		...(task.adaptive ? { adaptive: true } : {}),
+		...(task.from ? { from: task.from } : {}),
+		...(task.isolation ? { isolation: task.isolation } : {}),
+		...(task.model ? { model: task.model } : {}),
+		...(task.skills ? { skills: task.skills } : {}),
+		...(task.verify ? { verify: task.verify } : {}),
+		...(task.reads ? { reads: task.reads } : {}),
+		definition: recordDefinition(task.agent),
 	};
 }
 
@@ -259,6 +346,10 @@ function fromLog(t: TaskState, agent: AgentDef): PlannedTask {
 		...(t.adaptive ? { adaptive: true } : {}),
 		...(t.from ? { from: t.from } : {}),
 		...(t.isolation ? { isolation: t.isolation } : {}),
+		...(t.model ? { model: t.model } : {}),
+		...(t.skills ? { skills: t.skills } : {}),
+		...(t.verify ? { verify: t.verify } : {}),
+		...(t.reads ? { reads: t.reads } : {}),
 	};
 }
 
@@ -290,11 +381,13 @@ export function planFromState(state: RunState, catalog: Catalog): Plan {
 		throw new PlanError(`cannot resume run ${state.runId}: agent(s) ${[...missing].join(", ")} no longer exist`);
 	const team = catalog.teams.get(state.team);
 	const roles = team ? teamRoles(catalog, team.roles) : new Map(tasks.map((t) => [t.role, t.agent]));
+	const roleModels = new Map(team?.roles.flatMap((r) => (r.model ? [[r.name, r.model] as const] : [])) ?? []);
 	return {
 		team: state.team,
 		workflow: state.workflow,
 		autoRetry: state.settings.retry !== undefined,
 		roles,
+		...(roleModels.size > 0 ? { roleModels } : {}),
 		tasks,
 		changedAgents: [...changed].sort(),
 	};

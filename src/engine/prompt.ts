@@ -44,8 +44,17 @@ export function systemPrompt(task: PlannedTask, team: string, attempt: number): 
 	return `${head}\n\n${description}\n`;
 }
 
-export function taskPrompt(task: PlannedTask, goal: string, deps: DependencyResult[]): string {
-	const byOutput = new Map(deps.map((d) => [d.task.output, d]));
+/**
+ * The task's prompt: the goal, its step's template with `{goal}` and the results of the tasks it depends on or reads
+ * (by their `output`) filled in, and the results the template does not use, bounded, after it.
+ */
+export function taskPrompt(
+	task: PlannedTask,
+	goal: string,
+	deps: DependencyResult[],
+	reads: DependencyResult[] = [],
+): string {
+	const byOutput = new Map([...reads, ...deps].map((d) => [d.task.output, d]));
 	const inlined = new Set<string>();
 	const body = task.template.replace(PLACEHOLDER, (whole, name: string) => {
 		if (name === "goal") return goal.trim();
@@ -54,12 +63,18 @@ export function taskPrompt(task: PlannedTask, goal: string, deps: DependencyResu
 		inlined.add(dep.task.id);
 		return bounded(dep);
 	});
-	const rest = deps.filter((d) => !inlined.has(d.task.id));
-	const context = rest.map((d) => `### ${d.task.id} (${d.task.role})\n\n${bounded(d)}\n`).join("\n");
+	const section = (results: DependencyResult[]) =>
+		results
+			.filter((d) => !inlined.has(d.task.id))
+			.map((d) => `### ${d.task.id} (${d.task.role})\n\n${bounded(d)}\n`)
+			.join("\n");
+	const context = section(deps);
+	const earlier = section(reads);
 	return [
 		goalSection(goal),
 		`## Your task\n\n${body.trim()}\n`,
 		context ? `## Results of the tasks this one depends on\n\n${context}` : "",
+		earlier ? `## Results of earlier steps this one reads\n\n${earlier}` : "",
 	]
 		.filter(Boolean)
 		.join("\n");

@@ -37,6 +37,7 @@ export class CrewMetrics {
 	private readonly taskDuration;
 	private readonly retries;
 	private readonly tokens;
+	private readonly attempts;
 	private readonly staleness;
 	private readonly deadLetters;
 	private readonly active;
@@ -73,6 +74,11 @@ export class CrewMetrics {
 			labels: ["role", "kind"],
 			unit: "{token}",
 		});
+		this.attempts = r.counter(
+			"crew.task.attempt_count",
+			"Task attempts started, by model (`default`: pi's own); a fallback model's attempts count under it",
+			{ labels: ["model"] },
+		);
 		this.staleness = r.gauge(
 			"crew.heartbeat.staleness_ms",
 			"Longest silence of a running task as its heartbeat watcher reports it (0 while healthy)",
@@ -108,6 +114,7 @@ export class CrewMetrics {
 				break;
 			case "task.started":
 				if (!e.taskId) break;
+				this.attempts.inc({ model: e.data.model ?? "default" }, 1, at);
 				if (life) {
 					life.attempts++;
 					life.silentSince = undefined;

@@ -5,6 +5,23 @@ import { RESOURCE_NAME } from "../util/names.js";
 const Name = Type.String({ pattern: RESOURCE_NAME.source });
 const StepId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" });
 const Strings = Type.Array(Type.String());
+/** A model as `provider/id` (what pi's `--model` and the SDK's registry take). */
+const ModelRef = Type.String({
+	pattern: "^[^\\s/]+/\\S+$",
+	description: "a model as provider/id, e.g. anthropic/claude-sonnet-4 (see: pi --list-models)",
+});
+/**
+ * A pi skill by name: a directory (with its SKILL.md) or `<name>.md` in the user's skill directories, or the
+ * repository's when it is trusted (see config/skills.ts). Never a path: a resource cannot point a worker at any file.
+ */
+export const SKILL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const Skills = Type.Array(
+	Type.String({
+		pattern: SKILL_NAME.source,
+		description: "a skill's name (its directory under ~/.pi/agent/skills or ~/.agents/skills), not a path",
+	}),
+	{ description: "a list of skill names, e.g. [pdf-tools, review-checklist]" },
+);
 
 export const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh"] as const;
 
@@ -13,10 +30,21 @@ export const AgentFrontmatter = Type.Object(
 		name: Name,
 		description: Type.String({ minLength: 1 }),
 		model: Type.Optional(Type.String({ minLength: 1 })),
+		/** Models tried in order when the task's model is rate-limited or its provider is down (see engine/attempt.ts). */
+		fallbackModels: Type.Optional(
+			Type.Array(ModelRef, {
+				maxItems: 8,
+				description: "a list of models, e.g. [openai/gpt-5, google/gemini-2.5-pro]",
+			}),
+		),
 		/** Tool allow-list (pi `--tools`): a list or a comma-separated string. */
 		tools: Type.Optional(Type.Union([Strings, Type.String()])),
 		maxTurns: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
 		thinking: Type.Optional(Type.Enum(THINKING_LEVELS)),
+		/** pi skills its workers load, exactly these (none of pi's discovered ones); absent: pi's own discovery. */
+		skills: Type.Optional(Skills),
+		/** Not available: not run, not recommended; a team using it cannot run. */
+		disabled: Type.Optional(Type.Boolean({ description: "true or false" })),
 		triggers: Type.Optional(Strings),
 		useWhen: Type.Optional(Strings),
 		avoidWhen: Type.Optional(Strings),
@@ -30,12 +58,27 @@ export const TeamFrontmatter = Type.Object(
 	{
 		name: Name,
 		description: Type.String({ minLength: 1 }),
-		roles: Type.Array(Type.Object({ name: Name, agent: Name }, { additionalProperties: false }), { minItems: 1 }),
+		roles: Type.Array(
+			Type.Object(
+				{
+					name: Name,
+					agent: Name,
+					/** The model of this role's tasks, over its agent's (a step's own model is over this). */
+					model: Type.Optional(ModelRef),
+				},
+				{ additionalProperties: false },
+			),
+			{ minItems: 1 },
+		),
 		defaultWorkflow: Name,
 		/** Opt in to retrying failed tasks (policy from config, or the defaults). */
 		autoRetry: Type.Optional(Type.Boolean()),
 		/** `worktree`: each writing task works in a git worktree of its own, merged back in order (docs/workspaces.md). */
 		isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
+		/** At most this many of its tasks run at once: lowers the run's concurrency, never raises it. */
+		maxConcurrency: Type.Optional(
+			Type.Integer({ minimum: 1, maximum: 64, description: "how many of its tasks may run at once: 1 to 64" }),
+		),
 	},
 	{ additionalProperties: false },
 );
@@ -59,6 +102,23 @@ export const WorkflowFrontmatter = Type.Object(
 					 * the checkout even when the run is isolated (read what is there, write nothing the merge would miss).
 					 */
 					isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
+					/** This step's model, over its role's and its agent's (`--model` is over it). */
+					model: Type.Optional(ModelRef),
+					/** pi skills for this step, besides its agent's (naming any means exactly these and the agent's). */
+					skills: Type.Optional(Skills),
+					/**
+					 * A shell command the host runs in the task's directory after the agent succeeds: the task succeeds only
+					 * if it exits 0. A repository's workflow may name one only when the repository is trusted.
+					 */
+					verify: Type.Optional(
+						Type.String({
+							minLength: 1,
+							maxLength: 4000,
+							description: 'a shell command, e.g. "npm test" (quote it when it holds a colon or #)',
+						}),
+					),
+					/** Earlier steps (ones it depends on, directly or not) whose results it is given as inputs. */
+					reads: Type.Optional(Type.Array(StepId, { description: "a list of step ids, e.g. [explore, plan]" })),
 				},
 				{ additionalProperties: false },
 			),

@@ -12,9 +12,9 @@ interface Resources {
 
 export function crossCheck(r: Resources): Problem[] {
 	const problems: Problem[] = [];
-	for (const wf of r.workflows.values()) problems.push(...checkWorkflowGraph(wf));
+	for (const wf of r.workflows.values()) problems.push(...checkWorkflowGraph(wf), ...checkVerifyTrust(wf, "warning"));
 	for (const team of r.teams.values()) {
-		problems.push(...checkTeam(team, r.agents));
+		problems.push(...checkTeam(team, r.agents), ...checkDisabledAgents(team, r.agents, "warning"));
 		const wf = r.workflows.get(team.defaultWorkflow);
 		if (!wf) {
 			problems.push({
@@ -58,6 +58,53 @@ function checkTeam(team: TeamDef, agents: Map<string, AgentDef>): Problem[] {
 	return problems;
 }
 
+/**
+ * A team whose role's agent is `disabled: true` cannot run. `validate` warns (a user disabling a builtin agent should
+ * not make every builtin team that uses it an error); `run` refuses it as an error.
+ */
+export function checkDisabledAgents(
+	team: TeamDef,
+	agents: Map<string, AgentDef>,
+	severity: "error" | "warning",
+): Problem[] {
+	return team.roles.flatMap((role, i) =>
+		agents.get(role.agent)?.disabled
+			? [
+					{
+						severity,
+						file: team.source.file,
+						line: team.source.lineOf(["roles", i, "agent"]),
+						field: `roles.${i}.agent`,
+						message: `agent "${role.agent}" is disabled (disabled: true in ${agents.get(role.agent)?.source.file}): team "${team.name}" cannot run`,
+						hint: "enable the agent (remove disabled: true) or give the role another agent",
+					},
+				]
+			: [],
+	);
+}
+
+/**
+ * A `verify` command runs on the host: a repository's workflow may name one only when the user trusts the repository
+ * (resources of an untrusted repository never run code). `validate` warns; `run` refuses such a workflow.
+ */
+export function checkVerifyTrust(wf: WorkflowDef, severity: "error" | "warning"): Problem[] {
+	if (!wf.source.untrusted) return [];
+	return wf.steps.flatMap((step, i) =>
+		step.verify === undefined
+			? []
+			: [
+					{
+						severity,
+						file: wf.source.file,
+						line: wf.source.lineOf(["steps", i, "verify"]),
+						field: `steps.${i}.verify`,
+						message: `a verify command of a repository the user has not trusted never runs: workflow "${wf.name}" cannot run here`,
+						hint: "if you trust this repository: /trust in pi, or: pi-crew trust",
+					},
+				],
+	);
+}
+
 /** Every step's role must be one of the team's roles. */
 export function checkWorkflowRoles(wf: WorkflowDef, team: TeamDef): Problem[] {
 	const roles = new Set(team.roles.map((r) => r.name));
@@ -93,6 +140,7 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 		else byId.set(step.id, i);
 	});
 	const outputs = new Map(wf.steps.map((s) => [s.id, s.output ?? s.id]));
+	const ancestors = ancestorsOf(wf);
 	wf.steps.forEach((step, i) => {
 		const deps = step.dependsOn ?? [];
 		deps.forEach((dep, j) => {
@@ -105,7 +153,22 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 					hint: `step ids: ${[...byId.keys()].join(", ")}`,
 				});
 		});
-		const allowed = new Set(["goal", ...deps.map((d) => outputs.get(d) ?? d)]);
+		const reads = step.reads ?? [];
+		reads.forEach((read, j) => {
+			if (ancestors.get(step.id)?.has(read)) return;
+			problems.push({
+				file,
+				line: wf.source.lineOf(["steps", i, "reads", j]),
+				field: `steps.${i}.reads`,
+				message: byId.has(read)
+					? `"${step.id}" reads "${read}", which it does not depend on: its result may not exist yet`
+					: `"${step.id}" reads unknown step "${read}"`,
+				hint: byId.has(read)
+					? `add "${read}" to dependsOn (of "${step.id}" or of a step it depends on)`
+					: `step ids: ${[...byId.keys()].join(", ")}`,
+			});
+		});
+		const allowed = new Set(["goal", ...[...deps, ...reads].map((d) => outputs.get(d) ?? d)]);
 		for (const m of step.task.matchAll(PLACEHOLDER)) {
 			if (!allowed.has(m[1] ?? ""))
 				problems.push({
@@ -113,7 +176,7 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 					line: wf.source.lineOf(["steps", i, "task"]),
 					field: `steps.${i}.task`,
 					message: `unknown placeholder {${m[1]}}`,
-					hint: `use {goal} or the output of a step "${step.id}" depends on: ${[...allowed].map((a) => `{${a}}`).join(", ")}`,
+					hint: `use {goal} or the output of a step "${step.id}" depends on or reads: ${[...allowed].map((a) => `{${a}}`).join(", ")}`,
 				});
 		}
 	});
@@ -129,6 +192,26 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 		});
 	}
 	return problems;
+}
+
+/** Each step's ancestors: the steps it depends on, directly or through others (a cycle is reported elsewhere). */
+function ancestorsOf(wf: WorkflowDef): Map<string, Set<string>> {
+	const deps = new Map(wf.steps.map((s) => [s.id, s.dependsOn ?? []]));
+	const memo = new Map<string, Set<string>>();
+	const visit = (id: string, path: Set<string>): Set<string> => {
+		const known = memo.get(id);
+		if (known) return known;
+		const all = new Set<string>();
+		for (const d of deps.get(id) ?? []) {
+			all.add(d);
+			if (path.has(d)) continue;
+			for (const a of visit(d, new Set([...path, d]))) all.add(a);
+		}
+		memo.set(id, all);
+		return all;
+	};
+	for (const s of wf.steps) visit(s.id, new Set([s.id]));
+	return memo;
 }
 
 function findCycle(wf: WorkflowDef): string[] | undefined {

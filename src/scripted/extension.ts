@@ -9,11 +9,13 @@ import {
 	type ExtensionAPI,
 	type JsonObject,
 	loadAi,
+	type Model,
 	type Provider,
 	type TranscriptContext,
 } from "../host.js";
 import { parseGoal, parseIdentity } from "../util/identity.js";
 import {
+	type Fault,
 	fillTemplate,
 	loadScenario,
 	planCall,
@@ -23,11 +25,12 @@ import {
 	scriptFor,
 } from "./scenario.js";
 
-// A large window: pi reserves ~16k tokens for compaction, and scripted usage is an estimate (chars / 4).
+// A large window: pi reserves ~16k tokens for compaction, and scripted usage is an estimate (chars / 4). `smart`
+// reasons, so a thinking level reaches it (`{thinking}`); pi turns thinking off for the others.
 const MODELS = SCRIPTED_MODEL_IDS.map((id) => ({
 	id,
 	name: `Scripted (${id})`,
-	reasoning: false,
+	reasoning: id === "smart",
 	input: ["text" as const],
 	contextWindow: 200_000,
 	maxTokens: 16_000,
@@ -47,9 +50,15 @@ export async function scriptedProvider(scenario: Scenario | undefined): Promise<
 	const ai = await loadAi();
 	const faux = ai.fauxProvider({ api: SCRIPTED_PROVIDER, provider: SCRIPTED_PROVIDER, models: MODELS });
 	// An endless queue: every call re-queues the same factory, which decides from the conversation what to do.
-	const step = async (context: TranscriptContext): Promise<AssistantMessage> => {
+	const step = async (
+		context: TranscriptContext,
+		options: { reasoning?: string } | undefined,
+		_state: unknown,
+		model: Model<string>,
+	): Promise<AssistantMessage> => {
 		faux.appendResponses([step]);
-		return respond(ai, context, scenario);
+		const call = { model: `${model.provider}/${model.id}`, thinking: options?.reasoning ?? "off" };
+		return respond(ai, context, scenario, call);
 	};
 	faux.setResponses([step]);
 	return faux.provider;
@@ -57,7 +66,18 @@ export async function scriptedProvider(scenario: Scenario | undefined): Promise<
 
 type Ai = Awaited<ReturnType<typeof loadAi>>;
 
-async function respond(ai: Ai, context: TranscriptContext, scenario: Scenario | undefined): Promise<AssistantMessage> {
+/** What pi asked this call on: the model (`provider/id`) and the thinking level it passed ("off" when none). */
+interface CallInfo {
+	model: string;
+	thinking: string;
+}
+
+async function respond(
+	ai: Ai,
+	context: TranscriptContext,
+	scenario: Scenario | undefined,
+	call: CallInfo,
+): Promise<AssistantMessage> {
 	// pi 1.x carries the system prompt as system messages (content plus named sections) inside the transcript.
 	const system = ai.getCurrentSystemPrompt(context.messages);
 	const identity = parseIdentity(system);
@@ -79,6 +99,8 @@ async function respond(ai: Ai, context: TranscriptContext, scenario: Scenario | 
 		runId: lastRunId,
 		plan: minimalPlan(userText, parseGoal(userText)),
 		system: system ?? "",
+		model: call.model,
+		thinking: call.thinking,
 	};
 	const step = plan.step;
 	switch (step.kind) {
@@ -93,7 +115,7 @@ async function respond(ai: Ai, context: TranscriptContext, scenario: Scenario | 
 	}
 }
 
-async function fault(ai: Ai, kind: "crash" | "hang" | "empty" | "rate_limit"): Promise<AssistantMessage> {
+async function fault(ai: Ai, kind: Fault): Promise<AssistantMessage> {
 	switch (kind) {
 		case "crash":
 			// The worker dies mid-turn, as on an OOM kill or a native crash.
@@ -109,6 +131,11 @@ async function fault(ai: Ai, kind: "crash" | "hang" | "empty" | "rate_limit"): P
 			return ai.fauxAssistantMessage([], {
 				stopReason: "error",
 				errorMessage: "429 Too Many Requests: rate limit exceeded (scripted fault)",
+			});
+		case "outage":
+			return ai.fauxAssistantMessage([], {
+				stopReason: "error",
+				errorMessage: "503 Service Unavailable: the provider is down (scripted fault)",
 			});
 	}
 	throw new Error("unreachable");

@@ -15,7 +15,7 @@ export function isScripted(model: string | undefined): boolean {
 	return model?.startsWith(`${SCRIPTED_PROVIDER}/`) ?? false;
 }
 
-export const FAULTS = ["crash", "hang", "empty", "rate_limit"] as const;
+export const FAULTS = ["crash", "hang", "empty", "rate_limit", "outage"] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export type Step =
@@ -76,7 +76,7 @@ export function parseScenario(text: string, file: string): Scenario {
 }
 
 const STEP_HINT =
-	"a step is one of {tool, args}, {say}, {sleepMs}, {waitFor: file} or {fault: crash|hang|empty|rate_limit}";
+	"a step is one of {tool, args}, {say}, {sleepMs}, {waitFor: file} or {fault: crash|hang|empty|rate_limit|outage}";
 
 function parseStep(raw: unknown): Step | string {
 	if (!isRecord(raw)) return "a step must be a map";
@@ -168,5 +168,8 @@ export function planCall(steps: Step[], callIndex: number): CallPlan {
 }
 
 export function fillTemplate(text: string, vars: Record<string, string>): string {
-	return text.replace(/\{(goal|result|agent|task|runId|plan|system)\}/g, (_, name: string) => vars[name] ?? "");
+	return text.replace(
+		/\{(goal|result|agent|task|runId|plan|system|model|thinking)\}/g,
+		(_, name: string) => vars[name] ?? "",
+	);
 }

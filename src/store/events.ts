@@ -133,6 +133,10 @@ const AgentDefinition = Type.Object({
 	model: Type.Optional(Type.String()),
 	thinking: Type.Optional(Type.String()),
 	maxTurns: Type.Optional(Type.Integer()),
+	/** Models tried in order when the task's model is rate-limited or its provider is down. */
+	fallbackModels: Type.Optional(Type.Array(Type.String())),
+	/** pi skills (names) its workers load: exactly these. */
+	skills: Type.Optional(Type.Array(Type.String())),
 });
 export type AgentDefinition = Static<typeof AgentDefinition>;
 
@@ -187,6 +191,14 @@ export const EVENT_PAYLOADS = {
 		from: Type.Optional(Type.String()),
 		/** The step's own isolation (`isolation:` in the workflow), over the run's. */
 		isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
+		/** The step's model, else its role's (over the agent's; `--model` is over it). */
+		model: Type.Optional(Type.String()),
+		/** The step's own pi skills, besides its agent's. */
+		skills: Type.Optional(Type.Array(Type.String())),
+		/** Its verify command, and the scope of the workflow that named it (a repository's runs only while trusted). */
+		verify: Type.Optional(Type.Object({ command: Type.String(), scope: literals(["builtin", "user", "project"]) })),
+		/** Earlier tasks whose results it is given as inputs (besides those it depends on). */
+		reads: Type.Optional(Type.Array(Type.String())),
 		/**
 		 * What the agent was when the task was planned: a resumed run uses it, not the agent's file as it is now (the
 		 * replay of a run never changes meaning). Absent in logs written before it was recorded.
@@ -195,7 +207,12 @@ export const EVENT_PAYLOADS = {
 	}),
 	/** A pending task also waits for these (the tasks an adaptive plan added before it). */
 	"task.depends": Type.Object({ add: Type.Array(Type.String()) }),
-	"task.started": Type.Object({ attempt: Type.Integer(), promptPath: Type.String() }),
+	"task.started": Type.Object({
+		attempt: Type.Integer(),
+		promptPath: Type.String(),
+		/** The model this attempt runs on (`provider/id`); absent: pi's own default, or a log from before it was recorded. */
+		model: Type.Optional(Type.String()),
+	}),
 	"task.tool": Type.Object({
 		tool: Type.String(),
 		phase: literals(["start", "end"] as const),
@@ -210,6 +227,19 @@ export const EVENT_PAYLOADS = {
 		reason: Type.String(),
 		delayMs: Type.Number(),
 		rateLimited: Type.Optional(Type.Boolean()),
+		/** The next attempt runs on this fallback model of the agent (the model failed with a rate limit or an outage). */
+		fallback: Type.Optional(Type.String()),
+	}),
+	/**
+	 * The host ran the step's verify command in the task's directory after the agent succeeded: `code` 0 passes; null
+	 * when it did not exit (timed out, killed). Its output, redacted, is at `outputPath`.
+	 */
+	"task.verified": Type.Object({
+		command: Type.String(),
+		code: Type.Union([Type.Integer(), Type.Null()]),
+		passed: Type.Boolean(),
+		outputPath: Type.String(),
+		reason: Type.Optional(Type.String()),
 	}),
 	"task.succeeded": Type.Object({
 		resultPath: Type.String(),
@@ -262,6 +292,10 @@ export interface Attempt {
 	endedAt?: string;
 	/** Why the attempt ended without success. */
 	reason?: string;
+	/** The model it ran on, when the log says. */
+	model?: string;
+	/** Whether its verify command passed, when the step has one and it ran. */
+	verified?: boolean;
 }
 
 /** A task: what `task.planned` said of it (its definition), and what the events since did to it. */
@@ -484,7 +518,7 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 	switch (e.type) {
 		case "task.started":
 			task.attempt = e.data.attempt;
-			task.attempts.push({ attempt: e.data.attempt, startedAt: e.ts });
+			task.attempts.push({ attempt: e.data.attempt, startedAt: e.ts, ...(e.data.model && { model: e.data.model }) });
 			task.awaitingRetry = false;
 			task.startedAt ??= e.ts;
 			task.promptPath = e.data.promptPath;
@@ -512,6 +546,9 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			break;
 		case "task.heartbeat":
 			task.heartbeat = e.data.level;
+			break;
+		case "task.verified":
+			if (task.attempts.length > 0) (task.attempts.at(-1) as Attempt).verified = e.data.passed;
 			break;
 		case "task.deadlettered":
 			task.deadLetter = e.data.reason;

@@ -6,6 +6,8 @@ import type { Problem, YamlSource } from "./yaml-source.js";
 
 interface SchemaError {
 	keyword: string;
+	/** JSON pointer (`#/properties/...`) to the schema node that failed. */
+	schemaPath?: string;
 	instancePath: string;
 	params: Record<string, unknown>;
 	message: string;
@@ -45,8 +47,27 @@ export function checkSchema(schema: TSchema, src: YamlSource, file: string, hint
 				});
 			}
 		} else {
-			problems.push({ file, line: src.lineOf(path), field: field || undefined, message: e.message, hint });
+			// A field whose schema says what it is (its `description`) tells it: "must match pattern" alone does not.
+			const said = describedAt(schema, e.schemaPath);
+			problems.push({
+				file,
+				line: src.lineOf(path),
+				field: field || undefined,
+				message: e.message,
+				hint: hint ?? said,
+			});
 		}
 	}
 	return problems;
+}
+
+/** The `description` of the schema node at a JSON pointer (`#/properties/a/items`), if it has one. */
+function describedAt(schema: TSchema, pointer: string | undefined): string | undefined {
+	let node: unknown = schema;
+	for (const part of (pointer ?? "").replace(/^#\/?/, "").split("/").filter(Boolean)) {
+		if (typeof node !== "object" || node === null) return undefined;
+		node = (node as Record<string, unknown>)[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+	}
+	const description = (node as { description?: unknown } | undefined)?.description;
+	return typeof description === "string" ? description : undefined;
 }

@@ -33,7 +33,11 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 				? undefined
 				: `${time} ${e.data.level === "dead" ? "!!" : " !"} ${e.taskId}: heartbeat ${e.data.level} (no output for ${Math.round(e.data.silentMs / 1000)}s)`;
 		case "task.retrying":
-			return `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${e.data.reason}); ${e.data.rateLimited ? "waiting for the rate limit" : "retrying"} in ${formatDuration(e.data.delayMs)}`;
+			return e.data.fallback
+				? `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${e.data.reason}); going on with fallback model ${e.data.fallback}`
+				: `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${e.data.reason}); ${e.data.rateLimited ? "waiting for the rate limit" : "retrying"} in ${formatDuration(e.data.delayMs)}`;
+		case "task.verified":
+			return `${time} ${e.data.passed ? "✓" : "✗"} ${e.taskId} verify \`${e.data.command}\` ${e.data.reason ?? `exited ${e.data.code}`}`;
 		case "task.deadlettered":
 			return `${time} ✉ ${e.taskId} dead-lettered (${e.data.reason}); requeue: pi-crew deadletter requeue ${e.runId}`;
 		case "run.throttled":

@@ -44,6 +44,8 @@ export function piArgs(spec: TaskSpec): string[] {
 	if (isScripted(spec.model)) args.push("-e", SCRIPTED_EXTENSION);
 	if (spec.model) args.push("--model", spec.model);
 	if (spec.thinking) args.push("--thinking", spec.thinking);
+	// Skills named by the agent or step: exactly these, none of pi's discovered ones.
+	if (spec.skills) args.push("--no-skills", ...spec.skills.flatMap((path) => ["--skill", path]));
 	if (spec.tools)
 		args.push(
 			spec.tools.length > 0 ? "--tools" : "--no-tools",

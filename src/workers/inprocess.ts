@@ -24,6 +24,7 @@ import {
 import { workerEnv } from "./worker-env.js";
 
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;
+type ThinkingLevel = NonNullable<NonNullable<Parameters<Sdk["createAgentSession"]>[0]>["thinkingLevel"]>;
 type ModelRuntime = Awaited<ReturnType<Sdk["ModelRuntime"]["create"]>>;
 
 /** One model runtime per agent dir and scenario in this process: creating one per task cost ~30 ms. */
@@ -79,6 +80,8 @@ export class InProcessRuntime implements WorkerRuntime {
 			agentDir,
 			settingsManager: settings,
 			noExtensions: true,
+			// Skills named by the agent or step: exactly these, none of pi's discovered ones.
+			...(spec.skills ? { noSkills: true, additionalSkillPaths: spec.skills } : {}),
 			extensionFactories: spec.projectTrusted
 				? []
 				: [
@@ -94,6 +97,8 @@ export class InProcessRuntime implements WorkerRuntime {
 			agentDir,
 			modelRuntime: runtime,
 			...(model ? { model } : {}),
+			// The agent's level (one of THINKING_LEVELS, checked by the schema); pi clamps it to what the model supports.
+			...(spec.thinking ? { thinkingLevel: spec.thinking as ThinkingLevel } : {}),
 			...(spec.tools ? { tools: spec.tools } : {}),
 			// pi's defaults (no tools named) include bash.
 			...(!spec.tools || spec.tools.includes("bash")

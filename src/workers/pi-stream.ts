@@ -106,7 +106,12 @@ export class PiStreamReader {
 		if (!last) return failure("no_answer", "worker ended without any model response");
 		if (last.stopReason === "error") {
 			const error = last.errorMessage ?? "unknown error";
-			return failure(isRateLimitError(error) ? "rate_limited" : "model_error", `model error: ${error}`);
+			const kind = isRateLimitError(error)
+				? "rate_limited"
+				: isProviderOutage(error)
+					? "provider_unavailable"
+					: "model_error";
+			return failure(kind, `model error: ${error}`);
 		}
 		if (last.stopReason === "aborted") return failure("model_error", "model call was aborted");
 		if (last.stopReason !== "stop" && last.stopReason !== "length")
@@ -123,6 +128,19 @@ export class PiStreamReader {
  */
 export function isRateLimitError(errorMessage: string): boolean {
 	return /^\W*429\b|\b(?:status|code|http)\W{0,3}429\b|\b429 too many requests|rate[ _-]?limit|too many requests/i.test(
+		errorMessage,
+	);
+}
+
+/**
+ * Whether the error a model call ended with says its provider is down, narrowly: an HTTP 5xx status that means the
+ * service (500, 502, 503, 504, 529) as a leading status or after "status"/"code"/"http", the providers' words for
+ * those ("internal server error", "bad gateway", "service unavailable", "gateway timeout", "overloaded"), or no
+ * connection to it (refused, reset, DNS failure, "fetch failed", "socket hang up"). A timeout of some tool, an
+ * invalid request or a refused key is not an outage; only a model's error is asked, as for rate limits.
+ */
+export function isProviderOutage(errorMessage: string): boolean {
+	return /^\W*5(?:0[0234]|29)\b|\b(?:status|code|http)\W{0,3}5(?:0[0234]|29)\b|\binternal server error|\bbad gateway|\bservice (?:is )?(?:temporarily )?unavailable|\bgateway time-?out|\boverloaded|\bconnection (?:error|refused|reset)|\bfetch failed|\bsocket hang up|\b(?:ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN)\b/i.test(
 		errorMessage,
 	);
 }

@@ -32,6 +32,8 @@ export interface TaskSpec {
 	tools?: string[];
 	thinking?: string;
 	maxTurns?: number;
+	/** Paths of the pi skills the worker loads, exactly these; undefined: pi's own discovery. */
+	skills?: string[];
 	timeoutMs: number;
 	/** Absolute path of the scripted model's scenario file, if any. */
 	scenario?: string;
@@ -64,6 +66,11 @@ export class StopRequest {
 export const FAILURE_KINDS = {
 	/** The provider refused the model call for its rate limit: the whole run backs off, no attempt is spent. */
 	rate_limited: true,
+	/**
+	 * The model's provider is down: an HTTP 5xx (500, 502, 503, 504, 529), "overloaded", or no connection to it. An
+	 * agent's next fallback model takes over, as on a rate limit; otherwise an ordinary retryable failure.
+	 */
+	provider_unavailable: true,
 	/** Any other error the model call ended with. */
 	model_error: true,
 	/** The last model turn ended normally with no text. */
@@ -73,6 +80,8 @@ export const FAILURE_KINDS = {
 	/** The worker died: a non-zero exit or a signal nobody here sent. */
 	crashed: true,
 	timed_out: true,
+	/** The agent succeeded, but the step's verify command failed (or did not finish). */
+	verify_failed: true,
 	/** More model turns than the agent's `maxTurns`. */
 	turn_limit: false,
 	/** The worker could not be started (no pi, an unknown model): another attempt cannot help. */

@@ -69,6 +69,8 @@ export interface WorkerEnvOptions {
 	allow?: readonly string[];
 	/** The coordinator's environment. */
 	base?: NodeJS.ProcessEnv;
+	/** Whether the model's credentials pass (a verify command needs none). Default true. */
+	credentials?: boolean;
 }
 
 /** The environment of the worker that runs `spec`. */
@@ -77,7 +79,7 @@ export async function workerEnv(
 	opts: WorkerEnvOptions = {},
 ): Promise<NodeJS.ProcessEnv> {
 	const base = opts.base ?? process.env;
-	const credentials = await credentialVariables(spec.model, spec.cwd, base);
+	const credentials = opts.credentials === false ? [] : await credentialVariables(spec.model, spec.cwd, base);
 	const allow = opts.allow ?? [];
 	const env: NodeJS.ProcessEnv = {};
 	// pi-crew's own variables are set below for this task; of the caller's, only where config and pi live pass.

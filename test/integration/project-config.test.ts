@@ -138,7 +138,9 @@ test("a repository's config: what loosens is listed with file and line and never
 	const { settings } = created.data;
 	assert.equal(settings.concurrency, 1);
 	assert.equal(settings.runtime, "child");
-	assert.equal(settings.defaultModel, undefined);
+	// The scenario's offline model, never the repository's `model: attacker/model`.
+	assert.equal(settings.defaultModel, "crew-scripted/scripted");
+	assert.equal(settings.model, undefined);
 	assert.deepEqual(settings.budget, { maxTasks: 5 });
 	assert.deepEqual(settings.denyTools, ["bash"]);
 	const bash = log.filter((e) => e.type === "task.tool" && e.data.tool === "bash" && e.data.phase === "end");

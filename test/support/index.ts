@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { after, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ownerMark } from "../../src/config/owner.js";
-import { EventLogWriter } from "../../src/store/event-log.js";
+import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
 import type { CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
 import { createRunDir } from "../../src/store/run-store.js";
 import { fixtures } from "./fixtures.js";
@@ -126,7 +126,14 @@ export interface TaskJson {
 	reason?: string;
 	result?: string;
 	dependsOn: string[];
-	attempts: { attempt: number; startedAt: string; endedAt?: string; reason?: string }[];
+	attempts: {
+		attempt: number;
+		startedAt: string;
+		endedAt?: string;
+		reason?: string;
+		model?: string;
+		verified?: boolean;
+	}[];
 	deadLetter?: string;
 }
 export interface RunJson {
@@ -195,6 +202,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
 		await new Promise((r) => setTimeout(r, 100));
 	}
+}
+
+/** A run's events as its log holds them (`runDir`: the run's directory, as `run --json` gives it). */
+export async function runEvents(runDir: string): Promise<CrewEvent[]> {
+	return (await readEventLog(join(runDir, "events.jsonl"))).events;
 }
 
 /** Builds events for hand-written logs: seq counts up from 1 per builder, one second apart. */

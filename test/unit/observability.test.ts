@@ -34,6 +34,7 @@ const CREW_METRICS = [
 	"crew.task.duration_ms",
 	"crew.task.retry_count",
 	"crew.task.tokens_total",
+	"crew.task.attempt_count",
 	"crew.heartbeat.staleness_ms",
 	"crew.deadletter.count",
 	"crew.worker.active",

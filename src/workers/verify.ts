@@ -1,0 +1,88 @@
+/**
+ * A step's `verify` command: run by the host (`/bin/sh -c`) in the task's directory once its agent has succeeded, in
+ * a process group of its own that a timeout or a cancel stops whole. Its output (stdout and stderr, interleaved as
+ * they come) goes redacted, line by line, to a file; the last lines are kept for the task's reason.
+ */
+import { spawn } from "node:child_process";
+import { finished } from "node:stream/promises";
+import { redact } from "../util/redact.js";
+import { openAppend } from "../util/safe-fs.js";
+import { killGroup } from "./child.js";
+import { JsonlFramer } from "./pi-stream.js";
+import { reapTask } from "./reaper.js";
+
+const TAIL_LINES = 20;
+const TAIL_CHARS = 1500;
+
+export interface VerifyRun {
+	command: string;
+	cwd: string;
+	env: NodeJS.ProcessEnv;
+	timeoutMs: number;
+	/** The output file, created under `dir` (never through a link). */
+	dir: string;
+	outputFile: string;
+	signal: AbortSignal;
+	/** The run and task whose marker environment its processes carry: all of them are gone when this returns. */
+	runId: string;
+	taskId: string;
+}
+
+export interface VerifyResult {
+	/** The exit code; null when it did not exit on its own (timed out, cancelled, killed by a signal, not started). */
+	code: number | null;
+	/** Why it did not exit on its own. */
+	stopped?: "timed out" | "cancelled" | string;
+	/** The last lines of its output, redacted. */
+	tail: string;
+}
+
+export async function runVerify(run: VerifyRun): Promise<VerifyResult> {
+	const out = (await openAppend(run.dir, run.outputFile)).createWriteStream();
+	const tail: string[] = [];
+	const onLine = (line: string) => {
+		const clean = redact(line);
+		out.write(`${clean}\n`);
+		tail.push(clean);
+		if (tail.length > TAIL_LINES) tail.shift();
+	};
+	// One framer per stream: a line is never made of pieces of both.
+	const framers = [new JsonlFramer(onLine), new JsonlFramer(onLine)] as const;
+	const child = spawn("/bin/sh", ["-c", run.command], {
+		cwd: run.cwd,
+		env: run.env,
+		stdio: ["ignore", "pipe", "pipe"],
+		detached: true,
+	});
+	let stopped: string | undefined;
+	const stop = (why: string) => {
+		stopped ??= why;
+		if (child.pid) killGroup(child.pid);
+	};
+	const timer = setTimeout(() => stop(`timed out after ${Math.round(run.timeoutMs / 1000)}s`), run.timeoutMs);
+	const onAbort = () => stop("cancelled");
+	run.signal.addEventListener("abort", onAbort, { once: true });
+	if (run.signal.aborted) onAbort();
+	out.on("error", (err) => stop(`cannot write its output: ${err.message}`));
+	child.stdout.on("data", (chunk: Buffer) => framers[0].push(chunk));
+	child.stderr.on("data", (chunk: Buffer) => framers[1].push(chunk));
+	const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+		child.once("error", (err) => {
+			stopped ??= `cannot start /bin/sh: ${err.message}`;
+		});
+		child.once("close", (c, s) => resolve([c, s]));
+	});
+	clearTimeout(timer);
+	run.signal.removeEventListener("abort", onAbort);
+	for (const framer of framers) framer.end();
+	// Nothing it started may outlive it: background jobs included.
+	if (child.pid) killGroup(child.pid, 0);
+	await reapTask(run.runId, run.taskId);
+	out.end();
+	await finished(out).catch(() => undefined);
+	const text = tail.join("\n");
+	const cut = text.length > TAIL_CHARS ? `...${text.slice(-TAIL_CHARS)}` : text;
+	if (stopped) return { code: null, stopped, tail: cut };
+	if (sig) return { code: null, stopped: `killed by ${sig}`, tail: cut };
+	return { code, tail: cut };
+}
