@@ -85,10 +85,34 @@ export function taskDetail(t: TaskState, state: RunState, now: number): string {
 	return t.reason?.split("\n")[0] ?? "";
 }
 
-function taskLine(t: TaskState, state: RunState, now: number, width: number): BoardLine {
+/** Column widths of a board: its longest task id and role, within bounds (a long one is cut, not the others moved). */
+function columns(tasks: TaskState[]): { id: number; role: number } {
+	const longest = (xs: string[], min: number, max: number) => Math.min(max, Math.max(min, ...xs.map((x) => x.length)));
+	return {
+		id: longest(
+			tasks.map((t) => t.id),
+			8,
+			24,
+		),
+		role: longest(
+			tasks.map((t) => t.role),
+			8,
+			18,
+		),
+	};
+}
+
+function taskLine(
+	t: TaskState,
+	state: RunState,
+	now: number,
+	width: number,
+	cols: { id: number; role: number },
+): BoardLine {
 	const time = shortDuration(t.startedAt ? elapsed(t.startedAt, t.endedAt, now) : undefined);
 	const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
-	const head = `  ${MARK[t.status] ?? "?"} ${t.id.padEnd(16)} ${t.role.padEnd(12)} ${time.padStart(7)} ${tokens.padStart(9)}`;
+	const cell = (text: string, n: number) => fit(text, n).padEnd(n);
+	const head = `  ${MARK[t.status] ?? "?"} ${cell(t.id, cols.id)} ${cell(t.role, cols.role)} ${time.padStart(7)} ${tokens.padStart(9)}`;
 	const text = `${head}  ${taskDetail(t, state, now)}`.trimEnd();
 	return { text: fit(text, width), tone: TONE[t.status] ?? "text" };
 }
@@ -124,7 +148,8 @@ export function renderBoard(view: { state: RunState; status: RunStatus }, option
 			tone: "warning",
 		});
 	const shown = options.compact ? tasks.filter((t) => t.status === "running" || t.status === "failed") : tasks;
-	for (const t of shown) lines.push(taskLine(t, state, now, width));
+	const cols = columns(tasks);
+	for (const t of shown) lines.push(taskLine(t, state, now, width, cols));
 	if (options.compact && shown.length < tasks.length) {
 		const count = (s: string) => tasks.filter((t) => t.status === s).length;
 		const rest = [

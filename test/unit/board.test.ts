@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
-import { foldEvents, type RunState } from "../../src/store/events.js";
+import { type CrewEvent, foldEvents, type RunState } from "../../src/store/events.js";
 import { fit, renderBoard } from "../../src/view/board.js";
-import { eventBuilder, fixtures } from "../support/index.js";
+import { eventBuilder, fixtures, ROOT } from "../support/index.js";
 
 /** A diamond run caught mid-way: a done, b running a tool, c thinking, d waiting for both; 2.5k tokens, $0.0123. */
 function midRun(): { state: RunState; now: number } {
@@ -53,4 +55,61 @@ test("every line fits widths from 60 to 200 columns, control characters included
 			assert.doesNotMatch(line.text, /[\n\t]/);
 		}
 	assert.equal(fit("abcdef", 4), "abc…");
+});
+
+/** A diamond caught mid-way, as docs/ui.md shows it: map done, api in a bash call, tests thinking, verify waiting. */
+function diamond(): { state: RunState; now: number } {
+	let seq = 0;
+	const ev = (type: string, data: unknown, taskId?: string) => {
+		seq++;
+		const ts = new Date(1_700_000_000_000 + seq * 1000).toISOString();
+		return { v: 1, seq, ts, runId: "20261130-091500-4be2c1", type, data, taskId } as CrewEvent;
+	};
+	const planned = (deps: string[], role: string) => ({ ...fixtures.planned(deps), role, agent: role });
+	const usage = (total: number, cost: number) => ({
+		input: total,
+		output: 0,
+		cacheRead: 0,
+		cacheWrite: 0,
+		total,
+		cost,
+	});
+	const events = [
+		ev("run.created", { ...fixtures.created, team: "diamond" }),
+		ev("task.planned", planned([], "explorer"), "map"),
+		ev("task.planned", planned(["map"], "executor"), "api"),
+		ev("task.planned", planned(["map"], "test-engineer"), "tests"),
+		ev("task.planned", planned(["api", "tests"], "verifier"), "verify"),
+		ev("run.started", { pid: 1 }),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "map"),
+		ev("task.usage", usage(2400, 0.0071), "map"),
+		ev("task.succeeded", { resultPath: "r", chars: 1 }, "map"),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "api"),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "tests"),
+		ev("task.tool", { tool: "bash", phase: "start", summary: "npm test -- src/api" }, "api"),
+		ev("task.usage", usage(3900, 0.0144), "tests"),
+	];
+	const state = foldEvents(events);
+	assert.ok(state);
+	return { state, now: 1_700_000_000_000 + events.length * 1000 + 6200 };
+}
+
+/** docs/ui.md shows the board as it is drawn; `UPDATE_UI_DOCS=1` writes the captures afresh. */
+test("the board captures in docs/ui.md are what the board draws", async () => {
+	const { state, now } = diamond();
+	const draw = (width: number, compact = false) =>
+		renderBoard({ state, status: "running" }, { now, width, compact }).map((l) => l.text.trimEnd());
+	const captures = { "board-compact": draw(100, true), "board-full": draw(100), "board-narrow": draw(60) };
+	const file = join(ROOT, "docs", "ui.md");
+	let doc = await readFile(file, "utf8");
+	for (const [name, lines] of Object.entries(captures)) {
+		const block = new RegExp(`(<!-- capture: ${name} -->\\n\`{4}text\\n)[^]*?(\`{4})`);
+		assert.match(doc, block, `docs/ui.md has a capture block for ${name}`);
+		doc = doc.replace(
+			block,
+			(_all, open: string, close: string) => `${open}${lines.map((l) => `${l}\n`).join("")}${close}`,
+		);
+	}
+	if (process.env.UPDATE_UI_DOCS === "1") await writeFile(file, doc);
+	else assert.equal(await readFile(file, "utf8"), doc, "docs/ui.md is stale: run the unit tests with UPDATE_UI_DOCS=1");
 });
