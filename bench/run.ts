@@ -3,7 +3,7 @@
  * Prints a markdown report; record it in docs/benchmarks.md with the date and machine.
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
- *   BENCH_ONLY       comma-separated sections to run: eventlog, redact, dashboard, startup, task, inprocess, dag,
+ *   BENCH_ONLY       comma-separated sections to run: eventlog, live, redact, dashboard, startup, task, inprocess, dag,
  *                    worktree (default all)
  *   BENCH_FILES      files in the repository of the worktree benchmark (default 10000)
  */
@@ -684,8 +684,66 @@ async function redactScaling(): Promise<string[]> {
 
 const pairs = Number(process.env.BENCH_PAIRS ?? 8);
 const dagTasks = Number(process.env.BENCH_DAG_TASKS ?? 200);
+/**
+ * How stale the live board in pi gets: a run's log is appended to at random moments, and the time until the board
+ * (the live view, polling at its own pace) shows the new state is measured, against the goal of one second.
+ */
+async function liveBoardLag(samples: number): Promise<string[]> {
+	const { LiveRuns } = await import("../src/extension/live.js");
+	const { Notifier } = await import("../src/extension/notifier.js");
+	const { acquireLease } = await import("../src/store/lease.js");
+	const box = await sandbox("live");
+	const paths = await createRunDir(box.repo, "run-live");
+	const lease = await acquireLease(paths.lease);
+	const log = await EventLogWriter.create(paths.events, "run-live");
+	await log.append("run.created", { ...fixtures.created, team: "bench" });
+	for (let i = 0; i < samples; i++) await log.append("task.planned", fixtures.planned(), `t${i}`);
+	await log.append("run.started", { pid: process.pid });
+	let shown: string[] = [];
+	let changed: () => void = () => undefined;
+	const ui = {
+		setWidget: (_key: string, lines: unknown) => {
+			shown = (lines as string[] | undefined) ?? [];
+			changed();
+		},
+		setStatus: () => undefined,
+	};
+	const live = new LiveRuns(box.repo, ui, new Notifier(() => undefined), false);
+	live.start();
+	const awake = setInterval(() => undefined, 1000); // the live view's timer does not keep a process alive
+	const lags: number[] = [];
+	for (let i = 0; i < samples; i++) {
+		await new Promise((r) => setTimeout(r, 50 + Math.random() * 300));
+		const seen = new Promise<void>((resolve) => {
+			changed = () => shown.some((l) => l.includes(`▶ t${i} `)) && resolve();
+		});
+		const start = performance.now();
+		await log.append("task.started", { attempt: 1, promptPath: "p" }, `t${i}`);
+		await seen;
+		lags.push(performance.now() - start);
+	}
+	live.stop();
+	clearInterval(awake);
+	await log.close();
+	await lease.release();
+	await box.cleanup();
+	const sorted = [...lags].sort((a, b) => a - b);
+	return [
+		"### Live board in pi: log change to board",
+		"",
+		`${samples} events appended at random moments to a running run's log; time until the board showed each.`,
+		"",
+		"| measure | result | goal |",
+		"|---|---|---|",
+		`| median | ${median(lags).toFixed(0)} ms | |`,
+		`| worst | ${(sorted.at(-1) ?? 0).toFixed(0)} ms | <= 1000 ms |`,
+		"",
+	];
+}
+
 const SECTIONS: Record<string, () => Promise<string[]>> = {
 	eventlog: eventLog,
+	live: () => liveBoardLag(40),
 	redact: redactScaling,
 	dashboard: dashboardFrames,
 	startup: () => piStartup(pairs),
