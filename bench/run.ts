@@ -196,7 +196,7 @@ async function worktreeCost(files: number): Promise<string[]> {
 	git("commit", "-qm", "base");
 	const rounds = 5;
 	const workspace = await Workspace.open(box.repo, "bench");
-	await workspace.begin(spawnSync("git", ["rev-parse", "HEAD"], { cwd: box.repo, encoding: "utf8" }).stdout.trim());
+	await workspace.begin(spawnSync("git", ["rev-parse", "HEAD"], { cwd: box.repo, encoding: "utf8" }).stdout.trim(), []);
 	const prepare: number[] = [];
 	const land: number[] = [];
 	for (let i = 0; i < rounds; i++) {

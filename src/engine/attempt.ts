@@ -8,6 +8,7 @@ import { resolveSkills } from "../config/skills.js";
 import type { DeadLetterReason } from "../store/events.js";
 import { attemptDir, listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
+import { OperationError } from "../util/errors.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
 import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
 import { runVerify } from "../workers/verify.js";
@@ -32,22 +33,35 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const tools = taskTools(ctx.settings, task.agent);
 	// No tools named means pi's defaults, which write. A step may ask to work in the checkout (`isolation: shared`).
 	const writes = tools === undefined || tools.some((t) => WRITING_TOOLS.has(t));
-	const workspace = writes && task.isolation !== "shared" ? ctx.workspace : undefined;
-	const cwd = workspace ? await workspace.prepare(id) : ctx.repo;
+	const isolated = task.isolation !== "shared" ? ctx.workspace : undefined;
+	const workspace = writes ? isolated : undefined;
+	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task), await readResults(ctx, task));
+	const promptFile = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
+	const started = async () => {
+		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
+		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptFile) }, id);
+	};
+	let cwd = ctx.repo;
+	try {
+		// A writer works on a branch of its own; in an isolated run a reader reads the run's work so far.
+		if (isolated) cwd = writes ? await isolated.prepare(id) : await isolated.view(id);
+	} catch (err) {
+		if (!(err instanceof OperationError)) throw err;
+		await started();
+		await fail(ctx, id, `its worktree could not be made: ${err.message}`);
+		return;
+	}
 	const committed = ctx.state().tasks.get(id)?.committed;
 	if (workspace && committed) {
 		// Its work was committed before the run stopped (a crash mid-merge, or a conflict resolved by hand): merge it.
-		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
-		const promptPath = ctx.state().tasks.get(id)?.promptPath ?? "";
-		await ctx.log.append("task.started", { attempt, promptPath }, id);
-		return land(ctx, workspace, id, committed);
+		await started();
+		return landOrFail(ctx, workspace, id, committed);
 	}
-	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task), await readResults(ctx, task));
 	if (task.adaptive)
 		prompt += `\n${planFormat(ctx.plan.roles, new Set([...ctx.state().tasks.values()].filter((t) => !t.from).map((t) => t.role)))}`;
 	const models = taskModels(ctx.settings, task);
 	const loop = {
-		promptPath: await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt),
+		promptPath: promptFile,
 		failures: 0,
 		rateLimitWaits: 0,
 		/** Which of `models` the next attempt runs on: a rate limit or an outage moves on to the next. */
@@ -93,9 +107,14 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 				await ctx.log.append("task.succeeded", result, id);
 				return "done";
 			}
-			const commit = await workspace.commit(id, `pi-crew: ${id} (${task.role}) of run ${ctx.log.runId}`);
+			const message = `pi-crew: ${id} (${task.role}) of run ${ctx.log.runId}`;
+			const commit = await workspace.commit(id, message).catch((err: Error) => err);
+			if (commit instanceof Error) {
+				if (!(commit instanceof OperationError)) throw commit;
+				return fail(ctx, id, `its work could not be committed: ${commit.message}`);
+			}
 			await ctx.log.append("task.committed", { ...result, commit }, id);
-			await land(ctx, workspace, id, result);
+			await landOrFail(ctx, workspace, id, result);
 			return "done";
 		}
 		const { kind, detail } = outcome;
@@ -238,14 +257,22 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 			await ctx.log.append("task.depends", { add: added }, waiter.id);
 }
 
-/** Merges an isolated task's committed work into the run's integration branch: it succeeds, or needs attention. */
-async function land(
+/**
+ * Merges an isolated task's committed work into the run's integration branch: it succeeds, or needs attention; a git
+ * that cannot merge (broken, or too old) fails the task, not the run.
+ */
+async function landOrFail(
 	ctx: RunContext,
 	workspace: Workspace,
 	id: string,
 	result: { resultPath: string; chars: number },
 ): Promise<void> {
-	const landing = await workspace.land(id);
+	const landing = await workspace.land(id).catch((err: Error) => err);
+	if (landing instanceof Error) {
+		if (!(landing instanceof OperationError)) throw landing;
+		await fail(ctx, id, `its work could not be merged: ${landing.message}`);
+		return;
+	}
 	if ("merged" in landing) {
 		await ctx.log.append("task.succeeded", { ...result, merged: landing.merged }, id);
 		return;

@@ -11,6 +11,7 @@ import { applyEvent, type CrewEvent, foldEvents, type RunSettings, type RunState
 import { acquireLease, type Lease } from "../store/lease.js";
 import { createRunDir, newRunId, type RunPaths, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
+import { UsageError } from "../util/errors.js";
 import { makeDirs } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
 import type { WorkerRuntime } from "../workers/runtime.js";
@@ -199,11 +200,13 @@ interface Started {
 }
 
 /** The run's workspace, its integration branch made at the base commit (a resumed run finds its own). */
-async function isolated(repo: string, runId: string, settings: RunSettings) {
+async function isolated(repo: string, state: RunState) {
 	const { Workspace } = await import("../workspace/worktrees.js");
-	if (!settings.baseCommit) throw new Error(`run ${runId} is isolated but records no base commit`);
-	const workspace = await Workspace.open(repo, runId);
-	await workspace.begin(settings.baseCommit);
+	const { baseCommit } = state.settings;
+	if (!baseCommit) throw new UsageError(`run ${state.runId} is isolated but records no base commit`);
+	const workspace = await Workspace.open(repo, state.runId);
+	const merged = [...state.tasks.values()].filter((t) => t.merged).map((t) => t.id);
+	await workspace.begin(baseCommit, merged);
 	return workspace;
 }
 
@@ -268,7 +271,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		watcher.start();
 		let outcome: RunOutcome;
 		try {
-			if (settings.isolation === "worktree") ctx.workspace = await isolated(opts.repo, log.runId, settings);
+			if (settings.isolation === "worktree") ctx.workspace = await isolated(opts.repo, state());
 			outcome = await new Scheduler(ctx).run();
 		} catch (err) {
 			// A bug or an I/O failure (disk full): workers are stopped. The run is not finished: once this process lets

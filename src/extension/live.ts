@@ -9,6 +9,7 @@ import { existsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { NoticeKind } from "../config/home.js";
+import { foreignReason } from "../config/owner.js";
 import type { Component, Theme, TUI } from "../host.js";
 import { TERMINAL_RUN } from "../store/events.js";
 import { RunTail, type RunView, runsDir } from "../store/run-store.js";
@@ -107,8 +108,12 @@ export class LiveRuns {
 			if (!existsSync(lease)) continue;
 			const mtime = statSync(lease, { throwIfNoEntry: false })?.mtimeMs;
 			if (mtime === undefined || this.settled.get(id) === mtime) continue;
-			this.settled.delete(id);
-			this.runs.set(id, { tail: new RunTail(this.repo, id), primed: false });
+			try {
+				this.runs.set(id, { tail: new RunTail(this.repo, id), primed: false });
+				this.settled.delete(id);
+			} catch {
+				this.settled.set(id, mtime); // not a run id: never a run of ours
+			}
 		}
 	}
 
@@ -116,12 +121,16 @@ export class LiveRuns {
 		await w.tail.poll(
 			w.primed ? (e, state) => (!w.since || e.ts >= w.since) && this.notifier.onEvent(e, state) : undefined,
 		);
+		const first = !w.primed;
 		w.primed = true;
-		w.view = await w.tail.view();
-		const over = TERMINAL_RUN.has(w.view.status) || w.view.status === "interrupted";
+		const view = await w.tail.view();
+		// Only runs created here: a run that came with the repository (or an imported copy) is never shown as live.
+		const foreign = first && (view.imported || (await foreignReason(view.state)) !== undefined);
+		if (!foreign) w.view = view;
+		const over = foreign || TERMINAL_RUN.has(view.status) || view.status === "interrupted";
 		if (!over) return;
 		w.endedAt ??= this.now();
-		if (this.now() - w.endedAt < LINGER_MS) return;
+		if (!foreign && this.now() - w.endedAt < LINGER_MS) return;
 		this.runs.delete(id);
 		const mtime = statSync(w.tail.paths.lease, { throwIfNoEntry: false })?.mtimeMs;
 		if (mtime !== undefined) this.settled.set(id, mtime);

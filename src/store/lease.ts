@@ -4,11 +4,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { link, readFile, unlink } from "node:fs/promises";
+import { link, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { UsageError } from "../util/errors.js";
-import { openExclusive } from "../util/safe-fs.js";
+import { LinkError, openExclusive, openRead } from "../util/safe-fs.js";
+
+/** A lease is one small JSON object. */
+const MAX_LEASE_BYTES = 4096;
 
 export interface LeaseHolder {
 	pid: number;
@@ -69,9 +72,17 @@ export function holderLiveness(holder: LeaseHolder): Liveness {
 export async function readLease(file: string): Promise<LeaseHolder | undefined> {
 	let text: string;
 	try {
-		text = await readFile(file, "utf8");
+		// Never through a link, never a device or a huge file: a repository may ship a "lease" that is either.
+		const handle = await openRead(file);
+		try {
+			const info = await handle.stat();
+			text = info.isFile() && info.size <= MAX_LEASE_BYTES ? await handle.readFile("utf8") : "";
+		} finally {
+			await handle.close();
+		}
 	} catch (err) {
 		if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+		if (err instanceof LinkError) return { pid: 0, host: hostname(), token: "unreadable", since: "", unreadable: true };
 		throw err;
 	}
 	try {

@@ -3,6 +3,7 @@
  * cost. A pure function of the run's fold and the clock, fitted to a width (60 to 200 columns and beyond), shared by
  * the widget in pi and `pi-crew status --watch`. Rows carry a tone; each face colours them its own way.
  */
+import stringWidth from "string-width";
 import { formatDuration, formatTokens } from "../engine/summary.js";
 import type { RunState, RunStatus, TaskState } from "../store/events.js";
 
@@ -42,12 +43,31 @@ export const TONE: Record<string, Tone> = {
 	interrupted: "warning",
 };
 
-/** Fits one line into `width` columns: control characters become spaces, an overlong line ends with `…`. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * Fits one line into `width` terminal columns (a CJK character or an emoji takes two): control characters become
+ * spaces, an overlong line ends with `…`. A line wider than the terminal would break pi's screen.
+ */
 export function fit(text: string, width: number): string {
 	// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
 	const flat = text.replace(/[\u0000-\u001f\u007f]/g, " ");
-	const chars = [...flat];
-	return chars.length <= width ? flat : `${chars.slice(0, Math.max(0, width - 1)).join("")}…`;
+	if (stringWidth(flat) <= width) return flat;
+	let out = "";
+	let used = 0;
+	for (const { segment } of graphemes.segment(flat)) {
+		const w = stringWidth(segment);
+		if (used + w > width - 1) break;
+		out += segment;
+		used += w;
+	}
+	return `${out}…`;
+}
+
+/** `fit`, then padded with spaces to exactly `width` columns. */
+function cell(text: string, width: number): string {
+	const fitted = fit(text, width);
+	return fitted + " ".repeat(Math.max(0, width - stringWidth(fitted)));
 }
 
 function elapsed(from: string | undefined, to: string | undefined, now: number): number | undefined {
@@ -111,7 +131,6 @@ function taskLine(
 ): BoardLine {
 	const time = shortDuration(t.startedAt ? elapsed(t.startedAt, t.endedAt, now) : undefined);
 	const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
-	const cell = (text: string, n: number) => fit(text, n).padEnd(n);
 	const head = `  ${MARK[t.status] ?? "?"} ${cell(t.id, cols.id)} ${cell(t.role, cols.role)} ${time.padStart(7)} ${tokens.padStart(9)}`;
 	const text = `${head}  ${taskDetail(t, state, now)}`.trimEnd();
 	return { text: fit(text, width), tone: TONE[t.status] ?? "text" };

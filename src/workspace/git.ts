@@ -1,6 +1,8 @@
 /**
- * git, as pi-crew runs it: no shell, a timeout, and never a repository's own hooks (a cloned repository's
- * `core.hooksPath` or `.git/hooks` would run code on every commit and checkout pi-crew makes).
+ * git, as pi-crew runs it: no shell, a timeout, never a repository's own hooks (`core.hooksPath` or `.git/hooks` would
+ * run code on every commit and checkout pi-crew makes), never a signing program (one that prompts would hang a run).
+ * A clone's `.git/config` is written by git, not by the repository; a repository that arrives with its `.git` (an
+ * archive) can still set filters there: docs/security.md.
  */
 import { execFile } from "node:child_process";
 import { OperationError } from "../util/errors.js";
@@ -18,7 +20,7 @@ export function gitRun(cwd: string, args: string[]): Promise<GitResult> {
 	return new Promise((resolve, reject) => {
 		execFile(
 			"git",
-			["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", ...args],
+			["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "commit.gpgSign=false", ...args],
 			{ cwd, timeout: TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
 			(err, stdout, stderr) => {
 				const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;

@@ -12,12 +12,15 @@
  *
  * Worktrees live in the git dir (`<git common dir>/pi-crew/worktrees/<run>/<task>`), outside the user's tree.
  */
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UsageError } from "../util/errors.js";
 import { git, gitRun } from "./git.js";
 
 export type Landing = { merged: string } | { conflict: string[] };
+
+/** `git merge-tree --write-tree` came with git 2.38. */
+const MIN_GIT_MINOR = 38;
 
 /** The branch an isolated run's tasks are merged into. */
 export function integrationBranch(runId: string): string {
@@ -65,12 +68,18 @@ export class Workspace {
 
 	/** The workspace of a run in `repo`; a repository git cannot use is an error that says what to do. */
 	static async open(repo: string, runId: string): Promise<Workspace> {
-		const common = await gitRun(repo, ["rev-parse", "--git-common-dir"]);
-		if (common.code !== 0)
+		const common = await gitRun(repo, ["rev-parse", "--git-common-dir"]).catch(() => undefined);
+		if (common?.code !== 0)
 			throw new UsageError(
-				`isolation "worktree" needs a git repository, and ${repo} is not one: run with --isolation shared`,
+				`isolation "worktree" needs git and a git repository, and ${repo} is not one: run with --isolation shared`,
 			);
-		const root = join(resolve(repo, common.stdout.trim()), "pi-crew", "worktrees", runId);
+		const version = /(\d+)\.(\d+)/.exec(await git(repo, ["version"])) ?? [];
+		if (Number(version[1]) < 2 || (Number(version[1]) === 2 && Number(version[2]) < MIN_GIT_MINOR))
+			throw new UsageError(
+				`isolation "worktree" needs git 2.${MIN_GIT_MINOR} or later (for merge-tree --write-tree); this is ${version[0]}: update git, or run with --isolation shared`,
+			);
+		// Real paths: git lists worktrees by theirs, whatever spelling of the repository the run was given.
+		const root = join(realpathSync(resolve(repo, common.stdout.trim())), "pi-crew", "worktrees", runId);
 		const named = (await gitRun(repo, ["config", "--get", "user.email"])).code === 0;
 		return new Workspace(
 			repo,
@@ -99,9 +108,31 @@ export class Workspace {
 		return { branch: `pi-crew/${this.runId}/task/${taskId}`, worktree: join(this.root, taskId) };
 	}
 
-	/** The integration branch, at `base` if it does not exist yet (a resumed run finds its own). */
-	async begin(base: string): Promise<void> {
-		if (!(await this.has(this.integration))) await git(this.repo, ["branch", this.integration, base]);
+	/**
+	 * The integration branch, at `base` if it does not exist yet (a resumed run finds its own). Once a task was merged
+	 * into it, it must still be there: made afresh it would silently drop that work.
+	 */
+	async begin(base: string, merged: string[]): Promise<void> {
+		if (await this.has(this.integration)) return;
+		if (merged.length > 0)
+			throw new UsageError(
+				`run ${this.runId}'s integration branch ${this.integration} is gone, with the merged work of ${merged.join(", ")}: restore the branch (git reflog), then resume`,
+			);
+		await git(this.repo, ["branch", this.integration, base]);
+	}
+
+	/**
+	 * A worktree to read the run's work so far in (a task that writes nothing): detached at the integration branch's
+	 * tip, made again at each start so it shows what was merged since.
+	 */
+	view(taskId: string): Promise<string> {
+		return this.serial(async () => {
+			const { worktree } = this.place(taskId);
+			if (await this.listed(worktree))
+				await git(worktree, ["checkout", "--quiet", "--detach", `refs/heads/${this.integration}`]);
+			else await git(this.repo, ["worktree", "add", "--quiet", "--detach", worktree, `refs/heads/${this.integration}`]);
+			return worktree;
+		});
 	}
 
 	/**
@@ -111,8 +142,7 @@ export class Workspace {
 	prepare(taskId: string): Promise<string> {
 		return this.serial(async () => {
 			const { branch, worktree } = this.place(taskId);
-			const listed = await git(this.repo, ["worktree", "list", "--porcelain"]);
-			if (existsSync(worktree) && listed.split("\n").includes(`worktree ${worktree}`)) return worktree;
+			if (await this.listed(worktree)) return worktree;
 			const add = async () =>
 				(await this.has(branch))
 					? git(this.repo, ["worktree", "add", "--quiet", worktree, branch])
@@ -179,6 +209,11 @@ export class Workspace {
 			);
 		if (from !== to) await git(this.repo, ["merge", "--ff-only", "--quiet", to]);
 		return { from, to };
+	}
+
+	private async listed(worktree: string): Promise<boolean> {
+		const listed = await git(this.repo, ["worktree", "list", "--porcelain"]);
+		return existsSync(worktree) && listed.split("\n").includes(`worktree ${worktree}`);
 	}
 
 	private async has(branch: string): Promise<boolean> {

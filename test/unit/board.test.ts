@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import stringWidth from "string-width";
 import { type CrewEvent, foldEvents, type RunState } from "../../src/store/events.js";
 import { fit, renderBoard } from "../../src/view/board.js";
 import { eventBuilder, fixtures, ROOT } from "../support/index.js";
@@ -49,9 +50,11 @@ test("every line fits widths from 60 to 200 columns, control characters included
 	const { state, now } = midRun();
 	const b = state.tasks.get("b");
 	if (b?.activity) b.activity.summary = `x\ny\tz${"é".repeat(300)}`;
+	if (b?.activity) b.activity.summary = `中文的命令 🙂 ${b.activity.summary}`;
 	for (const width of [60, 80, 120, 200])
 		for (const line of renderBoard({ state, status: "running" }, { now, width })) {
-			assert.ok([...line.text].length <= width, `${width}: ${line.text}`);
+			// Terminal columns, not characters: a CJK character or an emoji takes two.
+			assert.ok(stringWidth(line.text) <= width, `${width}: ${line.text}`);
 			assert.doesNotMatch(line.text, /[\n\t]/);
 		}
 	assert.equal(fit("abcdef", 4), "abc…");

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { ownerMark } from "../../src/config/owner.js";
 import { LiveRuns } from "../../src/extension/live.js";
 import { Notifier } from "../../src/extension/notifier.js";
 import { EventLogWriter } from "../../src/store/event-log.js";
@@ -44,12 +48,17 @@ test("the notifier: one notice per kind per run per minute, a silenced kind neve
 	]);
 });
 
+// This file's runs are marked as made by this user, under a key of its own (never the real crew home).
+process.env.PI_CREW_HOME = mkdtempSync(join(tmpdir(), "pi-crew-live-home-"));
+after(() => rmSync(process.env.PI_CREW_HOME ?? "", { recursive: true, force: true }));
+
 /** A repository with a run whose coordinator is this process: its lease is held, its log written by hand. */
-async function liveRun(repo: string, runId: string) {
+async function liveRun(repo: string, runId: string, foreign = false) {
 	const paths = await createRunDir(repo, runId);
 	const lease = await acquireLease(paths.lease);
 	const log = await EventLogWriter.create(paths.events, runId);
-	await log.append("run.created", { ...fixtures.created, team: "pair" });
+	const owner = await ownerMark(runId, foreign ? mkdtempSync(join(tmpdir(), "pi-crew-other-")) : undefined);
+	await log.append("run.created", { ...fixtures.created, team: "pair", owner });
 	await log.append("task.planned", fixtures.planned(), "a");
 	await log.append("run.started", { pid: process.pid });
 	await log.append("task.started", { attempt: 1, promptPath: "p" }, "a");
@@ -107,6 +116,19 @@ test("the live view finds a run started elsewhere, shows its board and footer, n
 	await live.tick();
 	assert.equal(widgets.at(-1), undefined, "and a finished run is not found again");
 	live.stop();
+});
+
+test("a run not created here (committed with the repository) is never shown as live, nor notified", async () => {
+	const repo = await tempDir("pi-crew-live-");
+	const widgets: unknown[] = [];
+	const notices: string[] = [];
+	const ui = { setWidget: (_k: string, c: unknown) => widgets.push(c), setStatus: () => undefined };
+	const live = new LiveRuns(repo, ui, new Notifier((text) => notices.push(text)), false);
+	await liveRun(repo, "run-planted", true);
+	await live.tick();
+	await live.tick();
+	assert.deepEqual(widgets, []);
+	assert.deepEqual(notices, []);
 });
 
 test("a run this session started is notified from its first event, even when it ended before the first poll", async () => {
