@@ -227,7 +227,7 @@ export async function importBundle(
 	options: { confine?: boolean; limits?: TarLimits; now?: Date } = {},
 ): Promise<ImportResult> {
 	const repo = findRepo(cwd);
-	const path = resolve(cwd ?? repo, file);
+	const path = resolve(cwd ?? process.cwd(), file);
 	if (options.confine) confined(repo, path);
 	const limits = options.limits ?? BUNDLE_LIMITS;
 	const bytes = await readBundleFile(path, limits);

@@ -178,28 +178,34 @@ const workDirs: Sweeper = async (sweep) => {
 };
 
 /**
- * Task worktrees (and their branches) whose work is merged: of ended runs of this user, or of runs deleted since. A
- * worktree with changes not committed, a task whose merge conflicted, a run that may still be resumed (interrupted)
- * keep theirs; so does the integration branch, which holds the run's result.
+ * Task worktrees (and their branches) whose work is merged, of this user's ended runs in this checkout; a reader's
+ * worktree (detached) of such a run. A worktree with changes not committed, a task whose merge conflicted, a run that
+ * may still be resumed (interrupted) keep theirs; so does the integration branch, which holds the run's result.
  */
 const mergedWorktrees: Sweeper = async (sweep) => {
 	const found: Found[] = [];
 	for (const wt of await taskWorktrees(sweep.repo)) {
-		if (sweep.others.has(wt.runId)) continue;
-		if (sweep.own.has(wt.runId)) {
-			const view = await loadRun(sweep.repo, wt.runId).catch(() => undefined);
-			if (!view || !TERMINAL_RUN.has(view.status) || view.state.tasks.get(wt.taskId)?.conflict) continue;
-		}
-		const merged = await gitRun(sweep.repo, ["merge-base", "--is-ancestor", wt.branch, integrationBranch(wt.runId)]);
+		// Only this checkout's own runs: linked checkouts share the git directory, and a run of another one (or one
+		// whose directory is gone) may be live elsewhere: doctor names those, with the command to remove one.
+		if (!sweep.own.has(wt.runId)) continue;
+		const view = await loadRun(sweep.repo, wt.runId).catch(() => undefined);
+		if (!view || !TERMINAL_RUN.has(view.status) || view.state.tasks.get(wt.taskId)?.conflict) continue;
 		const dirty = await gitRun(wt.worktree, ["status", "--porcelain"]);
-		if (merged.code !== 0 || dirty.code !== 0 || dirty.stdout.trim() !== "") continue;
+		if (dirty.code !== 0 || dirty.stdout.trim() !== "") continue;
+		// A reader's worktree has no branch of its own: nothing in it to lose.
+		const reader =
+			(await gitRun(sweep.repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${wt.branch}`])).code !== 0;
+		const into = integrationBranch(wt.runId);
+		if (!reader && (await gitRun(sweep.repo, ["merge-base", "--is-ancestor", wt.branch, into])).code !== 0) continue;
 		found.push({
 			kind: "worktree",
 			path: wt.worktree,
-			why: `task ${wt.taskId} of run ${wt.runId}: its work is merged into ${integrationBranch(wt.runId)}; its branch ${wt.branch} goes too`,
+			why: reader
+				? `task ${wt.taskId} of run ${wt.runId}: a reader's worktree of an ended run`
+				: `task ${wt.taskId} of run ${wt.runId}: its work is merged into ${into}; its branch ${wt.branch} goes too`,
 			remove: async () => {
 				await git(sweep.repo, ["worktree", "remove", wt.worktree]); // git refuses if anything changed meanwhile
-				await git(sweep.repo, ["branch", "--quiet", "-D", wt.branch]);
+				if (!reader) await git(sweep.repo, ["branch", "--quiet", "-D", wt.branch]);
 			},
 		});
 	}

@@ -576,6 +576,7 @@ export async function setProjectTrust(cwd: string | undefined, trusted: boolean)
 export async function applyRun(cwd: string | undefined, runId?: string) {
 	const view = await runStatus(cwd, runId);
 	const { state } = view;
+	await (await import("./lifecycle.js")).assertLocal(view); // a run that came with the repository is never applied
 	if (state.settings.isolation !== "worktree")
 		throw new UsageError(`run ${state.runId} did not use worktrees: its tasks worked in the checkout itself`);
 	const open = [...state.tasks.values()].filter((t) => t.status === "failed" && t.conflict);

@@ -3,7 +3,7 @@
  * project's `.crew/` (or the user's resources), and `pi-crew export-agents --format claude|codex|cursor` writes our
  * agents in other tools' formats. Every file is validated as pi-crew would load it before anything is written.
  */
-import type { Dirent } from "node:fs";
+import { type Dirent, existsSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { crewHome } from "../config/home.js";
@@ -128,8 +128,9 @@ export async function exportAgents(
 	cwd: string | undefined,
 	format: "claude" | "codex" | "cursor",
 	out: string,
-	names?: string[],
+	options: { names?: string[]; force?: boolean } = {},
 ): Promise<string[]> {
+	const { names } = options;
 	const catalog = await resources(cwd);
 	const agents = [...catalog.agents.values()].filter((a) => !names || names.includes(a.name));
 	if (names) {
@@ -143,6 +144,13 @@ export async function exportAgents(
 		const { path, text } = toTool(agent, format);
 		files.set(path, files.has(path) ? `${files.get(path)}\n${text}` : text);
 	}
+	// Nothing is replaced unless asked (`--force`): the default target is the repository, where an AGENTS.md or a
+	// .claude/agents file of the same name is the user's own.
+	const clashes = [...files.keys()].filter((path) => existsSync(join(target, path)));
+	if (clashes.length > 0 && !options.force)
+		throw new UsageError(
+			`${clashes.map((p) => join(target, p)).join(", ")} exist(s): pass --force to replace, or --out DIR`,
+		);
 	const written: string[] = [];
 	for (const [path, text] of files) {
 		const body = format === "codex" ? `# Agents\n\nRoles this project's pi-crew defines.\n\n${text}` : text;

@@ -20,7 +20,8 @@ Usage:
   pi-crew apply [runId]                fast-forward the checkout to an isolated run's integration branch
   pi-crew import --from pi-crew|claude DIR [--user] [--dry-run] [--force]   convert another format's agents, teams
                                        and workflows into .crew/ (or your resources), with a report per file
-  pi-crew export-agents --format claude|codex|cursor [--out DIR] [agent...]   our agents in another tool's format
+  pi-crew export-agents --format claude|codex|cursor [--out DIR] [--force] [agent...]   our agents in another
+                                       tool's format (an existing file is replaced only with --force)
   pi-crew cancel <runId>               stop a run (foreground or background) from any process
   pi-crew resume <runId> [--background]   continue an interrupted or cancelled run
   pi-crew deadletter [runId] [--json]  tasks given up on (retries exhausted, heartbeat dead)
@@ -37,7 +38,8 @@ Usage:
   pi-crew prune --older-than 7d [--status succeeded,failed,cancelled,interrupted] [--dry-run]
                                        remove your ended runs of this repository older than that (never a live one)
   pi-crew forget <runId> [--dry-run]   remove one of your runs (not a live one)
-  pi-crew cleanup [--dry-run]          remove stale temp files pi-crew left behind in .crew/
+  pi-crew cleanup [--dry-run]          remove stale temp files pi-crew left behind in .crew/, and the worktrees and
+                                       task branches of ended isolated runs whose work is merged
   pi-crew init                         scaffold .crew/ with an example agent, team and workflow
   pi-crew trust [yes|no]               show or save pi's trust decision for this repository (as /trust in pi)
   pi-crew plan <team> [--workflow W]   the task graph a run would execute (nothing runs)
@@ -213,7 +215,10 @@ async function exportAgentsCommand(args: string[], v: Values): Promise<number> {
 	if (v.format !== "claude" && v.format !== "codex" && v.format !== "cursor")
 		throw new api.UsageError("usage: pi-crew export-agents --format claude|codex|cursor [--out DIR] [agent...]");
 	const { exportAgents } = await import("../api/interop.js");
-	const files = await exportAgents(v.cwd, v.format, v.out ?? ".", args.length > 0 ? args : undefined);
+	const files = await exportAgents(v.cwd, v.format, v.out ?? ".", {
+		names: args.length > 0 ? args : undefined,
+		force: v.force,
+	});
 	if (v.json) out({ files });
 	else for (const f of files) process.stdout.write(`wrote ${f}\n`);
 	return 0;

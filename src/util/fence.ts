@@ -4,9 +4,12 @@
  * files (AGENTS.md, CLAUDE.md).
  */
 
-/** Removes the tag until none is left (one pass would let `</ta</tag>g>` rebuild one). */
+/**
+ * Removes the tag, in any spelling a parser would take (`</tag >`, `<tag x="y">`), until none is left (one pass would
+ * let `</ta</tag>g>` rebuild one).
+ */
 function stripTag(text: string, tag: string): string {
-	const pattern = new RegExp(`</?${tag}>`, "gi");
+	const pattern = new RegExp(`<\\s*/?\\s*${tag}\\b[^>]*>`, "gi");
 	let out = text;
 	for (let before = ""; before !== out; ) {
 		before = out;

@@ -202,7 +202,8 @@ export async function exportTarget(
 	fallback: string,
 	options: { confine?: boolean; what: string },
 ): Promise<string> {
-	const path = named ? resolve(cwd ?? repo, named) : fallback;
+	// Relative to where the user is (the CLI's --cwd, else the shell's directory), as every path they type.
+	const path = named ? resolve(cwd ?? process.cwd(), named) : fallback;
 	if (options.confine) confined(repo, path);
 	// However the path spells it: no link inside the repository, nor at the file itself.
 	await assertNoSymlinks(repo, path);

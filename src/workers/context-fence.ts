@@ -5,13 +5,29 @@
  * (pi's own agent dir, the user's directories above the repository) stay as pi loads them. Applied by the worker
  * guard (child workers) and by an inline extension (in-process tasks), on pi's `before_agent_start`.
  */
+import { realpathSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { CONTEXT_FILE_CHARS } from "../config/trust.js";
 import { fenced } from "../util/fence.js";
 import { isInside } from "../util/safe-fs.js";
 
-/** Set in a worker's environment to the repository's root when the run does not trust it. */
+/**
+ * Set in a worker's environment when the run does not trust its repository: the directories whose context files are
+ * the repository's (its root, and the task's worktree, which may lie elsewhere), joined by the path delimiter.
+ */
 export const UNTRUSTED_REPO_ENV = "PI_CREW_UNTRUSTED_REPO";
+
+/** The directories of a task whose files are the repository's, each as given and as its real path. */
+export function repositoryRoots(...dirs: string[]): string[] {
+	const real = (p: string) => {
+		try {
+			return realpathSync(p);
+		} catch {
+			return resolve(p);
+		}
+	};
+	return [...new Set(dirs.flatMap((d) => [resolve(d), real(d)]))];
+}
 
 interface PromptOptions {
 	contextFiles: { path: string; content: string }[];
@@ -19,8 +35,12 @@ interface PromptOptions {
 }
 
 /** Moves the repository's context files out of pi's project instructions into fenced text after the role prompt. */
-export function fenceRepositoryContext(options: PromptOptions, repo: string): void {
-	const own = options.contextFiles.filter((f) => isInside(resolve(repo), resolve(dirname(f.path))));
+export function fenceRepositoryContext(options: PromptOptions, roots: string[]): void {
+	const repo = roots[0] ?? "";
+	const own = options.contextFiles.filter((f) => {
+		const dirs = repositoryRoots(dirname(f.path));
+		return roots.some((root) => dirs.some((dir) => isInside(root, dir)));
+	});
 	if (own.length === 0) return;
 	options.contextFiles = options.contextFiles.filter((f) => !own.includes(f));
 	const texts = own.map((f) =>

@@ -9,6 +9,8 @@
  *   noticed within 1.5 s),
  *   so a dead run never leaves agents working unobserved. pid + start time, so a reused pid does not keep it alive.
  */
+
+import { delimiter } from "node:path";
 import type { ExtensionAPI } from "../host.js";
 import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
@@ -23,9 +25,9 @@ export default function workerGuard(pi: ExtensionAPI): void {
 	// Which pi this worker runs on, for the task's stderr.log: evidence that a team ran on its session's own pi.
 	process.stderr.write(`${WORKER_PI_LINE} ${runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`);
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
-	const untrustedRepo = process.env[UNTRUSTED_REPO_ENV];
-	if (untrustedRepo)
-		pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, untrustedRepo));
+	const untrusted = process.env[UNTRUSTED_REPO_ENV]?.split(delimiter).filter(Boolean);
+	if (untrusted?.length)
+		pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, untrusted));
 	const pid = Number(process.env.PI_CREW_COORDINATOR_PID);
 	if (!pid) return;
 	const start = process.env.PI_CREW_COORDINATOR_START;

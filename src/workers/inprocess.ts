@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { piAgentDir } from "../config/home.js";
 import { loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
-import { fenceRepositoryContext } from "./context-fence.js";
+import { fenceRepositoryContext, repositoryRoots } from "./context-fence.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
 	failure,
@@ -86,7 +86,9 @@ export class InProcessRuntime implements WorkerRuntime {
 				? []
 				: [
 						(pi) => {
-							pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, spec.repo));
+							pi.on("before_agent_start", (event) =>
+								fenceRepositoryContext(event.systemPromptOptions, repositoryRoots(spec.repo, spec.cwd)),
+							);
 						},
 					],
 			appendSystemPrompt: [await readFile(spec.systemPromptPath, "utf8")],

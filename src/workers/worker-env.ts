@@ -4,14 +4,14 @@
  * and the variables the user's config allows by name. Nothing else of the coordinator's environment.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { runDepth } from "../config/config.js";
 import { piAgentDir } from "../config/home.js";
 import { SESSION_UNTRUSTED_ENV } from "../config/trust.js";
 import { loadAiCompat, loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
-import { UNTRUSTED_REPO_ENV } from "./context-fence.js";
+import { repositoryRoots, UNTRUSTED_REPO_ENV } from "./context-fence.js";
 import { HOST_PI_ENV } from "./host-pi.js";
 import type { TaskSpec } from "./runtime.js";
 
@@ -96,7 +96,7 @@ export async function workerEnv(
 	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
 	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;
 	// The whole repository: an isolated task's worktree lies inside it, and pi also loads the root's context files.
-	if (!spec.projectTrusted) env[UNTRUSTED_REPO_ENV] = spec.repo;
+	if (!spec.projectTrusted) env[UNTRUSTED_REPO_ENV] = repositoryRoots(spec.repo, spec.cwd).join(delimiter);
 	if (spec.beatMs) env.PI_CREW_BEAT_MS = String(spec.beatMs);
 	return env;
 }

@@ -210,6 +210,11 @@ test("export-agents writes each format's documented fields; Claude's comes back 
 		await readFile(join(out, ".cursor", "rules", "explorer.mdc"), "utf8"),
 		/^---\ndescription: .+\nglobs: ""\nalwaysApply: false\n---\n\n\S/,
 	);
+	// Nothing the user has is replaced unless asked.
+	const again = await cli(["export-agents", "--format", "claude", "--out", out, "explorer"], box);
+	assert.equal(again.code, 2);
+	assert.match(again.stderr, /explorer\.md exist\(s\): pass --force to replace, or --out DIR/);
+	assert.equal((await cli(["export-agents", "--format", "claude", "--out", out, "explorer", "--force"], box)).code, 0);
 	await cli(["export-agents", "--format", "codex", "--out", out], box);
 	// Codex reads AGENTS.md: one section per agent.
 	const agentsMd = await readFile(join(out, "AGENTS.md"), "utf8");

@@ -252,7 +252,7 @@ test("isolation needs git and a commit: refused with what to do, exit 2; shared 
 	assert.equal(notGit.code, 2);
 	assert.match(
 		notGit.stderr,
-		/isolation "worktree" needs a git repository, and .* is not one: run with --isolation shared/,
+		/isolation "worktree" needs git and a git repository, and .* is not one: run with --isolation shared/,
 	);
 	execFileSync("rm", ["-rf", join(box.repo, ".git")]);
 	git(box.repo, "init", "-q");
