@@ -65,7 +65,8 @@ const CLAIM = /^lease\.json\.takeover-(.+)-\d+$/;
 /** Finds (and unless `dryRun`, removes) the leftovers of this repository's `.crew/`. */
 export async function cleanup(
 	cwd: string | undefined,
-	options: { dryRun?: boolean; now?: number } = {},
+	/** `only`: remove only these paths (what a person confirmed from a dry run), if they are still leftovers. */
+	options: { dryRun?: boolean; now?: number; only?: string[] } = {},
 ): Promise<CleanupResult> {
 	const repo = findRepo(cwd);
 	const crew = join(repo, ".crew");
@@ -81,6 +82,7 @@ export async function cleanup(
 	}
 	for (const sweeper of SWEEPERS)
 		for (const found of await sweeper(sweep)) {
+			if (options.only && !options.only.includes(found.path)) continue;
 			if (!options.dryRun) await found.remove();
 			result.removed.push({ kind: found.kind, path: found.path, why: found.why });
 		}

@@ -474,8 +474,10 @@ const HANDLERS: Record<Action, Handler> = {
 		const paths = planned.removed.map((r) => r.path);
 		let result = planned;
 		if (!c.p.dryRun && paths.length > 0) {
-			await confirmRemoval(c, `remove ${paths.length} leftover file(s)`, paths);
-			result = await cleanup(c.cwd);
+			const worktrees = planned.removed.filter((r) => r.kind === "worktree").length;
+			const what = `remove ${paths.length - worktrees} leftover file(s)${worktrees ? ` and ${worktrees} merged worktree(s) with their branches` : ""}`;
+			await confirmRemoval(c, what, paths);
+			result = await cleanup(c.cwd, { only: paths }); // that very list: nothing found since goes unconfirmed
 		}
 		const lines = result.removed.map((r) => `${result.dryRun ? "would remove" : "removed"} ${r.path}: ${r.why}`);
 		return text(lines.join("\n") || "nothing to clean up", result);
