@@ -8,7 +8,7 @@ import { after, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ownerMark } from "../../src/config/owner.js";
 import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
-import type { CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
+import type { Attempt, CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
 import { createRunDir } from "../../src/store/run-store.js";
 import { fixtures } from "./fixtures.js";
 
@@ -126,14 +126,7 @@ export interface TaskJson {
 	reason?: string;
 	result?: string;
 	dependsOn: string[];
-	attempts: {
-		attempt: number;
-		startedAt: string;
-		endedAt?: string;
-		reason?: string;
-		model?: string;
-		verified?: boolean;
-	}[];
+	attempts: Attempt[];
 	deadLetter?: string;
 }
 export interface RunJson {
