@@ -117,7 +117,15 @@ export async function writeFileAtomic(
 ): Promise<string> {
 	const path = await prepare(base, file);
 	const draft = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-	const handle = await openNoFollow(draft, O_WRONLY | O_CREAT | O_EXCL, options.mode);
+	// A file that exists keeps its permissions (a config holding credentials may be 0600).
+	const mode =
+		options.mode ??
+		(await lstat(path).then(
+			(st) => st.mode & 0o777,
+			() => undefined,
+		));
+	const handle = await openNoFollow(draft, O_WRONLY | O_CREAT | O_EXCL, mode);
+	if (mode !== undefined) await handle.chmod(mode); // not narrowed by the umask either
 	try {
 		try {
 			await handle.writeFile(data);

@@ -53,3 +53,14 @@ test("atomic writes make their directories, replace whole files and leave no dra
 	assert.equal(await lstat(file).catch(() => undefined), undefined);
 	await removeFile(base, file); // gone already: nothing to do
 });
+
+test("an atomic write keeps the permissions of the file it replaces", async () => {
+	const { chmod, stat } = await import("node:fs/promises");
+	const base = await tempDir("pi-crew-safe-fs-");
+	const file = join(base, "config.yaml");
+	await writeFileAtomic(base, file, "a: 1\n");
+	await chmod(file, 0o600);
+	await writeFileAtomic(base, file, "a: 2\n");
+	assert.equal((await stat(file)).mode & 0o777, 0o600);
+	assert.equal(await readFile(file, "utf8"), "a: 2\n");
+});
