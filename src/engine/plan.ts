@@ -301,13 +301,7 @@ export function plannedPayload(task: PlannedTask): EventPayloads["task.planned"]
 		dependsOn: task.dependsOn,
 		template: task.template,
 		output: task.output,
-		...(task.adaptive ? { adaptive: true } : {}),
-		...(task.from ? { from: task.from } : {}),
-		...(task.isolation ? { isolation: task.isolation } : {}),
-		...(task.model ? { model: task.model } : {}),
-		...(task.skills ? { skills: task.skills } : {}),
-		...(task.verify ? { verify: task.verify } : {}),
-		...(task.reads ? { reads: task.reads } : {}),
+		...stepExtras(task),
 		definition: recordDefinition(task.agent),
 	};
 }
@@ -343,14 +337,17 @@ function fromLog(t: TaskState, agent: AgentDef): PlannedTask {
 		dependsOn: t.dependsOn,
 		template: t.template,
 		output: t.output,
-		...(t.adaptive ? { adaptive: true } : {}),
-		...(t.from ? { from: t.from } : {}),
-		...(t.isolation ? { isolation: t.isolation } : {}),
-		...(t.model ? { model: t.model } : {}),
-		...(t.skills ? { skills: t.skills } : {}),
-		...(t.verify ? { verify: t.verify } : {}),
-		...(t.reads ? { reads: t.reads } : {}),
+		...stepExtras(t),
 	};
+}
+
+/** A step's optional fields the log records and a resume restores: one list, so the two directions cannot drift. */
+const STEP_EXTRAS = ["adaptive", "from", "isolation", "model", "skills", "verify", "reads"] as const;
+type StepExtras = Pick<PlannedTask, (typeof STEP_EXTRAS)[number]>;
+
+/** The step extras `t` has set (an unset or false one is left out, as a log written before it existed has it). */
+function stepExtras(t: StepExtras): StepExtras {
+	return Object.fromEntries(STEP_EXTRAS.filter((k) => t[k]).map((k) => [k, t[k]])) as StepExtras;
 }
 
 /**

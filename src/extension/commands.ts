@@ -92,6 +92,17 @@ export async function parseTeamRun(
 	return { team: best.team, goal: text, background, recommended: best.reasons };
 }
 
+/** A command handler whose failure becomes an error notice (a slash command's error must not end the session). */
+function reporting<C extends { ui: Ui }>(work: (args: string, ctx: C) => Promise<unknown>) {
+	return async (args: string, ctx: C) => {
+		try {
+			await work(args, ctx);
+		} catch (err) {
+			ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
+		}
+	};
+}
+
 /** Calls `started` with the run id of the first event it sees: the live view follows the run from there. */
 function onFirstEvent(started: (runId: string) => void) {
 	let seen = false;
@@ -198,24 +209,14 @@ export function registerCommands(
 		pi.registerCommand(name, {
 			description: view.description,
 			getArgumentCompletions: view.takesRunId ? (prefix) => runIds(prefix) : undefined,
-			handler: async (args, ctx) => {
-				try {
-					ctx.ui.notify(await view.act(ctx.cwd, args.trim() || undefined, ctx), "info");
-				} catch (err) {
-					ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
-				}
-			},
+			handler: reporting(async (args, ctx) =>
+				ctx.ui.notify(await view.act(ctx.cwd, args.trim() || undefined, ctx), "info"),
+			),
 		});
 	pi.registerCommand("team-dashboard", {
 		description: "Open the dashboard: runs, task graph, task, events, dead-letters, metrics: /team-dashboard [runId]",
 		getArgumentCompletions: (prefix) => runIds(prefix),
-		handler: async (args, ctx) => {
-			try {
-				await (await lazy.dashboard()).openDashboard(ctx, args.trim() || undefined);
-			} catch (err) {
-				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
-			}
-		},
+		handler: reporting(async (args, ctx) => (await lazy.dashboard()).openDashboard(ctx, args.trim() || undefined)),
 	});
 	for (const [name, kind] of [
 		["team-result", "result"],
@@ -224,13 +225,7 @@ export function registerCommands(
 		pi.registerCommand(name, {
 			description: `Show a task's ${kind} as scrollable markdown: /${name} [runId] [taskId]`,
 			getArgumentCompletions: (prefix) => (prefix.includes(" ") ? taskIds(prefix) : runIds(prefix)),
-			handler: async (args, ctx) => {
-				try {
-					await (await lazy.dashboard()).openViewer(ctx, kind, args);
-				} catch (err) {
-					ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
-				}
-			},
+			handler: reporting(async (args, ctx) => (await lazy.dashboard()).openViewer(ctx, kind, args)),
 		});
 	pi.registerCommand("team-resume", {
 		description: "Resume an interrupted or cancelled run: /team-resume [runId] [--bg]",
