@@ -28,6 +28,10 @@ const SAFE: [string, string][] = [
 	["submodule.recurse", "false"],
 	["maintenance.auto", "false"],
 	["core.pager", "cat"],
+	// A change is found by stat data: a ctime cannot be set back, and a configuration must not make git ignore it.
+	["core.trustctime", "true"],
+	["core.checkStat", "default"],
+	["core.ignoreStat", "false"],
 ];
 
 export interface GitResult {

@@ -1,7 +1,7 @@
 /**
  * A task's work as a commit, made with plumbing that runs nothing configured (`git add` would run the clean filters,
- * textconv and fsmonitor a `.git/config` names): each file of the worktree is hashed as it is
- * (`hash-object --no-filters`; a symlink as its target text, never followed), the tree is written from a copy of the
+ * textconv and fsmonitor a `.git/config` names): each new file, and each tracked one whose stat data changed, is hashed
+ * as it is (`hash-object --no-filters`; a symlink as its target text, never followed), the tree is written from a copy of the
  * worktree's index taken under git's own lock (`index.lock`), the branch moves by compare-and-swap, and the index then
  * matches the commit, so `git status` in the worktree is clean.
  */
@@ -26,7 +26,8 @@ export async function commitWorktree(worktree: string, message: string, identity
 	const head = await git(worktree, ["rev-parse", "--verify", "HEAD^{commit}"]);
 	const tracked = await trackedEntries(worktree);
 	const others = (await lsFiles(worktree, ["--others", "--exclude-standard"])).filter((p) => !p.endsWith("/"));
-	const paths = [...tracked.keys(), ...others.filter((p) => !tracked.has(p))];
+	const conflicted = [...tracked].filter(([, e]) => e.conflicted).map(([p]) => p);
+	const paths = [...new Set([...(await statChanged(worktree)), ...conflicted, ...others])];
 	const found = await look(worktree, paths);
 	const lines: string[] = [];
 	const zero = "0".repeat(head.length);
@@ -67,6 +68,17 @@ export async function commitWorktree(worktree: string, message: string, identity
 	} finally {
 		await rm(lock, { force: true });
 	}
+}
+
+/**
+ * Tracked paths whose file is not as the index recorded it, by stat (so only those are hashed, not the whole tree):
+ * a file whose stat data changed, or that is gone. A racily clean one git compares by content, with filters defused;
+ * submodules are not looked into (their own configuration would apply there).
+ */
+async function statChanged(worktree: string): Promise<string[]> {
+	const r = await gitBytes(worktree, ["diff-files", "--name-only", "-z", "--ignore-submodules=all"], { files: true });
+	if (r.code !== 0) throw new OperationError(`git diff-files failed in ${worktree}: ${r.stderr.trim()}`);
+	return r.stdout.toString("latin1").split("\0").filter(Boolean);
 }
 
 async function lsFiles(worktree: string, args: string[]): Promise<string[]> {
