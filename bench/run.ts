@@ -195,6 +195,7 @@ async function worktreeCost(files: number): Promise<string[]> {
 	git("add", "-A");
 	git("commit", "-qm", "base");
 	const rounds = 5;
+	process.env.PI_CREW_HOME = box.env.PI_CREW_HOME; // the worktrees live in crew home: the sandbox's, not yours
 	const workspace = await Workspace.open(box.repo, "bench");
 	await workspace.begin(spawnSync("git", ["rev-parse", "HEAD"], { cwd: box.repo, encoding: "utf8" }).stdout.trim(), []);
 	const prepare: number[] = [];

@@ -192,7 +192,7 @@ const mergedWorktrees: Sweeper = async (sweep) => {
 		if (!sweep.own.has(wt.runId)) continue;
 		const view = await loadRun(sweep.repo, wt.runId).catch(() => undefined);
 		if (!view || !TERMINAL_RUN.has(view.status) || view.state.tasks.get(wt.taskId)?.conflict) continue;
-		const dirty = await gitRun(wt.worktree, ["status", "--porcelain"]);
+		const dirty = await gitRun(wt.worktree, ["status", "--porcelain"], { files: true });
 		if (dirty.code !== 0 || dirty.stdout.trim() !== "") continue;
 		// A reader's worktree has no branch of its own: nothing in it to lose.
 		const reader =
@@ -206,7 +206,7 @@ const mergedWorktrees: Sweeper = async (sweep) => {
 				? `task ${wt.taskId} of run ${wt.runId}: a reader's worktree of an ended run`
 				: `task ${wt.taskId} of run ${wt.runId}: its work is merged into ${into}; its branch ${wt.branch} goes too`,
 			remove: async () => {
-				await git(sweep.repo, ["worktree", "remove", wt.worktree]); // git refuses if anything changed meanwhile
+				await git(sweep.repo, ["worktree", "remove", wt.worktree], { files: true }); // refused if anything changed since
 				if (!reader) await git(sweep.repo, ["branch", "--quiet", "-D", wt.branch]);
 			},
 		});

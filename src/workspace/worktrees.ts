@@ -10,12 +10,19 @@
  *          ├─ pi-crew/<run>/task/b ──●──────────────────┘        │
  *          └─ pi-crew/<run>/task/c ──●───────────────────────────┘
  *
- * Worktrees live in the git dir (`<git common dir>/pi-crew/worktrees/<run>/<task>`), outside the user's tree.
+ * Worktrees live in pi-crew's home (`worktreeRoot`: `<crew home>/worktrees/<repo key>/<run>/<task>`), outside the
+ * repository: no relative path, test runner or linter walking up from a worktree reaches the checkout or its `.git`.
+ * Runs from before kept theirs in the git dir (`<git common dir>/pi-crew/worktrees/<run>/<task>`): found there too, and
+ * moved out when the run goes on. Commits and merges run nothing the repository configures: git.ts, snapshot.ts.
  */
-import { existsSync, realpathSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, realpath } from "node:fs/promises";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import { crewHome } from "../config/home.js";
 import { UsageError } from "../util/errors.js";
-import { git, gitRun } from "./git.js";
+import { git, gitRun, sterileGit } from "./git.js";
+import { commitWorktree } from "./snapshot.js";
 
 export type Landing = { merged: string } | { conflict: string[] };
 
@@ -41,15 +48,48 @@ export async function orphanedWorktrees(repo: string, runExists: (runId: string)
 	return (await taskWorktrees(repo)).filter((w) => !runExists(w.runId));
 }
 
-/** The task worktrees pi-crew made in `repo` (as git lists them), with their run, task and branch. */
+/** The repository's git common dir, by its real path (git lists worktrees by theirs). */
+async function commonDir(repo: string): Promise<string> {
+	return realpath(resolve(repo, await git(repo, ["rev-parse", "--git-common-dir"])));
+}
+
+/** Where runs from before this version kept a repository's worktrees: in its git dir. */
+function legacyRoot(common: string): string {
+	return join(common, "pi-crew", "worktrees");
+}
+
+/**
+ * Where the worktrees of `repo`'s runs live: `<crew home>/worktrees/<name>-<hash>`, the name readable (the
+ * repository's directory), the hash of its real git common dir telling apart two checkouts of the same name. A real
+ * path, as git lists worktrees. The sandbox binds a task's own directory under it writable.
+ */
+export async function worktreeRoot(repo: string): Promise<string> {
+	return rootFor(await commonDir(repo));
+}
+
+async function rootFor(common: string): Promise<string> {
+	const name = basename(basename(common) === ".git" ? dirname(common) : common)
+		.replace(/[^A-Za-z0-9._-]/g, "_")
+		.slice(0, 32);
+	const hash = createHash("sha256").update(common).digest("hex").slice(0, 12);
+	const home = join(crewHome(), "worktrees");
+	const real = await realpath(home).catch(() => home);
+	return join(real, `${name}-${hash}`);
+}
+
+/** The task worktrees pi-crew made in `repo` (as git lists them), in either place, with their run, task and branch. */
 export async function taskWorktrees(repo: string) {
-	const listed = await gitRun(repo, ["worktree", "list", "--porcelain"]);
+	const listed = await gitRun(repo, ["worktree", "list", "--porcelain", "-z"]);
 	if (listed.code !== 0) return [];
+	const common = await commonDir(repo);
+	const roots = [await rootFor(common), legacyRoot(common)].map((r) => `${r}${sep}`);
 	const found: { runId: string; taskId: string; worktree: string; branch: string }[] = [];
-	for (const line of listed.stdout.split("\n")) {
-		const m = /^worktree (.*[/\\]pi-crew[/\\]worktrees[/\\]([^/\\]+)[/\\]([^/\\]+))$/.exec(line);
-		if (m?.[1] && m[2] && m[3])
-			found.push({ worktree: m[1], runId: m[2], taskId: m[3], branch: `pi-crew/${m[2]}/task/${m[3]}` });
+	for (const field of listed.stdout.split("\0")) {
+		const worktree = field.startsWith("worktree ") ? field.slice("worktree ".length) : "";
+		const root = roots.find((r) => worktree.startsWith(r));
+		const [runId, taskId, ...more] = root ? worktree.slice(root.length).split(sep) : [];
+		if (runId && taskId && more.length === 0)
+			found.push({ worktree, runId, taskId, branch: `pi-crew/${runId}/task/${taskId}` });
 	}
 	return found;
 }
@@ -62,14 +102,16 @@ export class Workspace {
 		readonly runId: string,
 		/** Directory of this run's worktrees. */
 		private readonly root: string,
+		/** Where this run's worktrees were before they moved out of the git dir. */
+		private readonly legacy: string,
 		/** `-c user.name=… -c user.email=…` when the user has no git identity configured. */
 		private readonly identity: string[],
 	) {}
 
 	/** The workspace of a run in `repo`; a repository git cannot use is an error that says what to do. */
 	static async open(repo: string, runId: string): Promise<Workspace> {
-		const common = await gitRun(repo, ["rev-parse", "--git-common-dir"]).catch(() => undefined);
-		if (common?.code !== 0)
+		const probe = await gitRun(repo, ["rev-parse", "--git-common-dir"]).catch(() => undefined);
+		if (probe?.code !== 0)
 			throw new UsageError(
 				`isolation "worktree" needs git and a git repository, and ${repo} is not one: run with --isolation shared`,
 			);
@@ -78,13 +120,14 @@ export class Workspace {
 			throw new UsageError(
 				`isolation "worktree" needs git 2.${MIN_GIT_MINOR} or later (for merge-tree --write-tree); this is ${version[0]}: update git, or run with --isolation shared`,
 			);
-		// Real paths: git lists worktrees by theirs, whatever spelling of the repository the run was given.
-		const root = join(realpathSync(resolve(repo, common.stdout.trim())), "pi-crew", "worktrees", runId);
+		const common = await commonDir(repo);
+		await mkdir(join(crewHome(), "worktrees"), { recursive: true }); // made first: its real path names the root
 		const named = (await gitRun(repo, ["config", "--get", "user.email"])).code === 0;
 		return new Workspace(
 			repo,
 			runId,
-			root,
+			join(await rootFor(common), runId),
+			join(legacyRoot(common), runId),
 			named ? [] : ["-c", "user.name=pi-crew", "-c", "user.email=pi-crew@localhost"],
 		);
 	}
@@ -127,10 +170,10 @@ export class Workspace {
 	 */
 	view(taskId: string): Promise<string> {
 		return this.serial(async () => {
-			const { worktree } = this.place(taskId);
-			if (await this.listed(worktree))
-				await git(worktree, ["checkout", "--quiet", "--detach", `refs/heads/${this.integration}`]);
-			else await git(this.repo, ["worktree", "add", "--quiet", "--detach", worktree, `refs/heads/${this.integration}`]);
+			const worktree = await this.relocate(taskId);
+			const tip = `refs/heads/${this.integration}`;
+			if (await this.listed(worktree)) await git(worktree, ["checkout", "--quiet", "--detach", tip], { files: true });
+			else await git(this.repo, ["worktree", "add", "--quiet", "--detach", worktree, tip], { files: true });
 			return worktree;
 		});
 	}
@@ -141,12 +184,13 @@ export class Workspace {
 	 */
 	prepare(taskId: string): Promise<string> {
 		return this.serial(async () => {
-			const { branch, worktree } = this.place(taskId);
+			const { branch } = this.place(taskId);
+			const worktree = await this.relocate(taskId);
 			if (await this.listed(worktree)) return worktree;
 			const add = async () =>
 				(await this.has(branch))
-					? git(this.repo, ["worktree", "add", "--quiet", worktree, branch])
-					: git(this.repo, ["worktree", "add", "--quiet", "-b", branch, worktree, this.integration]);
+					? git(this.repo, ["worktree", "add", "--quiet", worktree, branch], { files: true })
+					: git(this.repo, ["worktree", "add", "--quiet", "-b", branch, worktree, this.integration], { files: true });
 			await add().catch(async () => {
 				// A worktree directory removed by hand is still registered (or another run's git was mid-write): once more.
 				await git(this.repo, ["worktree", "prune"]);
@@ -156,13 +200,21 @@ export class Workspace {
 		});
 	}
 
-	/** Commits whatever the task changed in its worktree; returns the branch's tip. */
-	async commit(taskId: string, message: string): Promise<string> {
+	/**
+	 * The task's worktree path, its worktree moved there first if a run from before left it in the git dir (with its
+	 * work, committed or not: `git worktree move` moves the directory as it is).
+	 */
+	private async relocate(taskId: string): Promise<string> {
 		const { worktree } = this.place(taskId);
-		await git(worktree, ["add", "--all"]);
-		if ((await gitRun(worktree, ["diff", "--cached", "--quiet"])).code === 1)
-			await git(worktree, [...this.identity, "commit", "--quiet", "--no-verify", "-m", message]);
-		return git(worktree, ["rev-parse", "HEAD"]);
+		await mkdir(this.root, { recursive: true });
+		const old = join(this.legacy, taskId);
+		if (!existsSync(worktree) && (await this.listed(old))) await git(this.repo, ["worktree", "move", old, worktree]);
+		return worktree;
+	}
+
+	/** Commits whatever the task changed in its worktree; returns the branch's tip. */
+	commit(taskId: string, message: string): Promise<string> {
+		return commitWorktree(this.place(taskId).worktree, message, this.identity);
 	}
 
 	/** Merges the task's branch into integration, one task at a time, in the order tasks finish. */
@@ -184,7 +236,8 @@ export class Workspace {
 		if (await this.isAncestor(tip, into)) return { merged: into }; // nothing new, or merged before a crash
 		let merged = tip;
 		if (!(await this.isAncestor(into, tip))) {
-			const r = await gitRun(this.repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", into, tip]);
+			// In a repository of no configuration: a merge driver named by the repository's attributes would run here.
+			const r = await sterileGit(this.repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", into, tip]);
 			const [tree = "", ...files] = r.stdout.trim().split("\n");
 			if (r.code === 1) return { conflict: files.filter(Boolean) };
 			if (r.code !== 0) throw new Error(`git merge-tree failed: ${r.stderr.trim()}`);
@@ -207,7 +260,7 @@ export class Workspace {
 			throw new UsageError(
 				`the checkout (${from.slice(0, 12)}) has moved on since the run started, so it cannot be fast-forwarded: merge the run yourself with: git merge ${this.integration}`,
 			);
-		if (from !== to) await git(this.repo, ["merge", "--ff-only", "--quiet", to]);
+		if (from !== to) await git(this.repo, ["merge", "--ff-only", "--quiet", to], { files: true });
 		return { from, to };
 	}
 

@@ -89,7 +89,7 @@ test("an isolated run in an untrusted repository: the root's AGENTS.md is fenced
 	assert.equal(run.json.status, "succeeded", run.stderr);
 	assert.ok(!existsSync(marker));
 	const system = await readFile(join(run.json.runDir, "artifacts", "tasks", "sh", "result.md"), "utf8");
-	// pi loads the worktree's own AGENTS.md and, walking up, the repository root's: both are the repository's.
+	// pi loads the worktree's own AGENTS.md, the repository's (the worktree is outside the repository, in crew home).
 	assert.doesNotMatch(system, /<project_instructions path="[^"]*AGENTS\.md">/);
 	assert.match(system, /<repository-context-file>\nPLANTED-CONTEXT/);
 });

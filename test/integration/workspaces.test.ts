@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { worktreesOf } from "../support/git.js";
 import {
 	cli,
 	processesOfRun,
@@ -96,7 +97,7 @@ test("two parallel writers in worktrees both land in the integration branch; the
 		checks: { name: string; detail: string; hint?: string }[];
 	};
 	const orphan = doctor.checks.find((c) => c.name === `worktree ${run.json.runId}/a`);
-	assert.match(orphan?.detail ?? "", /pi-crew\/worktrees\/\S+\/a: its run is gone$/);
+	assert.equal(orphan?.detail, `${join(worktreesOf(box), run.json.runId, "a")}: its run is gone`);
 	assert.match(orphan?.hint ?? "", /^git worktree remove \S+ \(its branch pi-crew\/\S+\/task\/a is kept\)$/);
 });
 
@@ -180,8 +181,8 @@ test("kill -9 of an isolated run's coordinator: resume finds each task's worktre
 		box,
 	);
 	const runId = await waitForRunLog(box, "quick merged and slow sleeping", '"task.succeeded"');
-	const half = join(box.repo, ".git", "pi-crew", "worktrees", runId, "slow", "slow.txt");
-	await waitFor("slow's half-done work in its worktree", async () => (existsSync(half) ? true : undefined));
+	const half = () => join(worktreesOf(box), runId, "slow", "slow.txt");
+	await waitFor("slow's half-done work in its worktree", async () => (existsSync(half()) ? true : undefined));
 	child.kill("SIGKILL");
 	await done;
 	await waitFor("workers to stop", async () => ((await processesOfRun(runId)).length === 0 ? true : undefined), 10_000);
