@@ -278,7 +278,7 @@ test("a secret in a run's events reaches neither the metrics sink nor the diagno
 		at("task.started", { attempt: 1, promptPath: "p" }, "t1"),
 		at("task.failed", { reason: `the provider refused ${FAKE_KEY}` }, "t1"),
 		at("run.finished", { status: "failed", reason: `t1 failed: ${FAKE_KEY}`, summaryPath: "s" }),
-	]);
+	], { crewHome: box.env.PI_CREW_HOME });
 
 	const observer = await observeRuns(box.repo, {});
 	let state: RunState | undefined;
