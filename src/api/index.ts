@@ -13,7 +13,14 @@ import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
-import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
+import {
+	listRunIds,
+	loadRun,
+	RunNotFoundError,
+	type RunView,
+	shownStatus,
+	untrustedReason,
+} from "../store/run-store.js";
 import { redact } from "../util/redact.js";
 import { findRepo } from "../util/repo.js";
 import { readConfined } from "../util/safe-fs.js";
@@ -26,7 +33,7 @@ export type { Catalog, CrewEvent, Problem, RunState, RunView };
 
 import { OperationError, UsageError } from "../util/errors.js";
 
-export { findRepo, OperationError, projectTrust, UsageError };
+export { findRepo, OperationError, projectTrust, shownStatus, UsageError, untrustedReason };
 
 interface Context {
 	repo: string;

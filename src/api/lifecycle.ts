@@ -223,7 +223,8 @@ export async function findInterrupted(cwd: string | undefined): Promise<RunView[
 		if (!holder || holderLiveness(holder) !== "dead") continue;
 		const view = await loadRun(repo, id).catch(() => undefined);
 		// A run that arrived with the repository is never offered for resume (see assertLocal).
-		if (view?.status === "interrupted" && !untrustedReason(view) && !(await foreignReason(view.state))) found.push(view);
+		if (view?.status === "interrupted" && !untrustedReason(view) && !(await foreignReason(view.state)))
+			found.push(view);
 	}
 	return found;
 }

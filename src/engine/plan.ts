@@ -360,7 +360,8 @@ function retrusted(task: PlannedTask, today: Today, workflowName: string): Plann
 					};
 	}
 	const recorded = agent.source.scope;
-	const scope = recorded !== "project" && today.agents.get(agent.name)?.source.scope === recorded ? recorded : "project";
+	const scope =
+		recorded !== "project" && today.agents.get(agent.name)?.source.scope === recorded ? recorded : "project";
 	const untrusted = scope === "project" && !today.projectTrusted;
 	agent = { ...agent, source: { ...agent.source, scope, untrusted } };
 	return { ...task, agent, ...(verify ? { verify } : {}) };

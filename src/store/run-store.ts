@@ -167,6 +167,14 @@ export interface RunView {
 	integrityProblem?: Problem;
 }
 
+/**
+ * A run's status as people are shown it: `tampered` for a run whose log does not verify (its folded status is only
+ * what the lines before the bad one say, never what was forged), else its status.
+ */
+export function shownStatus(view: Pick<RunView, "status" | "integrity">): string {
+	return view.integrity === "tampered" ? "tampered" : view.status;
+}
+
 /** A run whose log breaks at its first line: there is no state to show at all. */
 export class TamperedRunError extends UsageError {}
 

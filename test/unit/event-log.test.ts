@@ -112,7 +112,10 @@ test("a signed log verifies; a line inserted, changed or a MAC stripped is found
 		const read = await readEventLog(file);
 		assert.equal(read.integrity, "tampered", what);
 		assert.equal(read.integrityProblem?.line, line, what);
-		assert.match(read.integrityProblem?.message ?? "", /changed or inserted .* by something other than the coordinator/);
+		assert.match(
+			read.integrityProblem?.message ?? "",
+			/changed or inserted .* by something other than the coordinator/,
+		);
 		assert.equal(read.events.length, line - 1, `${what}: nothing from the bad line on`);
 		await assert.rejects(EventLogWriter.resume(file, "r1"), /changed by something other than the coordinator/);
 	}
