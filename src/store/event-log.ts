@@ -270,7 +270,9 @@ export class EventLogWriter {
 	/** A new log; fails if one exists. */
 	static async create(file: string, runId: string, options: EventLogOptions = {}): Promise<EventLogWriter> {
 		const keys = (await runKeys(runId, true, options.home)) as RunKeys;
-		const handle = await openExclusive(dirname(file), file);
+		await (await openExclusive(dirname(file), file)).close();
+		// Appending (O_APPEND): bytes something else adds stay where they are, for readers to find at their line.
+		const handle = await openAppend(dirname(file), file);
 		const mtime = await mtimeOf(handle);
 		return new EventLogWriter({ file, handle, runId, seq: 0, keys, mac: "", offset: 0, mtime }, options);
 	}
