@@ -148,8 +148,12 @@ export async function exportRun(
 
 /** The run's log as exported: complete events only, each redacted again, the creator mark dropped. */
 async function exportedLog(view: RunView): Promise<Buffer> {
-	const read = await readEventLog(view.paths.events);
-	const [first] = read.errors;
+	const read = await readEventLog(view.paths.events, { runId: view.state.runId });
+	// A tampered log's lines from the break on are not read: a bundle of the rest would pass for the whole run.
+	const [first] = [
+		...(read.integrity === "tampered" && read.integrityProblem ? [read.integrityProblem] : []),
+		...read.errors,
+	];
 	if (first)
 		throw new UsageError(
 			`run ${view.state.runId}'s log has ${read.errors.length} problem(s) (line ${first.line}: ${first.message}); a bundle carries a valid log only (see: pi-crew events ${view.state.runId})`,

@@ -8,11 +8,19 @@ import { join, relative, resolve } from "node:path";
 import type { EffectiveConfig, ResolvedConfig } from "../config/resolve.js";
 import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
+import type { RunResult } from "../engine/coordinator.js";
 import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
-import { listRunIds, loadRun, RunNotFoundError, type RunView } from "../store/run-store.js";
+import {
+	listRunIds,
+	loadRun,
+	RunNotFoundError,
+	type RunView,
+	shownStatus,
+	untrustedReason,
+} from "../store/run-store.js";
 import { redact } from "../util/redact.js";
 import { findRepo } from "../util/repo.js";
 import { readConfined } from "../util/safe-fs.js";
@@ -25,7 +33,7 @@ export type { Catalog, CrewEvent, Problem, RunState, RunView };
 
 import { OperationError, UsageError } from "../util/errors.js";
 
-export { findRepo, OperationError, projectTrust, UsageError };
+export { findRepo, OperationError, projectTrust, shownStatus, UsageError, untrustedReason };
 
 interface Context {
 	repo: string;
@@ -213,14 +221,14 @@ export async function coordinateHere(
 				signal: io.signal,
 				onEvent,
 			});
-			return await loadRun(repo, result.runId);
+			return endedView(result);
 		}
 		const view = await loadRun(repo, start.runId);
 		await (await import("./lifecycle.js")).assertLocal(view);
-		await engine.resumeRun({
+		const result = await engine.resumeRun({
 			repo,
 			runId: start.runId,
-			plan: planFromState(view.state, catalog),
+			plan: planFromState(view.state, catalog, projectTrust(repo).trusted),
 			requeue: start.requeue,
 			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
 			limits: config,
@@ -229,10 +237,23 @@ export async function coordinateHere(
 			signal: io.signal,
 			onEvent,
 		});
-		return await loadRun(repo, start.runId);
+		return endedView(result);
 	} finally {
 		await observer.end();
 	}
+}
+
+/**
+ * The run as its coordinator ended it, from the coordinator's own state: never a re-read of the log, which something
+ * else may have written (the exit code and printed outcome of a foreground run come from here).
+ */
+function endedView(result: RunResult): RunView {
+	const { state, paths, foreignWrite } = result;
+	const view: RunView = { state, status: state.status, problems: [], paths, integrity: "verified" };
+	if (foreignWrite === undefined) return view;
+	const message = `tampered log: something other than the coordinator wrote it while the run ran (${foreignWrite})`;
+	const integrityProblem = { file: paths.events, message };
+	return { ...view, integrity: "tampered", integrityProblem, problems: [integrityProblem] };
 }
 
 /**
@@ -332,8 +353,9 @@ export async function runEvents(
 	runId: string,
 ): Promise<{ events: CrewEvent[]; problems: Problem[] }> {
 	const view = await runStatus(cwd, runId);
-	const read = await readEventLog(view.paths.events);
-	return { events: read.events, problems: [...read.errors, ...read.warnings] };
+	const read = await readEventLog(view.paths.events, { runId: view.state.runId });
+	const integrity = read.integrityProblem ? [read.integrityProblem] : [];
+	return { events: read.events, problems: [...integrity, ...read.errors, ...read.warnings] };
 }
 
 /** Every problem of the resources, and what the repository's config sets that is not applied (warnings). */
@@ -526,6 +548,8 @@ export function runJson(view: RunView) {
 					},
 				}
 			: {}),
+		integrity: view.integrity,
+		...(view.integrityProblem ? { integrityProblem: view.integrityProblem } : {}),
 		runDir: view.paths.dir,
 		summary: view.state.summaryPath ? join(view.paths.dir, view.state.summaryPath) : undefined,
 		usage: view.state.usage,

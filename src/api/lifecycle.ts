@@ -13,7 +13,16 @@ import { reopenForResume } from "../engine/plan.js";
 import { EventLogWriter } from "../store/event-log.js";
 import { TERMINAL_RUN } from "../store/events.js";
 import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
-import { createRunDir, listRunIds, loadRun, newRunId, RunTail, type RunView, runPaths } from "../store/run-store.js";
+import {
+	createRunDir,
+	listRunIds,
+	loadRun,
+	newRunId,
+	RunTail,
+	type RunView,
+	runPaths,
+	untrustedReason,
+} from "../store/run-store.js";
 import { openAppend } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
 import {
@@ -138,7 +147,8 @@ export interface ResumeRequest {
 
 /**
  * Refuses to act on a run not created here: a run directory that arrived with a clone (or from another machine) is
- * input to inspect, never a run to coordinate, resume or requeue with the settings its log carries.
+ * input to inspect, never a run to coordinate, resume or requeue with the settings its log carries. Nor on a run whose
+ * log does not verify (tampered, or unauthenticated): its record is not the coordinator's.
  */
 export async function assertLocal(view: RunView): Promise<void> {
 	const why = view.imported ? importedFrom(view.imported) : await foreignReason(view.state);
@@ -146,6 +156,8 @@ export async function assertLocal(view: RunView): Promise<void> {
 		throw new UsageError(
 			`run ${view.state.runId} was not created here: ${why}. pi-crew never resumes, requeues or coordinates such a run; inspect it with pi-crew status ${view.state.runId}`,
 		);
+	const untrusted = untrustedReason(view);
+	if (untrusted) throw new UsageError(untrusted);
 }
 
 /**
@@ -178,6 +190,8 @@ export type CancelResult =
 export async function cancel(cwd: string | undefined, runId: string, waitMs = 10_000): Promise<CancelResult> {
 	const repo = findRepo(cwd);
 	const view = await loadRun(repo, runId);
+	// A tampered log never shows the run's end: waiting for it would time out. Its coordinator ends such a run itself.
+	if (view.integrity === "tampered") throw new UsageError(untrustedReason(view) ?? "");
 	if (TERMINAL_RUN.has(view.status)) return { outcome: "already-ended", view };
 	if (view.status === "interrupted") return { outcome: "not-running", view, reaped: await reapTask(runId) };
 	await sendControl(view.paths, { type: "cancel", from: `pi-crew cancel (pid ${process.pid})` });
@@ -209,7 +223,8 @@ export async function findInterrupted(cwd: string | undefined): Promise<RunView[
 		if (!holder || holderLiveness(holder) !== "dead") continue;
 		const view = await loadRun(repo, id).catch(() => undefined);
 		// A run that arrived with the repository is never offered for resume (see assertLocal).
-		if (view?.status === "interrupted" && !(await foreignReason(view.state))) found.push(view);
+		if (view?.status === "interrupted" && !untrustedReason(view) && !(await foreignReason(view.state)))
+			found.push(view);
 	}
 	return found;
 }

@@ -353,11 +353,16 @@ async function list(_: string[], v: Values): Promise<number> {
 	if (runs.length === 0 && broken.length === 0) process.stdout.write("no runs yet\n");
 	for (const view of runs)
 		process.stdout.write(
-			`${view.state.runId}  ${(foreign.has(view.state.runId) ? "foreign" : view.status).padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
+			`${view.state.runId}  ${(foreign.has(view.state.runId) ? "foreign" : api.shownStatus(view)).padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
 		);
 	for (const b of broken) process.stderr.write(`${b.runId}: cannot read this run: ${b.error}\n`);
 	for (const [id, why] of foreign) process.stderr.write(`${id}: foreign, never resumed here: ${why}\n`);
-	const interrupted = runs.filter((view) => view.status === "interrupted" && !foreign.has(view.state.runId));
+	const untrusted = runs.filter((view) => view.integrity !== "verified" && !foreign.has(view.state.runId));
+	for (const view of untrusted)
+		process.stderr.write(`${view.state.runId}: ${view.integrity}: ${api.untrustedReason(view)}\n`);
+	const interrupted = runs.filter(
+		(view) => view.status === "interrupted" && view.integrity === "verified" && !foreign.has(view.state.runId),
+	);
 	if (interrupted.length > 0)
 		process.stderr.write(
 			`${interrupted.length} interrupted run(s): their coordinator is gone. Resume with: pi-crew resume ${interrupted.at(-1)?.state.runId}\n`,

@@ -69,3 +69,26 @@ export async function importedHere(runId: string, given: string | undefined): Pr
 	const key = await ownerKey(false, crewHome());
 	return sameMark(key && mark(key, runId, "import"), given);
 }
+
+/** What a run's log is checked with here: the key of its hash chain (store/log-chain.ts) and its creator mark. */
+export interface RunKeys {
+	/** HMAC(owner key, "pi-crew log <runId>"): one key per run, derived, never stored. */
+	log: Buffer;
+	/** The creator mark the run's `run.created` carries when this user made it. */
+	owner: string;
+}
+
+/**
+ * The keys of run `runId` under this user's key; `create` makes the key when there is none (a coordinator starting a
+ * run). Undefined when there is no key here: no run of this user's can exist, so none can be checked.
+ */
+export async function runKeys(runId: string, create: boolean, home = crewHome()): Promise<RunKeys | undefined> {
+	const key = await ownerKey(create, home);
+	if (!key) return undefined;
+	return { log: createHmac("sha256", key).update(`pi-crew log ${runId}`).digest(), owner: mark(key, runId) };
+}
+
+/** Whether `given` is the creator mark `keys` expect (in constant time). */
+export function isOwner(keys: RunKeys | undefined, given: string | undefined): boolean {
+	return sameMark(keys?.owner, given);
+}

@@ -174,7 +174,8 @@ async function verify(
 ): Promise<WorkerOutcome> {
 	const check = task.verify;
 	if (!check) return succeeded;
-	const { command, scope } = check;
+	const { command, scope, refused } = check;
+	if (refused) return failure("verify_failed", refused, false);
 	if (scope === "project" && !ctx.projectTrusted)
 		return failure(
 			"verify_failed",

@@ -6,7 +6,7 @@ import { relative } from "node:path";
 import { ownerMark } from "../config/owner.js";
 import { boundSettings, type ResolvedConfig } from "../config/resolve.js";
 import { projectTrust } from "../config/trust.js";
-import { EventLogWriter, readEventLog } from "../store/event-log.js";
+import { EventLogWriter, readEventLog, UntrustedLogError } from "../store/event-log.js";
 import { applyEvent, type CrewEvent, foldEvents, type RunSettings, type RunState } from "../store/events.js";
 import { acquireLease, type Lease } from "../store/lease.js";
 import { createRunDir, newRunId, type RunPaths, runPaths, writeArtifact } from "../store/run-store.js";
@@ -58,8 +58,11 @@ export interface ResumeOptions extends Common {
 
 export interface RunResult {
 	runId: string;
+	/** The coordinator's own fold of what it wrote: the run's outcome, whatever the file says now. */
 	state: RunState;
 	paths: RunPaths;
+	/** Set when something other than the coordinator wrote its log: how it was found. */
+	foreignWrite?: string;
 }
 
 export async function executeRun(opts: RunOptions): Promise<RunResult> {
@@ -108,7 +111,9 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 		// A worker of the dead coordinator may still be running (its guard stops it within a second): make sure.
 		await reapTask(opts.runId);
 		// Decided on the state read under the lease: another resumer may have finished the run meanwhile.
-		const state = foldEvents((await readEventLog(paths.events)).events);
+		const read = await readEventLog(paths.events, { runId: opts.runId });
+		if (read.integrity !== "verified") throw new UntrustedLogError(opts.runId, read.integrity, read.integrityProblem);
+		const state = foldEvents(read.events);
 		if (!state) throw new Error(`run ${opts.runId} has no events`);
 		const reopened = reopenForResume(state, opts.requeue);
 		const { settings, bounded } = opts.limits
@@ -217,6 +222,8 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	const now = opts.now ?? Date.now;
 	const cancel = new AbortController();
 	let ending = false;
+	// A log another process writes is no record: stop the workers now; the run ends failed (below).
+	log.onForeignWrite(() => cancel.abort());
 	const requestCancel = async (source: string) => {
 		if (cancel.signal.aborted || ending) return;
 		await log.append("run.cancelling", { source });
@@ -281,9 +288,15 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 			throw err;
 		}
 		ending = true;
+		const foreignWrite = await log.checkOwnBytes();
+		if (foreignWrite !== undefined) {
+			const reason = `its event log was changed by something other than the coordinator (${foreignWrite}): the log is not a record of this run any more; see pi-crew status ${log.runId}, and start a new run`;
+			outcome = { status: "failed", reason };
+			await log.append("run.alert", { kind: "log-tampered", message: reason });
+		}
 		await writeArtifact(paths, "summary.md", renderSummary(state(), outcome.status, outcome.reason));
 		await log.append("run.finished", { ...outcome, summaryPath: relative(paths.dir, paths.summary) });
-		return { runId: log.runId, state: state(), paths };
+		return { runId: log.runId, state: state(), paths, ...(foreignWrite !== undefined ? { foreignWrite } : {}) };
 	} finally {
 		ending = true;
 		inbox.stop();

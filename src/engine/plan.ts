@@ -6,7 +6,7 @@
 import { basename } from "node:path";
 import { PI_DEFAULT_TOOLS } from "../config/home.js";
 import type { Catalog } from "../resources/catalog.js";
-import type { AgentDef, Scope } from "../resources/schema.js";
+import type { AgentDef, Scope, WorkflowDef } from "../resources/schema.js";
 import {
 	checkDisabledAgents,
 	checkVerifyTrust,
@@ -36,8 +36,11 @@ export interface PlannedTask {
 	model?: string;
 	/** The step's own pi skills, besides its agent's. */
 	skills?: string[];
-	/** The step's verify command, and the scope of the workflow that named it. */
-	verify?: { command: string; scope: Scope };
+	/**
+	 * The step's verify command, and the scope of the workflow that named it; `refused`: why it must not run (a resumed
+	 * run's command that today's workflow does not name): the task fails its verification with that reason.
+	 */
+	verify?: { command: string; scope: Scope; refused?: string };
 	/** Earlier tasks whose results it is given besides those of its dependencies. */
 	reads?: string[];
 }
@@ -59,6 +62,15 @@ export interface Plan {
 	tasks: PlannedTask[];
 	/** A resumed run's agents whose files changed since it started (it keeps the definitions it recorded). */
 	changedAgents?: string[];
+	/** A resumed run's resources and trust as they are now: what its trust decisions are made from (see retrusted). */
+	today?: Today;
+}
+
+/** The resources and trust a resume decides with, never what the log recorded. */
+interface Today {
+	workflow?: WorkflowDef;
+	agents: ReadonlyMap<string, AgentDef>;
+	projectTrusted: boolean;
 }
 
 type ModelSettings = Pick<RunSettings, "model" | "defaultModel" | "scenario">;
@@ -325,7 +337,34 @@ export function plannedTask(state: RunState, plan: Plan, id: string): PlannedTas
 		? recordedAgent(state.runId, t.agent, t.definition)
 		: (plan.tasks.find((p) => p.agent.name === t.agent)?.agent ?? plan.roles.get(t.role));
 	if (!agent) throw new Error(`run ${state.runId}: no definition of agent ${t.agent} for task ${id}`);
-	return fromLog(t, agent);
+	const task = fromLog(t, agent);
+	return plan.today ? retrusted(task, plan.today, plan.workflow) : task;
+}
+
+/**
+ * A resumed run's task with its trust decided again from today's resources and trust (a recorded scope is never a
+ * permission): its verify command runs only if today's workflow names that same command for that step (and then with
+ * that workflow's scope, so a repository's runs only while it is trusted now); its agent counts as builtin or user only
+ * if today's agent of that name is one, else as the repository's, fenced unless the repository is trusted now.
+ */
+function retrusted(task: PlannedTask, today: Today, workflowName: string): PlannedTask {
+	let { verify, agent } = task;
+	if (verify) {
+		const step = today.workflow?.steps.find((s) => s.id === task.id);
+		verify =
+			today.workflow && step?.verify === verify.command
+				? { command: verify.command, scope: today.workflow.source.scope }
+				: {
+						...verify,
+						refused: `verify \`${verify.command}\` not run: the run's workflow "${workflowName}" as it is now does not name this command for step "${task.id}" (a resumed run runs only the verify commands its workflow names today)`,
+					};
+	}
+	const recorded = agent.source.scope;
+	const scope =
+		recorded !== "project" && today.agents.get(agent.name)?.source.scope === recorded ? recorded : "project";
+	const untrusted = scope === "project" && !today.projectTrusted;
+	agent = { ...agent, source: { ...agent.source, scope, untrusted } };
+	return { ...task, agent, ...(verify ? { verify } : {}) };
 }
 
 /** The planned task a logged task is, run by `agent`. */
@@ -353,9 +392,10 @@ function stepExtras(t: StepExtras): StepExtras {
 /**
  * The plan of an existing run, for resuming it: tasks, templates, dependencies and the agents' definitions exactly
  * as logged (a resumed run means what it meant when it started). A log from before definitions were recorded takes
- * them from the current resources. `changedAgents`: agents whose files differ now from what the run recorded.
+ * them from the current resources. `changedAgents`: agents whose files differ now from what the run recorded. Trust
+ * is decided again from today's resources and trust (`today`, see retrusted).
  */
-export function planFromState(state: RunState, catalog: Catalog): Plan {
+export function planFromState(state: RunState, catalog: Catalog, projectTrusted: boolean): Plan {
 	const recorded = new Map<string, AgentDef>();
 	const changed = new Set<string>();
 	const missing = new Set<string>();
@@ -387,5 +427,6 @@ export function planFromState(state: RunState, catalog: Catalog): Plan {
 		...(roleModels.size > 0 ? { roleModels } : {}),
 		tasks,
 		changedAgents: [...changed].sort(),
+		today: { workflow: catalog.workflows.get(state.workflow), agents: catalog.agents, projectTrusted },
 	};
 }

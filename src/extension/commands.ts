@@ -285,7 +285,7 @@ const VIEWS: Record<string, ViewCommand> = {
 					.reverse()
 					.map(
 						(r) =>
-							`${r.state.runId}  ${r.status.padEnd(11)} ${r.state.team.padEnd(16)} ${r.state.goal.split("\n")[0]?.slice(0, 50)}`,
+							`${r.state.runId}  ${api.shownStatus(r).padEnd(11)} ${r.state.team.padEnd(16)} ${r.state.goal.split("\n")[0]?.slice(0, 50)}`,
 					),
 				...broken.map((b) => `${b.runId}  unreadable: ${b.error}`),
 			];

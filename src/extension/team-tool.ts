@@ -282,7 +282,7 @@ const HANDLERS: Record<Action, Handler> = {
 	async list(c, api) {
 		const { runs, broken } = await api.listRuns(c.cwd);
 		const lines = [
-			...runs.map((v) => `${v.state.runId}  ${v.status}  ${v.state.team}  ${v.state.goal.split("\n")[0]}`),
+			...runs.map((v) => `${v.state.runId}  ${api.shownStatus(v)}  ${v.state.team}  ${v.state.goal.split("\n")[0]}`),
 			...broken.map((b) => `${b.runId}  unreadable: ${b.error}`),
 		];
 		return text(lines.join("\n") || "no runs yet", { runs: runs.map((v) => api.runJson(v)), broken });

@@ -169,9 +169,12 @@ export const EVENT_PAYLOADS = {
 	"run.cancelling": Type.Object({ source: Type.String() }),
 	/** The shared rate-limit gate: no task starts before `until`. */
 	"run.throttled": Type.Object({ reason: Type.String(), delayMs: Type.Number(), until: Type.String() }),
-	/** Needs a human: a burst of dead-letters, or the coordinator stopped on an error (the run stays resumable). */
+	/**
+	 * Needs a human: a burst of dead-letters, the coordinator stopped on an error (the run stays resumable), or
+	 * something other than the coordinator wrote the run's log (the run ends failed).
+	 */
 	"run.alert": Type.Object({
-		kind: literals(["deadletter-rate", "coordinator-error"] as const),
+		kind: literals(["deadletter-rate", "coordinator-error", "log-tampered"] as const),
 		message: Type.String(),
 	}),
 	"run.finished": Type.Object({

@@ -12,9 +12,10 @@ import { UsageError } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import { assertNoSymlinks, confined, makeDirs, readConfined, writeFileAtomic } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
-import { EventLogTail } from "./event-log.js";
+import { EventLogTail, untrustedLog } from "./event-log.js";
 import { applyEvent, type CrewEvent, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
 import { holderLiveness, type LeaseHolder, readLease } from "./lease.js";
+import type { Integrity } from "./log-chain.js";
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 
@@ -157,6 +158,31 @@ export interface RunView {
 	paths: RunPaths;
 	/** Set when this user imported the run from a bundle: a foreign copy to inspect, never resumed here. */
 	imported?: ImportRecord;
+	/**
+	 * Whether its log is the coordinator's, line by line (store/log-chain.ts). Not `verified`: the state is what the
+	 * lines up to the first bad one say, and the run is never resumed, requeued or applied.
+	 */
+	integrity: Integrity;
+	/** Why it is not verified (file, line, what). */
+	integrityProblem?: Problem;
+}
+
+/**
+ * A run's status as people are shown it: `tampered` for a run whose log does not verify (its folded status is only
+ * what the lines before the bad one say, never what was forged), else its status.
+ */
+export function shownStatus(view: Pick<RunView, "status" | "integrity">): string {
+	return view.integrity === "tampered" ? "tampered" : view.status;
+}
+
+/** A run whose log breaks at its first line: there is no state to show at all. */
+export class TamperedRunError extends UsageError {}
+
+/** Why pi-crew must not act on the run (its log does not verify), or undefined when it may. */
+export function untrustedReason(view: Pick<RunView, "state" | "integrity" | "integrityProblem">): string | undefined {
+	return view.integrity === "verified"
+		? undefined
+		: untrustedLog(view.state.runId, view.integrity, view.integrityProblem);
 }
 
 export class RunNotFoundError extends UsageError {
@@ -193,7 +219,7 @@ export class RunTail {
 		readonly runId: string,
 	) {
 		this.paths = runPaths(repo, runId);
-		this.log = new EventLogTail(this.paths.events);
+		this.log = new EventLogTail(this.paths.events, { runId });
 	}
 
 	/** Reads and folds what was appended since the last poll; `observe` sees each new event with the state after it. */
@@ -218,11 +244,14 @@ export class RunTail {
 	/** The view as of the last poll, with the coordinator's liveness read now. */
 	async view(): Promise<RunView> {
 		const state = this.state;
+		const { integrity, integrityProblem } = this.log;
+		if (!state && integrity === "tampered")
+			throw new TamperedRunError(untrustedLog(this.runId, integrity, integrityProblem));
 		if (!state) throw new RunNotFoundError(this.runId);
 		const coordinator = await readLease(this.paths.lease);
 		let status = state.status;
 		if (!TERMINAL_RUN.has(status) && (!coordinator || holderLiveness(coordinator) === "dead")) status = "interrupted";
-		const problems = [...this.log.errors, ...this.log.tornTail()];
+		const problems = [...(integrityProblem ? [integrityProblem] : []), ...this.log.errors, ...this.log.tornTail()];
 		for (const a of state.anomalies) problems.push({ file: this.paths.events, message: `ignored event: ${a}` });
 		return {
 			state,
@@ -231,6 +260,8 @@ export class RunTail {
 			problems,
 			paths: this.paths,
 			...(this.imported ? { imported: this.imported } : {}),
+			integrity,
+			...(integrityProblem ? { integrityProblem } : {}),
 		};
 	}
 }

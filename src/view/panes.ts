@@ -5,7 +5,7 @@
 import { deadLetters } from "../engine/deadletter.js";
 import { formatTokens } from "../engine/summary.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
-import type { RunView } from "../store/run-store.js";
+import { type RunView, shownStatus } from "../store/run-store.js";
 import { MARK, shortDuration, TONE, type Tone, taskDetail } from "./board.js";
 import { dataText, type EventRow, type RunList, type RunProjection } from "./projection.js";
 import { taskTree } from "./render.js";
@@ -52,7 +52,7 @@ export function runsPane(list: RunList, filter: string, now: number): ListPane &
 			const tasks = [...v.state.tasks.values()];
 			const done = tasks.filter((t) => t.status === "succeeded").length;
 			const time = shortDuration(elapsed(v.state.createdAt, v.state.endedAt, now));
-			const text = `${gutter(selected)}${MARK[v.status] ?? "!"} ${v.state.runId}  ${v.status.padEnd(11)} ${v.state.team.padEnd(14)} ${`${done}/${tasks.length}`.padStart(5)} ${time.padStart(7)} ${formatTokens(v.state.usage.total).padStart(6)} tok  ${v.state.goal.split("\n")[0]}`;
+			const text = `${gutter(selected)}${MARK[v.status] ?? "!"} ${v.state.runId}  ${shownStatus(v).padEnd(11)} ${v.state.team.padEnd(14)} ${`${done}/${tasks.length}`.padStart(5)} ${time.padStart(7)} ${formatTokens(v.state.usage.total).padStart(6)} tok  ${v.state.goal.split("\n")[0]}`;
 			return { text, tone: TONE[v.status] ?? "text", selected };
 		},
 		target: (i) => ({ runId: views[i]?.state.runId ?? list.broken[i - views.length]?.runId }),

@@ -4,7 +4,7 @@ import type { MetricSnapshot } from "../api/metrics.js";
 import { formatSource } from "../config/home.js";
 import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
 import type { BoundSetting, CrewEvent, RunState, TaskState } from "../store/events.js";
-import type { RunView } from "../store/run-store.js";
+import { type RunView, shownStatus, untrustedReason } from "../store/run-store.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";
 import { MARK, shortDuration } from "./board.js";
@@ -99,12 +99,14 @@ export function taskTree(state: RunState): { task: TaskState; depth: number }[] 
 export function renderRun(view: RunView, now = Date.now()): string {
 	const { state } = view;
 	const lines = [
-		`Run ${state.runId}: ${view.status}  (team ${state.team}, workflow ${state.workflow}, ${runDuration(state, now)}, ${formatTokens(state.usage.total)} tokens)`,
+		`Run ${state.runId}: ${shownStatus(view)}  (team ${state.team}, workflow ${state.workflow}, ${runDuration(state, now)}, ${formatTokens(state.usage.total)} tokens)`,
 	];
 	if (view.imported)
 		lines.push(
 			`  imported from ${view.imported.bundle} on ${view.imported.importedAt.slice(0, 10)} (exported ${view.imported.exportedAt} by pi-crew ${view.imported.piCrew}): foreign, never resumed here`,
 		);
+	const untrusted = untrustedReason(view);
+	if (untrusted) lines.push(`  ${untrusted}`);
 	if (state.reason) lines.push(`  reason: ${state.reason}`);
 	for (const { task: t, depth } of taskTree(state)) {
 		const extra = t.dependsOn.slice(1);
@@ -129,13 +131,16 @@ export function renderRun(view: RunView, now = Date.now()): string {
 	lines.push(`  artifacts: ${view.paths.artifacts}`);
 	if (state.settings.isolation === "worktree")
 		lines.push(
-			`  integration branch: ${integrationBranch(state.runId)}${view.status === "succeeded" ? ` (into your checkout: pi-crew apply ${state.runId})` : ""}`,
+			`  integration branch: ${integrationBranch(state.runId)}${view.status === "succeeded" && !untrusted ? ` (into your checkout: pi-crew apply ${state.runId})` : ""}`,
 		);
 	// An imported run is a copy: nothing here coordinates it, so there is nothing to resume.
-	if (!view.imported && view.status === "interrupted")
+	// Nor a run whose log does not verify (said above).
+	if (!view.imported && !untrusted && view.status === "interrupted")
 		lines.push(`  its coordinator is gone; resume it: pi-crew resume ${state.runId}`);
-	else if (!view.imported && view.status === "cancelled") lines.push(`  continue it: pi-crew resume ${state.runId}`);
-	for (const p of view.problems) lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
+	else if (!view.imported && !untrusted && view.status === "cancelled")
+		lines.push(`  continue it: pi-crew resume ${state.runId}`);
+	for (const p of view.problems.filter((p) => p !== view.integrityProblem))
+		lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
 	return lines.join("\n");
 }
 

@@ -59,11 +59,24 @@ test("export → import round-trips a run: status and events read the same, fore
 	assert.equal(imported.code, 0, imported.stderr);
 	assert.equal(imported.stdout.trim(), runId);
 	const [was, is] = [await json<Record<string, unknown>>(["status", runId], a), await json(["status", runId], b)];
-	const { imported: record, ...copy } = is as Record<string, unknown> & { imported: { bundle: string } };
+	const {
+		imported: record,
+		integrity,
+		integrityProblem,
+		problems,
+		...copy
+	} = is as Record<string, unknown> & {
+		imported: { bundle: string };
+	};
 	assert.equal(record.bundle, "run.tar.gz");
+	// A bundle carries no MACs (they are this user's, like the creator mark): the copy cannot be authenticated.
+	assert.equal(integrity, "unauthenticated");
+	assert.deepEqual(problems, [integrityProblem]);
 	const here = (value: unknown) =>
 		JSON.parse(JSON.stringify(value).replaceAll(a.repo, b.repo)) as Record<string, unknown>;
-	assert.deepEqual(copy, here(was), "status --json is the same, but where the run lives");
+	const { integrity: verified, problems: none, ...before } = here(was);
+	assert.deepEqual([verified, none], ["verified", []]);
+	assert.deepEqual(copy, before, "status --json is the same, but where the run lives");
 	const events = async (box: Sandbox) =>
 		(await json<{ events: { data: { owner?: string } }[] }>(["events", runId], box)).events;
 	const original = await events(a);

@@ -6,9 +6,11 @@ import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, type TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ownerMark } from "../../src/config/owner.js";
+import { crewHome } from "../../src/config/home.js";
+import { ownerMark, runKeys } from "../../src/config/owner.js";
 import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
 import type { Attempt, CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
+import { signLine } from "../../src/store/log-chain.js";
 import { createRunDir } from "../../src/store/run-store.js";
 import { fixtures } from "./fixtures.js";
 
@@ -248,8 +250,8 @@ export async function interruptedRun(
 	opts: { team?: string; host?: string; crewHome?: string } = {},
 ) {
 	const paths = await createRunDir(repo, runId);
-	const log = await EventLogWriter.create(paths.events, runId);
-	// Made by this user (the crew home's key), unless `crewHome` names another user's.
+	// Made (and signed) by this user (the crew home's key), unless `crewHome` names another user's.
+	const log = await EventLogWriter.create(paths.events, runId, { home: opts.crewHome ?? process.env.PI_CREW_HOME });
 	const owner = await ownerMark(runId, opts.crewHome ?? process.env.PI_CREW_HOME);
 	await log.append("run.created", { ...fixtures.created, team: opts.team ?? fixtures.created.team, owner });
 	await log.append("run.started", { pid: 1 });
@@ -270,8 +272,9 @@ export async function pastRun(
 ) {
 	const paths = await createRunDir(repo, runId);
 	const at = new Date(opts.at ?? "2020-01-01T00:00:00Z");
-	const log = await EventLogWriter.create(paths.events, runId, { now: () => at });
-	const owner = await ownerMark(runId, opts.crewHome ?? process.env.PI_CREW_HOME);
+	const home = opts.crewHome ?? process.env.PI_CREW_HOME;
+	const log = await EventLogWriter.create(paths.events, runId, { now: () => at, home });
+	const owner = await ownerMark(runId, home);
 	await log.append("run.created", { ...fixtures.created, owner });
 	await log.append("run.started", { pid: 1 });
 	const status = opts.status ?? "succeeded";
@@ -393,15 +396,27 @@ export interface HandWrittenEvent {
 }
 
 /**
- * A run's log written line by line as given (seq from 1), past the log writer and its redaction: what a repository
- * could ship. Returns the run's directory.
+ * A run's log written line by line as given (seq from 1), past the log writer and its redaction, signed as the
+ * coordinator signs (with the key of `crewHome`, default this process's crew home; `sign: false`: unsigned, as logs
+ * were before pi-crew signed them). Returns the run's directory.
  */
-export async function handWrittenLog(repo: string, runId: string, events: HandWrittenEvent[]): Promise<string> {
+export async function handWrittenLog(
+	repo: string,
+	runId: string,
+	events: HandWrittenEvent[],
+	opts: { crewHome?: string; sign?: boolean } = {},
+): Promise<string> {
 	const dir = join(repo, ".crew", "runs", runId);
 	await mkdir(dir, { recursive: true });
-	const lines = events.map(({ type, data, taskId, ts, cid }, i) =>
-		JSON.stringify({ v: 1, seq: i + 1, ts, runId, taskId, cid, type, data }),
-	);
+	const keys = opts.sign === false ? undefined : await runKeys(runId, true, opts.crewHome ?? crewHome());
+	let mac = "";
+	const lines = events.map(({ type, data, taskId, ts, cid }, i) => {
+		const json = JSON.stringify({ v: 1, seq: i + 1, ts, runId, taskId, cid, type, data });
+		if (!keys) return json;
+		const signed = signLine(keys.log, mac, json);
+		mac = signed.mac;
+		return signed.line;
+	});
 	await writeFile(join(dir, "events.jsonl"), `${lines.join("\n")}\n`);
 	return dir;
 }

@@ -195,7 +195,7 @@ test("a resumed run keeps the agent definitions it started with, and says which 
 	const resumed = await resumeRun({
 		repo,
 		runId: first.runId,
-		plan: planFromState(view.state, await load()),
+		plan: planFromState(view.state, await load(), false),
 		requeue: ["b"],
 		runtime,
 	});

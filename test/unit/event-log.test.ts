@@ -1,10 +1,18 @@
 /** The event log: group-committed appends, gap-free seq, torn-tail tolerance, corruption reported by line. */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { runKeys } from "../../src/config/owner.js";
 import { EventLogTail, EventLogWriter, readEventLog } from "../../src/store/event-log.js";
+import { signLine } from "../../src/store/log-chain.js";
 import { fixtures, tempDir } from "../support/index.js";
+
+// The key that signs these logs: a crew home of this file's own.
+process.env.PI_CREW_HOME = mkdtempSync(join(tmpdir(), "pi-crew-log-home-"));
+after(() => rmSync(process.env.PI_CREW_HOME ?? "", { recursive: true, force: true }));
 
 async function tempLog() {
 	return join(await tempDir("pi-crew-log-"), "events.jsonl");
@@ -67,23 +75,82 @@ test("a torn last line is a warning; resume cuts it and continues the sequence",
 	);
 });
 
-test("a corrupt line in the middle is an error naming file and line; the rest stays readable", async () => {
+test("a corrupt line in the middle of an unsigned (older) log is an error naming file and line; the rest stays readable", async () => {
 	const file = await tempLog();
-	const log = await EventLogWriter.create(file, "r1");
-	await log.append("run.created", created);
-	await log.close();
-	const text = await readFile(file, "utf8");
-	const third = text
-		.replace('"seq":1', '"seq":2')
-		.replace("run.created", "run.started")
-		.replace(/"data":.*}$/m, '"data":{"pid":1}}');
-	await writeFile(file, `${text}{not json\n${third}`);
+	const first = JSON.stringify({ v: 1, seq: 1, ts: "t", runId: "r1", type: "run.created", data: created });
+	const third = JSON.stringify({ v: 1, seq: 2, ts: "t", runId: "r1", type: "run.started", data: { pid: 1 } });
+	await writeFile(file, `${first}\n{not json\n${third}\n`);
 	const read = await readEventLog(file);
+	assert.equal(read.integrity, "unauthenticated");
+	assert.match(read.integrityProblem?.message ?? "", /no line carries a MAC/);
 	assert.equal(read.events.length, 2);
 	assert.equal(read.errors.length, 1);
 	assert.equal(read.errors[0]?.file, file);
 	assert.equal(read.errors[0]?.line, 2);
 	assert.match(read.errors[0]?.message ?? "", /corrupt line/);
+});
+
+test("a signed log verifies; a line inserted, changed or a MAC stripped is found at its line and nothing after it is read", async () => {
+	const file = await tempLog();
+	const log = await EventLogWriter.create(file, "r1");
+	await log.append("run.created", created);
+	await log.append("run.started", { pid: 1 });
+	await log.append("run.finished", { status: "failed", summaryPath: "s" });
+	await log.close();
+	const good = await readFile(file, "utf8");
+	assert.equal((await readEventLog(file)).integrity, "verified");
+	const lines = good.trimEnd().split("\n");
+	const forged = lines[2]?.replace('"failed"', '"succeeded"') ?? "";
+	const cases: [string, string, number][] = [
+		["inserted", [lines[0], lines[1], forged, lines[2]].join("\n"), 3],
+		["changed", [lines[0], lines[1], forged].join("\n"), 3],
+		["removed", [lines[0], lines[2]].join("\n"), 2],
+		["unsigned", [lines[0], lines[1]?.replace(/,"mac":"[0-9a-f]+"\}$/, "}")].join("\n"), 2],
+	];
+	for (const [what, text, line] of cases) {
+		await writeFile(file, `${text}\n`);
+		const read = await readEventLog(file);
+		assert.equal(read.integrity, "tampered", what);
+		assert.equal(read.integrityProblem?.line, line, what);
+		assert.match(
+			read.integrityProblem?.message ?? "",
+			/changed or inserted .* by something other than the coordinator/,
+		);
+		assert.equal(read.events.length, line - 1, `${what}: nothing from the bad line on`);
+		await assert.rejects(EventLogWriter.resume(file, "r1"), /changed by something other than the coordinator/);
+	}
+	const stripped = lines.map((l) => l.replace(/,"mac":"[0-9a-f]+"\}$/, "}")).join("\n");
+	await writeFile(file, `${stripped}\n`);
+	const read = await readEventLog(file);
+	assert.equal(read.integrity, "unauthenticated");
+	assert.equal(read.events.length, 3, "shown, as an older log is");
+	await assert.rejects(EventLogWriter.resume(file, "r1"), /cannot be authenticated here/);
+});
+
+test("the writer notices at once when something else appends to, rewrites or replaces its file", async () => {
+	for (const how of ["append", "rewrite", "replace"] as const) {
+		const file = await tempLog();
+		const log = await EventLogWriter.create(file, "r1");
+		const noticed: string[] = [];
+		log.onForeignWrite((why) => noticed.push(why));
+		await log.append("run.created", created);
+		const text = await readFile(file, "utf8");
+		if (how === "append") await appendFile(file, text);
+		else if (how === "rewrite") await writeFile(file, text.replace('"seq":1', '"seq":7'));
+		else {
+			await writeFile(`${file}.new`, text);
+			await (await import("node:fs/promises")).rename(`${file}.new`, file);
+		}
+		assert.ok(await log.checkOwnBytes(), how);
+		assert.equal(noticed.length, 1, `${how}: told once`);
+		await log.close();
+	}
+	const file = await tempLog();
+	const log = await EventLogWriter.create(file, "r1");
+	await log.append("run.created", created);
+	await log.append("run.started", { pid: 1 });
+	assert.equal(await log.checkOwnBytes(), undefined, "its own writes are its own");
+	await log.close();
 });
 
 test("a payload of the wrong shape is an error naming the line and the field, never folded", async () => {
@@ -163,7 +230,9 @@ test("a tail reads only what was appended since its last read; a partial line wa
 	await log.close();
 	const third = (await readFile(file)).subarray(size);
 	// A writer mid-line: half of the next event is there.
-	const next = `${JSON.stringify({ v: 1, seq: 4, ts: "t", runId: "r1", type: "task.skipped", data: { reason: "x" } })}\n`;
+	const keys = await runKeys("r1", false);
+	const json = JSON.stringify({ v: 1, seq: 4, ts: "t", runId: "r1", type: "task.skipped", data: { reason: "x" } });
+	const next = `${signLine(keys?.log ?? Buffer.alloc(0), (await readEventLog(file)).lastMac, json).line}\n`;
 	await appendFile(file, next.slice(0, 20));
 	assert.deepEqual(
 		(await tail.read()).map((e) => e.seq),

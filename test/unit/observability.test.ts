@@ -271,14 +271,19 @@ test("a secret in a run's events reaches neither the metrics sink nor the diagno
 		ts: new Date().toISOString(),
 		cid: `${runId}:${taskId ?? "-"}:1`,
 	});
-	const dir = await handWrittenLog(box.repo, runId, [
-		at("run.created", { ...fixtures.created, team: "leaky" }),
-		at("task.planned", { role: FAKE_KEY, agent: "executor", dependsOn: [], template: "t", output: "o" }, "t1"),
-		at("run.started", { pid: 1 }),
-		at("task.started", { attempt: 1, promptPath: "p" }, "t1"),
-		at("task.failed", { reason: `the provider refused ${FAKE_KEY}` }, "t1"),
-		at("run.finished", { status: "failed", reason: `t1 failed: ${FAKE_KEY}`, summaryPath: "s" }),
-	]);
+	const dir = await handWrittenLog(
+		box.repo,
+		runId,
+		[
+			at("run.created", { ...fixtures.created, team: "leaky" }),
+			at("task.planned", { role: FAKE_KEY, agent: "executor", dependsOn: [], template: "t", output: "o" }, "t1"),
+			at("run.started", { pid: 1 }),
+			at("task.started", { attempt: 1, promptPath: "p" }, "t1"),
+			at("task.failed", { reason: `the provider refused ${FAKE_KEY}` }, "t1"),
+			at("run.finished", { status: "failed", reason: `t1 failed: ${FAKE_KEY}`, summaryPath: "s" }),
+		],
+		{ crewHome: box.env.PI_CREW_HOME },
+	);
 
 	const observer = await observeRuns(box.repo, {});
 	let state: RunState | undefined;
