@@ -144,7 +144,8 @@ test("inprocess runtime with sandbox auto: a writing task runs as a child worker
 	const note =
 		"note: runtime inprocess with sandbox auto: tasks that write or run bash run as child workers (config sandbox: off runs them in-process, path-checked only)";
 	assert.equal(run.stderr.split(note).length - 1, 1, run.stderr);
-	const transcript = (id: string) => existsSync(join(run.json.runDir, `artifacts/tasks/${id}/attempt-1/transcript.jsonl`));
+	const transcript = (id: string) =>
+		existsSync(join(run.json.runDir, `artifacts/tasks/${id}/attempt-1/transcript.jsonl`));
 	assert.ok(transcript("fix"), "the executor (write, edit, bash) ran as a pi child");
 	assert.ok(!transcript("explore"), "the explorer (read-only) ran in-process");
 	const status = await cli(["status", run.json.runId, "--follow"], box);
