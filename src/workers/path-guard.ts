@@ -86,7 +86,10 @@ async function refuseWrite(roots: GuardRoots, path: string): Promise<{ reason?: 
 	const { taskDir } = roots;
 	if (!taskDir) return { real, reason: `pi-crew: the task's directory is unknown, so no write is allowed: ${path}` };
 	if (!within(taskDir, real))
-		return { real, reason: `pi-crew: write outside the task's directory ${taskDir} refused: ${path}` };
+		return {
+			real,
+			reason: `pi-crew: write outside the task's directory ${taskDir} refused: ${path}${real === path ? "" : ` (that is ${real})`}`,
+		};
 	const named = relative(taskDir, real)
 		.split(sep)
 		.find((part) => OFF_LIMITS.has(part));

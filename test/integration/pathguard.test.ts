@@ -95,7 +95,7 @@ const REFUSED: Record<string, RegExp> = {
 	attributes: /pi-crew: write .*refused/,
 	log: /pi-crew: write outside the task's directory|pi-crew: write to \S+events\.jsonl refused: a \.crew directory/,
 	config: /pi-crew: write .*refused/,
-	link: /pi-crew: write outside the task's directory \S+ refused: \S+docs\/PWNED/,
+	link: /pi-crew: write outside the task's directory \S+ refused: \S+docs\/PWNED \(that is \S+outside\/PWNED\)/,
 	key: /pi-crew: read of pi-crew's home \S+ refused: \S+owner\.key/,
 };
 
