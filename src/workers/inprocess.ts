@@ -1,8 +1,9 @@
 /**
  * The `inprocess` runtime: a task runs inside the coordinator's process through pi's SDK (its own session, tools,
  * model and cwd; no extensions but pi-crew's path wall). Milliseconds per task instead of a second, at the price of
- * isolation: it suits short, read-only roles, and runs writing ones only while the sandbox is off (see auto.ts). Same contract as the child runtime: the session's events are pi's JSON events, read by the same
- * PiStreamReader, and the signal or the timeout abort the session.
+ * isolation: it suits short, read-only roles, and runs writing ones only while the sandbox is off (see auto.ts).
+ * Same contract as the child runtime: the session's events are pi's JSON events, read by the same PiStreamReader,
+ * and the signal or the timeout abort the session.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
