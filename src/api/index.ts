@@ -5,6 +5,7 @@
 import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
+import type { SandboxMode } from "../config/home.js";
 import type { EffectiveConfig, ResolvedConfig } from "../config/resolve.js";
 import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
@@ -91,11 +92,18 @@ const MAX_GOAL_CHARS = 64_000;
 /** Run ids made here start with their creation time (see newRunId). */
 const RUN_ID_TIME = /^\d{8}-\d{6}-/;
 
-/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
-export async function createRuntime(name: string, allowEnv: readonly string[] = []): Promise<WorkerRuntime> {
+/**
+ * @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`)
+ * @param sandbox the config's `sandbox`: unless it is off, `inprocess` runs writing tasks as child workers
+ */
+export async function createRuntime(
+	name: string,
+	allowEnv: readonly string[],
+	sandbox: SandboxMode,
+): Promise<WorkerRuntime> {
 	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
 	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime(allowEnv);
-	if (name === "inprocess") return new (await import("../workers/inprocess.js")).InProcessRuntime(allowEnv);
+	if (name === "inprocess") return (await import("../workers/auto.js")).inProcessRuntime(allowEnv, sandbox);
 	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime(allowEnv);
 	throw new UsageError(`unknown runtime "${name}"`);
 }
@@ -215,7 +223,7 @@ export async function coordinateHere(
 				plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow),
 				goal: start.goal,
 				settings: start.settings,
-				runtime: await createRuntime(start.settings.runtime, config.values.env.allow),
+				runtime: await createRuntime(start.settings.runtime, config.values.env.allow, config.values.sandbox),
 				allowEnv: config.values.env.allow,
 				runId: start.runId,
 				signal: io.signal,
@@ -232,7 +240,7 @@ export async function coordinateHere(
 			requeue: start.requeue,
 			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
 			limits: config,
-			runtime: await createRuntime(view.state.settings.runtime, config.values.env.allow),
+			runtime: await createRuntime(view.state.settings.runtime, config.values.env.allow, config.values.sandbox),
 			allowEnv: config.values.env.allow,
 			signal: io.signal,
 			onEvent,

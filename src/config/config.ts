@@ -21,6 +21,8 @@ import {
 	PI_TOOLS,
 	RUNTIMES,
 	type RuntimeName,
+	SANDBOX_MODES,
+	type SandboxMode,
 } from "./home.js";
 
 export { AUTONOMY, type Autonomy, crewHome };
@@ -29,6 +31,8 @@ export const ConfigSchema = Type.Object(
 	{
 		concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
 		runtime: Type.Optional(Type.Enum(RUNTIMES)),
+		/** The OS sandbox of child workers (docs/security.md); `off` also lets in-process workers write. */
+		sandbox: Type.Optional(Type.Enum(SANDBOX_MODES)),
 		/** Default model for workers (`provider/id`), below `--model` and an agent's own `model`. */
 		model: Type.Optional(Type.String({ minLength: 1 })),
 		/** Per-task timeout; the worker's whole process group is killed when it passes. */
@@ -179,6 +183,7 @@ export const DEFAULTS = {
 	maxDepth: 2,
 	concurrency: 4,
 	runtime: "child" as RuntimeName,
+	sandbox: "auto" as SandboxMode,
 	taskTimeoutMs: 15 * 60_000,
 	retry: { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 } satisfies RetryPolicy,
 	heartbeat: {

@@ -7,6 +7,13 @@ import type { SettingSource } from "../store/events.js";
 export const RUNTIMES = ["child", "inprocess", "auto", "scaffold"] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
+/**
+ * The OS sandbox around child workers: `auto` where the OS supports one, `required` (no run without it), `off`. While
+ * it is not off, the in-process runtime runs read-only tasks only (the others run as child workers).
+ */
+export const SANDBOX_MODES = ["auto", "required", "off"] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
 /** Autonomy profiles, strictest first: a repository's config may only pick one further to the left. */
 export const AUTONOMY = ["manual", "suggested", "assisted", "aggressive"] as const;
 export type Autonomy = (typeof AUTONOMY)[number];

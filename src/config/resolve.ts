@@ -28,6 +28,7 @@ import {
 	MAX_PROJECT_CONFIG_BYTES,
 	PROJECT_CONFIG_FILES,
 	type RuntimeName,
+	type SandboxMode,
 } from "./home.js";
 
 export { formatSource };
@@ -48,6 +49,7 @@ export interface EffectiveConfig {
 	maxDepth: number;
 	concurrency: number;
 	runtime: RuntimeName;
+	sandbox: SandboxMode;
 	taskTimeoutMs: number;
 	model?: string;
 	autoRetry: boolean;
@@ -89,6 +91,7 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		maxDepth: config.maxDepth ?? DEFAULTS.maxDepth,
 		concurrency: config.concurrency ?? DEFAULTS.concurrency,
 		runtime: config.runtime ?? DEFAULTS.runtime,
+		sandbox: config.sandbox ?? DEFAULTS.sandbox,
 		taskTimeoutMs: config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
 		model: config.model,
 		autoRetry: config.autoRetry ?? false,

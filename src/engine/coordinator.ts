@@ -94,13 +94,17 @@ async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
 			}),
 			...plan.tasks.map((t) => log.append("task.planned", plannedPayload(t), t.id)),
 		]);
-		await log.append("run.started", { pid: process.pid });
+		await log.append("run.started", { pid: process.pid, ...runtimeNotes(opts) });
 	} catch (err) {
 		await log.close().catch(() => undefined);
 		await lease.release();
 		throw err;
 	}
 	return coordinate(opts, { resumed: false, paths, lease, log, plan, goal: opts.goal, state: fold });
+}
+
+function runtimeNotes(opts: Common): { notes?: string[] } {
+	return opts.runtime.notes?.length ? { notes: [...opts.runtime.notes] } : {};
 }
 
 export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
@@ -129,6 +133,7 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 				reopened,
 				...(changed.length > 0 ? { changedAgents: changed } : {}),
 				...(bounded.length > 0 ? { settings, bounded } : {}),
+				...runtimeNotes(opts),
 			});
 			return coordinate(opts, { resumed: true, paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
 		});

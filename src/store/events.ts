@@ -155,7 +155,11 @@ export const EVENT_PAYLOADS = {
 		/** Who created the run (see config/owner.ts): a run without this user's mark is foreign here. */
 		owner: Type.Optional(Type.String()),
 	}),
-	"run.started": Type.Object({ pid: Type.Integer() }),
+	"run.started": Type.Object({
+		pid: Type.Integer(),
+		/** What the run's runtime says once (where its tasks run when that is not what was asked). */
+		notes: Type.Optional(Type.Array(Type.String())),
+	}),
 	/** Continues an interrupted, cancelled or (for a requeue) failed run; `reopened` tasks go back to pending. */
 	"run.resumed": Type.Object({
 		pid: Type.Integer(),
@@ -165,6 +169,7 @@ export const EVENT_PAYLOADS = {
 		/** The settings the run goes on with, when the config bounds what its log recorded (see `bounded`). */
 		settings: Type.Optional(RunSettings),
 		bounded: Type.Optional(Type.Array(BoundSetting)),
+		notes: Type.Optional(Type.Array(Type.String())),
 	}),
 	"run.cancelling": Type.Object({ source: Type.String() }),
 	/** The shared rate-limit gate: no task starts before `until`. */

@@ -15,7 +15,7 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 	const time = e.ts.slice(11, 19);
 	switch (e.type) {
 		case "run.started":
-			return `${time} run ${e.runId}: team ${state.team}, workflow ${state.workflow}, ${state.tasks.size} tasks`;
+			return `${time} run ${e.runId}: team ${state.team}, workflow ${state.workflow}, ${state.tasks.size} tasks${notes(time, e.data.notes)}`;
 		case "task.started":
 			return `${time} ▶ ${e.taskId} (${task?.agent}) started`;
 		case "task.tool":
@@ -45,7 +45,7 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		case "run.cancelling":
 			return `${time} cancelling (${e.data.source})`;
 		case "run.resumed":
-			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}${e.data.changedAgents ? `\n${time} note: agent(s) ${e.data.changedAgents.join(", ")} changed since the run started; it goes on with the definitions it recorded` : ""}${e.data.bounded ? `\n${time} note: bounded by your config now: ${e.data.bounded.map(boundLine).join("; ")}` : ""}`;
+			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}${e.data.changedAgents ? `\n${time} note: agent(s) ${e.data.changedAgents.join(", ")} changed since the run started; it goes on with the definitions it recorded` : ""}${e.data.bounded ? `\n${time} note: bounded by your config now: ${e.data.bounded.map(boundLine).join("; ")}` : ""}${notes(time, e.data.notes)}`;
 		case "run.alert":
 			return `${time} ⚠ ${e.data.message}`;
 		case "run.finished":
@@ -53,6 +53,10 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		default:
 			return undefined;
 	}
+}
+
+function notes(time: string, said: string[] | undefined): string {
+	return (said ?? []).map((n) => `\n${time} note: ${n}`).join("");
 }
 
 function runDuration(state: RunState, now: number): string {

@@ -1,8 +1,10 @@
 /**
  * The `auto` runtime: per task, in-process for roles that only read (every tool in READ_ONLY: no process of their
  * own to isolate or reap, and they are the short exploring and reviewing steps), a child process for everything
- * else (writes, bash, long work).
+ * else (writes, bash, long work). It is also the `inprocess` runtime while the sandbox is on: a writing task in the
+ * coordinator's process would be out of the sandbox's reach.
  */
+import type { SandboxMode } from "../config/home.js";
 import { ChildRuntime } from "./child.js";
 import { InProcessRuntime } from "./inprocess.js";
 import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
@@ -18,8 +20,14 @@ export class AutoRuntime implements WorkerRuntime {
 	private readonly inprocess: InProcessRuntime;
 	private readonly child: ChildRuntime;
 
-	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
-	constructor(allowEnv: readonly string[] = []) {
+	/**
+	 * @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`)
+	 * @param notes what the run says once about where its tasks run
+	 */
+	constructor(
+		allowEnv: readonly string[] = [],
+		readonly notes: readonly string[] = [],
+	) {
 		this.inprocess = new InProcessRuntime(allowEnv);
 		this.child = new ChildRuntime(allowEnv);
 	}
@@ -31,4 +39,15 @@ export class AutoRuntime implements WorkerRuntime {
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		return (runsInProcess(spec) ? this.inprocess : this.child).run(spec, signal, onEvent);
 	}
+}
+
+/**
+ * The `inprocess` runtime as the config allows it: every task in-process only with the sandbox off (writing ones
+ * path-checked); otherwise tasks that write or run bash run as child workers, and the run says so once.
+ */
+export function inProcessRuntime(allowEnv: readonly string[], sandbox: SandboxMode): WorkerRuntime {
+	if (sandbox === "off") return new InProcessRuntime(allowEnv);
+	return new AutoRuntime(allowEnv, [
+		`runtime inprocess with sandbox ${sandbox}: tasks that write or run bash run as child workers (config sandbox: off runs them in-process, path-checked only)`,
+	]);
 }

@@ -2,6 +2,7 @@
  * Loaded into every child worker.
  * - Says which pi it runs on (a line on stderr, kept in the task's stderr.log).
  * - In a repository the run does not trust, fences the repository's context files (context-fence.ts).
+ * - The path wall (path-guard.ts): `write` and `edit` only inside the task's directory, no read of pi-crew's home.
  * - Heartbeat: while a tool runs (a long `npm install` may print nothing for minutes), the worker writes a beat line
  *   to stderr every PI_CREW_BEAT_MS, so the coordinator can tell a busy worker from a hung one. A stuck model call
  *   makes no beats: that is the hang the watcher is for.
@@ -16,6 +17,7 @@ import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { fenceRepositoryContext, UNTRUSTED_REPO_ENV } from "./context-fence.js";
 import { runningPiVersion } from "./host-pi.js";
+import { guardFileTools, guardRoots, REPO_ENV, TASK_DIR_ENV } from "./path-guard.js";
 import { reapTask } from "./reaper.js";
 
 const CHECK_MS = 500;
@@ -25,6 +27,9 @@ export default function workerGuard(pi: ExtensionAPI): void {
 	// Which pi this worker runs on, for the task's stderr.log: evidence that a team ran on its session's own pi.
 	process.stderr.write(`${WORKER_PI_LINE} ${runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`);
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
+	// Without its task's directory (a guard loaded by hand) every write is refused: the wall fails closed.
+	const taskDir = process.env[TASK_DIR_ENV];
+	guardFileTools(pi, guardRoots(taskDir, process.env[REPO_ENV]), taskDir ?? process.cwd());
 	const untrusted = process.env[UNTRUSTED_REPO_ENV]?.split(delimiter).filter(Boolean);
 	if (untrusted?.length)
 		pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, untrusted));

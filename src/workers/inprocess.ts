@@ -1,8 +1,9 @@
 /**
  * The `inprocess` runtime: a task runs inside the coordinator's process through pi's SDK (its own session, tools,
- * model and cwd; no extensions). Milliseconds per task instead of a second, at the price of isolation: it suits short,
- * read-only roles. Same contract as the child runtime: the session's events are pi's JSON events, read by the same
- * PiStreamReader, and the signal or the timeout abort the session.
+ * model and cwd; no extensions but pi-crew's path wall). Milliseconds per task instead of a second, at the price of
+ * isolation: it suits short, read-only roles, and runs writing ones only while the sandbox is off (see auto.ts).
+ * Same contract as the child runtime: the session's events are pi's JSON events, read by the same PiStreamReader,
+ * and the signal or the timeout abort the session.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import { piAgentDir } from "../config/home.js";
 import { loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
 import { fenceRepositoryContext, repositoryRoots } from "./context-fence.js";
+import { guardFileTools, guardRoots } from "./path-guard.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
 	failure,
@@ -75,6 +77,7 @@ export class InProcessRuntime implements WorkerRuntime {
 		// resources (.pi/settings.json, SYSTEM.md, skills, extensions, packages) stay out of a session that runs inside
 		// the coordinator, and its context files are fenced.
 		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: spec.projectTrusted });
+		const roots = guardRoots(spec.cwd, spec.repo);
 		const loader = new sdk.DefaultResourceLoader({
 			cwd: spec.cwd,
 			agentDir,
@@ -82,15 +85,19 @@ export class InProcessRuntime implements WorkerRuntime {
 			noExtensions: true,
 			// Skills named by the agent or step: exactly these, none of pi's discovered ones.
 			...(spec.skills ? { noSkills: true, additionalSkillPaths: spec.skills } : {}),
-			extensionFactories: spec.projectTrusted
-				? []
-				: [
-						(pi) => {
-							pi.on("before_agent_start", (event) =>
-								fenceRepositoryContext(event.systemPromptOptions, repositoryRoots(spec.repo, spec.cwd)),
-							);
-						},
-					],
+			extensionFactories: [
+				// The path wall of its file tools, as a child worker's guard puts it up.
+				(pi) => guardFileTools(pi, roots, spec.cwd),
+				...(spec.projectTrusted
+					? []
+					: [
+							(pi: Parameters<typeof guardFileTools>[0]) => {
+								pi.on("before_agent_start", (event) =>
+									fenceRepositoryContext(event.systemPromptOptions, repositoryRoots(spec.repo, spec.cwd)),
+								);
+							},
+						]),
+			],
 			appendSystemPrompt: [await readFile(spec.systemPromptPath, "utf8")],
 		});
 		await loader.reload();

@@ -116,6 +116,8 @@ export function stopped(request: StopRequest): WorkerFailure {
 
 export interface WorkerRuntime {
 	readonly name: string;
+	/** What the runtime says once when a run starts or resumes (logged with run.started / run.resumed, printed). */
+	readonly notes?: readonly string[];
 	/** Whether a task with these tools would run where it can take messages mid-run (see TaskSpec.steerable). */
 	canSteer?(spec: Pick<TaskSpec, "tools">): boolean;
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome>;

@@ -13,6 +13,7 @@ import { isScripted } from "../scripted/scenario.js";
 import { processStartTime } from "../store/lease.js";
 import { repositoryRoots, UNTRUSTED_REPO_ENV } from "./context-fence.js";
 import { HOST_PI_ENV } from "./host-pi.js";
+import { REPO_ENV, TASK_DIR_ENV } from "./path-guard.js";
 import type { TaskSpec } from "./runtime.js";
 
 /**
@@ -92,6 +93,9 @@ export async function workerEnv(
 	env.PI_CREW_DEPTH = String(runDepth(base) + 1);
 	env.PI_CREW_RUN_ID = spec.runId;
 	env.PI_CREW_TASK_ID = spec.taskId;
+	// The guard's path wall: where the task may write, and whose run store it may not.
+	env[TASK_DIR_ENV] = spec.cwd;
+	env[REPO_ENV] = spec.repo;
 	env.PI_CREW_COORDINATOR_PID = String(process.pid);
 	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
 	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;

@@ -11,7 +11,6 @@ import { projectTeam, runJson, SCRIPTED, sandbox } from "../support/index.js";
 
 test("a worker's bash sees the essentials and what the config allows, not the coordinator's other secrets: child and inprocess", async () => {
 	const box = await sandbox();
-	await box.write("../crew-home/config.yaml", "env:\n  allow: [MY_TOOL_SETTING, CORP_*]\n");
 	await projectTeam(box, "envcheck", [{ id: "look", role: "executor" }]);
 	const scenario = await box.write(
 		"scenario.yaml",
@@ -28,6 +27,9 @@ test("a worker's bash sees the essentials and what the config allows, not the co
 		CORPORATE_SECRET: "not-the-prefix-7",
 	};
 	for (const runtime of ["child", "inprocess"]) {
+		// With the sandbox on, inprocess runs this bash task as a child: off, so the in-process bash is what runs.
+		const sandboxOff = runtime === "inprocess" ? "sandbox: off\n" : "";
+		await box.write("../crew-home/config.yaml", `env:\n  allow: [MY_TOOL_SETTING, CORP_*]\n${sandboxOff}`);
 		const { code, json, stderr } = await runJson(
 			["envcheck", "what can you see", "--model", SCRIPTED, "--scenario", scenario, "--runtime", runtime],
 			{ ...box, env },

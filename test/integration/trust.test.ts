@@ -39,6 +39,8 @@ async function hostileClone(): Promise<{ box: Sandbox; marker: string; scenario:
 for (const runtime of ["child", "inprocess"])
 	test(`an untrusted repository's settings never run and its context files reach ${runtime} workers only fenced, after the role`, async () => {
 		const { box, marker, scenario } = await hostileClone();
+		// With the sandbox on, inprocess runs this bash task as a child: off, so the in-process session is what runs.
+		if (runtime === "inprocess") await box.write("../crew-home/config.yaml", "sandbox: off\n");
 		const run = await runJson(["shell", "x", "--model", SCRIPTED, "--scenario", scenario, "--runtime", runtime], box);
 		assert.equal(run.json.status, "succeeded", run.stderr);
 		assert.ok(!existsSync(marker), "the repository's shellCommandPrefix did not run");
