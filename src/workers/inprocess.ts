@@ -75,6 +75,7 @@ export class InProcessRuntime implements WorkerRuntime {
 		// resources (.pi/settings.json, SYSTEM.md, skills, extensions, packages) stay out of a session that runs inside
 		// the coordinator, and its context files are fenced.
 		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: spec.projectTrusted });
+		const roots = spec.projectTrusted ? [] : await repositoryRoots(spec.repo, spec.cwd);
 		const loader = new sdk.DefaultResourceLoader({
 			cwd: spec.cwd,
 			agentDir,
@@ -86,9 +87,7 @@ export class InProcessRuntime implements WorkerRuntime {
 				? []
 				: [
 						(pi) => {
-							pi.on("before_agent_start", (event) =>
-								fenceRepositoryContext(event.systemPromptOptions, repositoryRoots(spec.repo, spec.cwd)),
-							);
+							pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, roots));
 						},
 					],
 			appendSystemPrompt: [await readFile(spec.systemPromptPath, "utf8")],
