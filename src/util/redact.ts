@@ -101,8 +101,8 @@ export function redact(text: string): string {
 const KEY_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
 const KEY_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
 /** A key with no END within this many lines or characters is taken to be cut off: all of it stays masked. */
-const KEY_MAX_LINES = 200;
-const KEY_MAX_CHARS = 64 * 1024;
+const KEY_MAX_LINES = 500;
+const KEY_MAX_CHARS = 128 * 1024;
 
 /**
  * Redaction of output that arrives line by line (a command's stdout, a worker's stderr). Each line is redacted, and a
