@@ -73,13 +73,16 @@ export function taskPrompt(task: PlannedTask, { goal, deps, reads = [], projectT
 	const byOutput = new Map([...reads, ...deps].map((d) => [d.task.output, d]));
 	const fromRepository = task.scope === "project" && !projectTrusted;
 	const inlined = new Set<string>();
-	const body = task.template.replace(PLACEHOLDER, (whole, name: string) => {
+	const body = task.template.replace(PLACEHOLDER, (whole, name: string, at: number, template: string) => {
 		if (name === "goal") return fromRepository ? "[the user's goal, given above]" : goal.trim();
 		const dep = byOutput.get(name);
 		if (!dep) return whole;
 		if (fromRepository) return `[the result of task "${dep.task.id}", given below]`;
 		inlined.add(dep.task.id);
-		return `\n\n${fencedResult(dep)}\n\n`;
+		// A fenced block of its own: blank lines around it, as many as the template lacks.
+		const before = 2 - (/\n*$/.exec(template.slice(0, at))?.[0].length ?? 0);
+		const after = 2 - (/^\n*/.exec(template.slice(at + whole.length))?.[0].length ?? 0);
+		return `${"\n".repeat(Math.max(0, before))}${fencedResult(dep)}${"\n".repeat(Math.max(0, after))}`;
 	});
 	const section = (results: DependencyResult[]) =>
 		results
