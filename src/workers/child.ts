@@ -190,7 +190,7 @@ export class ChildRuntime implements WorkerRuntime {
 const PARTIAL_UPDATE = /^\s*\{\s*"type"\s*:\s*"(?:message_update|tool_execution_update)"/;
 
 /** Whether a line of pi's JSON output is a streamed piece of a message or a tool's output. */
-export function isPartialUpdate(line: string): boolean {
+function isPartialUpdate(line: string): boolean {
 	return PARTIAL_UPDATE.test(line);
 }
 
