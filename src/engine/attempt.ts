@@ -35,7 +35,12 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const writes = tools === undefined || tools.some((t) => WRITING_TOOLS.has(t));
 	const isolated = task.isolation !== "shared" ? ctx.workspace : undefined;
 	const workspace = writes ? isolated : undefined;
-	let prompt = taskPrompt(task, ctx.goal, await dependencyResults(ctx, task), await readResults(ctx, task));
+	let prompt = taskPrompt(task, {
+		goal: ctx.goal,
+		deps: await dependencyResults(ctx, task),
+		reads: await readResults(ctx, task),
+		projectTrusted: ctx.projectTrusted,
+	});
 	const promptFile = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
 	const started = async () => {
 		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
@@ -249,6 +254,7 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 			output: step.id,
 			from: planner.id,
 			...(model ? { model } : {}),
+			...(planner.scope ? { scope: planner.scope } : {}),
 		};
 		added.push(task.id);
 		await ctx.log.append("task.planned", plannedPayload(task), task.id);

@@ -99,6 +99,7 @@ async function respond(
 		runId: lastRunId,
 		plan: minimalPlan(userText, parseGoal(userText)),
 		system: system ?? "",
+		prompt: userText,
 		model: call.model,
 		thinking: call.thinking,
 	};

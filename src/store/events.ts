@@ -205,6 +205,8 @@ export const EVENT_PAYLOADS = {
 		skills: Type.Optional(Type.Array(Type.String())),
 		/** Its verify command, and the scope of the workflow that named it (a repository's runs only while trusted). */
 		verify: Type.Optional(Type.Object({ command: Type.String(), scope: literals(["builtin", "user", "project"]) })),
+		/** The scope of the workflow its task text comes from (an adaptive task: its planner's); absent: pi-crew's own. */
+		scope: Type.Optional(literals(["builtin", "user", "project"])),
 		/** Earlier tasks whose results it is given as inputs (besides those it depends on). */
 		reads: Type.Optional(Type.Array(Type.String())),
 		/**

@@ -1,7 +1,7 @@
 /**
- * Text a cloned repository wrote, given to a model as reference material: labelled with where it came from, cut to a
+ * Text the user did not write, given to a model as reference material: labelled with where it came from, cut to a
  * size, and wrapped in a tag it cannot close early. Used for an untrusted repository's role descriptions and context
- * files (AGENTS.md, CLAUDE.md).
+ * files (AGENTS.md, CLAUDE.md), its workflows' step tasks, and (in any run) one worker's answer given to another.
  */
 
 /**
@@ -25,10 +25,14 @@ export interface FenceOptions {
 	label: string[];
 	/** At most this many characters of the text are kept. */
 	maxChars: number;
+	/** Where the whole text is, named after the fence when it is cut. */
+	whole?: string;
 }
 
-export function fenced(text: string, { tag, label, maxChars }: FenceOptions): string {
-	const body =
-		text.length > maxChars ? `${text.slice(0, maxChars)}\n[... cut: ${text.length - maxChars} more characters]` : text;
-	return [...label, "", `<${tag}>`, stripTag(body, tag).trim(), `</${tag}>`].join("\n");
+export function fenced(text: string, { tag, label, maxChars, whole }: FenceOptions): string {
+	const more = text.length - maxChars;
+	const body = more > 0 ? `${text.slice(0, maxChars)}\n[... cut: ${more} more characters]` : text;
+	const fence = [...label, "", `<${tag}>`, stripTag(body, tag).trim(), `</${tag}>`];
+	if (more > 0 && whole) fence.push(`[read the whole of it at ${whole}]`);
+	return fence.join("\n");
 }

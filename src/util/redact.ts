@@ -96,3 +96,54 @@ export function redact(text: string): string {
 		SECRET_NAME.test(name.toLowerCase()) && looksSecret(value) ? `${name}${sep}${MASK}` : whole,
 	);
 }
+
+/** A private key's first and last lines (PEM, OpenSSH, PKCS#8, PGP's `PRIVATE KEY BLOCK`). */
+const KEY_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
+const KEY_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
+/** A key with no END within this many lines or characters is taken to be cut off: all of it stays masked. */
+const KEY_MAX_LINES = 500;
+const KEY_MAX_CHARS = 128 * 1024;
+
+/**
+ * Redaction of output that arrives line by line (a command's stdout, a worker's stderr). Each line is redacted, and a
+ * private key is masked from its BEGIN line to its END line: its body lines are dropped, never passed on one at a
+ * time (a body line alone looks like nothing). Nothing is held back: the mask goes out at BEGIN, so output keeps
+ * streaming. Without an END within KEY_MAX_LINES lines or KEY_MAX_CHARS characters, what followed the BEGIN stays
+ * masked (failing closed) and lines pass again from there.
+ */
+export class LineRedactor {
+	/** Inside a key: lines and characters dropped so far. */
+	private key: { lines: number; chars: number } | undefined;
+
+	constructor(private readonly emit: (line: string) => void) {}
+
+	push(line: string): void {
+		const inKey = this.key !== undefined;
+		let out = "";
+		let rest = line;
+		for (;;) {
+			if (this.key) {
+				const end = KEY_END.exec(rest);
+				if (!end) {
+					this.key.lines++;
+					this.key.chars += rest.length;
+					if (this.key.lines > KEY_MAX_LINES || this.key.chars > KEY_MAX_CHARS) this.key = undefined;
+					break;
+				}
+				this.key = undefined;
+				rest = rest.slice(end.index + end[0].length);
+				continue;
+			}
+			const begin = KEY_BEGIN.exec(rest);
+			if (!begin) {
+				out += rest;
+				break;
+			}
+			out += `${rest.slice(0, begin.index)}${MASK}`;
+			this.key = { lines: 0, chars: 0 };
+			rest = rest.slice(begin.index + begin[0].length);
+		}
+		// A line that began inside a key and holds nothing after its END is dropped; any other goes out, redacted.
+		if (out || !inKey) this.emit(redact(out));
+	}
+}

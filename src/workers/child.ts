@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { trustArgs } from "../config/trust.js";
 import { isScripted } from "../scripted/scenario.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
-import { redact } from "../util/redact.js";
+import { LineRedactor, redact } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
 import { piCommand } from "./host-pi.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
@@ -123,8 +123,10 @@ export class ChildRuntime implements WorkerRuntime {
 			if (child.pid) killGroup(child.pid);
 		};
 		// Transcript and stderr are written line by line, secrets redacted (a chunk may split a secret; a line not).
+		// The transcript keeps each message and tool result once, complete: pi's streamed pieces of one (a message's
+		// deltas, a tool's partial output) could each hold a piece of a secret that no redactor sees whole.
 		const framer = new JsonlFramer((line) => {
-			transcript.write(`${redact(line)}\n`);
+			if (!isPartialUpdate(line)) transcript.write(`${redact(line)}\n`);
 			for (const event of reader.push(line)) {
 				if (event.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
 					stop(failure("turn_limit", `exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`));
@@ -133,14 +135,14 @@ export class ChildRuntime implements WorkerRuntime {
 		});
 		for (const stream of [transcript, stderrLog])
 			stream.on("error", (err) => stop(failure("io_failed", `cannot write the task's transcript: ${err.message}`)));
-		const stderrLines = new JsonlFramer((line) => {
-			const clean = redact(line);
+		const stderrRedactor = new LineRedactor((clean) => {
 			stderrLog.write(`${clean}\n`);
 			if (!clean.startsWith(HEARTBEAT_LINE) && !clean.startsWith(WORKER_PI_LINE)) {
 				stderrTail.push(clean);
 				if (stderrTail.length > STDERR_LINES_KEPT) stderrTail.shift();
 			}
 		});
+		const stderrLines = new JsonlFramer((line) => stderrRedactor.push(line));
 		child.stdout.on("data", (chunk: Buffer) => {
 			onEvent({ type: "activity" });
 			framer.push(chunk);
@@ -182,6 +184,14 @@ export class ChildRuntime implements WorkerRuntime {
 			});
 		});
 	}
+}
+
+/** pi's events that stream a piece of what a later event holds whole (`message_end`, `tool_execution_end`). */
+const PARTIAL_UPDATE = /^\s*\{\s*"type"\s*:\s*"(?:message_update|tool_execution_update)"/;
+
+/** Whether a line of pi's JSON output is a streamed piece of a message or a tool's output. */
+function isPartialUpdate(line: string): boolean {
+	return PARTIAL_UPDATE.test(line);
 }
 
 /** Ends a file stream; resolves once it is closed, or has failed (the failure already stopped the worker). */

@@ -10,23 +10,39 @@ import { dirname, relative, resolve } from "node:path";
 import { CONTEXT_FILE_CHARS } from "../config/trust.js";
 import { fenced } from "../util/fence.js";
 import { isInside } from "../util/safe-fs.js";
+import { gitRun } from "../workspace/git.js";
 
 /**
  * Set in a worker's environment when the run does not trust its repository: the directories whose context files are
- * the repository's (its root, and the task's worktree, which may lie elsewhere), joined by the path delimiter.
+ * the repository's (see repositoryRoots), joined by the path delimiter.
  */
 export const UNTRUSTED_REPO_ENV = "PI_CREW_UNTRUSTED_REPO";
 
-/** The directories of a task whose files are the repository's, each as given and as its real path. */
-export function repositoryRoots(...dirs: string[]): string[] {
-	const real = (p: string) => {
-		try {
-			return realpathSync(p);
-		} catch {
-			return resolve(p);
-		}
-	};
-	return [...new Set(dirs.flatMap((d) => [resolve(d), real(d)]))];
+/**
+ * The directories whose files are the repository's for a task working in `dirs` (the run's directory, the task's
+ * worktree): git's top level of each and, for a submodule, its superproject's, then the directories themselves (a
+ * worktree may lie elsewhere), each as given and as its real path. By git, not by the nearest `.crew/`: an empty
+ * `packages/app/.crew/` in a clone must not make the clone's top-level AGENTS.md look like the user's own.
+ */
+export async function repositoryRoots(...dirs: string[]): Promise<string[]> {
+	const tops = await Promise.all(dirs.map(gitTops));
+	return [...new Set([...tops.flat(), ...dirs].flatMap((d) => [resolve(d), realOrSame(d)]))];
+}
+
+function realOrSame(path: string): string {
+	try {
+		return realpathSync(path);
+	} catch {
+		return resolve(path);
+	}
+}
+
+/** git's top level of `dir` and its superproject's, if any; none outside a work tree. */
+async function gitTops(dir: string): Promise<string[]> {
+	const r = await gitRun(dir, ["rev-parse", "--show-superproject-working-tree", "--show-toplevel"]).catch(
+		() => undefined,
+	);
+	return r?.code === 0 ? r.stdout.split("\n").filter(Boolean) : [];
 }
 
 interface PromptOptions {
@@ -38,8 +54,9 @@ interface PromptOptions {
 export function fenceRepositoryContext(options: PromptOptions, roots: string[]): void {
 	const repo = roots[0] ?? "";
 	const own = options.contextFiles.filter((f) => {
-		const dirs = repositoryRoots(dirname(f.path));
-		return roots.some((root) => dirs.some((dir) => isInside(root, dir)));
+		const dir = dirname(f.path);
+		const dirs = [resolve(dir), realOrSame(dir)];
+		return roots.some((root) => dirs.some((d) => isInside(root, d)));
 	});
 	if (own.length === 0) return;
 	options.contextFiles = options.contextFiles.filter((f) => !own.includes(f));

@@ -78,6 +78,7 @@ export class InProcessRuntime implements WorkerRuntime {
 		// the coordinator, and its context files are fenced.
 		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: spec.projectTrusted });
 		const roots = guardRoots(spec.cwd, spec.repo);
+		const repositoryDirs = spec.projectTrusted ? [] : await repositoryRoots(spec.repo, spec.cwd);
 		const loader = new sdk.DefaultResourceLoader({
 			cwd: spec.cwd,
 			agentDir,
@@ -93,7 +94,7 @@ export class InProcessRuntime implements WorkerRuntime {
 					: [
 							(pi: Parameters<typeof guardFileTools>[0]) => {
 								pi.on("before_agent_start", (event) =>
-									fenceRepositoryContext(event.systemPromptOptions, repositoryRoots(spec.repo, spec.cwd)),
+									fenceRepositoryContext(event.systemPromptOptions, repositoryDirs),
 								);
 							},
 						]),

@@ -6,7 +6,10 @@ import type { Usage } from "../store/events.js";
 
 export { RUNTIMES, type RuntimeName } from "../config/home.js";
 
-/** A child worker's transcript in its attempt's directory: pi's `--mode json` events, one a line, secrets redacted. */
+/**
+ * A child worker's transcript in its attempt's directory: pi's `--mode json` events, one a line, secrets redacted; a
+ * message or tool result once complete (its streamed pieces are not kept).
+ */
 export const TRANSCRIPT_FILE = "transcript.jsonl";
 
 export interface TaskSpec {

@@ -1,11 +1,12 @@
 /**
  * A step's `verify` command: run by the host (`/bin/sh -c`) in the task's directory once its agent has succeeded, in
  * a process group of its own that a timeout or a cancel stops whole. Its output (stdout and stderr, interleaved as
- * they come) goes redacted, line by line, to a file; the last lines are kept for the task's reason.
+ * they come) goes redacted to a file (a private key from its BEGIN line to its END); the last lines are kept for the
+ * task's reason.
  */
 import { spawn } from "node:child_process";
 import { finished } from "node:stream/promises";
-import { redact } from "../util/redact.js";
+import { LineRedactor } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
 import { killGroup } from "./child.js";
 import { JsonlFramer } from "./pi-stream.js";
@@ -40,14 +41,17 @@ export interface VerifyResult {
 export async function runVerify(run: VerifyRun): Promise<VerifyResult> {
 	const out = (await openAppend(run.dir, run.outputFile)).createWriteStream();
 	const tail: string[] = [];
-	const onLine = (line: string) => {
-		const clean = redact(line);
+	const onLine = (clean: string) => {
 		out.write(`${clean}\n`);
 		tail.push(clean);
 		if (tail.length > TAIL_LINES) tail.shift();
 	};
-	// One framer per stream: a line is never made of pieces of both.
-	const framers = [new JsonlFramer(onLine), new JsonlFramer(onLine)] as const;
+	// One framer and redactor per stream: a line, or a key, is never made of pieces of both.
+	const stream = () => {
+		const redactor = new LineRedactor(onLine);
+		return new JsonlFramer((line) => redactor.push(line));
+	};
+	const framers = [stream(), stream()] as const;
 	const child = spawn("/bin/sh", ["-c", run.command], {
 		cwd: run.cwd,
 		env: run.env,

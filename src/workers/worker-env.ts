@@ -99,8 +99,8 @@ export async function workerEnv(
 	env.PI_CREW_COORDINATOR_PID = String(process.pid);
 	env.PI_CREW_COORDINATOR_START = String(processStartTime(process.pid) ?? "");
 	if (spec.scenario) env.PI_CREW_SCENARIO = spec.scenario;
-	// The whole repository: an isolated task's worktree lies inside it, and pi also loads the root's context files.
-	if (!spec.projectTrusted) env[UNTRUSTED_REPO_ENV] = repositoryRoots(spec.repo, spec.cwd).join(delimiter);
+	// The whole repository (git's top level, whatever `.crew/` is nearer), and the task's worktree wherever it lies.
+	if (!spec.projectTrusted) env[UNTRUSTED_REPO_ENV] = (await repositoryRoots(spec.repo, spec.cwd)).join(delimiter);
 	if (spec.beatMs) env.PI_CREW_BEAT_MS = String(spec.beatMs);
 	return env;
 }

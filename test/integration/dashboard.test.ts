@@ -82,8 +82,10 @@ test("/team-dashboard on a recorded run: every pane shows it, a resize keeps the
 	);
 	pi.keys("q");
 	pi.keys("/team-transcript verify", "Enter");
-	const transcript = await pi.until("the transcript viewer", (s) => s.includes("transcript of verify"));
-	assert.match(transcript, /^→ bash git status --short/m);
+	await pi.until("the transcript viewer", (s) => s.includes("transcript of verify"));
+	// Below the prompt (the goal, the task and the fenced result of the task it depends on): the worker's tool call.
+	pi.keys("G");
+	await pi.until("the transcript's tool call", (s) => /^→ bash git status --short/m.test(s));
 });
 
 test("cancel from the dashboard stops a running run", async (t: TestContext) => {

@@ -338,13 +338,31 @@ test("reads: an earlier step's result is given to a later one that does not depe
 	const { code, json, stderr } = await runJson(["reader", "go", "--scenario", scenario], box);
 	assert.equal(code, 0, stderr);
 	const prompt = (id: string) => readFile(join(json.runDir, "artifacts", "tasks", id, "prompt.md"), "utf8");
+	// The repository is not trusted: its step's text is fenced, and its placeholder points at the result given after it.
 	const c = await prompt("c");
-	assert.match(c, /## Your task\n\nuse RESULT-OF-A now\n/);
-	assert.doesNotMatch(c, /Results of earlier steps this one reads/, "inlined once, by its placeholder");
+	assert.match(c, /<repository-task>\nuse \[the result of task "a", given below\] now\n<\/repository-task>/);
+	assert.match(
+		c,
+		/## Results of earlier steps this one reads\n\n### a \(r\)\n\n[^#]*<task-result>\nRESULT-OF-A\n<\/task-result>\n$/,
+	);
+	const result = (id: string, text: string) =>
+		`### ${id} \\(r\\)\\n\\nThe result of task "${id}" \\(role r\\)[^#]*<task-result>\\n${text}\\n<\\/task-result>\\n`;
 	assert.match(
 		await prompt("d"),
-		/## Results of earlier steps this one reads\n\n### a \(r\)\n\nRESULT-OF-A\n\n### b \(r\)\n\nRESULT-OF-B\n/,
+		new RegExp(
+			`## Results of earlier steps this one reads\\n\\n${result("a", "RESULT-OF-A")}\\n${result("b", "RESULT-OF-B")}`,
+		),
 	);
+	// Trusted, the placeholder takes the result in place (fenced as the other task's), and it is not repeated.
+	assert.equal((await cli(["trust", "yes"], box)).code, 0);
+	const trusted = await runJson(["reader", "go", "--scenario", scenario], box);
+	assert.equal(trusted.code, 0, trusted.stderr);
+	const own = await readFile(join(trusted.json.runDir, "artifacts", "tasks", "c", "prompt.md"), "utf8");
+	assert.match(
+		own,
+		/## Your task\n\nuse \n\nThe result of task "a" \(role r\)[^#]*<task-result>\nRESULT-OF-A\n<\/task-result>\n\n now\n/,
+	);
+	assert.doesNotMatch(own, /Results of earlier steps this one reads/, "inlined once, by its placeholder");
 	assert.deepEqual(of(await runEvents(json.runDir), "task.planned", "d")[0]?.data.reads, ["a", "b"]);
 });
 

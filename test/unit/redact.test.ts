@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { redact } from "../../src/util/redact.js";
+import { LineRedactor, redact } from "../../src/util/redact.js";
 import { ADVERSARIAL_REDACT_INPUTS } from "../support/fixtures.js";
 
 test("known token formats, bearer tokens and secret-named values are masked; the rest is untouched", () => {
@@ -202,4 +202,35 @@ test("a corpus of secret shapes is masked, and as many innocent look-alikes stay
 		assert.match(out, /\[REDACTED\]/, text);
 	}
 	for (const text of INNOCENT) assert.equal(redact(text), text, text);
+});
+
+/** A PEM private key of `lines` body lines (base64-looking, none of them a known token on its own). */
+const pem = (lines: number) => [
+	"-----BEGIN RSA PRIVATE KEY-----",
+	...Array.from({ length: lines }, (_, i) => `MIIEow${String(i).padStart(3, "0")}${"QkFTRTY0Ym9keWxpbmU".repeat(3)}`),
+	"-----END RSA PRIVATE KEY-----",
+];
+
+test("output read line by line: a private key is masked from its BEGIN line to its END, body lines included", () => {
+	const out: string[] = [];
+	const redactor = new LineRedactor((line) => out.push(line));
+	const key = pem(25);
+	for (const line of ["before", `key: ${key[0]}`, ...key.slice(1, -1), `${key.at(-1)} after`, "next"])
+		redactor.push(line);
+	assert.deepEqual(out, ["before", "key: [REDACTED]", " after", "next"]);
+	// Each body line alone passes a whole-text redactor: that is what the line redactor is for.
+	assert.equal(redact(key[1] ?? ""), key[1]);
+});
+
+test("a BEGIN with no END within the bound masks what followed it (failing closed), then lines pass again", () => {
+	const out: string[] = [];
+	const redactor = new LineRedactor((line) => out.push(line));
+	redactor.push("-----BEGIN OPENSSH PRIVATE KEY-----");
+	const body = pem(700).slice(1, -1);
+	for (const line of body) redactor.push(line);
+	redactor.push("api_key=abcdefgh12345678 later");
+	assert.equal(out[0], "[REDACTED]");
+	assert.ok(out.length < body.length - 400, "the first lines after BEGIN are never passed on");
+	assert.ok(!out.some((l) => body.slice(0, 500).includes(l)));
+	assert.equal(out.at(-1), "api_key=[REDACTED] later", "lines after the bound are redacted as usual");
 });
