@@ -21,6 +21,10 @@ import {
 	PI_TOOLS,
 	RUNTIMES,
 	type RuntimeName,
+	SANDBOX_MODES,
+	SANDBOX_NETWORKS,
+	type SandboxMode,
+	type SandboxNetwork,
 } from "./home.js";
 
 export { AUTONOMY, type Autonomy, crewHome };
@@ -84,6 +88,10 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
+		/** The OS sandbox around every child worker (docs/security.md#sandbox): `auto` (default), `required` or `off`. */
+		sandbox: Type.Optional(Type.Enum(SANDBOX_MODES)),
+		/** A sandboxed worker's network: `open` (default: its model provider) or `none` (bubblewrap has no host lists). */
+		sandboxNetwork: Type.Optional(Type.Enum(SANDBOX_NETWORKS)),
 		/** Tools no worker gets, whatever its agent lists (an agent that lists none gets pi's defaults minus these). */
 		tools: Type.Optional(
 			Type.Object(
@@ -179,6 +187,8 @@ export const DEFAULTS = {
 	maxDepth: 2,
 	concurrency: 4,
 	runtime: "child" as RuntimeName,
+	sandbox: "auto" as SandboxMode,
+	sandboxNetwork: "open" as SandboxNetwork,
 	taskTimeoutMs: 15 * 60_000,
 	retry: { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 } satisfies RetryPolicy,
 	heartbeat: {

@@ -171,7 +171,8 @@ export const EVENT_PAYLOADS = {
 	"run.throttled": Type.Object({ reason: Type.String(), delayMs: Type.Number(), until: Type.String() }),
 	/** Needs a human: a burst of dead-letters, or the coordinator stopped on an error (the run stays resumable). */
 	"run.alert": Type.Object({
-		kind: literals(["deadletter-rate", "coordinator-error"] as const),
+		/** `sandbox-unavailable`: the config's `sandbox: auto` found no sandbox here; its workers run without one. */
+		kind: literals(["deadletter-rate", "coordinator-error", "sandbox-unavailable"] as const),
 		message: Type.String(),
 	}),
 	"run.finished": Type.Object({
@@ -212,6 +213,8 @@ export const EVENT_PAYLOADS = {
 		promptPath: Type.String(),
 		/** The model this attempt runs on (`provider/id`); absent: pi's own default, or a log from before it was recorded. */
 		model: Type.Optional(Type.String()),
+		/** Whether this attempt ran in the OS sandbox (a child worker); absent: in-process, or a log from before. */
+		sandboxed: Type.Optional(Type.Boolean()),
 	}),
 	"task.tool": Type.Object({
 		tool: Type.String(),

@@ -6,6 +6,7 @@
 import { ChildRuntime } from "./child.js";
 import { InProcessRuntime } from "./inprocess.js";
 import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
+import type { SandboxChoice } from "./sandbox.js";
 
 export const READ_ONLY_TOOLS = new Set(["read", "ls", "grep", "find"]);
 
@@ -18,10 +19,20 @@ export class AutoRuntime implements WorkerRuntime {
 	private readonly inprocess: InProcessRuntime;
 	private readonly child: ChildRuntime;
 
-	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
-	constructor(allowEnv: readonly string[] = []) {
+	readonly unsandboxed?: string;
+
+	/**
+	 * @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`)
+	 * @param sandbox the OS sandbox of its child workers (in-process ones are confined by their tools' path checks)
+	 */
+	constructor(allowEnv: readonly string[] = [], sandbox: SandboxChoice = {}) {
 		this.inprocess = new InProcessRuntime(allowEnv);
-		this.child = new ChildRuntime(allowEnv);
+		this.child = new ChildRuntime(allowEnv, sandbox);
+		if (this.child.unsandboxed) this.unsandboxed = this.child.unsandboxed;
+	}
+
+	sandboxed(spec: Pick<TaskSpec, "tools">): boolean {
+		return !runsInProcess(spec) && this.child.sandboxed();
 	}
 
 	canSteer(spec: Pick<TaskSpec, "tools">): boolean {
