@@ -7,7 +7,7 @@
  * group is killed (cancel, timeout) or the coordinator dies (kill -9), which replaces the guard's orphan check there.
  */
 import { execFile } from "node:child_process";
-import { lstat, readdir, readFile, realpath } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, realpath } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { promisify } from "node:util";
 import { crewHome, piAgentDir, type SandboxMode, type SandboxNetwork } from "../config/home.js";
@@ -143,6 +143,8 @@ export async function layout(
 	if (home) mounts.push({ how: "absent", path: home });
 	// pi writes lock files (and an empty auth.json) beside its settings: they land in a scratch layer over the agent
 	// dir, while its own files are bound read-only (a worker must never change pi's settings: they run code).
+	// pi makes its agent dir when it is missing: made here, since nothing can be made in the sandbox's read-only root.
+	await mkdir(piAgentDir(env), { recursive: true, mode: 0o700 });
 	const agent = await real(piAgentDir(env));
 	if (agent) {
 		mounts.push({ how: "absent", path: agent });
