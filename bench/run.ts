@@ -3,7 +3,7 @@
  * Prints a markdown report; record it in docs/benchmarks.md with the date and machine.
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
- *   BENCH_ONLY       comma-separated sections to run: eventlog, live, redact, dashboard, startup, task, inprocess, dag,
+ *   BENCH_ONLY       comma-separated sections to run: eventlog, live, redact, dashboard, startup, task, sandbox, inprocess, dag,
  *                    worktree (default all)
  *   BENCH_FILES      files in the repository of the worktree benchmark (default 10000)
  */
@@ -174,6 +174,46 @@ async function oneTaskVsBarePi(pairs: number): Promise<string[]> {
 		`| bare pi process | ${bareMs.toFixed(0)} ms | 1.00 |`,
 		`| pi-crew task (task.started -> task.succeeded) | ${median(rows.task).toFixed(0)} ms | ${(median(rows.task) / bareMs).toFixed(2)} |`,
 		`| whole \`pi-crew run\` command (coordinator start, plan, log, summary) | ${median(rows.cli).toFixed(0)} ms | ${(median(rows.cli) / bareMs).toFixed(2)} |`,
+		"",
+	];
+}
+
+/**
+ * The cost of the OS sandbox per task: the same one-turn scripted task with `sandbox: required` and `sandbox: off`,
+ * in alternating pairs (the config changed between them), as a ratio of the task times and of the whole commands.
+ */
+async function sandboxCost(pairs: number): Promise<string[]> {
+	const box = await sandbox("sandbox");
+	await soloTeam(box, "solo", [{ id: "only" }]);
+	const scenario = join(box.repo, "scenario.yaml");
+	await writeFile(scenario, 'default:\n  - say: "done"\n');
+	await mkdir(box.env.PI_CREW_HOME, { recursive: true });
+	const crew = ["run", "solo", "the goal", "--model", "crew-scripted/scripted", "--scenario", scenario, "--json"];
+	const rows = {
+		on: { task: [] as number[], cli: [] as number[] },
+		off: { task: [] as number[], cli: [] as number[] },
+	};
+	for (let i = 0; i < pairs + 1; i++)
+		for (const mode of ["on", "off"] as const) {
+			await writeFile(join(box.env.PI_CREW_HOME, "config.yaml"), `sandbox: ${mode === "on" ? "required" : "off"}\n`);
+			const c = await timed(process.execPath, [CLI, ...crew], box.repo, box.env);
+			if (c.code !== 0) throw new Error(`bench run failed (sandbox ${mode}): pi-crew ${c.code}`);
+			if (i === 0) continue; // warm-up
+			const t = (JSON.parse(c.stdout) as { tasks: { startedAt: string; endedAt: string }[] }).tasks[0];
+			if (t) rows[mode].task.push(Date.parse(t.endedAt) - Date.parse(t.startedAt));
+			rows[mode].cli.push(c.ms);
+		}
+	await box.cleanup();
+	const [onTask, offTask, onCli, offCli] = [rows.on.task, rows.off.task, rows.on.cli, rows.off.cli].map(median);
+	return [
+		"### The sandbox per task (`sandbox: required` vs `off`, same scripted turn)",
+		"",
+		`${pairs} alternating pairs, medians. Goal: the sandbox costs at most 5 % of a one-turn task.`,
+		"",
+		"| measure | sandbox off | sandbox on | ratio | goal |",
+		"|---|---|---|---|---|",
+		`| task (task.started -> task.succeeded) | ${offTask?.toFixed(0)} ms | ${onTask?.toFixed(0)} ms | ${((onTask ?? 0) / (offTask ?? 1)).toFixed(3)} | <= 1.05 |`,
+		`| whole \`pi-crew run\` command | ${offCli?.toFixed(0)} ms | ${onCli?.toFixed(0)} ms | ${((onCli ?? 0) / (offCli ?? 1)).toFixed(3)} | |`,
 		"",
 	];
 }
@@ -749,6 +789,7 @@ const SECTIONS: Record<string, () => Promise<string[]>> = {
 	dashboard: dashboardFrames,
 	startup: () => piStartup(pairs),
 	task: () => oneTaskVsBarePi(pairs),
+	sandbox: () => sandboxCost(pairs),
 	inprocess: inProcess,
 	dag: () => dag(dagTasks),
 	worktree: () => worktreeCost(Number(process.env.BENCH_FILES ?? 10_000)),

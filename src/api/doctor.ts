@@ -4,6 +4,8 @@ import { existsSync } from "node:fs";
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { formatSource } from "../config/home.js";
+import type { ResolvedConfig } from "../config/resolve.js";
 import { projectTrust } from "../config/trust.js";
 import { runPaths } from "../store/run-store.js";
 import { piCommand, sessionPiVersion } from "../workers/host-pi.js";
@@ -118,7 +120,34 @@ async function configChecks(repo: string): Promise<{ checks: Check[]; model?: st
 			hint: problems.length > 0 ? "a repository's config may only tighten your own; see: pi-crew config" : undefined,
 		});
 	}
+	checks.push(await sandboxCheck(config));
 	return { checks, model: config.values.model, ok: true };
+}
+
+/** Whether child workers would run in the OS sandbox here, and what the config's mode makes of it. */
+async function sandboxCheck(config: Pick<ResolvedConfig, "values" | "sources">): Promise<Check> {
+	const { sandbox: mode, sandboxNetwork: network } = config.values;
+	const source = formatSource(config.sources.sandbox ?? { layer: "default" });
+	if (mode === "off")
+		return {
+			name: "sandbox",
+			level: "warning",
+			detail: `off (${source}): workers write wherever you can`,
+			hint: "set sandbox: auto (or required) in your config",
+		};
+	const found = await (await import("../workers/sandbox.js")).probeSandbox();
+	if (found.ok)
+		return {
+			name: "sandbox",
+			level: "ok",
+			detail: `${mode} (${source}): bubblewrap ${found.bwrap}, network ${network}`,
+		};
+	return {
+		name: "sandbox",
+		level: mode === "required" ? "error" : "warning",
+		detail: `${mode} (${source}): ${found.reason}; ${mode === "required" ? "runs are refused" : "workers run without a sandbox"}`,
+		hint: found.hint,
+	};
 }
 
 export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; repo: string; checks: Check[] }> {

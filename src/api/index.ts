@@ -92,20 +92,27 @@ const MAX_GOAL_CHARS = 64_000;
 /** Run ids made here start with their creation time (see newRunId). */
 const RUN_ID_TIME = /^\d{8}-\d{6}-/;
 
-/**
- * @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`)
- * @param sandbox the config's `sandbox`: unless it is off, `inprocess` runs writing tasks as child workers
- */
+/** The runtime `name` under the effective config: its workers' variables (`env.allow`) and their OS sandbox. */
 export async function createRuntime(
 	name: string,
-	allowEnv: readonly string[],
-	sandbox: SandboxMode,
+	config: Pick<ResolvedConfig, "values" | "sources">,
 ): Promise<WorkerRuntime> {
+	const allowEnv = config.values.env.allow;
 	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
-	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime(allowEnv);
-	if (name === "inprocess") return (await import("../workers/auto.js")).inProcessRuntime(allowEnv, sandbox);
-	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime(allowEnv);
+	const sandbox = await workerSandbox(config);
+	if (name === "inprocess")
+		return (await import("../workers/auto.js")).inProcessRuntime(allowEnv, config.values.sandbox, sandbox);
+	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime(allowEnv, sandbox);
+	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime(allowEnv, sandbox);
 	throw new UsageError(`unknown runtime "${name}"`);
+}
+
+/** The sandbox of child workers under `config`; refuses (UsageError) when it is required and none can start. */
+async function workerSandbox(config: Pick<ResolvedConfig, "values" | "sources">) {
+	const { chooseSandbox } = await import("../workers/sandbox.js");
+	const { formatSource } = await import("../config/home.js");
+	const source = formatSource(config.sources.sandbox ?? { layer: "default" });
+	return chooseSandbox(config.values.sandbox, config.values.sandboxNetwork, source);
 }
 
 /**
@@ -165,6 +172,8 @@ async function launch(
 		await (await import("./models.js")).preflightModels(modelsOf(plan, settings), repo);
 		preflightSkills(skillsOf(plan), repo);
 	}
+	// A required sandbox that cannot start refuses the run here, before a background coordinator is started.
+	if (settings.runtime === "child" || settings.runtime === "auto") await workerSandbox(config);
 	const start: StartRequest = { kind: "run", ...target, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
@@ -223,7 +232,7 @@ export async function coordinateHere(
 				plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow),
 				goal: start.goal,
 				settings: start.settings,
-				runtime: await createRuntime(start.settings.runtime, config.values.env.allow, config.values.sandbox),
+				runtime: await createRuntime(start.settings.runtime, config),
 				allowEnv: config.values.env.allow,
 				runId: start.runId,
 				signal: io.signal,
@@ -240,7 +249,7 @@ export async function coordinateHere(
 			requeue: start.requeue,
 			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
 			limits: config,
-			runtime: await createRuntime(view.state.settings.runtime, config.values.env.allow, config.values.sandbox),
+			runtime: await createRuntime(view.state.settings.runtime, config),
 			allowEnv: config.values.env.allow,
 			signal: io.signal,
 			onEvent,

@@ -22,7 +22,9 @@ import {
 	RUNTIMES,
 	type RuntimeName,
 	SANDBOX_MODES,
+	SANDBOX_NETWORKS,
 	type SandboxMode,
+	type SandboxNetwork,
 } from "./home.js";
 
 export { AUTONOMY, type Autonomy, crewHome };
@@ -31,8 +33,6 @@ export const ConfigSchema = Type.Object(
 	{
 		concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
 		runtime: Type.Optional(Type.Enum(RUNTIMES)),
-		/** The OS sandbox of child workers (docs/security.md); `off` also lets in-process workers write. */
-		sandbox: Type.Optional(Type.Enum(SANDBOX_MODES)),
 		/** Default model for workers (`provider/id`), below `--model` and an agent's own `model`. */
 		model: Type.Optional(Type.String({ minLength: 1 })),
 		/** Per-task timeout; the worker's whole process group is killed when it passes. */
@@ -88,6 +88,10 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
+		/** The OS sandbox around every child worker (docs/security.md#sandbox): `auto` (default), `required` or `off`. */
+		sandbox: Type.Optional(Type.Enum(SANDBOX_MODES)),
+		/** A sandboxed worker's network: `open` (default: its model provider) or `none` (bubblewrap has no host lists). */
+		sandboxNetwork: Type.Optional(Type.Enum(SANDBOX_NETWORKS)),
 		/** Tools no worker gets, whatever its agent lists (an agent that lists none gets pi's defaults minus these). */
 		tools: Type.Optional(
 			Type.Object(
@@ -184,6 +188,7 @@ export const DEFAULTS = {
 	concurrency: 4,
 	runtime: "child" as RuntimeName,
 	sandbox: "auto" as SandboxMode,
+	sandboxNetwork: "open" as SandboxNetwork,
 	taskTimeoutMs: 15 * 60_000,
 	retry: { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 } satisfies RetryPolicy,
 	heartbeat: {

@@ -7,17 +7,21 @@ import type { SettingSource } from "../store/events.js";
 export const RUNTIMES = ["child", "inprocess", "auto", "scaffold"] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
-/**
- * The OS sandbox around child workers: `auto` where the OS supports one, `required` (no run without it), `off`. While
- * it is not off, the in-process runtime runs read-only tasks only (the others run as child workers).
- */
-export const SANDBOX_MODES = ["auto", "required", "off"] as const;
-export type SandboxMode = (typeof SANDBOX_MODES)[number];
-
 /** Autonomy profiles, strictest first: a repository's config may only pick one further to the left. */
 export const AUTONOMY = ["manual", "suggested", "assisted", "aggressive"] as const;
 export type Autonomy = (typeof AUTONOMY)[number];
 export const DEFAULT_AUTONOMY: Autonomy = "assisted";
+
+/**
+ * The OS sandbox around child workers (workers/sandbox.ts), weakest first: a repository's config may only pick one
+ * further to the right. `auto`: on where it can start, said once per run where it cannot. While it is not off, the
+ * in-process runtime runs read-only tasks only (the others run as child workers).
+ */
+export const SANDBOX_MODES = ["off", "auto", "required"] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+/** A sandboxed worker's network, loosest first: `none` shares no network with it (a local model only). */
+export const SANDBOX_NETWORKS = ["open", "none"] as const;
+export type SandboxNetwork = (typeof SANDBOX_NETWORKS)[number];
 
 /** pi's agent dir (settings, auth, models.json, trust): `PI_CODING_AGENT_DIR`, else `~/.pi/agent`, as pi resolves it. */
 export function piAgentDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,7 +1,8 @@
 /**
  * The effective configuration of a repository, decided in one place: pi-crew's defaults, under the user's config,
  * under what the repository's `.crew/config.{yaml,yml,json}` tightens. A repository may lower concurrency, the task
- * timeout, budgets and maxDepth, pick a stricter autonomy and deny tools; anything else it sets, and anything looser
+ * timeout, budgets and maxDepth, pick a stricter autonomy, raise the sandbox
+ * (`required`, network `none`) and deny tools; anything else it sets, and anything looser
  * than the user's value, is not applied and is reported (a warning with file and line). A project file that cannot
  * be read or parsed is reported and ignored as a whole: it never blocks a run and never loosens anything.
  */
@@ -28,13 +29,25 @@ import {
 	MAX_PROJECT_CONFIG_BYTES,
 	PROJECT_CONFIG_FILES,
 	type RuntimeName,
+	SANDBOX_MODES,
+	SANDBOX_NETWORKS,
 	type SandboxMode,
+	type SandboxNetwork,
 } from "./home.js";
 
 export { formatSource };
 
 /** The keys a repository may set, each only to make it stricter than the user's (or the default) value. */
-export const PROJECT_KEYS = ["concurrency", "taskTimeoutMs", "maxDepth", "budget", "autonomy", "tools"] as const;
+export const PROJECT_KEYS = [
+	"concurrency",
+	"taskTimeoutMs",
+	"maxDepth",
+	"budget",
+	"autonomy",
+	"tools",
+	"sandbox",
+	"sandboxNetwork",
+] as const;
 const BUDGET_KEYS = ["maxTokens", "maxTasks", "maxWallMs"] as const;
 
 const ProjectConfigSchema = Type.Object(Object.fromEntries(PROJECT_KEYS.map((k) => [k, ConfigSchema.properties[k]])), {
@@ -49,7 +62,9 @@ export interface EffectiveConfig {
 	maxDepth: number;
 	concurrency: number;
 	runtime: RuntimeName;
+	/** The OS sandbox of child workers. */
 	sandbox: SandboxMode;
+	sandboxNetwork: SandboxNetwork;
 	taskTimeoutMs: number;
 	model?: string;
 	autoRetry: boolean;
@@ -92,6 +107,7 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		concurrency: config.concurrency ?? DEFAULTS.concurrency,
 		runtime: config.runtime ?? DEFAULTS.runtime,
 		sandbox: config.sandbox ?? DEFAULTS.sandbox,
+		sandboxNetwork: config.sandboxNetwork ?? DEFAULTS.sandboxNetwork,
 		taskTimeoutMs: config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
 		model: config.model,
 		autoRetry: config.autoRetry ?? false,
@@ -269,15 +285,19 @@ function applyProject(
 				});
 		}
 	}
-	if (given("autonomy")) {
-		const wanted = set.autonomy as Autonomy;
-		const rank = (a: Autonomy) => AUTONOMY.indexOf(a);
-		if (rank(wanted) > rank(values.autonomy)) looser(["autonomy"], values.autonomy);
-		else if (rank(wanted) < rank(values.autonomy)) {
-			values.autonomy = wanted;
-			applied.set("autonomy", at(["autonomy"]));
+	/** `order` lists a key's values from the loosest to the strictest. */
+	const raise = <K extends "autonomy" | "sandbox" | "sandboxNetwork">(key: K, order: readonly EffectiveConfig[K][]) => {
+		if (!given(key)) return;
+		const wanted = set[key] as EffectiveConfig[K];
+		if (order.indexOf(wanted) < order.indexOf(values[key])) looser([key], values[key]);
+		else if (order.indexOf(wanted) > order.indexOf(values[key])) {
+			values[key] = wanted;
+			applied.set(key, at([key]));
 		}
-	}
+	};
+	raise("autonomy", [...AUTONOMY].reverse());
+	raise("sandbox", SANDBOX_MODES);
+	raise("sandboxNetwork", SANDBOX_NETWORKS);
 	if (given("tools")) {
 		const added = ((set.tools as { deny?: string[] }).deny ?? []).filter((t) => !values.tools.deny.includes(t));
 		if (added.length > 0) {

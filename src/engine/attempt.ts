@@ -83,9 +83,15 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const systemPromptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/system.md`, system);
 		const { promptPath } = loop;
 		const model = models[loop.model];
+		const sandboxed = ctx.runtime.sandboxed?.({ tools });
 		await ctx.log.append(
 			"task.started",
-			{ attempt, promptPath: relative(ctx.paths.dir, promptPath), ...(model ? { model } : {}) },
+			{
+				attempt,
+				promptPath: relative(ctx.paths.dir, promptPath),
+				...(model ? { model } : {}),
+				...(sandboxed !== undefined ? { sandboxed } : {}),
+			},
 			id,
 		);
 		let outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd, model);

@@ -281,6 +281,8 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		if (run.resumed) await inbox.clearBefore(Date.parse(lease.holder.since));
 		inbox.start();
 		watcher.start();
+		const unsandboxed = opts.runtime.unsandboxed;
+		if (unsandboxed) await log.append("run.alert", { kind: "sandbox-unavailable", message: unsandboxed });
 		let outcome: RunOutcome;
 		try {
 			if (settings.isolation === "worktree") ctx.workspace = await isolated(opts.repo, state());

@@ -58,7 +58,11 @@ export function noticeFor(e: CrewEvent, state: RunState): Notice | undefined {
 				text: `pi-crew: ${run} rate limited: no task starts for ${shortDuration(e.data.delayMs)}`,
 			};
 		case "run.alert":
-			return { kind: "alert", severity: "error", text: `pi-crew: ${run}: ${e.data.message}` };
+			return {
+				kind: "alert",
+				severity: e.data.kind === "sandbox-unavailable" ? "warning" : "error",
+				text: `pi-crew: ${run}: ${e.data.message}`,
+			};
 		default:
 			return undefined;
 	}

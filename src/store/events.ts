@@ -179,7 +179,8 @@ export const EVENT_PAYLOADS = {
 	 * something other than the coordinator wrote the run's log (the run ends failed).
 	 */
 	"run.alert": Type.Object({
-		kind: literals(["deadletter-rate", "coordinator-error", "log-tampered"] as const),
+		/** `sandbox-unavailable`: the config's `sandbox: auto` found no sandbox here; its workers run without one. */
+		kind: literals(["deadletter-rate", "coordinator-error", "sandbox-unavailable", "log-tampered"] as const),
 		message: Type.String(),
 	}),
 	"run.finished": Type.Object({
@@ -222,6 +223,8 @@ export const EVENT_PAYLOADS = {
 		promptPath: Type.String(),
 		/** The model this attempt runs on (`provider/id`); absent: pi's own default, or a log from before it was recorded. */
 		model: Type.Optional(Type.String()),
+		/** Whether this attempt ran in the OS sandbox (a child worker); absent: in-process, or a log from before. */
+		sandboxed: Type.Optional(Type.Boolean()),
 	}),
 	"task.tool": Type.Object({
 		tool: Type.String(),

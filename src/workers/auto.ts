@@ -8,6 +8,7 @@ import type { SandboxMode } from "../config/home.js";
 import { ChildRuntime } from "./child.js";
 import { InProcessRuntime } from "./inprocess.js";
 import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
+import type { SandboxChoice } from "./sandbox.js";
 
 export const READ_ONLY_TOOLS = new Set(["read", "ls", "grep", "find"]);
 
@@ -20,16 +21,25 @@ export class AutoRuntime implements WorkerRuntime {
 	private readonly inprocess: InProcessRuntime;
 	private readonly child: ChildRuntime;
 
+	readonly unsandboxed?: string;
+
 	/**
 	 * @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`)
+	 * @param sandbox the OS sandbox of its child workers (in-process ones are confined by their tools' path checks)
 	 * @param notes what the run says once about where its tasks run
 	 */
 	constructor(
 		allowEnv: readonly string[] = [],
+		sandbox: SandboxChoice = {},
 		readonly notes: readonly string[] = [],
 	) {
 		this.inprocess = new InProcessRuntime(allowEnv);
-		this.child = new ChildRuntime(allowEnv);
+		this.child = new ChildRuntime(allowEnv, sandbox);
+		if (this.child.unsandboxed) this.unsandboxed = this.child.unsandboxed;
+	}
+
+	sandboxed(spec: Pick<TaskSpec, "tools">): boolean {
+		return !runsInProcess(spec) && this.child.sandboxed();
 	}
 
 	canSteer(spec: Pick<TaskSpec, "tools">): boolean {
@@ -45,9 +55,13 @@ export class AutoRuntime implements WorkerRuntime {
  * The `inprocess` runtime as the config allows it: every task in-process only with the sandbox off (writing ones
  * path-checked); otherwise tasks that write or run bash run as child workers, and the run says so once.
  */
-export function inProcessRuntime(allowEnv: readonly string[], sandbox: SandboxMode): WorkerRuntime {
+export function inProcessRuntime(
+	allowEnv: readonly string[],
+	sandbox: SandboxMode,
+	choice: SandboxChoice,
+): WorkerRuntime {
 	if (sandbox === "off") return new InProcessRuntime(allowEnv);
-	return new AutoRuntime(allowEnv, [
+	return new AutoRuntime(allowEnv, choice, [
 		`runtime inprocess with sandbox ${sandbox}: tasks that write or run bash run as child workers (config sandbox: off runs them in-process, path-checked only)`,
 	]);
 }

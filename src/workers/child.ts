@@ -5,6 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import type { WriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
@@ -27,6 +29,7 @@ import {
 	type WorkerOutcome,
 	type WorkerRuntime,
 } from "./runtime.js";
+import type { SandboxChoice } from "./sandbox.js";
 import { workerEnv } from "./worker-env.js";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -87,27 +90,59 @@ export function killGroup(pid: number, graceMs = KILL_GRACE_MS): void {
 
 export class ChildRuntime implements WorkerRuntime {
 	readonly name = "child";
+	readonly unsandboxed?: string;
+	private readonly sandbox: SandboxChoice["sandbox"];
 
-	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
-	constructor(private readonly allowEnv: readonly string[] = []) {}
+	/**
+	 * @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`)
+	 * @param sandbox the OS sandbox each worker runs in (none: the config's `off`, or `auto` where none can start)
+	 */
+	constructor(
+		private readonly allowEnv: readonly string[] = [],
+		{ sandbox, unavailable }: SandboxChoice = {},
+	) {
+		this.sandbox = sandbox;
+		if (unavailable) this.unsandboxed = unavailable;
+	}
+
+	sandboxed(): boolean {
+		return this.sandbox !== undefined;
+	}
 
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		const env = await workerEnv(spec, { allow: this.allowEnv });
-		// The attempt's directory was made link-free; its files are never opened through a link either.
-		const transcript = (await openAppend(spec.taskDir, join(spec.taskDir, TRANSCRIPT_FILE))).createWriteStream();
-		const stderrLog = (await openAppend(spec.taskDir, join(spec.taskDir, "stderr.log"))).createWriteStream();
-		return this.spawnWorker(spec, env, { transcript, stderrLog }, signal, onEvent);
+		// Node's compile cache stays where pi keeps it for this user (read-only in a sandbox), not in the attempt's temp.
+		env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache");
+		// A temp directory of the attempt's own, the only place besides its task's directory a sandboxed worker writes.
+		const tmp = await mkdtemp(join(tmpdir(), "pi-crew-worker-"));
+		env.TMPDIR = tmp;
+		try {
+			const { command, args } = piCommand();
+			const pi = { command, args: [...args, ...piArgs(spec)] };
+			if (this.sandbox) {
+				// Outside the worker's pid namespace the coordinator's pid means nothing: --die-with-parent ends the worker.
+				delete env.PI_CREW_COORDINATOR_PID;
+				delete env.PI_CREW_COORDINATOR_START;
+			}
+			const spawned = this.sandbox ? await this.sandbox.wrap(pi.command, pi.args, spec, tmp, env) : pi;
+			// The attempt's directory was made link-free; its files are never opened through a link either.
+			const transcript = (await openAppend(spec.taskDir, join(spec.taskDir, TRANSCRIPT_FILE))).createWriteStream();
+			const stderrLog = (await openAppend(spec.taskDir, join(spec.taskDir, "stderr.log"))).createWriteStream();
+			return await this.spawnWorker(spec, spawned, env, { transcript, stderrLog }, signal, onEvent);
+		} finally {
+			await rm(tmp, { recursive: true, force: true });
+		}
 	}
 
 	private spawnWorker(
 		spec: TaskSpec,
+		{ command, args }: { command: string; args: string[] },
 		env: NodeJS.ProcessEnv,
 		{ transcript, stderrLog }: { transcript: WriteStream; stderrLog: WriteStream },
 		signal: AbortSignal,
 		onEvent: (event: WorkerEvent) => void,
 	): Promise<WorkerOutcome> {
-		const { command, args } = piCommand();
-		const child = spawn(command, [...args, ...piArgs(spec)], {
+		const child = spawn(command, args, {
 			cwd: spec.cwd,
 			env,
 			stdio: ["ignore", "pipe", "pipe"],

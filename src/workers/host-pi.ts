@@ -85,7 +85,8 @@ function parseHostPi(text: string | undefined): PiCommand | undefined {
 	}
 }
 
-function which(name: string, path: string): string | undefined {
+/** The real path of program `name` in the directories of `path` (a PATH value), if any. */
+export function which(name: string, path: string): string | undefined {
 	for (const dir of path.split(delimiter)) {
 		if (!dir) continue;
 		const file = join(dir, name);

@@ -123,5 +123,9 @@ export interface WorkerRuntime {
 	readonly notes?: readonly string[];
 	/** Whether a task with these tools would run where it can take messages mid-run (see TaskSpec.steerable). */
 	canSteer?(spec: Pick<TaskSpec, "tools">): boolean;
+	/** Whether a task with these tools runs in the OS sandbox (workers/sandbox.ts); recorded on its task.started. */
+	sandboxed?(spec: Pick<TaskSpec, "tools">): boolean;
+	/** Why its workers run without the sandbox the config asked for (`auto` where none can start): said once per run. */
+	readonly unsandboxed?: string;
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome>;
 }

@@ -209,3 +209,23 @@ test("the session's light policy reader takes a repository's autonomy only when 
 		process.env.PI_CREW_HOME = previous;
 	}
 });
+
+test("a repository may raise the sandbox (required, network none), never lower it", async () => {
+	const raised = await setup({ project: { "config.yaml": "sandbox: required\nsandboxNetwork: none\n" } });
+	const up = await resolveConfig(raised.repo, raised.home);
+	assert.equal(up.values.sandbox, "required");
+	assert.equal(up.values.sandboxNetwork, "none");
+	assert.deepEqual(brief(up.problems), []);
+	const lowered = await setup({
+		user: "sandbox: required\n",
+		project: { "config.yaml": "sandbox: off\nsandboxNetwork: open\n" },
+	});
+	const down = await resolveConfig(lowered.repo, lowered.home);
+	assert.equal(down.values.sandbox, "required");
+	assert.equal(down.values.sandboxNetwork, "open");
+	assert.deepEqual(brief(down.problems), [
+		`sandbox@1: ignored: looser than your config (sandbox is required: user ${join(lowered.home, "config.yaml")}:1)`,
+	]);
+	const none = await setup({ project: { "config.yaml": "sandbox: off\n" } });
+	assert.equal((await resolveConfig(none.repo, none.home)).values.sandbox, "auto", "the default is auto");
+});
