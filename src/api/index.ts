@@ -5,7 +5,6 @@
 import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import type { SandboxMode } from "../config/home.js";
 import type { EffectiveConfig, ResolvedConfig } from "../config/resolve.js";
 import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
