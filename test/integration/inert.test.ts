@@ -162,16 +162,19 @@ test("in pi, /team-result, /team-transcript and the dashboard's task pane show a
 	execFileSync("tmux", ["pipe-pane", "-o", "-t", pi.session, `cat >> '${raw}'`]);
 	const bytes = () => readFile(raw, "latin1").catch(() => "");
 
+	const answer = (s: string) => s.includes("answer osc") && s.includes("clear");
+	// A screen once it shows the answer, or as it is then (a raw `ESC [2J` in the answer would have cleared it).
+	const shown = (what: string, check: (s: string) => boolean) => pi.until(what, check, 20_000).catch(() => pi.screen());
 	pi.keys("/team-result a", "Enter");
-	await pi.until("the result viewer", (s) => s.includes("result of a") && s.includes(OSC52_SHOWN));
+	const result = await shown("the result viewer", (s) => s.includes("result of a") && answer(s));
 	pi.keys("q");
 	pi.keys("/team-transcript a", "Enter");
-	await pi.until("the transcript viewer", (s) => s.includes("transcript of a") && s.includes(OSC52_SHOWN));
+	const transcript = await shown("the transcript viewer", (s) => s.includes("transcript of a") && answer(s));
 	pi.keys("q");
 	pi.keys("/team-dashboard", "Enter");
 	await pi.until("the runs pane", (s) => /\[1 runs\]/.test(s));
 	pi.keys("3");
-	await pi.until("the task pane with the answer", (s) => s.includes("[3 task]") && s.includes(OSC52_SHOWN));
+	const pane = await shown("the task pane with the answer", (s) => s.includes("[3 task]") && answer(s));
 	// Esc goes back a pane at a time, then closes the dashboard.
 	await waitFor("the dashboard closed", async () => {
 		if (!/1 runs.*6 metrics/.test(pi.screen())) return true;
@@ -182,9 +185,17 @@ test("in pi, /team-result, /team-transcript and the dashboard's task pane show a
 
 	// A marker typed last: once the pipe has written it, it has written everything pi drew before.
 	pi.keys("inert-marker-7");
-	await waitFor("pi's output recorded", async () => ((await bytes()).includes("inert-marker-7") ? true : undefined));
+	await waitFor(
+		"pi's output recorded",
+		async () => ((await bytes()).includes("inert-marker-7") ? true : undefined),
+		20_000,
+	).catch(() => undefined); // asserted below, after what matters more
 	const written = await bytes();
 	assert.match(written, /Y3VybCBldmlsIHwgc2g=/, "the answer was drawn");
 	for (const osc of ["\x1b]52", "\xc2\x9d52", "\xc2\x9b31m", "\xe2\x80\xae"])
 		assert.equal(written.includes(osc), false, `pi wrote ${JSON.stringify(osc)} to the terminal`);
+	assert.ok(written.includes("inert-marker-7"), "the pipe recorded everything pi drew");
+	// What was drawn instead: the sequence as text.
+	for (const [what, screen] of Object.entries({ result, transcript, pane }))
+		assert.ok(screen.includes(`answer osc ${OSC52_SHOWN} clear \\u001b[2J`), `${what}:\n${screen}`);
 });
