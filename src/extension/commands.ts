@@ -6,6 +6,7 @@
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
 import type { ExtensionAPI } from "../host.js";
+import { inertLine } from "../util/inert.js";
 import { inertContext } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 
@@ -39,7 +40,7 @@ async function teamNames(prefix: string) {
 		const catalog = await api.resources(process.cwd());
 		return [...catalog.teams.values()]
 			.filter((t) => t.name.startsWith(prefix))
-			.map((t) => ({ value: `${t.name} `, label: t.name, description: t.description.replace(/\s+/g, " ") }));
+			.map((t) => ({ value: `${t.name} `, label: t.name, description: inertLine(t.description) }));
 	} catch {
 		return null;
 	}
@@ -52,7 +53,11 @@ async function runIds(prefix: string) {
 		return runs
 			.filter((r) => r.state.runId.startsWith(prefix))
 			.reverse()
-			.map((r) => ({ value: r.state.runId, label: r.state.runId, description: `${r.status} ${r.state.team}` }));
+			.map((r) => ({
+				value: r.state.runId,
+				label: r.state.runId,
+				description: inertLine(`${r.status} ${r.state.team}`),
+			}));
 	} catch {
 		return null;
 	}
@@ -66,7 +71,7 @@ async function taskIds(prefix: string) {
 		const view = await api.runStatus(process.cwd(), runId);
 		return [...view.state.tasks.values()]
 			.filter((t) => t.id.startsWith(taskPrefix))
-			.map((t) => ({ value: `${runId} ${t.id}`, label: t.id, description: `${t.status} ${t.role}` }));
+			.map((t) => ({ value: `${runId} ${t.id}`, label: t.id, description: inertLine(`${t.status} ${t.role}`) }));
 	} catch {
 		return null;
 	}
