@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { runTeam } from "../api/index.js";
 import { progressLine, renderRun } from "../view/render.js";
+import { warn } from "./print.js";
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "examples", "demo");
 
@@ -38,7 +39,7 @@ export async function demo(): Promise<number> {
 	process.env.PI_CODING_AGENT_DIR ??= join(work, "pi-agent");
 	process.env.PI_OFFLINE = "1";
 	const before = await repoTests(repo);
-	const log = (line: string) => process.stderr.write(`${line}\n`);
+	const log = (line: string) => warn(`${line}\n`);
 	log(`pi-crew demo: a sample repo with a failing test, in ${repo}`);
 	log(`tests before: ${tally(before.output)}\n`);
 	log('running team fast-fix: "make the failing average test pass" (offline scripted model, real pi workers)\n');

@@ -1,7 +1,9 @@
 /** CLI commands of the run lifecycle: cancel, resume, deadletter, and the hidden `_coordinate` of background runs. */
 import * as api from "../api/index.js";
 import * as lifecycle from "../api/lifecycle.js";
+import { inertLine } from "../util/inert.js";
 import { foreground, out, report, type Values } from "./main.js";
+import { print, warn } from "./print.js";
 
 export async function lifecycleCommand(command: string, args: string[], v: Values): Promise<number> {
 	switch (command) {
@@ -24,7 +26,7 @@ export async function lifecycleCommand(command: string, args: string[], v: Value
 			const [runId] = args;
 			if (!runId) throw new api.UsageError("usage: pi-crew _coordinate <runId>");
 			const view = await lifecycle.coordinateBackground(v.cwd, runId);
-			process.stderr.write(`run ${runId} ended ${view.status}\n`);
+			warn(`run ${runId} ended ${view.status}\n`);
 			return 0;
 		}
 		default:
@@ -43,7 +45,7 @@ async function cancel(args: string[], v: Values): Promise<number> {
 				? `run ${runId} already ended ${result.view.status}: nothing to cancel`
 				: `run ${runId} is interrupted (no coordinator is running it): nothing to cancel${result.reaped ? `; stopped ${result.reaped} stray process(es)` : ""}`;
 	if (v.json) out({ outcome: result.outcome, message, run: api.runJson(result.view) });
-	else process.stdout.write(`${message}\n`);
+	else print(`${message}\n`);
 	return 0;
 }
 
@@ -71,18 +73,18 @@ async function deadletter(args: string[], v: Values): Promise<number> {
 		const view = await lifecycle.deadLetterTask(v.cwd, runId, taskId);
 		if (v.json) out(api.runJson(view));
 		else
-			process.stdout.write(
+			print(
 				`task ${taskId} of run ${runId} is dead-lettered (manual); requeue: pi-crew deadletter requeue ${runId} ${taskId}\n`,
 			);
 		return 0;
 	}
 	const letters = await lifecycle.listDeadLetters(v.cwd, args[0]);
 	if (v.json) out(letters);
-	else if (letters.length === 0) process.stdout.write("no dead-lettered tasks\n");
+	else if (letters.length === 0) print("no dead-lettered tasks\n");
 	else
 		for (const d of letters)
-			process.stdout.write(
-				`${d.ts}  ${d.runId}  ${d.taskId.padEnd(16)} ${d.reason.padEnd(15)} ${d.attempts} attempt(s)  ${d.detail}\n`,
+			print(
+				`${d.ts}  ${d.runId}  ${d.taskId.padEnd(16)} ${inertLine(d.reason).padEnd(15)} ${d.attempts} attempt(s)  ${inertLine(d.detail)}\n`,
 			);
 	return 0;
 }

@@ -7,8 +7,10 @@ import { parseArgs } from "node:util";
 import * as api from "../api/index.js";
 import { stopBackground } from "../util/background.js";
 import { CrewError } from "../util/errors.js";
+import { inertLine } from "../util/inert.js";
 import { progressLine, renderConfig, renderPlan, renderRun } from "../view/render.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
+import { print, warn } from "./print.js";
 
 const USAGE = `pi-crew: run teams of pi agents on a repository
 
@@ -98,7 +100,7 @@ function parse(argv: string[]) {
 }
 
 export function out(value: unknown): void {
-	process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+	print(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Node timers cannot wait longer than 2^31-1 ms (about 24 days). */
@@ -117,7 +119,7 @@ export function foreground(): { signal: AbortSignal; onEvent: api.OnEvent } {
 	const controller = new AbortController();
 	const onSignal = (sig: NodeJS.Signals) => {
 		if (controller.signal.aborted) process.exit(130);
-		process.stderr.write(`\n${sig}: cancelling the run (workers are being stopped; again to quit now)\n`);
+		warn(`\n${sig}: cancelling the run (workers are being stopped; again to quit now)\n`);
 		controller.abort();
 	};
 	process.on("SIGINT", onSignal);
@@ -126,7 +128,7 @@ export function foreground(): { signal: AbortSignal; onEvent: api.OnEvent } {
 		signal: controller.signal,
 		onEvent: (event, state) => {
 			const line = progressLine(event, state);
-			if (line) process.stderr.write(`${line}\n`);
+			if (line) warn(`${line}\n`);
 		},
 	};
 }
@@ -135,12 +137,12 @@ export function foreground(): { signal: AbortSignal; onEvent: api.OnEvent } {
 export function report(view: api.RunView, v: Values): number {
 	if (v.json) out(api.runJson(view));
 	else if (v.background) {
-		process.stdout.write(`${view.state.runId}\n`);
-		process.stderr.write(
+		print(`${view.state.runId}\n`);
+		warn(
 			`run ${view.state.runId} continues in the background (coordinator pid ${view.coordinator?.pid ?? "?"}).\n` +
 				`  follow: pi-crew status ${view.state.runId} --follow\n  stop:   pi-crew cancel ${view.state.runId}\n`,
 		);
-	} else process.stderr.write(`\n${renderRun(view)}\n`);
+	} else warn(`\n${renderRun(view)}\n`);
 	if (v.background) return 0;
 	return view.status === "succeeded" ? 0 : 1;
 }
@@ -201,12 +203,10 @@ async function importCommand(args: string[], v: Values): Promise<number> {
 	if (v.json) out(report);
 	else
 		for (const f of report) {
-			process.stdout.write(
-				`${f.outcome.padEnd(13)} ${f.kind} ${f.name ?? "?"}: ${f.source}${f.target ? ` -> ${f.target}` : ""}\n`,
-			);
-			if (f.converted.length > 0) process.stdout.write(`  converted: ${f.converted.join("; ")}\n`);
-			for (const d of f.dropped) process.stdout.write(`  dropped ${d.field}: ${d.why}\n`);
-			for (const p of f.problems) process.stdout.write(`  ${p.replace(/\n/g, "\n  ")}\n`);
+			print(`${f.outcome.padEnd(13)} ${f.kind} ${f.name ?? "?"}: ${f.source}${f.target ? ` -> ${f.target}` : ""}\n`);
+			if (f.converted.length > 0) print(`  converted: ${f.converted.join("; ")}\n`);
+			for (const d of f.dropped) print(`  dropped ${d.field}: ${d.why}\n`);
+			for (const p of f.problems) print(`  ${p.replace(/\n/g, "\n  ")}\n`);
 		}
 	return report.some((f) => f.outcome === "invalid") ? 2 : 0;
 }
@@ -220,7 +220,7 @@ async function exportAgentsCommand(args: string[], v: Values): Promise<number> {
 		force: v.force,
 	});
 	if (v.json) out({ files });
-	else for (const f of files) process.stdout.write(`wrote ${f}\n`);
+	else for (const f of files) print(`wrote ${f}\n`);
 	return 0;
 }
 
@@ -232,7 +232,7 @@ async function apply(args: string[], v: Values): Promise<number> {
 async function applied(result: Awaited<ReturnType<typeof api.applyRun>>, v: Values): Promise<void> {
 	if (v.json && !v.apply) out(result);
 	else
-		process.stderr.write(
+		warn(
 			result.from === result.to
 				? `the checkout already has run ${result.runId}'s work (${result.branch})\n`
 				: `applied run ${result.runId}: the checkout moved from ${result.from.slice(0, 12)} to ${result.to.slice(0, 12)} (${result.branch}), a fast-forward\n`,
@@ -251,8 +251,8 @@ async function listResources(kind: "agents" | "teams" | "workflows", v: Values):
 	if (v.json) out(items);
 	else
 		for (const r of items)
-			process.stdout.write(
-				`${r.name.padEnd(20)} ${r.scope.padEnd(8)} ${r.disabled ? "(disabled) " : ""}${r.description}\n`,
+			print(
+				`${inertLine(r.name).padEnd(20)} ${r.scope.padEnd(8)} ${r.disabled ? "(disabled) " : ""}${inertLine(r.description)}\n`,
 			);
 	return 0;
 }
@@ -269,7 +269,7 @@ export async function main(argv: string[]): Promise<number> {
 	const { values: v, positionals } = parse(argv);
 	const [command, ...args] = positionals;
 	if (v.help || !command || command === "help") {
-		process.stdout.write(`${USAGE}\n`);
+		print(`${USAGE}\n`);
 		return command || v.help ? 0 : 2;
 	}
 	// A directory named on the command line must exist: a typo must not start a run, or write files, elsewhere.
@@ -320,19 +320,19 @@ async function status(args: string[], v: Values): Promise<number> {
 	if (v.watch) {
 		const { watchRun } = await import("./watch.js");
 		const final = await watchRun(v.cwd, view.state.runId);
-		if (!process.stdout.isTTY) process.stderr.write(`\n${renderRun(final)}\n`);
+		if (!process.stdout.isTTY) warn(`\n${renderRun(final)}\n`);
 		return final.status === "succeeded" ? 0 : 1;
 	}
 	if (v.follow) {
 		const { follow } = await import("../api/lifecycle.js");
 		const final = await follow(v.cwd, view.state.runId, (event, state) => {
 			const line = progressLine(event, state);
-			if (line) process.stderr.write(`${line}\n`);
+			if (line) warn(`${line}\n`);
 		});
 		return report(final, { ...v, background: false });
 	}
 	if (v.json) out(api.runJson(view));
-	else process.stdout.write(`${renderRun(view)}\n`);
+	else print(`${renderRun(view)}\n`);
 	return 0;
 }
 
@@ -350,21 +350,20 @@ async function list(_: string[], v: Values): Promise<number> {
 		});
 		return 0;
 	}
-	if (runs.length === 0 && broken.length === 0) process.stdout.write("no runs yet\n");
+	if (runs.length === 0 && broken.length === 0) print("no runs yet\n");
 	for (const view of runs)
-		process.stdout.write(
-			`${view.state.runId}  ${(foreign.has(view.state.runId) ? "foreign" : api.shownStatus(view)).padEnd(11)} ${view.state.team.padEnd(18)} ${view.state.goal.split("\n")[0]?.slice(0, 60)}\n`,
+		print(
+			`${view.state.runId}  ${(foreign.has(view.state.runId) ? "foreign" : api.shownStatus(view)).padEnd(11)} ${inertLine(view.state.team).padEnd(18)} ${inertLine(view.state.goal.split("\n")[0]?.slice(0, 60) ?? "")}\n`,
 		);
-	for (const b of broken) process.stderr.write(`${b.runId}: cannot read this run: ${b.error}\n`);
-	for (const [id, why] of foreign) process.stderr.write(`${id}: foreign, never resumed here: ${why}\n`);
+	for (const b of broken) warn(`${b.runId}: cannot read this run: ${b.error}\n`);
+	for (const [id, why] of foreign) warn(`${id}: foreign, never resumed here: ${why}\n`);
 	const untrusted = runs.filter((view) => view.integrity !== "verified" && !foreign.has(view.state.runId));
-	for (const view of untrusted)
-		process.stderr.write(`${view.state.runId}: ${view.integrity}: ${api.untrustedReason(view)}\n`);
+	for (const view of untrusted) warn(`${view.state.runId}: ${view.integrity}: ${api.untrustedReason(view)}\n`);
 	const interrupted = runs.filter(
 		(view) => view.status === "interrupted" && view.integrity === "verified" && !foreign.has(view.state.runId),
 	);
 	if (interrupted.length > 0)
-		process.stderr.write(
+		warn(
 			`${interrupted.length} interrupted run(s): their coordinator is gone. Resume with: pi-crew resume ${interrupted.at(-1)?.state.runId}\n`,
 		);
 	return 0;
@@ -376,10 +375,8 @@ async function events(args: string[], v: Values): Promise<number> {
 	if (v.json) out({ events, problems });
 	else {
 		for (const e of events)
-			process.stdout.write(
-				`${String(e.seq).padStart(5)} ${e.ts} ${e.type.padEnd(15)} ${e.taskId ?? ""} ${JSON.stringify(e.data)}\n`,
-			);
-		for (const p of problems) process.stderr.write(`${api.formatProblem(p)}\n`);
+			print(`${String(e.seq).padStart(5)} ${e.ts} ${e.type.padEnd(15)} ${e.taskId ?? ""} ${JSON.stringify(e.data)}\n`);
+		for (const p of problems) warn(`${api.formatProblem(p)}\n`);
 	}
 	return 0;
 }
@@ -397,9 +394,9 @@ async function validate(_: string[], v: Values): Promise<number> {
 			problems,
 		});
 	else {
-		for (const p of problems) process.stderr.write(`${api.formatProblem(p)}\n`);
+		for (const p of problems) warn(`${api.formatProblem(p)}\n`);
 		const warnings = problems.length - errors.length;
-		process.stdout.write(
+		print(
 			`${errors.length === 0 ? "ok" : `${errors.length} error(s)`}: ${counts}${warnings > 0 ? `, ${warnings} warning(s)` : ""}\n`,
 		);
 	}
@@ -410,9 +407,9 @@ async function init(_: string[], v: Values): Promise<number> {
 	const { created, kept } = await (await import("../api/init.js")).initProject(v.cwd);
 	if (v.json) out({ created, kept });
 	else {
-		for (const f of created) process.stdout.write(`created ${f}\n`);
-		for (const f of kept) process.stdout.write(`kept    ${f} (exists)\n`);
-		process.stdout.write('next: pi-crew validate, then pi-crew run docs "<what to check>"\n');
+		for (const f of created) print(`created ${f}\n`);
+		for (const f of kept) print(`kept    ${f} (exists)\n`);
+		print('next: pi-crew validate, then pi-crew run docs "<what to check>"\n');
 	}
 	return 0;
 }
@@ -426,7 +423,7 @@ async function trust(args: string[], v: Values): Promise<number> {
 			? { repo: api.findRepo(v.cwd), ...api.projectTrust(api.findRepo(v.cwd)) }
 			: await api.setProjectTrust(v.cwd, answer === "yes");
 	if (v.json) out(decision);
-	else process.stdout.write(`${decision.repo}: ${decision.why}\n`);
+	else print(`${decision.repo}: ${decision.why}\n`);
 	return 0;
 }
 
@@ -435,7 +432,7 @@ async function plan(args: string[], v: Values): Promise<number> {
 	if (!team) throw new api.UsageError("usage: pi-crew plan <team> [--workflow W]");
 	const planned = await api.planTeam(v.cwd, team, v.workflow);
 	if (v.json) out(planned);
-	else process.stdout.write(`${renderPlan(planned)}\n`);
+	else print(`${renderPlan(planned)}\n`);
 	return 0;
 }
 
@@ -445,16 +442,14 @@ async function recommend(args: string[], v: Values): Promise<number> {
 	if (v.json) out(ranked);
 	else
 		for (const r of ranked.slice(0, 3))
-			process.stdout.write(
-				`${r.team.padEnd(18)} score ${String(r.score).padEnd(3)} ${r.reasons.slice(0, 3).join("; ")}\n`,
-			);
+			print(`${r.team.padEnd(18)} score ${String(r.score).padEnd(3)} ${r.reasons.slice(0, 3).join("; ")}\n`);
 	return 0;
 }
 
 async function config(_: string[], v: Values): Promise<number> {
 	const effective = await api.effectiveConfig(v.cwd);
 	if (v.json) out(effective);
-	else process.stdout.write(`${renderConfig(effective)}\n`);
+	else print(`${renderConfig(effective)}\n`);
 	return 0;
 }
 
@@ -462,15 +457,15 @@ async function doctor(_: string[], v: Values): Promise<number> {
 	if (v.export !== undefined) {
 		const { path, report } = await (await import("../api/metrics.js")).exportDiagnostics(v.cwd, v.export);
 		if (v.json) out({ path, schemaVersion: report.schemaVersion });
-		else process.stdout.write(`${path}\n`);
+		else print(`${path}\n`);
 		return 0;
 	}
 	const found = await (await import("../api/doctor.js")).doctor(v.cwd);
 	if (v.json) out(found);
 	else {
-		process.stdout.write(`pi-crew doctor: ${found.repo}\n`);
+		print(`pi-crew doctor: ${found.repo}\n`);
 		for (const c of found.checks)
-			process.stdout.write(
+			print(
 				`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"}  ${c.name}: ${c.detail}${c.hint ? `\n      fix: ${c.hint}` : ""}\n`,
 			);
 	}
@@ -485,7 +480,7 @@ export async function cli(argv: string[]): Promise<void> {
 		const e = err as Error & { code?: string };
 		// Our errors carry their exit code; node's argument parser's are bad usage; anything else is a bug (stack).
 		const explained = err instanceof CrewError ? err.exitCode : e.code?.startsWith("ERR_PARSE_ARGS") ? 2 : undefined;
-		process.stderr.write(`pi-crew: ${explained ? e.message : (e.stack ?? e.message)}\n`);
+		warn(`pi-crew: ${explained ? e.message : (e.stack ?? e.message)}\n`);
 		code = explained ?? 1;
 	}
 	process.exitCode = code;

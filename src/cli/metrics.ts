@@ -2,6 +2,7 @@
 import * as api from "../api/index.js";
 import { renderMetrics } from "../view/render.js";
 import { out, positiveInt, type Values } from "./main.js";
+import { print, warn } from "./print.js";
 
 export async function metricsCommand(args: string[], v: Values): Promise<number> {
 	const metrics = await import("../api/metrics.js");
@@ -10,7 +11,7 @@ export async function metricsCommand(args: string[], v: Values): Promise<number>
 		const port = v.port === "0" ? 0 : positiveInt("port", v.port, 65535);
 		const endpoint = await metrics.serveMetrics(v.cwd, port);
 		if (v.json) out({ url: endpoint.url });
-		else process.stderr.write(`serving ${endpoint.url} (Ctrl-C to stop)\n`);
+		else warn(`serving ${endpoint.url} (Ctrl-C to stop)\n`);
 		await new Promise<void>((resolve) => {
 			process.once("SIGINT", resolve);
 			process.once("SIGTERM", resolve);
@@ -20,15 +21,15 @@ export async function metricsCommand(args: string[], v: Values): Promise<number>
 	}
 	const req = { cwd: v.cwd, runId: args[0], filter: v.filter };
 	if (v.prometheus) {
-		process.stdout.write(await metrics.metricsExposition(req));
+		print(await metrics.metricsExposition(req));
 		return 0;
 	}
 	const view = await metrics.metricsSnapshot(req);
 	if (v.json) out(view);
 	else {
-		process.stdout.write(`${renderMetrics(view.metrics)}\n`);
-		process.stderr.write(`${view.runs} run(s) replayed from ${view.repo}/.crew/runs\n`);
+		print(`${renderMetrics(view.metrics)}\n`);
+		warn(`${view.runs} run(s) replayed from ${view.repo}/.crew/runs\n`);
 	}
-	for (const b of view.broken) process.stderr.write(`${b.runId}: cannot read this run: ${b.error}\n`);
+	for (const b of view.broken) warn(`${b.runId}: cannot read this run: ${b.error}\n`);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /** CLI commands that move or remove whole runs: export, import, prune, forget, cleanup. */
 import * as api from "../api/index.js";
 import { out, type Values } from "./main.js";
+import { print, warn } from "./print.js";
 
 export async function runsCommand(command: string, args: string[], v: Values): Promise<number> {
 	switch (command) {
@@ -27,12 +28,12 @@ async function exportRun(args: string[], v: Values): Promise<number> {
 	const done = await exportRun(v.cwd, runId, v.out);
 	if (v.json) out({ path: done.path, bytes: done.bytes, manifest: done.manifest });
 	else {
-		process.stdout.write(`${done.path}\n`);
+		print(`${done.path}\n`);
 		const { files, skipped } = done.manifest;
-		process.stderr.write(
+		warn(
 			`run ${runId}: ${files.length} files in ${done.bytes} bytes (gzipped), secrets redacted, creator mark dropped\n`,
 		);
-		for (const s of skipped) process.stderr.write(`  not exported: ${s.path}: ${s.why}\n`);
+		for (const s of skipped) warn(`  not exported: ${s.path}: ${s.why}\n`);
 	}
 	return 0;
 }
@@ -44,8 +45,8 @@ async function importRun(args: string[], v: Values): Promise<number> {
 	const done = await importBundle(v.cwd, file);
 	if (v.json) out({ runId: done.runId, dir: done.dir, files: done.files, bytes: done.bytes });
 	else {
-		process.stdout.write(`${done.runId}\n`);
-		process.stderr.write(
+		print(`${done.runId}\n`);
+		warn(
 			`imported run ${done.runId} (${done.files} files, exported ${done.manifest.created} by pi-crew ${done.manifest.piCrew}) into ${done.dir}\n` +
 				`  it is foreign here: inspect it (pi-crew status ${done.runId}, events, summary); it is never resumed here\n`,
 		);
@@ -70,11 +71,11 @@ async function prune(args: string[], v: Values): Promise<number> {
 		return 0;
 	}
 	for (const r of result.removed)
-		process.stdout.write(
+		print(
 			`${result.dryRun ? "would remove" : "removed"} ${r.runId}  ${r.status.padEnd(11)} last active ${r.lastActivity}\n`,
 		);
-	for (const s of result.skipped) process.stdout.write(`left ${s.runId}: ${s.why}\n`);
-	process.stderr.write(
+	for (const s of result.skipped) print(`left ${s.runId}: ${s.why}\n`);
+	warn(
 		`${result.removed.length} run(s) ${result.dryRun ? "to remove" : "removed"}, ${result.skipped.length} left alone, ${result.kept} kept (younger or in another status)${result.dryRun ? "; nothing was deleted (--dry-run)" : ""}\n`,
 	);
 	return 0;
@@ -86,8 +87,8 @@ async function forget(args: string[], v: Values): Promise<number> {
 	const { forgetRun } = await import("../api/prune.js");
 	const done = await forgetRun(v.cwd, runId, { dryRun: v["dry-run"] });
 	if (v.json) out({ dryRun: v["dry-run"] === true, ...done });
-	else if (v["dry-run"]) process.stdout.write(`would forget run ${runId} (${done.status}); nothing was deleted\n`);
-	else process.stdout.write(`forgot run ${runId} (${done.status}): ${done.entries} files and directories removed\n`);
+	else if (v["dry-run"]) print(`would forget run ${runId} (${done.status}); nothing was deleted\n`);
+	else print(`forgot run ${runId} (${done.status}): ${done.entries} files and directories removed\n`);
 	return 0;
 }
 
@@ -100,9 +101,9 @@ async function cleanup(args: string[], v: Values): Promise<number> {
 		return 0;
 	}
 	const verb = result.dryRun ? "would remove" : "removed";
-	for (const r of result.removed) process.stdout.write(`${verb} ${r.path}: ${r.why}\n`);
-	for (const s of result.skippedRuns) process.stderr.write(`left run ${s.runId} alone: ${s.why}\n`);
-	process.stderr.write(
+	for (const r of result.removed) print(`${verb} ${r.path}: ${r.why}\n`);
+	for (const s of result.skippedRuns) warn(`left run ${s.runId} alone: ${s.why}\n`);
+	warn(
 		`${result.removed.length} leftover(s) ${result.dryRun ? "to remove" : "removed"}${result.dryRun ? "; nothing was deleted (--dry-run)" : ""}\n`,
 	);
 	return 0;

@@ -8,6 +8,7 @@ import { RunTail, type RunView } from "../store/run-store.js";
 import { findRepo } from "../util/repo.js";
 import { renderBoard, type Tone } from "../view/board.js";
 import { progressLine } from "../view/render.js";
+import { print } from "./print.js";
 
 const ANSI: Record<Tone, string> = {
 	accent: "\x1b[36m",
@@ -50,7 +51,7 @@ export async function watchRun(cwd: string | undefined, runId: string, signal?: 
 			runId,
 			(event, state) => {
 				const line = progressLine(event, state);
-				if (line) out.write(`${line}\n`);
+				if (line) print(`${line}\n`);
 			},
 			signal,
 		);

@@ -6,6 +6,8 @@
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
 import type { ExtensionAPI } from "../host.js";
+import { inertLine } from "../util/inert.js";
+import { inertContext } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 
 type Ui = {
@@ -38,7 +40,7 @@ async function teamNames(prefix: string) {
 		const catalog = await api.resources(process.cwd());
 		return [...catalog.teams.values()]
 			.filter((t) => t.name.startsWith(prefix))
-			.map((t) => ({ value: `${t.name} `, label: t.name, description: t.description.replace(/\s+/g, " ") }));
+			.map((t) => ({ value: `${t.name} `, label: t.name, description: inertLine(t.description) }));
 	} catch {
 		return null;
 	}
@@ -51,7 +53,11 @@ async function runIds(prefix: string) {
 		return runs
 			.filter((r) => r.state.runId.startsWith(prefix))
 			.reverse()
-			.map((r) => ({ value: r.state.runId, label: r.state.runId, description: `${r.status} ${r.state.team}` }));
+			.map((r) => ({
+				value: r.state.runId,
+				label: r.state.runId,
+				description: inertLine(`${r.status} ${r.state.team}`),
+			}));
 	} catch {
 		return null;
 	}
@@ -65,7 +71,7 @@ async function taskIds(prefix: string) {
 		const view = await api.runStatus(process.cwd(), runId);
 		return [...view.state.tasks.values()]
 			.filter((t) => t.id.startsWith(taskPrefix))
-			.map((t) => ({ value: `${runId} ${t.id}`, label: t.id, description: `${t.status} ${t.role}` }));
+			.map((t) => ({ value: `${runId} ${t.id}`, label: t.id, description: inertLine(`${t.status} ${t.role}`) }));
 	} catch {
 		return null;
 	}
@@ -117,6 +123,9 @@ export function registerCommands(
 	pi: ExtensionAPI,
 	hooks: { autonomyChanged(): void; runStarted(runId: string, since?: string): void },
 ): void {
+	// Every command's notices and widgets carry text from runs and repositories: made inert on the way to the terminal.
+	const register: typeof pi.registerCommand = (name, options) =>
+		pi.registerCommand(name, { ...options, handler: (args, ctx) => options.handler(args, inertContext(ctx)) });
 	// Runs this session started in this process: cancelled when the session ends (they can be resumed later).
 	const inSession = new Set<AbortController>();
 	pi.on("session_shutdown", () => {
@@ -131,7 +140,7 @@ export function registerCommands(
 			.finally(() => inSession.delete(controller));
 		if (!ctx.hasUI) await done;
 	};
-	pi.registerCommand("team-autonomy", {
+	register("team-autonomy", {
 		description:
 			"Show or set whether the agent may start team runs: /team-autonomy [manual|suggested|assisted|aggressive]",
 		getArgumentCompletions: async (prefix) => {
@@ -169,7 +178,7 @@ export function registerCommands(
 		},
 	});
 
-	pi.registerCommand("team-run", {
+	register("team-run", {
 		description: "Run a team on a goal: /team-run [team] <goal…> [--bg]",
 		getArgumentCompletions: (prefix) => (prefix.includes(" ") ? null : teamNames(prefix)),
 		handler: async (args, ctx) => {
@@ -206,14 +215,14 @@ export function registerCommands(
 	});
 
 	for (const [name, view] of Object.entries(VIEWS))
-		pi.registerCommand(name, {
+		register(name, {
 			description: view.description,
 			getArgumentCompletions: view.takesRunId ? (prefix) => runIds(prefix) : undefined,
 			handler: reporting(async (args, ctx) =>
 				ctx.ui.notify(await view.act(ctx.cwd, args.trim() || undefined, ctx), "info"),
 			),
 		});
-	pi.registerCommand("team-dashboard", {
+	register("team-dashboard", {
 		description: "Open the dashboard: runs, task graph, task, events, dead-letters, metrics: /team-dashboard [runId]",
 		getArgumentCompletions: (prefix) => runIds(prefix),
 		handler: reporting(async (args, ctx) => (await lazy.dashboard()).openDashboard(ctx, args.trim() || undefined)),
@@ -222,12 +231,12 @@ export function registerCommands(
 		["team-result", "result"],
 		["team-transcript", "transcript"],
 	] as const)
-		pi.registerCommand(name, {
+		register(name, {
 			description: `Show a task's ${kind} as scrollable markdown: /${name} [runId] [taskId]`,
 			getArgumentCompletions: (prefix) => (prefix.includes(" ") ? taskIds(prefix) : runIds(prefix)),
 			handler: reporting(async (args, ctx) => (await lazy.dashboard()).openViewer(ctx, kind, args)),
 		});
-	pi.registerCommand("team-resume", {
+	register("team-resume", {
 		description: "Resume an interrupted or cancelled run: /team-resume [runId] [--bg]",
 		getArgumentCompletions: (prefix) => runIds(prefix),
 		handler: async (args, ctx) => {

@@ -13,6 +13,7 @@ import { setReporter, stopBackground } from "../util/background.js";
 import { findRepo } from "../util/repo.js";
 import { recordHostPi } from "../workers/host-pi.js";
 import { registerCommands } from "./commands.js";
+import { inertUi } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 import type { LiveRuns } from "./live.js";
 import { registerSubagentTools } from "./subagents.js";
@@ -57,7 +58,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 		liveBoot = () =>
 			(live ??= lazy
 				.live()
-				.then((m) => m.startLive(repo, ctx.ui, ctx.mode === "tui"))
+				.then((m) => m.startLive(repo, inertUi(ctx.ui), ctx.mode === "tui"))
 				.catch(() => undefined));
 		if (hasRuns(ctx.cwd)) void liveBoot();
 		else
@@ -86,15 +87,16 @@ export default function piCrew(pi: ExtensionAPI): void {
 			return { systemPrompt: `${event.systemPrompt}\n\n${await policy}` };
 		} catch (err) {
 			policy = undefined; // try again next turn (the config may be fixed by then)
-			ctx.ui.notify(`pi-crew: no delegation policy this turn: ${(err as Error).message}`, "warning");
+			inertUi(ctx.ui).notify(`pi-crew: no delegation policy this turn: ${(err as Error).message}`, "warning");
 			return undefined;
 		}
 	});
 	// Background problems (a failing metrics exporter) become notifications: stderr would garble pi's screen.
 	let endpoint: Promise<{ close(): Promise<void> } | undefined> | undefined;
 	pi.on("session_start", (_event, ctx) => {
-		setReporter((line) => ctx.ui.notify(line, "warning"));
-		endpoint = serveConfiguredMetrics(ctx.cwd, (line) => ctx.ui.notify(line, "warning"));
+		const ui = inertUi(ctx.ui);
+		setReporter((line) => ui.notify(line, "warning"));
+		endpoint = serveConfiguredMetrics(ctx.cwd, (line) => ui.notify(line, "warning"));
 	});
 	pi.on("session_shutdown", async () => {
 		await (await endpoint)?.close();
@@ -111,7 +113,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 			.then(async (dead) => (dead ? (await lazy.lifecycle()).findInterrupted(ctx.cwd) : []))
 			.then((runs) => {
 				for (const run of runs)
-					ctx.ui.notify(
+					inertUi(ctx.ui).notify(
 						`pi-crew: run ${run.state.runId} (${run.state.team}) was interrupted; resume it with /team-resume ${run.state.runId} or: pi-crew resume ${run.state.runId}`,
 						"warning",
 					);

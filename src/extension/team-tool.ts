@@ -4,6 +4,7 @@
  */
 import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
+import { inertUi } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 
 /** The `api` action: raw JSON of the read operations, for scripts and other extensions driving the tool. */
@@ -511,7 +512,7 @@ export function registerTeamTool(
 				session: ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined,
 				signal,
 				progress: (line) => onUpdate?.(text(line)),
-				confirm: ctx.hasUI ? (title, message) => ctx.ui.confirm(title, message) : undefined,
+				confirm: ctx.hasUI ? (title, message) => inertUi(ctx.ui).confirm(title, message) : undefined,
 				resourcesChanged: hooks.resourcesChanged,
 				runStarted: hooks.runStarted,
 			};

@@ -3,7 +3,9 @@
  * is stopped when the process is done (the CLI's exit, a pi session's end). The work registers itself when it starts,
  * so a process that never started any loads nothing to stop it.
  */
-const toStderr = (line: string) => void process.stderr.write(`${line}\n`);
+import { inert } from "./inert.js";
+
+const toStderr = (line: string) => void process.stderr.write(`${inert(line)}\n`);
 let reporter: (line: string) => void = toStderr;
 const stops = new Set<() => Promise<void>>();
 

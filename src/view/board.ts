@@ -6,6 +6,7 @@
 import stringWidth from "string-width";
 import { formatDuration, formatTokens } from "../engine/summary.js";
 import type { RunState, RunStatus, TaskState } from "../store/events.js";
+import { inertLine } from "../util/inert.js";
 
 export type Tone = "accent" | "success" | "warning" | "error" | "muted" | "text";
 
@@ -46,12 +47,12 @@ export const TONE: Record<string, Tone> = {
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /**
- * Fits one line into `width` terminal columns (a CJK character or an emoji takes two): control characters become
- * spaces, an overlong line ends with `…`. A line wider than the terminal would break pi's screen.
+ * Fits one line into `width` terminal columns (a CJK character or an emoji takes two): made inert (line breaks become
+ * spaces, controls and bidi overrides show as `\uXXXX`), an overlong line ends with `…`. A line wider than the
+ * terminal would break pi's screen.
  */
 export function fit(text: string, width: number): string {
-	// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
-	const flat = text.replace(/[\u0000-\u001f\u007f]/g, " ");
+	const flat = inertLine(text);
 	if (stringWidth(flat) <= width) return flat;
 	let out = "";
 	let used = 0;

@@ -5,6 +5,7 @@ import { formatSource } from "../config/home.js";
 import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
 import type { BoundSetting, CrewEvent, RunState, TaskState } from "../store/events.js";
 import { type RunView, shownStatus, untrustedReason } from "../store/run-store.js";
+import { inertLine } from "../util/inert.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";
 import { MARK, shortDuration } from "./board.js";
@@ -15,31 +16,31 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 	const time = e.ts.slice(11, 19);
 	switch (e.type) {
 		case "run.started":
-			return `${time} run ${e.runId}: team ${state.team}, workflow ${state.workflow}, ${state.tasks.size} tasks${notes(time, e.data.notes)}`;
+			return `${time} run ${e.runId}: team ${inertLine(state.team)}, workflow ${inertLine(state.workflow)}, ${state.tasks.size} tasks${notes(time, e.data.notes)}`;
 		case "task.started":
 			return `${time} ▶ ${e.taskId} (${task?.agent}) started`;
 		case "task.tool":
 			return e.data.phase === "start"
-				? `${time}   ${e.taskId}: ${e.data.tool} ${e.data.summary ?? ""}`.trimEnd()
+				? `${time}   ${e.taskId}: ${inertLine(e.data.tool)} ${inertLine(e.data.summary ?? "")}`.trimEnd()
 				: undefined;
 		case "task.succeeded":
 			return `${time} ✓ ${e.taskId} succeeded in ${formatDuration(task && durationMs(task))}, ${formatTokens(task?.usage.total ?? 0)} tokens`;
 		case "task.failed":
 		case "task.skipped":
 		case "task.cancelled":
-			return `${time} ${MARK[e.type.slice(5)]} ${e.taskId} ${e.type.slice(5)}: ${e.data.reason}`;
+			return `${time} ${MARK[e.type.slice(5)]} ${e.taskId} ${e.type.slice(5)}: ${inertLine(e.data.reason)}`;
 		case "task.heartbeat":
 			return e.data.level === "healthy"
 				? undefined
 				: `${time} ${e.data.level === "dead" ? "!!" : " !"} ${e.taskId}: heartbeat ${e.data.level} (no output for ${Math.round(e.data.silentMs / 1000)}s)`;
 		case "task.retrying":
 			return e.data.fallback
-				? `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${e.data.reason}); going on with fallback model ${e.data.fallback}`
-				: `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${e.data.reason}); ${e.data.rateLimited ? "waiting for the rate limit" : "retrying"} in ${formatDuration(e.data.delayMs)}`;
+				? `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${inertLine(e.data.reason)}); going on with fallback model ${e.data.fallback}`
+				: `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${inertLine(e.data.reason)}); ${e.data.rateLimited ? "waiting for the rate limit" : "retrying"} in ${formatDuration(e.data.delayMs)}`;
 		case "task.verified":
-			return `${time} ${e.data.passed ? "✓" : "✗"} ${e.taskId} verify \`${e.data.command}\` ${e.data.reason ?? `exited ${e.data.code}`}`;
+			return `${time} ${e.data.passed ? "✓" : "✗"} ${e.taskId} verify \`${inertLine(e.data.command)}\` ${inertLine(e.data.reason ?? `exited ${e.data.code}`)}`;
 		case "task.deadlettered":
-			return `${time} ✉ ${e.taskId} dead-lettered (${e.data.reason}); requeue: pi-crew deadletter requeue ${e.runId}`;
+			return `${time} ✉ ${e.taskId} dead-lettered (${inertLine(e.data.reason)}); requeue: pi-crew deadletter requeue ${e.runId}`;
 		case "run.throttled":
 			return `${time} ⏸ rate limited: no task starts for ${formatDuration(e.data.delayMs)}`;
 		case "run.cancelling":
@@ -47,9 +48,9 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		case "run.resumed":
 			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}${e.data.changedAgents ? `\n${time} note: agent(s) ${e.data.changedAgents.join(", ")} changed since the run started; it goes on with the definitions it recorded` : ""}${e.data.bounded ? `\n${time} note: bounded by your config now: ${e.data.bounded.map(boundLine).join("; ")}` : ""}${notes(time, e.data.notes)}`;
 		case "run.alert":
-			return `${time} ⚠ ${e.data.message}`;
+			return `${time} ⚠ ${inertLine(e.data.message)}`;
 		case "run.finished":
-			return `${time} run ${e.data.status}${e.data.reason ? `: ${e.data.reason}` : ""}`;
+			return `${time} run ${e.data.status}${e.data.reason ? `: ${inertLine(e.data.reason)}` : ""}`;
 		default:
 			return undefined;
 	}
@@ -103,7 +104,7 @@ export function taskTree(state: RunState): { task: TaskState; depth: number }[] 
 export function renderRun(view: RunView, now = Date.now()): string {
 	const { state } = view;
 	const lines = [
-		`Run ${state.runId}: ${shownStatus(view)}  (team ${state.team}, workflow ${state.workflow}, ${runDuration(state, now)}, ${formatTokens(state.usage.total)} tokens)`,
+		`Run ${state.runId}: ${shownStatus(view)}  (team ${inertLine(state.team)}, workflow ${inertLine(state.workflow)}, ${runDuration(state, now)}, ${formatTokens(state.usage.total)} tokens)`,
 	];
 	if (view.imported)
 		lines.push(
@@ -124,7 +125,7 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
 		const status = t.conflict ? "needs-attention" : t.status;
 		lines.push(
-			`  ${label.padEnd(24)} ${`${t.agent}`.padEnd(18)} ${status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
+			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
 		if (t.conflict)

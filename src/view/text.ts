@@ -4,6 +4,7 @@
  * content longer than the screen. Each face brings its styling: pi's theme in pi, none in tests and captures.
  */
 import type { loadTui, MarkdownTheme } from "../host.js";
+import { inert, inertLine } from "../util/inert.js";
 import type { Tone } from "./board.js";
 
 export type Tui = Awaited<ReturnType<typeof loadTui>>;
@@ -71,17 +72,16 @@ export function textKit(tui: Tui, styles: Styles = PLAIN): TextKit {
 		tui.visibleWidth(text) <= width ? text : `${tui.sliceByColumn(text, 0, Math.max(0, width - 1), true)}…`;
 	return {
 		line({ text, tone, selected }, width) {
-			// Plain text may hold anything a log or a repository wrote: control characters would move the cursor.
-			let fitted = tone ? cut(tui.replaceControlCharacters(text), width) : tui.truncateToWidth(text, width, "…");
+			// Plain text may hold anything a log or a repository wrote: made inert before our styling is added.
+			let fitted = tone ? cut(inertLine(text), width) : tui.truncateToWidth(text, width, "…");
 			if (selected) fitted += " ".repeat(Math.max(0, width - tui.visibleWidth(fitted)));
 			const styled = tone ? styles.tone(tone, fitted) : fitted;
 			return selected ? styles.selected(styled) : styled;
 		},
 		wrap: (line, width) =>
-			line.tone
-				? tui.wrapTextWithAnsi(tui.replaceControlCharacters(line.text), width).map((text) => ({ ...line, text }))
-				: [line],
-		markdown: (text) => new tui.Markdown(text, 0, 0, styles.markdown),
+			line.tone ? tui.wrapTextWithAnsi(inertLine(line.text), width).map((text) => ({ ...line, text })) : [line],
+		// pi-tui's Markdown passes ESC and the rest through to the terminal: its source is made inert first.
+		markdown: (text) => new tui.Markdown(inert(text), 0, 0, styles.markdown),
 	};
 }
 
