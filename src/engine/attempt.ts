@@ -209,6 +209,8 @@ async function verify(
 		signal: ctx.cancel,
 		runId: ctx.log.runId,
 		taskId: task.id,
+		confine: (program, tmp) =>
+			ctx.runtime.confine?.(program, { cwd, repo: ctx.repo }, tmp, env) ?? Promise.resolve(program),
 	});
 	const passed = run.code === 0;
 	const how = run.stopped ?? `exited with code ${run.code}`;

@@ -7,7 +7,7 @@
 import type { SandboxMode } from "../config/home.js";
 import { ChildRuntime } from "./child.js";
 import { InProcessRuntime } from "./inprocess.js";
-import type { TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
+import type { Program, TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
 import type { SandboxChoice } from "./sandbox.js";
 
 export const READ_ONLY_TOOLS = new Set(["read", "ls", "grep", "find"]);
@@ -40,6 +40,10 @@ export class AutoRuntime implements WorkerRuntime {
 
 	sandboxed(spec: Pick<TaskSpec, "tools">): boolean {
 		return !runsInProcess(spec) && this.child.sandboxed();
+	}
+
+	confine(program: Program, place: Pick<TaskSpec, "cwd" | "repo">, tmp: string, env: NodeJS.ProcessEnv) {
+		return this.child.confine(program, place, tmp, env);
 	}
 
 	canSteer(spec: Pick<TaskSpec, "tools">): boolean {

@@ -20,6 +20,7 @@ import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import {
 	failure,
+	type Program,
 	StopRequest,
 	stopped,
 	type TaskSpec,
@@ -107,6 +108,10 @@ export class ChildRuntime implements WorkerRuntime {
 
 	sandboxed(): boolean {
 		return this.sandbox !== undefined;
+	}
+
+	confine(program: Program, place: Pick<TaskSpec, "cwd" | "repo">, tmp: string, env: NodeJS.ProcessEnv) {
+		return this.sandbox ? this.sandbox.wrap(program.command, program.args, place, tmp, env) : Promise.resolve(program);
 	}
 
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {

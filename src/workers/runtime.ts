@@ -117,6 +117,12 @@ export function stopped(request: StopRequest): WorkerFailure {
 	return failure(request.kind === "cancel" ? "cancelled" : "stalled", request.message);
 }
 
+/** A program and its arguments, as spawned. */
+export interface Program {
+	command: string;
+	args: string[];
+}
+
 export interface WorkerRuntime {
 	readonly name: string;
 	/** What the runtime says once when a run starts or resumes (logged with run.started / run.resumed, printed). */
@@ -127,5 +133,15 @@ export interface WorkerRuntime {
 	sandboxed?(spec: Pick<TaskSpec, "tools">): boolean;
 	/** Why its workers run without the sandbox the config asked for (`auto` where none can start): said once per run. */
 	readonly unsandboxed?: string;
+	/**
+	 * `command args` wrapped in the sandbox its writing workers run in, for a program the host runs over a task's work
+	 * (a step's verify command runs the tests a worker may have written); unchanged where there is no sandbox.
+	 */
+	confine?(
+		program: Program,
+		place: Pick<TaskSpec, "cwd" | "repo">,
+		tmp: string,
+		env: NodeJS.ProcessEnv,
+	): Promise<Program>;
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome>;
 }

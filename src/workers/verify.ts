@@ -1,16 +1,21 @@
 /**
  * A step's `verify` command: run by the host (`/bin/sh -c`) in the task's directory once its agent has succeeded, in
- * a process group of its own that a timeout or a cancel stops whole. Its output (stdout and stderr, interleaved as
+ * a process group of its own that a timeout or a cancel stops whole, inside the sandbox the task's worker had (the
+ * command runs what the worker wrote: its tests, its build scripts), with a temp directory of its own. Its output (stdout and stderr, interleaved as
  * they come) goes redacted to a file (a private key from its BEGIN line to its END); the last lines are kept for the
  * task's reason.
  */
 import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import { LineRedactor } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
 import { killGroup } from "./child.js";
 import { JsonlFramer } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
+import type { Program } from "./runtime.js";
 
 const TAIL_LINES = 20;
 const TAIL_CHARS = 1500;
@@ -27,6 +32,8 @@ export interface VerifyRun {
 	/** The run and task whose marker environment its processes carry: all of them are gone when this returns. */
 	runId: string;
 	taskId: string;
+	/** Wraps the command in the task's sandbox, writing only `cwd` and `tmp` (WorkerRuntime.confine). */
+	confine: (program: Program, tmp: string) => Promise<Program>;
 }
 
 export interface VerifyResult {
@@ -39,6 +46,16 @@ export interface VerifyResult {
 }
 
 export async function runVerify(run: VerifyRun): Promise<VerifyResult> {
+	const tmp = await mkdtemp(join(tmpdir(), "pi-crew-verify-"));
+	try {
+		const program = await run.confine({ command: "/bin/sh", args: ["-c", run.command] }, tmp);
+		return await runProgram(run, program, { ...run.env, TMPDIR: tmp });
+	} finally {
+		await rm(tmp, { recursive: true, force: true });
+	}
+}
+
+async function runProgram(run: VerifyRun, program: Program, env: NodeJS.ProcessEnv): Promise<VerifyResult> {
 	const out = (await openAppend(run.dir, run.outputFile)).createWriteStream();
 	const tail: string[] = [];
 	const onLine = (clean: string) => {
@@ -52,9 +69,9 @@ export async function runVerify(run: VerifyRun): Promise<VerifyResult> {
 		return new JsonlFramer((line) => redactor.push(line));
 	};
 	const framers = [stream(), stream()] as const;
-	const child = spawn("/bin/sh", ["-c", run.command], {
+	const child = spawn(program.command, program.args, {
 		cwd: run.cwd,
-		env: run.env,
+		env,
 		stdio: ["ignore", "pipe", "pipe"],
 		detached: true,
 	});

@@ -199,3 +199,41 @@ test("where no sandbox can start: required refuses the run, auto says so once an
 	const lenient = await cli(["doctor"], bare);
 	assert.match(lenient.stdout, /sandbox.*auto .*not on PATH; workers run without a sandbox/);
 });
+
+test("a verify command runs what the worker wrote inside the worker's sandbox, not on the host", async (t) => {
+	if (!hasTool(t, "bwrap")) return;
+	const box = await gitBox();
+	const home = box.env.PI_CREW_HOME as string;
+	// A user's workflow: its verify command may run; the script it runs is the worker's.
+	await mkdir(join(home, "teams"), { recursive: true });
+	await mkdir(join(home, "workflows"), { recursive: true });
+	await writeFile(
+		join(home, "teams", "checked.team.md"),
+		"---\nname: checked\ndescription: d\nroles:\n  - name: executor\n    agent: executor\ndefaultWorkflow: checked\n---\n",
+	);
+	await writeFile(
+		join(home, "workflows", "checked.workflow.md"),
+		'---\nname: checked\ndescription: d\nsteps:\n  - id: fix\n    role: executor\n    task: "fix {goal}"\n    verify: "sh check.sh"\n---\n',
+	);
+	const outside = join(box.dir, "home", "profile");
+	const script = [
+		`echo pwned > ${join(box.repo, "PWNED-verify")}`,
+		`mkdir -p ${join(box.dir, "home")} && echo evil >> ${outside}`,
+		`echo tampered >> ${join(box.repo, ".git", "config")}`,
+		"echo checked > verified.txt",
+	].join("\n");
+	const scenario = await box.write(
+		"../scenario.yaml",
+		['"task:fix":', step("write", { path: "check.sh", content: `${script}\n` }), '  - say: "fixed"'].join("\n"),
+	);
+	const run = await runJson(
+		["checked", "go", "--isolation", "worktree", "--model", SCRIPTED, "--scenario", scenario],
+		box,
+	);
+	assert.equal(run.json.status, "succeeded", run.stderr);
+	assert.equal(existsSync(join(box.repo, "PWNED-verify")), false, "the verify command wrote the checkout");
+	assert.equal(existsSync(outside), false, "the verify command wrote the user's home");
+	assert.doesNotMatch(await readFile(join(box.repo, ".git", "config"), "utf8"), /tampered/);
+	// Inside its task's directory it works as before.
+	assert.equal(git(box.repo, "show", `pi-crew/${run.json.runId}/integration:verified.txt`), "checked");
+});
