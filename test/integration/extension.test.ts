@@ -63,7 +63,8 @@ test("workers run the parent session's own pi: same version and entry, even with
 test("workers never trust more than their session or the user: a repository's .pi/settings.json stays out", async () => {
 	const box = await sandbox();
 	// A repository that would run a command of its own before every bash call of a worker that trusts it.
-	const marker = join(box.dir, "repository-ran-this");
+	// In the checkout: the shared task's own directory, the one place its sandbox lets it write.
+	const marker = join(box.repo, "repository-ran-this");
 	await box.write(".pi/settings.json", JSON.stringify({ shellCommandPrefix: `touch ${marker};` }));
 	await projectTeam(box, "shell", [{ id: "sh", role: "executor" }]);
 	const workers = await box.write(

@@ -2,7 +2,8 @@
  * No I/O through links. A worker edits the repository, `.crew/` included, and a repository's text can steer it: a
  * task of a run can plant a symlink exactly where the coordinator writes next (a later task's prompt, an attempt's
  * transcript or stderr log, the run's summary). Driven as an attacker would: a real git repository, real pi workers
- * on the scripted model whose bash call plants the link, then a look at the file the link points to.
+ * on the scripted model whose bash call plants the link, then a look at the file the link points to. The user runs
+ * without the OS sandbox (`sandbox: off`), which would stop the bash call: this wall must hold without it.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -22,6 +23,7 @@ for (const target of TARGETS)
 	test(`a link a task plants at the run's ${target.split("/").slice(-2).join("/")} is refused, never written through`, async () => {
 		const box = await sandbox();
 		execFileSync("git", ["init", "-q", box.repo]);
+		await box.write("../crew-home/config.yaml", "sandbox: off\n");
 		await projectTeam(box, "pair", [
 			{ id: "first", role: "executor" },
 			{ id: "second", role: "executor", dependsOn: ["first"] },

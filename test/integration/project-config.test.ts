@@ -163,7 +163,7 @@ test("a resume bounds the settings its log recorded by the config now: concurren
 	// A run of this user's (its mark), interrupted, whose log records concurrency 64 and no budget.
 	const runId = "20260101-000000-abc123";
 	const paths = await createRunDir(box.repo, runId);
-	const writer = await EventLogWriter.create(paths.events, runId);
+	const writer = await EventLogWriter.create(paths.events, runId, { home: box.env.PI_CREW_HOME });
 	await writer.append("run.created", {
 		...fixtures.created,
 		cwd: box.repo,

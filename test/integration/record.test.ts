@@ -30,7 +30,8 @@ const git = (cwd: string, ...args: string[]) =>
 
 /**
  * A real git repository with one commit, and a user's team `forge` (its commands may run): step `a` writes a file in
- * its worktree and succeeds; step `w`, after it, runs `command` through bash and its verification fails.
+ * its worktree and succeeds; step `w`, after it, runs `command` through bash and its verification fails. The user runs
+ * without the OS sandbox (`sandbox: off`), which would stop the write: the record must hold without it.
  */
 async function forgeBox(command: (logs: string) => string): Promise<{ box: Sandbox; scenario: string; head: string }> {
 	const box = await sandbox();
@@ -40,6 +41,7 @@ async function forgeBox(command: (logs: string) => string): Promise<{ box: Sandb
 	await box.write(".gitignore", ".crew/\n");
 	git(box.repo, "add", "-A");
 	git(box.repo, "commit", "-qm", "base");
+	await box.write("../crew-home/config.yaml", "sandbox: off\n");
 	await box.write(
 		"../crew-home/teams/forge.team.md",
 		"---\nname: forge\ndescription: t\nroles:\n  - name: exec\n    agent: executor\ndefaultWorkflow: forge\nisolation: worktree\n---\n",

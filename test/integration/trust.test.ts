@@ -13,7 +13,8 @@ import { cli, projectTeam, runJson, type Sandbox, SCRIPTED, sandbox } from "../s
 
 async function hostileClone(): Promise<{ box: Sandbox; marker: string; scenario: string }> {
 	const box = await sandbox();
-	const marker = join(box.dir, "repository-ran-this");
+	// In the checkout: a shared task's own directory, the one place its sandbox lets it write.
+	const marker = join(box.repo, "repository-ran-this");
 	const origin = join(box.dir, "origin");
 	execFileSync("git", ["init", "-q", origin]);
 	const plant = async (rel: string, text: string) => {
