@@ -41,7 +41,10 @@ test("a 12 000-step cycle is reported as one cycle, without recursion", () => {
 });
 
 test("a 12 000-step chain whose every step reads the first is checked in one pass; a read of a later step is not", () => {
-	assert.deepEqual(checkWorkflowGraph(chain(N, { reads: ["s0"] })), []);
+	// Listed last step first: a walk from each step in file order goes 12 000 deep at once.
+	const reversed = chain(N, { reads: ["s0"] });
+	reversed.steps.reverse();
+	assert.deepEqual(checkWorkflowGraph(reversed), []);
 	const wf = chain(N);
 	wf.steps[5] = { ...wf.steps[5], id: "s5", role: "r", task: "t", dependsOn: ["s4"], reads: ["s9", "s3", "ghost"] };
 	const problems = checkWorkflowGraph(wf).map((p) => `${p.field}: ${p.message}`);
