@@ -3,11 +3,21 @@
  * reported and skipped, and every other resource keeps working (issue 22 §5).
  */
 import assert from "node:assert/strict";
+import { readdir, stat } from "node:fs/promises";
 import { request } from "node:http";
+import { join } from "node:path";
 import { test } from "node:test";
 import { MAX_RESOURCE_BYTES } from "../../src/resources/catalog.js";
 import { MAX_WORKFLOW_STEPS } from "../../src/resources/schema.js";
-import { aliasBomb, aliasBombAgent, chainTeam, chainWorkflow, plantedRepo } from "../support/hostile.js";
+import {
+	aliasBomb,
+	aliasBombAgent,
+	bigBundle,
+	chainTeam,
+	chainWorkflow,
+	importPeakRss,
+	plantedRepo,
+} from "../support/hostile.js";
 import { cli, runJson, SCRIPTED, sandbox, startCli, waitFor } from "../support/index.js";
 
 interface JsonProblem {
@@ -188,4 +198,23 @@ test("metrics --serve answers a loopback Host only: a DNS-rebound name gets 421 
 		served.child.kill("SIGINT");
 		await served.done;
 	}
+});
+
+test("a bundle that unpacks to 252 MiB is imported with memory well under its size (streamed, not held)", async () => {
+	const box = await sandbox();
+	const bundle = join(box.dir, "big.tar.gz");
+	const MiB = 1024 * 1024;
+	await bigBundle(bundle, "20250101-000000-abcdef", 4, 63 * MiB);
+	const { maxRss, runId } = importPeakRss(box.repo, bundle, box.env);
+	assert.equal(runId, "20250101-000000-abcdef");
+	assert.ok(maxRss < 200 * MiB, `peak RSS ${Math.round(maxRss / MiB)} MiB for a 252 MiB bundle`);
+	const status = await cli(["status", runId, "--json"], box);
+	assert.equal(status.code, 0, status.stderr);
+	assert.equal(
+		(JSON.parse(status.stdout) as { status: string }).status,
+		"interrupted",
+		"a run that never finished, as exported",
+	);
+	assert.equal((await stat(join(box.repo, ".crew", "runs", runId, "artifacts", "big-3"))).size, 63 * MiB);
+	assert.deepEqual(await readdir(join(box.repo, ".crew")), ["runs"], "the staging directory is gone");
 });
