@@ -80,10 +80,13 @@ export async function readTar(input: AsyncIterable<Buffer>, limits: TarLimits, s
 	let total = 0;
 	const { source, matches: gzipped } = await sniff(input, GZIP_MAGIC);
 	let failure: Error | undefined;
+	// Entries a sink is reading: on a failure (a truncated stream) the parser never ends them, so they are ended here.
+	const reading = new Set<ReadEntry>();
 	const fail = (err: Error) => {
 		failure ??= err;
 		parser.abort(failure);
 		source.destroy(failure);
+		for (const entry of reading) entry.end();
 	};
 	const work: Promise<void>[] = [];
 	parser.on("entry", (entry: ReadEntry) => {
@@ -101,11 +104,15 @@ export async function readTar(input: AsyncIterable<Buffer>, limits: TarLimits, s
 			return;
 		}
 		total += entry.size;
+		reading.add(entry);
 		work.push(
-			sink.file(path, entry.size, entry).catch((err: Error) => {
-				entry.resume();
-				fail(err);
-			}),
+			sink
+				.file(path, entry.size, entry)
+				.catch((err: Error) => {
+					entry.resume();
+					fail(err);
+				})
+				.finally(() => reading.delete(entry)),
 		);
 	});
 	// Entries the parser skips itself (an oversized extended header) would be silently dropped: refused instead.

@@ -3,10 +3,11 @@
  * reported and skipped, and every other resource keeps working (issue 22 §5).
  */
 import assert from "node:assert/strict";
-import { readdir, stat } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
+import { gunzipSync } from "node:zlib";
 import { MAX_RESOURCE_BYTES } from "../../src/resources/catalog.js";
 import { MAX_WORKFLOW_STEPS } from "../../src/resources/schema.js";
 import {
@@ -217,4 +218,24 @@ test("a bundle that unpacks to 252 MiB is imported with memory well under its si
 	);
 	assert.equal((await stat(join(box.repo, ".crew", "runs", runId, "artifacts", "big-3"))).size, 63 * MiB);
 	assert.deepEqual(await readdir(join(box.repo, ".crew")), ["runs"], "the staging directory is gone");
+});
+
+test("a bundle cut off mid-file (gzipped or plain) is refused with nothing left behind, never a hang", async () => {
+	const box = await sandbox();
+	const whole = join(box.dir, "whole.tar.gz");
+	await bigBundle(whole, "20250101-000000-abcdef", 2, 1024 * 1024);
+	const gz = await readFile(whole);
+	const plain = gunzipSync(gz);
+	const cases: [string, Buffer, RegExp][] = [
+		["gzip", gz.subarray(0, Math.floor(gz.length / 2)), /not a valid gzip stream: unexpected end of file/],
+		["plain", plain.subarray(0, 1024 * 1024), /not a valid tar archive/],
+	];
+	for (const [name, bytes, why] of cases) {
+		const file = join(box.dir, `${name}.tar.gz`);
+		await writeFile(file, bytes);
+		const res = await cli(["import", file], box);
+		assert.equal(res.code, 2, `${name}: ${res.stderr}`);
+		assert.match(res.stderr, why, name);
+		assert.deepEqual(await readdir(box.repo), [".git"], `${name}: no .crew/ left behind`);
+	}
 });
