@@ -8,7 +8,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { MAX_RESOURCE_BYTES } from "../../src/resources/catalog.js";
+import { MAX_RESOURCE_BYTES, MAX_RESOURCE_FILES } from "../../src/resources/catalog.js";
 import { MAX_WORKFLOW_STEPS } from "../../src/resources/schema.js";
 import {
 	aliasBomb,
@@ -238,4 +238,20 @@ test("a bundle cut off mid-file (gzipped or plain) is refused with nothing left 
 		assert.match(res.stderr, why, name);
 		assert.deepEqual(await readdir(box.repo), [".git"], `${name}: no .crew/ left behind`);
 	}
+});
+
+test("a directory of more resource files than the cap: the first ones (by name) load, the rest are one warning", async () => {
+	const box = await sandbox();
+	const files: Record<string, string> = {};
+	for (let i = 0; i <= MAX_RESOURCE_FILES; i++) {
+		const name = `a${String(i).padStart(4, "0")}`;
+		files[`.crew/agents/${name}.md`] = `---\nname: ${name}\ndescription: d\n---\nBody.\n`;
+	}
+	await plantedRepo(box, files);
+	const problems = await problemsOf(box);
+	const capped = problems.find((p) => p.file.endsWith(".crew/agents"));
+	assert.equal(capped?.severity, "warning");
+	assert.equal(capped?.message, "ignored: 1 of its 501 agent files: at most 500 are read, in name order");
+	const agents = (JSON.parse((await cli(["agents", "--json"], box)).stdout) as { name: string }[]).map((a) => a.name);
+	assert.ok(agents.includes("a0499") && !agents.includes("a0500"));
 });
