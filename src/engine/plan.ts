@@ -284,14 +284,21 @@ export function reopenForResume(state: RunState, requeue: string[]): string[] {
 		[...state.tasks.values()].filter((t) => t.status === "running" || t.status === "cancelled").map((t) => t.id),
 	);
 	for (const taskId of requeue) reopen.add(taskId);
-	for (let grew = true; grew; ) {
-		grew = false;
-		for (const t of state.tasks.values())
-			if (t.status === "skipped" && !reopen.has(t.id) && t.dependsOn.some((d) => reopen.has(d))) {
+	// Skipped dependents, transitively: one pass over the edges (a worklist, not a fixpoint over all tasks).
+	const dependents = new Map<string, TaskState[]>();
+	for (const t of state.tasks.values())
+		for (const d of t.dependsOn) {
+			const list = dependents.get(d);
+			if (list) list.push(t);
+			else dependents.set(d, [t]);
+		}
+	const work = [...reopen];
+	for (let id = work.pop(); id !== undefined; id = work.pop())
+		for (const t of dependents.get(id) ?? [])
+			if (t.status === "skipped" && !reopen.has(t.id)) {
 				reopen.add(t.id);
-				grew = true;
+				work.push(t.id);
 			}
-	}
 	return [...reopen];
 }
 
