@@ -1,21 +1,22 @@
 /**
  * Run bundles: `pi-crew export <runId>` packs a run into one portable, redacted `.tar.gz`; `pi-crew import FILE`
- * restores one as a foreign, read-only run. A bundle is input from anywhere: it is read whole into memory, every entry
- * and the manifest are checked, and only then is anything written (into a temp directory under `.crew/tmp/`, renamed
- * into `.crew/runs/<runId>` at once). A refused bundle has written nothing.
+ * restores one as a foreign, read-only run. A bundle is input from anywhere: it is streamed (never held whole) into a
+ * staging directory under `.crew/tmp/`, every entry checked before its bytes are written, then the manifest and the
+ * log; only a bundle that passes every check is renamed into `.crew/runs/<runId>` at once. A refused bundle leaves
+ * nothing behind.
  *
  * Layout: one top directory named by the run id, holding `manifest.json` (first), `events.jsonl`, `coordinator.log`
  * when there is one, and `artifacts/**`. Left out: `lease.json` and its drafts (who coordinates the run here), and
  * `control/` (commands for a live coordinator): neither means anything on another machine.
  */
-import { createHash } from "node:crypto";
-import { lstat, mkdir, readdir, rename, rmdir } from "node:fs/promises";
+import { createHash, type Hash } from "node:crypto";
+import { type FileHandle, lstat, mkdir, readdir, rename, rmdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { Type } from "typebox";
 import { Compile } from "typebox/schema";
 import { importMark } from "../config/owner.js";
 import { EventLogTail, readEventLog } from "../store/event-log.js";
-import { type CrewEvent, foldEvents } from "../store/events.js";
+import { applyEvent, type RunState } from "../store/events.js";
 import {
 	assertSafeId,
 	crewTemp,
@@ -222,8 +223,10 @@ export interface ImportResult {
 /**
  * Restores a bundle as a run of this repository: foreign (it carries no creator mark), so it can be inspected with
  * status, events, summary and the dashboard, and is never resumed, requeued or coordinated here. Refused (BundleError,
- * nothing written) unless every check passes: see readTar for the entries, checkBundle for the rest. A run of the same
- * id that already exists here is never replaced.
+ * nothing left behind) unless every check passes: see readTar for the entries, checkBundle for the rest. A run of the
+ * same id that already exists here is never replaced. The bundle is streamed, never held whole: each file is written
+ * into a staging directory under `.crew/tmp/` as it is unpacked, hashed as it goes; only the manifest is kept in
+ * memory, and the log is checked as it streams.
  */
 export async function importBundle(
 	cwd: string | undefined,
@@ -234,56 +237,141 @@ export async function importBundle(
 	const path = resolve(cwd ?? process.cwd(), file);
 	if (options.confine) confined(repo, path);
 	const limits = options.limits ?? BUNDLE_LIMITS;
-	const bytes = await readBundleFile(path, limits);
-	const bundle = await (async () => {
-		try {
-			return checkBundle(await readTar(bytes, limits));
-		} catch (err) {
+	const handle = await openBundle(path, limits);
+	const hadCrew = await lstat(join(repo, ".crew")).then(
+		() => true,
+		() => false,
+	);
+	await makeDirs(repo, crewTemp(repo));
+	const tmp = tempDirPath(repo, "import");
+	await mkdir(tmp);
+	try {
+		const bundleHash = createHash("sha256");
+		const unpacked = await unpackInto(tmp, handle, limits, bundleHash).catch((err) => {
 			if (err instanceof TarRefusal) throw new BundleError(path, err.message);
 			throw err;
-		}
-	})();
-	const { runId } = bundle.manifest;
-	const target = runPaths(repo, runId).dir;
-	if (await lstat(target).catch(() => undefined))
-		throw new BundleError(path, `run ${runId} already exists here (${target}); an existing run is never replaced`);
-	const record: ImportRecord = {
-		bundle: basename(path),
-		sha256: sha256(bytes),
-		importedAt: (options.now ?? new Date()).toISOString(),
-		exportedAt: bundle.manifest.created,
-		piCrew: bundle.manifest.piCrew,
-		mark: await importMark(runId),
-	};
-	await place(repo, target, [...bundle.files, { path: IMPORT_RECORD, data: Buffer.from(JSON.stringify(record)) }]);
-	return {
-		runId,
-		dir: target,
-		files: bundle.files.length,
-		bytes: bundle.files.reduce((n, f) => n + f.data.length, 0),
-		manifest: bundle.manifest,
-	};
+		});
+		const manifest = (() => {
+			try {
+				return checkBundle(unpacked);
+			} catch (err) {
+				if (err instanceof TarRefusal) throw new BundleError(path, err.message);
+				throw err;
+			}
+		})();
+		const { runId } = manifest;
+		const target = runPaths(repo, runId).dir;
+		if (await lstat(target).catch(() => undefined))
+			throw new BundleError(path, `run ${runId} already exists here (${target}); an existing run is never replaced`);
+		const record: ImportRecord = {
+			bundle: basename(path),
+			sha256: bundleHash.digest("hex"),
+			importedAt: (options.now ?? new Date()).toISOString(),
+			exportedAt: manifest.created,
+			piCrew: manifest.piCrew,
+			mark: await importMark(runId),
+		};
+		const staged = join(tmp, runId);
+		await writeStaged(tmp, join(staged, IMPORT_RECORD), Buffer.from(JSON.stringify(record)));
+		await makeDirs(repo, runsDir(repo));
+		// Checked again just before: a run of this id made meanwhile is never replaced (rename would take an empty one).
+		if (await lstat(target).catch(() => undefined)) throw new UsageError(`run ${runId} appeared meanwhile`);
+		await rename(staged, target);
+		const files = unpacked.files.filter((f) => f.path !== `${runId}/${MANIFEST}`);
+		return { runId, dir: target, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), manifest };
+	} finally {
+		await handle.close();
+		await removeTree(repo, tmp).catch(() => undefined);
+		await rmdir(crewTemp(repo)).catch(() => undefined); // only when empty: other work may be under way
+		if (!hadCrew) await rmdir(join(repo, ".crew")).catch(() => undefined); // a refused bundle leaves no .crew/
+	}
 }
 
-/** The bundle's bytes: a regular file (never a link, a FIFO or a device), no larger than the limit. */
-async function readBundleFile(path: string, limits: TarLimits): Promise<Buffer> {
+/** The bundle, opened: a regular file (never a link, a FIFO or a device), no larger than the limit. */
+async function openBundle(path: string, limits: TarLimits): Promise<FileHandle> {
 	const info = await lstat(path).catch(() => undefined);
 	if (!info) throw new UsageError(`no bundle at ${path}`);
 	if (!info.isFile()) throw new BundleError(path, "it is not a regular file (links are never followed)");
 	if (info.size > limits.maxTotalBytes)
 		throw new BundleError(path, `it is larger than ${limits.maxTotalBytes / MIB} MiB`);
-	const handle = await openRead(path);
-	try {
-		return await handle.readFile();
-	} finally {
-		await handle.close();
-	}
+	return openRead(path);
 }
 
-interface CheckedBundle {
-	manifest: BundleManifest;
-	/** The run's files, relative to its directory. */
-	files: TarFile[];
+/** A file of the bundle once unpacked: its path in the archive, its size and sha256 (the manifest's terms). */
+interface StagedFile {
+	path: string;
+	size: number;
+	sha256: string;
+}
+
+/** What was unpacked, for the checks: every file's size and hash, each top directory's manifest and log. */
+interface Unpacked {
+	files: StagedFile[];
+	dirs: string[];
+	manifests: Map<string, Buffer>;
+	logs: Map<string, LogCheck>;
+}
+
+/**
+ * Unpacks the bundle into `tmp` (each file written as it streams, hashed as it goes), and hashes the bundle's own
+ * bytes into `bundleHash`. The manifest is kept in memory (the checks read it) and not written; each `events.jsonl`
+ * is checked as it streams, never held.
+ */
+async function unpackInto(tmp: string, handle: FileHandle, limits: TarLimits, bundleHash: Hash): Promise<Unpacked> {
+	const unpacked: Unpacked = { files: [], dirs: [], manifests: new Map(), logs: new Map() };
+	async function* hashed(source: AsyncIterable<Buffer>) {
+		for await (const chunk of source) {
+			bundleHash.update(chunk);
+			yield chunk;
+		}
+	}
+	await readTar(hashed(handle.createReadStream({ autoClose: false })), limits, {
+		dir: async (path) => {
+			unpacked.dirs.push(path);
+			await makeDirs(tmp, join(tmp, ...path.split("/")));
+		},
+		file: async (path, _size, data) => {
+			const [top = "", ...rest] = path.split("/");
+			const name = rest.join("/");
+			const hash = createHash("sha256");
+			let size = 0;
+			if (name === MANIFEST) {
+				const chunks: Buffer[] = [];
+				for await (const chunk of data) chunks.push(chunk);
+				const bytes = Buffer.concat(chunks);
+				unpacked.manifests.set(top, bytes);
+				unpacked.files.push({ path, size: bytes.length, sha256: sha256(bytes) });
+				return;
+			}
+			const log = name === EVENTS ? new LogCheck(top) : undefined;
+			if (log) unpacked.logs.set(top, log);
+			const out = await openExclusive(tmp, join(tmp, ...path.split("/")), 0o600);
+			try {
+				for await (const chunk of data) {
+					hash.update(chunk);
+					size += chunk.length;
+					log?.feed(chunk);
+					await out.write(chunk);
+				}
+				await out.sync();
+			} finally {
+				await out.close();
+			}
+			unpacked.files.push({ path, size, sha256: hash.digest("hex") });
+		},
+	});
+	return unpacked;
+}
+
+/** Writes one file into the staging directory. */
+async function writeStaged(tmp: string, file: string, data: Buffer): Promise<void> {
+	const out = await openExclusive(tmp, file, 0o600);
+	try {
+		await out.writeFile(data);
+		await out.sync();
+	} finally {
+		await out.close();
+	}
 }
 
 let manifestCheck: ReturnType<typeof Compile> | undefined;
@@ -294,13 +382,13 @@ let manifestCheck: ReturnType<typeof Compile> | undefined;
  * bundle has (events.jsonl, coordinator.log, artifacts/), and a log that reads as a valid run of that id with no
  * creator mark. Throws TarRefusal with the reason.
  */
-function checkBundle(contents: { files: TarFile[]; dirs: string[] }): CheckedBundle {
-	const tops = new Set([...contents.files.map((f) => f.path), ...contents.dirs].map((p) => p.split("/")[0]));
+function checkBundle(unpacked: Unpacked): BundleManifest {
+	const tops = new Set([...unpacked.files.map((f) => f.path), ...unpacked.dirs].map((p) => p.split("/")[0]));
 	if (tops.size !== 1) throw new TarRefusal(`a bundle holds one top directory; this one has ${tops.size}`);
 	const [top = ""] = tops;
-	const manifestFile = contents.files.find((f) => f.path === `${top}/${MANIFEST}`);
-	if (!manifestFile) throw new TarRefusal(`no ${top}/${MANIFEST}`);
-	const manifest = parseManifest(manifestFile.data);
+	const manifestData = unpacked.manifests.get(top);
+	if (!manifestData) throw new TarRefusal(`no ${top}/${MANIFEST}`);
+	const manifest = parseManifest(manifestData);
 	if (manifest.runId !== top)
 		throw new TarRefusal(`the manifest is for run ${manifest.runId}, the bundle's directory is ${top}`);
 	try {
@@ -308,20 +396,16 @@ function checkBundle(contents: { files: TarFile[]; dirs: string[] }): CheckedBun
 	} catch (err) {
 		throw new TarRefusal((err as Error).message);
 	}
-	const files = contents.files
-		.filter((f) => f !== manifestFile)
-		.map((f) => {
-			if (!f.path.startsWith(`${top}/`))
-				throw new TarRefusal(`${f.path} is a file where the run's directory should be`);
-			return { path: f.path.slice(top.length + 1), data: f.data };
-		});
-	const dirs = contents.dirs.filter((d) => d !== top).map((d) => d.slice(top.length + 1));
+	const files = unpacked.files
+		.filter((f) => f.path !== `${top}/${MANIFEST}`)
+		.map((f) => ({ ...f, path: f.path.slice(top.length + 1) }));
+	const dirs = unpacked.dirs.filter((d) => d !== top).map((d) => d.slice(top.length + 1));
 	checkLayout(files, dirs);
 	checkListed(manifest, files);
-	const log = files.find((f) => f.path === EVENTS);
+	const log = unpacked.logs.get(top);
 	if (!log) throw new TarRefusal(`no ${EVENTS}: a bundle carries the run's log`);
-	checkLog(manifest.runId, log.data);
-	return { manifest, files };
+	log.verdict();
+	return manifest;
 }
 
 function parseManifest(data: Buffer): BundleManifest {
@@ -345,8 +429,8 @@ function parseManifest(data: Buffer): BundleManifest {
 	return raw as BundleManifest;
 }
 
-/** Only events.jsonl, coordinator.log and files under artifacts/; no path both a file and a directory. */
-function checkLayout(files: TarFile[], dirs: string[]): void {
+/** Only events.jsonl, coordinator.log and files under artifacts/ (no path is both a file and a directory: readTar). */
+function checkLayout(files: StagedFile[], dirs: string[]): void {
 	const allowed = (p: string) => p === EVENTS || p === COORDINATOR_LOG || p.startsWith(`${ARTIFACTS}/`);
 	for (const f of files)
 		if (!allowed(f.path))
@@ -358,19 +442,10 @@ function checkLayout(files: TarFile[], dirs: string[]): void {
 			throw new TarRefusal(
 				`unexpected directory ${d}: a bundle holds ${EVENTS}, ${COORDINATOR_LOG} and ${ARTIFACTS}/ only`,
 			);
-	const paths = new Set(files.map((f) => f.path));
-	for (const p of [...paths, ...dirs]) {
-		const parts = p.split("/");
-		for (let i = 1; i < parts.length; i++) {
-			const parent = parts.slice(0, i).join("/");
-			if (paths.has(parent)) throw new TarRefusal(`${parent} is both a file and a directory`);
-		}
-	}
-	for (const d of dirs) if (paths.has(d)) throw new TarRefusal(`${d} is both a file and a directory`);
 }
 
 /** The manifest lists exactly the bundle's files, each with its size and sha256. */
-function checkListed(manifest: BundleManifest, files: TarFile[]): void {
+function checkListed(manifest: BundleManifest, files: StagedFile[]): void {
 	const listed = new Map<string, BundleManifest["files"][number]>();
 	for (const f of manifest.files) {
 		if (listed.has(f.path)) throw new TarRefusal(`the manifest lists ${f.path} twice`);
@@ -379,62 +454,50 @@ function checkListed(manifest: BundleManifest, files: TarFile[]): void {
 	for (const f of files) {
 		const entry = listed.get(f.path);
 		if (!entry) throw new TarRefusal(`${f.path} is not in the manifest`);
-		if (entry.size !== f.data.length)
-			throw new TarRefusal(`${f.path} is ${f.data.length} bytes; the manifest says ${entry.size}`);
-		if (entry.sha256 !== sha256(f.data)) throw new TarRefusal(`${f.path} does not match its sha256 in the manifest`);
+		if (entry.size !== f.size) throw new TarRefusal(`${f.path} is ${f.size} bytes; the manifest says ${entry.size}`);
+		if (entry.sha256 !== f.sha256) throw new TarRefusal(`${f.path} does not match its sha256 in the manifest`);
 		listed.delete(f.path);
 	}
 	const [missing] = listed.keys();
 	if (missing !== undefined) throw new TarRefusal(`${missing} is in the manifest but not in the bundle`);
 }
 
-/** The log parses line by line as the store reads one, folds to a run, and every event is of run `runId`. */
-function checkLog(runId: string, data: Buffer): void {
-	const tail = new EventLogTail(EVENTS);
-	const events: CrewEvent[] = tail.feed(data);
-	const [problem] = [...tail.errors, ...tail.tornTail()];
-	if (problem) throw new TarRefusal(`${EVENTS} line ${problem.line}: ${problem.message}`);
-	if (events.length === 0) throw new TarRefusal(`${EVENTS} holds no events`);
-	const other = events.find((e) => e.runId !== runId);
-	if (other) throw new TarRefusal(`${EVENTS} line ${other.seq} is an event of run ${other.runId}, not ${runId}`);
-	try {
-		foldEvents(events);
-	} catch (err) {
-		throw new TarRefusal(`${EVENTS}: ${(err as Error).message}`);
-	}
-	const [created] = events;
-	if (created?.type === "run.created" && created.data.owner !== undefined)
-		throw new TarRefusal(
-			"its log carries a creator mark, which pi-crew export never writes: a run is imported only as foreign",
-		);
-}
-
 /**
- * Writes the files into a fresh directory under `.crew/tmp/`, then renames it to `target` in one step: a reader sees
- * no run, or all of it. Whatever fails, the temp directory is removed.
+ * A bundle's log, checked as it streams (never held whole): it parses line by line as the store reads one, folds to
+ * a run, every event is of run `runId`, and it carries no creator mark. The first problem stops the checking.
  */
-async function place(repo: string, target: string, files: TarFile[]): Promise<void> {
-	await makeDirs(repo, crewTemp(repo));
-	const tmp = tempDirPath(repo, "import");
-	await mkdir(tmp);
-	try {
-		for (const f of files) {
-			const handle = await openExclusive(tmp, join(tmp, ...f.path.split("/")), 0o600);
-			try {
-				await handle.writeFile(f.data);
-				await handle.sync();
-			} finally {
-				await handle.close();
-			}
+class LogCheck {
+	private readonly tail = new EventLogTail(EVENTS);
+	private state: RunState | undefined;
+	private count = 0;
+	private problem: string | undefined;
+
+	constructor(private readonly runId: string) {}
+
+	feed(chunk: Buffer): void {
+		if (this.problem || this.tail.errors.length > 0) return;
+		for (const e of this.tail.feed(chunk)) {
+			this.count++;
+			if (e.runId !== this.runId)
+				this.problem = `${EVENTS} line ${e.seq} is an event of run ${e.runId}, not ${this.runId}`;
+			else if (e.type === "run.created" && e.data.owner !== undefined)
+				this.problem =
+					"its log carries a creator mark, which pi-crew export never writes: a run is imported only as foreign";
+			else
+				try {
+					this.state = applyEvent(this.state, e);
+				} catch (err) {
+					this.problem = `${EVENTS}: ${(err as Error).message}`;
+				}
+			if (this.problem) return;
 		}
-		await makeDirs(repo, runsDir(repo));
-		// Checked again just before: a run of this id made meanwhile is never replaced (rename would take an empty one).
-		if (await lstat(target).catch(() => undefined)) throw new UsageError(`run ${basename(target)} appeared meanwhile`);
-		await rename(tmp, target);
-	} catch (err) {
-		await removeTree(repo, tmp).catch(() => undefined);
-		throw err;
-	} finally {
-		await rmdir(crewTemp(repo)).catch(() => undefined); // only when empty: other work may be under way
+	}
+
+	/** Throws TarRefusal with the log's first problem, once it has been read whole. */
+	verdict(): void {
+		const [problem] = [...this.tail.errors, ...this.tail.tornTail()];
+		if (problem) throw new TarRefusal(`${EVENTS} line ${problem.line}: ${problem.message}`);
+		if (this.count === 0) throw new TarRefusal(`${EVENTS} holds no events`);
+		if (this.problem) throw new TarRefusal(this.problem);
 	}
 }

@@ -3,7 +3,7 @@
  * errors so typos are never silently ignored. A repository's `.crew/config.*` may only tighten some of them: see
  * resolve.ts, where the effective configuration of a repository is decided.
  */
-import { mkdir, readFile, realpath } from "node:fs/promises";
+import { mkdir, readFile, realpath, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Static, Type } from "typebox";
 import { parseDocument, stringify } from "yaml";
@@ -17,6 +17,7 @@ import {
 	type Autonomy,
 	crewHome,
 	DEFAULT_AUTONOMY,
+	MAX_CONFIG_BYTES,
 	type NoticeKind,
 	PI_TOOLS,
 	RUNTIMES,
@@ -225,6 +226,15 @@ export async function readUserConfig(home = crewHome()): Promise<UserConfig> {
 	const none: UserConfig = { file, config: {}, lineOf: () => undefined };
 	let text: string;
 	try {
+		const size = (await stat(file)).size;
+		if (size > MAX_CONFIG_BYTES)
+			throw new ConfigError([
+				{
+					file,
+					message: `not read: ${size} bytes, more than ${MAX_CONFIG_BYTES / 1024} KiB`,
+					hint: "a config holds a few settings: remove what is not one",
+				},
+			]);
 		text = await readFile(file, "utf8");
 	} catch (err) {
 		if ((err as NodeJS.ErrnoException).code === "ENOENT") return none;

@@ -35,8 +35,8 @@ export function stricterAutonomy(a: Autonomy, b: Autonomy): Autonomy {
 
 /** A repository's config, under its `.crew/`, in the order looked for: only the first found is read. */
 export const PROJECT_CONFIG_FILES = ["config.yaml", "config.yml", "config.json"] as const;
-/** A config is a few lines; a larger file (or a device, a FIFO) is never read. */
-export const MAX_PROJECT_CONFIG_BYTES = 64 * 1024;
+/** A config (the user's or a repository's) is a few lines; a larger file (or a device, a FIFO) is never read. */
+export const MAX_CONFIG_BYTES = 64 * 1024;
 
 /** Workers load no extensions (`--no-extensions`), so an agent's tools are pi's builtin tools. */
 export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"] as const;

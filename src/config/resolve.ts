@@ -26,7 +26,7 @@ import {
 	type Autonomy,
 	crewHome,
 	formatSource,
-	MAX_PROJECT_CONFIG_BYTES,
+	MAX_CONFIG_BYTES,
 	PROJECT_CONFIG_FILES,
 	type RuntimeName,
 	SANDBOX_MODES,
@@ -199,8 +199,8 @@ async function readProjectConfig(repo: string): Promise<{ file?: string; src?: Y
 	);
 	if (linked) return ignored(linked.message, "make .crew a real directory");
 	if (!info.isFile()) return ignored("not a regular file", "make it a regular file");
-	if (info.size > MAX_PROJECT_CONFIG_BYTES)
-		return ignored(`larger than ${MAX_PROJECT_CONFIG_BYTES / 1024} KiB`, "a project config holds a few settings");
+	if (info.size > MAX_CONFIG_BYTES)
+		return ignored(`larger than ${MAX_CONFIG_BYTES / 1024} KiB`, "a project config holds a few settings");
 	const text = await readFile(file, "utf8").catch((err: Error) => err);
 	if (text instanceof Error) return ignored(`cannot read: ${text.message}`, "fix its permissions or remove it");
 	const src = parseYaml(text, file);

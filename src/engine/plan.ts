@@ -284,14 +284,21 @@ export function reopenForResume(state: RunState, requeue: string[]): string[] {
 		[...state.tasks.values()].filter((t) => t.status === "running" || t.status === "cancelled").map((t) => t.id),
 	);
 	for (const taskId of requeue) reopen.add(taskId);
-	for (let grew = true; grew; ) {
-		grew = false;
-		for (const t of state.tasks.values())
-			if (t.status === "skipped" && !reopen.has(t.id) && t.dependsOn.some((d) => reopen.has(d))) {
+	// Skipped dependents, transitively: one pass over the edges (a worklist, not a fixpoint over all tasks).
+	const dependents = new Map<string, TaskState[]>();
+	for (const t of state.tasks.values())
+		for (const d of t.dependsOn) {
+			const list = dependents.get(d);
+			if (list) list.push(t);
+			else dependents.set(d, [t]);
+		}
+	const work = [...reopen];
+	for (let id = work.pop(); id !== undefined; id = work.pop())
+		for (const t of dependents.get(id) ?? [])
+			if (t.status === "skipped" && !reopen.has(t.id)) {
 				reopen.add(t.id);
-				grew = true;
+				work.push(t.id);
 			}
-	}
 	return [...reopen];
 }
 
@@ -352,10 +359,15 @@ export function plannedTask(state: RunState, plan: Plan, id: string): PlannedTas
  * A resumed run's task with its trust decided again from today's resources and trust (a recorded scope is never a
  * permission): its verify command runs only if today's workflow names that same command for that step (and then with
  * that workflow's scope, so a repository's runs only while it is trusted now); its agent counts as builtin or user only
- * if today's agent of that name is one, else as the repository's, fenced unless the repository is trusted now.
+ * if today's agent of that name is one, else as the repository's, fenced unless the repository is trusted now; its
+ * task text likewise counts as the workflow's scope only if today's workflow of that scope words the step the same
+ * (a task an adaptive step added: if today's workflow has that scope), else as the repository's.
  */
 function retrusted(task: PlannedTask, today: Today, workflowName: string): PlannedTask {
 	let { verify, agent } = task;
+	const todays = today.workflow;
+	const sameText = task.from !== undefined || todays?.steps.find((s) => s.id === task.id)?.task === task.template;
+	const textScope = todays && todays.source.scope === task.scope && sameText ? task.scope : "project";
 	if (verify) {
 		const step = today.workflow?.steps.find((s) => s.id === task.id);
 		verify =
@@ -371,7 +383,7 @@ function retrusted(task: PlannedTask, today: Today, workflowName: string): Plann
 		recorded !== "project" && today.agents.get(agent.name)?.source.scope === recorded ? recorded : "project";
 	const untrusted = scope === "project" && !today.projectTrusted;
 	agent = { ...agent, source: { ...agent.source, scope, untrusted } };
-	return { ...task, agent, ...(verify ? { verify } : {}) };
+	return { ...task, agent, scope: textScope, ...(verify ? { verify } : {}) };
 }
 
 /** The planned task a logged task is, run by `agent`. */

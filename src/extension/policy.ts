@@ -11,7 +11,7 @@ import {
 	type Autonomy,
 	crewHome,
 	DEFAULT_AUTONOMY,
-	MAX_PROJECT_CONFIG_BYTES,
+	MAX_CONFIG_BYTES,
 	PROJECT_CONFIG_FILES,
 	stricterAutonomy,
 } from "../config/home.js";
@@ -62,13 +62,22 @@ async function projectAutonomy(repo: string, parse: (text: string) => unknown): 
 		const info = await lstat(file).catch(() => undefined);
 		if (!info) continue;
 		// A FIFO or a device would hang pi's start-up; a symlink is not read (as in config/resolve.ts).
-		return info.isFile() && info.size <= MAX_PROJECT_CONFIG_BYTES ? autonomyIn(file, parse) : undefined;
+		return info.isFile() && info.size <= MAX_CONFIG_BYTES ? autonomyIn(file, parse) : undefined;
 	}
 	return undefined;
 }
 
 export async function policyFor(cwd: string): Promise<string> {
-	const { parse } = await lazy.yaml();
+	const yaml = await lazy.yaml();
+	// The library throws on bad YAML and on its guards (too many aliases): such a file reads as empty here, and the
+	// validated readers report it with its file and line.
+	const parse = (text: string): unknown => {
+		try {
+			return yaml.parse(text);
+		} catch {
+			return undefined;
+		}
+	};
 	const home = crewHome();
 	const raw = await readFile(join(home, "config.yaml"), "utf8").then(
 		(text) => parse(text) as Record<string, unknown> | null,

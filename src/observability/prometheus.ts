@@ -101,6 +101,18 @@ export function isLoopback(host: string): boolean {
 	return isIP(host) === 4 && host.startsWith("127.");
 }
 
+/**
+ * Whether a request's `Host` header names this server by a loopback name: `127.0.0.1:PORT`, `localhost:PORT`,
+ * `[::1]:PORT` or the address it is bound to, at its own port.
+ */
+function loopbackHost(header: string | undefined, server: Server, bound: string): boolean {
+	const address = server.address();
+	if (!header || typeof address !== "object" || !address) return false;
+	const names = new Set(["127.0.0.1", "localhost", "[::1]", bound.includes(":") ? `[${bound}]` : bound]);
+	const colon = header.lastIndexOf(":");
+	return names.has(header.slice(0, colon).toLowerCase()) && header.slice(colon + 1) === String(address.port);
+}
+
 export interface ServeOptions {
 	port: number;
 	host: string;
@@ -126,7 +138,14 @@ export async function serveMetrics(
 		throw new EndpointRefused(
 			`refusing to serve metrics on ${options.host}, which is not a loopback address: set metrics.prometheus.allowNonLoopback: true in the config to expose them`,
 		);
+	const loopback = isLoopback(options.host);
 	const server = createServer((req, res) => {
+		// DNS rebinding: a web page whose name now resolves to 127.0.0.1 reaches a loopback server with its own name as
+		// the Host. A loopback endpoint answers only requests addressed to a loopback name at its own port.
+		if (loopback && !loopbackHost(req.headers.host, server, options.host)) {
+			res.writeHead(421, { "content-type": "text/plain" }).end("pi-crew serves metrics to a loopback Host only\n");
+			return;
+		}
 		const path = (req.url ?? "/").split("?")[0];
 		if (req.method !== "GET" || path !== "/metrics") {
 			res.writeHead(404, { "content-type": "text/plain" }).end("pi-crew serves GET /metrics only\n");

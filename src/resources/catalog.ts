@@ -3,13 +3,14 @@
  * may only add new names unless the user trusts it: a project file that would shadow a builtin or user resource,
  * or look like one, is ignored and reported.
  */
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstat, readdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { crewHome } from "../config/home.js";
 import type { Problem } from "../util/yaml-source.js";
 import { fromClaudeAgent } from "./interop.js";
+import { looksLike } from "./lookalike.js";
 import { KIND_SUFFIX, type Kind, type Parsed, parseResource } from "./parse.js";
 import type { AgentDef, Scope, TeamDef, WorkflowDef } from "./schema.js";
 import { crossCheck } from "./validate.js";
@@ -74,13 +75,9 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 			const listed = await listKind(join(root, DIRS[kind]), kind, scope === "project");
 			catalog.problems.push(...listed.problems);
 			for (const file of listed.files) {
-				const text = await readFile(file, "utf8").catch((err: Error) => err);
-				if (text instanceof Error) {
-					catalog.problems.push({
-						file,
-						message: `cannot read: ${text.message}`,
-						hint: "fix its permissions or remove it",
-					});
+				const text = await readResource(file);
+				if (typeof text !== "string") {
+					catalog.problems.push(text);
 					continue;
 				}
 				const parsed = format
@@ -108,6 +105,28 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 	}
 	catalog.problems.push(...crossCheck(catalog));
 	return catalog;
+}
+
+/** The largest resource file read: a prompt and its fields fit in far less; a larger file is reported and skipped. */
+export const MAX_RESOURCE_BYTES = 256 * 1024;
+/** The most resource files of one kind read from one directory (in name order); the rest are reported. */
+export const MAX_RESOURCE_FILES = 500;
+
+/** A resource file's text, or the problem that it cannot be read or is too large to be. */
+async function readResource(file: string): Promise<string | Problem> {
+	const info = await stat(file).catch((err: Error) => err);
+	if (info instanceof Error)
+		return { file, message: `cannot read: ${info.message}`, hint: "fix its permissions or remove it" };
+	if (info.size > MAX_RESOURCE_BYTES)
+		return {
+			file,
+			message: `not read: ${info.size} bytes, more than ${MAX_RESOURCE_BYTES / 1024} KiB`,
+			hint: "a resource is a prompt and a few fields: shorten it, or split it into several",
+		};
+	const text = await readFile(file, "utf8").catch((err: Error) => err);
+	return text instanceof Error
+		? { file, message: `cannot read: ${text.message}`, hint: "fix its permissions or remove it" }
+		: text;
 }
 
 /**
@@ -158,26 +177,24 @@ async function listKind(
 					: "ignored: not a file",
 			});
 	}
-	return { files, problems };
+	if (files.length > MAX_RESOURCE_FILES)
+		problems.push({
+			severity: "warning",
+			file: dir,
+			message: `ignored: ${files.length - MAX_RESOURCE_FILES} of its ${files.length} ${kind} files: at most ${MAX_RESOURCE_FILES} are read, in name order`,
+			hint: `keep at most ${MAX_RESOURCE_FILES} ${kind} files in ${dir}`,
+		});
+	return { files: files.slice(0, MAX_RESOURCE_FILES), problems };
 }
 
-/** Look-alike names count as shadowing: `Executor`, `executor_`, `exec-utor`, `execut0r`. */
-function canonical(name: string): string {
-	return name
-		.toLowerCase()
-		.replace(/0/g, "o")
-		.replace(/[1|]/g, "l")
-		.replace(/3/g, "e")
-		.replace(/5/g, "s")
-		.replace(/[^a-z0-9]/g, "");
-}
-
+/** The builtin or user resource `name` imitates (the same name, or a look-alike: see lookalike.ts). */
 function lookalike<T extends { name: string; source: { scope: Scope } }>(
 	map: Map<string, T>,
 	name: string,
 ): T | undefined {
-	const key = canonical(name);
-	for (const def of map.values()) if (def.source.scope !== "project" && canonical(def.name) === key) return def;
+	const exact = map.get(name);
+	if (exact && exact.source.scope !== "project") return exact;
+	for (const def of map.values()) if (def.source.scope !== "project" && looksLike(name, def.name)) return def;
 	return undefined;
 }
 

@@ -8,6 +8,7 @@ import { type Problem, parseYaml, splitFrontmatter } from "../util/yaml-source.j
 import {
 	type AgentDef,
 	AgentFrontmatter,
+	MAX_WORKFLOW_STEPS,
 	type Scope,
 	type TeamDef,
 	TeamFrontmatter,
@@ -79,6 +80,19 @@ export function parseResource(
 		return { problems: [{ file, line: 2, message: "frontmatter must be a map of fields" }] };
 	}
 	const fields = src.value as Record<string, unknown>;
+	// Before the schema and the graph checks: their cost grows with the steps.
+	if (kind === "workflow" && Array.isArray(fields.steps) && fields.steps.length > MAX_WORKFLOW_STEPS)
+		return {
+			problems: [
+				{
+					file,
+					line: src.lineOf(["steps"]),
+					field: "steps",
+					message: `${fields.steps.length} steps; a workflow has at most ${MAX_WORKFLOW_STEPS}`,
+					hint: "split it into several workflows, or let an adaptive step plan the rest",
+				},
+			],
+		};
 	const problems = softenUnknownFields(checkSchema(SCHEMAS[kind], src, file), SCHEMAS[kind], fields);
 	const expected = basename(file).slice(0, -KIND_SUFFIX[kind].length);
 	if (options.nameFromFile !== false && typeof fields.name === "string" && fields.name !== expected) {

@@ -83,6 +83,9 @@ export const TeamFrontmatter = Type.Object(
 	{ additionalProperties: false },
 );
 
+/** The most steps a workflow may have (checked in parse.ts, before the schema, with the count in the problem). */
+export const MAX_WORKFLOW_STEPS = 500;
+
 export const WorkflowFrontmatter = Type.Object(
 	{
 		name: Name,

@@ -140,7 +140,8 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 		else byId.set(step.id, i);
 	});
 	const outputs = new Map(wf.steps.map((s) => [s.id, s.output ?? s.id]));
-	const ancestors = ancestorsOf(wf);
+	const graph = dependencyGraph(wf, byId);
+	const reaches = readReachability(wf, byId, graph);
 	wf.steps.forEach((step, i) => {
 		const deps = step.dependsOn ?? [];
 		deps.forEach((dep, j) => {
@@ -155,15 +156,17 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 		});
 		const reads = step.reads ?? [];
 		reads.forEach((read, j) => {
-			if (ancestors.get(step.id)?.has(read)) return;
+			const known = byId.has(read);
+			// A step in a cycle has no well-defined ancestors: the cycle is the problem reported.
+			if (known && (graph.cyclic.has(i) || reaches(i, read))) return;
 			problems.push({
 				file,
 				line: wf.source.lineOf(["steps", i, "reads", j]),
 				field: `steps.${i}.reads`,
-				message: byId.has(read)
+				message: known
 					? `"${step.id}" reads "${read}", which it does not depend on: its result may not exist yet`
 					: `"${step.id}" reads unknown step "${read}"`,
-				hint: byId.has(read)
+				hint: known
 					? `add "${read}" to dependsOn (of "${step.id}" or of a step it depends on)`
 					: `step ids: ${[...byId.keys()].join(", ")}`,
 			});
@@ -180,7 +183,7 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 				});
 		}
 	});
-	const cycle = findCycle(wf);
+	const cycle = findCycle(wf, graph);
 	if (cycle) {
 		const first = byId.get(cycle[0] ?? "") ?? 0;
 		problems.push({
@@ -194,46 +197,81 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 	return problems;
 }
 
-/** Each step's ancestors: the steps it depends on, directly or through others (a cycle is reported elsewhere). */
-function ancestorsOf(wf: WorkflowDef): Map<string, Set<string>> {
-	const deps = new Map(wf.steps.map((s) => [s.id, s.dependsOn ?? []]));
-	const memo = new Map<string, Set<string>>();
-	const visit = (id: string, path: Set<string>): Set<string> => {
-		const known = memo.get(id);
-		if (known) return known;
-		const all = new Set<string>();
-		for (const d of deps.get(id) ?? []) {
-			all.add(d);
-			if (path.has(d)) continue;
-			for (const a of visit(d, new Set([...path, d]))) all.add(a);
-		}
-		memo.set(id, all);
-		return all;
-	};
-	for (const s of wf.steps) visit(s.id, new Set([s.id]));
-	return memo;
+/**
+ * A workflow's steps as a graph, by index (the first step of each id; an unknown dependency is left out): each step's
+ * dependencies, a topological order (Kahn's algorithm: linear, no recursion, so a deep chain cannot overflow the
+ * stack) and the steps on or behind a cycle, which that order never reaches.
+ */
+interface StepGraph {
+	deps: number[][];
+	order: number[];
+	cyclic: Set<number>;
 }
 
-function findCycle(wf: WorkflowDef): string[] | undefined {
-	const deps = new Map(wf.steps.map((s) => [s.id, s.dependsOn ?? []]));
-	const state = new Map<string, "visiting" | "done">();
-	const stack: string[] = [];
-	const visit = (id: string): string[] | undefined => {
-		if (state.get(id) === "done" || !deps.has(id)) return undefined;
-		if (state.get(id) === "visiting") return [...stack.slice(stack.indexOf(id)), id];
-		state.set(id, "visiting");
-		stack.push(id);
-		for (const d of deps.get(id) ?? []) {
-			const found = visit(d);
-			if (found) return found;
+function dependencyGraph(wf: WorkflowDef, byId: Map<string, number>): StepGraph {
+	const n = wf.steps.length;
+	const deps = wf.steps.map((step, i) =>
+		byId.get(step.id) === i ? [...new Set(step.dependsOn ?? [])].flatMap((d) => byId.get(d) ?? []) : [],
+	);
+	const dependents: number[][] = Array.from({ length: n }, () => []);
+	const waiting = deps.map((d) => d.length);
+	deps.forEach((list, i) => {
+		for (const d of list) dependents[d]?.push(i);
+	});
+	const order: number[] = [];
+	for (let i = 0; i < n; i++) if (waiting[i] === 0) order.push(i);
+	for (let k = 0; k < order.length; k++)
+		for (const next of dependents[order[k] ?? 0] ?? []) {
+			waiting[next] = (waiting[next] ?? 0) - 1;
+			if (waiting[next] === 0) order.push(next);
 		}
-		stack.pop();
-		state.set(id, "done");
-		return undefined;
+	const done = new Set(order);
+	const cyclic = new Set<number>();
+	for (let i = 0; i < n; i++) if (!done.has(i)) cyclic.add(i);
+	return { deps, order, cyclic };
+}
+
+/**
+ * Whether a step depends, directly or not, on a step it reads: reachability computed once, in topological order, as
+ * one bit per step that some step reads (not per step: a 500-step chain with two reads costs 500 x 1 word, not 500²).
+ */
+function readReachability(
+	wf: WorkflowDef,
+	byId: Map<string, number>,
+	graph: StepGraph,
+): (step: number, read: string) => boolean {
+	const bit = new Map<string, number>();
+	for (const step of wf.steps) for (const read of step.reads ?? []) if (!bit.has(read)) bit.set(read, bit.size);
+	const words = Math.ceil(bit.size / 32);
+	const ancestors = new Uint32Array(wf.steps.length * words);
+	const set = (at: number, mask: number) => {
+		ancestors[at] = (ancestors[at] ?? 0) | mask;
 	};
-	for (const s of wf.steps) {
-		const found = visit(s.id);
-		if (found) return found;
+	for (const i of graph.order)
+		for (const d of graph.deps[i] ?? []) {
+			for (let w = 0; w < words; w++) set(i * words + w, ancestors[d * words + w] ?? 0);
+			const b = bit.get(wf.steps[d]?.id ?? "");
+			if (b !== undefined) set(i * words + (b >> 5), 1 << (b & 31));
+		}
+	return (step, read) => {
+		const b = bit.get(read);
+		return b !== undefined && byId.has(read) && ((ancestors[step * words + (b >> 5)] ?? 0) & (1 << (b & 31))) !== 0;
+	};
+}
+
+/** One cycle among the steps no topological order reaches, as step ids (the first repeated at the end). */
+function findCycle(wf: WorkflowDef, graph: StepGraph): string[] | undefined {
+	// Walk back along dependencies that are themselves cyclic: in a finite graph the walk must come back to a step.
+	const [start] = graph.cyclic;
+	if (start === undefined) return undefined;
+	const seenAt = new Map<number, number>();
+	const path: number[] = [];
+	let at = start;
+	while (!seenAt.has(at)) {
+		seenAt.set(at, path.length);
+		path.push(at);
+		at = (graph.deps[at] ?? []).find((d) => graph.cyclic.has(d)) ?? at;
 	}
-	return undefined;
+	const loop = path.slice(seenAt.get(at));
+	return [...loop, at].map((i) => wf.steps[i]?.id ?? "");
 }

@@ -1,5 +1,8 @@
 /** YAML parsing that keeps line numbers, so every problem can name the file, line and field. */
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit } from "yaml";
+
+/** The `yaml` library's own alias limit (its `maxAliasCount` default), named in the problem it becomes. */
+const MAX_YAML_ALIASES = 100;
 
 export interface Problem {
 	/** Errors make a resource unusable (exit 2); warnings are reported and the rest goes on. */
@@ -40,7 +43,12 @@ export interface YamlSource {
  */
 export function parseYaml(text: string, file: string, lineOffset = 0): YamlSource {
 	const counter = new LineCounter();
-	const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+	let doc: Document.Parsed;
+	try {
+		doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+	} catch (err) {
+		return unreadable(file, err, 1, lineOffset, false);
+	}
 	const problems: Problem[] = doc.errors.map((e) => ({
 		file,
 		line: counter.linePos(e.pos[0]).line + lineOffset,
@@ -61,5 +69,43 @@ export function parseYaml(text: string, file: string, lineOffset = 0): YamlSourc
 		}
 		return undefined;
 	};
-	return { value: problems.length > 0 ? undefined : doc.toJS(), lineOf, problems };
+	if (problems.length > 0) return { value: undefined, lineOf, problems };
+	try {
+		return { value: doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }), lineOf, problems };
+	} catch (err) {
+		// The library's guards throw: more aliases than it expands (a "billion laughs" file), nesting too deep.
+		const alias = err instanceof ReferenceError ? firstAlias(doc, counter) : undefined;
+		return unreadable(file, err, alias ?? 1, lineOffset, alias !== undefined);
+	}
+}
+
+/** The line (in the YAML text) of the document's first alias, where an alias limit's problem points. */
+function firstAlias(doc: Document.Parsed, counter: LineCounter): number | undefined {
+	let offset: number | undefined;
+	visit(doc, {
+		Alias(_, node) {
+			offset = node.range?.[0];
+			return visit.BREAK;
+		},
+	});
+	return offset === undefined ? undefined : counter.linePos(offset).line;
+}
+
+/** A file the YAML library refused by throwing: one reported problem for that file, never a crash of the command. */
+function unreadable(file: string, err: unknown, line: number, lineOffset: number, aliases: boolean): YamlSource {
+	const message = err instanceof Error ? err.message : String(err);
+	return {
+		value: undefined,
+		lineOf: () => undefined,
+		problems: [
+			{
+				file,
+				line: line + lineOffset,
+				message: `invalid YAML: ${aliases ? "too many aliases (*name) to expand" : message.split("\n")[0]}`,
+				hint: aliases
+					? `write the values out: a file may expand at most ${MAX_YAML_ALIASES} aliases`
+					: "simplify the file: it is nested too deeply or too large to read",
+			},
+		],
+	};
 }

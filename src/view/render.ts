@@ -91,12 +91,14 @@ export function taskTree(state: RunState): { task: TaskState; depth: number }[] 
 		else if (children.has(parent)) children.get(parent)?.push(t);
 		else children.set(parent, [t]);
 	}
+	// An explicit stack, not recursion: a run's log may hold a chain of thousands of tasks (an imported bundle).
 	const out: { task: TaskState; depth: number }[] = [];
-	const walk = (task: TaskState, depth: number) => {
-		out.push({ task, depth });
-		for (const c of children.get(task.id) ?? []) walk(c, depth + 1);
-	};
-	for (const r of roots) walk(r, 0);
+	const stack = roots.map((task) => ({ task, depth: 0 })).reverse();
+	for (let next = stack.pop(); next; next = stack.pop()) {
+		out.push(next);
+		const kids = children.get(next.task.id) ?? [];
+		for (let k = kids.length - 1; k >= 0; k--) stack.push({ task: kids[k] as TaskState, depth: next.depth + 1 });
+	}
 	return out;
 }
 

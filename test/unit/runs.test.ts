@@ -12,7 +12,8 @@ import { forgetRun, parseAge, parseStatuses, pruneRuns } from "../../src/api/pru
 import { processStartTime } from "../../src/store/lease.js";
 import { crewTemp, runPaths } from "../../src/store/run-store.js";
 import { removeTree } from "../../src/util/safe-fs.js";
-import { packTar, readTar, unsafePath } from "../../src/util/tar.js";
+import { packTar, unsafePath } from "../../src/util/tar.js";
+import { readTarInMemory } from "../support/hostile.js";
 import { deadPid, listing, pastRun, tempDir } from "../support/index.js";
 
 async function repo(): Promise<string> {
@@ -48,7 +49,7 @@ test("readTar reads what packTar packs, and refuses unsafe paths before reading 
 		{ path: "top/a.txt", data: Buffer.from("hello") },
 		{ path: `top/${"d".repeat(150)}/deep.txt`, data: Buffer.from("long path") },
 	];
-	const read = await readTar(await packTar(files, new Date(0)), {
+	const read = await readTarInMemory(await packTar(files, new Date(0)), {
 		maxEntryBytes: 100,
 		maxTotalBytes: 10_000,
 		maxEntries: 10,
@@ -231,7 +232,11 @@ test("export follows no link and leaves out what it cannot redact, even a linked
 		{ path: "coordinator.log", why: "not UTF-8 text, so it cannot be redacted" },
 		{ path: "artifacts", why: "a symbolic link (never followed)" },
 	]);
-	const read = await readTar(await readFile(done.path), { maxEntryBytes: 1e6, maxTotalBytes: 1e7, maxEntries: 10 });
+	const read = await readTarInMemory(await readFile(done.path), {
+		maxEntryBytes: 1e6,
+		maxTotalBytes: 1e7,
+		maxEntries: 10,
+	});
 	assert.deepEqual(
 		read.files.map((f) => f.path),
 		["linked/manifest.json", "linked/events.jsonl"],
