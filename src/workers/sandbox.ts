@@ -44,7 +44,7 @@ async function probe(env: NodeJS.ProcessEnv): Promise<SandboxProbe> {
 			hint: "install it (Debian, Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)",
 		};
 	try {
-		await promisify(execFile)(bwrap, [...BASE, "--proc", "/proc", "--", process.execPath, "--version"], {
+		await promisify(execFile)(bwrap, [...BASE, "--proc", "/proc", "--", "/bin/sh", "-c", ":"], {
 			timeout: PROBE_TIMEOUT_MS,
 		});
 		return { ok: true, bwrap };
