@@ -10,7 +10,7 @@ import { existsSync, lstatSync, readlinkSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { inertGit, plantGitPrograms, worktreesOf } from "../support/git.js";
+import { gitBox, inertGit, plantGitPrograms, worktreesOf } from "../support/git.js";
 import {
 	cli,
 	processesOfRun,
@@ -19,24 +19,12 @@ import {
 	runJson,
 	type Sandbox,
 	SCRIPTED,
-	sandbox,
 	startCli,
 	waitFor,
 	waitForRunLog,
 } from "../support/index.js";
 
 const SECRET = "sk-proj-coordinatorsecret0123456789abcdef";
-
-/** A sandbox whose repository is a real git repository with one commit of `files`. */
-async function gitBox(files: Record<string, string>): Promise<Sandbox> {
-	const box = await sandbox();
-	execFileSync("rm", ["-rf", join(box.repo, ".git")]);
-	inertGit(box.repo, "init", "-q", "-b", "main");
-	for (const [file, text] of Object.entries({ ".gitignore": ".crew/\n", ...files })) await box.write(file, text);
-	inertGit(box.repo, "add", "-A");
-	inertGit(box.repo, "commit", "-qm", "base");
-	return box;
-}
 
 /** A scenario: each named task runs its shell command, then answers; any other task reads `notes.txt`. */
 function scenario(box: Sandbox, commands: Record<string, string>): Promise<string> {
@@ -49,12 +37,15 @@ function scenario(box: Sandbox, commands: Record<string, string>): Promise<strin
 }
 
 test("an isolated run commits, merges, shows and applies work without running any program the repository's .git names, and git never sees the coordinator's secrets", async () => {
-	const box = await gitBox({
-		"notes.txt": "line1\nline2\nline3\nline4\nline5\n",
-		"old.txt": "to delete\n",
-		"doc.md": "doc\n",
-		".gitattributes": "* filter=evil diff=evil merge=evil\n",
-	});
+	const box = await gitBox(
+		{
+			"notes.txt": "line1\nline2\nline3\nline4\nline5\n",
+			"old.txt": "to delete\n",
+			"doc.md": "doc\n",
+			".gitattributes": "* filter=evil diff=evil merge=evil\n",
+		},
+		inertGit,
+	);
 	const marks = join(box.dir, "marks");
 	await plantGitPrograms(box.repo, marks);
 	// The coordinator's own git, seen through a wrapper first on PATH: what environment pi-crew gives it.
@@ -125,7 +116,7 @@ test("an isolated run commits, merges, shows and applies work without running an
 });
 
 test("a run whose worktrees are in the git dir (a run from before) resumes there, its worktree moved out; cleanup sweeps both places", async () => {
-	const box = await gitBox({ "notes.txt": "committed\n" });
+	const box = await gitBox({ "notes.txt": "committed\n" }, inertGit);
 	await projectTeam(box, "two", [
 		{ id: "quick", role: "executor" },
 		{ id: "slow", role: "executor" },

@@ -12,12 +12,8 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { git } from "../support/git.js";
 import { cli, projectTeam, runJson, type Sandbox, SCRIPTED, sandbox } from "../support/index.js";
-
-const git = (cwd: string, ...args: string[]) =>
-	execFileSync("git", ["-c", "user.name=u", "-c", "user.email=u@x", ...args], { cwd, stdio: "pipe" })
-		.toString()
-		.trim();
 
 /** A cloned-looking repository: a commit, a link to a directory outside it, a project config; the intruder agent. */
 async function plantedRepo(): Promise<Sandbox & { outside: string }> {

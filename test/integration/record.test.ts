@@ -4,13 +4,13 @@
  * a log's MACs are stripped. Real git repositories, real child workers on the scripted model, the CLI as a user runs it.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ownerMark } from "../../src/config/owner.js";
+import { git, gitBox } from "../support/git.js";
 import {
 	cli,
 	deadPid,
@@ -23,24 +23,13 @@ import {
 	sandbox,
 } from "../support/index.js";
 
-const git = (cwd: string, ...args: string[]) =>
-	execFileSync("git", ["-c", "user.name=u", "-c", "user.email=u@x", ...args], { cwd, stdio: "pipe" })
-		.toString()
-		.trim();
-
 /**
  * A real git repository with one commit, and a user's team `forge` (its commands may run): step `a` writes a file in
  * its worktree and succeeds; step `w`, after it, runs `command` through bash and its verification fails. The user runs
  * without the OS sandbox (`sandbox: off`), which would stop the write: the record must hold without it.
  */
 async function forgeBox(command: (logs: string) => string): Promise<{ box: Sandbox; scenario: string; head: string }> {
-	const box = await sandbox();
-	execFileSync("rm", ["-rf", join(box.repo, ".git")]);
-	git(box.repo, "init", "-q", "-b", "main");
-	await box.write("notes.txt", "committed\n");
-	await box.write(".gitignore", ".crew/\n");
-	git(box.repo, "add", "-A");
-	git(box.repo, "commit", "-qm", "base");
+	const box = await gitBox();
 	await box.write("../crew-home/config.yaml", "sandbox: off\n");
 	await box.write(
 		"../crew-home/teams/forge.team.md",

@@ -10,33 +10,12 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-	cli,
-	hasTool,
-	projectTeam,
-	ROOT,
-	runEvents,
-	runJson,
-	type Sandbox,
-	SCRIPTED,
-	sandbox,
-	task,
-} from "../support/index.js";
-
-const git = (cwd: string, ...args: string[]) =>
-	execFileSync("git", ["-c", "user.name=u", "-c", "user.email=u@x", ...args], { cwd, stdio: "pipe" })
-		.toString()
-		.trim();
+import { git, gitBox } from "../support/git.js";
+import { cli, hasTool, projectTeam, ROOT, runEvents, runJson, type Sandbox, SCRIPTED, task } from "../support/index.js";
 
 /** A sandbox whose repository is a real git repository with one commit, and pi's settings in its agent dir. */
-async function gitBox(): Promise<Sandbox> {
-	const box = await sandbox();
-	execFileSync("rm", ["-rf", join(box.repo, ".git")]);
-	git(box.repo, "init", "-q", "-b", "main");
-	await box.write("notes.txt", "committed\n");
-	await box.write(".gitignore", ".crew/\n");
-	git(box.repo, "add", "-A");
-	git(box.repo, "commit", "-qm", "base");
+async function settledBox(): Promise<Sandbox> {
+	const box = await gitBox();
 	await mkdir(box.env.PI_CODING_AGENT_DIR as string, { recursive: true });
 	await writeFile(join(box.env.PI_CODING_AGENT_DIR as string, "settings.json"), "{}\n");
 	return box;
@@ -93,7 +72,7 @@ async function assertContained(box: Sandbox, runDir: string, checkout: boolean):
 
 test("an isolated writer reaches nothing but its own worktree: not the checkout, git, the log, pi, another task, crew home", async (t) => {
 	if (!hasTool(t, "bwrap")) return;
-	const box = await gitBox();
+	const box = await settledBox();
 	await box.write(
 		".crew/teams/pair.team.md",
 		"---\nname: pair\ndescription: d\nroles:\n  - name: executor\n    agent: executor\ndefaultWorkflow: pair\n---\n",
@@ -140,7 +119,7 @@ test("an isolated writer reaches nothing but its own worktree: not the checkout,
 
 test("a shared task writes its own files in the checkout, never .git or the run store", async (t) => {
 	if (!hasTool(t, "bwrap")) return;
-	const box = await gitBox();
+	const box = await settledBox();
 	const scenario = await box.write(
 		"../scenario.yaml",
 		[
@@ -169,7 +148,7 @@ async function withoutBwrap(box: Sandbox): Promise<NodeJS.ProcessEnv> {
 }
 
 test("where no sandbox can start: required refuses the run, auto says so once and runs, doctor says both", async () => {
-	const box = await gitBox();
+	const box = await settledBox();
 	const env = await withoutBwrap(box);
 	const bare = { ...box, env };
 	const config = join(box.env.PI_CREW_HOME as string, "config.yaml");
@@ -202,7 +181,7 @@ test("where no sandbox can start: required refuses the run, auto says so once an
 
 test("a verify command runs what the worker wrote inside the worker's sandbox, not on the host", async (t) => {
 	if (!hasTool(t, "bwrap")) return;
-	const box = await gitBox();
+	const box = await settledBox();
 	const home = box.env.PI_CREW_HOME as string;
 	// A user's workflow: its verify command may run; the script it runs is the worker's.
 	await mkdir(join(home, "teams"), { recursive: true });

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { worktreesOf } from "../support/git.js";
+import { git, gitBox, worktreesOf } from "../support/git.js";
 import {
 	cli,
 	processesOfRun,
@@ -24,23 +24,6 @@ import {
 	waitFor,
 	waitForRunLog,
 } from "../support/index.js";
-
-const git = (cwd: string, ...args: string[]) =>
-	execFileSync("git", ["-c", "user.name=u", "-c", "user.email=u@x", ...args], { cwd, stdio: "pipe" })
-		.toString()
-		.trim();
-
-/** A sandbox whose repository is a real git repository with one commit (a tracked file the user is editing). */
-async function gitBox(): Promise<Sandbox> {
-	const box = await sandbox();
-	execFileSync("rm", ["-rf", join(box.repo, ".git")]);
-	git(box.repo, "init", "-q", "-b", "main");
-	await box.write("notes.txt", "committed\n");
-	await box.write(".gitignore", ".crew/\n");
-	git(box.repo, "add", "-A");
-	git(box.repo, "commit", "-qm", "base");
-	return box;
-}
 
 /** A scenario where each named task writes `file` with `text` through its bash tool, then answers. */
 async function writers(box: Sandbox, writes: Record<string, [string, string]>): Promise<string> {

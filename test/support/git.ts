@@ -1,8 +1,32 @@
-/** Helpers for tests of isolated runs: where a sandbox's worktrees are. */
+/** Helpers for tests on real git repositories: a committed repository, where a sandbox's worktrees are, planted programs. */
 import { execFileSync } from "node:child_process";
 import { readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import type { Sandbox } from "./index.js";
+import { type Sandbox, sandbox } from "./index.js";
+
+/** git for a test's own setup and checks (with an identity); its output, trimmed. */
+export function git(cwd: string, ...args: string[]): string {
+	return execFileSync("git", ["-c", "user.name=u", "-c", "user.email=u@x", ...args], { cwd, stdio: "pipe" })
+		.toString()
+		.trim();
+}
+
+/**
+ * A sandbox whose repository is a real git repository on `main` with one commit of `files` (and a `.gitignore` that
+ * keeps `.crew/` out), made with `run` (a git that runs nothing configured, where the test plants programs).
+ */
+export async function gitBox(
+	files: Record<string, string> = { "notes.txt": "committed\n" },
+	run: (cwd: string, ...args: string[]) => string = git,
+): Promise<Sandbox> {
+	const box = await sandbox();
+	execFileSync("rm", ["-rf", join(box.repo, ".git")]);
+	run(box.repo, "init", "-q", "-b", "main");
+	for (const [file, text] of Object.entries({ ".gitignore": ".crew/\n", ...files })) await box.write(file, text);
+	run(box.repo, "add", "-A");
+	run(box.repo, "commit", "-qm", "base");
+	return box;
+}
 
 /** The directory of the sandbox repository's worktrees under its crew home (`<crew home>/worktrees/<repo key>`). */
 export function worktreesOf(box: Sandbox): string {
