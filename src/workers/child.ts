@@ -3,9 +3,7 @@
  * cancel stops its whole tree. stdin is closed (pi would wait for it), stdout is pi's JSONL event stream (kept as the
  * transcript), stderr goes to a file.
  */
-import { spawn } from "node:child_process";
 import type { WriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
 import { finished } from "node:stream/promises";
@@ -31,6 +29,7 @@ import {
 	type WorkerRuntime,
 } from "./runtime.js";
 import type { SandboxChoice } from "./sandbox.js";
+import { killGroup, spawnProgram, withScratch } from "./spawn.js";
 import { workerEnv } from "./worker-env.js";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -39,7 +38,6 @@ const HERE = dirname(SELF);
 const EXT = extname(SELF);
 export const GUARD_EXTENSION = join(HERE, `guard-extension${EXT}`);
 export const SCRIPTED_EXTENSION = join(HERE, "..", "scripted", `extension${EXT}`);
-const KILL_GRACE_MS = 2000;
 const MAX_ARG_BYTES = 100_000;
 
 export function piArgs(spec: TaskSpec): string[] {
@@ -76,19 +74,6 @@ export function meaningfulLine(lines: string[]): string {
 	return (telling.at(-1) ?? lines.at(-1) ?? "").trim();
 }
 
-/** Kill a process group: SIGTERM, then SIGKILL after a grace period if anything is left. */
-export function killGroup(pid: number, graceMs = KILL_GRACE_MS): void {
-	const signal = (sig: NodeJS.Signals) => {
-		try {
-			process.kill(-pid, sig);
-			return true;
-		} catch {
-			return false; // ESRCH: the group is gone
-		}
-	};
-	if (signal("SIGTERM")) setTimeout(() => signal("SIGKILL"), graceMs).unref();
-}
-
 export class ChildRuntime implements WorkerRuntime {
 	readonly name = "child";
 	readonly unsandboxed?: string;
@@ -119,9 +104,8 @@ export class ChildRuntime implements WorkerRuntime {
 		// Node's compile cache stays where pi keeps it for this user (read-only in a sandbox), not in the attempt's temp.
 		env.NODE_COMPILE_CACHE ??= join(tmpdir(), "node-compile-cache");
 		// A temp directory of the attempt's own, the only place besides its task's directory a sandboxed worker writes.
-		const tmp = await mkdtemp(join(tmpdir(), "pi-crew-worker-"));
-		env.TMPDIR = tmp;
-		try {
+		return withScratch("pi-crew-worker-", async (tmp) => {
+			env.TMPDIR = tmp;
 			const { command, args } = piCommand();
 			const pi = { command, args: [...args, ...piArgs(spec)] };
 			if (this.sandbox) {
@@ -133,26 +117,19 @@ export class ChildRuntime implements WorkerRuntime {
 			// The attempt's directory was made link-free; its files are never opened through a link either.
 			const transcript = (await openAppend(spec.taskDir, join(spec.taskDir, TRANSCRIPT_FILE))).createWriteStream();
 			const stderrLog = (await openAppend(spec.taskDir, join(spec.taskDir, "stderr.log"))).createWriteStream();
-			return await this.spawnWorker(spec, spawned, env, { transcript, stderrLog }, signal, onEvent);
-		} finally {
-			await rm(tmp, { recursive: true, force: true });
-		}
+			return this.spawnWorker(spec, spawned, env, { transcript, stderrLog }, signal, onEvent);
+		});
 	}
 
 	private spawnWorker(
 		spec: TaskSpec,
-		{ command, args }: { command: string; args: string[] },
+		program: Program,
 		env: NodeJS.ProcessEnv,
 		{ transcript, stderrLog }: { transcript: WriteStream; stderrLog: WriteStream },
 		signal: AbortSignal,
 		onEvent: (event: WorkerEvent) => void,
 	): Promise<WorkerOutcome> {
-		const child = spawn(command, args, {
-			cwd: spec.cwd,
-			env,
-			stdio: ["ignore", "pipe", "pipe"],
-			detached: true,
-		});
+		const child = spawnProgram(program, { cwd: spec.cwd, env });
 		const reader = new PiStreamReader();
 		const stderrTail: string[] = []; // the last lines of stderr that are not pi-crew's own
 		// Set when we stop the worker ourselves; it wins over how the process happened to exit.
@@ -203,7 +180,7 @@ export class ChildRuntime implements WorkerRuntime {
 
 		return new Promise<WorkerOutcome>((resolve) => {
 			child.once("error", (err) => {
-				ended ??= failure("spawn_failed", `cannot start pi (${command}): ${err.message}`);
+				ended ??= failure("spawn_failed", `cannot start pi (${program.command}): ${err.message}`);
 			});
 			child.once("close", async (code, sig) => {
 				clearTimeout(timer);

@@ -117,10 +117,12 @@ export function stopped(request: StopRequest): WorkerFailure {
 	return failure(request.kind === "cancel" ? "cancelled" : "stalled", request.message);
 }
 
-/** A program and its arguments, as spawned. */
+/** A program and its arguments, as spawned (workers/spawn.ts). */
 export interface Program {
 	command: string;
 	args: string[];
+	/** A seccomp filter (BPF) for bubblewrap's `--seccomp 3`: given to the program on fd 3. */
+	seccomp?: Buffer;
 }
 
 export interface WorkerRuntime {

@@ -6,14 +6,57 @@
  * system is read-only. A new pid namespace and --die-with-parent end everything inside when the worker's process
  * group is killed (cancel, timeout) or the coordinator dies (kill -9), which replaces the guard's orphan check there.
  */
-import { execFile } from "node:child_process";
 import { lstat, mkdir, readdir, readFile, realpath } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { promisify } from "node:util";
 import { crewHome, piAgentDir, type SandboxMode, type SandboxNetwork } from "../config/home.js";
 import { UsageError } from "../util/errors.js";
 import { which } from "./host-pi.js";
-import type { TaskSpec } from "./runtime.js";
+import type { Program, TaskSpec } from "./runtime.js";
+import { killGroup, spawnProgram } from "./spawn.js";
+
+/**
+ * The seccomp filter every sandboxed program gets: no `socket(AF_UNIX, ...)`. A Unix socket on a read-only mount can
+ * still be connected to, and one (tmux's, the systemd user bus, Docker's) or an abstract one runs commands outside the
+ * sandbox. `socketpair` (the pipes of a program's children) stays allowed; io_uring (which can open sockets past the
+ * filter) and syscalls of another ABI (i386, x32) are refused too. Per architecture: its audit id and `socket` number.
+ */
+const SOCKET_FILTER_ARCH: Partial<Record<NodeJS.Architecture, { audit: number; socket: number }>> = {
+	x64: { audit: 0xc000003e, socket: 41 },
+	arm64: { audit: 0xc00000b7, socket: 198 },
+};
+const IO_URING_SETUP = 425;
+const AF_UNIX = 1;
+const EACCES = 13;
+
+/** The filter as classic BPF (struct sock_filter: u16 code, u8 jt, u8 jf, u32 k), or undefined on other machines. */
+export function socketFilter(arch: NodeJS.Architecture = process.arch): Buffer | undefined {
+	const ids = SOCKET_FILTER_ARCH[arch];
+	if (!ids) return undefined;
+	const [LD_ABS, JEQ, JGE, RET] = [0x20, 0x15, 0x35, 0x06];
+	const ALLOW = 0x7fff0000;
+	const DENY = 0x00050000 | EACCES; // SECCOMP_RET_ERRNO
+	// Jump offsets count from the next instruction: 8 is ALLOW, 9 is DENY.
+	const program: [number, number, number, number][] = [
+		[LD_ABS, 0, 0, 4], // 0: seccomp_data.arch
+		[JEQ, 0, 7, ids.audit], // 1: another ABI: deny
+		[LD_ABS, 0, 0, 0], // 2: seccomp_data.nr
+		[JGE, 5, 0, 0x40000000], // 3: x32 syscall numbers: deny
+		[JEQ, 4, 0, IO_URING_SETUP], // 4: io_uring: deny
+		[JEQ, 0, 2, ids.socket], // 5: not socket(): allow
+		[LD_ABS, 0, 0, 16], // 6: socket()'s domain (args[0], low half)
+		[JEQ, 1, 0, AF_UNIX], // 7: AF_UNIX: deny, else allow
+		[RET, 0, 0, ALLOW],
+		[RET, 0, 0, DENY],
+	];
+	const out = Buffer.alloc(program.length * 8);
+	program.forEach(([code, jt, jf, k], i) => {
+		out.writeUInt16LE(code, i * 8);
+		out.writeUInt8(jt, i * 8 + 2);
+		out.writeUInt8(jf, i * 8 + 3);
+		out.writeUInt32LE(k >>> 0, i * 8 + 4);
+	});
+	return out;
+}
 
 export type SandboxProbe = { ok: true; bwrap: string } | { ok: false; reason: string; hint: string };
 
@@ -23,10 +66,17 @@ const PROBE_TIMEOUT_MS = 15_000;
 
 let probed: Promise<SandboxProbe> | undefined;
 
-/** Whether a sandbox can start here (bubblewrap on PATH, and it can make its namespaces): probed once per process. */
+/**
+ * Whether a sandbox can start here (bubblewrap on PATH, and it can make its namespaces and load its filter). A success
+ * is kept for the process; a failure is probed again next time (bubblewrap installed since, a probe timed out once).
+ */
 export function probeSandbox(): Promise<SandboxProbe> {
-	probed ??= probe(process.env);
-	return probed;
+	const current = probed ?? probe(process.env);
+	probed = current;
+	void current.then((found) => {
+		if (!found.ok && probed === current) probed = undefined;
+	});
+	return current;
 }
 
 async function probe(env: NodeJS.ProcessEnv): Promise<SandboxProbe> {
@@ -36,6 +86,12 @@ async function probe(env: NodeJS.ProcessEnv): Promise<SandboxProbe> {
 			reason: `no sandbox on ${process.platform}: pi-crew's sandbox is bubblewrap, on Linux`,
 			hint: "workers there are confined by their tools' path checks only (docs/security.md#sandbox)",
 		};
+	if (!socketFilter())
+		return {
+			ok: false,
+			reason: `no sandbox on ${process.arch}: pi-crew's socket filter knows x64 and arm64`,
+			hint: "workers there are confined by their tools' path checks only (docs/security.md#sandbox)",
+		};
 	const bwrap = which("bwrap", env.PATH ?? "");
 	if (!bwrap)
 		return {
@@ -43,19 +99,27 @@ async function probe(env: NodeJS.ProcessEnv): Promise<SandboxProbe> {
 			reason: "bubblewrap (bwrap) is not on PATH",
 			hint: "install it (Debian, Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)",
 		};
-	try {
-		await promisify(execFile)(bwrap, [...BASE, "--proc", "/proc", "--", "/bin/sh", "-c", ":"], {
-			timeout: PROBE_TIMEOUT_MS,
-		});
-		return { ok: true, bwrap };
-	} catch (err) {
-		const why = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split("\n")[0];
-		return {
-			ok: false,
-			reason: `bubblewrap cannot make a sandbox here (${why})`,
-			hint: "user namespaces may be off: sysctl kernel.unprivileged_userns_clone=1 (Debian), or kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04)",
-		};
-	}
+	const filter = socketFilter() as Buffer;
+	const args = [...BASE, "--seccomp", "3", "--proc", "/proc", "--", "/bin/sh", "-c", ":"];
+	const child = spawnProgram({ command: bwrap, args, seccomp: filter }, { cwd: "/", env: process.env });
+	let stderr = "";
+	child.stderr.on("data", (chunk: Buffer) => {
+		stderr += chunk.toString();
+	});
+	child.stdout.resume();
+	const timer = setTimeout(() => child.pid && killGroup(child.pid, 0), PROBE_TIMEOUT_MS);
+	const [code, failed] = await new Promise<[number | null, Error | undefined]>((done) => {
+		child.once("error", (err) => done([null, err]));
+		child.once("close", (exit) => done([exit, undefined]));
+	});
+	clearTimeout(timer);
+	if (code === 0) return { ok: true, bwrap };
+	const why = (stderr.trim() || failed?.message || `exit ${code ?? "by a signal (timed out?)"}`).split("\n")[0];
+	return {
+		ok: false,
+		reason: `bubblewrap cannot make a sandbox here (${why})`,
+		hint: "user namespaces may be off: sysctl kernel.unprivileged_userns_clone=1 (Debian), or kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04)",
+	};
 }
 
 export interface SandboxChoice {
@@ -102,7 +166,7 @@ export class Sandbox {
 		spec: Pick<TaskSpec, "cwd" | "repo">,
 		tmp: string,
 		env: NodeJS.ProcessEnv,
-	): Promise<{ command: string; args: string[] }> {
+	): Promise<Program> {
 		const mounts = await layout(spec, tmp, env);
 		const binds = mounts.flatMap((m) =>
 			m.how === "write"
@@ -115,7 +179,8 @@ export class Sandbox {
 		const cwd = await realpath(spec.cwd);
 		return {
 			command: this.bwrap,
-			args: [...BASE, ...net, "--proc", "/proc", ...binds, "--chdir", cwd, "--", command, ...args],
+			args: [...BASE, ...net, "--seccomp", "3", "--proc", "/proc", ...binds, "--chdir", cwd, "--", command, ...args],
+			seccomp: socketFilter(),
 		};
 	}
 }
@@ -150,7 +215,11 @@ export async function layout(
 		mounts.push({ how: "absent", path: agent });
 		for (const name of await readdir(agent).catch(() => [] as string[])) {
 			const path = join(agent, name);
-			if (!name.endsWith(".lock") && path !== home) read(path);
+			// By real path: pi-crew's home (or what holds it) stays absent when a link in the agent dir leads to it.
+			const target = await real(path);
+			if (name.endsWith(".lock") || !target || (home && (target === home || home.startsWith(`${target}${sep}`))))
+				continue;
+			read(path);
 		}
 	}
 	const strictest = new Map<string, Mount>();

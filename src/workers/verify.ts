@@ -1,21 +1,10 @@
-/**
- * A step's `verify` command: run by the host (`/bin/sh -c`) in the task's directory once its agent has succeeded, in
- * a process group of its own that a timeout or a cancel stops whole, inside the sandbox the task's worker had (the
- * command runs what the worker wrote: its tests, its build scripts), with a temp directory of its own. Its output (stdout and stderr, interleaved as
- * they come) goes redacted to a file (a private key from its BEGIN line to its END); the last lines are kept for the
- * task's reason.
- */
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import { LineRedactor } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
-import { killGroup } from "./child.js";
 import { JsonlFramer } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import type { Program } from "./runtime.js";
+import { killGroup, spawnProgram, withScratch } from "./spawn.js";
 
 const TAIL_LINES = 20;
 const TAIL_CHARS = 1500;
@@ -46,13 +35,10 @@ export interface VerifyResult {
 }
 
 export async function runVerify(run: VerifyRun): Promise<VerifyResult> {
-	const tmp = await mkdtemp(join(tmpdir(), "pi-crew-verify-"));
-	try {
+	return withScratch("pi-crew-verify-", async (tmp) => {
 		const program = await run.confine({ command: "/bin/sh", args: ["-c", run.command] }, tmp);
-		return await runProgram(run, program, { ...run.env, TMPDIR: tmp });
-	} finally {
-		await rm(tmp, { recursive: true, force: true });
-	}
+		return runProgram(run, program, { ...run.env, TMPDIR: tmp });
+	});
 }
 
 async function runProgram(run: VerifyRun, program: Program, env: NodeJS.ProcessEnv): Promise<VerifyResult> {
@@ -69,12 +55,7 @@ async function runProgram(run: VerifyRun, program: Program, env: NodeJS.ProcessE
 		return new JsonlFramer((line) => redactor.push(line));
 	};
 	const framers = [stream(), stream()] as const;
-	const child = spawn(program.command, program.args, {
-		cwd: run.cwd,
-		env,
-		stdio: ["ignore", "pipe", "pipe"],
-		detached: true,
-	});
+	const child = spawnProgram(program, { cwd: run.cwd, env });
 	let stopped: string | undefined;
 	const stop = (why: string) => {
 		stopped ??= why;

@@ -5,7 +5,7 @@
  * sandbox can start (bwrap not on PATH), and what doctor says.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -215,4 +215,28 @@ test("a verify command runs what the worker wrote inside the worker's sandbox, n
 	assert.doesNotMatch(await readFile(join(box.repo, ".git", "config"), "utf8"), /tampered/);
 	// Inside its task's directory it works as before.
 	assert.equal(git(box.repo, "show", `pi-crew/${run.json.runId}/integration:verified.txt`), "checked");
+});
+
+test("a worker cannot have the user's tmux run a command outside its sandbox (no Unix socket reaches out)", async (t) => {
+	if (!hasTool(t, "bwrap") || !hasTool(t, "tmux", ["-V"])) return;
+	const box = await settledBox();
+	const socket = join(box.dir, "tmux.sock");
+	execFileSync("tmux", ["-S", socket, "new-session", "-d", "-s", "victim"]);
+	t.after(() => spawnSync("tmux", ["-S", socket, "kill-server"]));
+	const marker = join(box.dir, "ESCAPED");
+	const scenario = await box.write(
+		"../scenario.yaml",
+		[
+			"executor:",
+			step("bash", { command: `tmux -S ${socket} run-shell "touch ${marker}"; echo tmux said $?` }),
+			'  - say: "done: {result}"',
+		].join("\n"),
+	);
+	await projectTeam(box, "solo", [{ id: "work", role: "executor" }]);
+	const run = await runJson(["solo", "go", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(run.json.status, "succeeded", run.stderr);
+	assert.equal(existsSync(marker), false, "the worker's tmux command ran outside its sandbox");
+	// The same command from outside the sandbox runs: the attack is real.
+	execFileSync("tmux", ["-S", socket, "run-shell", `touch ${marker}`]);
+	assert.ok(existsSync(marker));
 });

@@ -1,14 +1,17 @@
 /**
- * The sandbox's layout under real bubblewrap: a task directory inside pi-crew's home (where worktrees may live) is
- * writable while the rest of that home is absent, and the git dir inside a task directory stays read-only.
+ * The sandbox under real bubblewrap: a task directory inside pi-crew's home (where worktrees may live) is writable
+ * while the rest of that home is absent (a link to it in pi's agent dir included), the git dir inside a task directory
+ * stays read-only, and no Unix socket outside can be reached (a tmux server's, an abstract one).
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { probeSandbox, Sandbox } from "../../src/workers/sandbox.js";
+import { spawnProgram } from "../../src/workers/spawn.js";
 import { hasTool, tempDir } from "../support/index.js";
 
 /** Runs `script` with sh in the sandbox of a task in `cwd`; its output. */
@@ -16,9 +19,12 @@ async function inSandbox(spec: { cwd: string; repo: string }, env: NodeJS.Proces
 	const found = await probeSandbox();
 	assert.ok(found.ok, found.ok ? "" : found.reason);
 	const tmp = await tempDir("pi-crew-sandbox-tmp-");
-	const { command, args } = await new Sandbox(found.bwrap, "open").wrap("/bin/sh", ["-c", script], spec, tmp, env);
-	const run = spawnSync(command, args, { cwd: spec.cwd, env, encoding: "utf8" });
-	return `${run.stdout}${run.stderr}`;
+	const program = await new Sandbox(found.bwrap, "open").wrap("/bin/sh", ["-c", script], spec, tmp, env);
+	const child = spawnProgram(program, { cwd: spec.cwd, env });
+	let out = "";
+	for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk: Buffer) => (out += chunk.toString()));
+	await new Promise((done) => child.once("close", done));
+	return out;
 }
 
 test("a task directory under crew home is writable; the rest of crew home is absent, its git dir read-only", async (t) => {
@@ -59,4 +65,58 @@ test("a task directory under crew home is writable; the rest of crew home is abs
 	assert.equal(existsSync(join(other, "planted")), false);
 	assert.equal(existsSync(join(repo, "PWNED")), false);
 	assert.doesNotMatch(await readFile(join(repo, ".git", "config"), "utf8"), /^x$/m);
+});
+
+test("no Unix socket outside the sandbox can be reached (a path's or an abstract one); a program's own pipes work", async (t) => {
+	if (!hasTool(t, "bwrap")) return;
+	const dir = await tempDir("pi-crew-sandbox-");
+	const repo = join(dir, "repo");
+	await mkdir(repo);
+	const path = join(dir, "server.sock");
+	const served: string[] = [];
+	const servers = [path, "\0pi-crew-test-abstract"].map((where) => {
+		const server = createServer((socket) => {
+			served.push(where);
+			socket.end("ANSWERED\n");
+		});
+		server.listen(where);
+		return server;
+	});
+	t.after(() => {
+		for (const server of servers) server.close();
+	});
+	const node = process.execPath;
+	const connect = (where: string) =>
+		`${node} -e 'require("net").connect(${JSON.stringify(where)}).on("data", (d) => process.stdout.write(String(d))).on("error", (e) => console.log("refused", e.code))'`;
+	const env = { ...process.env, PI_CREW_HOME: join(dir, "crew-home"), PI_CODING_AGENT_DIR: join(dir, "agent") };
+	const out = await inSandbox(
+		{ cwd: repo, repo },
+		env,
+		[
+			connect(path),
+			connect("\0pi-crew-test-abstract"),
+			`${node} -e 'console.log(require("child_process").execSync("echo piped").toString().trim())'`,
+		].join("; "),
+	);
+	assert.doesNotMatch(out, /ANSWERED/, out);
+	assert.equal(out.match(/refused EACCES/g)?.length, 2, out);
+	assert.match(out, /^piped$/m, out);
+	assert.deepEqual(served, []);
+});
+
+test("pi-crew's home stays absent when a link in pi's agent dir leads to it", async (t) => {
+	if (!hasTool(t, "bwrap")) return;
+	const dir = await tempDir("pi-crew-sandbox-");
+	const repo = join(dir, "repo");
+	const agent = join(dir, "agent");
+	const home = join(dir, "elsewhere", "crew");
+	await mkdir(repo);
+	await mkdir(home, { recursive: true });
+	await mkdir(agent);
+	await writeFile(join(home, "owner.key"), "secret-key\n");
+	await symlink(home, join(agent, "crew"));
+	const env = { ...process.env, PI_CREW_HOME: join(agent, "crew"), PI_CODING_AGENT_DIR: agent };
+	const out = await inSandbox({ cwd: repo, repo }, env, `cat ${join(agent, "crew", "owner.key")} || echo no-key`);
+	assert.match(out, /no-key/, out);
+	assert.doesNotMatch(out, /secret-key/, out);
 });
