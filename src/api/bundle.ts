@@ -50,6 +50,8 @@ export const BUNDLE_LIMITS: TarLimits = { maxEntryBytes: 64 * MIB, maxTotalBytes
 
 export const BUNDLE_SCHEMA_VERSION = 1;
 const MANIFEST = "manifest.json";
+/** A manifest is read into memory (the checks parse it): one run's list of files, far below this. */
+const MANIFEST_MAX_BYTES = MIB;
 const EVENTS = "events.jsonl";
 const COORDINATOR_LOG = "coordinator.log";
 const ARTIFACTS = "artifacts";
@@ -306,50 +308,61 @@ interface StagedFile {
 
 /** What was unpacked, for the checks: every file's size and hash, each top directory's manifest and log. */
 interface Unpacked {
+	/** The one top directory (a second is refused as it appears); undefined: the bundle is empty. */
+	top?: string;
 	files: StagedFile[];
 	dirs: string[];
-	manifests: Map<string, Buffer>;
-	logs: Map<string, LogCheck>;
+	manifest?: Buffer;
+	log?: LogCheck;
 }
 
 /**
  * Unpacks the bundle into `tmp` (each file written as it streams, hashed as it goes), and hashes the bundle's own
- * bytes into `bundleHash`. The manifest is kept in memory (the checks read it) and not written; each `events.jsonl`
- * is checked as it streams, never held.
+ * bytes into `bundleHash`. A second top directory is refused as soon as it appears. The manifest (at most
+ * MANIFEST_MAX_BYTES) is kept in memory (the checks read it) and not written; `events.jsonl` is checked as it streams,
+ * never held.
  */
 async function unpackInto(tmp: string, handle: FileHandle, limits: TarLimits, bundleHash: Hash): Promise<Unpacked> {
-	const unpacked: Unpacked = { files: [], dirs: [], manifests: new Map(), logs: new Map() };
+	const unpacked: Unpacked = { files: [], dirs: [] };
 	async function* hashed(source: AsyncIterable<Buffer>) {
 		for await (const chunk of source) {
 			bundleHash.update(chunk);
 			yield chunk;
 		}
 	}
+	const topOf = (path: string): { top: string; name: string } => {
+		const [top = "", ...rest] = path.split("/");
+		unpacked.top ??= top;
+		if (top !== unpacked.top)
+			throw new TarRefusal(`a bundle holds one top directory (${unpacked.top}); this one has a second: ${top}`);
+		return { top, name: rest.join("/") };
+	};
 	await readTar(hashed(handle.createReadStream({ autoClose: false })), limits, {
 		dir: async (path) => {
+			topOf(path);
 			unpacked.dirs.push(path);
 			await makeDirs(tmp, join(tmp, ...path.split("/")));
 		},
-		file: async (path, _size, data) => {
-			const [top = "", ...rest] = path.split("/");
-			const name = rest.join("/");
+		file: async (path, size, data) => {
+			const { top, name } = topOf(path);
 			const hash = createHash("sha256");
-			let size = 0;
 			if (name === MANIFEST) {
+				if (size > MANIFEST_MAX_BYTES)
+					throw new TarRefusal(`${path} is larger than ${MANIFEST_MAX_BYTES / MIB} MiB; a manifest is a list of files`);
 				const chunks: Buffer[] = [];
 				for await (const chunk of data) chunks.push(chunk);
-				const bytes = Buffer.concat(chunks);
-				unpacked.manifests.set(top, bytes);
-				unpacked.files.push({ path, size: bytes.length, sha256: sha256(bytes) });
+				unpacked.manifest = Buffer.concat(chunks);
+				unpacked.files.push({ path, size: unpacked.manifest.length, sha256: sha256(unpacked.manifest) });
 				return;
 			}
 			const log = name === EVENTS ? new LogCheck(top) : undefined;
-			if (log) unpacked.logs.set(top, log);
+			if (log) unpacked.log = log;
+			let written = 0;
 			const out = await openExclusive(tmp, join(tmp, ...path.split("/")), 0o600);
 			try {
 				for await (const chunk of data) {
 					hash.update(chunk);
-					size += chunk.length;
+					written += chunk.length;
 					log?.feed(chunk);
 					await out.write(chunk);
 				}
@@ -357,7 +370,7 @@ async function unpackInto(tmp: string, handle: FileHandle, limits: TarLimits, bu
 			} finally {
 				await out.close();
 			}
-			unpacked.files.push({ path, size, sha256: hash.digest("hex") });
+			unpacked.files.push({ path, size: written, sha256: hash.digest("hex") });
 		},
 	});
 	return unpacked;
@@ -383,10 +396,9 @@ let manifestCheck: ReturnType<typeof Compile> | undefined;
  * creator mark. Throws TarRefusal with the reason.
  */
 function checkBundle(unpacked: Unpacked): BundleManifest {
-	const tops = new Set([...unpacked.files.map((f) => f.path), ...unpacked.dirs].map((p) => p.split("/")[0]));
-	if (tops.size !== 1) throw new TarRefusal(`a bundle holds one top directory; this one has ${tops.size}`);
-	const [top = ""] = tops;
-	const manifestData = unpacked.manifests.get(top);
+	const { top } = unpacked;
+	if (top === undefined) throw new TarRefusal("the bundle is empty");
+	const manifestData = unpacked.manifest;
 	if (!manifestData) throw new TarRefusal(`no ${top}/${MANIFEST}`);
 	const manifest = parseManifest(manifestData);
 	if (manifest.runId !== top)
@@ -402,7 +414,7 @@ function checkBundle(unpacked: Unpacked): BundleManifest {
 	const dirs = unpacked.dirs.filter((d) => d !== top).map((d) => d.slice(top.length + 1));
 	checkLayout(files, dirs);
 	checkListed(manifest, files);
-	const log = unpacked.logs.get(top);
+	const { log } = unpacked;
 	if (!log) throw new TarRefusal(`no ${EVENTS}: a bundle carries the run's log`);
 	log.verdict();
 	return manifest;

@@ -171,8 +171,9 @@ async function launch(
 		await (await import("./models.js")).preflightModels(modelsOf(plan, settings), repo);
 		preflightSkills(skillsOf(plan), repo);
 	}
-	// A required sandbox that cannot start refuses the run here, before a background coordinator is started.
-	if (settings.runtime === "child" || settings.runtime === "auto") await workerSandbox(config);
+	// A required sandbox that cannot start refuses the run here, before a background coordinator is started (every
+	// runtime but scaffold starts child workers: inprocess too, for writing tasks, unless the sandbox is off).
+	if (settings.runtime !== "scaffold") await workerSandbox(config);
 	const start: StartRequest = { kind: "run", ...target, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });

@@ -233,6 +233,9 @@ function teamRoles(catalog: Catalog, roles: { name: string; agent: string }[]): 
 	return map;
 }
 
+/** A single agent's task text: the run's goal, the user's own words. */
+const GOAL_ONLY = "{goal}";
+
 /** One agent on the run's goal: a single task named after the agent. */
 export function planAgent(catalog: Catalog, agentName: string): Plan {
 	const agent = catalog.agents.get(agentName);
@@ -247,7 +250,7 @@ export function planAgent(catalog: Catalog, agentName: string): Plan {
 		workflow: "single",
 		autoRetry: false,
 		roles: new Map([[agent.name, agent]]),
-		tasks: [{ id: agent.name, role: agent.name, agent, dependsOn: [], template: "{goal}", output: "result" }],
+		tasks: [{ id: agent.name, role: agent.name, agent, dependsOn: [], template: GOAL_ONLY, output: "result" }],
 	};
 }
 
@@ -367,7 +370,10 @@ function retrusted(task: PlannedTask, today: Today, workflowName: string): Plann
 	let { verify, agent } = task;
 	const todays = today.workflow;
 	const sameText = task.from !== undefined || todays?.steps.find((s) => s.id === task.id)?.task === task.template;
-	const textScope = todays && todays.source.scope === task.scope && sameText ? task.scope : "project";
+	// The single-agent shape (no workflow of that name today, no recorded scope, the goal as its whole text) is the
+	// user's own text: its scope stays absent.
+	const goalOnly = task.scope === undefined && task.template === GOAL_ONLY && (workflowName === "single" || !todays);
+	const textScope = goalOnly || (todays && todays.source.scope === task.scope && sameText) ? task.scope : "project";
 	if (verify) {
 		const step = today.workflow?.steps.find((s) => s.id === task.id);
 		verify =

@@ -4,6 +4,7 @@
  */
 import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
+import { inert } from "../util/inert.js";
 import { inertUi } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 
@@ -152,8 +153,9 @@ interface Result {
 	details: unknown;
 }
 
+/** A result: its text (answers, goals, names, reasons from runs) reaches pi's screen, which keeps C1 and bidi marks. */
 function text(value: string, details: unknown = {}): Result {
-	return { content: [{ type: "text", text: value }], details };
+	return { content: [{ type: "text", text: inert(value) }], details };
 }
 
 interface Call {

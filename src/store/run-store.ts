@@ -171,7 +171,7 @@ export interface RunView {
  * A run's status as people are shown it: `tampered` for a run whose log does not verify (its folded status is only
  * what the lines before the bad one say, never what was forged), else its status.
  */
-export function shownStatus(view: Pick<RunView, "status" | "integrity">): string {
+export function shownStatus(view: Pick<RunView, "status"> & { integrity?: Integrity }): string {
 	return view.integrity === "tampered" ? "tampered" : view.status;
 }
 

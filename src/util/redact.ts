@@ -20,9 +20,26 @@ const TOKEN_FORMATS = [
 	/\bhooks\.slack\.com\/services\/[A-Za-z0-9/]{20,120}/g, // Slack webhook
 	/\beyJ[A-Za-z0-9_-]{8,512}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,1024}/g, // JWT (header and claims are JSON)
 	/\bsk-proj-[A-Za-z0-9_-]{20,}/g, // OpenAI project keys
-	// A private key's body, with or without its END line (output may be cut); `\n` escapes included (JSON lines).
-	/-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s\\]{0,16384}(?:-----END [A-Z ]{0,40}PRIVATE KEY-----)?/g,
 ];
+
+/**
+ * A private key's first and last lines: PEM, OpenSSH, PKCS#8, PGP's `PRIVATE KEY BLOCK`. Between them anything goes
+ * (an encrypted PEM's `Proc-Type:` and `DEK-Info:` lines, PGP's headers and checksum, `\n` escapes of JSON lines).
+ */
+const KEY_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z0-9 ]{0,20}-----/;
+const KEY_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z0-9 ]{0,20}-----/;
+/** A key with no END within this many characters (or lines, read line by line) is cut off: all of it stays masked. */
+const KEY_MAX_CHARS = 128 * 1024;
+const KEY_MAX_LINES = 500;
+/**
+ * The whole-text rule: BEGIN through the first END within the bound; without one, through the bound or the end of
+ * the text (failing closed). Each match scans at most the bound past its BEGIN and consumes what it scanned (or the
+ * bound), so the pass stays linear.
+ */
+const PRIVATE_KEY = new RegExp(
+	`${KEY_BEGIN.source}(?:[\\s\\S]{0,${KEY_MAX_CHARS}}?${KEY_END.source}|[\\s\\S]{0,${KEY_MAX_CHARS}})`,
+	"g",
+);
 
 /**
  * `api_key=x`, `"password": "x"`, `GITHUB_TOKEN=x`, and the same inside a JSON string (`\"password\":\"x\"`): any
@@ -86,6 +103,7 @@ export function redact(text: string): string {
 	let out = text;
 	const env = secretEnvValues();
 	if (env) out = out.replace(env, MASK);
+	out = out.replace(PRIVATE_KEY, MASK);
 	for (const format of TOKEN_FORMATS) out = out.replace(format, MASK);
 	out = out.replace(AUTH_HEADER, (_, prefix: string) => `${prefix}${MASK}`);
 	out = out.replace(URL_CREDENTIALS, (_, head: string, _secret: string, at: string) => `${head}${MASK}${at}`);
@@ -96,13 +114,6 @@ export function redact(text: string): string {
 		SECRET_NAME.test(name.toLowerCase()) && looksSecret(value) ? `${name}${sep}${MASK}` : whole,
 	);
 }
-
-/** A private key's first and last lines (PEM, OpenSSH, PKCS#8, PGP's `PRIVATE KEY BLOCK`). */
-const KEY_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
-const KEY_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
-/** A key with no END within this many lines or characters is taken to be cut off: all of it stays masked. */
-const KEY_MAX_LINES = 500;
-const KEY_MAX_CHARS = 128 * 1024;
 
 /**
  * Redaction of output that arrives line by line (a command's stdout, a worker's stderr). Each line is redacted, and a

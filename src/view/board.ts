@@ -6,6 +6,8 @@
 import stringWidth from "string-width";
 import { formatDuration, formatTokens } from "../engine/summary.js";
 import type { RunState, RunStatus, TaskState } from "../store/events.js";
+import type { Integrity } from "../store/log-chain.js";
+import { shownStatus } from "../store/run-store.js";
 import { inertLine } from "../util/inert.js";
 
 export type Tone = "accent" | "success" | "warning" | "error" | "muted" | "text";
@@ -42,7 +44,11 @@ export const TONE: Record<string, Tone> = {
 	skipped: "muted",
 	cancelled: "warning",
 	interrupted: "warning",
+	tampered: "error",
 };
+
+/** A run as the board reads it: its fold, its status and whether its log verifies (a tampered one says so). */
+type BoardView = { state: RunState; status: RunStatus; integrity?: Integrity };
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
@@ -138,8 +144,9 @@ function taskLine(
 }
 
 /** The board's first line: the run, its status and progress, its time and its tokens. */
-export function boardHead(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine {
-	const { state, status } = view;
+export function boardHead(view: BoardView, options: BoardOptions): BoardLine {
+	const { state } = view;
+	const status = shownStatus(view);
 	const tasks = [...state.tasks.values()];
 	const done = tasks.filter((t) => t.status === "succeeded").length;
 	const failed = tasks.filter((t) => t.status === "failed").length;
@@ -157,7 +164,7 @@ export function boardHead(view: { state: RunState; status: RunStatus }, options:
 	return { text: fit(head, options.width), tone: TONE[status] ?? "accent" };
 }
 
-export function renderBoard(view: { state: RunState; status: RunStatus }, options: BoardOptions): BoardLine[] {
+export function renderBoard(view: BoardView, options: BoardOptions): BoardLine[] {
 	const { state, status } = view;
 	const { now, width } = options;
 	const tasks = [...state.tasks.values()];

@@ -108,11 +108,13 @@ async function refuseWrite(roots: GuardRoots, path: string): Promise<{ reason?: 
 
 /** Why a read (or search, or listing) of `path` is refused: pi-crew's home holds the key that marks runs as yours. */
 async function refuseRead(roots: GuardRoots, tool: string, path: string): Promise<{ reason?: string; real: string }> {
+	// pi's read tries other spellings of a path that does not exist (an AM/PM one with U+202F, NFD, curly quotes):
+	// one of them may be a link out. Its resolver is not exported, so a read is allowed only of a path that exists.
+	if (tool === "read" && !(await realpath(path).catch(() => undefined)))
+		return { real: path, reason: `pi-crew: read of ${path} refused: no such file (pi would try other spellings)` };
 	const real = await realTarget(path);
 	const { crewHome: home, taskDir } = roots;
-	// pi's read tries spellings of a missing file (NFD, curly quotes): each is checked as the same file.
-	const spellings = [real, real.normalize("NFD"), real.replace(/'/g, "\u2019")];
-	const inHome = spellings.some((p) => within(home, p) && !(taskDir && within(taskDir, p)));
+	const inHome = within(home, real) && !(taskDir && within(taskDir, real));
 	// grep and find walk directories, hidden ones included: a search from above pi-crew's home would reach into it.
 	const above = (tool === "grep" || tool === "find") && within(real, home);
 	if (inHome || above) return { real, reason: `pi-crew: ${tool} of pi-crew's home ${home} refused: ${path}` };

@@ -160,6 +160,18 @@ test("where no sandbox can start: required refuses the run, auto says so once an
 	assert.match(refused.stderr, /sandbox is required \(user .*config\.yaml:1\) but bubblewrap \(bwrap\) is not on PATH/);
 	assert.match(refused.stderr, /apt-get install bubblewrap/);
 	assert.equal(existsSync(join(box.repo, ".crew", "runs")), false, "a refused run leaves no run behind");
+	// inprocess runs its writing tasks as child workers while the sandbox is on: refused the same, before "started".
+	const inprocess = await cli(
+		["run", "solo", "go", "--model", SCRIPTED, "--runtime", "inprocess", "--background"],
+		bare,
+	);
+	assert.equal(inprocess.code, 2, inprocess.stderr);
+	assert.match(
+		inprocess.stderr,
+		/sandbox is required \(user .*config\.yaml:1\) but bubblewrap \(bwrap\) is not on PATH/,
+	);
+	assert.doesNotMatch(inprocess.stdout, /started/);
+	assert.equal(existsSync(join(box.repo, ".crew", "runs")), false, "a refused run leaves no run behind");
 	const strict = await cli(["doctor"], bare);
 	assert.match(strict.stdout, /sandbox.*required .*bubblewrap \(bwrap\) is not on PATH; runs are refused/);
 

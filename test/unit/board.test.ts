@@ -46,6 +46,13 @@ test("the board shows each task's state, elapsed time and what it is doing; the 
 	assert.equal(compact.at(-1), "  1 done · 1 waiting");
 });
 
+test("a live run whose log does not verify reads tampered on the board, not its folded status", () => {
+	const { state, now } = midRun();
+	const [head] = renderBoard({ state, status: "running", integrity: "tampered" }, { now, width: 120 });
+	assert.equal(head?.text, "pi-crew diamond · r · tampered 1/4 · 15.5s · 2.5k tok · $0.01");
+	assert.equal(head?.tone, "error");
+});
+
 test("every line fits widths from 60 to 200 columns, control characters included", () => {
 	const { state, now } = midRun();
 	const b = state.tasks.get("b");

@@ -4,7 +4,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { executeRun, resumeRun } from "../../src/engine/coordinator.js";
-import { planFromState, plannedTask, planRun, reopenForResume } from "../../src/engine/plan.js";
+import { planAgent, planFromState, plannedTask, planRun, reopenForResume } from "../../src/engine/plan.js";
 import { loadCatalog } from "../../src/resources/catalog.js";
 import { readEventLog } from "../../src/store/event-log.js";
 import { loadRun } from "../../src/store/run-store.js";
@@ -230,4 +230,23 @@ test("a resume decides again where each task's text comes from: a recorded scope
 	const plan = planFromState(state, await load(), false);
 	assert.equal(plannedTask(state, plan, first.id).scope, "builtin");
 	assert.equal(plannedTask(state, plan, second.id).scope, "project");
+});
+
+test("a resume of a single agent's run keeps its task text the user's own (no scope), not the repository's", async () => {
+	const box = await sandbox();
+	const { dir, repo } = box;
+	const runtime: WorkerRuntime = { name: "fake", run: async () => ({ kind: "succeeded", answer: "ok" }) };
+	const load = () => loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
+	const done = await executeRun({
+		repo,
+		plan: planAgent(await load(), "explorer"),
+		goal: "look around",
+		runtime,
+		settings: fixtures.created.settings,
+	});
+	const state = (await loadRun(repo, done.runId)).state;
+	const [only] = [...state.tasks.values()];
+	assert.ok(only);
+	assert.equal(only.scope, undefined);
+	assert.equal(plannedTask(state, planFromState(state, await load(), false), only.id).scope, undefined);
 });

@@ -298,3 +298,34 @@ test("status without an id is the latest run by creation time, past run director
 	await createRunDir(repo, "20260103-000000-dddddd");
 	assert.equal((await runStatus(repo)).state.runId, "20260102-000000-bbbbbb");
 });
+
+test("cancel stops a live run whose log reads tampered: the command goes out, the wait ends when its coordinator lets go", async () => {
+	const { acquireLease } = await import("../../src/store/lease.js");
+	const { cancel } = await import("../../src/api/lifecycle.js");
+	const { loadRun } = await import("../../src/store/run-store.js");
+	const { mkdir, readFile, rm, writeFile } = await import("node:fs/promises");
+	const repo = await tempDir("pi-crew-cancel-tampered-");
+	await mkdir(join(repo, ".git"));
+	const paths = await interruptedRun(repo, "run-live");
+	const log = await readFile(paths.events, "utf8");
+	await writeFile(paths.events, log.replace('"pid":1', '"pid":2')); // a worker's edit of its run's log
+	await rm(paths.lease);
+	const lease = await acquireLease(paths.lease); // this process is the run's live coordinator
+	assert.equal((await loadRun(repo, "run-live")).integrity, "tampered");
+	const got: ControlCommand[] = [];
+	const inbox = new ControlInbox(paths, async (c) => {
+		got.push(c);
+		await lease.release(); // the coordinator stops and lets go of the run
+	});
+	let settled = false;
+	const cancelled = cancel(repo, "run-live").finally(() => {
+		settled = true;
+	});
+	while (got.length === 0 && !settled) {
+		await inbox.poll();
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+	const result = await cancelled;
+	assert.equal(got[0]?.type, "cancel");
+	assert.equal(result.outcome, "cancelled");
+});

@@ -27,6 +27,8 @@ test("a task directory inside pi-crew's home is its own; the rest of the home is
 	const own = { path: "src/a.ts", content: "x" };
 	assert.equal(await call("write", own), undefined);
 	assert.equal(own.path, join(dir, "src", "a.ts"), "the tool acts on the path that was checked");
+	await mkdir(join(dir, "src"), { recursive: true });
+	await writeFile(join(dir, "src", "a.ts"), "x");
 	assert.equal(await call("read", { path: "src/a.ts" }), undefined);
 	assert.equal(await call("grep", { pattern: "x" }), undefined, "a search of its own directory");
 	assert.match(
@@ -63,4 +65,18 @@ test("pi's spellings are read as pi reads them; a link as the target, .git and .
 		(await checkToolCall(lost, "write", { path: "a.txt", content: "x" }, dir)) ?? "",
 		/the task's directory is unknown/,
 	);
+});
+
+test("a read of a path that does not exist is refused: pi would try other spellings, one a link out", async () => {
+	const { dir, roots } = await taskInCrewHome();
+	// The hostile repository ships `note<U+202F>AM.md` -> the key; pi's read of `note AM.md` (missing) would open it.
+	await symlink("../../../../owner.key", join(dir, "note\u202FAM.md"));
+	await symlink(join(dir, "gone.md"), join(dir, "dangling.md"));
+	for (const path of ["note AM.md", "dangling.md", "missing.txt"])
+		assert.match(
+			(await checkToolCall(roots, "read", { path }, dir)) ?? "",
+			/^pi-crew: read of .+ refused: no such file \(pi would try other spellings\)$/,
+			path,
+		);
+	assert.equal(await checkToolCall(roots, "ls", { path: "missing" }, dir), undefined, "ls tries no other spelling");
 });

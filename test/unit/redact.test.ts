@@ -234,3 +234,36 @@ test("a BEGIN with no END within the bound masks what followed it (failing close
 	assert.ok(!out.some((l) => body.slice(0, 500).includes(l)));
 	assert.equal(out.at(-1), "api_key=[REDACTED] later", "lines after the bound are redacted as usual");
 });
+
+/** Keys whose BEGIN and body an older pattern missed: a PGP block (its name ends in BLOCK) and an encrypted PEM. */
+const ODD_KEYS = [
+	[
+		"-----BEGIN PGP PRIVATE KEY BLOCK-----",
+		"Version: GnuPG v2",
+		"",
+		"lQOYBGXpgpbody1AAAAsecretPGPbody",
+		"=tX4c",
+		"-----END PGP PRIVATE KEY BLOCK-----",
+	],
+	[
+		"-----BEGIN RSA PRIVATE KEY-----",
+		"Proc-Type: 4,ENCRYPTED",
+		"DEK-Info: AES-128-CBC,3F17F5316E2BAC89C8A8D3E1F2A3B4C5",
+		"",
+		"MIIEencryptedPEMsecretBodyLine",
+		"-----END RSA PRIVATE KEY-----",
+	],
+];
+
+test("a PGP private key block and an encrypted PEM key are masked whole, in whole text and line by line", () => {
+	for (const key of ODD_KEYS) {
+		const text = ["before", ...key, "after"].join("\n");
+		assert.equal(redact(text), "before\n[REDACTED]\nafter", key[0]);
+		assert.equal(redact(JSON.stringify({ text })), JSON.stringify({ text: "before\n[REDACTED]\nafter" }), key[0]);
+		assert.equal(redact(`before\n${key.slice(0, 4).join("\n")}`), "before\n[REDACTED]", "cut: masked to the end");
+		const out: string[] = [];
+		const redactor = new LineRedactor((line) => out.push(line));
+		for (const line of ["before", ...key, "after"]) redactor.push(line);
+		assert.deepEqual(out, ["before", "[REDACTED]", "after"], key[0]);
+	}
+});

@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, symlink, utimes, writeFile } from "node:fs/pro
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { exportRun } from "../../src/api/bundle.js";
+import { exportRun, importBundle } from "../../src/api/bundle.js";
 import { cleanup } from "../../src/api/cleanup.js";
 import { forgetRun, parseAge, parseStatuses, pruneRuns } from "../../src/api/prune.js";
 import { processStartTime } from "../../src/store/lease.js";
@@ -242,4 +242,26 @@ test("export follows no link and leaves out what it cannot redact, even a linked
 		["linked/manifest.json", "linked/events.jsonl"],
 	);
 	assert.doesNotMatch(read.files[1]?.data.toString() ?? "", /"owner"/, "the creator mark is dropped");
+});
+
+test("import holds one manifest of at most 1 MiB, and refuses a second top directory as soon as it appears", async () => {
+	const dir = await repo();
+	const bundle = async (files: { path: string; data: Buffer }[]) => {
+		const file = join(await tempDir("pi-crew-bundle-"), "b.tar.gz");
+		await writeFile(file, await packTar(files, new Date(0)));
+		return file;
+	};
+	const small = Buffer.from("{}");
+	// Each top directory's manifest would be held in memory (64 MiB apiece): the second directory ends the import.
+	const many = await bundle(["run-a", "run-b", "run-c"].map((top) => ({ path: `${top}/manifest.json`, data: small })));
+	await assert.rejects(
+		importBundle(dir, many),
+		/: a bundle holds one top directory \(run-a\); this one has a second: run-b; nothing was written$/,
+	);
+	const big = await bundle([{ path: "run-a/manifest.json", data: Buffer.alloc(1024 * 1024 + 1, " ") }]);
+	await assert.rejects(
+		importBundle(dir, big),
+		/run-a\/manifest\.json is larger than 1 MiB; a manifest is a list of files/,
+	);
+	assert.ok(!existsSync(join(dir, ".crew")), "a refused bundle leaves nothing");
 });
