@@ -26,7 +26,7 @@ export async function lifecycleCommand(command: string, args: string[], v: Value
 			const [runId] = args;
 			if (!runId) throw new api.UsageError("usage: pi-crew _coordinate <runId>");
 			const view = await lifecycle.coordinateBackground(v.cwd, runId);
-			warn(`run ${runId} ended ${view.status}\n`);
+			warn(`run ${runId} ended ${api.shownStatus(view)}\n`);
 			return 0;
 		}
 		default:
@@ -40,10 +40,10 @@ async function cancel(args: string[], v: Values): Promise<number> {
 	const result = await lifecycle.cancel(v.cwd, runId);
 	const message =
 		result.outcome === "cancelled"
-			? `run ${runId} ${result.view.status}`
+			? `run ${runId} ${api.shownStatus(result.view)}`
 			: result.outcome === "already-ended"
-				? `run ${runId} already ended ${result.view.status}: nothing to cancel`
-				: `run ${runId} is interrupted (no coordinator is running it): nothing to cancel${result.reaped ? `; stopped ${result.reaped} stray process(es)` : ""}`;
+				? `run ${runId} already ended ${api.shownStatus(result.view)}: nothing to cancel`
+				: `run ${runId} is ${api.shownStatus(result.view)} (no coordinator is running it): nothing to cancel${result.reaped ? `; stopped ${result.reaped} stray process(es)` : ""}`;
 	if (v.json) out({ outcome: result.outcome, message, run: api.runJson(result.view) });
 	else print(`${message}\n`);
 	return 0;

@@ -75,6 +75,13 @@ async function assertRefused(box: Sandbox, head: string, run: Awaited<ReturnType
 	assert.match(text.stdout, new RegExp(`Run ${runId}: tampered`));
 	const list = await cli(["list"], box);
 	assert.match(list.stdout, new RegExp(`${runId}  tampered`));
+	// Cancel may always reach a run; of one no coordinator runs it says what it reads as, never the forged status.
+	const cancel = await cli(["cancel", runId], box);
+	assert.equal(cancel.code, 0, cancel.stderr);
+	assert.match(
+		cancel.stdout,
+		new RegExp(`run ${runId} is tampered \\(no coordinator is running it\\): nothing to cancel`),
+	);
 	for (const args of [
 		["apply", runId],
 		["resume", runId],
