@@ -365,9 +365,10 @@ export function importedFrom(record: NonNullable<RunView["imported"]>): string {
 	return `imported from ${record.bundle} on ${record.importedAt.slice(0, 10)} (exported ${record.exportedAt} by pi-crew ${record.piCrew}): a copy to inspect`;
 }
 
+/** A run's events and the problems of its log; without a run id, the most recent run's. */
 export async function runEvents(
 	cwd: string | undefined,
-	runId: string,
+	runId?: string,
 ): Promise<{ events: CrewEvent[]; problems: Problem[] }> {
 	const view = await runStatus(cwd, runId);
 	const read = await readEventLog(view.paths.events, { runId: view.state.runId });

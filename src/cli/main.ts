@@ -33,7 +33,8 @@ Usage:
   pi-crew status [runId] --follow      print its progress until it ends (exit code as for run)
   pi-crew status [runId] --watch       its live board, redrawn in place until it ends (a pipe: progress lines)
   pi-crew list [--json]                runs in this repository
-  pi-crew events <runId> [--json]      a run's event log
+  pi-crew events [runId] [--json]      a run's event log (default: the latest run)
+  pi-crew summary [runId]              a run's summary (each task's status and answer; default: the latest run)
   pi-crew export <runId> [--out FILE]  a run as a portable bundle (.tar.gz, secrets redacted; default
                                        .crew/exports/<runId>.tar.gz)
   pi-crew import FILE                  restore a bundle as a foreign, read-only run (never resumed here)
@@ -289,6 +290,7 @@ const COMMANDS: Record<string, Command> = {
 	status,
 	list,
 	events,
+	summary,
 	validate,
 	agents: (_, v) => listResources("agents", v),
 	teams: (_, v) => listResources("teams", v),
@@ -370,7 +372,6 @@ async function list(_: string[], v: Values): Promise<number> {
 }
 
 async function events(args: string[], v: Values): Promise<number> {
-	if (!args[0]) throw new api.UsageError("usage: pi-crew events <runId>");
 	const { events, problems } = await api.runEvents(v.cwd, args[0]);
 	if (v.json) out({ events, problems });
 	else {
@@ -378,6 +379,13 @@ async function events(args: string[], v: Values): Promise<number> {
 			print(`${String(e.seq).padStart(5)} ${e.ts} ${e.type.padEnd(15)} ${e.taskId ?? ""} ${JSON.stringify(e.data)}\n`);
 		for (const p of problems) warn(`${api.formatProblem(p)}\n`);
 	}
+	return 0;
+}
+
+async function summary(args: string[], v: Values): Promise<number> {
+	const { text, path } = await api.runSummary(v.cwd, args[0]);
+	if (v.json) out({ summary: text, path });
+	else print(`${text.trimEnd()}\n\n(${path})\n`);
 	return 0;
 }
 

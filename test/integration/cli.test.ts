@@ -69,7 +69,7 @@ test("requeue and dead-letter refuse tasks that did not fail", async () => {
 	assert.match(resume.stderr, /succeeded: nothing to resume/);
 });
 
-test("read-only commands as a user types them: plan (--workflow), recommend, teams, workflows, events, --cwd", async () => {
+test("read-only commands as a user types them: plan (--workflow), recommend, teams, workflows, events, summary, --cwd", async () => {
 	const box = await sandbox();
 	const elsewhere = (await sandbox()).dir;
 	const at = ["--cwd", box.repo];
@@ -92,6 +92,15 @@ test("read-only commands as a user types them: plan (--workflow), recommend, tea
 	assert.equal(events.code, 0, events.stderr);
 	assert.match(events.stdout, /^\s+1 \S+ run\.created\s/);
 	assert.match(events.stdout, /run\.finished\s+\{"status":"succeeded"/);
+	// Without a run id, events and summary take the latest run, as status does.
+	const latest = await run(["events"]);
+	assert.equal(latest.stdout, events.stdout);
+	const summary = await run(["summary"]);
+	assert.equal(summary.code, 0, summary.stderr);
+	assert.match(summary.stdout, new RegExp(`^# Run ${runId}`));
+	assert.match(summary.stdout, new RegExp(`\\(${box.repo}/\\.crew/runs/${runId}/artifacts/summary\\.md\\)\\n$`));
+	const byId = JSON.parse((await run(["summary", runId, "--json"])).stdout) as { summary: string; path: string };
+	assert.equal(byId.path, join(box.repo, ".crew", "runs", runId, "artifacts", "summary.md"));
 });
 
 test("a first run explains itself: no model, an unknown model, a scenario for another model, a missing --cwd", async () => {
