@@ -134,16 +134,26 @@ export function foreground(): { signal: AbortSignal; onEvent: api.OnEvent } {
 	};
 }
 
-/** Prints a run's outcome (or, for a background start, where it runs); the exit code follows the run. */
-export function report(view: api.RunView, v: Values): number {
-	if (v.json) out(api.runJson(view));
+/** How much of a run's answer the terminal gets; the rest is in the result files the answer names. */
+const ANSWER_CHARS = 4000;
+
+/**
+ * Prints a run's outcome: its task tree on stderr, then the team's answer (the final tasks' results, bounded, with the
+ * path of the rest) on stdout, where a script or a `>` takes it; or, for a background start, where it runs. The exit
+ * code follows the run.
+ */
+export async function report(view: api.RunView, v: Values): Promise<number> {
+	if (v.json) out({ ...api.runJson(view), ...(v.background ? {} : { answer: await api.runAnswer(view) }) });
 	else if (v.background) {
 		print(`${view.state.runId}\n`);
 		warn(
 			`run ${view.state.runId} continues in the background (coordinator pid ${view.coordinator?.pid ?? "?"}).\n` +
 				`  follow: pi-crew status ${view.state.runId} --follow\n  stop:   pi-crew cancel ${view.state.runId}\n`,
 		);
-	} else warn(`\n${renderRun(view)}\n`);
+	} else {
+		warn(`\n${renderRun(view)}\n`);
+		print(`\n${await api.runAnswer(view, ANSWER_CHARS)}\n`);
+	}
 	if (v.background) return 0;
 	return view.status === "succeeded" ? 0 : 1;
 }
@@ -179,7 +189,7 @@ async function run(args: string[], v: Values): Promise<number> {
 		background: v.background,
 		...(v.background ? {} : foreground()),
 	});
-	const code = report(view, v);
+	const code = await report(view, v);
 	if (v.apply && view.status === "succeeded") await applied(await api.applyRun(v.cwd, view.state.runId), v);
 	return code;
 }

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, sandbox, startCli } from "../support/index.js";
+import { cli, projectTeam, runJson, SCRIPTED, sandbox, startCli } from "../support/index.js";
 
 test("bad input exits 2 with an actionable message", async () => {
 	const box = await sandbox();
@@ -142,4 +142,22 @@ test("a first run explains itself: no model, an unknown model, a scenario for an
 	).checks.find((c) => c.name === "model");
 	assert.equal(model?.level, "error");
 	assert.match(model?.detail ?? "", /no model is configured/);
+});
+
+test("run ends with the team's answer on stdout (the tree on stderr); --json has it as answer", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "pair", [
+		{ id: "look", role: "explorer" },
+		{ id: "write", role: "writer", dependsOn: ["look"] },
+	]);
+	const scenario = await box.write(
+		"../scenario.yaml",
+		'"task:look":\n  - say: "the layout is flat"\n"task:write":\n  - say: "FINAL ANSWER: add a src/ directory"\n',
+	);
+	const run = await cli(["run", "pair", "go", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(run.code, 0, run.stderr);
+	assert.equal(run.stdout, "\nFINAL ANSWER: add a src/ directory\n", "only the final task's answer, on stdout");
+	assert.match(run.stderr, /Run \S+: succeeded/);
+	const json = await runJson(["pair", "go", "--model", SCRIPTED, "--scenario", scenario], box);
+	assert.equal(json.json.answer, "FINAL ANSWER: add a src/ directory");
 });

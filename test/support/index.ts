@@ -139,6 +139,8 @@ export interface RunJson {
 	resumes: number;
 	coordinatorPid?: number;
 	tasks: TaskJson[];
+	/** The team's answer (a run or resume that ended; not a background start). */
+	answer?: string;
 }
 
 export function task(run: RunJson, id: string): TaskJson {
