@@ -35,6 +35,8 @@ Usage:
   pi-crew list [--json]                runs in this repository
   pi-crew events [runId] [--json]      a run's event log (default: the latest run)
   pi-crew summary [runId]              a run's summary (each task's status and answer; default: the latest run)
+  pi-crew result [runId] [taskId]      a task's result (default: the latest run's last task to succeed)
+  pi-crew transcript [runId] [taskId]  a task's transcript: prompt, model text, tool calls and results
   pi-crew export <runId> [--out FILE]  a run as a portable bundle (.tar.gz, secrets redacted; default
                                        .crew/exports/<runId>.tar.gz)
   pi-crew import FILE                  restore a bundle as a foreign, read-only run (never resumed here)
@@ -293,6 +295,7 @@ export async function main(argv: string[]): Promise<number> {
 type Command = (args: string[], v: Values, name: string) => Promise<number>;
 const lifecycle: Command = async (args, v, name) => (await import("./lifecycle.js")).lifecycleCommand(name, args, v);
 const runs: Command = async (args, v, name) => (await import("./runs.js")).runsCommand(name, args, v);
+const read: Command = async (args, v, name) => (await import("./read.js")).readCommand(name, args, v);
 
 /** Every command, one handler each (the usage text above lists them for people). */
 const COMMANDS: Record<string, Command> = {
@@ -301,6 +304,8 @@ const COMMANDS: Record<string, Command> = {
 	list,
 	events,
 	summary,
+	result: read,
+	transcript: read,
 	validate,
 	agents: (_, v) => listResources("agents", v),
 	teams: (_, v) => listResources("teams", v),

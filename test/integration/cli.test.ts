@@ -144,7 +144,7 @@ test("a first run explains itself: no model, an unknown model, a scenario for an
 	assert.match(model?.detail ?? "", /no model is configured/);
 });
 
-test("run ends with the team's answer on stdout (the tree on stderr); --json has it as answer", async () => {
+test("run ends with the team's answer on stdout (the tree on stderr); --json has it as answer; result and transcript show a task's", async () => {
 	const box = await sandbox();
 	await projectTeam(box, "pair", [
 		{ id: "look", role: "explorer" },
@@ -160,4 +160,20 @@ test("run ends with the team's answer on stdout (the tree on stderr); --json has
 	assert.match(run.stderr, /Run \S+: succeeded/);
 	const json = await runJson(["pair", "go", "--model", SCRIPTED, "--scenario", scenario], box);
 	assert.equal(json.json.answer, "FINAL ANSWER: add a src/ directory");
+	// A task's result and transcript, as /team-result and /team-transcript show them in pi.
+	const result = await cli(["result"], box);
+	assert.equal(result.code, 0, result.stderr);
+	assert.match(
+		result.stdout,
+		new RegExp(`^result of write · run ${json.json.runId} · succeeded\n\nFINAL ANSWER: add a src/ directory\n$`),
+	);
+	const look = await cli(["result", json.json.runId, "look"], box);
+	assert.match(look.stdout, /the layout is flat/);
+	const transcript = await cli(["transcript", "look"], box);
+	assert.equal(transcript.code, 0, transcript.stderr);
+	assert.match(transcript.stdout, /^transcript of look, attempt 1 · run /);
+	assert.match(transcript.stdout, /\*\*prompt\*\*\n\n## Goal\n\ngo\n[\s\S]*do look for [\s\S]*the layout is flat/);
+	const unknown = await cli(["result", json.json.runId, "nope"], box);
+	assert.equal(unknown.code, 2);
+	assert.match(unknown.stderr, /has no task "nope" \(its tasks: look, write\)/);
 });
