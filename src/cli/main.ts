@@ -59,6 +59,8 @@ Usage:
   pi-crew metrics --serve [--port N]   serve GET /metrics for Prometheus (loopback; see docs/observability.md)
   pi-crew demo                         fix a failing test in a sample repo with the offline scripted model
 
+  pi-crew --version                    which pi-crew this is
+
 Exit codes: 0 success, 1 run failed or cancelled, 2 bad usage or invalid resources.
 Docs: README.md, docs/lifecycle.md, docs/scripted-model.md, docs/observability.md`;
 
@@ -94,6 +96,7 @@ const OPTIONS = {
 	status: { type: "string" },
 	"dry-run": { type: "boolean" },
 	help: { type: "boolean", short: "h" },
+	version: { type: "boolean" },
 } as const;
 
 export type Values = ReturnType<typeof parse>["values"];
@@ -281,6 +284,10 @@ function isDirectory(path: string): boolean {
 export async function main(argv: string[]): Promise<number> {
 	const { values: v, positionals } = parse(argv);
 	const [command, ...args] = positionals;
+	if (v.version) {
+		print(`pi-crew ${await (await import("../api/metrics.js")).packageVersion()}\n`);
+		return 0;
+	}
 	if (v.help || !command || command === "help") {
 		print(`${USAGE}\n`);
 		return command || v.help ? 0 : 2;

@@ -1,10 +1,18 @@
 /** Bad input to the CLI: exit 2 with a message that says what to do, and nothing touched. */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { symlink } from "node:fs/promises";
+import { readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, projectTeam, runJson, SCRIPTED, sandbox, startCli } from "../support/index.js";
+import { cli, projectTeam, ROOT, runJson, SCRIPTED, sandbox, startCli } from "../support/index.js";
+
+test("--version says which pi-crew this is", async () => {
+	const box = await sandbox();
+	const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { version: string };
+	const said = await cli(["--version"], box);
+	assert.equal(said.code, 0, said.stderr);
+	assert.equal(said.stdout, `pi-crew ${version}\n`);
+});
 
 test("bad input exits 2 with an actionable message", async () => {
 	const box = await sandbox();
