@@ -145,11 +145,13 @@ export function skillsOf(plan: Plan): Map<string, string[]> {
 
 /** Bad usage or invalid resources: the CLI exits 2 with this message. */
 export class PlanError extends UsageError {
-	constructor(
-		message: string,
-		readonly problems: Problem[] = [],
-	) {
-		super(problems.length > 0 ? `${message}\n${problems.map((p) => `  ${formatProblem(p)}`).join("\n")}` : message);
+	/** Each problem once: the catalog's checks and the plan's own may find the same one (an unknown role). */
+	readonly problems: Problem[];
+
+	constructor(message: string, problems: Problem[] = []) {
+		const unique = [...new Map(problems.map((p) => [formatProblem(p), p])).values()];
+		super(unique.length > 0 ? `${message}\n${unique.map((p) => `  ${formatProblem(p)}`).join("\n")}` : message);
+		this.problems = unique;
 	}
 }
 

@@ -185,3 +185,20 @@ test("run ends with the team's answer on stdout (the tree on stderr); --json has
 	assert.equal(unknown.code, 2);
 	assert.match(unknown.stderr, /has no task "nope" \(its tasks: look, write\)/);
 });
+
+test("a workflow's error is printed once by plan and run", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "bad", [{ id: "a", role: "executor" }]);
+	await box.write(
+		".crew/workflows/bad.workflow.md",
+		"---\nname: bad\ndescription: d\nsteps:\n  - id: a\n    role: nobody\n    task: x\n---\n",
+	);
+	for (const args of [
+		["plan", "bad"],
+		["run", "bad", "go", "--model", SCRIPTED],
+	]) {
+		const said = await cli(args, box);
+		assert.equal(said.code, 2, said.stderr);
+		assert.equal(said.stderr.match(/unknown role "nobody"/g)?.length, 1, said.stderr);
+	}
+});
