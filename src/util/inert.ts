@@ -1,6 +1,6 @@
 /**
  * Text from outside (repository files, file names, config values, run records, model output) made inert for a
- * terminal: every character a terminal could act on is shown as the escape `\uXXXX` in plain text, so an OSC 52
+ * terminal: every character a terminal could act on is shown as the escape `\u` and four hex digits in plain text, so an OSC 52
  * clipboard write, a screen clear or a bidi override reads as text and does nothing. Applied where such text meets
  * the terminal (the CLI's output, the board, the dashboard and viewers, pi's notices and widgets), never to what is
  * stored: the log keeps the exact bytes. The form is JSON's own escape, so JSON output made inert parses to the same
@@ -27,7 +27,7 @@ function acts(c: number): boolean {
 const escaped = (c: number) => `\\u${c.toString(16).padStart(4, "0")}`;
 
 /**
- * One pass over `text`, in linear time: characters a terminal acts on become `\uXXXX`. Newlines and tabs stay in
+ * One pass over `text`, in linear time: characters a terminal acts on become `\u` and four hex digits. Newlines and tabs stay in
  * multi-line text (`\r\n` becomes `\n`; a lone `\r` would return to the line's start and overwrite it, so it is shown);
  * in one line (`oneLine`: a name, an id, a reason in a table cell) newlines, carriage returns and tabs become spaces.
  */

@@ -54,7 +54,7 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /**
  * Fits one line into `width` terminal columns (a CJK character or an emoji takes two): made inert (line breaks become
- * spaces, controls and bidi overrides show as `\uXXXX`), an overlong line ends with `…`. A line wider than the
+ * spaces, controls and bidi overrides show as `\u` and four hex digits), an overlong line ends with `…`. A line wider than the
  * terminal would break pi's screen.
  */
 export function fit(text: string, width: number): string {
