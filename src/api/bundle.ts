@@ -16,7 +16,8 @@ import { Type } from "typebox";
 import { Compile } from "typebox/schema";
 import { importMark } from "../config/owner.js";
 import { EventLogTail, readEventLog } from "../store/event-log.js";
-import { applyEvent, type RunState } from "../store/events.js";
+import type { RunState } from "../store/events.js";
+import { applyEvent } from "../store/fold.js";
 import {
 	assertSafeId,
 	crewTemp,

@@ -13,7 +13,8 @@ import { redact } from "../util/redact.js";
 import { assertNoSymlinks, confined, makeDirs, readConfined, writeFileAtomic } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
 import { EventLogTail, untrustedLog } from "./event-log.js";
-import { applyEvent, type CrewEvent, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
+import { type CrewEvent, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
+import { applyEvent } from "./fold.js";
 import { holderLiveness, type LeaseHolder, readLease } from "./lease.js";
 import type { Integrity } from "./log-chain.js";
 

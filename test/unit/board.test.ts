@@ -3,7 +3,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import stringWidth from "string-width";
-import { type CrewEvent, foldEvents, type RunState } from "../../src/store/events.js";
+import type { CrewEvent, RunState } from "../../src/store/events.js";
+import { foldEvents } from "../../src/store/fold.js";
 import { fit, renderBoard } from "../../src/view/board.js";
 import { eventBuilder, fixtures, ROOT } from "../support/index.js";
 

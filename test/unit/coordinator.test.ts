@@ -4,8 +4,8 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { executeRun, resumeRun } from "../../src/engine/coordinator.js";
-import { planAgent, planFromState, plannedTask, planRun, reopenForResume } from "../../src/engine/plan.js";
-import { loadCatalog } from "../../src/resources/catalog.js";
+import { type Plan, planAgent, planFromState, plannedTask, planRun, reopenForResume } from "../../src/engine/plan.js";
+import { type Catalog, loadCatalog } from "../../src/resources/catalog.js";
 import { readEventLog } from "../../src/store/event-log.js";
 import { loadRun } from "../../src/store/run-store.js";
 import { isRateLimitError } from "../../src/workers/pi-stream.js";
@@ -208,19 +208,17 @@ test("a resumed run keeps the agent definitions it started with, and says which 
 	assert.deepEqual(note?.type === "run.resumed" ? note.data.changedAgents : undefined, ["solo"]);
 });
 
-test("a resume decides again where each task's text comes from: a recorded scope is never a permission", async () => {
-	const box = await sandbox();
-	const { dir, repo } = box;
+/** A run that ended (every task answering "ok") in a fresh untrusted repository: its state and the catalog's loader. */
+async function endedRun(plan: (catalog: Catalog) => Plan, goal: string) {
+	const { dir, repo } = await sandbox();
 	const runtime: WorkerRuntime = { name: "fake", run: async () => ({ kind: "succeeded", answer: "ok" }) };
 	const load = () => loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
-	const done = await executeRun({
-		repo,
-		plan: planRun(await load(), "fast-fix"),
-		goal: "g",
-		runtime,
-		settings: fixtures.created.settings,
-	});
-	const state = (await loadRun(repo, done.runId)).state;
+	const done = await executeRun({ repo, plan: plan(await load()), goal, runtime, settings: fixtures.created.settings });
+	return { state: (await loadRun(repo, done.runId)).state, load };
+}
+
+test("a resume decides again where each task's text comes from: a recorded scope is never a permission", async () => {
+	const { state, load } = await endedRun((catalog) => planRun(catalog, "fast-fix"), "g");
 	const [first, second] = [...state.tasks.values()];
 	assert.ok(first && second);
 	assert.equal(first.scope, "builtin");
@@ -233,18 +231,7 @@ test("a resume decides again where each task's text comes from: a recorded scope
 });
 
 test("a resume of a single agent's run keeps its task text the user's own (no scope), not the repository's", async () => {
-	const box = await sandbox();
-	const { dir, repo } = box;
-	const runtime: WorkerRuntime = { name: "fake", run: async () => ({ kind: "succeeded", answer: "ok" }) };
-	const load = () => loadCatalog({ repo, home: join(dir, "home"), trustProject: false });
-	const done = await executeRun({
-		repo,
-		plan: planAgent(await load(), "explorer"),
-		goal: "look around",
-		runtime,
-		settings: fixtures.created.settings,
-	});
-	const state = (await loadRun(repo, done.runId)).state;
+	const { state, load } = await endedRun((catalog) => planAgent(catalog, "explorer"), "look around");
 	const [only] = [...state.tasks.values()];
 	assert.ok(only);
 	assert.equal(only.scope, undefined);

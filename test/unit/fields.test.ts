@@ -8,7 +8,7 @@ import { runSettings } from "../../src/api/index.js";
 import type { EffectiveConfig } from "../../src/config/resolve.js";
 import { type PlannedTask, plannedPayload, plannedTask, taskModels, taskSkills } from "../../src/engine/plan.js";
 import type { AgentDef } from "../../src/resources/schema.js";
-import { foldEvents } from "../../src/store/events.js";
+import { foldEvents } from "../../src/store/fold.js";
 import { isProviderOutage, isRateLimitError, PiStreamReader } from "../../src/workers/pi-stream.js";
 import { eventBuilder, fixtures } from "../support/index.js";
 

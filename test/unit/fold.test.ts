@@ -1,7 +1,7 @@
 /** The fold: run and task state derived from events; terminal states never regress. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { foldEvents } from "../../src/store/events.js";
+import { foldEvents } from "../../src/store/fold.js";
 import { eventBuilder, fixtures } from "../support/index.js";
 
 let ev = eventBuilder();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readEventLog } from "../../src/store/event-log.js";
-import { foldEvents } from "../../src/store/events.js";
+import { foldEvents } from "../../src/store/fold.js";
 import { ROOT } from "../support/index.js";
 
 async function golden(name: string) {

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { reopenForResume } from "../../src/engine/plan.js";
 import type { WorkflowDef } from "../../src/resources/schema.js";
 import { checkWorkflowGraph } from "../../src/resources/validate.js";
-import { foldEvents } from "../../src/store/events.js";
+import { foldEvents } from "../../src/store/fold.js";
 import { taskTree } from "../../src/view/render.js";
 import { eventBuilder, fixtures } from "../support/index.js";
 

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { type ControlCommand, ControlInbox, controlDir, sendControl } from "../../src/engine/control.js";
 import { retryDelay } from "../../src/engine/retry.js";
 import { HeartbeatWatcher, heartbeatLevel } from "../../src/engine/watcher.js";
-import { foldEvents } from "../../src/store/events.js";
+import { foldEvents } from "../../src/store/fold.js";
 import { eventBuilder, fixtures, interruptedRun, tempDir } from "../support/index.js";
 
 test("retry delay: backoff × factor^(n-1), jitter within ± the ratio, from the injected random", () => {

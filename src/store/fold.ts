@@ -1,0 +1,256 @@
+/**
+ * The fold that turns a run's event log into its state: the one place that decides what state a run or task is in,
+ * by the vocabulary and transitions of events.ts. Terminal states never regress; refused events are kept as anomalies.
+ */
+import {
+	type Attempt,
+	type CrewEvent,
+	emptyUsage,
+	type RunState,
+	TASK_TRANSITIONS,
+	type TaskState,
+	type TaskStatus,
+	TERMINAL_RUN,
+	type Usage,
+} from "./events.js";
+
+function addUsage(into: Usage, u: Usage): void {
+	into.input += u.input;
+	into.output += u.output;
+	into.cacheRead += u.cacheRead;
+	into.cacheWrite += u.cacheWrite;
+	into.total += u.total;
+	if (u.cost !== undefined) into.cost = (into.cost ?? 0) + u.cost;
+}
+
+/** The state the events fold to; `observe` sees each event with the state right after it (metrics replay so). */
+export function foldEvents(
+	events: Iterable<CrewEvent>,
+	observe?: (event: CrewEvent, state: RunState) => void,
+): RunState | undefined {
+	let state: RunState | undefined;
+	for (const e of events) {
+		state = applyEvent(state, e);
+		observe?.(e, state);
+	}
+	return state;
+}
+
+/** Applies one event. The first event must be `run.created`. Mutates and returns `state` (owned by the fold). */
+export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState {
+	if (!state) {
+		if (e.type !== "run.created") throw new Error(`event log must start with run.created, got ${e.type}`);
+		return {
+			runId: e.runId,
+			status: "pending",
+			...e.data,
+			createdAt: e.ts,
+			resumes: 0,
+			tasks: new Map(),
+			usage: emptyUsage(),
+			lastSeq: e.seq,
+			anomalies: [],
+			lastRefused: false,
+		};
+	}
+	state.lastSeq = e.seq;
+	state.lastRefused = false;
+	if (e.type.startsWith("task.")) return applyTaskEvent(state, e);
+	const refuse = (why: string) => refusal(state, `seq ${e.seq}: ${e.type} ${why}`);
+	switch (e.type) {
+		case "run.started":
+			if (state.status === "pending") {
+				state.status = "running";
+				state.activeSince = e.ts;
+			} else refuse(`while ${state.status}`);
+			break;
+		case "run.resumed":
+			if (state.status === "succeeded") {
+				refuse("of a run that succeeded");
+				break;
+			}
+			state.status = "running";
+			state.activeSince = e.ts;
+			state.resumes++;
+			state.endedAt = undefined;
+			state.reason = undefined;
+			state.throttledUntil = undefined;
+			if (e.data.settings) state.settings = e.data.settings;
+			for (const id of e.data.reopened) reopen(state, id, e, "interrupted");
+			break;
+		case "run.throttled":
+			state.throttledUntil = e.data.until;
+			break;
+		case "run.cancelling":
+		case "run.alert":
+			break;
+		case "run.finished":
+			if (TERMINAL_RUN.has(state.status)) {
+				refuse(`after the run already ended ${state.status}`);
+				break;
+			}
+			state.status = e.data.status;
+			state.reason = e.data.reason;
+			state.summaryPath = e.data.summaryPath;
+			state.endedAt = e.ts;
+			break;
+		default:
+			refuse("unexpected");
+	}
+	return state;
+}
+
+/** The event is not applied: reported as an anomaly, and marked so readers of the fold can skip it. */
+function refusal(state: RunState, anomaly: string): void {
+	state.anomalies.push(anomaly);
+	state.lastRefused = true;
+}
+
+/** Back to pending: the one way out of a terminal task state, always by an explicit event. */
+function reopen(state: RunState, id: string, e: CrewEvent, why: string): void {
+	const task = state.tasks.get(id);
+	if (!task || task.status === "succeeded" || task.status === "pending") {
+		state.anomalies.push(`seq ${e.seq}: cannot reopen task "${id}" (${task?.status ?? "unknown"})`);
+		return;
+	}
+	closeAttempt(task, e.ts, task.reason ?? why);
+	task.status = "pending";
+	task.awaitingRetry = false;
+	task.reason = undefined;
+	task.endedAt = undefined;
+	task.deadLetter = undefined;
+	task.heartbeat = undefined;
+}
+
+function closeAttempt(task: TaskState, ts: string, reason?: string): void {
+	const current = task.attempts.at(-1);
+	if (current && !current.endedAt) {
+		current.endedAt = ts;
+		if (reason) current.reason = reason;
+	}
+}
+
+function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
+	const id = e.taskId ?? "";
+	if (e.type === "task.steered") return state; // an audit record: no state changes
+	if (e.type === "task.planned") {
+		if (state.tasks.has(id)) refusal(state, `seq ${e.seq}: task ${id} planned twice`);
+		else
+			state.tasks.set(id, {
+				id,
+				...e.data,
+				status: "pending",
+				attempt: 0,
+				attempts: [],
+				awaitingRetry: false,
+				usage: emptyUsage(),
+				toolCalls: 0,
+			});
+		return state;
+	}
+	const task = state.tasks.get(id);
+	if (!task) {
+		refusal(state, `seq ${e.seq}: ${e.type} for unknown task "${id}"`);
+		return state;
+	}
+	if (e.type === "task.depends") {
+		if (task.status !== "pending") refusal(state, `seq ${e.seq}: task ${id} rewired while ${task.status}`);
+		else task.dependsOn = [...new Set([...task.dependsOn, ...e.data.add])];
+		return state;
+	}
+	if (e.type === "task.requeued") {
+		if (task.status === "failed" || task.status === "skipped") reopen(state, id, e, e.data.reason);
+		else refusal(state, `seq ${e.seq}: cannot requeue task ${id} (${task.status})`);
+		return state;
+	}
+	const to = targetStatus(e);
+	if (to) {
+		const retryStart = e.type === "task.started" && task.status === "running" && task.awaitingRetry;
+		if (!retryStart && !TASK_TRANSITIONS[task.status].includes(to)) {
+			refusal(state, `seq ${e.seq}: task ${id} cannot go ${task.status} -> ${to}`);
+			return state;
+		}
+		task.status = to;
+	}
+	switch (e.type) {
+		case "task.started":
+			task.attempt = e.data.attempt;
+			task.attempts.push({ attempt: e.data.attempt, startedAt: e.ts, ...(e.data.model && { model: e.data.model }) });
+			task.awaitingRetry = false;
+			task.startedAt ??= e.ts;
+			task.promptPath = e.data.promptPath;
+			task.heartbeat = "healthy";
+			task.activity = { since: e.ts };
+			break;
+		case "task.retrying":
+			if (task.status !== "running") {
+				refusal(state, `seq ${e.seq}: task ${id} retrying while ${task.status}`);
+				break;
+			}
+			closeAttempt(task, e.ts, e.data.reason);
+			task.awaitingRetry = true;
+			break;
+		case "task.tool":
+			if (e.data.phase === "start") task.toolCalls++;
+			task.activity =
+				e.data.phase === "start"
+					? { tool: e.data.tool, ...(e.data.summary ? { summary: e.data.summary } : {}), since: e.ts }
+					: { since: e.ts };
+			break;
+		case "task.usage":
+			addUsage(task.usage, e.data);
+			addUsage(state.usage, e.data);
+			break;
+		case "task.heartbeat":
+			task.heartbeat = e.data.level;
+			break;
+		case "task.verified":
+			if (task.attempts.length > 0) (task.attempts.at(-1) as Attempt).verified = e.data.passed;
+			break;
+		case "task.deadlettered":
+			task.deadLetter = e.data.reason;
+			break;
+		case "task.succeeded":
+			closeAttempt(task, e.ts);
+			task.resultPath = e.data.resultPath;
+			task.endedAt = e.ts;
+			task.merged = e.data.merged;
+			task.conflict = undefined;
+			break;
+		case "task.committed":
+			task.committed = { resultPath: e.data.resultPath, chars: e.data.chars, commit: e.data.commit };
+			break;
+		case "task.conflicted":
+			task.conflict = { files: e.data.files, branch: e.data.branch, worktree: e.data.worktree };
+			task.reason = `needs attention: merging its work conflicts in ${e.data.files.join(", ")}`;
+			closeAttempt(task, e.ts, task.reason);
+			task.endedAt = e.ts;
+			break;
+		case "task.failed":
+		case "task.skipped":
+		case "task.cancelled":
+			closeAttempt(task, e.ts, e.data.reason);
+			task.reason = e.data.reason;
+			task.endedAt = e.ts;
+			break;
+	}
+	return state;
+}
+
+function targetStatus(e: CrewEvent): TaskStatus | undefined {
+	switch (e.type) {
+		case "task.started":
+			return "running";
+		case "task.succeeded":
+			return "succeeded";
+		case "task.failed":
+		case "task.conflicted":
+			return "failed";
+		case "task.skipped":
+			return "skipped";
+		case "task.cancelled":
+			return "cancelled";
+		default:
+			return undefined;
+	}
+}
