@@ -3,8 +3,8 @@ import type { Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { RunView } from "../store/run-store.js";
-import { readConfined } from "../util/safe-fs.js";
 import { UsageError } from "../util/errors.js";
+import { readConfined } from "../util/safe-fs.js";
 import { runStatus } from "./index.js";
 
 /** A tool result may hold about this much of a run's answer; the rest is read from the files it names. */
