@@ -5,49 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { projectTeam, runJson, sandbox, task } from "../support/index.js";
-
-interface Seen {
-	authorization: string | undefined;
-	model: string;
-}
-
-/** Answers every chat completion with `answer`, streamed, and reports `usage` in the last chunk. */
-async function openAiServer(answer: string, usage: { prompt_tokens: number; completion_tokens: number }) {
-	const seen: Seen[] = [];
-	const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-		let body = "";
-		req.on("data", (d) => {
-			body += d;
-		});
-		req.on("end", () => {
-			if (req.method !== "POST" || !req.url?.endsWith("/chat/completions")) {
-				res.writeHead(404).end();
-				return;
-			}
-			const request = JSON.parse(body) as { model: string };
-			seen.push({ authorization: req.headers.authorization, model: request.model });
-			if (req.headers.authorization !== "Bearer gw-secret-0123456789abcdef") {
-				res.writeHead(401, { "content-type": "application/json" });
-				res.end(JSON.stringify({ error: { message: "bad key", type: "invalid_request_error" } }));
-				return;
-			}
-			res.writeHead(200, { "content-type": "text/event-stream" });
-			const chunk = (data: unknown) => res.write(`data: ${JSON.stringify(data)}\n\n`);
-			const base = { id: "c1", object: "chat.completion.chunk", created: 1, model: request.model };
-			chunk({ ...base, choices: [{ index: 0, delta: { role: "assistant", content: answer } }] });
-			chunk({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
-			chunk({ ...base, choices: [], usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } });
-			res.end("data: [DONE]\n\n");
-		});
-	});
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	return { port: (server.address() as AddressInfo).port, seen, close: () => server.close() };
-}
+import { openAiServer } from "../support/openai-server.js";
 
 test("a team on a custom provider over HTTP: its key from a variable of any name, the answers, the usage it reported", async () => {
 	const box = await sandbox();
