@@ -66,7 +66,10 @@ export interface RunRequest {
 	model?: string;
 	/** The calling pi session's model: the last fallback, after the agent's and the configured one. */
 	sessionModel?: string;
+	/** The offline model's scenario file, relative to `cwd`. */
 	scenario?: string;
+	/** The scenario path came from a model's tool call: it must lie inside the repository, through no link. */
+	confineScenario?: boolean;
 	concurrency?: number;
 	taskTimeoutMs?: number;
 	/** Retry failed tasks (also enabled by the team's `autoRetry` or the config's). */
@@ -148,9 +151,13 @@ async function launch(
 		// A scenario scripts only the offline model: with it, the run is on that model, never silently on another.
 		if (req.model && !isScripted(req.model))
 			throw new UsageError(
-				`--scenario scripts the offline model, not "${req.model}": drop --model or use --model ${SCRIPTED_PROVIDER}/scripted`,
+				`a scenario scripts the offline model, not "${req.model}": drop the model (--model, the team tool's \`model\`) or use ${SCRIPTED_PROVIDER}/scripted`,
 			);
 		scenario = resolve(req.cwd ?? process.cwd(), req.scenario);
+		if (req.confineScenario) {
+			const { assertNoSymlinks, confined } = await import("../util/safe-fs.js");
+			await assertNoSymlinks(repo, confined(repo, scenario));
+		}
 		await loadScenario(scenario); // fail now, not in every worker
 		// The scripted model is the default; models the resources name stay only when they are scripted ones too
 		// (engine/plan.ts taskModels), so steps and fallbacks can still be told apart offline.
@@ -407,9 +414,13 @@ export async function planTeam(cwd: string | undefined, team: string, workflow?:
 	};
 }
 
+/** The team for a goal, with the ranking and its reasons (the default team when nothing matches). */
 export async function recommend(cwd: string | undefined, goal: string) {
 	const { catalog } = await context(cwd);
-	return (await import("./recommend.js")).recommendTeams(catalog, goal);
+	const choice = (await import("./recommend.js")).chooseTeam(catalog, goal);
+	if (!choice)
+		throw new UsageError("no team can run: none is defined, or each uses a disabled agent (see: pi-crew validate)");
+	return choice;
 }
 
 /** An agent, team or workflow by name (several kinds may share a name), with its file's text. */

@@ -468,10 +468,11 @@ async function plan(args: string[], v: Values): Promise<number> {
 
 async function recommend(args: string[], v: Values): Promise<number> {
 	if (args.length === 0) throw new api.UsageError('usage: pi-crew recommend "<goal>"');
-	const ranked = await api.recommend(v.cwd, args.join(" "));
-	if (v.json) out(ranked);
+	const choice = await api.recommend(v.cwd, args.join(" "));
+	if (v.json) out(choice);
+	else if (!choice.matched) print(`${choice.team}: ${choice.why}\n`);
 	else
-		for (const r of ranked.slice(0, 3))
+		for (const r of choice.ranked.slice(0, 3))
 			print(`${r.team.padEnd(18)} score ${String(r.score).padEnd(3)} ${r.reasons.slice(0, 3).join("; ")}\n`);
 	return 0;
 }

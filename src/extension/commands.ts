@@ -7,8 +7,10 @@
  */
 import type { ExtensionAPI } from "../host.js";
 import { inertLine } from "../util/inert.js";
+import { suggest } from "../util/suggest.js";
 import { inertContext } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
+import { printingContext } from "./print-ui.js";
 
 type Ui = {
 	notify(message: string, level?: "info" | "warning" | "error"): void;
@@ -77,25 +79,62 @@ async function taskIds(prefix: string) {
 	}
 }
 
+/** What `/team-run` was asked: the team, the goal, and the options it takes. */
+export interface TeamRunArgs {
+	team: string;
+	goal: string;
+	background: boolean;
+	/** A scenario file for the offline model (`--scenario FILE`, relative to pi's directory): a rehearsal. */
+	scenario?: string;
+	/** Why the team was recommended (when the text did not name one). */
+	recommended?: string;
+}
+
+const TEAM_RUN_USAGE = "usage: /team-run [team] <goal…> [--bg] [--scenario FILE] (after --, all is goal text)";
+
+/** `--bg` and `--scenario FILE` taken out of the words before a lone `--`; the rest (and all after `--`) is text. */
+function teamRunOptions(args: string): { words: string[]; forced: boolean; background: boolean; scenario?: string } {
+	const all = args.trim().split(/\s+/).filter(Boolean);
+	const cut = all.indexOf("--");
+	const head = cut < 0 ? all : all.slice(0, cut);
+	const words: string[] = [];
+	let background = false;
+	let scenario: string | undefined;
+	for (let i = 0; i < head.length; i++) {
+		const word = head[i] ?? "";
+		if (word === "--bg") background = true;
+		else if (word === "--scenario") {
+			scenario = head[++i];
+			if (!scenario) throw new Error(`--scenario needs a file: ${TEAM_RUN_USAGE}`);
+		} else words.push(word);
+	}
+	// A lone `--` first (options aside) says the text is all goal: no team is read from it.
+	const forced = cut >= 0 && words.length === 0;
+	return { words: cut < 0 ? words : [...words, ...all.slice(cut + 1)], forced, background, scenario };
+}
+
 /**
  * `/team-run <team> <goal…>`: the first word is the team only if it names a known team and a goal follows; otherwise
- * the whole text is the goal and the team is recommended ("fix the login bug" never runs a team called "fix").
+ * the whole text is the goal and the team is recommended ("fix the login bug" never runs a team called "fix"). A
+ * first word one slip away from a team's name ("fastfix") starts nothing: the user says which was meant.
  */
-export async function parseTeamRun(
-	cwd: string,
-	args: string,
-): Promise<{ team: string; goal: string; background: boolean; recommended?: string[] }> {
+export async function parseTeamRun(cwd: string, args: string): Promise<TeamRunArgs> {
 	const api = await lazy.api();
-	const background = /(^|\s)--bg(\s|$)/.test(args);
-	const text = args.replace(/(^|\s)--bg(?=\s|$)/g, " ").trim();
-	if (!text) throw new api.UsageError("usage: /team-run [team] <goal…> [--bg]");
-	const [first = "", ...rest] = text.split(/\s+/);
+	const { words, forced, background, scenario } = teamRunOptions(args);
+	const options = { background, ...(scenario ? { scenario } : {}) };
+	const [first = "", ...rest] = words;
+	if (!first) throw new api.UsageError(TEAM_RUN_USAGE);
 	const catalog = await api.resources(cwd);
-	if (catalog.teams.has(first) && rest.length > 0) return { team: first, goal: rest.join(" "), background };
-	const { recommendTeams } = await lazy.recommend();
-	const [best] = recommendTeams(catalog, text);
-	if (!best) throw new api.UsageError("no teams are defined (see: pi-crew validate)");
-	return { team: best.team, goal: text, background, recommended: best.reasons };
+	if (!forced && catalog.teams.has(first) && rest.length > 0) return { team: first, goal: rest.join(" "), ...options };
+	const text = words.join(" ");
+	const meant = forced ? undefined : suggest(first, [...catalog.teams.keys()]);
+	if (meant)
+		throw new api.UsageError(
+			`"${first}" is not a team; did you mean ${meant}? Nothing started. Run /team-run ${meant} ${rest.join(" ") || "<goal>"}, or to have "${first}" read as part of the goal: /team-run -- ${text}`,
+		);
+	const choice = (await lazy.recommend()).chooseTeam(catalog, text);
+	if (!choice) throw new api.UsageError("no team can run (see: pi-crew validate)");
+	return { team: choice.team, goal: text, ...options, recommended: choice.why };
 }
 
 /** A command handler whose failure becomes an error notice (a slash command's error must not end the session). */
@@ -123,9 +162,13 @@ export function registerCommands(
 	pi: ExtensionAPI,
 	hooks: { autonomyChanged(): void; runStarted(runId: string, since?: string): void },
 ): void {
-	// Every command's notices and widgets carry text from runs and repositories: made inert on the way to the terminal.
+	// Every command's notices and widgets carry text from runs and repositories: made inert on the way to the terminal
+	// (in print mode, to stdout).
 	const register: typeof pi.registerCommand = (name, options) =>
-		pi.registerCommand(name, { ...options, handler: (args, ctx) => options.handler(args, inertContext(ctx)) });
+		pi.registerCommand(name, {
+			...options,
+			handler: (args, ctx) => options.handler(args, inertContext(printingContext(ctx))),
+		});
 	// Runs this session started in this process: cancelled when the session ends (they can be resumed later).
 	const inSession = new Set<AbortController>();
 	pi.on("session_shutdown", () => {
@@ -179,7 +222,7 @@ export function registerCommands(
 	});
 
 	register("team-run", {
-		description: "Run a team on a goal: /team-run [team] <goal…> [--bg]",
+		description: "Run a team on a goal: /team-run [team] <goal…> [--bg] [--scenario FILE]",
 		getArgumentCompletions: (prefix) => (prefix.includes(" ") ? null : teamNames(prefix)),
 		handler: async (args, ctx) => {
 			const api = await lazy.api();
@@ -190,11 +233,10 @@ export function registerCommands(
 				ctx.ui.notify(`pi-crew: ${(err as Error).message}`, "error");
 				return;
 			}
-			const { team, goal, background, recommended } = parsed;
-			const why = recommended
-				? ` (recommended: ${recommended.slice(0, 2).join("; ") || "the general-purpose team"})`
-				: "";
-			ctx.ui.notify(`pi-crew: team ${team}${why}: ${goal}`, "info");
+			const { team, goal, background, scenario, recommended } = parsed;
+			const why = recommended ? ` (recommended: ${recommended})` : "";
+			const rehearsal = scenario ? ` (rehearsal on the scripted model: ${scenario})` : "";
+			ctx.ui.notify(`pi-crew: team ${team}${why}${rehearsal}: ${goal}`, "info");
 			await launch(ctx, async (signal) => {
 				// The live board shows the run as it goes; the notifier says how it ended.
 				const view = await api.runTeam({
@@ -202,6 +244,7 @@ export function registerCommands(
 					team,
 					goal,
 					background,
+					...(scenario ? { scenario } : {}),
 					sessionModel: ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined,
 					signal,
 					onEvent: onFirstEvent(hooks.runStarted),

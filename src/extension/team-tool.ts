@@ -124,6 +124,11 @@ const Params = {
 			description: "run/resume/requeue: keep going in a detached process; returns at once",
 		},
 		model: { type: "string", description: "run: model for every worker (provider/id)" },
+		scenario: {
+			type: "string",
+			description:
+				"run: rehearse offline: every worker on the scripted model (crew-scripted/scripted), acting out this scenario file (YAML, inside the repository); no real model is called",
+		},
 		isolation: {
 			type: "string",
 			enum: ["worktree", "shared"],
@@ -245,6 +250,7 @@ const HANDLERS: Record<Action, Handler> = {
 			workflow: c.p.workflow,
 			model: c.p.model,
 			sessionModel: c.session,
+			...(c.p.scenario ? { scenario: c.p.scenario, confineScenario: true } : {}),
 			background: c.p.background === true,
 			...(c.p.isolation ? { isolation: c.p.isolation } : {}),
 			signal: c.signal,
@@ -272,11 +278,12 @@ const HANDLERS: Record<Action, Handler> = {
 	},
 	async recommend(c, api) {
 		if (!c.p.goal) throw new Error("team recommend needs `goal`.");
-		const ranked = await api.recommend(c.cwd, c.p.goal);
-		const lines = ranked
+		const choice = await api.recommend(c.cwd, c.p.goal);
+		if (!choice.matched) return text(`${choice.team}: ${choice.why}`, choice);
+		const lines = choice.ranked
 			.slice(0, 3)
-			.map((r) => `${r.team} (score ${r.score}): ${r.reasons.slice(0, 3).join("; ") || "no specific match"}`);
-		return text(lines.join("\n"), { recommendations: ranked });
+			.map((r) => `${r.team} (score ${r.score}): ${r.reasons.slice(0, 3).join("; ")}`);
+		return text(lines.join("\n"), choice);
 	},
 	async status(c, api, render) {
 		const view = await api.runStatus(c.cwd, c.p.runId);

@@ -127,7 +127,7 @@ test("a first run explains itself: no model, an unknown model, a scenario for an
 		],
 		[
 			["run", "default", "goal", "--model", "anthropic/claude-sonnet-4-5", "--scenario", "s.yaml"],
-			/--scenario scripts the offline model, not "anthropic\/claude-sonnet-4-5"/,
+			/a scenario scripts the offline model, not "anthropic\/claude-sonnet-4-5": drop the model \(--model/,
 		],
 		[["run", "default", "goal", "--cwd", join(box.dir, "nope")], /--cwd .*nope: no such directory/],
 		[["doctor", "--export", join(box.dir, "missing", "report.json")], /missing is not a directory/],
