@@ -15,7 +15,7 @@ async function failingTestRepo() {
 	const box = await gitBox({
 		"sum.cjs": "module.exports = (a, b) => a - b;\n",
 		"test.cjs":
-			'const sum = require("./sum.cjs");\nconst got = sum(2, 3);\nconsole.log(got === 5 ? "PASS sum(2, 3) = 5" : `FAIL sum(2, 3) = ${got}`);\nprocess.exit(got === 5 ? 0 : 1);\n',
+			'const sum = require("./sum.cjs");\nconst got = sum(2, 3);\nconsole.log(got === 5 ? "PASS sum(2, 3) = 5" : "FAIL sum(2, 3) = " + got);\nprocess.exit(got === 5 ? 0 : 1);\n',
 	});
 	const scenario = await box.write(
 		"rehearse.yaml",
