@@ -236,7 +236,7 @@ export function fromEarlierWorkflow(text: string, file: string): Conversion {
 	// A dynamic chain, or documentation with `##` headings: no step names a role, so there is nothing to convert.
 	const roles = sections.filter((section) => /^role:/m.test(section.split(/\n\s*\n/, 2)[0] ?? ""));
 	if (fields.topology === "dynamic" || roles.length === 0) {
-		out.skip = `skipped: not a step workflow (${fields.topology === "dynamic" ? "topology: dynamic, steps chosen as it runs" : `no "## <step>" section names a role`}); pi-crew has no equivalent, write a workflow with steps instead`;
+		out.skip = `not a step workflow (${fields.topology === "dynamic" ? "topology: dynamic, steps chosen as it runs" : `no "## <step>" section names a role`}); pi-crew has no equivalent, write a workflow with steps instead`;
 		return out;
 	}
 	const steps = sections.map((section) => earlierStep(section, out));

@@ -4,7 +4,7 @@
  * agents are written in Claude Code's, Codex's and Cursor's formats, and Claude's comes back as the same agent.
  */
 import assert from "node:assert/strict";
-import { cp, mkdir, readdir, readFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { cli, projectTeam, ROOT, runJson, type Sandbox, SCRIPTED, sandbox } from "../support/index.js";
@@ -220,4 +220,113 @@ test("export-agents writes each format's documented fields; Claude's comes back 
 	const agentsMd = await readFile(join(out, "AGENTS.md"), "utf8");
 	for (const name of ["explorer", "executor", "verifier"])
 		assert.match(agentsMd, new RegExp(`^## ${name}\\n\\n.+\\n\\nTools: `, "m"));
+});
+
+test("Claude Code agents as the collections write them load with a warning that says what was assumed: read in place and imported", async () => {
+	const box = await sandbox();
+	const dir = join(box.env.HOME ?? "", ".claude", "agents");
+	await cp(join(FIXTURES, "claude-collections"), dir, { recursive: true });
+	// Saved on Windows: CRLF line endings and a byte-order mark.
+	const planner = join(dir, "migration-planner.md");
+	await writeFile(planner, `\uFEFF${(await readFile(planner, "utf8")).replace(/\n/g, "\r\n")}`);
+	const listed = JSON.parse((await cli(["agents", "--json"], box)).stdout) as AgentJson[];
+	for (const name of ["api-designer", "migration-planner", "changelog-writer"])
+		assert.equal(listed.find((a) => a.name === name)?.scope, "user", name);
+	const description = (name: string) => listed.find((a) => a.name === name)?.description ?? "";
+	// Unindented continuation lines, `Context:` and `user:` among them, are the description's text.
+	assert.match(description("migration-planner"), /safe steps\.\n\n<example>\nContext: The team is splitting/);
+	assert.match(description("migration-planner"), /\nuser: "We need to move addresses/);
+	assert.match(description("api-designer"), /^Use this agent when .* Examples: <example>Context: The user added/);
+	assert.match(description("changelog-writer"), /Examples:\n\n<example>\nContext: A release is being cut\.\n/);
+	const validate = await cli(["validate"], box);
+	assert.equal(validate.code, 0, validate.stderr);
+	assert.match(
+		validate.stderr,
+		/migration-planner\.md:3 \[description\]: warning: not valid YAML \(line 4: [^)]+\); read as Claude Code users write it: lines 3-13 are the text of "description"/,
+	);
+	assert.match(validate.stderr, /api-designer\.md:3 \[description\]: warning: .*line 3 is the text of "description"/);
+	assert.match(validate.stderr, /changelog-writer\.md:3 \[description\]: .*, its "\\n" as line breaks/);
+	assert.match(validate.stderr, /fix: assumed: only Claude Code's own fields \(name, description, tools, model, color…\)/);
+
+	const imported = await cli(["import", "--from", "claude", dir, "--json"], box);
+	assert.equal(imported.code, 0, imported.stdout);
+	const report = JSON.parse(imported.stdout) as { name: string; outcome: string; problems: string[] }[];
+	assert.deepEqual(
+		report.map((f) => [f.name, f.outcome]),
+		[
+			["api-designer", "written"],
+			["changelog-writer", "written"],
+			["migration-planner", "written"],
+		],
+	);
+	assert.ok(report.every((f) => f.problems.some((p) => p.includes("read as Claude Code users write it"))));
+	const written = await readFile(join(box.repo, ".crew", "agents", "migration-planner.md"), "utf8");
+	assert.match(written, /^description: \|-\n {2}Use this agent to plan/m, "written back as a YAML block");
+	assert.match(written, /^tools: read, grep, find, bash$/m);
+	// The first pi-crew files of this repository: its runs stay out of git, as after `init`.
+	assert.match(await readFile(join(box.repo, ".crew", ".gitignore"), "utf8"), /^runs\/$/m);
+	assert.equal((await cli(["validate"], box)).code, 0);
+});
+
+test("the earlier pi-crew's builtin workflows import and plan: output file names, non-step workflows skipped", async () => {
+	const box = await sandbox();
+	const dir = join(FIXTURES, "pi-crew-0.2");
+	const res = await cli(["import", "--from", "pi-crew", dir, "--user", "--json"], box);
+	assert.equal(res.code, 0, res.stdout);
+	const report = JSON.parse(res.stdout) as {
+		kind: string;
+		name: string;
+		outcome: string;
+		skip?: string;
+		converted: string[];
+	}[];
+	const outcome = (name: string) => report.find((f) => f.kind === "workflow" && f.name === name);
+	for (const name of ["default", "research", "implementation"]) assert.equal(outcome(name)?.outcome, "written", name);
+	assert.ok(outcome("default")?.converted.includes("steps.plan.output: plan.md -> plan"));
+	assert.ok(outcome("research")?.converted.includes("steps.write.output: research-summary.md -> research-summary"));
+	assert.ok(outcome("implementation")?.converted.includes("steps.assess.output: adaptive-plan.json -> adaptive-plan"));
+	assert.equal(outcome("chain")?.outcome, "skipped");
+	assert.match(outcome("chain")?.skip ?? "", /^not a step workflow \(topology: dynamic/);
+	assert.equal(outcome("notes")?.outcome, "skipped");
+	assert.match(outcome("notes")?.skip ?? "", /no "## <step>" section names a role/);
+	const text = await cli(["import", "--from", "pi-crew", dir, "--user", "--dry-run"], box);
+	assert.equal(text.code, 0);
+	assert.match(text.stdout, /^skipped +workflow chain: .*chain\.workflow\.md\n {2}not a step workflow/m);
+
+	assert.equal((await cli(["validate"], box)).code, 0);
+	const plan = async (team: string) => {
+		const r = await cli(["plan", team, "--json"], box);
+		assert.equal(r.code, 0, r.stderr);
+		return (JSON.parse(r.stdout) as { tasks: { id: string; dependsOn: string[] }[] }).tasks;
+	};
+	assert.deepEqual(
+		(await plan("default")).map((t) => [t.id, t.dependsOn]),
+		[
+			["explore", []],
+			["plan", ["explore"]],
+			["execute", ["plan"]],
+			["verify", ["execute"]],
+		],
+	);
+	assert.deepEqual(
+		(await plan("research")).map((t) => t.id),
+		["explore", "analyze", "write"],
+	);
+	assert.deepEqual(
+		(await plan("implementation")).map((t) => t.id),
+		["assess"],
+	);
+});
+
+test("export-agents writes where it says: into an agents directory named by --out, the repository's by default", async () => {
+	const box = await sandbox();
+	const claudeDir = join(box.env.HOME ?? "", ".claude", "agents");
+	const res = await cli(["export-agents", "--format", "claude", "--out", claudeDir, "explorer"], box);
+	assert.equal(res.code, 0, res.stderr);
+	assert.match(res.stdout, new RegExp(`^wrote ${claudeDir}/explorer\\.md$`, "m"));
+	await readFile(join(claudeDir, "explorer.md"), "utf8");
+	await mkdir(join(box.repo, "src", "app"), { recursive: true });
+	const inRepo = await cli(["export-agents", "--format", "cursor", "--cwd", join(box.repo, "src", "app"), "verifier"], box);
+	assert.equal(inRepo.code, 0, inRepo.stderr);
+	await readFile(join(box.repo, ".cursor", "rules", "verifier.mdc"), "utf8");
 });
