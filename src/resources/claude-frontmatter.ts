@@ -3,7 +3,7 @@
  * dialogues, `Context:`), continuation lines that are not indented. Such files are not YAML, and Claude Code itself
  * refuses some; this reads them the way their authors meant, and says what it assumed.
  */
-import { parseYaml, type Problem, type YamlSource } from "../util/yaml-source.js";
+import { type Problem, parseYaml, type YamlSource } from "../util/yaml-source.js";
 
 /** The fields of a Claude Code subagent: one of these at column 0 starts a field; any other line continues one. */
 export const CLAUDE_FIELDS = new Set([

@@ -72,7 +72,8 @@ function frontmatter(text: string, file: string, claude: boolean) {
 	const split = splitFrontmatter(text);
 	if (!split) return { problem: { file, line: 1, message: "missing YAML frontmatter" } as Problem };
 	const strict = parseYaml(split.yaml, file, 1);
-	const src = strict.problems[0] && claude ? (lenientClaudeFrontmatter(split.yaml, file, strict.problems[0]) ?? strict) : strict;
+	const src =
+		strict.problems[0] && claude ? (lenientClaudeFrontmatter(split.yaml, file, strict.problems[0]) ?? strict) : strict;
 	const warnings = src === strict ? [] : src.problems;
 	if (src === strict && src.problems[0]) return { problem: src.problems[0] };
 	if (!src.value || typeof src.value !== "object" || Array.isArray(src.value))
@@ -287,7 +288,10 @@ function earlierStep(section: string, out: Conversion): Record<string, unknown> 
  */
 function outputName(value: string): string | undefined {
 	const stem = (value.split("/").pop() ?? "").replace(/\.[A-Za-z0-9]+$/, "");
-	const name = stem.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 64);
+	const name = stem
+		.replace(/[^A-Za-z0-9_-]+/g, "-")
+		.replace(/^[^A-Za-z0-9]+/, "")
+		.slice(0, 64);
 	return name || undefined;
 }
 

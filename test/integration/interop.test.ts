@@ -246,7 +246,10 @@ test("Claude Code agents as the collections write them load with a warning that 
 	);
 	assert.match(validate.stderr, /api-designer\.md:3 \[description\]: warning: .*line 3 is the text of "description"/);
 	assert.match(validate.stderr, /changelog-writer\.md:3 \[description\]: .*, its "\\n" as line breaks/);
-	assert.match(validate.stderr, /fix: assumed: only Claude Code's own fields \(name, description, tools, model, color…\)/);
+	assert.match(
+		validate.stderr,
+		/fix: assumed: only Claude Code's own fields \(name, description, tools, model, color…\)/,
+	);
 
 	const imported = await cli(["import", "--from", "claude", dir, "--json"], box);
 	assert.equal(imported.code, 0, imported.stdout);
@@ -326,7 +329,67 @@ test("export-agents writes where it says: into an agents directory named by --ou
 	assert.match(res.stdout, new RegExp(`^wrote ${claudeDir}/explorer\\.md$`, "m"));
 	await readFile(join(claudeDir, "explorer.md"), "utf8");
 	await mkdir(join(box.repo, "src", "app"), { recursive: true });
-	const inRepo = await cli(["export-agents", "--format", "cursor", "--cwd", join(box.repo, "src", "app"), "verifier"], box);
+	const inRepo = await cli(
+		["export-agents", "--format", "cursor", "--cwd", join(box.repo, "src", "app"), "verifier"],
+		box,
+	);
 	assert.equal(inRepo.code, 0, inRepo.stderr);
 	await readFile(join(box.repo, ".cursor", "rules", "verifier.mdc"), "utf8");
+});
+
+/** A pi extension that shows in every system prompt of a session that loads it. */
+const MARKER_EXTENSION = `export default function (pi: any) {
+	pi.on("before_agent_start", (event: any) => ({ systemPrompt: \`\${event.systemPrompt}\\n\\nMARKER-EXTENSION-LOADED\` }));
+}
+`;
+
+test("an agent's extensions load into its workers for your own agents; a repository's agent naming one is refused until trusted", async () => {
+	const box = await sandbox();
+	const agentDir = box.env.PI_CODING_AGENT_DIR ?? "";
+	await mkdir(join(agentDir, "extensions"), { recursive: true });
+	await writeFile(join(agentDir, "extensions", "marker.ts"), MARKER_EXTENSION);
+	const agent = (name: string, extension: string) =>
+		`---\nname: ${name}\ndescription: d\ntools: read\nextensions: [${extension}]\n---\n\nYou are marked.\n`;
+	// Yours: relative to the agent's file in your pi-crew home, the extension under pi's agent dir.
+	await box.write("../crew-home/agents/marked.md", agent("marked", "../../pi-agent/extensions/marker.ts"));
+	await projectTeam(box, "mine", [{ id: "a", role: "marked" }]);
+	const scenario = await box.write("../scenario.yaml", 'default:\n  - say: "{system}"\n');
+	const run = await runJson(["mine", "x", "--scenario", scenario, "--model", SCRIPTED], box);
+	assert.equal(run.json.status, "succeeded", run.stderr);
+	const result = (r: typeof run) => readFile(join(r.json.runDir, "artifacts", "tasks", "a", "result.md"), "utf8");
+	assert.match(await result(run), /MARKER-EXTENSION-LOADED/);
+	// In-process, through pi's SDK: the same extension in the session.
+	const inprocess = await runJson(
+		["mine", "x", "--scenario", scenario, "--model", SCRIPTED, "--runtime", "inprocess"],
+		box,
+	);
+	assert.equal(inprocess.json.status, "succeeded", inprocess.stderr);
+	assert.match(await result(inprocess), /MARKER-EXTENSION-LOADED/);
+
+	// The repository's: code from a clone never runs until the user trusts it.
+	await box.write(".crew/extensions/marker.ts", MARKER_EXTENSION);
+	await box.write(".crew/agents/repo-marked.md", agent("repo-marked", "../extensions/marker.ts"));
+	await projectTeam(box, "theirs", [{ id: "a", role: "repo-marked" }]);
+	const validate = await cli(["validate"], box);
+	assert.equal(validate.code, 0, validate.stderr);
+	assert.match(
+		validate.stderr,
+		/repo-marked\.md:5 \[extensions\]: warning: extensions of a repository the user has not trusted never load/,
+	);
+	const refused = await cli(["run", "theirs", "x", "--scenario", scenario, "--model", SCRIPTED], box);
+	assert.equal(refused.code, 2, refused.stderr);
+	assert.match(refused.stderr, /agent "repo-marked" cannot run here\n\s+fix: if you trust this repository/);
+	await cli(["trust", "yes"], box);
+	const trusted = await runJson(["theirs", "x", "--scenario", scenario, "--model", SCRIPTED], box);
+	assert.equal(trusted.json.status, "succeeded", trusted.stderr);
+	assert.match(await result(trusted), /MARKER-EXTENSION-LOADED/);
+
+	// A path that is not there, or outside where the agent's scope keeps its files: an error with file, line and field.
+	await box.write("../crew-home/agents/broken.md", agent("broken", "../nowhere.ts"));
+	await box.write("../crew-home/agents/escaping.md", agent("escaping", "../../outside.ts"));
+	await box.write("../outside.ts", MARKER_EXTENSION);
+	const invalid = await cli(["validate"], box);
+	assert.equal(invalid.code, 2);
+	assert.match(invalid.stderr, /broken\.md:5 \[extensions\.0\]: extension \.\.\/nowhere\.ts not found/);
+	assert.match(invalid.stderr, /escaping\.md:5 \[extensions\.0\]: extension \.\.\/\.\.\/outside\.ts is outside /);
 });
