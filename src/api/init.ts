@@ -3,9 +3,11 @@ import { join, relative } from "node:path";
 import { openExclusive } from "../util/safe-fs.js";
 import { findRepo } from "./index.js";
 
+const GITIGNORE =
+	"# pi-crew state: runs, metrics, bundles and work files are per machine\nruns/\nmetrics/\nexports/\ntmp/\nremoved-runs.jsonl\n";
+
 const FILES: Record<string, string> = {
-	".gitignore":
-		"# pi-crew state: runs, metrics, bundles and work files are per machine\nruns/\nmetrics/\nexports/\ntmp/\nremoved-runs.jsonl\n",
+	".gitignore": GITIGNORE,
 	"agents/doc-checker.md": `---
 name: doc-checker
 description: "Checks that the README and docs match what the code does."
@@ -54,6 +56,28 @@ Run it with: pi-crew run docs "the README's install section"
 `,
 };
 
+/** Writes `file` (under `repo`) unless it exists: false when it is kept. A link where it would go is refused. */
+async function writeNew(repo: string, file: string, text: string): Promise<boolean> {
+	return openExclusive(repo, file).then(
+		async (handle) => {
+			await handle.writeFile(text).finally(() => handle.close());
+			return true;
+		},
+		(err: NodeJS.ErrnoException) => {
+			if (err.code === "EEXIST") return false;
+			throw err;
+		},
+	);
+}
+
+/**
+ * `.crew/.gitignore`, so that a repository's first pi-crew files (from `init` or `import`) never bring its runs into
+ * git; kept when it exists. Whether it was written.
+ */
+export function writeCrewGitignore(repo: string): Promise<boolean> {
+	return writeNew(repo, join(repo, ".crew", ".gitignore"), GITIGNORE);
+}
+
 export async function initProject(cwd: string | undefined): Promise<{ created: string[]; kept: string[] }> {
 	const repo = findRepo(cwd);
 	const dir = join(repo, ".crew");
@@ -61,17 +85,7 @@ export async function initProject(cwd: string | undefined): Promise<{ created: s
 	const kept: string[] = [];
 	for (const [rel, text] of Object.entries(FILES)) {
 		const file = join(dir, rel);
-		// A file that exists is kept; a link where a file would go is refused, never written through.
-		const wrote = await openExclusive(repo, file).then(
-			async (handle) => {
-				await handle.writeFile(text).finally(() => handle.close());
-				return true;
-			},
-			(err: NodeJS.ErrnoException) => {
-				if (err.code === "EEXIST") return false;
-				throw err;
-			},
-		);
+		const wrote = await writeNew(repo, file, text);
 		(wrote ? created : kept).push(relative(process.cwd(), file) || file);
 	}
 	return { created, kept };

@@ -20,6 +20,7 @@ import { UsageError } from "../util/errors.js";
 import { openExclusive, writeFileAtomic } from "../util/safe-fs.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { findRepo, resources } from "./index.js";
+import { writeCrewGitignore } from "./init.js";
 
 export interface ImportRequest {
 	cwd?: string;
@@ -37,7 +38,8 @@ export interface ImportRequest {
 export interface ImportedFile extends Omit<Conversion, "text" | "problems"> {
 	source: string;
 	target?: string;
-	outcome: "written" | "would write" | "kept (exists)" | "invalid";
+	/** `skipped`: not a resource of its kind (a dynamic chain, documentation); `skip` says why. */
+	outcome: "written" | "would write" | "kept (exists)" | "invalid" | "skipped";
 	problems: string[];
 }
 
@@ -93,6 +95,7 @@ export async function importResources(req: ImportRequest): Promise<ImportedFile[
 		const { text, problems, ...rest } = conversion;
 		const entry: ImportedFile = { ...rest, source: file, outcome: "invalid", problems: problems.map(formatProblem) };
 		report.push(entry);
+		if (conversion.skip) entry.outcome = "skipped";
 		if (!text || !conversion.name) continue;
 		const target = join(root, KIND_DIR[conversion.kind], `${conversion.name}${KIND_SUFFIX[conversion.kind]}`);
 		entry.target = relative(process.cwd(), target) || target;
@@ -104,6 +107,8 @@ export async function importResources(req: ImportRequest): Promise<ImportedFile[
 			entry.outcome = "would write";
 			continue;
 		}
+		// A repository's first pi-crew files: its runs stay out of git, as after `init`.
+		if (!req.user) await writeCrewGitignore(repo);
 		if (req.force) {
 			await writeFileAtomic(base, target, text);
 			entry.outcome = "written";
@@ -123,11 +128,17 @@ export async function importResources(req: ImportRequest): Promise<ImportedFile[
 	return report;
 }
 
-/** Our agents (those this repository can use) in another tool's format, under `out`; the files written. */
+/** The directories other tools read their agent files from, inside a project or a home directory. */
+const FORMAT_DIRS = [".claude/agents", ".cursor/rules"];
+
+/**
+ * Our agents (those this repository can use) in another tool's format, under `out` (default: the repository) as that
+ * tool lays them out, or in `out` itself when it is such a tool's directory; the files written.
+ */
 export async function exportAgents(
 	cwd: string | undefined,
 	format: "claude" | "codex" | "cursor",
-	out: string,
+	out: string | undefined,
 	options: { names?: string[]; force?: boolean } = {},
 ): Promise<string[]> {
 	const { names } = options;
@@ -137,12 +148,15 @@ export async function exportAgents(
 		const missing = names.filter((n) => !catalog.agents.has(n));
 		if (missing.length > 0) throw new UsageError(`unknown agent(s): ${missing.join(", ")}`);
 	}
-	const target = resolve(cwd ?? process.cwd(), out);
+	const target = resolve(cwd ?? process.cwd(), out ?? findRepo(cwd));
 	await mkdir(target, { recursive: true });
 	const files = new Map<string, string>();
 	for (const agent of agents) {
 		const { path, text } = toTool(agent, format);
-		files.set(path, files.has(path) ? `${files.get(path)}\n${text}` : text);
+		// `--out ~/.claude/agents` is the agents directory itself, not a project holding one.
+		const into = FORMAT_DIRS.find((dir) => path.startsWith(`${dir}/`) && target.endsWith(join("/", dir)));
+		const rel = into ? path.slice(into.length + 1) : path;
+		files.set(rel, files.has(rel) ? `${files.get(rel)}\n${text}` : text);
 	}
 	// Nothing is replaced unless asked (`--force`): the default target is the repository, where an AGENTS.md or a
 	// .claude/agents file of the same name is the user's own.

@@ -220,6 +220,7 @@ async function importCommand(args: string[], v: Values): Promise<number> {
 	else
 		for (const f of report) {
 			print(`${f.outcome.padEnd(13)} ${f.kind} ${f.name ?? "?"}: ${f.source}${f.target ? ` -> ${f.target}` : ""}\n`);
+			if (f.skip) print(`  ${f.skip}\n`);
 			if (f.converted.length > 0) print(`  converted: ${f.converted.join("; ")}\n`);
 			for (const d of f.dropped) print(`  dropped ${d.field}: ${d.why}\n`);
 			for (const p of f.problems) print(`  ${p.replace(/\n/g, "\n  ")}\n`);
@@ -231,7 +232,7 @@ async function exportAgentsCommand(args: string[], v: Values): Promise<number> {
 	if (v.format !== "claude" && v.format !== "codex" && v.format !== "cursor")
 		throw new api.UsageError("usage: pi-crew export-agents --format claude|codex|cursor [--out DIR] [agent...]");
 	const { exportAgents } = await import("../api/interop.js");
-	const files = await exportAgents(v.cwd, v.format, v.out ?? ".", {
+	const files = await exportAgents(v.cwd, v.format, v.out, {
 		names: args.length > 0 ? args : undefined,
 		force: v.force,
 	});

@@ -38,7 +38,7 @@ export const PROJECT_CONFIG_FILES = ["config.yaml", "config.yml", "config.json"]
 /** A config (the user's or a repository's) is a few lines; a larger file (or a device, a FIFO) is never read. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
 
-/** Workers load no extensions (`--no-extensions`), so an agent's tools are pi's builtin tools. */
+/** The tools an agent's `tools:` may name: pi's builtin tools (extensions an agent loads may add their own). */
 export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"] as const;
 /** What pi gives a session that names no tools. */
 export const PI_DEFAULT_TOOLS = ["read", "bash", "edit", "write"] as const;

@@ -311,6 +311,14 @@ async function runAttempt(
 			`skill(s) ${found.missing.join(", ")} not found in ${found.dirs.join(", ")}${ctx.projectTrusted ? "" : " (the repository's skills are not looked at: it is not trusted)"}`,
 		);
 	const skills = found?.paths;
+	const { extensions } = task.agent;
+	// Checked again here, not only when planned: a resumed run's agent counts as the repository's unless today's
+	// agent of that name is yours (see plan.ts retrusted), and the trust may have been taken back since.
+	if (extensions?.length && task.agent.source.scope === "project" && !ctx.projectTrusted)
+		return failure(
+			"spawn_failed",
+			`agent "${task.agent.name}" names extensions, and extensions of a repository the user has not trusted never load`,
+		);
 	const stopper = new AbortController();
 	const onCancel = () => stopper.abort(new StopRequest("cancel", "cancelled"));
 	ctx.cancel.addEventListener("abort", onCancel, { once: true });
@@ -331,6 +339,7 @@ async function runAttempt(
 		thinking: task.agent.thinking,
 		maxTurns: task.agent.maxTurns,
 		...(skills ? { skills } : {}),
+		...(extensions?.length ? { extensions } : {}),
 		timeoutMs: ctx.settings.taskTimeoutMs,
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),

@@ -9,6 +9,7 @@ import type { Catalog } from "../resources/catalog.js";
 import type { AgentDef, Scope, WorkflowDef } from "../resources/schema.js";
 import {
 	checkDisabledAgents,
+	checkExtensionTrust,
 	checkVerifyTrust,
 	checkWorkflowGraph,
 	checkWorkflowRoles,
@@ -186,6 +187,9 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 		...checkWorkflowRoles(workflow, team),
 		...checkDisabledAgents(team, catalog.agents, "error"),
 		...checkVerifyTrust(workflow, "error"),
+		...[...new Set(team.roles.flatMap((r) => catalog.agents.get(r.agent) ?? []))].flatMap((agent) =>
+			checkExtensionTrust(agent, "error"),
+		),
 	];
 	if (problems.length > 0)
 		throw new PlanError(`team "${team.name}" with workflow "${workflow.name}" is invalid:`, problems);
@@ -309,7 +313,7 @@ export function reopenForResume(state: RunState, requeue: string[]): string[] {
 
 /** What the log records of an agent: everything a worker gets from it (see AgentDefinition). */
 export function recordDefinition(agent: AgentDef): AgentDefinition {
-	const { description, prompt, tools, model, thinking, maxTurns, fallbackModels, skills, source } = agent;
+	const { description, prompt, tools, model, thinking, maxTurns, fallbackModels, skills, extensions, source } = agent;
 	return {
 		scope: source.scope,
 		...(source.untrusted ? { untrusted: true } : {}),
@@ -321,6 +325,7 @@ export function recordDefinition(agent: AgentDef): AgentDefinition {
 		...(maxTurns ? { maxTurns } : {}),
 		...(fallbackModels?.length ? { fallbackModels } : {}),
 		...(skills ? { skills } : {}),
+		...(extensions?.length ? { extensions } : {}),
 	};
 }
 

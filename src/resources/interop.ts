@@ -7,6 +7,7 @@
 import { stringify } from "yaml";
 import type { Problem } from "../util/yaml-source.js";
 import { parseYaml, splitFrontmatter } from "../util/yaml-source.js";
+import { lenientClaudeFrontmatter } from "./claude-frontmatter.js";
 import type { AgentDef } from "./schema.js";
 
 /** Claude Code's tool names and pi's builtin tools that do the same. */
@@ -31,6 +32,8 @@ export interface Conversion {
 	converted: string[];
 	/** Fields left out, each with why. */
 	dropped: { field: string; why: string }[];
+	/** Why the file was not converted at all, being no resource of its kind (then `text` is undefined). */
+	skip?: string;
 	problems: Problem[];
 }
 
@@ -49,26 +52,33 @@ function listOf(value: unknown): string[] | undefined {
 	return undefined;
 }
 
-/** A conversion of `file`, and its frontmatter and body unless they cannot be read (then `out` says why). */
-function begin(kind: Conversion["kind"], text: string, file: string) {
+/**
+ * A conversion of `file`, and its frontmatter and body unless they cannot be read (then `out` says why). `claude`:
+ * frontmatter that is not YAML is read as Claude Code users write it, with warnings.
+ */
+function begin(kind: Conversion["kind"], text: string, file: string, claude = false) {
 	const out: Conversion = { kind, converted: [], dropped: [], problems: [] };
-	const read = frontmatter(text, file);
+	const read = frontmatter(text, file, claude);
 	if ("problem" in read) {
 		out.problems.push(read.problem as Problem);
 		return { out, read: undefined };
 	}
+	out.problems.push(...read.warnings);
 	return { out, read };
 }
 
 /** Frontmatter and body of a markdown file, or the problem that stops reading it. */
-function frontmatter(text: string, file: string) {
+function frontmatter(text: string, file: string, claude: boolean) {
 	const split = splitFrontmatter(text);
 	if (!split) return { problem: { file, line: 1, message: "missing YAML frontmatter" } as Problem };
-	const src = parseYaml(split.yaml, file, 1);
-	if (src.problems[0]) return { problem: src.problems[0] };
+	const strict = parseYaml(split.yaml, file, 1);
+	const src =
+		strict.problems[0] && claude ? (lenientClaudeFrontmatter(split.yaml, file, strict.problems[0]) ?? strict) : strict;
+	const warnings = src === strict ? [] : src.problems;
+	if (src === strict && src.problems[0]) return { problem: src.problems[0] };
 	if (!src.value || typeof src.value !== "object" || Array.isArray(src.value))
 		return { problem: { file, line: 2, message: "frontmatter must be a map of fields" } as Problem };
-	return { fields: { ...(src.value as Record<string, unknown>) }, body: split.rest, lineOf: src.lineOf };
+	return { fields: { ...(src.value as Record<string, unknown>) }, body: split.rest, lineOf: src.lineOf, warnings };
 }
 
 /**
@@ -85,7 +95,7 @@ function claudeModel(model: string, models: Record<string, string>): { model?: s
 
 /** A Claude Code subagent file as a pi-crew agent file. */
 export function fromClaudeAgent(text: string, file: string, models: Record<string, string> = {}): Conversion {
-	const { out, read } = begin("agent", text, file);
+	const { out, read } = begin("agent", text, file, true);
 	if (!read) return out;
 	const { fields, body, lineOf } = read;
 	const ours: Record<string, unknown> = { name: fields.name, description: fields.description };
@@ -223,29 +233,14 @@ export function fromEarlierWorkflow(text: string, file: string): Conversion {
 	if (!read) return out;
 	const { fields, body } = read;
 	out.name = typeof fields.name === "string" ? fields.name : undefined;
-	const steps: Record<string, unknown>[] = [];
-	for (const section of body.split(/^## /m).slice(1)) {
-		const [head = "", ...lines] = section.split("\n");
-		const step: Record<string, unknown> = { id: head.trim() };
-		let i = 0;
-		for (; i < lines.length; i++) {
-			const attr = /^([A-Za-z]+):\s*(.*)$/.exec(lines[i] ?? "");
-			if (!attr?.[1]) break;
-			const [, key, value = ""] = attr;
-			if (key === "role") step.role = value.trim();
-			else if (key === "dependsOn")
-				step.dependsOn = value
-					.replace(/^\[|\]$/g, "")
-					.split(",")
-					.map((d) => d.trim())
-					.filter(Boolean);
-			else if (key === "output") step.output = value.trim();
-			else if (key === "adaptive") step.adaptive = value.trim() === "true";
-			else out.dropped.push({ field: `steps.${step.id}.${key}`, why: stepDropWhy(key) });
-		}
-		step.task = lines.slice(i).join("\n").trim() || `${step.id}: {goal}`;
-		steps.push(step);
+	const sections = body.split(/^## /m).slice(1);
+	// A dynamic chain, or documentation with `##` headings: no step names a role, so there is nothing to convert.
+	const roles = sections.filter((section) => /^role:/m.test(section.split(/\n\s*\n/, 2)[0] ?? ""));
+	if (fields.topology === "dynamic" || roles.length === 0) {
+		out.skip = `not a step workflow (${fields.topology === "dynamic" ? "topology: dynamic, steps chosen as it runs" : `no "## <step>" section names a role`}); pi-crew has no equivalent, write a workflow with steps instead`;
+		return out;
 	}
+	const steps = sections.map((section) => earlierStep(section, out));
 	out.converted.push(`steps: ${steps.length} "## " section(s) -> steps`);
 	for (const key of Object.keys(fields).filter((k) => !["name", "description", "steps"].includes(k)))
 		out.dropped.push({
@@ -259,7 +254,49 @@ export function fromEarlierWorkflow(text: string, file: string): Conversion {
 	return out;
 }
 
+/** One `## <id>` section of an earlier workflow as a step; what it maps or drops goes into `out`. */
+function earlierStep(section: string, out: Conversion): Record<string, unknown> {
+	const [head = "", ...lines] = section.split("\n");
+	const step: Record<string, unknown> = { id: head.trim() };
+	let i = 0;
+	for (; i < lines.length; i++) {
+		const attr = /^([A-Za-z]+):\s*(.*)$/.exec(lines[i] ?? "");
+		if (!attr?.[1]) break;
+		const [, key, value = ""] = attr;
+		if (key === "role") step.role = value.trim();
+		else if (key === "dependsOn")
+			step.dependsOn = value
+				.replace(/^\[|\]$/g, "")
+				.split(",")
+				.map((d) => d.trim())
+				.filter(Boolean);
+		else if (key === "output") {
+			const name = outputName(value.trim());
+			if (name) step.output = name;
+			if (name !== value.trim())
+				out.converted.push(`steps.${step.id}.output: ${value.trim()} -> ${name ?? "(the step id)"}`);
+		} else if (key === "adaptive") step.adaptive = value.trim() === "true";
+		else out.dropped.push({ field: `steps.${step.id}.${key}`, why: stepDropWhy(key) });
+	}
+	step.task = lines.slice(i).join("\n").trim() || `${step.id}: {goal}`;
+	return step;
+}
+
+/**
+ * An earlier step's `output` (a file name such as `plan.md`) as pi-crew's: the name later steps use for its result
+ * (`{plan}`); the result itself is the task's `result.md`. Undefined when nothing of the name is usable.
+ */
+function outputName(value: string): string | undefined {
+	const stem = (value.split("/").pop() ?? "").replace(/\.[A-Za-z0-9]+$/, "");
+	const name = stem
+		.replace(/[^A-Za-z0-9_-]+/g, "-")
+		.replace(/^[^A-Za-z0-9]+/, "")
+		.slice(0, 64);
+	return name || undefined;
+}
+
 function stepDropWhy(key: string): string {
+	if (key === "parallelGroup") return "steps run in parallel whenever their dependsOn allows";
 	if (key === "verify") return "an earlier marker for verifying steps; in pi-crew `verify:` is a command the host runs";
 	return "not a step field of pi-crew";
 }

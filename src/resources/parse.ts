@@ -5,6 +5,7 @@ import { PI_TOOLS } from "../config/home.js";
 import { checkSchema } from "../util/schema-check.js";
 import { suggest } from "../util/suggest.js";
 import { type Problem, parseYaml, splitFrontmatter } from "../util/yaml-source.js";
+import { resolveExtensions } from "./extensions.js";
 import {
 	type AgentDef,
 	AgentFrontmatter,
@@ -125,6 +126,10 @@ export function parseResource(
 					hint: `workers run pi's builtin tools only: ${PI_TOOLS.join(", ")}`,
 				});
 		}
+		const named = Array.isArray(fields.extensions)
+			? resolveExtensions(fields.extensions as string[], file, scope, src.lineOf)
+			: undefined;
+		problems.push(...(named?.problems ?? []));
 		if (!body)
 			problems.push({
 				file,
@@ -132,7 +137,8 @@ export function parseResource(
 				hint: "write the role's instructions below the frontmatter",
 			});
 		if (hasErrors(problems)) return { problems };
-		return { def: { ...(fields as Omit<AgentDef, "prompt" | "source">), tools: list, prompt: body, source }, problems };
+		const def = { ...(fields as Omit<AgentDef, "prompt" | "source">), tools: list, prompt: body, source };
+		return { def: named ? { ...def, extensions: named.extensions } : def, problems };
 	}
 	if (hasErrors(problems)) return { problems };
 	return {

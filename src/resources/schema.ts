@@ -43,6 +43,16 @@ export const AgentFrontmatter = Type.Object(
 		thinking: Type.Optional(Type.Enum(THINKING_LEVELS)),
 		/** pi skills its workers load, exactly these (none of pi's discovered ones); absent: pi's own discovery. */
 		skills: Type.Optional(Skills),
+		/**
+		 * pi extensions its workers load (`-e`): paths relative to the agent's file, or pi packages (`npm:`, `git:`).
+		 * Code: a repository's agent may name them only when the repository is trusted (resources/extensions.ts).
+		 */
+		extensions: Type.Optional(
+			Type.Array(Type.String({ minLength: 1 }), {
+				maxItems: 16,
+				description: "a list of extension paths (relative to this file) or packages, e.g. [../extensions/review.ts]",
+			}),
+		),
 		/** Not available: not run, not recommended; a team using it cannot run. */
 		disabled: Type.Optional(Type.Boolean({ description: "true or false" })),
 		triggers: Type.Optional(Strings),

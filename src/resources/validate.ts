@@ -13,6 +13,7 @@ interface Resources {
 export function crossCheck(r: Resources): Problem[] {
 	const problems: Problem[] = [];
 	for (const wf of r.workflows.values()) problems.push(...checkWorkflowGraph(wf), ...checkVerifyTrust(wf, "warning"));
+	for (const agent of r.agents.values()) problems.push(...checkExtensionTrust(agent, "warning"));
 	for (const team of r.teams.values()) {
 		problems.push(...checkTeam(team, r.agents), ...checkDisabledAgents(team, r.agents, "warning"));
 		const wf = r.workflows.get(team.defaultWorkflow);
@@ -103,6 +104,24 @@ export function checkVerifyTrust(wf: WorkflowDef, severity: "error" | "warning")
 					},
 				],
 	);
+}
+
+/**
+ * An agent's `extensions` are code its workers run: a repository's agent may name them only when the user trusts the
+ * repository, as a verify command. `validate` warns; `run` refuses a team with such an agent.
+ */
+export function checkExtensionTrust(agent: AgentDef, severity: "error" | "warning"): Problem[] {
+	if (!agent.source.untrusted || !agent.extensions?.length) return [];
+	return [
+		{
+			severity,
+			file: agent.source.file,
+			line: agent.source.lineOf(["extensions"]),
+			field: "extensions",
+			message: `extensions of a repository the user has not trusted never load: agent "${agent.name}" cannot run here`,
+			hint: "if you trust this repository: /trust in pi, or: pi-crew trust",
+		},
+	];
 }
 
 /** Every step's role must be one of the team's roles. */

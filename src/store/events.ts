@@ -137,6 +137,8 @@ const AgentDefinition = Type.Object({
 	fallbackModels: Type.Optional(Type.Array(Type.String())),
 	/** pi skills (names) its workers load: exactly these. */
 	skills: Type.Optional(Type.Array(Type.String())),
+	/** pi extensions its workers load: resolved paths, or package sources. */
+	extensions: Type.Optional(Type.Array(Type.String())),
 });
 export type AgentDefinition = Static<typeof AgentDefinition>;
 

@@ -24,7 +24,8 @@ export function formatProblem(p: Problem): string {
 
 /** A markdown file's frontmatter: `{ yaml, body }` where `body` starts after the closing `---`, or undefined. */
 export function splitFrontmatter(text: string): { yaml: string; rest: string } | undefined {
-	const normalized = text.replace(/\r\n/g, "\n");
+	// Files saved on Windows: CRLF line endings, a byte-order mark.
+	const normalized = text.replace(/^\uFEFF/, "").replace(/\r\n/g, "\n");
 	const match = /^---\n([\s\S]*?)\n---[ \t]*(?:\n|$)/.exec(normalized);
 	return match ? { yaml: match[1] ?? "", rest: normalized.slice(match[0].length) } : undefined;
 }

@@ -44,6 +44,7 @@ export function piArgs(spec: TaskSpec): string[] {
 	const args = ["--mode", "json", "--no-session", "--no-extensions", ...trustArgs(spec.projectTrusted)];
 	args.push("-e", GUARD_EXTENSION);
 	if (isScripted(spec.model)) args.push("-e", SCRIPTED_EXTENSION);
+	for (const extension of spec.extensions ?? []) args.push("-e", extension);
 	if (spec.model) args.push("--model", spec.model);
 	if (spec.thinking) args.push("--thinking", spec.thinking);
 	// Skills named by the agent or step: exactly these, none of pi's discovered ones.

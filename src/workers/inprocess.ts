@@ -84,6 +84,8 @@ export class InProcessRuntime implements WorkerRuntime {
 			agentDir,
 			settingsManager: settings,
 			noExtensions: true,
+			// The agent's own extensions (a trusted scope's: see engine/attempt.ts), as a child worker's `-e`.
+			...(spec.extensions ? { additionalExtensionPaths: spec.extensions } : {}),
 			// Skills named by the agent or step: exactly these, none of pi's discovered ones.
 			...(spec.skills ? { noSkills: true, additionalSkillPaths: spec.skills } : {}),
 			extensionFactories: [
