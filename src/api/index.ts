@@ -50,7 +50,6 @@ async function context(cwd?: string): Promise<Context> {
 		claude: {
 			userAgents: claude?.userAgents ?? true,
 			projectAgents: claude?.projectAgents ?? true,
-			models: claude?.models ?? {},
 		},
 	});
 	return { repo, config, catalog };
@@ -163,7 +162,9 @@ async function launch(
 	}
 	if (settings.runtime !== "scaffold") {
 		const { modelsOf, skillsOf } = await import("../engine/plan.js");
-		await (await import("./models.js")).preflightModels(modelsOf(plan, settings), repo);
+		const pins = config.user.claude?.models;
+		const { models } = await (await import("./models.js")).resolveModels(modelsOf(plan, settings), repo, pins);
+		if (Object.keys(models).length > 0) settings.models = models;
 		preflightSkills(skillsOf(plan), repo);
 	}
 	// A required sandbox that cannot start refuses the run here, before a background coordinator is started (every

@@ -366,7 +366,7 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(problems.map(api.formatProblem).join("\n") || "all resources valid", { problems });
 	},
 	async doctor(c) {
-		const report = await (await lazy.doctor()).doctor(c.cwd);
+		const report = await (await lazy.doctor()).doctor(c.cwd, c.session);
 		const lines = report.checks.map((k) => `${k.level} ${k.name}: ${k.detail}${k.hint ? ` (fix: ${k.hint})` : ""}`);
 		return text(lines.join("\n"), report);
 	},

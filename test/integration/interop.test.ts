@@ -193,7 +193,7 @@ test("export-agents writes each format's documented fields; Claude's comes back 
 		trustProject: false,
 		home,
 		builtinDir: join(box.dir, "no-builtins"),
-		claude: { userAgents: true, projectAgents: false, models: {}, userDir: join(box.env.HOME ?? "", ".claude") },
+		claude: { userAgents: true, projectAgents: false, userDir: join(box.env.HOME ?? "", ".claude") },
 	});
 	for (const name of ["explorer", "executor"]) {
 		const a = original.agents.get(name);
