@@ -33,7 +33,22 @@ export async function resolveModels(
 	cwd: string,
 	pins: Record<string, string> = {},
 ): Promise<Resolution> {
+	const { problems, models, piDefault } = await resolveEach(needs, cwd, pins);
+	if (problems.length > 0) throw new UsageError(`cannot start the run:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+	return { models, ...(piDefault ? { piDefault } : {}) };
+}
+
+/**
+ * `resolveModels` without the throw: what resolved, a line for each model that did not (for `plan`), and each such
+ * model's problem alone (`failed`, for `validate`).
+ */
+export async function resolveEach(
+	needs: ModelNeeds,
+	cwd: string,
+	pins: Record<string, string> = {},
+): Promise<Resolution & { problems: string[]; failed: Map<string, string> }> {
 	const problems: string[] = [];
+	const failed = new Map<string, string>();
 	const resolution: Resolution = { models: {} };
 	const real: [string | undefined, string[]][] = [];
 	for (const [model, tasks] of needs) {
@@ -42,11 +57,13 @@ export async function resolveModels(
 			continue;
 		}
 		const id = model?.slice(SCRIPTED_PROVIDER.length + 1) ?? "";
-		if ((SCRIPTED_MODEL_IDS as readonly string[]).includes(id) && model) resolution.models[model] = model;
-		else
-			problems.push(
-				`model "${model}" (${who(tasks)}): the scripted models are ${SCRIPTED_MODEL_IDS.map((m) => `${SCRIPTED_PROVIDER}/${m}`).join(", ")}`,
-			);
+		if (!model) continue;
+		if ((SCRIPTED_MODEL_IDS as readonly string[]).includes(id)) resolution.models[model] = model;
+		else {
+			const problem = `the scripted models are ${SCRIPTED_MODEL_IDS.map((m) => `${SCRIPTED_PROVIDER}/${m}`).join(", ")}`;
+			failed.set(model, problem);
+			problems.push(`model "${model}" (${who(tasks)}): ${problem}`);
+		}
 	}
 	// The registry loads only when a real model is named (or pi's default is): never for a scripted run.
 	if (real.length > 0) {
@@ -59,12 +76,13 @@ export async function resolveModels(
 				continue;
 			}
 			const found = registry.resolve(model, pins);
-			if ("problem" in found) problems.push(`model "${model}" (${who(tasks)}): ${found.problem}`);
-			else resolution.models[model] = found.model;
+			if ("problem" in found) {
+				failed.set(model, found.problem);
+				problems.push(`model "${model}" (${who(tasks)}): ${found.problem}`);
+			} else resolution.models[model] = found.model;
 		}
 	}
-	if (problems.length > 0) throw new UsageError(`cannot start the run:\n${problems.map((p) => `  ${p}`).join("\n")}`);
-	return resolution;
+	return { ...resolution, problems, failed };
 }
 
 type AnyModel = Model<Api>;

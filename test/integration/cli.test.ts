@@ -119,7 +119,10 @@ test("a first run explains itself: no model, an unknown model, a scenario for an
 			["run", "default", "goal"],
 			/no model is configured \(tasks .*\): pass --model provider\/id, log in with \/login.*--model crew-scripted\/scripted/,
 		],
-		[["run", "default", "goal", "--model", "nosuch/model"], /model "nosuch\/model" \(tasks .*\): .*not found/],
+		[
+			["run", "default", "goal", "--model", "nosuch/model"],
+			/model "nosuch\/model" \(tasks .*\): pi has no provider "nosuch"/,
+		],
 		[["run", "default", "goal", "--model", "crew-scripted/huge"], /the scripted models are crew-scripted\/scripted/],
 		[
 			["run", "default", "goal", "--model", "anthropic/claude-sonnet-4-5"],
