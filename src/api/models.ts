@@ -71,7 +71,8 @@ export async function resolveEach(
 		for (const [model, tasks] of real) {
 			if (model === undefined) {
 				const found = await registry.piDefault(cwd);
-				if ("problem" in found) problems.push(`${found.problem} (${who(tasks)})`);
+				// Who needs it goes after the subject ("no model is configured (tasks a, b): pass ...").
+				if ("problem" in found) problems.push(found.problem.replace(/^([^:]*):/, `$1 (${who(tasks)}):`));
 				else resolution.piDefault = found.model;
 				continue;
 			}

@@ -126,7 +126,7 @@ test("a first run explains itself: no model, an unknown model, a scenario for an
 		[["run", "default", "goal", "--model", "crew-scripted/huge"], /the scripted models are crew-scripted\/scripted/],
 		[
 			["run", "default", "goal", "--model", "anthropic/claude-sonnet-4-5"],
-			/no credentials for provider "anthropic": log in with \/login in pi, or set its API key/,
+			/no credentials for provider "anthropic": set .*ANTHROPIC_API_KEY, or log in with \/login in pi/,
 		],
 		[
 			["run", "default", "goal", "--model", "anthropic/claude-sonnet-4-5", "--scenario", "s.yaml"],
