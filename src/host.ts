@@ -4,6 +4,7 @@
  * are the host's own, already loaded).
  */
 export type {
+	Api,
 	AssistantMessage,
 	JsonObject,
 	Message,

@@ -80,29 +80,46 @@ export function atLeast(version: string, min: string): boolean {
 	return true;
 }
 
-/** The default model a run here would use (the config's, else pi's), resolved as a run's preflight does. */
-async function modelCheck(repo: string, model: string | undefined): Promise<Check> {
+/**
+ * The model a run here gives agents that name none (the config's, else this pi session's, else pi's default),
+ * resolved as a run's preflight does: known to pi, and its provider has credentials.
+ */
+async function modelCheck(repo: string, config: ModelConfig, sessionModel: string | undefined): Promise<Check> {
+	const model = config.model ?? sessionModel;
+	const from = config.model ? "the config's model" : "this pi session's model";
 	try {
-		await (await import("./models.js")).preflightModels(new Map([[model, ["default"]]]), repo);
-		return { name: "model", level: "ok", detail: model ?? "pi's default model" };
+		const { resolveModels } = await import("./models.js");
+		const found = await resolveModels(new Map([[model, ["default"]]]), repo, config.pins);
+		const resolved = model === undefined ? undefined : found.models[model];
+		const detail =
+			model === undefined
+				? (found.piDefault ?? "pi's default model")
+				: `${resolved} (${from}${resolved === model ? "" : `: ${model}`})`;
+		return { name: "model", level: "ok", detail };
 	} catch (err) {
 		const detail = (err as Error).message.replace(/^cannot start the run:\n\s*/, "");
 		return { name: "model", level: "error", detail, hint: "runs without --model would fail before they start" };
 	}
 }
 
+interface ModelConfig {
+	model?: string;
+	/** `claude.models`: Claude aliases pinned to a `provider/id`. */
+	pins?: Record<string, string>;
+}
+
 /**
  * The user's config (an invalid one stops runs), and the repository's: what it sets that is not applied (a key only
  * the user may set, a value looser than the user's, a file that does not parse), each with file and line.
  */
-async function configChecks(repo: string): Promise<{ checks: Check[]; model?: string; ok: boolean }> {
+async function configChecks(repo: string): Promise<{ checks: Check[]; model: ModelConfig; ok: boolean }> {
 	const { resolveConfig } = await import("../config/resolve.js");
 	let config: Awaited<ReturnType<typeof resolveConfig>>;
 	try {
 		config = await resolveConfig(repo);
 	} catch (err) {
 		const detail = (err as Error).message;
-		return { checks: [{ name: "config", level: "error", detail, hint: "fix the config file" }], ok: false };
+		return { checks: [{ name: "config", level: "error", detail, hint: "fix the config file" }], model: {}, ok: false };
 	}
 	const checks: Check[] = [{ name: "config", level: "ok", detail: config.userFile }];
 	if (config.projectFile) {
@@ -121,7 +138,7 @@ async function configChecks(repo: string): Promise<{ checks: Check[]; model?: st
 		});
 	}
 	checks.push(await sandboxCheck(config));
-	return { checks, model: config.values.model, ok: true };
+	return { checks, model: { model: config.values.model, pins: config.user.claude?.models }, ok: true };
 }
 
 /** Whether child workers would run in the OS sandbox here, and what the config's mode makes of it. */
@@ -150,7 +167,11 @@ async function sandboxCheck(config: Pick<ResolvedConfig, "values" | "sources">):
 	};
 }
 
-export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; repo: string; checks: Check[] }> {
+/** `sessionModel`: the calling pi session's model (`provider/id`), which runs started from it give agents that name none. */
+export async function doctor(
+	cwd: string | undefined,
+	sessionModel?: string,
+): Promise<{ ok: boolean; repo: string; checks: Check[] }> {
 	const repo = findRepo(cwd);
 	const checks: Check[] = [
 		atLeast(process.versions.node, NODE_MIN)
@@ -165,7 +186,7 @@ export async function doctor(cwd: string | undefined): Promise<{ ok: boolean; re
 	];
 	const config = await configChecks(repo);
 	checks.push(...config.checks);
-	if (config.ok) checks.push(await modelCheck(repo, config.model));
+	if (config.ok) checks.push(await modelCheck(repo, config.model, sessionModel));
 	const trust = projectTrust(repo);
 	checks.push({
 		name: "trust",

@@ -50,7 +50,6 @@ async function context(cwd?: string): Promise<Context> {
 		claude: {
 			userAgents: claude?.userAgents ?? true,
 			projectAgents: claude?.projectAgents ?? true,
-			models: claude?.models ?? {},
 		},
 	});
 	return { repo, config, catalog };
@@ -170,7 +169,9 @@ async function launch(
 	}
 	if (settings.runtime !== "scaffold") {
 		const { modelsOf, skillsOf } = await import("../engine/plan.js");
-		await (await import("./models.js")).preflightModels(modelsOf(plan, settings), repo);
+		const pins = config.user.claude?.models;
+		const { models } = await (await import("./models.js")).resolveModels(modelsOf(plan, settings), repo, pins);
+		if (Object.keys(models).length > 0) settings.models = models;
 		preflightSkills(skillsOf(plan), repo);
 	}
 	// A required sandbox that cannot start refuses the run here, before a background coordinator is started (every
@@ -381,10 +382,32 @@ export async function runEvents(
 /** Every problem of the resources, and what the repository's config sets that is not applied (warnings). */
 export async function validateResources(cwd?: string): Promise<{ catalog: Catalog; problems: Problem[] }> {
 	const { repo, catalog, config } = await context(cwd);
+	const models = await agentModelProblems(repo, catalog, config.user.claude?.models);
+	catalog.problems.push(...models);
 	return {
 		catalog,
 		problems: [...catalog.problems, ...config.problems, ...untrustedEffects(repo, projectTrust(repo))],
 	};
+}
+
+/** A warning for each model an agent names that a run could not start on (unknown to pi, no credentials). */
+async function agentModelProblems(repo: string, catalog: Catalog, pins?: Record<string, string>): Promise<Problem[]> {
+	const named = [...catalog.agents.values()].flatMap((a) =>
+		[a.model, ...(a.fallbackModels ?? [])].flatMap((m) => (m ? [{ agent: a, model: m }] : [])),
+	);
+	// The registry loads only when an agent names a model.
+	if (named.length === 0) return [];
+	const needs = new Map(named.map((n) => [n.model, [n.agent.name]]));
+	const { failed } = await (await import("./models.js")).resolveEach(needs, repo, pins);
+	return named.flatMap(({ agent, model }) => {
+		const problem = failed.get(model);
+		if (!problem) return [];
+		const field = agent.model === model ? "model" : "fallbackModels";
+		const line = agent.source.lineOf([field]);
+		return [
+			{ severity: "warning" as const, file: agent.source.file, line, field, message: `model "${model}": ${problem}` },
+		];
+	});
 }
 
 export async function resources(cwd?: string): Promise<Catalog> {
@@ -395,22 +418,42 @@ export async function resources(cwd?: string): Promise<Catalog> {
 export interface PlanView {
 	team: string;
 	workflow: string;
-	tasks: { id: string; role: string; agent: string; dependsOn: string[]; task: string }[];
+	/** `model`: what the task would run on (`provider/id` as resolved), absent for pi's own default. */
+	tasks: { id: string; role: string; agent: string; dependsOn: string[]; task: string; model?: string }[];
+	/** pi's default model (for tasks without one) as a run here would find it. */
+	piDefault?: string;
+	/** The models a run would refuse, each with what to do. */
+	modelProblems: string[];
 }
 
-export async function planTeam(cwd: string | undefined, team: string, workflow?: string): Promise<PlanView> {
-	const { catalog } = await context(cwd);
-	const plan = (await import("../engine/plan.js")).planRun(catalog, team, workflow);
+export async function planTeam(
+	cwd: string | undefined,
+	team: string,
+	workflow?: string,
+	sessionModel?: string,
+): Promise<PlanView> {
+	const { repo, catalog, config } = await context(cwd);
+	const { planRun, modelsOf, taskModels } = await import("../engine/plan.js");
+	const plan = planRun(catalog, team, workflow);
+	const settings = { defaultModel: config.values.model ?? sessionModel };
+	const { resolveEach } = await import("./models.js");
+	const found = await resolveEach(modelsOf(plan, settings), repo, config.user.claude?.models);
 	return {
 		team: plan.team,
 		workflow: plan.workflow,
-		tasks: plan.tasks.map((t) => ({
-			id: t.id,
-			role: t.role,
-			agent: t.agent.name,
-			dependsOn: t.dependsOn,
-			task: t.template,
-		})),
+		tasks: plan.tasks.map((t) => {
+			const model = taskModels({ ...settings, models: found.models }, t)[0];
+			return {
+				id: t.id,
+				role: t.role,
+				agent: t.agent.name,
+				dependsOn: t.dependsOn,
+				task: t.template,
+				...(model ? { model } : {}),
+			};
+		}),
+		...(found.piDefault ? { piDefault: found.piDefault } : {}),
+		modelProblems: found.problems,
 	};
 }
 

@@ -31,8 +31,6 @@ export interface ImportRequest {
 	dryRun?: boolean;
 	/** Replace files that exist (otherwise they are kept and reported). */
 	force?: boolean;
-	/** Claude model aliases as pi models (config `claude.models`). */
-	models?: Record<string, string>;
 }
 
 export interface ImportedFile extends Omit<Conversion, "text" | "problems"> {
@@ -64,7 +62,7 @@ async function sources(
 	if (req.from === "claude") {
 		const nested = await markdownFiles(join(dir, ".claude", "agents"));
 		const files = nested.length > 0 ? nested : await markdownFiles(dir);
-		return files.map((f) => [f, (text, file) => fromClaudeAgent(text, file, req.models)]);
+		return files.map((f) => [f, (text, file) => fromClaudeAgent(text, file)]);
 	}
 	const agents = (await markdownFiles(join(dir, "agents"))).filter((f) => !/\.(team|workflow)\.md$/.test(f));
 	return [

@@ -205,8 +205,6 @@ async function importCommand(args: string[], v: Values): Promise<number> {
 		throw new api.UsageError("usage: pi-crew import --from pi-crew|claude DIR [--user] [--dry-run] [--force]");
 	if (!dir) throw new api.UsageError(`usage: pi-crew import --from ${v.from} DIR: the directory to convert`);
 	const { importResources } = await import("../api/interop.js");
-	const { loadConfig } = await import("../config/config.js");
-	const models = (await loadConfig()).claude?.models;
 	const report = await importResources({
 		cwd: v.cwd,
 		from: v.from,
@@ -214,7 +212,6 @@ async function importCommand(args: string[], v: Values): Promise<number> {
 		user: v.user,
 		dryRun: v["dry-run"],
 		force: v.force,
-		models,
 	});
 	if (v.json) out(report);
 	else

@@ -108,7 +108,7 @@ export const ConfigSchema = Type.Object(
 					userAgents: Type.Optional(Type.Boolean()),
 					/** A repository's `.claude/agents`, when you trust the repository (default on). */
 					projectAgents: Type.Optional(Type.Boolean()),
-					/** Claude model aliases as pi models: `{ sonnet: anthropic/claude-sonnet-4-5 }`. */
+					/** Pins for Claude model aliases (default: the newest of the family in pi's registry): `{ sonnet: anthropic/claude-sonnet-4-5 }`. */
 					models: Type.Optional(Type.Record(Type.String(), Type.String({ pattern: "^[^/\\s]+/\\S+$" }))),
 				},
 				{ additionalProperties: false },

@@ -80,22 +80,24 @@ interface Today {
 	projectTrusted: boolean;
 }
 
-type ModelSettings = Pick<RunSettings, "model" | "defaultModel" | "scenario">;
+type ModelSettings = Pick<RunSettings, "model" | "defaultModel" | "models" | "scenario">;
 
 /**
  * The models a task runs on, in order: its model first (the run's `--model`, else the step's, else its role's, else
  * its agent's, else the run's default; `undefined` is pi's own default), then its agent's `fallbackModels`, each taken
  * when the one before is rate-limited or its provider is down. `--model` is every worker's model: no fallbacks.
  * A run on a scenario stays on the offline model: models that are not the scripted model's are passed over.
+ * Each is as the run resolved it (`settings.models`: an alias or a bare id as `provider/id`), once it has.
  */
 export function taskModels(
 	settings: ModelSettings,
 	task: Pick<PlannedTask, "agent" | "model">,
 ): (string | undefined)[] {
-	if (settings.model) return [settings.model];
+	const resolved = (m: string | undefined) => (m === undefined ? m : (settings.models?.[m] ?? m));
+	if (settings.model) return [resolved(settings.model)];
 	const usable = (m: string | undefined): m is string => m !== undefined && (!settings.scenario || isScripted(m));
-	const primary = [task.model, task.agent.model].find(usable) ?? settings.defaultModel;
-	const fallbacks = (task.agent.fallbackModels ?? []).filter((m) => usable(m) && m !== primary);
+	const primary = resolved([task.model, task.agent.model].find(usable) ?? settings.defaultModel);
+	const fallbacks = (task.agent.fallbackModels ?? []).map(resolved).filter((m) => usable(m) && m !== primary);
 	return [primary, ...new Set(fallbacks)];
 }
 

@@ -5,7 +5,7 @@
  * Faces of the api like the `team` tool. In an interactive session a run goes on behind the editor (pi awaits a
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
-import type { ExtensionAPI } from "../host.js";
+import { type ExtensionAPI, loadTui } from "../host.js";
 import { inertLine } from "../util/inert.js";
 import { suggest } from "../util/suggest.js";
 import { inertContext } from "./inert-ui.js";
@@ -22,12 +22,16 @@ type Ui = {
 
 /**
  * Shows a command's text above the editor. In pi's TUI as a component, which pi never cuts (a list of lines is cut
- * at ten), each line fitted to the width; elsewhere (RPC) as lines.
+ * at ten), each line fitted to the width, or (`wrap`: text whose end matters, such as a fix) wrapped to it;
+ * elsewhere (RPC) as lines.
  */
-async function show(ctx: { ui: Ui; mode: string }, lines: string[]): Promise<void> {
+async function show(ctx: { ui: Ui; mode: string }, lines: string[], wrap = false): Promise<void> {
 	if (ctx.mode !== "tui") return ctx.ui.setWidget(WIDGET, lines);
 	const { fit } = await lazy.board();
-	ctx.ui.setWidget(WIDGET, () => ({ render: (width) => lines.map((l) => fit(l, width)), invalidate: () => undefined }));
+	const tui = wrap ? await loadTui() : undefined;
+	const render = (width: number) =>
+		tui ? lines.flatMap((l) => tui.wrapTextWithAnsi(inertLine(l), width)) : lines.map((l) => fit(l, width));
+	ctx.ui.setWidget(WIDGET, () => ({ render, invalidate: () => undefined }));
 }
 
 const WIDGET = "pi-crew";
@@ -302,7 +306,11 @@ interface ViewCommand {
 	description: string;
 	/** Its argument is a run id (completed from this repository's runs); otherwise it takes none or a filter. */
 	takesRunId?: boolean;
-	act(cwd: string, arg: string | undefined, ctx: { ui: Ui; mode: string }): Promise<string>;
+	act(
+		cwd: string,
+		arg: string | undefined,
+		ctx: { ui: Ui; mode: string; model?: { provider: string; id: string } },
+	): Promise<string>;
 }
 
 const VIEWS: Record<string, ViewCommand> = {
@@ -376,14 +384,13 @@ const VIEWS: Record<string, ViewCommand> = {
 	"team-doctor": {
 		description: "Check pi, config, resources and runs",
 		async act(cwd, _arg, ctx) {
-			const report = await (await lazy.doctor()).doctor(cwd);
-			await show(
-				ctx,
-				report.checks.map(
-					(c) =>
-						`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"} ${c.name}: ${c.detail.split("\n")[0]}`,
-				),
-			);
+			const session = ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : undefined;
+			const report = await (await lazy.doctor()).doctor(cwd, session);
+			const lines = report.checks.flatMap((c) => [
+				`${c.level === "ok" ? "ok  " : c.level === "warning" ? "warn" : "FAIL"} ${c.name}: ${c.detail}`.split("\n"),
+				c.hint ? [`      fix: ${c.hint}`] : [],
+			]);
+			await show(ctx, lines.flat(), true);
 			return `pi-crew doctor: ${report.ok ? "no errors" : "errors found"}`;
 		},
 	},

@@ -273,7 +273,7 @@ const HANDLERS: Record<Action, Handler> = {
 	},
 	async plan(c, api, render) {
 		if (!c.p.team) throw new Error("team plan needs `team`.");
-		const plan = await api.planTeam(c.cwd, c.p.team, c.p.workflow);
+		const plan = await api.planTeam(c.cwd, c.p.team, c.p.workflow, c.session);
 		return text(render.renderPlan(plan), plan);
 	},
 	async recommend(c, api) {
@@ -373,7 +373,7 @@ const HANDLERS: Record<Action, Handler> = {
 		return text(problems.map(api.formatProblem).join("\n") || "all resources valid", { problems });
 	},
 	async doctor(c) {
-		const report = await (await lazy.doctor()).doctor(c.cwd);
+		const report = await (await lazy.doctor()).doctor(c.cwd, c.session);
 		const lines = report.checks.map((k) => `${k.level} ${k.name}: ${k.detail}${k.hint ? ` (fix: ${k.hint})` : ""}`);
 		return text(lines.join("\n"), report);
 	},
@@ -398,7 +398,7 @@ const HANDLERS: Record<Action, Handler> = {
 					return (await lifecycle()).listDeadLetters(c.cwd, c.p.runId);
 				case "plan":
 					if (!c.p.team) throw new Error("team api plan needs `team`.");
-					return api.planTeam(c.cwd, c.p.team, c.p.workflow);
+					return api.planTeam(c.cwd, c.p.team, c.p.workflow, c.session);
 				case "recommend":
 					if (!c.p.goal) throw new Error("team api recommend needs `goal`.");
 					return api.recommend(c.cwd, c.p.goal);

@@ -38,8 +38,6 @@ export interface CatalogOptions {
 export interface ClaudeAgents {
 	userAgents: boolean;
 	projectAgents: boolean;
-	/** Claude model aliases (`sonnet`, …) as pi models (`provider/id`). */
-	models: Record<string, string>;
 	/** `~/.claude` (tests point it elsewhere). */
 	userDir?: string;
 }
@@ -57,7 +55,7 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 		Kind,
 		Map<string, AgentDef | TeamDef | WorkflowDef>
 	>;
-	const claude = opts.claude ?? { userAgents: true, projectAgents: true, models: {} };
+	const claude = opts.claude ?? { userAgents: true, projectAgents: true };
 	for (const kind of ["agent", "team", "workflow"] as const) {
 		// Claude Code's agents sit below pi-crew's of the same layer; a repository's only when the user trusts it.
 		const layers: [Scope, string, "claude"?][] =
@@ -80,9 +78,7 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 					catalog.problems.push(text);
 					continue;
 				}
-				const parsed = format
-					? claudeAgent(text, file, scope, claude.models)
-					: parseResource(kind as "agent", text, file, scope);
+				const parsed = format ? claudeAgent(text, file, scope) : parseResource(kind as "agent", text, file, scope);
 				catalog.problems.push(...parsed.problems);
 				if (!parsed.def) continue;
 				const map = maps[kind];
@@ -199,8 +195,8 @@ function lookalike<T extends { name: string; source: { scope: Scope } }>(
 }
 
 /** A Claude Code subagent, converted and then parsed as any agent (its file name need not be its name). */
-function claudeAgent(text: string, file: string, scope: Scope, models: Record<string, string>): Parsed<AgentDef> {
-	const converted = fromClaudeAgent(text, file, models);
+function claudeAgent(text: string, file: string, scope: Scope): Parsed<AgentDef> {
+	const converted = fromClaudeAgent(text, file);
 	if (!converted.text) return { problems: converted.problems };
 	const parsed = parseResource("agent", converted.text, file, scope, { nameFromFile: false });
 	return { ...parsed, problems: [...converted.problems, ...parsed.problems] };

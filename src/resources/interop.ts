@@ -81,20 +81,25 @@ function frontmatter(text: string, file: string, claude: boolean) {
 	return { fields: { ...(src.value as Record<string, unknown>) }, body: split.rest, lineOf: src.lineOf, warnings };
 }
 
+/** Claude Code's model aliases: each is the newest model of its family in pi's registry, unless `claude.models` pins it. */
+export const CLAUDE_ALIASES = ["sonnet", "opus", "haiku"] as const;
+
 /**
- * A Claude Code model setting as a pi model: an alias (`sonnet`, `opus`, `haiku`) through the user's `claude.models`
- * mapping, `inherit` as none (the default model), a full Claude model id as Anthropic's.
+ * A Claude Code model setting as a pi model: an alias (`sonnet`, `opus`, `haiku`) as it is (a run resolves it to the
+ * newest model of its family, or the config's `claude.models` pin: api/models.ts), `inherit` as none (the default
+ * model), a full Claude model id as Anthropic's.
  */
-function claudeModel(model: string, models: Record<string, string>): { model?: string; why?: string } {
+function claudeModel(model: string): { model?: string; why?: string } {
 	if (model === "inherit") return { why: "inherit: the agent uses the run's or the default model" };
-	if (models[model]) return { model: models[model] };
-	if (model.includes("/")) return { model };
+	if (model.includes("/") || (CLAUDE_ALIASES as readonly string[]).includes(model)) return { model };
 	if (/^claude-/.test(model)) return { model: `anthropic/${model}` };
-	return { why: `alias "${model}" has no mapping: set claude.models.${model} in your config (provider/id)` };
+	return {
+		why: `"${model}" is not a Claude model alias (${CLAUDE_ALIASES.join(", ")}) or id: name a pi model (provider/id)`,
+	};
 }
 
 /** A Claude Code subagent file as a pi-crew agent file. */
-export function fromClaudeAgent(text: string, file: string, models: Record<string, string> = {}): Conversion {
+export function fromClaudeAgent(text: string, file: string): Conversion {
 	const { out, read } = begin("agent", text, file, true);
 	if (!read) return out;
 	const { fields, body, lineOf } = read;
@@ -110,7 +115,7 @@ export function fromClaudeAgent(text: string, file: string, models: Record<strin
 		out.converted.push(`tools: ${tools.join(", ")} -> ${mapped.join(", ") || "(none)"}`);
 	}
 	if (typeof fields.model === "string") {
-		const { model, why } = claudeModel(fields.model, models);
+		const { model, why } = claudeModel(fields.model);
 		if (model) {
 			ours.model = model;
 			out.converted.push(`model: ${fields.model} -> ${model}`);

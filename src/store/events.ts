@@ -81,6 +81,11 @@ const RunSettings = Type.Object({
 	model: Type.Optional(Type.String()),
 	/** For agents that name no model. */
 	defaultModel: Type.Optional(Type.String()),
+	/**
+	 * What each model the run names (an alias, a bare id) resolved to before it started, as `provider/id`: the
+	 * workers run these, so a resume runs what the run began with.
+	 */
+	models: Type.Optional(Type.Record(Type.String(), Type.String())),
 	scenario: Type.Optional(Type.String()),
 	retry: Type.Optional(RetryPolicy),
 	budget: Type.Optional(Budget),

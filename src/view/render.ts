@@ -68,13 +68,20 @@ function runDuration(state: RunState, now: number): string {
 export function renderPlan(plan: {
 	team: string;
 	workflow: string;
-	tasks: { id: string; role: string; agent: string; dependsOn: string[] }[];
+	tasks: { id: string; role: string; agent: string; dependsOn: string[]; model?: string }[];
+	piDefault?: string;
+	modelProblems: string[];
 }): string {
 	const lines = [`Plan: team ${plan.team}, workflow ${plan.workflow}, ${plan.tasks.length} tasks (nothing runs)`];
-	for (const t of plan.tasks)
+	for (const t of plan.tasks) {
+		const order = t.dependsOn.length > 0 ? `after ${t.dependsOn.join(", ")}` : "starts at once";
 		lines.push(
-			`  ${t.id.padEnd(20)} ${`${t.role} (${t.agent})`.padEnd(34)} ${t.dependsOn.length > 0 ? `after ${t.dependsOn.join(", ")}` : "starts at once"}`,
+			`  ${t.id.padEnd(20)} ${`${t.role} (${t.agent})`.padEnd(34)} ${order.padEnd(24)} ${t.model ?? "pi's default"}`,
 		);
+	}
+	if (plan.piDefault) lines.push(`pi's default: ${plan.piDefault}`);
+	// What a run would refuse: said here too, so the plan is never more hopeful than the run.
+	if (plan.modelProblems.length > 0) lines.push("a run would not start:", ...plan.modelProblems.map((p) => `  ${p}`));
 	return lines.join("\n");
 }
 

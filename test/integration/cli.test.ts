@@ -119,11 +119,14 @@ test("a first run explains itself: no model, an unknown model, a scenario for an
 			["run", "default", "goal"],
 			/no model is configured \(tasks .*\): pass --model provider\/id, log in with \/login.*--model crew-scripted\/scripted/,
 		],
-		[["run", "default", "goal", "--model", "nosuch/model"], /model "nosuch\/model" \(tasks .*\): .*not found/],
+		[
+			["run", "default", "goal", "--model", "nosuch/model"],
+			/model "nosuch\/model" \(tasks .*\): pi has no provider "nosuch"/,
+		],
 		[["run", "default", "goal", "--model", "crew-scripted/huge"], /the scripted models are crew-scripted\/scripted/],
 		[
 			["run", "default", "goal", "--model", "anthropic/claude-sonnet-4-5"],
-			/no credentials for provider "anthropic": log in with \/login in pi, or set its API key/,
+			/no credentials for provider "anthropic": set .*ANTHROPIC_API_KEY, or log in with \/login in pi/,
 		],
 		[
 			["run", "default", "goal", "--model", "anthropic/claude-sonnet-4-5", "--scenario", "s.yaml"],

@@ -32,7 +32,7 @@ test("Claude Code agents in ~/.claude/agents run in a team: tools mapped, model 
 	assert.equal(validate.code, 0, validate.stderr);
 	assert.match(
 		validate.stderr,
-		/doc-writer\.md:\d+ \[model\]: warning: ignored: model: haiku \(alias "haiku" has no mapping: set claude\.models\.haiku/,
+		/doc-writer\.md:\d+ \[model\]: warning: model "haiku": the newest Claude haiku \(\S+\) has no provider with credentials: anthropic\/claude-haiku-\S+ \(set .*ANTHROPIC_API_KEY.*; or pin it in your config \(claude\.models\.haiku: provider\/id\)/,
 	);
 	assert.match(
 		validate.stderr,
@@ -193,7 +193,7 @@ test("export-agents writes each format's documented fields; Claude's comes back 
 		trustProject: false,
 		home,
 		builtinDir: join(box.dir, "no-builtins"),
-		claude: { userAgents: true, projectAgents: false, models: {}, userDir: join(box.env.HOME ?? "", ".claude") },
+		claude: { userAgents: true, projectAgents: false, userDir: join(box.env.HOME ?? "", ".claude") },
 	});
 	for (const name of ["explorer", "executor"]) {
 		const a = original.agents.get(name);
