@@ -118,13 +118,14 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 				await ctx.log.append("task.succeeded", result, id);
 				return "done";
 			}
-			const message = `pi-crew: ${id} (${task.role}) of run ${ctx.log.runId}`;
-			const commit = await workspace.commit(id, message).catch((err: Error) => err);
+			const commit = await workspace
+				.commit(id, { role: task.role, answer: outcome.answer, agent: task.agent.name, model })
+				.catch((err: Error) => err);
 			if (commit instanceof Error) {
 				if (!(commit instanceof OperationError)) throw commit;
 				return fail(ctx, id, `its work could not be committed: ${commit.message}`);
 			}
-			await ctx.log.append("task.committed", { ...result, commit }, id);
+			await ctx.log.append("task.committed", { ...result, ...commit }, id);
 			await landOrFail(ctx, workspace, id, result);
 			return "done";
 		}
