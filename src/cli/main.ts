@@ -37,6 +37,8 @@ Usage:
   pi-crew summary [runId]              a run's summary (each task's status and answer; default: the latest run)
   pi-crew result [runId] [taskId]      a task's result (default: the latest run's last task to succeed)
   pi-crew transcript [runId] [taskId]  a task's transcript: prompt, model text, tool calls and results
+  pi-crew diff [runId] [taskId] [--stat] [--json]   what a run (default: the latest) or a task changed, as a
+                                       unified diff, isolated or not
   pi-crew export <runId> [--out FILE]  a run as a portable bundle (.tar.gz, secrets redacted; default
                                        .crew/exports/<runId>.tar.gz)
   pi-crew import FILE                  restore a bundle as a foreign, read-only run (never resumed here)
@@ -95,6 +97,7 @@ const OPTIONS = {
 	"older-than": { type: "string" },
 	status: { type: "string" },
 	"dry-run": { type: "boolean" },
+	stat: { type: "boolean" },
 	help: { type: "boolean", short: "h" },
 	version: { type: "boolean" },
 } as const;
@@ -313,6 +316,7 @@ const COMMANDS: Record<string, Command> = {
 	summary,
 	result: read,
 	transcript: read,
+	diff: read,
 	validate,
 	agents: (_, v) => listResources("agents", v),
 	teams: (_, v) => listResources("teams", v),

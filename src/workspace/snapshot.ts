@@ -64,17 +64,18 @@ const MAX_SNAPSHOT_PATHS = 20_000;
  * The tree of the checkout that holds `dir` as it is now, tracked and untracked files (not ignored ones), without
  * touching its index: written from a copy of it, in a directory of its own. The blobs go into the repository's objects
  * (unreferenced, as `git stash create` leaves them) so a diff can show them later. `exclude`: paths relative to `dir`
- * left out (pi-crew's own state). Undefined where there is no git repository, or too much to hash.
+ * left out (pi-crew's own state). Undefined where there is no git repository, too much to hash, or git fails: a
+ * snapshot is a record of work, never a reason to refuse or fail it.
  */
-export async function checkoutTree(dir: string, exclude: string[]): Promise<string | undefined> {
-	const top = await gitRun(dir, ["rev-parse", "--show-toplevel"]);
-	if (top.code !== 0) return undefined; // not a git repository (or one git refuses): nothing to record
+export async function checkoutTree(dir: string, exclude: readonly string[]): Promise<string | undefined> {
+	const top = await gitRun(dir, ["rev-parse", "--show-toplevel"]).catch(() => undefined);
+	if (top?.code !== 0) return undefined; // no git, or not a repository (or one git refuses): nothing to record
 	const root = top.stdout.trim();
-	const index = resolve(root, await git(root, ["rev-parse", "--git-path", "index"]));
 	const prefix = relative(root, dir);
 	const pathspec = ["--", ".", ...exclude.map((p) => `:(exclude)${join(prefix, p)}`)];
 	const temp = await mkdtemp(join(tmpdir(), "pi-crew-snapshot-"));
 	try {
+		const index = resolve(root, await git(root, ["rev-parse", "--git-path", "index"]));
 		const copy = join(temp, "index");
 		// A repository without an index yet (nothing staged) starts from an empty one: the missing file says so to git.
 		await copyFile(index, copy).catch((err: NodeJS.ErrnoException) => {
@@ -82,7 +83,7 @@ export async function checkoutTree(dir: string, exclude: string[]): Promise<stri
 		});
 		return await overlaidTree(root, { GIT_INDEX_FILE: copy }, pathspec, MAX_SNAPSHOT_PATHS);
 	} catch (err) {
-		if (err instanceof TooMany) return undefined;
+		if (err instanceof TooMany || err instanceof OperationError) return undefined;
 		throw err;
 	} finally {
 		await rm(temp, { recursive: true, force: true });
