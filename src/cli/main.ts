@@ -45,8 +45,9 @@ Usage:
   pi-crew prune --older-than 7d [--status succeeded,failed,cancelled,interrupted] [--dry-run]
                                        remove your ended runs of this repository older than that (never a live one)
   pi-crew forget <runId> [--dry-run]   remove one of your runs (not a live one)
-  pi-crew cleanup [--dry-run]          remove stale temp files pi-crew left behind in .crew/, and the worktrees and
-                                       task branches of ended isolated runs whose work is merged
+  pi-crew cleanup [--dry-run]          remove stale temp files pi-crew left behind in .crew/, the worktrees and
+                                       task branches of ended isolated runs whose work is merged, and their
+                                       integration branches once applied
   pi-crew init                         scaffold .crew/ with an example agent, team and workflow
   pi-crew trust [yes|no]               show or save pi's trust decision for this repository (as /trust in pi)
   pi-crew plan <team> [--workflow W]   the task graph a run would execute (nothing runs)
