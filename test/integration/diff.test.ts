@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { git, gitBox } from "../support/git.js";
-import { cli, projectTeam, runJson, SCRIPTED } from "../support/index.js";
+import { cli, hasTool, projectTeam, runJson, SCRIPTED, tmuxPi } from "../support/index.js";
 import { writers } from "../support/workspace.js";
 
 interface DiffJson {
@@ -27,7 +27,7 @@ async function diffJson(args: string[], box: Awaited<ReturnType<typeof gitBox>>)
 	return JSON.parse(r.stdout) as DiffJson;
 }
 
-test("an isolated run: diff of the run and of a task, commits that say what they are, cleanup once applied", async () => {
+test("an isolated run: diff of the run and of a task (CLI and pi), commits that say what they are, cleanup once applied", async (t: TestContext) => {
 	const box = await gitBox();
 	await projectTeam(box, "pair", [
 		{ id: "a", role: "executor" },
@@ -73,6 +73,19 @@ test("an isolated run: diff of the run and of a task, commits that say what they
 	assert.match(stat.stdout, /^A a\.txt +\+1 -0$/m);
 	assert.match(stat.stdout, /^2 files changed, 2 insertion\(s\)\(\+\), 0 deletion\(s\)\(-\)$/m);
 
+	// In pi, /team-diff shows the same, through the same sanitizer, as scrollable markdown.
+	if (hasTool(t, "tmux", ["-V"])) {
+		const pi = await tmuxPi(t, box, { x: 140, y: 40 });
+		pi.keys("/team-diff b", "Enter");
+		const screen = await pi.until(
+			"the diff viewer",
+			(s) => s.includes(`diff of task b of run ${runId}`) && s.includes("from b"),
+		);
+		assert.match(screen, /\+from b\\u001b\[2J/);
+		assert.match(screen, /A b\.txt +\+1 -0/);
+		pi.keys("q");
+	}
+
 	// Each task's commit says which task, role and answer; its trailers name the run, agent and model.
 	const subject = git(box.repo, "log", "-1", "--format=%s", `pi-crew/${runId}/task/a`);
 	assert.equal(subject, "a (executor): a wrote a.txt: a.txt");
@@ -81,9 +94,7 @@ test("an isolated run: diff of the run and of a task, commits that say what they
 	const merges = git(box.repo, "log", "--merges", "--format=%s%n%b", integration);
 	assert.match(
 		merges,
-		new RegExp(
-			`^pi-crew: merge task [ab] of run ${runId}\\nMerges pi-crew/${runId}/task/[ab]: [ab] \\(executor\\): `,
-		),
+		new RegExp(`^pi-crew: merge task [ab] of run ${runId}\\nMerges pi-crew/${runId}/task/[ab]: [ab] \\(executor\\): `),
 	);
 
 	// Not applied: the integration branch is the run's result, and stays.
