@@ -247,7 +247,7 @@ async function worktreeCost(files: number): Promise<string[]> {
 		prepare.push(performance.now() - t);
 		await writeFile(join(dir, `new${i}.ts`), "export {};\n");
 		t = performance.now();
-		await workspace.commit(`t${i}`, `task ${i}`);
+		await workspace.commit(`t${i}`, { role: "executor", answer: `task ${i}`, agent: "executor", model: undefined });
 		if (!("merged" in (await workspace.land(`t${i}`)))) throw new Error("bench merge conflicted");
 		land.push(performance.now() - t);
 	}

@@ -8,7 +8,8 @@
  * - work directories (`.crew/tmp/import-<pid>-*` of an import, `remove-<pid>-*` of a run being removed) whose
  *   process is gone, or older than an hour.
  *
- * - task worktrees and branches whose work is merged into their run's integration branch (docs/workspaces.md).
+ * - task worktrees and branches whose work is merged into their run's integration branch, and integration branches
+ *   of ended runs once the checkout has their work (applied), never one that is not (docs/workspaces.md).
  *
  * Each kind of leftover is one sweeper below.
  */
@@ -26,7 +27,8 @@ import { findRepo } from "./index.js";
 
 /** A file or directory pi-crew left behind, and why it is safe to remove. */
 export interface Leftover {
-	kind: "draft" | "lease-draft" | "takeover-claim" | "work-dir" | "worktree";
+	kind: "draft" | "lease-draft" | "takeover-claim" | "work-dir" | "worktree" | "integration-branch";
+	/** A file or directory; for an integration branch, its name. */
 	path: string;
 	why: string;
 }
@@ -182,40 +184,90 @@ const workDirs: Sweeper = async (sweep) => {
 /**
  * Task worktrees (and their branches) whose work is merged, of this user's ended runs in this checkout; a reader's
  * worktree (detached) of such a run. A worktree with changes not committed, a task whose merge conflicted, a run that
- * may still be resumed (interrupted) keep theirs; so does the integration branch, which holds the run's result.
+ * may still be resumed (interrupted) keep theirs; the integration branch goes only once applied (below).
  */
 const mergedWorktrees: Sweeper = async (sweep) => {
 	const found: Found[] = [];
 	for (const wt of await taskWorktrees(sweep.repo)) {
-		// Only this checkout's own runs: linked checkouts share the git directory, and a run of another one (or one
-		// whose directory is gone) may be live elsewhere: doctor names those, with the command to remove one.
-		if (!sweep.own.has(wt.runId)) continue;
-		const view = await loadRun(sweep.repo, wt.runId).catch(() => undefined);
-		if (!view || !TERMINAL_RUN.has(view.status) || view.state.tasks.get(wt.taskId)?.conflict) continue;
-		const dirty = await gitRun(wt.worktree, ["status", "--porcelain"], { files: true });
-		if (dirty.code !== 0 || dirty.stdout.trim() !== "") continue;
-		// A reader's worktree has no branch of its own: nothing in it to lose.
-		const reader =
-			(await gitRun(sweep.repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${wt.branch}`])).code !== 0;
-		const into = integrationBranch(wt.runId);
-		if (!reader && (await gitRun(sweep.repo, ["merge-base", "--is-ancestor", wt.branch, into])).code !== 0) continue;
+		const merged = await mergedWorktree(sweep, wt);
+		if (merged) found.push(merged);
+	}
+	return found;
+};
+
+type TaskWorktree = Awaited<ReturnType<typeof taskWorktrees>>[number];
+
+/** The task worktree `wt` as a leftover, if it is one (see `mergedWorktrees`). */
+async function mergedWorktree(sweep: Sweep, wt: TaskWorktree): Promise<Found | undefined> {
+	// Only this checkout's own runs: linked checkouts share the git directory, and a run of another one (or one
+	// whose directory is gone) may be live elsewhere: doctor names those, with the command to remove one.
+	if (!sweep.own.has(wt.runId)) return undefined;
+	const view = await loadRun(sweep.repo, wt.runId).catch(() => undefined);
+	if (!view || !TERMINAL_RUN.has(view.status) || view.state.tasks.get(wt.taskId)?.conflict) return undefined;
+	const dirty = await gitRun(wt.worktree, ["status", "--porcelain"], { files: true });
+	if (dirty.code !== 0 || dirty.stdout.trim() !== "") return undefined;
+	// A reader's worktree has no branch of its own: nothing in it to lose.
+	const reader = !(await hasBranch(sweep.repo, wt.branch));
+	const into = integrationBranch(wt.runId);
+	if (!reader && (await gitRun(sweep.repo, ["merge-base", "--is-ancestor", wt.branch, into])).code !== 0)
+		return undefined;
+	return {
+		kind: "worktree",
+		path: wt.worktree,
+		why: reader
+			? `task ${wt.taskId} of run ${wt.runId}: a reader's worktree of an ended run`
+			: `task ${wt.taskId} of run ${wt.runId}: its work is merged into ${into}; its branch ${wt.branch} goes too`,
+		remove: async () => {
+			await git(sweep.repo, ["worktree", "remove", wt.worktree], { files: true }); // refused if anything changed since
+			if (!reader) await git(sweep.repo, ["branch", "--quiet", "-D", wt.branch]);
+		},
+	};
+}
+
+/**
+ * Integration branches of this user's ended runs once applied: the checkout's HEAD contains the branch's tip (a
+ * fast-forward by `apply`, or a merge), so the run's result is in the checkout. Only when no task branch of the run is
+ * left that cleanup keeps (a task branch is known merged only against its integration branch). An unapplied one holds
+ * the run's result and stays; the branch is deleted only if it is still where it was found.
+ */
+const appliedIntegrations: Sweeper = async (sweep) => {
+	const found: Found[] = [];
+	const worktrees = await taskWorktrees(sweep.repo);
+	for (const runId of sweep.own) {
+		const branch = integrationBranch(runId);
+		const tip = await gitRun(sweep.repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`]);
+		if (tip.code !== 0) continue;
+		const view = await loadRun(sweep.repo, runId).catch(() => undefined);
+		if (!view || !TERMINAL_RUN.has(view.status)) continue;
+		if ((await gitRun(sweep.repo, ["merge-base", "--is-ancestor", branch, "HEAD"])).code !== 0) continue;
+		const tasks = await git(sweep.repo, [
+			"for-each-ref",
+			"--format=%(refname:short)",
+			`refs/heads/pi-crew/${runId}/task/`,
+		]);
+		let kept = false;
+		for (const taskBranch of tasks.split("\n").filter(Boolean)) {
+			const wt = worktrees.find((w) => w.branch === taskBranch);
+			kept ||= !wt || !(await mergedWorktree(sweep, wt));
+		}
+		if (kept) continue;
+		const oid = tip.stdout.trim();
 		found.push({
-			kind: "worktree",
-			path: wt.worktree,
-			why: reader
-				? `task ${wt.taskId} of run ${wt.runId}: a reader's worktree of an ended run`
-				: `task ${wt.taskId} of run ${wt.runId}: its work is merged into ${into}; its branch ${wt.branch} goes too`,
-			remove: async () => {
-				await git(sweep.repo, ["worktree", "remove", wt.worktree], { files: true }); // refused if anything changed since
-				if (!reader) await git(sweep.repo, ["branch", "--quiet", "-D", wt.branch]);
-			},
+			kind: "integration-branch",
+			path: branch,
+			why: `run ${runId} ended (${view.status}) and the checkout has its work (applied)`,
+			remove: () => git(sweep.repo, ["update-ref", "-d", `refs/heads/${branch}`, oid]).then(() => undefined),
 		});
 	}
 	return found;
 };
 
+async function hasBranch(repo: string, branch: string): Promise<boolean> {
+	return (await gitRun(repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).code === 0;
+}
+
 /** Every kind of leftover, in the order they are swept. */
-const SWEEPERS: Sweeper[] = [staleDrafts, leaseLeftovers, workDirs, mergedWorktrees];
+const SWEEPERS: Sweeper[] = [staleDrafts, leaseLeftovers, workDirs, mergedWorktrees, appliedIntegrations];
 
 function hours(ms: number): string {
 	const h = ms / STALE_MS;

@@ -9,6 +9,7 @@ import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
 import {
+	CREW_STATE,
 	listRunIds,
 	loadRun,
 	RunNotFoundError,
@@ -166,6 +167,10 @@ async function launch(
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
+	} else {
+		// What `diff` compares a shared run's work with: the checkout as it is now (in a git repository).
+		const baseTree = await (await import("../workspace/snapshot.js")).checkoutTree(repo, CREW_STATE);
+		if (baseTree) settings.baseTree = baseTree;
 	}
 	if (settings.runtime !== "scaffold") {
 		const { modelsOf, skillsOf } = await import("../engine/plan.js");

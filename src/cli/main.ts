@@ -37,14 +37,17 @@ Usage:
   pi-crew summary [runId]              a run's summary (each task's status and answer; default: the latest run)
   pi-crew result [runId] [taskId]      a task's result (default: the latest run's last task to succeed)
   pi-crew transcript [runId] [taskId]  a task's transcript: prompt, model text, tool calls and results
+  pi-crew diff [runId] [taskId] [--stat] [--json]   what a run (default: the latest) or a task changed, as a
+                                       unified diff, isolated or not
   pi-crew export <runId> [--out FILE]  a run as a portable bundle (.tar.gz, secrets redacted; default
                                        .crew/exports/<runId>.tar.gz)
   pi-crew import FILE                  restore a bundle as a foreign, read-only run (never resumed here)
   pi-crew prune --older-than 7d [--status succeeded,failed,cancelled,interrupted] [--dry-run]
                                        remove your ended runs of this repository older than that (never a live one)
   pi-crew forget <runId> [--dry-run]   remove one of your runs (not a live one)
-  pi-crew cleanup [--dry-run]          remove stale temp files pi-crew left behind in .crew/, and the worktrees and
-                                       task branches of ended isolated runs whose work is merged
+  pi-crew cleanup [--dry-run]          remove stale temp files pi-crew left behind in .crew/, the worktrees and
+                                       task branches of ended isolated runs whose work is merged, and their
+                                       integration branches once applied
   pi-crew init                         scaffold .crew/ with an example agent, team and workflow
   pi-crew trust [yes|no]               show or save pi's trust decision for this repository (as /trust in pi)
   pi-crew plan <team> [--workflow W]   the task graph a run would execute (nothing runs)
@@ -95,6 +98,7 @@ const OPTIONS = {
 	"older-than": { type: "string" },
 	status: { type: "string" },
 	"dry-run": { type: "boolean" },
+	stat: { type: "boolean" },
 	help: { type: "boolean", short: "h" },
 	version: { type: "boolean" },
 } as const;
@@ -311,6 +315,7 @@ const COMMANDS: Record<string, Command> = {
 	summary,
 	result: read,
 	transcript: read,
+	diff: read,
 	validate,
 	agents: (_, v) => listResources("agents", v),
 	teams: (_, v) => listResources("teams", v),

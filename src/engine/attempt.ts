@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { resolveSkills } from "../config/skills.js";
 import type { DeadLetterReason } from "../store/events.js";
-import { attemptDir, listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
+import { attemptDir, CREW_STATE, listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
 import { OperationError } from "../util/errors.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
@@ -56,6 +56,8 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		await fail(ctx, id, `its worktree could not be made: ${err.message}`);
 		return;
 	}
+	// A writer in the checkout itself: what it changed there is recorded as trees of the checkout (`diff`).
+	const inCheckout = writes && cwd === ctx.repo;
 	const committed = ctx.state().tasks.get(id)?.committed;
 	if (workspace && committed) {
 		// Its work was committed before the run stopped (a crash mid-merge, or a conflict resolved by hand): merge it.
@@ -94,8 +96,11 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			},
 			id,
 		);
+		const before = await checkoutSnapshot(ctx, inCheckout);
 		let outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd, model);
 		if (outcome.kind === "succeeded" && task.verify) outcome = await verify(ctx, task, cwd, attempt, outcome);
+		const after = before && (await checkoutSnapshot(ctx, inCheckout));
+		if (before && after) await ctx.log.append("task.changed", { from: before, to: after }, id);
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
 			if ("errors" in plan) {
@@ -118,13 +123,14 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 				await ctx.log.append("task.succeeded", result, id);
 				return "done";
 			}
-			const message = `pi-crew: ${id} (${task.role}) of run ${ctx.log.runId}`;
-			const commit = await workspace.commit(id, message).catch((err: Error) => err);
+			const commit = await workspace
+				.commit(id, { role: task.role, answer: outcome.answer, agent: task.agent.name, model })
+				.catch((err: Error) => err);
 			if (commit instanceof Error) {
 				if (!(commit instanceof OperationError)) throw commit;
 				return fail(ctx, id, `its work could not be committed: ${commit.message}`);
 			}
-			await ctx.log.append("task.committed", { ...result, commit }, id);
+			await ctx.log.append("task.committed", { ...result, ...commit }, id);
 			await landOrFail(ctx, workspace, id, result);
 			return "done";
 		}
@@ -169,6 +175,12 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const span = { runId: ctx.log.runId, taskId: id, span: String(attempt) };
 		if ((await withCorrelation(span, () => attemptOnce(attempt))) === "done") return;
 	}
+}
+
+/** The checkout's tree now, for a task that writes there; undefined for one that does not, or where none is taken. */
+async function checkoutSnapshot(ctx: RunContext, inCheckout: boolean): Promise<string | undefined> {
+	if (!inCheckout) return undefined;
+	return (await import("../workspace/snapshot.js")).checkoutTree(ctx.repo, CREW_STATE);
 }
 
 /**

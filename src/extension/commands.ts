@@ -1,7 +1,7 @@
 /**
  * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`,
  * `/team-autonomy`, `/team-config`, `/team-metrics`, and the full-screen views `/team-dashboard`, `/team-result`,
- * `/team-transcript`.
+ * `/team-transcript`, `/team-diff`.
  * Faces of the api like the `team` tool. In an interactive session a run goes on behind the editor (pi awaits a
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
@@ -274,12 +274,13 @@ export function registerCommands(
 		getArgumentCompletions: (prefix) => runIds(prefix),
 		handler: reporting(async (args, ctx) => (await lazy.dashboard()).openDashboard(ctx, args.trim() || undefined)),
 	});
-	for (const [name, kind] of [
-		["team-result", "result"],
-		["team-transcript", "transcript"],
+	for (const [name, kind, what] of [
+		["team-result", "result", "a task's result"],
+		["team-transcript", "transcript", "a task's transcript"],
+		["team-diff", "diff", "what a run (default: the latest) or a task changed"],
 	] as const)
 		register(name, {
-			description: `Show a task's ${kind} as scrollable markdown: /${name} [runId] [taskId]`,
+			description: `Show ${what} as scrollable markdown: /${name} [runId] [taskId]`,
 			getArgumentCompletions: (prefix) => (prefix.includes(" ") ? taskIds(prefix) : runIds(prefix)),
 			handler: reporting(async (args, ctx) => (await lazy.dashboard()).openViewer(ctx, kind, args)),
 		});

@@ -1,13 +1,14 @@
 /**
- * The pi face of the dashboard and the viewers (`/team-dashboard`, `/team-result`, `/team-transcript`): the view
- * models of src/view/ in a `ctx.ui.custom` component, styled with pi's theme and refreshed from the logs at most four
- * times a second while shown. Without pi's terminal UI (RPC, print) the commands answer with text instead.
+ * The pi face of the dashboard and the viewers (`/team-dashboard`, `/team-result`, `/team-transcript`, `/team-diff`):
+ * the view models of src/view/ in a `ctx.ui.custom` component, styled with pi's theme and refreshed from the logs at
+ * most four times a second while shown. Without pi's terminal UI (RPC, print) the commands answer with text instead.
  */
 import * as lifecycle from "../api/lifecycle.js";
 import { type Component, type ExtensionContext, loadTui, type Theme, type TUI } from "../host.js";
 import { findRepo } from "../util/repo.js";
 import { renderBoard } from "../view/board.js";
 import { Dashboard, type DashboardActions } from "../view/dashboard.js";
+import { diffSource } from "../view/diff.js";
 import { type Styles, type Tui, textKit } from "../view/text.js";
 import { resultSource, transcriptSource, Viewer, type ViewerSource } from "../view/viewer.js";
 
@@ -129,9 +130,14 @@ export async function openDashboard(ctx: ExtensionContext, runId: string | undef
 	);
 }
 
-/** `/team-result` (`result`) or `/team-transcript` (`transcript`) with the command's arguments. */
-export async function openViewer(ctx: ExtensionContext, kind: "result" | "transcript", args: string): Promise<void> {
-	const source: ViewerSource = await (kind === "result" ? resultSource : transcriptSource)(ctx.cwd, args);
+/** `/team-result` (`result`), `/team-transcript` (`transcript`) or `/team-diff` (`diff`) with the command's arguments. */
+export async function openViewer(
+	ctx: ExtensionContext,
+	kind: "result" | "transcript" | "diff",
+	args: string,
+): Promise<void> {
+	const sources = { result: resultSource, transcript: transcriptSource, diff: diffSource };
+	const source: ViewerSource = await sources[kind](ctx.cwd, args);
 	if (ctx.mode !== "tui") {
 		ctx.ui.notify(`${source.title}\n\n${source.blocks().join("\n\n")}`, "info");
 		return;

@@ -96,6 +96,11 @@ const RunSettings = Type.Object({
 	isolation: Type.Optional(Type.Literal("worktree")),
 	/** The commit an isolated run started from (the checkout's HEAD then). */
 	baseCommit: Type.Optional(Type.String()),
+	/**
+	 * A shared run in a git repository: the checkout's tree when it started, tracked and untracked files (a tree of
+	 * objects in the repository, workspace/snapshot.ts): what `diff` compares the run's work with.
+	 */
+	baseTree: Type.Optional(Type.String()),
 });
 export type RunSettings = Static<typeof RunSettings>;
 
@@ -267,8 +272,22 @@ export const EVENT_PAYLOADS = {
 		/** The run's integration branch after this task's work was merged into it (isolated runs). */
 		merged: Type.Optional(Type.String()),
 	}),
-	/** An isolated task's work is committed on its branch (`commit`, its tip) and waits for its merge. */
-	"task.committed": Type.Object({ resultPath: Type.String(), chars: Type.Integer(), commit: Type.String() }),
+	/**
+	 * An isolated task's work is committed on its branch (`commit`, its tip; `base`, the commit it was made on: where
+	 * the branch started from the integration branch) and waits for its merge.
+	 */
+	"task.committed": Type.Object({
+		resultPath: Type.String(),
+		chars: Type.Integer(),
+		commit: Type.String(),
+		base: Type.Optional(Type.String()),
+	}),
+	/**
+	 * A writing task that worked in the checkout (a shared run, or a step with `isolation: shared`): the checkout's
+	 * tree when an attempt started (`from`) and when it ended (`to`), what `diff` shows. Tasks that ran meanwhile, and
+	 * the user, may have changed the checkout too.
+	 */
+	"task.changed": Type.Object({ from: Type.String(), to: Type.String() }),
 	/** Its merge conflicts with the integration branch: it needs a person; branch and worktree are kept as they are. */
 	"task.conflicted": Type.Object({ files: Type.Array(Type.String()), branch: Type.String(), worktree: Type.String() }),
 	"task.failed": Type.Object({ reason: Type.String() }),
@@ -336,8 +355,10 @@ export interface TaskState extends TaskDefinition {
 	toolCalls: number;
 	heartbeat?: HeartbeatLevel;
 	deadLetter?: DeadLetterReason;
-	/** An isolated task's committed work, waiting for (or past) its merge. */
-	committed?: { resultPath: string; chars: number; commit: string };
+	/** An isolated task's committed work, waiting for (or past) its merge; `base`: the commit it was made on. */
+	committed?: { resultPath: string; chars: number; commit: string; base?: string };
+	/** The checkout's tree when its first attempt there started and when its latest one ended (`task.changed`). */
+	changed?: { from: string; to: string };
 	/** The integration commit that includes the task's work. */
 	merged?: string;
 	/** Its merge conflicted: where the work is and which files. The task reads as failed, needing attention. */
@@ -367,6 +388,10 @@ export interface RunState {
 	tasks: Map<string, TaskState>;
 	usage: Usage;
 	lastSeq: number;
+	/** An isolated run's integration branch after its latest merge (`task.succeeded`'s `merged`). */
+	merged?: string;
+	/** The checkout's tree after the latest task that worked in it ended (`task.changed`). */
+	tree?: string;
 	/** Events the fold refused (illegal transitions, unknown tasks); kept so they are reported, never applied. */
 	anomalies: string[];
 	/** Whether the fold refused the latest event (it changed nothing). */

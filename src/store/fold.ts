@@ -215,10 +215,17 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			task.resultPath = e.data.resultPath;
 			task.endedAt = e.ts;
 			task.merged = e.data.merged;
+			if (e.data.merged) state.merged = e.data.merged;
 			task.conflict = undefined;
 			break;
-		case "task.committed":
-			task.committed = { resultPath: e.data.resultPath, chars: e.data.chars, commit: e.data.commit };
+		case "task.committed": {
+			const { resultPath, chars, commit, base } = e.data;
+			task.committed = { resultPath, chars, commit, ...(base ? { base } : {}) };
+			break;
+		}
+		case "task.changed":
+			task.changed = { from: task.changed?.from ?? e.data.from, to: e.data.to };
+			state.tree = e.data.to;
 			break;
 		case "task.conflicted":
 			task.conflict = { files: e.data.files, branch: e.data.branch, worktree: e.data.worktree };

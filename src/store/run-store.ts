@@ -49,6 +49,18 @@ export interface RunPaths {
 	imported: string;
 }
 
+/**
+ * pi-crew's own state in a repository (relative paths; what `init`'s `.crew/.gitignore` lists): never part of what a
+ * run changed in the checkout.
+ */
+export const CREW_STATE: readonly string[] = [
+	".crew/runs",
+	".crew/metrics",
+	".crew/exports",
+	".crew/tmp",
+	".crew/removed-runs.jsonl",
+];
+
 export function runsDir(repo: string): string {
 	return join(repo, ".crew", "runs");
 }

@@ -26,18 +26,7 @@ export async function findTask(
 	args: string,
 	pick: (tasks: TaskState[]) => TaskState | undefined,
 ): Promise<{ view: RunView; task: TaskState }> {
-	const [first, second] = args.split(/\s+/).filter(Boolean);
-	let view: RunView;
-	let taskId = second;
-	if (first && second) view = await runStatus(cwd, first);
-	else if (first) {
-		const named = await runStatus(cwd, first).catch((err: Error) => {
-			if (err instanceof RunNotFoundError) return undefined;
-			throw err;
-		});
-		view = named ?? (await runStatus(cwd));
-		if (!named) taskId = first;
-	} else view = await runStatus(cwd);
+	const { view, taskId } = await findRun(cwd, args);
 	const tasks = [...view.state.tasks.values()];
 	const task = taskId ? view.state.tasks.get(taskId) : pick(tasks);
 	if (!task)
@@ -47,6 +36,18 @@ export async function findTask(
 				: `run ${view.state.runId} has no task to show yet`,
 		);
 	return { view, task };
+}
+
+/** `[runId] [taskId]` as `findTask` reads them; the task only if one is named. */
+export async function findRun(cwd: string, args: string): Promise<{ view: RunView; taskId?: string }> {
+	const [first, second] = args.split(/\s+/).filter(Boolean);
+	if (first && second) return { view: await runStatus(cwd, first), taskId: second };
+	if (!first) return { view: await runStatus(cwd) };
+	const named = await runStatus(cwd, first).catch((err: Error) => {
+		if (err instanceof RunNotFoundError) return undefined;
+		throw err;
+	});
+	return named ? { view: named } : { view: await runStatus(cwd), taskId: first };
 }
 
 const byEnd = (a: TaskState, b: TaskState) => (a.endedAt ?? "").localeCompare(b.endedAt ?? "");

@@ -6,10 +6,11 @@
  * matches the commit, so `git status` in the worktree is clean.
  */
 import { constants } from "node:fs";
-import { copyFile, lstat, readlink, realpath, rename, rm } from "node:fs/promises";
-import { dirname, resolve, sep } from "node:path";
+import { copyFile, lstat, mkdtemp, readlink, realpath, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { OperationError } from "../util/errors.js";
-import { git, gitBytes } from "./git.js";
+import { git, gitBytes, gitRun } from "./git.js";
 
 /** An index entry as `ls-files --stage` gives it; paths are kept as latin1 strings: bytes, whatever their encoding. */
 interface Entry {
@@ -21,25 +22,16 @@ interface Entry {
 /** A file as it is in the worktree now. */
 type Found = { mode: string; oid?: string } | undefined;
 
-/** Commits whatever changed in `worktree` on its branch (HEAD); returns the branch's tip (HEAD itself if nothing did). */
-export async function commitWorktree(worktree: string, message: string, identity: string[]): Promise<string> {
+/**
+ * Commits whatever changed in `worktree` on its branch (HEAD): the commit it was made on (`base`) and the branch's tip
+ * (`commit`: `base` itself if nothing changed).
+ */
+export async function commitWorktree(
+	worktree: string,
+	message: string,
+	identity: string[],
+): Promise<{ base: string; commit: string }> {
 	const head = await git(worktree, ["rev-parse", "--verify", "HEAD^{commit}"]);
-	const tracked = await trackedEntries(worktree);
-	const others = (await lsFiles(worktree, ["--others", "--exclude-standard"])).filter((p) => !p.endsWith("/"));
-	const conflicted = [...tracked].filter(([, e]) => e.conflicted).map(([p]) => p);
-	const paths = [...new Set([...(await statChanged(worktree)), ...conflicted, ...others])];
-	const found = await look(worktree, paths);
-	const lines: string[] = [];
-	const zero = "0".repeat(head.length);
-	for (const path of paths) {
-		const now = found.get(path);
-		const was = tracked.get(path);
-		if (was?.mode === "160000") continue; // a submodule: its commit stays as recorded
-		if (!now) {
-			if (was) lines.unshift(`0 ${zero}\t${path}\0`); // removals first: a file may have become a directory
-		} else if (!was || was.conflicted || was.mode !== now.mode || was.oid !== now.oid)
-			lines.push(`${now.mode} ${now.oid}\t${path}\0`);
-	}
 	const index = resolve(worktree, await git(worktree, ["rev-parse", "--git-path", "index"]));
 	const lock = `${index}.lock`;
 	// git's own lock: no other git works on this index meanwhile, and a crash leaves the real index as it was.
@@ -52,22 +44,91 @@ export async function commitWorktree(worktree: string, message: string, identity
 	});
 	try {
 		const env = { GIT_INDEX_FILE: lock };
-		const update = await gitBytes(worktree, ["update-index", "-z", "--index-info"], {
-			env,
-			input: Buffer.from(lines.join(""), "latin1"),
-		});
-		if (update.code !== 0) throw new OperationError(`git update-index failed: ${update.stderr.trim()}`);
-		const tree = await git(worktree, ["write-tree"], { env });
+		const tree = await overlaidTree(worktree, env, []);
 		let tip = head;
 		if (tree !== (await git(worktree, ["rev-parse", "HEAD^{tree}"]))) {
 			tip = await git(worktree, [...identity, "commit-tree", tree, "-p", head, "-m", message]);
 			await git(worktree, ["update-ref", "-m", "pi-crew: commit", "HEAD", tip, head]);
 		}
 		await rename(lock, index);
-		return tip;
+		return { base: head, commit: tip };
 	} finally {
 		await rm(lock, { force: true });
 	}
+}
+
+/** More paths than this to hash and a checkout's tree is not recorded: a snapshot must not copy a whole home into git. */
+const MAX_SNAPSHOT_PATHS = 20_000;
+
+/**
+ * The tree of the checkout that holds `dir` as it is now, tracked and untracked files (not ignored ones), without
+ * touching its index: written from a copy of it, in a directory of its own. The blobs go into the repository's objects
+ * (unreferenced, as `git stash create` leaves them) so a diff can show them later. `exclude`: paths relative to `dir`
+ * left out (pi-crew's own state). Undefined where there is no git repository, too much to hash, or git fails: a
+ * snapshot is a record of work, never a reason to refuse or fail it.
+ */
+export async function checkoutTree(dir: string, exclude: readonly string[]): Promise<string | undefined> {
+	const top = await gitRun(dir, ["rev-parse", "--show-toplevel"]).catch(() => undefined);
+	if (top?.code !== 0) return undefined; // no git, or not a repository (or one git refuses): nothing to record
+	const root = top.stdout.trim();
+	const prefix = relative(root, dir);
+	const pathspec = ["--", ".", ...exclude.map((p) => `:(exclude)${join(prefix, p)}`)];
+	const temp = await mkdtemp(join(tmpdir(), "pi-crew-snapshot-"));
+	try {
+		const index = resolve(root, await git(root, ["rev-parse", "--git-path", "index"]));
+		const copy = join(temp, "index");
+		// A repository without an index yet (nothing staged) starts from an empty one: the missing file says so to git.
+		await copyFile(index, copy).catch((err: NodeJS.ErrnoException) => {
+			if (err.code !== "ENOENT") throw new OperationError(`cannot copy ${index}: ${err.message}`);
+		});
+		return await overlaidTree(root, { GIT_INDEX_FILE: copy }, pathspec, MAX_SNAPSHOT_PATHS);
+	} catch (err) {
+		if (err instanceof TooMany || err instanceof OperationError) return undefined;
+		throw err;
+	} finally {
+		await rm(temp, { recursive: true, force: true });
+	}
+}
+
+/** More paths changed than a snapshot hashes. */
+class TooMany extends Error {}
+
+/**
+ * The tree of the index `env` names with the worktree's changes laid over it: each new file, and each tracked one
+ * whose stat data changed or that is gone, as it is on disk. `pathspec` limits what is looked at; more than `max`
+ * paths to look at is a `TooMany`.
+ */
+async function overlaidTree(
+	worktree: string,
+	env: Record<string, string>,
+	pathspec: string[],
+	max = Number.POSITIVE_INFINITY,
+): Promise<string> {
+	const zero = "0".repeat((await git(worktree, ["rev-parse", "--show-object-format"])) === "sha256" ? 64 : 40);
+	const tracked = await trackedEntries(worktree, env);
+	const others = (await lsFiles(worktree, ["--others", "--exclude-standard", ...pathspec], env)).filter(
+		(p) => !p.endsWith("/"),
+	);
+	const conflicted = [...tracked].filter(([, e]) => e.conflicted).map(([p]) => p);
+	const paths = [...new Set([...(await statChanged(worktree, env, pathspec)), ...conflicted, ...others])];
+	if (paths.length > max) throw new TooMany();
+	const found = await look(worktree, paths);
+	const lines: string[] = [];
+	for (const path of paths) {
+		const now = found.get(path);
+		const was = tracked.get(path);
+		if (was?.mode === "160000") continue; // a submodule: its commit stays as recorded
+		if (!now) {
+			if (was) lines.unshift(`0 ${zero}\t${path}\0`); // removals first: a file may have become a directory
+		} else if (!was || was.conflicted || was.mode !== now.mode || was.oid !== now.oid)
+			lines.push(`${now.mode} ${now.oid}\t${path}\0`);
+	}
+	const update = await gitBytes(worktree, ["update-index", "-z", "--index-info"], {
+		env,
+		input: Buffer.from(lines.join(""), "latin1"),
+	});
+	if (update.code !== 0) throw new OperationError(`git update-index failed: ${update.stderr.trim()}`);
+	return git(worktree, ["write-tree"], { env });
 }
 
 /**
@@ -75,21 +136,22 @@ export async function commitWorktree(worktree: string, message: string, identity
  * a file whose stat data changed, or that is gone. A racily clean one git compares by content, with filters defused;
  * submodules are not looked into (their own configuration would apply there).
  */
-async function statChanged(worktree: string): Promise<string[]> {
-	const r = await gitBytes(worktree, ["diff-files", "--name-only", "-z", "--ignore-submodules=all"], { files: true });
+async function statChanged(worktree: string, env: Record<string, string>, pathspec: string[]): Promise<string[]> {
+	const args = ["diff-files", "--name-only", "-z", "--ignore-submodules=all", ...pathspec];
+	const r = await gitBytes(worktree, args, { files: true, env });
 	if (r.code !== 0) throw new OperationError(`git diff-files failed in ${worktree}: ${r.stderr.trim()}`);
 	return r.stdout.toString("latin1").split("\0").filter(Boolean);
 }
 
-async function lsFiles(worktree: string, args: string[]): Promise<string[]> {
-	const r = await gitBytes(worktree, ["ls-files", "-z", ...args]);
+async function lsFiles(worktree: string, args: string[], env: Record<string, string>): Promise<string[]> {
+	const r = await gitBytes(worktree, ["ls-files", "-z", ...args], { env });
 	if (r.code !== 0) throw new OperationError(`git ls-files failed in ${worktree}: ${r.stderr.trim()}`);
 	return r.stdout.toString("latin1").split("\0").filter(Boolean);
 }
 
-async function trackedEntries(worktree: string): Promise<Map<string, Entry>> {
+async function trackedEntries(worktree: string, env: Record<string, string>): Promise<Map<string, Entry>> {
 	const entries = new Map<string, Entry>();
-	for (const line of await lsFiles(worktree, ["--stage"])) {
+	for (const line of await lsFiles(worktree, ["--stage"], env)) {
 		const m = /^(\d+) ([0-9a-f]+) (\d)\t(.*)$/s.exec(line);
 		if (!m?.[1] || !m[2] || !m[3] || m[4] === undefined) continue;
 		const conflicted = m[3] !== "0" || entries.has(m[4]);

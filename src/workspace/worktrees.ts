@@ -21,10 +21,40 @@ import { mkdir, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { crewHome } from "../config/home.js";
 import { UsageError } from "../util/errors.js";
+import { inertLine } from "../util/inert.js";
+import { redact } from "../util/redact.js";
 import { git, gitRun, sterileGit } from "./git.js";
 import { commitWorktree } from "./snapshot.js";
 
 export type Landing = { merged: string } | { conflict: string[] };
+
+/** What a task did, for its commit's message: its role, its answer, the agent and model that gave it. */
+export interface TaskWork {
+	role: string;
+	answer: string;
+	agent: string;
+	/** Absent: pi's default model. */
+	model: string | undefined;
+}
+
+/** A commit subject's length at most: `git log --oneline` stays one line. */
+const SUBJECT_CHARS = 100;
+
+/**
+ * A task's commit message: `<task> (<role>): <the first line of its answer>`, one line, bounded, made inert and
+ * redacted (the answer is a model's text), then the run, agent and model it came from as trailers.
+ */
+function taskCommitMessage(task: TaskWork & { taskId: string; runId: string }): string {
+	const first = task.answer.split("\n").find((l) => l.trim() !== "") ?? "(no answer)";
+	const line = inertLine(redact(first))
+		.replace(/^[\s#>*-]+/, "")
+		.replace(/\s+/g, " ")
+		.trim();
+	let subject = inertLine(`${task.taskId} (${task.role}): ${line}`);
+	if (subject.length > SUBJECT_CHARS) subject = `${subject.slice(0, SUBJECT_CHARS - 1).trimEnd()}…`;
+	const trailers = [`Run: ${task.runId}`, `Agent: ${task.agent}`, `Model: ${task.model ?? "pi's default"}`];
+	return `${subject}\n\n${trailers.map(inertLine).join("\n")}\n`;
+}
 
 /** `git merge-tree --write-tree` came with git 2.38. */
 const MIN_GIT_MINOR = 38;
@@ -212,8 +242,9 @@ export class Workspace {
 		return worktree;
 	}
 
-	/** Commits whatever the task changed in its worktree; returns the branch's tip. */
-	commit(taskId: string, message: string): Promise<string> {
+	/** Commits whatever the task changed in its worktree: the commit it was made on, and the branch's tip. */
+	commit(taskId: string, work: TaskWork): Promise<{ base: string; commit: string }> {
+		const message = taskCommitMessage({ ...work, taskId, runId: this.runId });
 		return commitWorktree(this.place(taskId).worktree, message, this.identity);
 	}
 
@@ -241,8 +272,10 @@ export class Workspace {
 			const [tree = "", ...files] = r.stdout.trim().split("\n");
 			if (r.code === 1) return { conflict: files.filter(Boolean) };
 			if (r.code !== 0) throw new Error(`git merge-tree failed: ${r.stderr.trim()}`);
-			const message = `pi-crew: merge task ${taskId} of run ${this.runId}`;
-			merged = await git(this.repo, [...this.identity, "commit-tree", tree, "-p", into, "-p", tip, "-m", message]);
+			const subject = `pi-crew: merge task ${taskId} of run ${this.runId}`;
+			const body = `Merges ${branch}: ${await git(this.repo, ["log", "-1", "--format=%s", tip])}`;
+			const message = ["-m", subject, "-m", body];
+			merged = await git(this.repo, [...this.identity, "commit-tree", tree, "-p", into, "-p", tip, ...message]);
 		}
 		// Only if integration is still where it was read: nothing else moves it meanwhile, and a lost race is an error.
 		await git(this.repo, ["update-ref", `refs/heads/${this.integration}`, merged, into]);

@@ -102,9 +102,19 @@ test("an isolated run commits, merges, shows and applies work without running an
 	assert.ok(lstatSync(join(box.repo, "link")).isSymbolicLink());
 	assert.equal(readlinkSync(join(box.repo, "link")), "notes.txt");
 	assert.ok(lstatSync(join(box.repo, "run.sh")).mode & 0o100, "run.sh is executable");
+	// diff computes its patch where no configuration is: the raw bytes, no textconv or diff driver.
+	const diff = await cli(["diff", run.json.runId], box);
+	assert.equal(diff.code, 0, diff.stderr);
+	assert.match(diff.stdout, /^\+LINE1-a$/m);
 	const cleanup = await cli(["cleanup", "--json"], box);
 	assert.equal(cleanup.code, 0, cleanup.stderr);
-	assert.deepEqual(await readdir(marks), [], "nothing ran through apply or cleanup either");
+	// A shared run's snapshots of the checkout hash its files as they are: no filter runs there either.
+	await projectTeam(box, "solo", [{ id: "a", role: "executor" }]);
+	const shared = await runJson(["solo", "go", "--isolation", "shared", "--model", SCRIPTED, "--scenario", script], box);
+	assert.equal(shared.json.status, "succeeded", shared.stderr);
+	const sharedDiff = await cli(["diff", "--stat"], box);
+	assert.match(sharedDiff.stdout, /^M doc\.md +\+1 -0$/m);
+	assert.deepEqual(await readdir(marks), [], "nothing ran through apply, diff, cleanup or snapshots either");
 
 	const calls = (await readFile(join(box.dir, "git-env.log"), "utf8")).split("----\n").filter(Boolean);
 	assert.ok(calls.length > 10, "pi-crew's git went through the wrapper");

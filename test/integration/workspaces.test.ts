@@ -17,25 +17,13 @@ import {
 	projectTeam,
 	type RunJson,
 	runJson,
-	type Sandbox,
 	SCRIPTED,
 	sandbox,
 	startCli,
 	waitFor,
 	waitForRunLog,
 } from "../support/index.js";
-
-/** A scenario where each named task writes `file` with `text` through its bash tool, then answers. */
-async function writers(box: Sandbox, writes: Record<string, [string, string]>): Promise<string> {
-	const steps = Object.entries(writes).map(
-		([task, [file, text]]) =>
-			`"task:${task}":\n  - tool: bash\n    args: { command: "printf '${text}' > ${file} && ls" }\n  - say: "${task} wrote ${file}: {result}"`,
-	);
-	return box.write(
-		"../scenario.yaml",
-		[...steps, 'default:\n  - tool: bash\n    args: { command: ls }\n  - say: "{result}"'].join("\n"),
-	);
-}
+import { writers } from "../support/workspace.js";
 
 test("two parallel writers in worktrees both land in the integration branch; the checkout is untouched until apply", async () => {
 	const box = await gitBox();

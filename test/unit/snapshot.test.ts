@@ -29,7 +29,7 @@ test("a commit takes odd file names byte for byte, never blocks on a FIFO, never
 	await rm(join(repo, "sub"), { recursive: true });
 	await symlink(outside, join(repo, "sub"));
 
-	const tip = await commitWorktree(repo, "work", []);
+	const { commit: tip } = await commitWorktree(repo, "work", []);
 	const listed = execFileSync("git", ["ls-tree", "-r", "-z", tip], { cwd: repo });
 	const entries = listed.toString("latin1").split("\0").filter(Boolean);
 	assert.deepEqual(
