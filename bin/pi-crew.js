@@ -1,9 +1,21 @@
 #!/usr/bin/env node
-// The compiled CLI (`npm install` builds dist/ through the prepare script).
+// The compiled CLI (dist/ ships in the package; in a clone, `npm install` builds it through the prepare script).
 const [major, minor] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
+	// The exact command again, on a Node 22 that npx fetches: control characters shown as "?", shell-quoted.
+	const quote = (arg) =>
+		/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/[\p{Cc}]/gu, "?").replace(/'/g, "'\\''")}'`;
+	const script = process.argv[1] ?? "";
+	const self = /[\\/]pi-crew$/.test(script) ? "pi-crew" : `node ${quote(script)}`;
+	const again = [self, ...process.argv.slice(2).map(quote)].join(" ");
 	process.stderr.write(
-		`pi-crew: needs Node 22.19 or later, as pi 1.x does (this is ${process.version}); inside a clone, npm run uses the Node 22 it installs\n`,
+		[
+			`pi-crew: needs Node 22.19 or later, as pi 1.x does; this is Node ${process.version}. Either:`,
+			`  - run it on a Node 22 that npm fetches, nothing to install: npx -y -p node@22 ${again}`,
+			"  - or install Node 22 (nvm install 22, or a package from https://nodejs.org) and run pi-crew again",
+			"In a clone of pi-crew, `npm run demo` and `npm test` already use the Node 22 that `npm install` brings.",
+			"",
+		].join("\n"),
 	);
 	process.exit(2);
 }

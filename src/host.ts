@@ -1,8 +1,12 @@
 /**
- * The one module that names the host's packages (`@earendil-works/pi-*` 1.x). It has no value imports: pi's modules
+ * The one module that names the host's packages (`@earendil-works/pi-*` 1.x). It imports no value from pi: pi's modules
  * load only through the functions below, so any module may import this one without paying for pi (inside pi they
- * are the host's own, already loaded).
+ * are the host's own, already loaded: see `shareHostModules`).
  */
+import { realpathSync, statSync } from "node:fs";
+import { registerHooks } from "node:module";
+import { pathToFileURL } from "node:url";
+
 export type {
 	Api,
 	AssistantMessage,
@@ -42,4 +46,31 @@ export function loadAiCompat() {
  */
 export function loadTui() {
 	return import("@earendil-works/pi-tui");
+}
+
+/** The packages pi shares with its extensions (pi's docs/extensions.md, "Available Imports"), and their subpaths. */
+const SHARED_WITH_EXTENSIONS = /^(?:@earendil-works\/pi-(?:ai|agent-core|coding-agent|tui)|typebox)(?:\/|$)/;
+const HOOKED = Symbol.for("pi-crew.shareHostModules");
+
+/**
+ * Inside pi, from an extension entry: our modules' imports of the packages pi shares resolve to pi's own copies. pi
+ * maps those imports only in the files its loader reads; our lazy `import()`s are Node's own, which look in the
+ * node_modules around pi-crew: empty when pi installed the package (it installs no peers), a second copy of pi beside
+ * a global install. Nothing to do in a compiled pi (no entry script): it loads extensions another way.
+ */
+export function shareHostModules(): void {
+	const entry = process.argv[1];
+	const global = globalThis as { [HOOKED]?: true };
+	if (!entry || global[HOOKED] || !statSync(entry, { throwIfNoEntry: false })?.isFile()) return;
+	global[HOOKED] = true;
+	const host = pathToFileURL(realpathSync(entry)).href;
+	const own = new URL("..", import.meta.url).href;
+	const ours = (parent: string | undefined) =>
+		parent?.startsWith(own) === true && !parent.slice(own.length).startsWith("node_modules/");
+	registerHooks({
+		resolve: (specifier, context, next) =>
+			SHARED_WITH_EXTENSIONS.test(specifier) && ours(context.parentURL)
+				? next(specifier, { ...context, parentURL: host })
+				: next(specifier, context),
+	});
 }

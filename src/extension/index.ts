@@ -7,7 +7,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crewHome } from "../config/home.js";
 import { recordSessionTrust } from "../config/trust.js";
-import type { ExtensionAPI } from "../host.js";
+import { type ExtensionAPI, shareHostModules } from "../host.js";
 import { holderLiveness, readLease } from "../store/lease.js";
 import { setReporter, stopBackground } from "../util/background.js";
 import { findRepo } from "../util/repo.js";
@@ -35,6 +35,8 @@ function hasRuns(cwd: string): boolean {
 }
 
 export default function piCrew(pi: ExtensionAPI): void {
+	// Before anything loads lazily: our imports of pi's packages get the session's own (as pi's loader maps them).
+	shareHostModules();
 	// Workers run this session's own pi (same node, entry and version), and so do background runs started from it.
 	recordHostPi();
 	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.

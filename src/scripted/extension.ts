@@ -11,6 +11,7 @@ import {
 	loadAi,
 	type Model,
 	type Provider,
+	shareHostModules,
 	type TranscriptContext,
 } from "../host.js";
 import { parseGoal, parseIdentity } from "../util/identity.js";
@@ -38,6 +39,7 @@ const MODELS = SCRIPTED_MODEL_IDS.map((id) => ({
 }));
 
 export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
+	shareHostModules(); // pi-ai: the pi that loads this file's own
 	const file = process.env.PI_CREW_SCENARIO;
 	pi.registerProvider(await scriptedProvider(file ? await loadScenario(file) : undefined));
 }

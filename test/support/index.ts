@@ -423,8 +423,17 @@ export async function handWrittenLog(
 	return dir;
 }
 
-/** A real interactive pi (pi-crew and the scripted model loaded) in a tmux session of its own, killed after the test. */
-export async function tmuxPi(t: TestContext, box: Sandbox, size = { x: 140, y: 40 }, model = SCRIPTED) {
+/**
+ * A real interactive pi (pi-crew and the scripted model loaded, or what `piArgs` loads) in a tmux session of its own,
+ * on `model`, killed after the test.
+ */
+export async function tmuxPi(
+	t: TestContext,
+	box: Sandbox,
+	size = { x: 140, y: 40 },
+	model = SCRIPTED,
+	piArgs = ["-ne", "-e", join(ROOT, "dist/extension/index.js"), "-e", join(ROOT, "dist/scripted/extension.js")],
+) {
 	const session = `pi-crew-test-${process.pid}-${++tmuxSessions}`;
 	const pi = join(ROOT, "node_modules", ".bin", "pi");
 	const env = Object.entries({
@@ -438,7 +447,7 @@ export async function tmuxPi(t: TestContext, box: Sandbox, size = { x: 140, y: 4
 	})
 		.map(([k, v]) => `${k}=${v}`)
 		.join(" ");
-	const command = `cd ${box.repo} && env ${env} ${pi} --no-session -ne -e ${join(ROOT, "dist/extension/index.js")} -e ${join(ROOT, "dist/scripted/extension.js")} --model ${model}`;
+	const command = `cd ${box.repo} && env ${env} ${pi} --no-session ${piArgs.join(" ")} --model ${model}`;
 	execFileSync("tmux", ["new-session", "-d", "-s", session, "-x", String(size.x), "-y", String(size.y), command]);
 	t.after(() => execFileSync("tmux", ["kill-session", "-t", session]));
 	const screen = () => execFileSync("tmux", ["capture-pane", "-p", "-t", session]).toString();
