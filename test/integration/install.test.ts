@@ -83,7 +83,10 @@ test("the packed package installs into a fresh prefix, runs a scripted team, and
 	assert.match(await readFile(join(box.repo, "src", "stats.js"), "utf8"), /sum\(values\) \/ values\.length/);
 
 	const piInstalled = join(env.PI_CODING_AGENT_DIR ?? "", "npm", "node_modules", "pi-crew");
-	const fromSettings = await tmuxPi(t, box, undefined, undefined, ["-e", join(piInstalled, "dist/scripted/extension.js")]);
+	const fromSettings = await tmuxPi(t, box, undefined, undefined, [
+		"-e",
+		join(piInstalled, "dist/scripted/extension.js"),
+	]);
 	// pi names an npm package's extension by its source, and adds the entry's path unless it is the package's index.
 	const list = await fromSettings.until("the extension list", (s) => /\[Extensions\]\n.*\n/.test(s));
 	assert.deepEqual(extensionsIn(list), ["extension.js", `pi-crew@file:${tarball}`].sort(), list);
