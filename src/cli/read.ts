@@ -1,8 +1,9 @@
 /** CLI commands that show one task's work as pi's viewers do: its result, its transcript. */
 import * as api from "../api/index.js";
 import { resultSource, transcriptSource } from "../view/viewer.js";
-import { out, type Values } from "./main.js";
+import { out } from "./main.js";
 import { print } from "./print.js";
+import type { Values } from "./usage.js";
 
 /**
  * `result|transcript [runId] [taskId]`: both named; or one word, a run if it names one, else a task of the latest run;

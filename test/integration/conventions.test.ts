@@ -1,0 +1,62 @@
+/** CLI conventions as a newcomer meets them: per-command help, did-you-mean, prune's missing age. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { cli, sandbox } from "../support/index.js";
+
+test("--help per command: `run --help` and `help run` show run's forms and options only", async () => {
+	const box = await sandbox();
+	const viaFlag = await cli(["run", "--help"], box);
+	const viaHelp = await cli(["help", "run"], box);
+	assert.equal(viaFlag.code, 0, viaFlag.stderr);
+	assert.equal(viaHelp.code, 0, viaHelp.stderr);
+	assert.equal(viaFlag.stdout, viaHelp.stdout);
+	assert.match(viaFlag.stdout, /^ {2}pi-crew run <team> "<goal>"/);
+	assert.match(viaFlag.stdout, /\n {2}--model provider\/id +the model of every worker\n/);
+	assert.match(viaFlag.stdout, /\n {2}--max-wall SECONDS +/);
+	assert.doesNotMatch(viaFlag.stdout, /--older-than|--follow|pi-crew status/, "only run's options");
+	const prune = await cli(["prune", "-h"], box);
+	assert.equal(prune.code, 0);
+	assert.match(prune.stdout, /--older-than AGE +30m, 12h, 7d, 2w/);
+	assert.doesNotMatch(prune.stdout, /--model/);
+	const whole = await cli(["--help"], box);
+	assert.equal(whole.code, 0);
+	assert.match(whole.stdout, /pi-crew status \[runId\] --follow/);
+	assert.match(whole.stdout, /pi-crew <command> --help/);
+});
+
+test("did you mean: a misspelt command or option is one line naming the closest, exit 2", async () => {
+	const box = await sandbox();
+	const cases: [string[], string][] = [
+		[["statsu"], 'pi-crew: unknown command "statsu"; did you mean status? (pi-crew --help lists them)\n'],
+		[["help", "statsu"], 'pi-crew: unknown command "statsu"; did you mean status? (pi-crew --help lists them)\n'],
+		[
+			["run", "fast-fix", "goal", "--modle", "x"],
+			"pi-crew: unknown option --modle for run; did you mean --model? (pi-crew run --help lists its options)\n",
+		],
+		[
+			["prune", "--older-then", "7d"],
+			"pi-crew: unknown option --older-then for prune; did you mean --older-than? (pi-crew prune --help lists its options)\n",
+		],
+		[
+			["status", "--older-than", "7d"],
+			"pi-crew: status does not take --older-than (pi-crew status --help lists its options)\n",
+		],
+		[["list", "--follow"], "pi-crew: list does not take --follow (pi-crew list --help lists its options)\n"],
+	];
+	for (const [args, message] of cases) {
+		const res = await cli(args, box);
+		assert.equal(res.code, 2, args.join(" "));
+		assert.equal(res.stderr, message, args.join(" "));
+		assert.equal(res.stdout, "", "not the whole help");
+	}
+});
+
+test("prune without --older-than says what to pass, with an example, exit 2", async () => {
+	const box = await sandbox();
+	const res = await cli(["prune"], box);
+	assert.equal(res.code, 2);
+	assert.match(
+		res.stderr,
+		/prune needs --older-than AGE: .*\(30m, 12h, 7d, 2w; 0d: any age\); e\.g\. pi-crew prune --older-than 7d --dry-run/,
+	);
+});
