@@ -1,5 +1,7 @@
 /** CLI conventions as a newcomer meets them: per-command help, did-you-mean, prune's missing age. */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
 import { cli, sandbox } from "../support/index.js";
 
@@ -59,4 +61,24 @@ test("prune without --older-than says what to pass, with an example, exit 2", as
 		res.stderr,
 		/prune needs --older-than AGE: .*\(30m, 12h, 7d, 2w; 0d: any age\); e\.g\. pi-crew prune --older-than 7d --dry-run/,
 	);
+});
+
+test("pi-crew's home follows PI_CODING_AGENT_DIR: config, user agents and the owner key under its crew/", async () => {
+	const box = await sandbox();
+	// As a user who moved pi's agent dir and never heard of PI_CREW_HOME.
+	delete box.env.PI_CREW_HOME;
+	const home = join(box.dir, "pi-agent", "crew");
+	await box.write("../pi-agent/crew/config.yaml", "concurrency: 3\n");
+	await box.write("../pi-agent/crew/agents/helper.md", "---\nname: helper\ndescription: mine\n---\nHelp.\n");
+	const config = await cli(["config", "--json"], box);
+	assert.equal(config.code, 0, config.stderr);
+	const effective = JSON.parse(config.stdout) as { file: string; concurrency: number };
+	assert.equal(effective.file, join(home, "config.yaml"));
+	assert.equal(effective.concurrency, 3);
+	const agents = JSON.parse((await cli(["agents", "--json"], box)).stdout) as { name: string; scope: string }[];
+	assert.equal(agents.find((a) => a.name === "helper")?.scope, "user");
+	const run = await cli(["run", "fast-fix", "goal", "--runtime", "scaffold", "--json"], box);
+	assert.equal(run.code, 0, run.stderr);
+	assert.ok(existsSync(join(home, "owner.key")), "the key that marks runs as yours");
+	assert.ok(!existsSync(join(box.dir, "home", ".pi")), "nothing under ~/.pi");
 });
