@@ -9,7 +9,7 @@ import { CrewError } from "../util/errors.js";
 import { inertLine } from "../util/inert.js";
 import { progressLine, renderConfig, renderPlan, renderRun } from "../view/render.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
-import { print, warn } from "./print.js";
+import { outliveReaders, print, warn } from "./print.js";
 import { type CommandName, help, isCommand, parseCommandLine, unknownCommand, type Values } from "./usage.js";
 
 export function out(value: unknown): void {
@@ -412,6 +412,7 @@ async function doctor(_: string[], v: Values): Promise<number> {
 }
 
 export async function cli(argv: string[]): Promise<void> {
+	outliveReaders();
 	let code: number;
 	try {
 		code = await main(argv);

@@ -1,9 +1,10 @@
 /** CLI conventions as a newcomer meets them: per-command help, did-you-mean, prune's missing age. */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, sandbox } from "../support/index.js";
+import { CLI, cli, SCRIPTED, sandbox } from "../support/index.js";
 
 test("--help per command: `run --help` and `help run` show run's forms and options only", async () => {
 	const box = await sandbox();
@@ -81,4 +82,28 @@ test("pi-crew's home follows PI_CODING_AGENT_DIR: config, user agents and the ow
 	assert.equal(run.code, 0, run.stderr);
 	assert.ok(existsSync(join(home, "owner.key")), "the key that marks runs as yours");
 	assert.ok(!existsSync(join(box.dir, "home", ".pi")), "nothing under ~/.pi");
+});
+
+test("a reader that goes away never stops the run: `pi-crew run … 2>&1 | head -c 1` runs to its end", async () => {
+	const box = await sandbox();
+	// The shell waits for the whole pipeline: once it ends, pi-crew has ended too, after head closed the pipe.
+	const shell = spawn(
+		"sh",
+		["-c", '"$0" "$@" 2>&1 | head -c 1', process.execPath, CLI, "run", "fast-fix", "fix it", "--model", SCRIPTED],
+		{ cwd: box.repo, env: box.env, stdio: ["ignore", "pipe", "inherit"] },
+	);
+	let seen = "";
+	shell.stdout.on("data", (d) => {
+		seen += d;
+	});
+	await new Promise((resolve) => shell.on("close", resolve));
+	assert.equal(seen.length, 1, "head took one byte and left");
+	const status = await cli(["status", "--json"], box);
+	assert.equal(status.code, 0, status.stderr);
+	const run = JSON.parse(status.stdout) as { status: string; tasks: { status: string }[] };
+	assert.equal(run.status, "succeeded");
+	assert.deepEqual(
+		run.tasks.map((t) => t.status),
+		["succeeded", "succeeded", "succeeded"],
+	);
 });
