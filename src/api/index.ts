@@ -226,8 +226,11 @@ export async function coordinateHere(
 	const engine = await import("../engine/coordinator.js");
 	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
 	const observer = await (await import("../observability/telemetry.js")).observeRuns(repo, config.values.metrics);
+	// The user's config only (a repository's cannot set it): run ends and dead letters to a program or a webhook.
+	const notifier = new (await import("../observability/notify.js")).Notifier(config.values.notify, repo);
 	const onEvent: OnEvent = (event, state) => {
 		observer.observe(event, state);
+		notifier.observe(event, state);
 		io.onEvent?.(event, state);
 	};
 	// Opted in by the user's config only: never the run this coordinator is about to take.
@@ -264,7 +267,7 @@ export async function coordinateHere(
 		});
 		return endedView(result);
 	} finally {
-		await observer.end();
+		await Promise.all([observer.end(), notifier.end()]);
 	}
 }
 
@@ -512,6 +515,7 @@ export async function effectiveConfig(cwd: string | undefined) {
 		trusted: trust.trusted,
 		trust: trust.why,
 		...values,
+		...(values.notify?.webhook ? { notify: { ...values.notify, webhook: redactUrl(values.notify.webhook) } } : {}),
 		metrics: {
 			...values.metrics,
 			...(otlp

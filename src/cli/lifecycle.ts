@@ -2,8 +2,9 @@
 import * as api from "../api/index.js";
 import * as lifecycle from "../api/lifecycle.js";
 import { inertLine } from "../util/inert.js";
-import { foreground, out, report, type Values } from "./main.js";
+import { foreground, out, report } from "./main.js";
 import { print, warn } from "./print.js";
+import type { Values } from "./usage.js";
 
 export async function lifecycleCommand(command: string, args: string[], v: Values): Promise<number> {
 	switch (command) {

@@ -3,111 +3,14 @@
  * stdout. Exit codes: 0 run succeeded, 1 run failed or cancelled, 2 bad usage or invalid resources.
  */
 import { statSync } from "node:fs";
-import { parseArgs } from "node:util";
 import * as api from "../api/index.js";
 import { stopBackground } from "../util/background.js";
 import { CrewError } from "../util/errors.js";
 import { inertLine } from "../util/inert.js";
 import { progressLine, renderConfig, renderPlan, renderRun } from "../view/render.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
-import { print, warn } from "./print.js";
-
-const USAGE = `pi-crew: run teams of pi agents on a repository
-
-Usage:
-  pi-crew run <team> "<goal>" [--workflow W] [--runtime child|inprocess|auto|scaffold] [--model M] [--scenario FILE]
-                               [--concurrency N] [--timeout SECONDS] [--retry] [--background]
-                               [--max-tokens N] [--max-tasks N] [--max-wall SECONDS] [--json] [--cwd DIR]
-                               [--isolation worktree|shared] [--apply]
-  pi-crew apply [runId]                fast-forward the checkout to an isolated run's integration branch
-  pi-crew import --from pi-crew|claude DIR [--user] [--dry-run] [--force]   convert another format's agents, teams
-                                       and workflows into .crew/ (or your resources), with a report per file
-  pi-crew export-agents --format claude|codex|cursor [--out DIR] [--force] [agent...]   our agents in another
-                                       tool's format (an existing file is replaced only with --force)
-  pi-crew cancel <runId>               stop a run (foreground or background) from any process
-  pi-crew resume <runId> [--background]   continue an interrupted or cancelled run
-  pi-crew deadletter [runId] [--json]  tasks given up on (retries exhausted, heartbeat dead)
-  pi-crew deadletter requeue <runId> [taskId...] [--background]   run them again
-  pi-crew deadletter add <runId> <taskId>   put a failed task on the queue by hand
-  pi-crew status [runId] [--json]      a run's task tree (default: the latest run)
-  pi-crew status [runId] --follow      print its progress until it ends (exit code as for run)
-  pi-crew status [runId] --watch       its live board, redrawn in place until it ends (a pipe: progress lines)
-  pi-crew list [--json]                runs in this repository
-  pi-crew events [runId] [--json]      a run's event log (default: the latest run)
-  pi-crew summary [runId]              a run's summary (each task's status and answer; default: the latest run)
-  pi-crew result [runId] [taskId]      a task's result (default: the latest run's last task to succeed)
-  pi-crew transcript [runId] [taskId]  a task's transcript: prompt, model text, tool calls and results
-  pi-crew diff [runId] [taskId] [--stat] [--json]   what a run (default: the latest) or a task changed, as a
-                                       unified diff, isolated or not
-  pi-crew export <runId> [--out FILE]  a run as a portable bundle (.tar.gz, secrets redacted; default
-                                       .crew/exports/<runId>.tar.gz)
-  pi-crew import FILE                  restore a bundle as a foreign, read-only run (never resumed here)
-  pi-crew prune --older-than 7d [--status succeeded,failed,cancelled,interrupted] [--dry-run]
-                                       remove your ended runs of this repository older than that (never a live one)
-  pi-crew forget <runId> [--dry-run]   remove one of your runs (not a live one)
-  pi-crew cleanup [--dry-run]          remove stale temp files pi-crew left behind in .crew/, the worktrees and
-                                       task branches of ended isolated runs whose work is merged, and their
-                                       integration branches once applied
-  pi-crew init                         scaffold .crew/ with an example agent, team and workflow
-  pi-crew trust [yes|no]               show or save pi's trust decision for this repository (as /trust in pi)
-  pi-crew plan <team> [--workflow W]   the task graph a run would execute (nothing runs)
-  pi-crew recommend "<goal>"           which team fits a goal, and why
-  pi-crew validate [--json]            check agents, teams and workflows; every problem with file and line
-  pi-crew agents|teams|workflows [--json]
-  pi-crew config [--json]              every effective setting and where it came from (default, your config,
-                                       what this repository's .crew/config.yaml tightens), and what it ignores
-  pi-crew doctor [--json]              pi, config, resources, interrupted or unreadable runs, search tools
-  pi-crew doctor --export FILE         a diagnostic report (schemaVersion 2, secrets redacted) to attach to a bug
-  pi-crew metrics [runId] [--json|--prometheus] [--filter 'crew.task.*']   metrics replayed from the run logs
-  pi-crew metrics --serve [--port N]   serve GET /metrics for Prometheus (loopback; see docs/observability.md)
-  pi-crew demo                         fix a failing test in a sample repo with the offline scripted model
-
-  pi-crew --version                    which pi-crew this is
-
-Exit codes: 0 success, 1 run failed or cancelled, 2 bad usage or invalid resources.
-Docs: README.md, docs/lifecycle.md, docs/scripted-model.md, docs/observability.md`;
-
-const OPTIONS = {
-	workflow: { type: "string" },
-	isolation: { type: "string" },
-	apply: { type: "boolean" },
-	from: { type: "string" },
-	user: { type: "boolean" },
-	force: { type: "boolean" },
-	format: { type: "string" },
-	runtime: { type: "string" },
-	model: { type: "string" },
-	scenario: { type: "string" },
-	concurrency: { type: "string" },
-	timeout: { type: "string" },
-	json: { type: "boolean" },
-	background: { type: "boolean" },
-	follow: { type: "boolean", short: "f" },
-	watch: { type: "boolean", short: "w" },
-	retry: { type: "boolean" },
-	"max-tokens": { type: "string" },
-	"max-tasks": { type: "string" },
-	"max-wall": { type: "string" },
-	cwd: { type: "string" },
-	prometheus: { type: "boolean" },
-	filter: { type: "string" },
-	serve: { type: "boolean" },
-	port: { type: "string" },
-	export: { type: "string" },
-	out: { type: "string" },
-	"older-than": { type: "string" },
-	status: { type: "string" },
-	"dry-run": { type: "boolean" },
-	stat: { type: "boolean" },
-	help: { type: "boolean", short: "h" },
-	version: { type: "boolean" },
-} as const;
-
-export type Values = ReturnType<typeof parse>["values"];
-
-function parse(argv: string[]) {
-	return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-}
+import { outliveReaders, print, warn } from "./print.js";
+import { type CommandName, help, isCommand, parseCommandLine, unknownCommand, type Values } from "./usage.js";
 
 export function out(value: unknown): void {
 	print(`${JSON.stringify(value, null, 2)}\n`);
@@ -284,21 +187,19 @@ function isDirectory(path: string): boolean {
 }
 
 export async function main(argv: string[]): Promise<number> {
-	const { values: v, positionals } = parse(argv);
-	const [command, ...args] = positionals;
+	const { command, args, values: v } = parseCommandLine(argv);
 	if (v.version) {
 		print(`pi-crew ${await (await import("../api/metrics.js")).packageVersion()}\n`);
 		return 0;
 	}
-	if (v.help || !command || command === "help") {
-		print(`${USAGE}\n`);
+	if (v.help || !command) {
+		print(`${help(command, args)}\n`);
 		return command || v.help ? 0 : 2;
 	}
 	// A directory named on the command line must exist: a typo must not start a run, or write files, elsewhere.
 	if (v.cwd !== undefined && !isDirectory(v.cwd)) throw new api.UsageError(`--cwd ${v.cwd}: no such directory`);
-	const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-	if (!handler) throw new api.UsageError(`unknown command "${command}"\n\n${USAGE}`);
-	return handler(args, v, command);
+	if (!isCommand(command)) throw unknownCommand(command);
+	return COMMAND_HANDLERS[command](args, v, command);
 }
 
 type Command = (args: string[], v: Values, name: string) => Promise<number>;
@@ -306,8 +207,8 @@ const lifecycle: Command = async (args, v, name) => (await import("./lifecycle.j
 const runs: Command = async (args, v, name) => (await import("./runs.js")).runsCommand(name, args, v);
 const read: Command = async (args, v, name) => (await import("./read.js")).readCommand(name, args, v);
 
-/** Every command, one handler each (the usage text above lists them for people). */
-const COMMANDS: Record<string, Command> = {
+/** Every command, one handler each (usage.ts describes them for people). */
+const COMMAND_HANDLERS: Record<CommandName, Command> = {
 	run,
 	status,
 	list,
@@ -340,6 +241,10 @@ const COMMANDS: Record<string, Command> = {
 	doctor,
 	config,
 	demo: async () => (await import("./demo.js")).demo(),
+	help: async (args) => {
+		print(`${help("help", args)}\n`);
+		return 0;
+	},
 };
 
 async function status(args: string[], v: Values): Promise<number> {
@@ -507,6 +412,7 @@ async function doctor(_: string[], v: Values): Promise<number> {
 }
 
 export async function cli(argv: string[]): Promise<void> {
+	outliveReaders();
 	let code: number;
 	try {
 		code = await main(argv);

@@ -1,8 +1,9 @@
 /** `pi-crew metrics`: the repository's (or one run's) metrics as text, JSON or Prometheus exposition, or served. */
 import * as api from "../api/index.js";
 import { renderMetrics } from "../view/render.js";
-import { out, positiveInt, type Values } from "./main.js";
+import { out, positiveInt } from "./main.js";
 import { print, warn } from "./print.js";
+import type { Values } from "./usage.js";
 
 export async function metricsCommand(args: string[], v: Values): Promise<number> {
 	const metrics = await import("../api/metrics.js");

@@ -2,8 +2,9 @@
 import * as api from "../api/index.js";
 import { diffStat, diffTitle } from "../view/diff.js";
 import { findRun, resultSource, transcriptSource } from "../view/viewer.js";
-import { out, type Values } from "./main.js";
+import { out } from "./main.js";
 import { print, warn } from "./print.js";
+import type { Values } from "./usage.js";
 
 /**
  * `result|transcript|diff [runId] [taskId]`: both named; or one word, a run if it names one, else a task of the

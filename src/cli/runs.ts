@@ -1,7 +1,8 @@
 /** CLI commands that move or remove whole runs: export, import, prune, forget, cleanup. */
 import * as api from "../api/index.js";
-import { out, type Values } from "./main.js";
+import { out } from "./main.js";
 import { print, warn } from "./print.js";
+import type { Values } from "./usage.js";
 
 export async function runsCommand(command: string, args: string[], v: Values): Promise<number> {
 	switch (command) {
@@ -58,7 +59,9 @@ async function prune(args: string[], v: Values): Promise<number> {
 	if (args.length > 0) throw new api.UsageError(`prune takes no run ids (to remove one run: pi-crew forget <runId>)`);
 	const { parseAge, parseStatuses, pruneRuns } = await import("../api/prune.js");
 	if (!v["older-than"])
-		throw new api.UsageError("usage: pi-crew prune --older-than 7d [--status succeeded,failed,...] [--dry-run]");
+		throw new api.UsageError(
+			"prune needs --older-than AGE: it removes your ended runs whose last event is older than that (30m, 12h, 7d, 2w; 0d: any age); e.g. pi-crew prune --older-than 7d --dry-run",
+		);
 	const result = await pruneRuns({
 		cwd: v.cwd,
 		olderThanMs: parseAge(v["older-than"]),

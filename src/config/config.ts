@@ -142,6 +142,23 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
+		/**
+		 * Notifications outside pi (docs/notifications.md): each run's end and each dead letter, as one JSON document, from
+		 * the run's coordinator. Only your own config can set them: they run a program and send to a URL.
+		 */
+		notify: Type.Optional(
+			Type.Object(
+				{
+					/** A program and its arguments (no shell), given the event as JSON on stdin. */
+					command: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+					/** A URL the event is POSTed to as JSON. */
+					webhook: Type.Optional(Type.String({ pattern: "^https?://" })),
+					/** How long each delivery may take before it is given up (the program is killed). */
+					timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+				},
+				{ additionalProperties: false },
+			),
+		),
 		/** Metrics (docs/observability.md). Nothing listens or sends unless configured here. */
 		metrics: Type.Optional(
 			Type.Object(
@@ -199,6 +216,7 @@ export const DEFAULTS = {
 		pollMs: 5_000,
 		deadTicks: 3,
 	} satisfies HeartbeatPolicy,
+	notifyTimeoutMs: 10_000,
 	metrics: { sink: true, retentionDays: 7, host: "127.0.0.1", otlpIntervalMs: 15_000, otlpTimeoutMs: 5_000 },
 };
 

@@ -23,9 +23,15 @@ export type SandboxMode = (typeof SANDBOX_MODES)[number];
 export const SANDBOX_NETWORKS = ["open", "none"] as const;
 export type SandboxNetwork = (typeof SANDBOX_NETWORKS)[number];
 
-/** pi's agent dir (settings, auth, models.json, trust): `PI_CODING_AGENT_DIR`, else `~/.pi/agent`, as pi resolves it. */
+/**
+ * pi's agent dir (settings, auth, models.json, trust): `PI_CODING_AGENT_DIR` (a leading `~` is your home), else
+ * `~/.pi/agent`, as pi resolves it.
+ */
 export function piAgentDir(env: NodeJS.ProcessEnv = process.env): string {
-	return env.PI_CODING_AGENT_DIR ?? join(homedir(), ".pi", "agent");
+	const dir = env.PI_CODING_AGENT_DIR;
+	if (!dir) return join(homedir(), ".pi", "agent");
+	if (dir === "~") return homedir();
+	return dir.startsWith("~/") ? join(homedir(), dir.slice(2)) : dir;
 }
 
 /** The stricter of two profiles. */
@@ -47,9 +53,13 @@ export const PI_DEFAULT_TOOLS = ["read", "bash", "edit", "write"] as const;
 export const NOTICE_KINDS = ["runFinished", "deadLetter", "heartbeat", "budget", "rateLimit", "alert"] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
-/** `PI_CREW_HOME`, else `~/.pi/agent/crew`. */
+/**
+ * pi-crew's home (your config and resources, the key that marks runs as yours, isolated runs' worktrees):
+ * `PI_CREW_HOME`, else `crew/` in pi's agent dir, so that a `PI_CODING_AGENT_DIR` moves both, as it moves the trust
+ * decisions pi-crew shares with pi.
+ */
 export function crewHome(env: NodeJS.ProcessEnv = process.env): string {
-	return env.PI_CREW_HOME ? resolve(env.PI_CREW_HOME) : join(homedir(), ".pi", "agent", "crew");
+	return resolve(env.PI_CREW_HOME ? env.PI_CREW_HOME : join(piAgentDir(env), "crew"));
 }
 
 /** Where a setting came from, for people: `default`, `user <file>:<line>`, `project <file>:<line>`. */

@@ -74,6 +74,8 @@ export interface EffectiveConfig {
 	tools: { deny: string[] };
 	/** Variables workers get besides the essentials and their model's credentials (the user's config only). */
 	env: { allow: string[] };
+	/** Notifications outside pi (the user's config only; off unless set). */
+	notify?: NonNullable<CrewConfig["notify"]> & { timeoutMs: number };
 	/** Automatic pruning when a coordinator starts (the user's config only; off unless set). */
 	prune?: NonNullable<CrewConfig["prune"]>;
 	metrics: {
@@ -116,6 +118,7 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		budget: { ...config.budget },
 		tools: { deny: [...(config.tools?.deny ?? [])] },
 		env: { allow: [...(config.env?.allow ?? [])] },
+		...(config.notify ? { notify: { timeoutMs: DEFAULTS.notifyTimeoutMs, ...config.notify } } : {}),
 		...(config.prune ? { prune: { ...config.prune } } : {}),
 		metrics: {
 			sink: metrics?.sink ?? DEFAULTS.metrics.sink,

@@ -27,10 +27,10 @@ test("bad input exits 2 with an actionable message", async () => {
 			/--runtime must be one of child, inprocess, auto, scaffold, got "docker"/,
 		],
 		[["run", "default", "   "], /the goal is empty/],
-		[["run", "default", "goal", "--bogus"], /Unknown option '--bogus'/],
+		[["run", "default", "goal", "--bogus"], /unknown option --bogus for run \(pi-crew run --help lists its options\)/],
 		[["resume", "nope"], /no run nope/],
 		[["deadletter", "nope"], /no run nope/],
-		[["frobnicate"], /unknown command "frobnicate"/],
+		[["frobnicate"], /^pi-crew: unknown command "frobnicate" \(pi-crew --help lists them\)\n$/],
 	];
 	for (const [args, message] of cases) {
 		const res = await cli(args, box);
