@@ -221,7 +221,10 @@ export function metricLines(run: RunProjection, width: number, now: number): Lin
 	for (const t of state.tasks.values()) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
 	lines.push({ text: `  now: ${[...counts].map(([s, n]) => `${n} ${s}`).join(" · ")}`, tone: "muted" });
 	lines.push(heading("durations", width));
-	lines.push({ text: "  quantiles estimated from the histogram buckets, as /metrics reports them", tone: "muted" });
+	lines.push({
+		text: "  quantiles as /metrics reports them: exact up to 1000 values, estimated in range beyond",
+		tone: "muted",
+	});
 	const histograms: [string, string, string][] = [
 		["crew.task.duration_ms", "task", "role"],
 		["crew.run.duration_ms", "run", "team"],
