@@ -1,10 +1,6 @@
 /** `summary.md` of a run, rendered from its folded state. */
 import type { RunState, TaskState } from "../store/events.js";
-
-export function durationMs(task: { startedAt?: string; endedAt?: string }): number | undefined {
-	if (!task.startedAt || !task.endedAt) return undefined;
-	return Date.parse(task.endedAt) - Date.parse(task.startedAt);
-}
+import { runningMs } from "../store/fold.js";
 
 export function formatDuration(ms: number | undefined): string {
 	if (ms === undefined) return "-";
@@ -26,9 +22,9 @@ function budgetLine(state: RunState): string {
 	return `; budget: ${parts.join(", ")}`;
 }
 
-function row(t: TaskState): string {
+function row(t: TaskState, state: RunState): string {
 	const outcome = t.reason ? t.reason.replace(/\|/g, "\\|").replace(/\n/g, " ") : (t.resultPath ?? "");
-	return `| ${t.id} | ${t.role} (${t.agent}) | ${t.status} | ${t.attempts.length} | ${formatDuration(durationMs(t))} | ${formatTokens(t.usage.total)} | ${outcome} |`;
+	return `| ${t.id} | ${t.role} (${t.agent}) | ${t.status} | ${t.attempts.length} | ${formatDuration(runningMs(t.attempts, Date.parse(state.lastAt)))} | ${formatTokens(t.usage.total)} | ${outcome} |`;
 }
 
 export function renderSummary(state: RunState, status: string, reason?: string): string {
@@ -44,7 +40,7 @@ export function renderSummary(state: RunState, status: string, reason?: string):
 		"",
 		"| task | role (agent) | status | attempts | time | tokens | result or reason |",
 		"|---|---|---|---|---|---|---|",
-		...tasks.map(row),
+		...tasks.map((t) => row(t, state)),
 		"",
 	]
 		.filter((l, i, all) => l !== "" || all[i - 1] !== "")

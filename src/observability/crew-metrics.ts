@@ -5,10 +5,12 @@
  * (and a log a repository shipped cannot smuggle anything else in: the registry takes short strings only).
  *
  * Counters count endings: a run or task that is resumed or requeued and ends again counts again, with its new status.
- * Durations and retries are per life: from the first start after the run or task was (re)opened to its end. The
+ * Durations and retries are per life: since the run or task was (re)opened (a task's duration is its attempts' running
+ * time, the waits between them not counted; a run's from its start or resume to its end). The
  * gauges read live runs only (a replay drops runs whose coordinator is not known to be alive).
  */
 import { type CrewEvent, type RunState, TERMINAL_RUN, type Usage } from "../store/events.js";
+import { runningMs } from "../store/fold.js";
 import { MetricRegistry } from "./metrics.js";
 
 const TOKEN_KINDS: [keyof Usage, string][] = [
@@ -62,7 +64,7 @@ export class CrewMetrics {
 		});
 		this.taskDuration = r.histogram(
 			"crew.task.duration_ms",
-			"Task duration: from its first start (since it was last opened) to its end, retries included",
+			"Task duration: its attempts' running time since it was last opened (retries included, the waits between them not)",
 			{ labels: ["role"] },
 		);
 		this.retries = r.histogram("crew.task.retry_count", "Attempts after the first, per task ending that ran", {
@@ -141,7 +143,8 @@ export class CrewMetrics {
 				this.taskCount.inc({ status: task.status, role }, 1, at);
 				lives.delete(e.taskId);
 				if (!life) break; // never ran (skipped, or cancelled while pending)
-				this.taskDuration.observe({ role }, ts - life.startedAt, at);
+				const attempts = task.attempts.filter((a) => Date.parse(a.startedAt) >= life.startedAt);
+				this.taskDuration.observe({ role }, runningMs(attempts, ts) ?? 0, at);
 				this.retries.observe({ role }, life.attempts - 1, at);
 				break;
 			}

@@ -360,6 +360,8 @@ export interface RunState {
 	tasks: Map<string, TaskState>;
 	usage: Usage;
 	lastSeq: number;
+	/** When the latest event was written: the last sign of life of a coordinator that is gone. */
+	lastAt: string;
 	/** Events the fold refused (illegal transitions, unknown tasks); kept so they are reported, never applied. */
 	anomalies: string[];
 	/** Whether the fold refused the latest event (it changed nothing). */

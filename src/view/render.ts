@@ -2,13 +2,14 @@
 import type { effectiveConfig } from "../api/index.js";
 import type { MetricSnapshot } from "../api/metrics.js";
 import { formatSource } from "../config/home.js";
-import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
+import { formatDuration, formatTokens } from "../engine/summary.js";
 import type { BoundSetting, CrewEvent, RunState, TaskState } from "../store/events.js";
+import { runningMs } from "../store/fold.js";
 import { type RunView, shownStatus, untrustedReason } from "../store/run-store.js";
 import { inertLine } from "../util/inert.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";
-import { MARK, shortDuration } from "./board.js";
+import { MARK, shortDuration, taskTime } from "./board.js";
 
 /** One progress line per meaningful event (tool ends and usage are folded into the task's end line). */
 export function progressLine(e: CrewEvent, state: RunState): string | undefined {
@@ -24,7 +25,7 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 				? `${time}   ${e.taskId}: ${inertLine(e.data.tool)} ${inertLine(e.data.summary ?? "")}`.trimEnd()
 				: undefined;
 		case "task.succeeded":
-			return `${time} ✓ ${e.taskId} succeeded in ${formatDuration(task && durationMs(task))}, ${formatTokens(task?.usage.total ?? 0)} tokens`;
+			return `${time} ✓ ${e.taskId} succeeded in ${formatDuration(task && runningMs(task.attempts, Date.parse(e.ts)))}, ${formatTokens(task?.usage.total ?? 0)} tokens`;
 		case "task.failed":
 		case "task.skipped":
 		case "task.cancelled":
@@ -127,7 +128,7 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
 		const status = t.conflict ? "needs-attention" : t.status;
 		lines.push(
-			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
+			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
 		if (t.conflict)
