@@ -17,7 +17,7 @@ const USAGE = `pi-crew: run teams of pi agents on a repository
 Usage:
   pi-crew run <team> "<goal>" [--workflow W] [--runtime child|inprocess|auto|scaffold] [--model M] [--scenario FILE]
                                [--concurrency N] [--timeout SECONDS] [--retry] [--background]
-                               [--max-tokens N] [--max-tasks N] [--max-wall SECONDS] [--json] [--cwd DIR]
+                               [--max-tokens N] [--max-cost USD] [--max-tasks N] [--max-wall SECONDS] [--json] [--cwd DIR]
                                [--isolation worktree|shared] [--apply]
   pi-crew apply [runId]                fast-forward the checkout to an isolated run's integration branch
   pi-crew import --from pi-crew|claude DIR [--user] [--dry-run] [--force]   convert another format's agents, teams
@@ -83,6 +83,7 @@ const OPTIONS = {
 	watch: { type: "boolean", short: "w" },
 	retry: { type: "boolean" },
 	"max-tokens": { type: "string" },
+	"max-cost": { type: "string" },
 	"max-tasks": { type: "string" },
 	"max-wall": { type: "string" },
 	cwd: { type: "string" },
@@ -117,6 +118,14 @@ export function positiveInt(name: string, raw: string | undefined, max = Number.
 	const n = Number(raw);
 	if (!Number.isInteger(n) || n < 1 || n > max)
 		throw new api.UsageError(`--${name} must be an integer from 1 to ${max}, got "${raw}"`);
+	return n;
+}
+
+/** `--max-cost`: US dollars, more than 0 (`0.50`, `2`). */
+function dollars(raw: string): number {
+	const n = Number(raw);
+	if (!Number.isFinite(n) || n <= 0 || raw.trim() === "")
+		throw new api.UsageError(`--max-cost must be an amount of US dollars above 0 (e.g. 0.50), got "${raw}"`);
 	return n;
 }
 
@@ -172,6 +181,7 @@ async function run(args: string[], v: Values): Promise<number> {
 	const wall = positiveInt("max-wall", v["max-wall"], MAX_SECONDS);
 	const budget = {
 		...(v["max-tokens"] !== undefined ? { maxTokens: positiveInt("max-tokens", v["max-tokens"]) } : {}),
+		...(v["max-cost"] !== undefined ? { maxCost: dollars(v["max-cost"]) } : {}),
 		...(v["max-tasks"] !== undefined ? { maxTasks: positiveInt("max-tasks", v["max-tasks"]) } : {}),
 		...(wall !== undefined ? { maxWallMs: wall * 1000 } : {}),
 	};

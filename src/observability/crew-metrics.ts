@@ -9,7 +9,7 @@
  * time, the waits between them not counted; a run's from its start or resume to its end). The
  * gauges read live runs only (a replay drops runs whose coordinator is not known to be alive).
  */
-import { type CrewEvent, type RunState, TERMINAL_RUN, type Usage } from "../store/events.js";
+import { type CrewEvent, type RunState, shownUsage, TERMINAL_RUN, type Usage } from "../store/events.js";
 import { runningMs } from "../store/fold.js";
 import { MetricRegistry } from "./metrics.js";
 
@@ -39,6 +39,7 @@ export class CrewMetrics {
 	private readonly taskDuration;
 	private readonly retries;
 	private readonly tokens;
+	private readonly cost;
 	private readonly attempts;
 	private readonly staleness;
 	private readonly deadLetters;
@@ -72,9 +73,17 @@ export class CrewMetrics {
 			unit: "{retry}",
 			buckets: [0, 1, 2, 3, 5, 10],
 		});
-		this.tokens = r.counter("crew.task.tokens_total", "Model tokens used by tasks, by role and kind", {
-			labels: ["role", "kind"],
-			unit: "{token}",
+		this.tokens = r.counter(
+			"crew.task.tokens_total",
+			"Model tokens used by tasks, by role and kind (input: every prompt token; cache_read, cache_write: its cached parts)",
+			{
+				labels: ["role", "kind"],
+				unit: "{token}",
+			},
+		);
+		this.cost = r.counter("crew.cost.usd", "What tasks cost, by role, as pi's usage reports it (the model's pricing)", {
+			labels: ["role"],
+			unit: "USD",
 		});
 		this.attempts = r.counter(
 			"crew.task.attempt_count",
@@ -128,9 +137,10 @@ export class CrewMetrics {
 			case "task.usage":
 				if (!task) break;
 				for (const [field, kind] of TOKEN_KINDS) {
-					const n = e.data[field];
+					const n = shownUsage(e.data)[field];
 					if (typeof n === "number" && n > 0) this.tokens.inc({ role, kind }, n, at);
 				}
+				if (typeof e.data.cost === "number" && e.data.cost > 0) this.cost.inc({ role }, e.data.cost, at);
 				break;
 			case "task.deadlettered":
 				if (task) this.deadLetters.inc({ reason: e.data.reason }, 1, at);

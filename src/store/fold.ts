@@ -212,7 +212,10 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			task.activity =
 				e.data.phase === "start"
 					? { tool: e.data.tool, ...(e.data.summary ? { summary: e.data.summary } : {}), since: e.ts }
-					: { since: e.ts };
+					: { since: e.ts, ...(e.data.isError ? { failed: failedCall(e.data) } : {}) };
+			break;
+		case "task.model_retry":
+			task.activity = { since: e.ts, ...(e.data.phase === "start" ? { retrying: e.data.attempt ?? 1 } : {}) };
 			break;
 		case "task.usage":
 			addUsage(task.usage, e.data);
@@ -252,6 +255,12 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			break;
 	}
 	return state;
+}
+
+/** `bash npm test (exit 1)`: a failed tool call in a few words. */
+export function failedCall(d: { tool: string; summary?: string; exitCode?: number; error?: string }): string {
+	const why = d.exitCode !== undefined ? `exit ${d.exitCode}` : (d.error ?? "failed");
+	return `${d.tool}${d.summary ? ` ${d.summary}` : ""} (${why})`;
 }
 
 function targetStatus(e: CrewEvent): TaskStatus | undefined {

@@ -4,7 +4,7 @@
  * the widget in pi and `pi-crew status --watch`. Rows carry a tone; each face colours them its own way.
  */
 import stringWidth from "string-width";
-import { formatDuration, formatTokens } from "../engine/summary.js";
+import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
 import type { RunState, RunStatus, TaskState } from "../store/events.js";
 import { runningMs } from "../store/fold.js";
 import type { Integrity } from "../store/log-chain.js";
@@ -101,18 +101,23 @@ export function shortDuration(ms: number | undefined): string {
 }
 
 function money(cost: number | undefined): string {
-	return cost === undefined ? "" : ` · $${cost < 0.01 ? cost.toFixed(4) : cost.toFixed(2)}`;
+	return cost === undefined ? "" : ` · ${formatCost(cost)}`;
 }
 
 /** What a task is doing or why it ended, in a few words. */
 export function taskDetail(t: TaskState, state: RunState, now: number): string {
 	if (t.status === "running") {
 		const a = t.activity;
-		const doing = a?.tool ? `${a.tool}${a.summary ? ` ${a.summary}` : ""}` : "thinking";
+		const doing = a?.tool
+			? `${a.tool}${a.summary ? ` ${a.summary}` : ""}`
+			: a?.retrying
+				? `retrying (${a.retrying})`
+				: "thinking";
 		const since = a ? ` (${shortDuration(elapsed(a.since, undefined, now))})` : "";
+		const failed = a?.failed ? ` · ✗ ${inertLine(a.failed)}` : "";
 		const beat = t.heartbeat && t.heartbeat !== "healthy" ? ` · heartbeat ${t.heartbeat}` : "";
 		const attempt = t.attempt > 1 ? ` · attempt ${t.attempt}` : "";
-		return `${doing}${since}${attempt}${beat}`;
+		return `${doing}${since}${failed}${attempt}${beat}`;
 	}
 	if (t.status === "pending") {
 		const waiting = t.dependsOn.filter((d) => state.tasks.get(d)?.status !== "succeeded");

@@ -4,7 +4,7 @@
  * attempt's transcript when the attempt starts), then kept: frames never read files.
  */
 import { formatTokens } from "../engine/summary.js";
-import type { TaskState } from "../store/events.js";
+import { shownUsage, type TaskState } from "../store/events.js";
 import { readConfined } from "../util/safe-fs.js";
 import { shortDuration, TONE, taskDetail, taskTime } from "./board.js";
 import type { RunProjection } from "./projection.js";
@@ -88,7 +88,7 @@ export class TaskDetail {
 			},
 			...t.attempts.map((a): Line => ({ text: attemptLine(a, now), tone: "muted" })),
 			{
-				text: `usage: ${formatTokens(u.total)} tokens (input ${formatTokens(u.input)}, output ${formatTokens(u.output)}, cache read ${formatTokens(u.cacheRead)}, cache write ${formatTokens(u.cacheWrite)})${u.cost === undefined ? "" : ` · $${u.cost.toFixed(4)}`} · ${t.toolCalls} tool call(s)`,
+				text: `usage: ${formatTokens(u.total)} tokens (input ${formatTokens(shownUsage(u).input)}, output ${formatTokens(u.output)}, cache read ${formatTokens(u.cacheRead)}, cache write ${formatTokens(u.cacheWrite)})${u.cost === undefined ? "" : ` · $${u.cost.toFixed(4)}`} · ${t.toolCalls} tool call(s)`,
 				tone: "text",
 			},
 		];
