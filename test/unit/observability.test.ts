@@ -35,6 +35,7 @@ const CREW_METRICS = [
 	"crew.task.duration_ms",
 	"crew.task.retry_count",
 	"crew.task.tokens_total",
+	"crew.cost.usd",
 	"crew.task.attempt_count",
 	"crew.heartbeat.staleness_ms",
 	"crew.deadletter.count",
@@ -83,7 +84,8 @@ test("replaying a recorded run gives its counts, durations, retries and tokens",
 	});
 	assert.deepEqual(values(snap, "crew.deadletter.count"), { "max-retries": 1 });
 	assert.deepEqual(values(snap, "crew.task.tokens_total"), {
-		"explorer,input": 1224 + 1224 + 1227 + 706,
+		// Every prompt token: pi's uncached input plus the cached parts (this log's older pi counted its prompt twice).
+		"explorer,input": 1224 + 1224 + 1227 + 706 + 539 + (1224 + 1224 + 1227 + 706),
 		"explorer,output": 4 + 2,
 		"explorer,cache_read": 539,
 		"explorer,cache_write": 1224 + 1224 + 1227 + 706,
