@@ -7,7 +7,7 @@ import type { RunResult } from "../engine/coordinator.js";
 import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
-import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
+import { type Budget, type CrewEvent, type RunSettings, type RunState, shownUsage } from "../store/events.js";
 import {
 	CREW_STATE,
 	listRunIds,
@@ -577,7 +577,7 @@ export function runJson(view: RunView) {
 		...(view.integrityProblem ? { integrityProblem: view.integrityProblem } : {}),
 		runDir: view.paths.dir,
 		summary: view.state.summaryPath ? join(view.paths.dir, view.state.summaryPath) : undefined,
-		usage: view.state.usage,
+		usage: shownUsage(view.state.usage),
 		...(view.state.settings.isolation === "worktree"
 			? { integrationBranch: integrationBranch(view.state.runId), baseCommit: view.state.settings.baseCommit }
 			: {}),
@@ -590,6 +590,7 @@ export function runJson(view: RunView) {
 			attempt: t.attempt,
 			attempts: t.attempts,
 			...(t.heartbeat && t.heartbeat !== "healthy" ? { heartbeat: t.heartbeat } : {}),
+			...(t.status === "running" && t.activity?.retrying ? { retrying: t.activity.retrying } : {}),
 			...(t.deadLetter ? { deadLetter: t.deadLetter } : {}),
 			startedAt: t.startedAt,
 			endedAt: t.endedAt,
@@ -597,7 +598,7 @@ export function runJson(view: RunView) {
 			...(t.resultPath ? { result: join(view.paths.dir, t.resultPath) } : {}),
 			...(t.merged ? { merged: t.merged } : {}),
 			...(t.conflict ? { needsAttention: true, conflict: t.conflict } : {}),
-			usage: t.usage,
+			usage: shownUsage(t.usage),
 			toolCalls: t.toolCalls,
 		})),
 		problems: view.problems,

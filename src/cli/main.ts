@@ -27,6 +27,14 @@ export function positiveInt(name: string, raw: string | undefined, max = Number.
 	return n;
 }
 
+/** `--max-cost`: US dollars, more than 0 (`0.50`, `2`). */
+function dollars(raw: string): number {
+	const n = Number(raw);
+	if (!Number.isFinite(n) || n <= 0 || raw.trim() === "")
+		throw new api.UsageError(`--max-cost must be an amount of US dollars above 0 (e.g. 0.50), got "${raw}"`);
+	return n;
+}
+
 /** Ctrl-C / SIGTERM cancel the run (a second one quits without waiting); progress lines go to stderr. */
 export function foreground(): { signal: AbortSignal; onEvent: api.OnEvent } {
 	const controller = new AbortController();
@@ -79,6 +87,7 @@ async function run(args: string[], v: Values): Promise<number> {
 	const wall = positiveInt("max-wall", v["max-wall"], MAX_SECONDS);
 	const budget = {
 		...(v["max-tokens"] !== undefined ? { maxTokens: positiveInt("max-tokens", v["max-tokens"]) } : {}),
+		...(v["max-cost"] !== undefined ? { maxCost: dollars(v["max-cost"]) } : {}),
 		...(v["max-tasks"] !== undefined ? { maxTasks: positiveInt("max-tasks", v["max-tasks"]) } : {}),
 		...(wall !== undefined ? { maxWallMs: wall * 1000 } : {}),
 	};

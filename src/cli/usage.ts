@@ -109,6 +109,7 @@ export const OPTIONS = {
 	timeout: { type: "string", arg: "SECONDS", text: "per task (default 900)", commands: ["run"] },
 	retry: { type: "boolean", text: "retry failed tasks", commands: ["run"] },
 	"max-tokens": { type: "string", arg: "N", text: "the run's token budget", commands: ["run"] },
+	"max-cost": { type: "string", arg: "USD", text: "the run's cost budget in US dollars", commands: ["run"] },
 	"max-tasks": { type: "string", arg: "N", text: "how many tasks the run may start", commands: ["run"] },
 	"max-wall": { type: "string", arg: "SECONDS", text: "the run's wall-clock budget", commands: ["run"] },
 	isolation: {

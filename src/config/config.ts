@@ -68,11 +68,13 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
-		/** Default budget of every run (each can be set per run with --max-tokens, --max-tasks, --max-wall). */
+		/** Default budget of every run (each can be set per run with --max-tokens, --max-cost, --max-tasks, --max-wall). */
 		budget: Type.Optional(
 			Type.Object(
 				{
 					maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+					/** US dollars. */
+					maxCost: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
 					maxTasks: Type.Optional(Type.Integer({ minimum: 1 })),
 					maxWallMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1 })),
 				},

@@ -48,7 +48,7 @@ export const PROJECT_KEYS = [
 	"sandbox",
 	"sandboxNetwork",
 ] as const;
-const BUDGET_KEYS = ["maxTokens", "maxTasks", "maxWallMs"] as const;
+const BUDGET_KEYS = ["maxTokens", "maxCost", "maxTasks", "maxWallMs"] as const;
 
 const ProjectConfigSchema = Type.Object(Object.fromEntries(PROJECT_KEYS.map((k) => [k, ConfigSchema.properties[k]])), {
 	additionalProperties: false,

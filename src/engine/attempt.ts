@@ -375,6 +375,10 @@ async function runAttempt(
 				const { type: _, ...data } = event;
 				record(ctx.log.append("task.tool", data, id));
 			} else if (event.type === "usage") record(ctx.log.append("task.usage", event.usage, id));
+			else if (event.type === "model-retry") {
+				const { type: _, ...data } = event;
+				record(ctx.log.append("task.model_retry", data, id));
+			}
 		});
 	} catch (err) {
 		outcome = failure("spawn_failed", `worker runtime failed: ${(err as Error).message}`);

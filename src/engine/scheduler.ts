@@ -2,7 +2,7 @@
  * The scheduler: starts ready tasks (every dependency succeeded) up to the concurrency cap and within the budget,
  * skips the dependents of tasks that did not succeed, and decides how the run ends.
  */
-import type { FinalRunStatus, TaskState } from "../store/events.js";
+import type { FinalRunStatus, TaskState, Usage } from "../store/events.js";
 import { TERMINAL_TASK } from "../store/events.js";
 import { runTask } from "./attempt.js";
 import type { RunContext } from "./context.js";
@@ -77,9 +77,10 @@ export class Scheduler {
 	}
 
 	/**
-	 * Before a start: would it break the budget (the reason), or is it too early to tell ("wait")? Tokens are reserved
-	 * with an estimate, the mean of the run's finished tasks, for every running task and the one about to start.
-	 * Until a task has finished there is no estimate, so tasks start one at a time.
+	 * Before a start: would it break the budget (the reason), or is it too early to tell ("wait")? Tokens and cost are
+	 * reserved with an estimate, the mean of the run's finished tasks, for every running task and the one about to
+	 * start; a task's reservation settles to what it really used. Until a task has finished there is no estimate, so
+	 * tasks start one at a time.
 	 */
 	private checkBudget(): string | undefined {
 		const budget = this.ctx.settings.budget;
@@ -95,15 +96,40 @@ export class Scheduler {
 			if (elapsed >= budget.maxWallMs)
 				return `budget-exceeded: ${Math.round(elapsed / 1000)}s of ${Math.round(budget.maxWallMs / 1000)}s wall time`;
 		}
-		if (budget.maxTokens !== undefined) {
-			const done = tasks.filter((t) => t.status === "succeeded" || t.status === "failed");
-			const running = tasks.filter((t) => this.running.has(t.id));
-			if (done.length === 0) return running.length > 0 ? "wait" : undefined;
-			const estimate = done.reduce((n, t) => n + t.usage.total, 0) / done.length;
-			const reserved = running.reduce((n, t) => n + Math.max(0, estimate - t.usage.total), 0);
-			if (state.usage.total + reserved + estimate > budget.maxTokens)
-				return `budget-exceeded: ${formatTokens(state.usage.total)} of ${formatTokens(budget.maxTokens)} tokens spent, next task estimated at ${formatTokens(Math.round(estimate))}`;
-		}
+		const tokens = this.reserve(
+			budget.maxTokens,
+			(u) => u.total,
+			(n) => formatTokens(Math.round(n)),
+			" tokens",
+		);
+		return (
+			tokens ??
+			this.reserve(
+				budget.maxCost,
+				(u) => u.cost ?? 0,
+				(n) => `$${n.toFixed(4)}`,
+				"",
+			)
+		);
+	}
+
+	/** One budget on usage (`of`): spent, plus an estimate reserved for each running task and the next, within `max`. */
+	private reserve(
+		max: number | undefined,
+		of: (u: Usage) => number,
+		show: (n: number) => string,
+		unit: string,
+	): string | undefined {
+		if (max === undefined) return undefined;
+		const tasks = this.tasks();
+		const done = tasks.filter((t) => t.status === "succeeded" || t.status === "failed");
+		const running = tasks.filter((t) => this.running.has(t.id));
+		if (done.length === 0) return running.length > 0 ? "wait" : undefined;
+		const estimate = done.reduce((n, t) => n + of(t.usage), 0) / done.length;
+		const reserved = running.reduce((n, t) => n + Math.max(0, estimate - of(t.usage)), 0);
+		const spent = of(this.ctx.state().usage);
+		if (spent + reserved + estimate > max)
+			return `budget-exceeded: ${show(spent)} of ${show(max)}${unit} spent, next task estimated at ${show(estimate)}`;
 		return undefined;
 	}
 

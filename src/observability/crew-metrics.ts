@@ -5,10 +5,12 @@
  * (and a log a repository shipped cannot smuggle anything else in: the registry takes short strings only).
  *
  * Counters count endings: a run or task that is resumed or requeued and ends again counts again, with its new status.
- * Durations and retries are per life: from the first start after the run or task was (re)opened to its end. The
+ * Durations and retries are per life: since the run or task was (re)opened (a task's duration is its attempts' running
+ * time, the waits between them not counted; a run's from its start or resume to its end). The
  * gauges read live runs only (a replay drops runs whose coordinator is not known to be alive).
  */
-import { type CrewEvent, type RunState, TERMINAL_RUN, type Usage } from "../store/events.js";
+import { type CrewEvent, type RunState, shownUsage, TERMINAL_RUN, type Usage } from "../store/events.js";
+import { runningMs } from "../store/fold.js";
 import { MetricRegistry } from "./metrics.js";
 
 const TOKEN_KINDS: [keyof Usage, string][] = [
@@ -37,6 +39,7 @@ export class CrewMetrics {
 	private readonly taskDuration;
 	private readonly retries;
 	private readonly tokens;
+	private readonly cost;
 	private readonly attempts;
 	private readonly staleness;
 	private readonly deadLetters;
@@ -62,7 +65,7 @@ export class CrewMetrics {
 		});
 		this.taskDuration = r.histogram(
 			"crew.task.duration_ms",
-			"Task duration: from its first start (since it was last opened) to its end, retries included",
+			"Task duration: its attempts' running time since it was last opened (retries included, the waits between them not)",
 			{ labels: ["role"] },
 		);
 		this.retries = r.histogram("crew.task.retry_count", "Attempts after the first, per task ending that ran", {
@@ -70,9 +73,17 @@ export class CrewMetrics {
 			unit: "{retry}",
 			buckets: [0, 1, 2, 3, 5, 10],
 		});
-		this.tokens = r.counter("crew.task.tokens_total", "Model tokens used by tasks, by role and kind", {
-			labels: ["role", "kind"],
-			unit: "{token}",
+		this.tokens = r.counter(
+			"crew.task.tokens_total",
+			"Model tokens used by tasks, by role and kind (input: every prompt token; cache_read, cache_write: its cached parts)",
+			{
+				labels: ["role", "kind"],
+				unit: "{token}",
+			},
+		);
+		this.cost = r.counter("crew.cost.usd", "What tasks cost, by role, as pi's usage reports it (the model's pricing)", {
+			labels: ["role"],
+			unit: "USD",
 		});
 		this.attempts = r.counter(
 			"crew.task.attempt_count",
@@ -126,9 +137,10 @@ export class CrewMetrics {
 			case "task.usage":
 				if (!task) break;
 				for (const [field, kind] of TOKEN_KINDS) {
-					const n = e.data[field];
+					const n = shownUsage(e.data)[field];
 					if (typeof n === "number" && n > 0) this.tokens.inc({ role, kind }, n, at);
 				}
+				if (typeof e.data.cost === "number" && e.data.cost > 0) this.cost.inc({ role }, e.data.cost, at);
 				break;
 			case "task.deadlettered":
 				if (task) this.deadLetters.inc({ reason: e.data.reason }, 1, at);
@@ -141,7 +153,8 @@ export class CrewMetrics {
 				this.taskCount.inc({ status: task.status, role }, 1, at);
 				lives.delete(e.taskId);
 				if (!life) break; // never ran (skipped, or cancelled while pending)
-				this.taskDuration.observe({ role }, ts - life.startedAt, at);
+				const attempts = task.attempts.filter((a) => Date.parse(a.startedAt) >= life.startedAt);
+				this.taskDuration.observe({ role }, runningMs(attempts, ts) ?? 0, at);
 				this.retries.observe({ role }, life.attempts - 1, at);
 				break;
 			}

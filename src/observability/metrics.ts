@@ -2,7 +2,9 @@
  * Metric primitives: Counter, Gauge and Histogram in a registry. Names are `crew.<area>.<measure>`; label names are
  * fixed at registration and the number of series per metric is capped, so nothing unbounded (a prompt, a path) can
  * become a label. Totals are cumulative; the last hour is also kept in one-minute slots (at most 61 per series), so a
- * long-lived process answers "how many in the last hour" and windowed quantiles in bounded memory.
+ * long-lived process answers "how many in the last hour" and windowed quantiles in bounded memory. Quantiles are exact
+ * while a histogram series holds few values (its latest MAX_SAMPLES are kept) and estimated from the buckets beyond,
+ * never outside the smallest and largest value observed.
  */
 import { report } from "../util/background.js";
 
@@ -16,6 +18,8 @@ export const MS_BUCKETS: readonly number[] = [
 	1_800_000, 3_600_000, 7_200_000, 14_400_000,
 ];
 export const WINDOW_MS = 3_600_000;
+/** Raw values kept per histogram series (the latest): quantiles of up to this many values are exact. */
+export const MAX_SAMPLES = 1000;
 const SLOT_MS = 60_000;
 /** Series per metric beyond this collapse into one `_other` series (and a warning is logged once). */
 export const MAX_SERIES = 500;
@@ -142,7 +146,7 @@ interface Slot {
 
 /** Adds `value` to the slot of minute `ts`, dropping slots older than the window. */
 function addToSlots<T extends { minute: number }>(slots: T[], ts: number, make: (minute: number) => T): T | undefined {
-	const minute = Math.floor(ts / SLOT_MS);
+	const minute = minuteOf(ts);
 	const newest = Math.max(minute, slots.at(-1)?.minute ?? minute);
 	const oldest = newest - WINDOW_MS / SLOT_MS;
 	while (slots.length > 0 && (slots[0] as T).minute < oldest) slots.shift();
@@ -153,6 +157,10 @@ function addToSlots<T extends { minute: number }>(slots: T[], ts: number, make: 
 	const slot = make(minute);
 	slots.splice(i, 0, slot);
 	return slot;
+}
+
+function minuteOf(ts: number): number {
+	return Math.floor(ts / SLOT_MS);
 }
 
 function inWindow(minute: number, now: number): boolean {
@@ -216,15 +224,24 @@ export class Gauge extends Metric<GaugeSeries> {
 	}
 }
 
-interface Distribution {
+export interface Distribution {
 	/** Per bucket, not cumulative; one more than the bounds (the overflow bucket). */
 	counts: number[];
 	sum: number;
 	count: number;
+	/** The smallest and largest value observed (Infinity and -Infinity while empty): quantiles stay between them. */
+	min: number;
+	max: number;
+}
+interface Sample {
+	ts: number;
+	value: number;
 }
 interface HistogramState extends Distribution {
 	labels: Labels;
 	slots: (Distribution & { minute: number })[];
+	/** The latest MAX_SAMPLES values, oldest first. */
+	samples: Sample[];
 	exemplar?: Exemplar;
 }
 
@@ -246,11 +263,17 @@ export class Histogram extends Metric<HistogramState> {
 	}
 
 	protected create(labels: Labels): HistogramState {
-		return { labels, ...this.empty(), slots: [] };
+		return { labels, ...this.empty(), slots: [], samples: [] };
 	}
 
 	private empty(): Distribution {
-		return { counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
+		return {
+			counts: new Array<number>(this.bounds.length + 1).fill(0),
+			sum: 0,
+			count: 0,
+			min: Number.POSITIVE_INFINITY,
+			max: Number.NEGATIVE_INFINITY,
+		};
 	}
 
 	observe(labels: Labels, value: number, at: At = {}): void {
@@ -263,7 +286,11 @@ export class Histogram extends Metric<HistogramState> {
 			d.counts[i] = (d.counts[i] ?? 0) + 1;
 			d.sum += value;
 			d.count++;
+			d.min = Math.min(d.min, value);
+			d.max = Math.max(d.max, value);
 		}
+		s.samples.push({ ts, value });
+		if (s.samples.length > MAX_SAMPLES) s.samples.shift();
 		if (at.cid) s.exemplar = { cid: at.cid, value, ts };
 	}
 
@@ -276,7 +303,8 @@ export class Histogram extends Metric<HistogramState> {
 	quantile(labels: Labels, q: number, windowEnd?: number): number | null {
 		const s = this.series.get(this.keyOf(labels));
 		if (!s) return null;
-		return quantileOf(this.bounds, windowEnd === undefined ? s : this.window(s, windowEnd), q);
+		const d = windowEnd === undefined ? s : this.window(s, windowEnd);
+		return quantileOf(this.bounds, d, q, this.samplesOf(s, windowEnd));
 	}
 
 	private window(s: HistogramState, now: number): Distribution {
@@ -288,15 +316,23 @@ export class Histogram extends Metric<HistogramState> {
 			});
 			d.sum += slot.sum;
 			d.count += slot.count;
+			d.min = Math.min(d.min, slot.min);
+			d.max = Math.max(d.max, slot.max);
 		}
 		return d;
 	}
 
+	/** The kept values (of the window ending at `windowEnd`, if given), sorted. */
+	private samplesOf(s: HistogramState, windowEnd?: number): number[] {
+		const kept = windowEnd === undefined ? s.samples : s.samples.filter((x) => inWindow(minuteOf(x.ts), windowEnd));
+		return kept.map((x) => x.value).sort((a, b) => a - b);
+	}
+
 	snapshot(now: number): Extract<MetricSnapshot, { type: "histogram" }> {
-		const quantiles = (d: Distribution): Quantiles => ({
-			p50: quantileOf(this.bounds, d, 0.5),
-			p95: quantileOf(this.bounds, d, 0.95),
-			p99: quantileOf(this.bounds, d, 0.99),
+		const quantiles = (d: Distribution, sorted: number[]): Quantiles => ({
+			p50: quantileOf(this.bounds, d, 0.5, sorted),
+			p95: quantileOf(this.bounds, d, 0.95, sorted),
+			p99: quantileOf(this.bounds, d, 0.99, sorted),
 		});
 		const series = [...this.series.values()].map((s) => {
 			let cumulative = 0;
@@ -310,8 +346,8 @@ export class Histogram extends Metric<HistogramState> {
 				count: s.count,
 				sum: s.sum,
 				buckets,
-				...quantiles(s),
-				lastHour: { count: hour.count, sum: hour.sum, ...quantiles(hour) },
+				...quantiles(s, this.samplesOf(s)),
+				lastHour: { count: hour.count, sum: hour.sum, ...quantiles(hour, this.samplesOf(s, now)) },
 				...(s.exemplar ? { exemplar: s.exemplar } : {}),
 			};
 		});
@@ -320,23 +356,36 @@ export class Histogram extends Metric<HistogramState> {
 }
 
 /**
- * Linear interpolation inside the bucket where the q-th observation falls (the first bucket starts at 0); values past
- * the last bound read as the last bound, since the overflow bucket has no upper edge.
+ * The q-quantile of a distribution; null when empty. Exact when `sorted` holds every value of it (linear interpolation
+ * between the two nearest ranks, as numpy's default); otherwise interpolated linearly inside the bucket where the q-th
+ * value falls, that bucket narrowed to the smallest and largest value observed, so the estimate never leaves the
+ * observed range (and a value past the last bound reads as at most the largest observed).
  */
-export function quantileOf(bounds: readonly number[], d: Distribution, q: number): number | null {
+export function quantileOf(
+	bounds: readonly number[],
+	d: Distribution,
+	q: number,
+	sorted: readonly number[] = [],
+): number | null {
 	if (d.count === 0) return null;
-	const target = Math.min(1, Math.max(0, q)) * d.count;
+	const p = Math.min(1, Math.max(0, q));
+	if (sorted.length === d.count) {
+		const rank = p * (sorted.length - 1);
+		const below = sorted[Math.floor(rank)] as number;
+		const above = sorted[Math.ceil(rank)] as number;
+		return below + (rank - Math.floor(rank)) * (above - below);
+	}
+	const target = p * d.count;
 	let cumulative = 0;
-	for (let i = 0; i < bounds.length; i++) {
+	for (let i = 0; i <= bounds.length; i++) {
 		const inBucket = d.counts[i] ?? 0;
 		cumulative += inBucket;
-		if (cumulative >= target && inBucket > 0) {
-			const lower = i === 0 ? Math.min(0, bounds[0] as number) : (bounds[i - 1] as number);
-			const upper = bounds[i] as number;
-			return lower + ((target - (cumulative - inBucket)) / inBucket) * (upper - lower);
-		}
+		if (cumulative < target || inBucket === 0) continue;
+		const lower = Math.max(d.min, i === 0 ? Number.NEGATIVE_INFINITY : (bounds[i - 1] as number));
+		const upper = Math.min(d.max, i < bounds.length ? (bounds[i] as number) : Number.POSITIVE_INFINITY);
+		return lower + ((target - (cumulative - inBucket)) / inBucket) * (upper - lower);
 	}
-	return bounds.at(-1) as number;
+	return d.max;
 }
 
 type AnyMetric = Counter | Gauge | Histogram;

@@ -55,6 +55,8 @@ export type RetryPolicy = Static<typeof RetryPolicy>;
 
 const Budget = Type.Object({
 	maxTokens: Type.Optional(Type.Number()),
+	/** US dollars, as pi's usage.cost reports them (the model's pricing). */
+	maxCost: Type.Optional(Type.Number()),
 	maxTasks: Type.Optional(Type.Number()),
 	maxWallMs: Type.Optional(Type.Number()),
 });
@@ -242,9 +244,26 @@ export const EVENT_PAYLOADS = {
 		tool: Type.String(),
 		phase: literals(["start", "end"] as const),
 		isError: Type.Optional(Type.Boolean()),
+		/** The command or path it was called with (an end repeats its start's). */
 		summary: Type.Optional(Type.String()),
+		/** A failed bash call's exit status. */
+		exitCode: Type.Optional(Type.Integer()),
+		/** A failed call's error (its first line). */
+		error: Type.Optional(Type.String()),
 	}),
 	"task.usage": Usage,
+	/**
+	 * pi retries a failed model call itself (a rate limit, an overloaded provider): `start` before its wait (its retry
+	 * number, of how many, after how long, why), `end` when a retry answered or pi gave up. The attempt goes on.
+	 */
+	"task.model_retry": Type.Object({
+		phase: literals(["start", "end"] as const),
+		attempt: Type.Optional(Type.Integer()),
+		maxAttempts: Type.Optional(Type.Integer()),
+		delayMs: Type.Optional(Type.Number()),
+		error: Type.Optional(Type.String()),
+		success: Type.Optional(Type.Boolean()),
+	}),
 	"task.heartbeat": Type.Object({ level: literals(HEARTBEAT_LEVELS), silentMs: Type.Number() }),
 	/** An attempt failed and another follows after `delayMs`; the task stays running. */
 	"task.retrying": Type.Object({
@@ -363,8 +382,12 @@ export interface TaskState extends TaskDefinition {
 	merged?: string;
 	/** Its merge conflicted: where the work is and which files. The task reads as failed, needing attention. */
 	conflict?: { files: string[]; branch: string; worktree: string };
-	/** What a running task is doing: a tool call in progress (with its summary), else the model's turn, since when. */
-	activity?: { tool?: string; summary?: string; since: string };
+	/**
+	 * What a running task is doing: a tool call in progress (with its summary), else the model's turn, since when;
+	 * `failed`: the tool call before this turn failed (`bash npm test (exit 1)`); `retrying`: pi retries the model call
+	 * (its retry number).
+	 */
+	activity?: { tool?: string; summary?: string; since: string; failed?: string; retrying?: number };
 }
 
 export interface RunState {
@@ -392,10 +415,21 @@ export interface RunState {
 	merged?: string;
 	/** The checkout's tree after the latest task that worked in it ended (`task.changed`). */
 	tree?: string;
+	/** When the latest event was written: the last sign of life of a coordinator that is gone. */
+	lastAt: string;
 	/** Events the fold refused (illegal transitions, unknown tasks); kept so they are reported, never applied. */
 	anomalies: string[];
 	/** Whether the fold refused the latest event (it changed nothing). */
 	lastRefused: boolean;
+}
+
+/**
+ * Usage as people are shown it (status --json, summary.md, metrics): `input` is every prompt token. pi's own `input`
+ * counts only the prompt tokens its provider's cache did not serve or store (a cached provider, and the scripted
+ * model, report 0 there); `cacheRead` and `cacheWrite` are the cached parts of `input`, not added to it.
+ */
+export function shownUsage(u: Usage): Usage {
+	return { ...u, input: u.input + u.cacheRead + u.cacheWrite };
 }
 
 export function emptyUsage(): Usage {

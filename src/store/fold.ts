@@ -49,12 +49,16 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 			tasks: new Map(),
 			usage: emptyUsage(),
 			lastSeq: e.seq,
+			lastAt: e.ts,
 			anomalies: [],
 			lastRefused: false,
 		};
 	}
 	state.lastSeq = e.seq;
 	state.lastRefused = false;
+	// The attempts a resume reopens ended with their coordinator: at its last event, not now (the pause is no work).
+	const lastSign = state.lastAt;
+	state.lastAt = e.ts;
 	if (e.type.startsWith("task.")) return applyTaskEvent(state, e);
 	const refuse = (why: string) => refusal(state, `seq ${e.seq}: ${e.type} ${why}`);
 	switch (e.type) {
@@ -76,7 +80,7 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 			state.reason = undefined;
 			state.throttledUntil = undefined;
 			if (e.data.settings) state.settings = e.data.settings;
-			for (const id of e.data.reopened) reopen(state, id, e, "interrupted");
+			for (const id of e.data.reopened) reopen(state, id, e, "interrupted", lastSign);
 			break;
 		case "run.throttled":
 			state.throttledUntil = e.data.until;
@@ -107,19 +111,32 @@ function refusal(state: RunState, anomaly: string): void {
 }
 
 /** Back to pending: the one way out of a terminal task state, always by an explicit event. */
-function reopen(state: RunState, id: string, e: CrewEvent, why: string): void {
+function reopen(state: RunState, id: string, e: CrewEvent, why: string, endedAt = e.ts): void {
 	const task = state.tasks.get(id);
 	if (!task || task.status === "succeeded" || task.status === "pending") {
 		state.anomalies.push(`seq ${e.seq}: cannot reopen task "${id}" (${task?.status ?? "unknown"})`);
 		return;
 	}
-	closeAttempt(task, e.ts, task.reason ?? why);
+	closeAttempt(task, endedAt, task.reason ?? why);
 	task.status = "pending";
 	task.awaitingRetry = false;
 	task.reason = undefined;
 	task.endedAt = undefined;
 	task.deadLetter = undefined;
 	task.heartbeat = undefined;
+}
+
+/**
+ * A task's time: the sum of its attempts' running time, each from its start to its end (an attempt still open runs
+ * until `openEnd`); the waits between attempts and the pause while no coordinator ran are not in it. Undefined before
+ * its first start.
+ */
+export function runningMs(attempts: readonly Attempt[], openEnd: number): number | undefined {
+	if (attempts.length === 0) return undefined;
+	return attempts.reduce((sum, a) => {
+		const start = Date.parse(a.startedAt);
+		return sum + Math.max(0, (a.endedAt ? Date.parse(a.endedAt) : openEnd) - start);
+	}, 0);
 }
 
 function closeAttempt(task: TaskState, ts: string, reason?: string): void {
@@ -195,7 +212,10 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			task.activity =
 				e.data.phase === "start"
 					? { tool: e.data.tool, ...(e.data.summary ? { summary: e.data.summary } : {}), since: e.ts }
-					: { since: e.ts };
+					: { since: e.ts, ...(e.data.isError ? { failed: failedCall(e.data) } : {}) };
+			break;
+		case "task.model_retry":
+			task.activity = { since: e.ts, ...(e.data.phase === "start" ? { retrying: e.data.attempt ?? 1 } : {}) };
 			break;
 		case "task.usage":
 			addUsage(task.usage, e.data);
@@ -242,6 +262,12 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			break;
 	}
 	return state;
+}
+
+/** `bash npm test (exit 1)`: a failed tool call in a few words. */
+export function failedCall(d: { tool: string; summary?: string; exitCode?: number; error?: string }): string {
+	const why = d.exitCode !== undefined ? `exit ${d.exitCode}` : (d.error ?? "failed");
+	return `${d.tool}${d.summary ? ` ${d.summary}` : ""} (${why})`;
 }
 
 function targetStatus(e: CrewEvent): TaskStatus | undefined {

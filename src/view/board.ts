@@ -4,8 +4,9 @@
  * the widget in pi and `pi-crew status --watch`. Rows carry a tone; each face colours them its own way.
  */
 import stringWidth from "string-width";
-import { formatDuration, formatTokens } from "../engine/summary.js";
+import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
 import type { RunState, RunStatus, TaskState } from "../store/events.js";
+import { runningMs } from "../store/fold.js";
 import type { Integrity } from "../store/log-chain.js";
 import { shownStatus } from "../store/run-store.js";
 import { inertLine } from "../util/inert.js";
@@ -77,6 +78,14 @@ function cell(text: string, width: number): string {
 	return fitted + " ".repeat(Math.max(0, width - stringWidth(fitted)));
 }
 
+/**
+ * A task's time so far: its attempts' running time (store/fold.ts runningMs). An attempt still open runs until now,
+ * or, when the run's coordinator is gone, until its last event.
+ */
+export function taskTime(t: TaskState, view: Pick<BoardView, "state" | "status">, now: number): number | undefined {
+	return runningMs(t.attempts, view.status === "running" ? now : Date.parse(view.state.lastAt));
+}
+
 function elapsed(from: string | undefined, to: string | undefined, now: number): number | undefined {
 	if (!from) return undefined;
 	return Math.max(0, (to ? Date.parse(to) : now) - Date.parse(from));
@@ -92,18 +101,23 @@ export function shortDuration(ms: number | undefined): string {
 }
 
 function money(cost: number | undefined): string {
-	return cost === undefined ? "" : ` · $${cost < 0.01 ? cost.toFixed(4) : cost.toFixed(2)}`;
+	return cost === undefined ? "" : ` · ${formatCost(cost)}`;
 }
 
 /** What a task is doing or why it ended, in a few words. */
 export function taskDetail(t: TaskState, state: RunState, now: number): string {
 	if (t.status === "running") {
 		const a = t.activity;
-		const doing = a?.tool ? `${a.tool}${a.summary ? ` ${a.summary}` : ""}` : "thinking";
+		const doing = a?.tool
+			? `${a.tool}${a.summary ? ` ${a.summary}` : ""}`
+			: a?.retrying
+				? `retrying (${a.retrying})`
+				: "thinking";
 		const since = a ? ` (${shortDuration(elapsed(a.since, undefined, now))})` : "";
+		const failed = a?.failed ? ` · ✗ ${inertLine(a.failed)}` : "";
 		const beat = t.heartbeat && t.heartbeat !== "healthy" ? ` · heartbeat ${t.heartbeat}` : "";
 		const attempt = t.attempt > 1 ? ` · attempt ${t.attempt}` : "";
-		return `${doing}${since}${attempt}${beat}`;
+		return `${doing}${since}${failed}${attempt}${beat}`;
 	}
 	if (t.status === "pending") {
 		const waiting = t.dependsOn.filter((d) => state.tasks.get(d)?.status !== "succeeded");
@@ -131,15 +145,15 @@ function columns(tasks: TaskState[]): { id: number; role: number } {
 
 function taskLine(
 	t: TaskState,
-	state: RunState,
+	view: BoardView,
 	now: number,
 	width: number,
 	cols: { id: number; role: number },
 ): BoardLine {
-	const time = shortDuration(t.startedAt ? elapsed(t.startedAt, t.endedAt, now) : undefined);
+	const time = shortDuration(taskTime(t, view, now));
 	const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
 	const head = `  ${MARK[t.status] ?? "?"} ${cell(t.id, cols.id)} ${cell(t.role, cols.role)} ${time.padStart(7)} ${tokens.padStart(9)}`;
-	const text = `${head}  ${taskDetail(t, state, now)}`.trimEnd();
+	const text = `${head}  ${taskDetail(t, view.state, now)}`.trimEnd();
 	return { text: fit(text, width), tone: TONE[t.status] ?? "text" };
 }
 
@@ -176,7 +190,7 @@ export function renderBoard(view: BoardView, options: BoardOptions): BoardLine[]
 		});
 	const shown = options.compact ? tasks.filter((t) => t.status === "running" || t.status === "failed") : tasks;
 	const cols = columns(tasks);
-	for (const t of shown) lines.push(taskLine(t, state, now, width, cols));
+	for (const t of shown) lines.push(taskLine(t, view, now, width, cols));
 	if (options.compact && shown.length < tasks.length) {
 		const count = (s: string) => tasks.filter((t) => t.status === s).length;
 		const rest = [

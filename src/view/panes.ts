@@ -6,7 +6,7 @@ import { deadLetters } from "../engine/deadletter.js";
 import { formatTokens } from "../engine/summary.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import { type RunView, shownStatus } from "../store/run-store.js";
-import { MARK, shortDuration, TONE, type Tone, taskDetail } from "./board.js";
+import { MARK, shortDuration, TONE, type Tone, taskDetail, taskTime } from "./board.js";
 import { dataText, type EventRow, type RunList, type RunProjection } from "./projection.js";
 import { taskTree } from "./render.js";
 import { heading, type Line } from "./text.js";
@@ -75,7 +75,7 @@ export function graphPane(run: RunProjection, now: number): ListPane & { ids: st
 			const attempts = t.attempts.length > 1 ? `×${t.attempts.length}` : "";
 			const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
 			const also = t.dependsOn.length > 1 ? ` (also after ${t.dependsOn.slice(1).join(", ")})` : "";
-			const time = shortDuration(elapsed(t.startedAt, t.endedAt, now));
+			const time = shortDuration(run.view ? taskTime(t, run.view, now) : undefined);
 			const text = `${gutter(selected)}${label(depth, t.id, t.status).padEnd(width)} ${t.status.padEnd(9)} ${attempts.padStart(3)} ${time.padStart(7)} ${tokens.padStart(9)}  ${taskDetail(t, state, now)}${also}`;
 			return { text: text.trimEnd(), tone: TONE[t.status] ?? "text", selected };
 		},
@@ -221,7 +221,10 @@ export function metricLines(run: RunProjection, width: number, now: number): Lin
 	for (const t of state.tasks.values()) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
 	lines.push({ text: `  now: ${[...counts].map(([s, n]) => `${n} ${s}`).join(" · ")}`, tone: "muted" });
 	lines.push(heading("durations", width));
-	lines.push({ text: "  quantiles estimated from the histogram buckets, as /metrics reports them", tone: "muted" });
+	lines.push({
+		text: "  quantiles as /metrics reports them: exact up to 1000 values, estimated in range beyond",
+		tone: "muted",
+	});
 	const histograms: [string, string, string][] = [
 		["crew.task.duration_ms", "task", "role"],
 		["crew.run.duration_ms", "run", "team"],

@@ -2,13 +2,14 @@
 import type { effectiveConfig } from "../api/index.js";
 import type { MetricSnapshot } from "../api/metrics.js";
 import { formatSource } from "../config/home.js";
-import { durationMs, formatDuration, formatTokens } from "../engine/summary.js";
+import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
 import type { BoundSetting, CrewEvent, RunState, TaskState } from "../store/events.js";
+import { failedCall, runningMs } from "../store/fold.js";
 import { type RunView, shownStatus, untrustedReason } from "../store/run-store.js";
 import { inertLine } from "../util/inert.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";
-import { MARK, shortDuration } from "./board.js";
+import { MARK, shortDuration, taskTime } from "./board.js";
 
 /** One progress line per meaningful event (tool ends and usage are folded into the task's end line). */
 export function progressLine(e: CrewEvent, state: RunState): string | undefined {
@@ -20,11 +21,11 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		case "task.started":
 			return `${time} ▶ ${e.taskId} (${task?.agent}) started`;
 		case "task.tool":
-			return e.data.phase === "start"
-				? `${time}   ${e.taskId}: ${inertLine(e.data.tool)} ${inertLine(e.data.summary ?? "")}`.trimEnd()
-				: undefined;
+			if (e.data.phase === "start")
+				return `${time}   ${e.taskId}: ${inertLine(e.data.tool)} ${inertLine(e.data.summary ?? "")}`.trimEnd();
+			return e.data.isError ? `${time}   ${e.taskId}: ✗ ${inertLine(failedCall(e.data))}` : undefined;
 		case "task.succeeded":
-			return `${time} ✓ ${e.taskId} succeeded in ${formatDuration(task && durationMs(task))}, ${formatTokens(task?.usage.total ?? 0)} tokens`;
+			return `${time} ✓ ${e.taskId} succeeded in ${formatDuration(task && runningMs(task.attempts, Date.parse(e.ts)))}, ${formatTokens(task?.usage.total ?? 0)} tokens`;
 		case "task.failed":
 		case "task.skipped":
 		case "task.cancelled":
@@ -37,6 +38,10 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 			return e.data.fallback
 				? `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${inertLine(e.data.reason)}); going on with fallback model ${e.data.fallback}`
 				: `${time} ↻ ${e.taskId} attempt ${e.data.attempt} failed (${inertLine(e.data.reason)}); ${e.data.rateLimited ? "waiting for the rate limit" : "retrying"} in ${formatDuration(e.data.delayMs)}`;
+		case "task.model_retry":
+			return e.data.phase === "start"
+				? `${time} ↻ ${e.taskId}: model call failed${e.data.error ? ` (${inertLine(e.data.error)})` : ""}; retrying (${e.data.attempt ?? 1}${e.data.maxAttempts ? ` of ${e.data.maxAttempts}` : ""})${e.data.delayMs !== undefined ? ` in ${formatDuration(e.data.delayMs)}` : ""}`
+				: undefined;
 		case "task.verified":
 			return `${time} ${e.data.passed ? "✓" : "✗"} ${e.taskId} verify \`${inertLine(e.data.command)}\` ${inertLine(e.data.reason ?? `exited ${e.data.code}`)}`;
 		case "task.deadlettered":
@@ -113,7 +118,7 @@ export function taskTree(state: RunState): { task: TaskState; depth: number }[] 
 export function renderRun(view: RunView, now = Date.now()): string {
 	const { state } = view;
 	const lines = [
-		`Run ${state.runId}: ${shownStatus(view)}  (team ${inertLine(state.team)}, workflow ${inertLine(state.workflow)}, ${runDuration(state, now)}, ${formatTokens(state.usage.total)} tokens)`,
+		`Run ${state.runId}: ${shownStatus(view)}  (team ${inertLine(state.team)}, workflow ${inertLine(state.workflow)}, ${runDuration(state, now)}, ${formatTokens(state.usage.total)} tokens${state.usage.cost === undefined ? "" : `, ${formatCost(state.usage.cost)}`})`,
 	];
 	if (view.imported)
 		lines.push(
@@ -128,13 +133,14 @@ export function renderRun(view: RunView, now = Date.now()): string {
 			extra.length > 0 ? `also after ${extra.join(", ")}` : "",
 			t.attempts.length > 1 ? `${t.attempts.length} attempts` : "",
 			t.status === "running" && t.heartbeat && t.heartbeat !== "healthy" ? `heartbeat ${t.heartbeat}` : "",
+			t.status === "running" && t.activity?.retrying ? `retrying (${t.activity.retrying})` : "",
 			t.deadLetter ? `dead-lettered (${t.deadLetter})` : "",
 		].filter(Boolean);
 		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
 		const status = t.conflict ? "needs-attention" : t.status;
 		lines.push(
-			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(t.status === "running" && t.startedAt ? now - Date.parse(t.startedAt) : durationMs(t)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${after}`,
+			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${t.usage.cost === undefined ? "" : ` ${formatCost(t.usage.cost).padStart(7)}`}${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
 		if (t.conflict)

@@ -4,9 +4,9 @@
  * attempt's transcript when the attempt starts), then kept: frames never read files.
  */
 import { formatTokens } from "../engine/summary.js";
-import type { TaskState } from "../store/events.js";
+import { shownUsage, type TaskState } from "../store/events.js";
 import { readConfined } from "../util/safe-fs.js";
-import { shortDuration, TONE, taskDetail } from "./board.js";
+import { shortDuration, TONE, taskDetail, taskTime } from "./board.js";
 import type { RunProjection } from "./projection.js";
 import { type Block, heading, type Line, type TextKit } from "./text.js";
 import { TranscriptTail } from "./transcript.js";
@@ -76,9 +76,7 @@ export class TaskDetail {
 		const state = this.run.view?.state;
 		if (!t || !state) return [{ text: `no task ${this.taskId} in this run`, tone: "warning" }];
 		const dependents = [...state.tasks.values()].filter((d) => d.dependsOn.includes(t.id)).map((d) => d.id);
-		const time = t.startedAt
-			? shortDuration((t.endedAt ? Date.parse(t.endedAt) : now) - Date.parse(t.startedAt))
-			: "not started";
+		const time = t.startedAt && this.run.view ? shortDuration(taskTime(t, this.run.view, now)) : "not started";
 		const u = t.usage;
 		const doing = taskDetail(t, state, now);
 		const lines: Line[] = [
@@ -90,7 +88,7 @@ export class TaskDetail {
 			},
 			...t.attempts.map((a): Line => ({ text: attemptLine(a, now), tone: "muted" })),
 			{
-				text: `usage: ${formatTokens(u.total)} tokens (input ${formatTokens(u.input)}, output ${formatTokens(u.output)}, cache read ${formatTokens(u.cacheRead)}, cache write ${formatTokens(u.cacheWrite)})${u.cost === undefined ? "" : ` · $${u.cost.toFixed(4)}`} · ${t.toolCalls} tool call(s)`,
+				text: `usage: ${formatTokens(u.total)} tokens (input ${formatTokens(shownUsage(u).input)}, output ${formatTokens(u.output)}, cache read ${formatTokens(u.cacheRead)}, cache write ${formatTokens(u.cacheWrite)})${u.cost === undefined ? "" : ` · $${u.cost.toFixed(4)}`} · ${t.toolCalls} tool call(s)`,
 				tone: "text",
 			},
 		];

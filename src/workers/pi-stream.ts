@@ -33,6 +33,12 @@ interface AssistantSummary {
 	errorMessage?: string;
 }
 
+interface ToolResult {
+	content?: { type: string; text?: string }[];
+	/** bash's: `exit_code`, the command's exit status. */
+	structuredContent?: { exit_code?: unknown };
+}
+
 interface PiUsage {
 	input?: number;
 	output?: number;
@@ -44,8 +50,10 @@ interface PiUsage {
 
 type PiEvent =
 	| { type: "turn_start" }
-	| { type: "tool_execution_start"; toolName: string; args?: Record<string, unknown> }
-	| { type: "tool_execution_end"; toolName: string; isError?: boolean }
+	| { type: "tool_execution_start"; toolCallId?: string; toolName: string; args?: Record<string, unknown> }
+	| { type: "tool_execution_end"; toolCallId?: string; toolName: string; isError?: boolean; result?: ToolResult }
+	| { type: "auto_retry_start"; attempt?: number; maxAttempts?: number; delayMs?: number; errorMessage?: string }
+	| { type: "auto_retry_end"; success?: boolean; attempt?: number }
 	| {
 			type: "message_end";
 			message: {
@@ -62,6 +70,8 @@ type PiEvent =
 export class PiStreamReader {
 	turns = 0;
 	private last: AssistantSummary | undefined;
+	/** The summary of each tool call in progress, by id: its end repeats it (a failed call is shown with its command). */
+	private readonly calls = new Map<string, string | undefined>();
 
 	push(line: string): (WorkerEvent | { type: "turn" })[] {
 		let event: PiEvent;
@@ -76,18 +86,33 @@ export class PiStreamReader {
 			return [{ type: "turn" }];
 		}
 		if (event.type === "tool_execution_start" && "toolName" in event) {
+			const summary = summarizeArgs("args" in event ? event.args : undefined);
+			if (typeof event.toolCallId === "string") this.calls.set(event.toolCallId, summary);
+			return [{ type: "tool", tool: event.toolName, phase: "start", summary }];
+		}
+		if (event.type === "tool_execution_end" && "toolName" in event) {
+			const summary = typeof event.toolCallId === "string" ? this.calls.get(event.toolCallId) : undefined;
+			if (typeof event.toolCallId === "string") this.calls.delete(event.toolCallId);
+			const end = { type: "tool" as const, tool: event.toolName, phase: "end" as const, ...(summary && { summary }) };
+			return [
+				event.isError === true ? { ...end, isError: true, ...failureOf(event.result) } : { ...end, isError: false },
+			];
+		}
+		if (event.type === "auto_retry_start" && "attempt" in event && typeof event.attempt === "number") {
+			const { attempt, maxAttempts, delayMs, errorMessage } = event;
 			return [
 				{
-					type: "tool",
-					tool: event.toolName,
+					type: "model-retry",
 					phase: "start",
-					summary: summarizeArgs("args" in event ? event.args : undefined),
+					attempt,
+					...(typeof maxAttempts === "number" && { maxAttempts }),
+					...(typeof delayMs === "number" && { delayMs }),
+					...(typeof errorMessage === "string" && { error: errorMessage.split("\n")[0]?.slice(0, 200) }),
 				},
 			];
 		}
-		if (event.type === "tool_execution_end" && "toolName" in event) {
-			return [{ type: "tool", tool: event.toolName, phase: "end", isError: Boolean(event.isError) }];
-		}
+		if (event.type === "auto_retry_end" && "success" in event)
+			return [{ type: "model-retry", phase: "end", success: event.success === true }];
 		if (event.type === "message_end" && "message" in event && event.message?.role === "assistant") {
 			const m = event.message;
 			this.last = {
@@ -154,6 +179,16 @@ function toUsage(u: PiUsage): Usage {
 		total: u.totalTokens ?? 0,
 		...(typeof u.cost?.total === "number" && u.cost.total > 0 ? { cost: u.cost.total } : {}),
 	};
+}
+
+/** How a tool call failed, in a few words: bash's exit status, else the first line of the error it returned. */
+function failureOf(result: ToolResult | undefined): { exitCode: number } | { error: string } | Record<string, never> {
+	const code = result?.structuredContent?.exit_code;
+	if (typeof code === "number" && Number.isInteger(code)) return { exitCode: code };
+	const text = (result?.content ?? []).map((c) => (c.type === "text" ? (c.text ?? "") : "")).join("");
+	const line = text.trim().split("\n")[0]?.trim() ?? "";
+	if (!line) return {};
+	return { error: line.length > 120 ? `${line.slice(0, 117)}...` : line };
 }
 
 /** One short line for progress output: the command or path a tool was called with. */

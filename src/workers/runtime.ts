@@ -52,8 +52,24 @@ export type WorkerEvent =
 	| { type: "spawned"; pid: number }
 	/** Any output of the worker: a heartbeat. Never logged one by one. */
 	| { type: "activity" }
-	| { type: "tool"; tool: string; phase: "start" | "end"; isError?: boolean; summary?: string }
-	| { type: "usage"; usage: Usage };
+	| {
+			type: "tool";
+			tool: string;
+			phase: "start" | "end";
+			summary?: string;
+			isError?: boolean;
+			/** A failed bash call's exit status. */
+			exitCode?: number;
+			/** A failed call's error, its first line. */
+			error?: string;
+	  }
+	| { type: "usage"; usage: Usage }
+	/** pi retries a failed model call on its own (a rate limit, an overloaded provider): the wait, then its end. */
+	| ModelRetry;
+
+export type ModelRetry =
+	| { type: "model-retry"; phase: "start"; attempt: number; maxAttempts?: number; delayMs?: number; error?: string }
+	| { type: "model-retry"; phase: "end"; success: boolean };
 
 /** Why the engine stops a worker; passed as the abort signal's reason. */
 export class StopRequest {

@@ -1,9 +1,11 @@
 /** Background runs, cancel from another process, and resume after kill -9: real processes, real pi workers. */
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { formatDuration } from "../../src/engine/summary.js";
 import { processStartTime } from "../../src/store/lease.js";
+import { shortDuration } from "../../src/view/board.js";
 import {
 	cli,
 	processesOfRun,
@@ -106,7 +108,7 @@ test("cancel from a second process stops a background run and leaves no process 
 	);
 });
 
-test("kill -9 of the coordinator mid-run: interrupted, no worker left; resume completes it with every result recorded once", async () => {
+test("kill -9 of the coordinator mid-run: interrupted, no worker left; resume completes it with every result recorded once, the pause not in its time", async () => {
 	const box = await sandbox();
 	await projectTeam(box, "chain", [
 		{ id: "first", role: "explorer" },
@@ -144,15 +146,28 @@ test("kill -9 of the coordinator mid-run: interrupted, no worker left; resume co
 
 	const resumed = await cli(["resume", runId, "--json"], box);
 	assert.equal(resumed.code, 0, resumed.stderr);
-	const run = JSON.parse(resumed.stdout) as RunJson & {
-		resumes: number;
-		tasks: { id: string; attempts: { reason?: string }[] }[];
-	};
+	const run = JSON.parse(resumed.stdout) as RunJson & { resumes: number };
 	assert.equal(run.status, "succeeded");
 	assert.equal(run.resumes, 1);
 	const events = JSON.parse((await cli(["events", runId, "--json"], box)).stdout) as {
-		events: { type: string; taskId?: string }[];
+		events: { type: string; taskId?: string; ts: string }[];
 	};
+	// The interrupted attempt ended with its coordinator (at its last event), not when the run was resumed: the
+	// pause (the checks above, seconds of CLI processes) is in no task's time.
+	const resumeAt = events.events.findIndex((e) => e.type === "run.resumed");
+	const lastSign = events.events[resumeAt - 1]?.ts;
+	const second = run.tasks.find((t) => t.id === "second");
+	assert.equal(second?.attempts[0]?.endedAt, lastSign);
+	assert.ok(Date.parse(lastSign ?? "") < Date.parse(events.events[resumeAt]?.ts ?? ""), "a pause there was");
+	const ran = (second?.attempts ?? []).reduce((n, a) => n + Date.parse(a.endedAt ?? "") - Date.parse(a.startedAt), 0);
+	assert.ok(ran < Date.parse(second?.endedAt ?? "") - Date.parse(second?.startedAt ?? ""));
+	const shownAfter = await cli(["status", runId], box);
+	assert.match(
+		shownAfter.stdout,
+		new RegExp(`✓ second +verifier +succeeded +${shortDuration(ran).replace(".", "\\.")} `),
+	);
+	const summary = await readFile(join(run.runDir, "artifacts", "summary.md"), "utf8");
+	assert.match(summary, new RegExp(`\\| second \\| .* \\| 2 \\| ${formatDuration(ran).replace(".", "\\.")} \\|`));
 	for (const id of ["first", "second", "third"]) {
 		const succeeded = events.events.filter((e) => e.type === "task.succeeded" && e.taskId === id);
 		assert.equal(succeeded.length, 1, `${id} recorded exactly once`);

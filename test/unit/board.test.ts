@@ -47,6 +47,25 @@ test("the board shows each task's state, elapsed time and what it is doing; the 
 	assert.equal(compact.at(-1), "  1 done · 1 waiting");
 });
 
+test("the board shows a failed tool call as failed, and pi's own retry of a model call as retrying (n)", () => {
+	const ev = eventBuilder();
+	const state = foldEvents([
+		ev("run.created", { ...fixtures.created, team: "t" }),
+		ev("task.planned", fixtures.planned(), "a"),
+		ev("task.planned", fixtures.planned(), "b"),
+		ev("run.started", { pid: 1 }),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "a"),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "b"),
+		ev("task.tool", { tool: "bash", phase: "start", summary: "npm test" }, "a"),
+		ev("task.tool", { tool: "bash", phase: "end", summary: "npm test", isError: true, exitCode: 1 }, "a"),
+		ev("task.model_retry", { phase: "start", attempt: 2, maxAttempts: 3, delayMs: 4000, error: "429" }, "b"),
+	]);
+	assert.ok(state);
+	const lines = renderBoard({ state, status: "running" }, { now: 1_700_000_010_000, width: 120 }).map((l) => l.text);
+	assert.match(lines[1] ?? "", /^ {2}▶ a +r +\S+ +thinking \(\S+\) · ✗ bash npm test \(exit 1\)$/);
+	assert.match(lines[2] ?? "", /^ {2}▶ b +r +\S+ +retrying \(2\) \(\S+\)$/);
+});
+
 test("a live run whose log does not verify reads tampered on the board, not its folded status", () => {
 	const { state, now } = midRun();
 	const [head] = renderBoard({ state, status: "running", integrity: "tampered" }, { now, width: 120 });

@@ -1,7 +1,8 @@
-/** The metric registry: names, labels, buckets and quantiles (hand-computed), the one-hour window, bounded series. */
+/** The metric registry: names, labels, buckets and quantiles (hand-computed: exact, then clamped estimates), the one-hour window, bounded series. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+	MAX_SAMPLES,
 	MAX_SERIES,
 	MetricNameError,
 	MetricRegistry,
@@ -38,7 +39,7 @@ test("labels are the registered names exactly", () => {
 	assert.throws(() => c.inc({ status: "x", role: "y" }, -1), /cannot go down/);
 });
 
-test("histogram buckets are cumulative per bound; quantiles interpolate linearly inside the bucket", () => {
+test("histogram buckets are cumulative per bound; quantiles of few values are exact", () => {
 	const h = quiet().histogram("crew.task.duration_ms", "h");
 	for (const v of [3, 7, 20, 60, 400]) h.observe({}, v);
 	const snap = h.snapshot(Date.now());
@@ -66,33 +67,69 @@ test("histogram buckets are cumulative per bound; quantiles interpolate linearly
 		],
 	);
 	assert.equal(series.sum, 490);
-	// p50: the 2.5th of 5 values falls in (10, 25], which holds the 3rd: 10 + (2.5 - 2) / 1 * 15.
-	assert.equal(series.p50, 17.5);
-	// p95: the 4.75th falls in (250, 500], which holds the 5th: 250 + 0.75 * 250; p99 likewise 250 + 0.95 * 250.
-	assert.equal(series.p95, 437.5);
-	assert.ok(Math.abs((series.p99 ?? 0) - 487.5) < 1e-9, String(series.p99));
-	assert.equal(h.quantile({}, 0.5), 17.5);
+	// Ranks 0..4: p50 is rank 2 (20); p95 is rank 3.8, between 60 and 400: 60 + 0.8 * 340; p99 rank 3.96.
+	assert.equal(series.p50, 20);
+	assert.ok(Math.abs((series.p95 ?? 0) - 332) < 1e-9, String(series.p95));
+	assert.ok(Math.abs((series.p99 ?? 0) - 386.4) < 1e-9, String(series.p99));
+	assert.equal(h.quantile({}, 0.5), 20);
 });
 
-test("quantile edges: empty is null, one value interpolates in its bucket, overflow reads as the last bound", () => {
+test("one value is every quantile of it: a 3.6 s run reads 3.6 s, an 11 s task 11 s (not a bucket's middle)", () => {
+	const h = quiet().histogram("crew.task.duration_ms", "h", { labels: ["role"] });
+	h.observe({ role: "a" }, 3600);
+	h.observe({ role: "b" }, 11_000);
+	const snap = h.snapshot(Date.now());
+	assert.ok(snap.type === "histogram");
+	for (const [role, value] of [
+		["a", 3600],
+		["b", 11_000],
+	] as const) {
+		const s = snap.series.find((x) => x.labels.role === role);
+		assert.deepEqual([s?.p50, s?.p95, s?.p99], [value, value, value], role);
+		assert.deepEqual([s?.lastHour.p50, s?.lastHour.p95], [value, value], role);
+	}
+});
+
+test("past MAX_SAMPLES values, quantiles come from the buckets and stay inside the observed range", () => {
+	const h = quiet().histogram("crew.task.duration_ms", "h");
+	// All in (10 s, 30 s], between 11 s and 12 s: a bucket estimate unclamped would reach 20 s and 29.6 s.
+	for (let i = 0; i <= MAX_SAMPLES; i++) h.observe({}, 11_000 + (i % 2) * 1000);
+	const snap = h.snapshot(Date.now());
+	assert.ok(snap.type === "histogram");
+	const [s] = snap.series;
+	assert.equal(s?.count, MAX_SAMPLES + 1);
+	for (const q of [s?.p50, s?.p95, s?.p99, s?.lastHour.p50, s?.lastHour.p99])
+		assert.ok(q !== null && q !== undefined && q >= 11_000 && q <= 12_000, String(q));
+	assert.equal(h.quantile({}, 0), 11_000);
+	assert.equal(h.quantile({}, 1), 12_000);
+});
+
+test("bucket estimates without the values: empty is null, the bucket narrowed to the observed min and max", () => {
 	const d = (values: number[]) => {
 		const counts = new Array<number>(MS_BUCKETS.length + 1).fill(0);
 		for (const v of values) {
 			const i = MS_BUCKETS.findIndex((b) => v <= b);
 			counts[i < 0 ? MS_BUCKETS.length : i] = (counts[i < 0 ? MS_BUCKETS.length : i] ?? 0) + 1;
 		}
-		return { counts, sum: values.reduce((a, b) => a + b, 0), count: values.length };
+		return {
+			counts,
+			sum: values.reduce((a, b) => a + b, 0),
+			count: values.length,
+			min: Math.min(...values),
+			max: Math.max(...values),
+		};
 	};
 	assert.equal(quantileOf(MS_BUCKETS, d([]), 0.5), null);
-	assert.equal(quantileOf(MS_BUCKETS, d([42]), 0.5), 37.5); // (25, 50]: 25 + 0.5 * 25
-	assert.equal(quantileOf(MS_BUCKETS, d([42]), 1), 50);
-	// Real tasks and runs last minutes to hours: a 5-minute and a 7-minute task have a p50 inside (5 min, 10 min].
-	assert.equal(quantileOf(MS_BUCKETS, d([300_000, 420_000]), 0.5), 300_000);
-	assert.equal(quantileOf(MS_BUCKETS, d([300_000, 420_000]), 1), 600_000);
-	assert.equal(quantileOf(MS_BUCKETS, d([2 * 3_600_000]), 0.5), 5_400_000); // (1 h, 2 h]: 1 h + 0.5 h
-	assert.equal(quantileOf(MS_BUCKETS, d([5 * 3_600_000, 6 * 3_600_000]), 0.5), 14_400_000, "past 4 h: the last bound");
-	// All in one bucket: 4 values in (100, 250]: p25 is the 1st of 4, a quarter of the way.
-	assert.equal(quantileOf(MS_BUCKETS, d([110, 120, 130, 140]), 0.25), 137.5);
+	assert.equal(quantileOf(MS_BUCKETS, d([42]), 0.5), 42, "one value: its bucket narrows to it");
+	assert.equal(quantileOf(MS_BUCKETS, d([42, 42]), 0.5, [42, 42]), 42);
+	// Two values in (5 min, 10 min]: the bucket narrows to [6 min, 7 min].
+	assert.equal(quantileOf(MS_BUCKETS, d([360_000, 420_000]), 0.5), 390_000);
+	assert.equal(quantileOf(MS_BUCKETS, d([360_000, 420_000]), 1), 420_000);
+	// Past the last bound (4 h) the overflow bucket ends at the largest value, not at 4 h.
+	assert.equal(quantileOf(MS_BUCKETS, d([5 * 3_600_000, 6 * 3_600_000]), 1), 6 * 3_600_000);
+	assert.equal(quantileOf(MS_BUCKETS, d([5 * 3_600_000, 6 * 3_600_000]), 0.5), 5.5 * 3_600_000);
+	// 4 values in (100, 250], narrowed to [110, 140]: p25 is a quarter of the way.
+	assert.equal(quantileOf(MS_BUCKETS, d([110, 120, 130, 140]), 0.25), 117.5);
 	const retries = quiet().histogram("crew.task.retry_count", "h", { buckets: [0, 1, 2, 3, 5, 10] });
 	for (const v of [0, 0, 0, 1]) retries.observe({}, v);
 	assert.equal(retries.quantile({}, 0.5), 0);
@@ -117,10 +154,10 @@ test("the last hour: totals keep everything, the window only the last 60 minutes
 	assert.ok(hist?.type === "histogram");
 	assert.equal(hist.series[0]?.count, 2);
 	assert.equal(hist.series[0]?.lastHour.count, 1);
-	assert.equal(hist.series[0]?.lastHour.p50, 3.5); // the one recent value, 3, in (2, 5]: 2 + 0.5 * 3
-	assert.equal(h.quantile({}, 0.5, now), 3.5);
-	// All time, 3 and 5000: the 1.98th value falls in (2500, 5000]: 2500 + 0.98 * 2500.
-	assert.equal(h.quantile({}, 0.99), 4950);
+	assert.equal(hist.series[0]?.lastHour.p50, 3, "the one recent value");
+	assert.equal(h.quantile({}, 0.5, now), 3);
+	// All time, 3 and 5000: rank 0.99 between them.
+	assert.equal(h.quantile({}, 0.99), 3 + 0.99 * 4997);
 });
 
 test("series are bounded: past the cap, and for over-long values, they count as _other (warned once)", () => {

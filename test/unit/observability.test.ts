@@ -35,6 +35,7 @@ const CREW_METRICS = [
 	"crew.task.duration_ms",
 	"crew.task.retry_count",
 	"crew.task.tokens_total",
+	"crew.cost.usd",
 	"crew.task.attempt_count",
 	"crew.heartbeat.staleness_ms",
 	"crew.deadletter.count",
@@ -83,17 +84,19 @@ test("replaying a recorded run gives its counts, durations, retries and tokens",
 	});
 	assert.deepEqual(values(snap, "crew.deadletter.count"), { "max-retries": 1 });
 	assert.deepEqual(values(snap, "crew.task.tokens_total"), {
-		"explorer,input": 1224 + 1224 + 1227 + 706,
+		// Every prompt token: pi's uncached input plus the cached parts (this log's older pi counted its prompt twice).
+		"explorer,input": 1224 + 1224 + 1227 + 706 + 539 + (1224 + 1224 + 1227 + 706),
 		"explorer,output": 4 + 2,
 		"explorer,cache_read": 539,
 		"explorer,cache_write": 1224 + 1224 + 1227 + 706,
 	});
 	const duration = series(snap, "crew.task.duration_ms");
 	assert.ok(duration.type === "histogram");
-	// doomed 28.619 -> 31.022, flaky 28.619 -> 31.039 (the skipped task never ran).
+	// The attempts' running time, not the waits between them: doomed 28.619 -> 29.838 and 29.952 -> 31.022, flaky
+	// 28.619 -> 29.830 and 29.940 -> 31.039 (the skipped task never ran).
 	assert.deepEqual(
 		duration.series.map((s) => [s.labels.role, s.count, s.sum]),
-		[["explorer", 2, 2403 + 2420]],
+		[["explorer", 2, 1219 + 1070 + 1211 + 1099]],
 	);
 	const retries = series(snap, "crew.task.retry_count");
 	assert.ok(retries.type === "histogram");
@@ -439,7 +442,7 @@ test("the Prometheus exposition follows Prometheus naming and passes promtool", 
 	const { body, contentType } = await exposition(snap);
 	assert.match(contentType, /^text\/plain; version=0\.0\.4/);
 	assert.match(body, /^crew_task_total\{status="succeeded",role="explorer"\} 1$/m);
-	assert.match(body, /^crew_task_duration_seconds_sum\{role="explorer"\} 4\.823$/m);
+	assert.match(body, /^crew_task_duration_seconds_sum\{role="explorer"\} 4\.599$/m);
 	assert.match(body, /^crew_task_duration_seconds_bucket\{role="explorer",le="2\.5"\} 2$/m);
 	assert.match(body, /^crew_deadletter_total\{reason="max-retries"\} 1$/m);
 	if (!hasTool(t, "promtool")) return;
