@@ -166,7 +166,7 @@ test("import --from claude writes pi-crew agents into .crew/ with a report", asy
 	const text = await readFile(join(box.repo, ".crew", "agents", "code-reviewer.md"), "utf8");
 	assert.match(
 		text,
-		/^---\nname: code-reviewer\ndescription: Reviews code .*\ntools: read, grep, find, bash\n---\n\nYou are a senior code reviewer\./,
+		/^---\nname: code-reviewer\ndescription: Reviews code .*\ntools: read, grep, find, bash\nmodel: sonnet\n---\n\nYou are a senior code reviewer\./,
 	);
 	const listed = await agents(box);
 	assert.equal(listed.find((a) => a.name === "test-runner")?.scope, "project");
