@@ -19,5 +19,10 @@ if (major < 22 || (major === 22 && minor < 19)) {
 	);
 	process.exit(2);
 }
+// Under a pi session (a background coordinator, a run started from the session's shell), pi's packages are the
+// session's: when pi installed pi-crew they are not beside it (pi installs no peers), and workers run that pi anyway.
+const { shareHostModules } = await import("../dist/host.js");
+const { sessionPiEntry } = await import("../dist/workers/host-pi.js");
+shareHostModules(sessionPiEntry());
 const { cli } = await import("../dist/cli/main.js");
 await cli(process.argv.slice(2));

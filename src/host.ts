@@ -53,13 +53,14 @@ const SHARED_WITH_EXTENSIONS = /^(?:@earendil-works\/pi-(?:ai|agent-core|coding-
 const HOOKED = Symbol.for("pi-crew.shareHostModules");
 
 /**
- * Inside pi, from an extension entry: our modules' imports of the packages pi shares resolve to pi's own copies. pi
- * maps those imports only in the files its loader reads; our lazy `import()`s are Node's own, which look in the
- * node_modules around pi-crew: empty when pi installed the package (it installs no peers), a second copy of pi beside
- * a global install. Nothing to do in a compiled pi (no entry script): it loads extensions another way.
+ * Our modules' imports of the packages pi shares resolve to the copies of the pi whose entry script is `entry`. Inside
+ * pi (an extension's entry passes `process.argv[1]`): pi maps those imports only in the files its loader reads; our
+ * lazy `import()`s are Node's own, which look in the node_modules around pi-crew: empty when pi installed the package
+ * (it installs no peers), a second copy of pi beside a global install. Outside pi (the CLI under a pi session: a
+ * background coordinator, a run started from the session's shell) `entry` is the session's pi, for the same reasons.
+ * Nothing to do without an entry script (a compiled pi): it loads extensions another way.
  */
-export function shareHostModules(): void {
-	const entry = process.argv[1];
+export function shareHostModules(entry: string | undefined): void {
 	const global = globalThis as { [HOOKED]?: true };
 	if (!entry || global[HOOKED] || !statSync(entry, { throwIfNoEntry: false })?.isFile()) return;
 	global[HOOKED] = true;

@@ -36,7 +36,7 @@ function hasRuns(cwd: string): boolean {
 
 export default function piCrew(pi: ExtensionAPI): void {
 	// Before anything loads lazily: our imports of pi's packages get the session's own (as pi's loader maps them).
-	shareHostModules();
+	shareHostModules(process.argv[1]);
 	// Workers run this session's own pi (same node, entry and version), and so do background runs started from it.
 	recordHostPi();
 	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.

@@ -39,7 +39,7 @@ const MODELS = SCRIPTED_MODEL_IDS.map((id) => ({
 }));
 
 export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
-	shareHostModules(); // pi-ai: the pi that loads this file's own
+	shareHostModules(process.argv[1]); // pi-ai: the pi that loads this file's own
 	const file = process.env.PI_CREW_SCENARIO;
 	pi.registerProvider(await scriptedProvider(file ? await loadScenario(file) : undefined));
 }

@@ -64,6 +64,11 @@ export function sessionPiVersion(env: NodeJS.ProcessEnv = process.env): string |
 	return parseHostPi(env[HOST_PI_ENV])?.version;
 }
 
+/** The entry script of the pi session this process belongs to, if any (none for a compiled pi). */
+export function sessionPiEntry(env: NodeJS.ProcessEnv = process.env): string | undefined {
+	return parseHostPi(env[HOST_PI_ENV])?.args[0];
+}
+
 export function piCommand(env: NodeJS.ProcessEnv = process.env): PiCommand {
 	if (env.PI_CREW_PI_BIN) return { command: env.PI_CREW_PI_BIN, args: [], source: "PI_CREW_PI_BIN" };
 	const host = parseHostPi(env[HOST_PI_ENV]);

@@ -1,5 +1,6 @@
 /** Bad input to the CLI: exit 2 with a message that says what to do, and nothing touched. */
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,6 +13,23 @@ test("--version says which pi-crew this is", async () => {
 	const said = await cli(["--version"], box);
 	assert.equal(said.code, 0, said.stderr);
 	assert.equal(said.stdout, `pi-crew ${version}\n`);
+});
+
+test("on the system's older Node, bin/pi-crew.js says to run the same command on Node 22 through npx", (t) => {
+	const system = ["/usr/local/bin", "/usr/bin", "/bin"].map((dir) => join(dir, "node")).find((f) => existsSync(f));
+	const version = system && execFileSync(system, ["-p", "process.versions.node"]).toString().trim();
+	const [major = 0, minor = 0] = (version ?? "").split(".").map(Number);
+	if (!system || major > 22 || (major === 22 && minor >= 19))
+		return t.skip(`the system's node (${system ?? "none"} ${version ?? ""}) is not older than 22.19`);
+	const bin = join(ROOT, "bin", "pi-crew.js");
+	const said = spawnSync(system, [bin, "run", "fast-fix", "it's broken"], { encoding: "utf8" });
+	assert.equal(said.status, 2);
+	assert.equal(said.stdout, "");
+	assert.ok(said.stderr.startsWith(`pi-crew: needs Node 22.19 or later, as pi 1.x does; this is Node v${version}.`));
+	assert.ok(
+		said.stderr.includes(`npx -y -p node@22 node ${bin} run fast-fix 'it'\\''s broken'\n`),
+		`the command again, quoted, on npx's Node 22:\n${said.stderr}`,
+	);
 });
 
 test("bad input exits 2 with an actionable message", async () => {

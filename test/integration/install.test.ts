@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { gitBox } from "../support/git.js";
 import { ROOT, type Sandbox, SCRIPTED, tempDir, tmuxPi } from "../support/index.js";
+import { openAiServer } from "../support/openai-server.js";
 
 const run = promisify(execFile);
 
@@ -82,8 +83,19 @@ test("the packed package installs into a fresh prefix, runs a scripted team, and
 	);
 	assert.match(await readFile(join(box.repo, "src", "stats.js"), "utf8"), /sum\(values\) \/ values\.length/);
 
+	// The session's model is a real provider over HTTP (the user's models.json): its runs' coordinator and workers
+	// load pi's model code, which pi did not install beside pi-crew.
+	const server = await openAiServer("ANSWER-42 from the gateway", { prompt_tokens: 12, completion_tokens: 5 });
+	t.after(() => server.close());
+	const gateway = {
+		baseUrl: `http://127.0.0.1:${server.port}/v1`,
+		api: "openai-completions",
+		apiKey: "gw-secret-0123456789abcdef",
+		models: [{ id: "gateway-model", contextWindow: 200_000, maxTokens: 4096 }],
+	};
+	await box.write("../pi-agent/models.json", JSON.stringify({ providers: { gw: gateway } }));
 	const piInstalled = join(env.PI_CODING_AGENT_DIR ?? "", "npm", "node_modules", "pi-crew");
-	const fromSettings = await tmuxPi(t, box, undefined, undefined, [
+	const fromSettings = await tmuxPi(t, box, undefined, "gw/gateway-model", [
 		"-e",
 		join(piInstalled, "dist/scripted/extension.js"),
 	]);
@@ -94,6 +106,22 @@ test("the packed package installs into a fresh prefix, runs a scripted team, and
 	const doctor = await fromSettings.until("the doctor's report", (s) => /resources: \d+ agents|Error/.test(s));
 	assert.doesNotMatch(doctor, /Cannot find|Error/);
 	assert.match(doctor, /ok +resources: \d+ agents, \d+ teams/);
+	// A background run: a detached `pi-crew _coordinate` of the pi-installed package, on the session's model.
+	fromSettings.keys("/team-run research what does the gateway say --bg", "Enter");
+	const ended = await fromSettings.until(
+		"the background run's end",
+		(s) => /run \S+ \(research\) (succeeded|failed|cancelled|interrupted)|pi-crew: .*(exited|Error|Cannot)/.test(s),
+		180_000,
+	);
+	const runId = /run (\S+) \(research\) succeeded/.exec(ended)?.[1];
+	assert.ok(runId, ended);
+	const bg = JSON.parse((await run(crew, ["status", runId, "--json"], { env, cwd: box.repo })).stdout) as typeof json;
+	assert.deepEqual([bg.status, ...bg.tasks.map((x) => x.status)], ["succeeded", "succeeded", "succeeded", "succeeded"]);
+	assert.deepEqual(
+		server.seen.map((s) => [s.model, s.authorization]),
+		Array(3).fill(["gateway-model", "Bearer gw-secret-0123456789abcdef"]),
+		"each worker asked the session's model",
+	);
 
 	// The global install as a local package: listed by its directory's name, the package's.
 	const local = await tmuxPi(t, box, undefined, undefined, [
