@@ -7,10 +7,12 @@
 import { join } from "node:path";
 import { piAgentDir } from "../config/home.js";
 import { type Api, loadAiCompat, loadSdk, type Model } from "../host.js";
+import type { Catalog } from "../resources/catalog.js";
 import { CLAUDE_ALIASES } from "../resources/interop.js";
 import { isScripted, SCRIPTED_MODEL_IDS, SCRIPTED_PROVIDER } from "../scripted/scenario.js";
 import { UsageError } from "../util/errors.js";
 import { closestNames } from "../util/suggest.js";
+import type { Problem } from "../util/yaml-source.js";
 
 /** Who needs a model: the tasks (by id) that would run with it; `undefined` is pi's default. */
 export type ModelNeeds = Map<string | undefined, string[]>;
@@ -84,6 +86,30 @@ export async function resolveEach(
 		}
 	}
 	return { ...resolution, problems, failed };
+}
+
+/** A warning for each model an agent names that a run could not start on (unknown to pi, no credentials). */
+export async function agentModelProblems(
+	repo: string,
+	catalog: Catalog,
+	pins?: Record<string, string>,
+): Promise<Problem[]> {
+	const named = [...catalog.agents.values()].flatMap((a) =>
+		[a.model, ...(a.fallbackModels ?? [])].flatMap((m) => (m ? [{ agent: a, model: m }] : [])),
+	);
+	// The registry loads only when an agent names a model.
+	if (named.length === 0) return [];
+	const needs = new Map(named.map((n) => [n.model, [n.agent.name]]));
+	const { failed } = await resolveEach(needs, repo, pins);
+	return named.flatMap(({ agent, model }) => {
+		const problem = failed.get(model);
+		if (!problem) return [];
+		const field = agent.model === model ? "model" : "fallbackModels";
+		const line = agent.source.lineOf([field]);
+		return [
+			{ severity: "warning" as const, file: agent.source.file, line, field, message: `model "${model}": ${problem}` },
+		];
+	});
 }
 
 type AnyModel = Model<Api>;
