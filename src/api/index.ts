@@ -152,7 +152,8 @@ async function launch(
 	if (settings.runtime !== "scaffold") {
 		const { modelsOf, skillsOf } = await import("../engine/plan.js");
 		const pins = config.user.claude?.models;
-		const { models } = await (await import("./models.js")).resolveModels(modelsOf(plan, settings), repo, pins);
+		const { resolveModels } = await import("./models.js");
+		const { models } = await resolveModels(modelsOf(plan, settings), repo, pins, await costBudget(req, config));
 		if (Object.keys(models).length > 0) settings.models = models;
 		preflightSkills(skillsOf(plan), repo);
 	}
@@ -162,6 +163,14 @@ async function launch(
 	const start: StartRequest = { kind: "run", ...target, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
+}
+
+/** Where a new run's cost budget comes from, if it has one: `--max-cost`, else the config's `budget.maxCost`. */
+async function costBudget(req: RunRequest, config: ResolvedConfig): Promise<string | undefined> {
+	if (req.budget?.maxCost !== undefined) return "--max-cost";
+	if (config.values.budget.maxCost === undefined) return undefined;
+	const { formatSource } = await import("../config/home.js");
+	return `budget.maxCost, ${formatSource(config.sources["budget.maxCost"] ?? { layer: "default" })}`;
 }
 
 /**
