@@ -158,7 +158,10 @@ test("doctor reports pi's version, resource problems and an interrupted run with
 	};
 	const check = (name: string) => report.checks.find((c) => c.name === name);
 	assert.match(check("pi")?.detail ?? "", /^1\.\d+\.\d+ \(pi on PATH: /);
-	assert.deepEqual([check("model")?.level, check("model")?.detail], ["ok", "crew-scripted/scripted"]);
+	assert.deepEqual(
+		[check("model")?.level, check("model")?.detail],
+		["ok", "crew-scripted/scripted (the config's model)"],
+	);
 	assert.equal(check("resources")?.level, "warning");
 	assert.match(check("resources")?.detail ?? "", /would shadow the builtin agent "executor"/);
 	assert.equal(check("run run-dead")?.hint, "pi-crew resume run-dead");
