@@ -288,7 +288,7 @@ function unpricedProblem(runs: readonly AnyModel[], costBudget: string): string 
 		runs.length === 1
 			? `${name(free[0] as AnyModel)} has no price in pi's registry`
 			: `pi picks one of ${runs.length} models with credentials and ${free.length} have no price in its registry (${free.slice(0, 3).map(name).join(", ")}${free.length > 3 ? ", ..." : ""}); pass --model provider/id of a priced one`;
-	return `${which}, so pi reports no cost for its calls and the cost budget (${costBudget}) cannot be enforced: drop the cost budget and limit the run with --max-tokens, or price the model in models.json (cost: input and output, US dollars per million tokens)`;
+	return `${which}, so pi reports no cost for its calls and the cost budget (${costBudget}) cannot be enforced: drop the cost budget and limit tokens instead (--max-tokens, budget.maxTokens), or price the model in models.json (cost: input and output, US dollars per million tokens)`;
 }
 
 /** Each provider's best match: an alias id over a dated one (`claude-sonnet-4-5` over `-20250929`), then the latest. */

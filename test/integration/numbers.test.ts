@@ -98,7 +98,7 @@ test("a cost budget on a model pi has no price for is refused before anything st
 	assert.equal(flag.code, 2, flag.stderr);
 	assert.match(
 		flag.stderr,
-		/model "gw\/m0" \(task work\): gw\/m0 has no price in pi's registry, so pi reports no cost for its calls and the cost budget \(--max-cost\) cannot be enforced: drop the cost budget and limit the run with --max-tokens, or price the model in models\.json/,
+		/model "gw\/m0" \(task work\): gw\/m0 has no price in pi's registry, so pi reports no cost for its calls and the cost budget \(--max-cost\) cannot be enforced: drop the cost budget and limit tokens instead \(--max-tokens, budget\.maxTokens\), or price the model in models\.json/,
 	);
 	// The config's default budget is named with its file and line.
 	const config = await box.write("../crew-home/config.yaml", "concurrency: 2\nbudget:\n  maxCost: 5\n");
