@@ -173,46 +173,61 @@ export async function doctor(
 	sessionModel?: string,
 ): Promise<{ ok: boolean; repo: string; checks: Check[] }> {
 	const repo = findRepo(cwd);
-	const checks: Check[] = [
-		atLeast(process.versions.node, NODE_MIN)
-			? { name: "node", level: "ok", detail: process.version }
-			: {
-					name: "node",
-					level: "error",
-					detail: process.version,
-					hint: `pi-crew and pi 1.x need Node ${NODE_MIN} or later`,
-				},
-		await piCheck(),
-	];
+	const checks: Check[] = [nodeCheck(), await piCheck()];
 	const config = await configChecks(repo);
 	checks.push(...config.checks);
 	if (config.ok) checks.push(await modelCheck(repo, config.model, sessionModel));
+	checks.push(trustCheck(repo));
+	if (config.ok) {
+		const resources = await resourcesCheck(repo);
+		checks.push(resources.check);
+		if (!resources.loaded) return { ok: false, repo, checks };
+	}
+	checks.push(...(await runChecks(repo)), ...(await worktreeChecks(repo)), await searchToolsCheck());
+	return { ok: checks.every((c) => c.level !== "error"), repo, checks };
+}
+
+function nodeCheck(): Check {
+	if (atLeast(process.versions.node, NODE_MIN)) return { name: "node", level: "ok", detail: process.version };
+	const hint = `pi-crew and pi 1.x need Node ${NODE_MIN} or later`;
+	return { name: "node", level: "error", detail: process.version, hint };
+}
+
+function trustCheck(repo: string): Check {
 	const trust = projectTrust(repo);
-	checks.push({
+	return {
 		name: "trust",
 		level: "ok",
 		detail: trust.why,
 		...(trust.trusted
 			? {}
 			: { hint: "the repository may add agents, teams and workflows; its settings and code never run" }),
-	});
-	if (config.ok) {
-		const loaded = await validateResources(repo).catch((err: Error) => err);
-		if (loaded instanceof Error) {
-			checks.push({ name: "resources", level: "error", detail: loaded.message, hint: "see: pi-crew validate" });
-			return { ok: false, repo, checks };
-		}
-		// The resources' own problems: the project config's are the check above.
-		const { catalog } = loaded;
-		const problems = catalog.problems;
-		const errors = problems.filter((p) => p.severity !== "warning");
-		checks.push({
-			name: "resources",
-			level: errors.length > 0 ? "error" : problems.length > 0 ? "warning" : "ok",
-			detail: `${catalog.agents.size} agents, ${catalog.teams.size} teams, ${catalog.workflows.size} workflows${problems.length > 0 ? `\n${problems.map((p) => `  ${formatProblem(p)}`).join("\n")}` : ""}`,
-			hint: problems.length > 0 ? "see: pi-crew validate" : undefined,
-		});
-	}
+	};
+}
+
+/** The resources' own problems (the project config's are its own check); `loaded`: false when they do not load. */
+async function resourcesCheck(repo: string): Promise<{ check: Check; loaded: boolean }> {
+	const loaded = await validateResources(repo).catch((err: Error) => err);
+	if (loaded instanceof Error)
+		return {
+			check: { name: "resources", level: "error", detail: loaded.message, hint: "see: pi-crew validate" },
+			loaded: false,
+		};
+	const { catalog } = loaded;
+	const problems = catalog.problems;
+	const errors = problems.filter((p) => p.severity !== "warning");
+	const check: Check = {
+		name: "resources",
+		level: errors.length > 0 ? "error" : problems.length > 0 ? "warning" : "ok",
+		detail: `${catalog.agents.size} agents, ${catalog.teams.size} teams, ${catalog.workflows.size} workflows${problems.length > 0 ? `\n${problems.map((p) => `  ${formatProblem(p)}`).join("\n")}` : ""}`,
+		hint: problems.length > 0 ? "see: pi-crew validate" : undefined,
+	};
+	return { check, loaded: true };
+}
+
+/** Runs that need attention: interrupted, unreadable, or foreign. */
+async function runChecks(repo: string): Promise<Check[]> {
+	const checks: Check[] = [];
 	try {
 		for (const run of await findInterrupted(repo))
 			checks.push({
@@ -239,6 +254,11 @@ export async function doctor(
 	} catch (err) {
 		checks.push({ name: "runs", level: "error", detail: (err as Error).message, hint: "see .crew/runs" });
 	}
+	return checks;
+}
+
+/** Task worktrees of isolated runs that are gone. */
+async function worktreeChecks(repo: string): Promise<Check[]> {
 	const { orphanedWorktrees } = await import("../workspace/worktrees.js");
 	const runExists = (id: string) => {
 		try {
@@ -247,24 +267,23 @@ export async function doctor(
 			return false; // not a run id
 		}
 	};
-	for (const o of await orphanedWorktrees(repo, runExists))
-		checks.push({
-			name: `worktree ${o.runId}/${o.taskId}`,
-			level: "warning",
-			detail: `${o.worktree}: its run is gone`,
-			hint: `git worktree remove ${o.worktree} (its branch pi-crew/${o.runId}/task/${o.taskId} is kept)`,
-		});
+	return (await orphanedWorktrees(repo, runExists)).map((o) => ({
+		name: `worktree ${o.runId}/${o.taskId}`,
+		level: "warning",
+		detail: `${o.worktree}: its run is gone`,
+		hint: `git worktree remove ${o.worktree} (its branch pi-crew/${o.runId}/task/${o.taskId} is kept)`,
+	}));
+}
+
+/** pi's grep and find tools run rg and fd. */
+async function searchToolsCheck(): Promise<Check> {
 	const rg = await onPath(["rg"]);
 	const fd = await onPath(["fd", "fdfind"]);
-	checks.push(
-		rg && fd
-			? { name: "search tools", level: "ok", detail: `${rg}, ${fd}` }
-			: {
-					name: "search tools",
-					level: "warning",
-					detail: `${rg ? "" : "rg "}${fd ? "" : "fd "}not found: pi's grep/find tools (used by read-only agents) will fail`,
-					hint: "install ripgrep and fd (Debian: apt install ripgrep fd-find)",
-				},
-	);
-	return { ok: checks.every((c) => c.level !== "error"), repo, checks };
+	if (rg && fd) return { name: "search tools", level: "ok", detail: `${rg}, ${fd}` };
+	return {
+		name: "search tools",
+		level: "warning",
+		detail: `${rg ? "" : "rg "}${fd ? "" : "fd "}not found: pi's grep/find tools (used by read-only agents) will fail`,
+		hint: "install ripgrep and fd (Debian: apt install ripgrep fd-find)",
+	};
 }

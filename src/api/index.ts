@@ -22,39 +22,16 @@ import { findRepo } from "../util/repo.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
 import { integrationBranch } from "../workspace/worktrees.js";
+import { context } from "./context.js";
 
 export { formatProblem } from "../util/yaml-source.js";
 export type { Catalog, CrewEvent, Problem, RunState, RunView };
 
 import { OperationError, UsageError } from "../util/errors.js";
 
+export { type PlanView, planTeam } from "./plan.js";
 export { ANSWER_CHARS, runAnswer, runArtifacts, runSummary } from "./results.js";
 export { findRepo, OperationError, projectTrust, shownStatus, UsageError, untrustedReason };
-
-interface Context {
-	repo: string;
-	/** The effective config here: the user's, with what the repository's `.crew/config.*` tightens. */
-	config: ResolvedConfig;
-	catalog: Catalog;
-}
-
-/** Config and resources load only for commands that need them (not for status, list, events). */
-async function context(cwd?: string): Promise<Context> {
-	const { resolveConfig } = await import("../config/resolve.js");
-	const { loadCatalog } = await import("../resources/catalog.js");
-	const repo = findRepo(cwd);
-	const config = await resolveConfig(repo);
-	const claude = config.user.claude;
-	const catalog = await loadCatalog({
-		repo,
-		trustProject: projectTrust(repo).trusted,
-		claude: {
-			userAgents: claude?.userAgents ?? true,
-			projectAgents: claude?.projectAgents ?? true,
-		},
-	});
-	return { repo, config, catalog };
-}
 
 export interface RunRequest {
 	cwd?: string;
@@ -175,7 +152,8 @@ async function launch(
 	if (settings.runtime !== "scaffold") {
 		const { modelsOf, skillsOf } = await import("../engine/plan.js");
 		const pins = config.user.claude?.models;
-		const { models } = await (await import("./models.js")).resolveModels(modelsOf(plan, settings), repo, pins);
+		const { resolveModels } = await import("./models.js");
+		const { models } = await resolveModels(modelsOf(plan, settings), repo, pins, await costBudget(req, config));
 		if (Object.keys(models).length > 0) settings.models = models;
 		preflightSkills(skillsOf(plan), repo);
 	}
@@ -185,6 +163,14 @@ async function launch(
 	const start: StartRequest = { kind: "run", ...target, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
+}
+
+/** Where a new run's cost budget comes from, if it has one: `--max-cost`, else the config's `budget.maxCost`. */
+async function costBudget(req: RunRequest, config: ResolvedConfig): Promise<string | undefined> {
+	if (req.budget?.maxCost !== undefined) return "--max-cost";
+	if (config.values.budget.maxCost === undefined) return undefined;
+	const { formatSource } = await import("../config/home.js");
+	return `budget.maxCost, ${formatSource(config.sources["budget.maxCost"] ?? { layer: "default" })}`;
 }
 
 /**
@@ -390,7 +376,7 @@ export async function runEvents(
 /** Every problem of the resources, and what the repository's config sets that is not applied (warnings). */
 export async function validateResources(cwd?: string): Promise<{ catalog: Catalog; problems: Problem[] }> {
 	const { repo, catalog, config } = await context(cwd);
-	const models = await agentModelProblems(repo, catalog, config.user.claude?.models);
+	const models = await (await import("./models.js")).agentModelProblems(repo, catalog, config.user.claude?.models);
 	catalog.problems.push(...models);
 	return {
 		catalog,
@@ -398,71 +384,8 @@ export async function validateResources(cwd?: string): Promise<{ catalog: Catalo
 	};
 }
 
-/** A warning for each model an agent names that a run could not start on (unknown to pi, no credentials). */
-async function agentModelProblems(repo: string, catalog: Catalog, pins?: Record<string, string>): Promise<Problem[]> {
-	const named = [...catalog.agents.values()].flatMap((a) =>
-		[a.model, ...(a.fallbackModels ?? [])].flatMap((m) => (m ? [{ agent: a, model: m }] : [])),
-	);
-	// The registry loads only when an agent names a model.
-	if (named.length === 0) return [];
-	const needs = new Map(named.map((n) => [n.model, [n.agent.name]]));
-	const { failed } = await (await import("./models.js")).resolveEach(needs, repo, pins);
-	return named.flatMap(({ agent, model }) => {
-		const problem = failed.get(model);
-		if (!problem) return [];
-		const field = agent.model === model ? "model" : "fallbackModels";
-		const line = agent.source.lineOf([field]);
-		return [
-			{ severity: "warning" as const, file: agent.source.file, line, field, message: `model "${model}": ${problem}` },
-		];
-	});
-}
-
 export async function resources(cwd?: string): Promise<Catalog> {
 	return (await context(cwd)).catalog;
-}
-
-/** A team's task graph without running anything: what `run` would do. */
-export interface PlanView {
-	team: string;
-	workflow: string;
-	/** `model`: what the task would run on (`provider/id` as resolved), absent for pi's own default. */
-	tasks: { id: string; role: string; agent: string; dependsOn: string[]; task: string; model?: string }[];
-	/** pi's default model (for tasks without one) as a run here would find it. */
-	piDefault?: string;
-	/** The models a run would refuse, each with what to do. */
-	modelProblems: string[];
-}
-
-export async function planTeam(
-	cwd: string | undefined,
-	team: string,
-	workflow?: string,
-	sessionModel?: string,
-): Promise<PlanView> {
-	const { repo, catalog, config } = await context(cwd);
-	const { planRun, modelsOf, taskModels } = await import("../engine/plan.js");
-	const plan = planRun(catalog, team, workflow);
-	const settings = { defaultModel: config.values.model ?? sessionModel };
-	const { resolveEach } = await import("./models.js");
-	const found = await resolveEach(modelsOf(plan, settings), repo, config.user.claude?.models);
-	return {
-		team: plan.team,
-		workflow: plan.workflow,
-		tasks: plan.tasks.map((t) => {
-			const model = taskModels({ ...settings, models: found.models }, t)[0];
-			return {
-				id: t.id,
-				role: t.role,
-				agent: t.agent.name,
-				dependsOn: t.dependsOn,
-				task: t.template,
-				...(model ? { model } : {}),
-			};
-		}),
-		...(found.piDefault ? { piDefault: found.piDefault } : {}),
-		modelProblems: found.problems,
-	};
 }
 
 /** The team for a goal, with the ranking and its reasons (the default team when nothing matches). */

@@ -7,10 +7,12 @@
 import { join } from "node:path";
 import { piAgentDir } from "../config/home.js";
 import { type Api, loadAiCompat, loadSdk, type Model } from "../host.js";
+import type { Catalog } from "../resources/catalog.js";
 import { CLAUDE_ALIASES } from "../resources/interop.js";
 import { isScripted, SCRIPTED_MODEL_IDS, SCRIPTED_PROVIDER } from "../scripted/scenario.js";
 import { UsageError } from "../util/errors.js";
 import { closestNames } from "../util/suggest.js";
+import type { Problem } from "../util/yaml-source.js";
 
 /** Who needs a model: the tasks (by id) that would run with it; `undefined` is pi's default. */
 export type ModelNeeds = Map<string | undefined, string[]>;
@@ -26,14 +28,16 @@ const REHEARSE = `or rehearse offline with --model ${SCRIPTED_PROVIDER}/scripted
 
 /**
  * Resolves every model in `needs`; throws a UsageError naming each one that cannot run, with what to do. `pins` is
- * the config's `claude.models` (an alias pinned to a `provider/id`).
+ * the config's `claude.models` (an alias pinned to a `provider/id`). `costBudget`: where the run's cost budget comes
+ * from, when it has one; a model pi has no price for is then refused, since the budget could never stop it.
  */
 export async function resolveModels(
 	needs: ModelNeeds,
 	cwd: string,
 	pins: Record<string, string> = {},
+	costBudget?: string,
 ): Promise<Resolution> {
-	const { problems, models, piDefault } = await resolveEach(needs, cwd, pins);
+	const { problems, models, piDefault } = await resolveEach(needs, cwd, pins, costBudget);
 	if (problems.length > 0) throw new UsageError(`cannot start the run:\n${problems.map((p) => `  ${p}`).join("\n")}`);
 	return { models, ...(piDefault ? { piDefault } : {}) };
 }
@@ -46,6 +50,7 @@ export async function resolveEach(
 	needs: ModelNeeds,
 	cwd: string,
 	pins: Record<string, string> = {},
+	costBudget?: string,
 ): Promise<Resolution & { problems: string[]; failed: Map<string, string> }> {
 	const problems: string[] = [];
 	const failed = new Map<string, string>();
@@ -74,20 +79,51 @@ export async function resolveEach(
 				// Who needs it goes after the subject ("no model is configured (tasks a, b): pass ...").
 				if ("problem" in found) problems.push(found.problem.replace(/^([^:]*):/, `$1 (${who(tasks)}):`));
 				else resolution.piDefault = found.model;
+				const free = "runs" in found && costBudget && unpricedProblem(found.runs, costBudget);
+				if (free) problems.push(`pi's default model (${who(tasks)}): ${free}`);
 				continue;
 			}
 			const found = registry.resolve(model, pins);
 			if ("problem" in found) {
 				failed.set(model, found.problem);
 				problems.push(`model "${model}" (${who(tasks)}): ${found.problem}`);
-			} else resolution.models[model] = found.model;
+				continue;
+			}
+			resolution.models[model] = found.model;
+			const free = costBudget && unpricedProblem(found.runs, costBudget);
+			if (free) problems.push(`model "${model}" (${who(tasks)}): ${free}`);
 		}
 	}
 	return { ...resolution, problems, failed };
 }
 
+/** A warning for each model an agent names that a run could not start on (unknown to pi, no credentials). */
+export async function agentModelProblems(
+	repo: string,
+	catalog: Catalog,
+	pins?: Record<string, string>,
+): Promise<Problem[]> {
+	const named = [...catalog.agents.values()].flatMap((a) =>
+		[a.model, ...(a.fallbackModels ?? [])].flatMap((m) => (m ? [{ agent: a, model: m }] : [])),
+	);
+	// The registry loads only when an agent names a model.
+	if (named.length === 0) return [];
+	const needs = new Map(named.map((n) => [n.model, [n.agent.name]]));
+	const { failed } = await resolveEach(needs, repo, pins);
+	return named.flatMap(({ agent, model }) => {
+		const problem = failed.get(model);
+		if (!problem) return [];
+		const field = agent.model === model ? "model" : "fallbackModels";
+		const line = agent.source.lineOf([field]);
+		return [
+			{ severity: "warning" as const, file: agent.source.file, line, field, message: `model "${model}": ${problem}` },
+		];
+	});
+}
+
 type AnyModel = Model<Api>;
-type Outcome = { model: string } | { problem: string };
+/** `runs`: the registry's models it may run on (pi's default without a settings default: any with credentials). */
+type Outcome = { model: string; runs: readonly AnyModel[] } | { problem: string };
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;
 type Ai = Awaited<ReturnType<typeof loadAiCompat>>;
 
@@ -121,12 +157,13 @@ class Registry {
 		const found = this.sdk.resolveCliModel({ cliModel: ref, modelRuntime: this.runtime });
 		const model = found.model;
 		// pi runs an unknown id of a known provider as a "custom model id": the provider would answer 404 in every worker.
-		if (model && this.runtime.getModel(model.provider, model.id)) {
-			const name = `${model.provider}/${model.id}${found.thinkingLevel ? `:${found.thinkingLevel}` : ""}`;
-			if (this.runtime.hasConfiguredAuth(model.provider)) return { model: name };
+		const listed = model && this.runtime.getModel(model.provider, model.id);
+		if (listed) {
+			const name = `${listed.provider}/${listed.id}${found.thinkingLevel ? `:${found.thinkingLevel}` : ""}`;
+			if (this.runtime.hasConfiguredAuth(listed.provider)) return { model: name, runs: [listed] };
 			if (ref.includes("/"))
 				return {
-					problem: `no credentials for provider "${model.provider}": ${this.howToAuth(model.provider)}, ${REHEARSE}`,
+					problem: `no credentials for provider "${listed.provider}": ${this.howToAuth(listed.provider)}, ${REHEARSE}`,
 				};
 		}
 		return ref.includes("/") ? this.unknown(ref) : this.bare(ref);
@@ -167,7 +204,7 @@ class Registry {
 		}
 		const usable = offers.filter((m) => this.runtime.hasConfiguredAuth(m.provider));
 		const [only] = usable;
-		if (only && usable.length === 1) return { model: `${only.provider}/${only.id}` };
+		if (only && usable.length === 1) return { model: name(only), runs: [only] };
 		if (usable.length > 1)
 			return {
 				problem: `several providers with credentials offer it: ${usable.map(name).join(", ")}; pass one as provider/id`,
@@ -188,7 +225,7 @@ class Registry {
 			// Newest first; within a version the shortest id (not a dated, regional or batch variant), then pi's order.
 			.sort((a, b) => compareVersions(b.version, a.version) || a.m.id.length - b.m.id.length);
 		const usable = family.find((f) => this.runtime.hasConfiguredAuth(f.m.provider));
-		if (usable) return { model: name(usable.m) };
+		if (usable) return { model: name(usable.m), runs: [usable.m] };
 		const pin = `or pin it in your config (claude.models.${alias}: provider/id)`;
 		const [top] = family;
 		if (!top) return { problem: `pi's registry has no Claude ${alias} model; ${pin}` };
@@ -206,12 +243,15 @@ class Registry {
 			const found = this.resolve(`${provider}/${id}`, {});
 			if ("problem" in found)
 				return { problem: `pi's default model "${provider}/${id}" (settings.json): ${found.problem}` };
-			return { model: `${found.model} (pi's default, settings.json)` };
+			return { model: `${found.model} (pi's default, settings.json)`, runs: found.runs };
 		}
 		const available = await this.runtime.getAvailable();
 		const [first] = available;
 		if (first)
-			return { model: `pi's default: one of ${available.length} models with credentials, e.g. ${name(first)}` };
+			return {
+				model: `pi's default: one of ${available.length} models with credentials, e.g. ${name(first)}`,
+				runs: available,
+			};
 		return {
 			problem: `no model is configured: pass --model provider/id, log in with /login in pi or set the provider's API key, ${REHEARSE}`,
 		};
@@ -236,6 +276,20 @@ class Registry {
 }
 
 const name = (m: AnyModel) => `${m.provider}/${m.id}`;
+
+/**
+ * Why `costBudget` cannot hold on these models, if it cannot: pi's registry has no price for one of them (0 for input
+ * and output, as local and custom models often are), so pi reports no cost for its calls and the budget never stops it.
+ */
+function unpricedProblem(runs: readonly AnyModel[], costBudget: string): string | undefined {
+	const free = runs.filter((m) => m.cost.input === 0 && m.cost.output === 0);
+	if (free.length === 0) return undefined;
+	const which =
+		runs.length === 1
+			? `${name(free[0] as AnyModel)} has no price in pi's registry`
+			: `pi picks one of ${runs.length} models with credentials and ${free.length} have no price in its registry (${free.slice(0, 3).map(name).join(", ")}${free.length > 3 ? ", ..." : ""}); pass --model provider/id of a priced one`;
+	return `${which}, so pi reports no cost for its calls and the cost budget (${costBudget}) cannot be enforced: drop the cost budget and limit tokens instead (--max-tokens, budget.maxTokens), or price the model in models.json (cost: input and output, US dollars per million tokens)`;
+}
 
 /** Each provider's best match: an alias id over a dated one (`claude-sonnet-4-5` over `-20250929`), then the latest. */
 function bestPerProvider(models: readonly AnyModel[]): AnyModel[] {

@@ -119,7 +119,7 @@ function score(team: TeamDef, matches: Match[]): Recommendation {
 }
 
 /** The runnable teams, best first: by score, then the lighter team (fewer tasks), then the name. */
-export function recommendTeams(catalog: Catalog, goal: string): Recommendation[] {
+function recommendTeams(catalog: Catalog, goal: string): Recommendation[] {
 	// A team with a disabled agent cannot run: never recommended.
 	const runnable = [...catalog.teams.values()].filter(
 		(t) => !t.roles.some((r) => catalog.agents.get(r.agent)?.disabled),

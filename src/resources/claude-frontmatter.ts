@@ -6,7 +6,7 @@
 import { type Problem, parseYaml, type YamlSource } from "../util/yaml-source.js";
 
 /** The fields of a Claude Code subagent: one of these at column 0 starts a field; any other line continues one. */
-export const CLAUDE_FIELDS = new Set([
+const CLAUDE_FIELDS = new Set([
 	"name",
 	"description",
 	"tools",

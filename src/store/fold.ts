@@ -189,6 +189,12 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 		}
 		task.status = to;
 	}
+	if (!applyAttemptEvent(state, task, e) && !applyProgressEvent(state, task, e)) applyOutcomeEvent(state, task, e);
+	return state;
+}
+
+/** An attempt starts or waits to be retried; `false` for an event of another family. */
+function applyAttemptEvent(state: RunState, task: TaskState, e: CrewEvent): boolean {
 	switch (e.type) {
 		case "task.started":
 			task.attempt = e.data.attempt;
@@ -198,32 +204,48 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			task.promptPath = e.data.promptPath;
 			task.heartbeat = "healthy";
 			task.activity = { since: e.ts };
-			break;
+			return true;
 		case "task.retrying":
 			if (task.status !== "running") {
-				refusal(state, `seq ${e.seq}: task ${id} retrying while ${task.status}`);
-				break;
+				refusal(state, `seq ${e.seq}: task ${task.id} retrying while ${task.status}`);
+				return true;
 			}
 			closeAttempt(task, e.ts, e.data.reason);
 			task.awaitingRetry = true;
-			break;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/** What a running task is doing and spending (tool calls, pi's retries, usage, heartbeat); `false` for other events. */
+function applyProgressEvent(state: RunState, task: TaskState, e: CrewEvent): boolean {
+	switch (e.type) {
 		case "task.tool":
 			if (e.data.phase === "start") task.toolCalls++;
 			task.activity =
 				e.data.phase === "start"
 					? { tool: e.data.tool, ...(e.data.summary ? { summary: e.data.summary } : {}), since: e.ts }
 					: { since: e.ts, ...(e.data.isError ? { failed: failedCall(e.data) } : {}) };
-			break;
+			return true;
 		case "task.model_retry":
 			task.activity = { since: e.ts, ...(e.data.phase === "start" ? { retrying: e.data.attempt ?? 1 } : {}) };
-			break;
+			return true;
 		case "task.usage":
 			addUsage(task.usage, e.data);
 			addUsage(state.usage, e.data);
-			break;
+			return true;
 		case "task.heartbeat":
 			task.heartbeat = e.data.level;
-			break;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/** How a task's work ended and what became of it (verified, committed, merged, conflicted, dead-lettered). */
+function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void {
+	switch (e.type) {
 		case "task.verified":
 			if (task.attempts.length > 0) (task.attempts.at(-1) as Attempt).verified = e.data.passed;
 			break;
@@ -261,7 +283,6 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 			task.endedAt = e.ts;
 			break;
 	}
-	return state;
 }
 
 /** `bash npm test (exit 1)`: a failed tool call in a few words. */

@@ -82,6 +82,32 @@ async function pricedModel(box: Sandbox, port: number, steps: { id: string; role
 	return { ...box, env: { ...box.env, MY_GATEWAY_TOKEN: "gw-secret-0123456789abcdef" } };
 }
 
+test("a cost budget on a model pi has no price for is refused before anything starts: the model, the budget, what to do", async () => {
+	const box = await sandbox();
+	// A custom model without a price (as local and gateway models often are): pi reports no cost for its calls.
+	const provider = { baseUrl: "http://127.0.0.1:9/v1", api: "openai-completions", apiKey: "$MY_GATEWAY_TOKEN" };
+	await box.write(
+		"../pi-agent/models.json",
+		JSON.stringify({
+			providers: { gw: { ...provider, models: [{ id: "m0", contextWindow: 8192, maxTokens: 1024 }] } },
+		}),
+	);
+	await projectTeam(box, "unpriced", [{ id: "work", role: "writer" }]);
+	const env = { ...box, env: { ...box.env, MY_GATEWAY_TOKEN: "gw-secret-0123456789abcdef" } };
+	const flag = await cli(["run", "unpriced", "x", "--model", "gw/m0", "--max-cost", "1"], env);
+	assert.equal(flag.code, 2, flag.stderr);
+	assert.match(
+		flag.stderr,
+		/model "gw\/m0" \(task work\): gw\/m0 has no price in pi's registry, so pi reports no cost for its calls and the cost budget \(--max-cost\) cannot be enforced: drop the cost budget and limit tokens instead \(--max-tokens, budget\.maxTokens\), or price the model in models\.json/,
+	);
+	// The config's default budget is named with its file and line.
+	const config = await box.write("../crew-home/config.yaml", "concurrency: 2\nbudget:\n  maxCost: 5\n");
+	const configured = await cli(["run", "unpriced", "x", "--model", "gw/m0"], env);
+	assert.equal(configured.code, 2, configured.stderr);
+	assert.ok(configured.stderr.includes(`the cost budget (budget.maxCost, user ${config}:3) cannot be enforced`));
+	assert.match((await cli(["status"], env)).stderr, /no runs yet/, "no run was started");
+});
+
 test("pi's own retry of a rate-limited call shows as retrying (n); cost in status, summary and metrics", async () => {
 	const box = await sandbox();
 	// pi retries the 429 itself, quickly; the retried call then waits until the test has looked at the run.
