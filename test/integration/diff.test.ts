@@ -100,8 +100,9 @@ test("an isolated run: diff of the run and of a task (CLI and pi), commits that 
 	assert.match(text.stdout, /^\+from b\\u001b\[2J$/m);
 	assert.match(text.stderr, new RegExp(`diff of task b of run ${runId}`));
 	const stat = await cli(["diff", "--stat"], box);
+	assert.match(stat.stdout, /^A a\.bin +binary$/m);
 	assert.match(stat.stdout, /^A a\.txt +\+1 -0$/m);
-	assert.match(stat.stdout, /^2 files changed, 2 insertion\(s\)\(\+\), 0 deletion\(s\)\(-\)$/m);
+	assert.match(stat.stdout, /^3 files changed, 2 insertion\(s\)\(\+\), 0 deletion\(s\)\(-\)$/m);
 
 	// In pi, /team-diff shows the same, through the same sanitizer, as scrollable markdown.
 	if (hasTool(t, "tmux", ["-V"])) {
