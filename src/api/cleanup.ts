@@ -207,7 +207,7 @@ async function mergedWorktree(sweep: Sweep, wt: TaskWorktree): Promise<Found | u
 	const dirty = await gitRun(wt.worktree, ["status", "--porcelain"], { files: true });
 	if (dirty.code !== 0 || dirty.stdout.trim() !== "") return undefined;
 	// A reader's worktree has no branch of its own: nothing in it to lose.
-	const reader = !(await hasBranch(sweep.repo, wt.branch));
+	const reader = (await branchTip(sweep.repo, wt.branch)) === undefined;
 	const into = integrationBranch(wt.runId);
 	if (!reader && (await gitRun(sweep.repo, ["merge-base", "--is-ancestor", wt.branch, into])).code !== 0)
 		return undefined;
@@ -235,8 +235,8 @@ const appliedIntegrations: Sweeper = async (sweep) => {
 	const worktrees = await taskWorktrees(sweep.repo);
 	for (const runId of sweep.own) {
 		const branch = integrationBranch(runId);
-		const tip = await gitRun(sweep.repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`]);
-		if (tip.code !== 0) continue;
+		const oid = await branchTip(sweep.repo, branch);
+		if (!oid) continue;
 		const view = await loadRun(sweep.repo, runId).catch(() => undefined);
 		if (!view || !TERMINAL_RUN.has(view.status)) continue;
 		if ((await gitRun(sweep.repo, ["merge-base", "--is-ancestor", branch, "HEAD"])).code !== 0) continue;
@@ -251,7 +251,6 @@ const appliedIntegrations: Sweeper = async (sweep) => {
 			kept ||= !wt || !(await mergedWorktree(sweep, wt));
 		}
 		if (kept) continue;
-		const oid = tip.stdout.trim();
 		found.push({
 			kind: "integration-branch",
 			path: branch,
@@ -262,8 +261,10 @@ const appliedIntegrations: Sweeper = async (sweep) => {
 	return found;
 };
 
-async function hasBranch(repo: string, branch: string): Promise<boolean> {
-	return (await gitRun(repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`])).code === 0;
+/** The commit the branch points at, or undefined where there is no such branch. */
+async function branchTip(repo: string, branch: string): Promise<string | undefined> {
+	const r = await gitRun(repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`]);
+	return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
 /** Every kind of leftover, in the order they are swept. */

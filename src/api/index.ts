@@ -144,10 +144,13 @@ async function launch(
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
-	} else {
+	} else if (!(await import("../engine/plan.js")).planWrites(plan, settings))
+		settings.noBaseTree = "no task of its plan writes";
+	else {
 		// What `diff` compares a shared run's work with: the checkout as it is now (in a git repository).
-		const baseTree = await (await import("../workspace/snapshot.js")).checkoutTree(repo, CREW_STATE);
-		if (baseTree) settings.baseTree = baseTree;
+		const base = await (await import("../workspace/snapshot.js")).checkoutTree(repo, CREW_STATE);
+		if ("tree" in base) settings.baseTree = base.tree;
+		else settings.noBaseTree = base.skipped;
 	}
 	if (settings.runtime !== "scaffold") {
 		const { modelsOf, skillsOf } = await import("../engine/plan.js");

@@ -21,14 +21,25 @@ export async function readCommand(command: string, args: string[], v: Values): P
 	return 0;
 }
 
-/** The unified diff on stdout (the title on stderr, so `> file.patch` takes only the patch); `--stat`, `--json`. */
+/**
+ * The unified diff on stdout, made inert for a terminal (the title and notes on stderr); `--stat`, `--json`; `--out
+ * FILE` writes git's own bytes, binary files included, for `git apply`.
+ */
 async function diffCommand(args: string[], v: Values): Promise<number> {
 	const { view, taskId } = await findRun(api.findRepo(v.cwd), args.join(" "));
-	const diff = await (await import("../api/diff.js")).runDiff(view, taskId);
+	const diffs = await import("../api/diff.js");
+	if (v.out) {
+		const written = await diffs.writePatch(view, taskId, v.cwd, v.out);
+		if (v.json) out(written);
+		else warn(`${[`wrote ${written.path} (${written.bytes} bytes)`, ...written.notes].join("\n")}\n`);
+		return 0;
+	}
+	const diff = await diffs.runDiff(view, taskId);
+	const notes = (diff.notes ?? []).map((n) => `${n}\n`).join("");
 	if (v.json) out(diff);
-	else if (v.stat) print(`${diffTitle(diff)}\n${diffStat(diff)}`);
+	else if (v.stat) print(`${diffTitle(diff)}\n${diffStat(diff)}${notes}`);
 	else {
-		warn(`${diffTitle(diff)}${diff.files.length === 0 ? ": no changes" : ""}\n`);
+		warn(`${diffTitle(diff)}${diff.files.length === 0 ? ": no changes" : ""}\n${notes}`);
 		print(diff.patch);
 	}
 	return 0;

@@ -132,8 +132,8 @@ export const OPTIONS = {
 	out: {
 		type: "string",
 		arg: "PATH",
-		text: "where to write (export: the bundle file, default .crew/exports/<runId>.tar.gz; export-agents: a directory)",
-		commands: ["export", "export-agents"],
+		text: "where to write (export: the bundle file, default .crew/exports/<runId>.tar.gz; export-agents: a directory; diff: a patch for git apply, binary files included)",
+		commands: ["export", "export-agents", "diff"],
 	},
 	force: { type: "boolean", text: "replace existing files", commands: ["import", "export-agents"] },
 	"older-than": { type: "string", arg: "AGE", text: "30m, 12h, 7d, 2w (0d: any age)", commands: ["prune"] },

@@ -13,26 +13,32 @@ import { makeDirs, readConfined } from "../util/safe-fs.js";
 import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
 import { runVerify } from "../workers/verify.js";
 import { workerEnv } from "../workers/worker-env.js";
+import type { Snapshot } from "../workspace/snapshot.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { type RunContext, sleep } from "./context.js";
 import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
-import { type PlannedTask, plannedPayload, plannedTask, taskModels, taskSkills, taskTools } from "./plan.js";
+import {
+	type PlannedTask,
+	plannedPayload,
+	plannedTask,
+	taskModels,
+	taskSkills,
+	taskTools,
+	taskWrites,
+} from "./plan.js";
 import { type DependencyResult, systemPrompt, taskPrompt } from "./prompt.js";
 import { retryDelay } from "./retry.js";
 
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
 const MAX_RATE_LIMIT_WAITS = 5;
 
-/** Tools that change files: a task with any of them works in a worktree of its own when the run is isolated. */
-const WRITING_TOOLS = new Set(["write", "edit", "bash"]);
-
 export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void> {
 	const id = task.id;
 	const dir = `tasks/${id}`;
 	const tools = taskTools(ctx.settings, task.agent);
-	// No tools named means pi's defaults, which write. A step may ask to work in the checkout (`isolation: shared`).
-	const writes = tools === undefined || tools.some((t) => WRITING_TOOLS.has(t));
+	// A step may ask to work in the checkout (`isolation: shared`).
+	const writes = taskWrites(ctx.settings, task.agent);
 	const isolated = task.isolation !== "shared" ? ctx.workspace : undefined;
 	const workspace = writes ? isolated : undefined;
 	let prompt = taskPrompt(task, {
@@ -100,7 +106,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		let outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd, model);
 		if (outcome.kind === "succeeded" && task.verify) outcome = await verify(ctx, task, cwd, attempt, outcome);
 		const after = before && (await checkoutSnapshot(ctx, inCheckout));
-		if (before && after) await ctx.log.append("task.changed", { from: before, to: after }, id);
+		if (before && after) await ctx.log.append("task.changed", changedBetween(before, after), id);
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
 			if ("errors" in plan) {
@@ -177,10 +183,17 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	}
 }
 
-/** The checkout's tree now, for a task that writes there; undefined for one that does not, or where none is taken. */
-async function checkoutSnapshot(ctx: RunContext, inCheckout: boolean): Promise<string | undefined> {
+/** The checkout's tree now (or why none is taken), for a task that writes there; undefined for one that does not. */
+async function checkoutSnapshot(ctx: RunContext, inCheckout: boolean): Promise<Snapshot | undefined> {
 	if (!inCheckout) return undefined;
 	return (await import("../workspace/snapshot.js")).checkoutTree(ctx.repo, CREW_STATE);
+}
+
+/** What `task.changed` records of an attempt: the trees around it, or why one of them was not taken. */
+function changedBetween(before: Snapshot, after: Snapshot): { from: string; to: string } | { skipped: string } {
+	if ("skipped" in before) return before;
+	if ("skipped" in after) return after;
+	return { from: before.tree, to: after.tree };
 }
 
 /**

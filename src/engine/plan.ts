@@ -120,6 +120,20 @@ export function taskTools(settings: Pick<RunSettings, "denyTools">, agent: Agent
 	return (agent.tools ?? PI_DEFAULT_TOOLS).filter((t) => !deny.includes(t));
 }
 
+/** Tools that change files: a task with any of them works in a worktree of its own when the run is isolated. */
+const WRITING_TOOLS = new Set(["write", "edit", "bash"]);
+
+/** Whether the task may change files (no tools named means pi's defaults, which write). */
+export function taskWrites(settings: Pick<RunSettings, "denyTools">, agent: AgentDef): boolean {
+	const tools = taskTools(settings, agent);
+	return tools === undefined || tools.some((t) => WRITING_TOOLS.has(t));
+}
+
+/** Whether any task of the plan may change files, or an adaptive one may add one that does. */
+export function planWrites(plan: Plan, settings: Pick<RunSettings, "denyTools">): boolean {
+	return plan.tasks.some((t) => t.adaptive || taskWrites(settings, t.agent));
+}
+
 /**
  * Every model the run may use, with the tasks (or, for the roles an adaptive plan may add, `role:<name>`) that would
  * run on it; `undefined` is pi's own default.

@@ -103,6 +103,8 @@ const RunSettings = Type.Object({
 	 * objects in the repository, workspace/snapshot.ts): what `diff` compares the run's work with.
 	 */
 	baseTree: Type.Optional(Type.String()),
+	/** Why a shared run recorded no `baseTree` (no task of its plan writes; no git; the checkout too large to hash). */
+	noBaseTree: Type.Optional(Type.String()),
 });
 export type RunSettings = Static<typeof RunSettings>;
 
@@ -304,9 +306,12 @@ export const EVENT_PAYLOADS = {
 	/**
 	 * A writing task that worked in the checkout (a shared run, or a step with `isolation: shared`): the checkout's
 	 * tree when an attempt started (`from`) and when it ended (`to`), what `diff` shows. Tasks that ran meanwhile, and
-	 * the user, may have changed the checkout too.
+	 * the user, may have changed the checkout too. `skipped`: no tree was taken around the attempt, and why.
 	 */
-	"task.changed": Type.Object({ from: Type.String(), to: Type.String() }),
+	"task.changed": Type.Union([
+		Type.Object({ from: Type.String(), to: Type.String() }),
+		Type.Object({ skipped: Type.String() }),
+	]),
 	/** Its merge conflicts with the integration branch: it needs a person; branch and worktree are kept as they are. */
 	"task.conflicted": Type.Object({ files: Type.Array(Type.String()), branch: Type.String(), worktree: Type.String() }),
 	"task.failed": Type.Object({ reason: Type.String() }),
@@ -378,6 +383,8 @@ export interface TaskState extends TaskDefinition {
 	committed?: { resultPath: string; chars: number; commit: string; base?: string };
 	/** The checkout's tree when its first attempt there started and when its latest one ended (`task.changed`). */
 	changed?: { from: string; to: string };
+	/** Why an attempt of it in the checkout was not recorded (no tree taken): its diff may miss that attempt's work. */
+	unrecorded?: string;
 	/** The integration commit that includes the task's work. */
 	merged?: string;
 	/** Its merge conflicted: where the work is and which files. The task reads as failed, needing attention. */
@@ -415,6 +422,8 @@ export interface RunState {
 	merged?: string;
 	/** The checkout's tree after the latest task that worked in it ended (`task.changed`). */
 	tree?: string;
+	/** Why the latest attempt that worked in the checkout left no tree: `tree` may miss its changes and later ones. */
+	treeUnrecorded?: string;
 	/** When the latest event was written: the last sign of life of a coordinator that is gone. */
 	lastAt: string;
 	/** Events the fold refused (illegal transitions, unknown tasks); kept so they are reported, never applied. */

@@ -266,8 +266,14 @@ function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void
 			break;
 		}
 		case "task.changed":
+			if ("skipped" in e.data) {
+				task.unrecorded = e.data.skipped;
+				state.treeUnrecorded = e.data.skipped;
+				break;
+			}
 			task.changed = { from: task.changed?.from ?? e.data.from, to: e.data.to };
 			state.tree = e.data.to;
+			delete state.treeUnrecorded; // this tree holds what an unrecorded attempt changed before it
 			break;
 		case "task.conflicted":
 			task.conflict = { files: e.data.files, branch: e.data.branch, worktree: e.data.worktree };

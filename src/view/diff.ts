@@ -33,7 +33,10 @@ export async function diffSource(cwd: string, args: string): Promise<ViewerSourc
 	const diff = await (await import("../api/diff.js")).runDiff(view, taskId);
 	const longest = Math.max(2, ...[...diff.patch.matchAll(/`+/g)].map((m) => m[0].length));
 	const fence = "`".repeat(longest + 1);
-	const blocks = [diffStat(diff).replace(/^/gm, "    ").trimEnd()];
+	const blocks = [
+		diffStat(diff).replace(/^/gm, "    ").trimEnd(),
+		...(diff.notes ?? []).map((n) => `> ${inertLine(n)}`),
+	];
 	if (diff.patch) blocks.push(`${fence}diff\n${diff.patch.trimEnd()}\n${fence}`);
 	return { title: diffTitle(diff), blocks: () => blocks, poll: async () => false };
 }

@@ -134,9 +134,12 @@ export async function git(cwd: string, args: string[], opts: GitOptions = {}): P
 /**
  * Runs git on `repo`'s objects in an empty repository of its own: no config (system, global or the repository's), no
  * attributes, so no merge driver, filter or textconv can run, whatever the repository's `.git` says. For commands
- * that only read and write objects (`merge-tree --write-tree`).
+ * that only read and write objects (`merge-tree --write-tree`, `diff` of two trees). Output as raw bytes.
  */
-export async function sterileGit(repo: string, args: string[]): Promise<GitResult> {
+export async function sterileGit(
+	repo: string,
+	args: string[],
+): Promise<{ code: number; stdout: Buffer; stderr: string }> {
 	const objects = resolve(repo, await git(repo, ["rev-parse", "--git-path", "objects"]));
 	const format = await git(repo, ["rev-parse", "--show-object-format"]);
 	const dir = await mkdtemp(join(tmpdir(), "pi-crew-git-"));
@@ -148,8 +151,7 @@ export async function sterileGit(repo: string, args: string[]): Promise<GitResul
 			scopedEnv([], empty),
 		);
 		const env = scopedEnv([], { ...empty, GIT_DIR: dir, GIT_OBJECT_DIRECTORY: objects });
-		const r = await spawnGit(dir, args, env);
-		return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr };
+		return await spawnGit(dir, args, env);
 	} finally {
 		await rm(dir, { recursive: true, force: true });
 	}

@@ -57,19 +57,25 @@ export async function commitWorktree(
 	}
 }
 
-/** More paths than this to hash and a checkout's tree is not recorded: a snapshot must not copy a whole home into git. */
-const MAX_SNAPSHOT_PATHS = 20_000;
+/**
+ * What a snapshot hashes at most: paths, bytes of one file, bytes in all. A snapshot copies every new or changed file
+ * into `.git/objects`: a dataset or a whole home must not be copied there.
+ */
+export const SNAPSHOT_LIMITS = { paths: 20_000, fileBytes: 8 * 2 ** 20, totalBytes: 64 * 2 ** 20 };
+
+/** A checkout's tree, or why none was recorded (said by `diff`). */
+export type Snapshot = { tree: string } | { skipped: string };
 
 /**
  * The tree of the checkout that holds `dir` as it is now, tracked and untracked files (not ignored ones), without
  * touching its index: written from a copy of it, in a directory of its own. The blobs go into the repository's objects
  * (unreferenced, as `git stash create` leaves them) so a diff can show them later. `exclude`: paths relative to `dir`
- * left out (pi-crew's own state). Undefined where there is no git repository, too much to hash, or git fails: a
- * snapshot is a record of work, never a reason to refuse or fail it.
+ * left out (pi-crew's own state). Skipped, with the reason, where there is no git repository, too much to hash
+ * (`SNAPSHOT_LIMITS`), or git fails: a snapshot is a record of work, never a reason to refuse or fail it.
  */
-export async function checkoutTree(dir: string, exclude: readonly string[]): Promise<string | undefined> {
+export async function checkoutTree(dir: string, exclude: readonly string[]): Promise<Snapshot> {
 	const top = await gitRun(dir, ["rev-parse", "--show-toplevel"]).catch(() => undefined);
-	if (top?.code !== 0) return undefined; // no git, or not a repository (or one git refuses): nothing to record
+	if (top?.code !== 0) return { skipped: `${dir} is not in a git repository` };
 	const root = top.stdout.trim();
 	const prefix = relative(root, dir);
 	const pathspec = ["--", ".", ...exclude.map((p) => `:(exclude)${join(prefix, p)}`)];
@@ -81,28 +87,31 @@ export async function checkoutTree(dir: string, exclude: readonly string[]): Pro
 		await copyFile(index, copy).catch((err: NodeJS.ErrnoException) => {
 			if (err.code !== "ENOENT") throw new OperationError(`cannot copy ${index}: ${err.message}`);
 		});
-		return await overlaidTree(root, { GIT_INDEX_FILE: copy }, pathspec, MAX_SNAPSHOT_PATHS);
+		return { tree: await overlaidTree(root, { GIT_INDEX_FILE: copy }, pathspec, SNAPSHOT_LIMITS) };
 	} catch (err) {
-		if (err instanceof TooMany || err instanceof OperationError) return undefined;
+		if (err instanceof TooMuch) return { skipped: `the checkout was too large to snapshot: ${err.message}` };
+		if (err instanceof OperationError) return { skipped: `the checkout could not be snapshot: ${err.message}` };
 		throw err;
 	} finally {
 		await rm(temp, { recursive: true, force: true });
 	}
 }
 
-/** More paths changed than a snapshot hashes. */
-class TooMany extends Error {}
+/** More to hash than a snapshot's limits: the message says which. */
+class TooMuch extends Error {}
+
+type Limits = typeof SNAPSHOT_LIMITS;
 
 /**
  * The tree of the index `env` names with the worktree's changes laid over it: each new file, and each tracked one
- * whose stat data changed or that is gone, as it is on disk. `pathspec` limits what is looked at; more than `max`
- * paths to look at is a `TooMany`.
+ * whose stat data changed or that is gone, as it is on disk. `pathspec` limits what is looked at; more to hash than
+ * `limits` is a `TooMuch`, before anything is hashed.
  */
 async function overlaidTree(
 	worktree: string,
 	env: Record<string, string>,
 	pathspec: string[],
-	max = Number.POSITIVE_INFINITY,
+	limits?: Limits,
 ): Promise<string> {
 	const zero = "0".repeat((await git(worktree, ["rev-parse", "--show-object-format"])) === "sha256" ? 64 : 40);
 	const tracked = await trackedEntries(worktree, env);
@@ -111,8 +120,8 @@ async function overlaidTree(
 	);
 	const conflicted = [...tracked].filter(([, e]) => e.conflicted).map(([p]) => p);
 	const paths = [...new Set([...(await statChanged(worktree, env, pathspec)), ...conflicted, ...others])];
-	if (paths.length > max) throw new TooMany();
-	const found = await look(worktree, paths);
+	if (limits && paths.length > limits.paths) throw new TooMuch(`${paths.length} paths to hash, over ${limits.paths}`);
+	const found = await look(worktree, paths, limits);
 	const lines: string[] = [];
 	for (const path of paths) {
 		const now = found.get(path);
@@ -163,8 +172,9 @@ async function trackedEntries(worktree: string, env: Record<string, string>): Pr
 /**
  * Each path's mode and blob as it is on disk: regular files hashed in one `hash-object --no-filters`, a symlink's
  * target text as its blob; a path that is gone, under a link, or not a file or link (a FIFO, a device) is absent.
+ * Files over `limits` are a `TooMuch`, found before anything is hashed.
  */
-async function look(worktree: string, paths: string[]): Promise<Map<string, Found>> {
+async function look(worktree: string, paths: string[], limits?: Limits): Promise<Map<string, Found>> {
 	const found = new Map<string, Found>();
 	const root = await realpath(worktree);
 	const dirs = new Map<string, Promise<boolean>>();
@@ -181,12 +191,18 @@ async function look(worktree: string, paths: string[]): Promise<Map<string, Foun
 		return ok;
 	};
 	const files: string[] = [];
+	let bytes = 0;
 	for (const path of paths) {
 		const dir = dirname(path);
 		const full = Buffer.concat([Buffer.from(`${root}${sep}`), Buffer.from(path, "latin1")]);
 		const st = (dir === "." || (await plainDir(dir))) && (await lstat(full).catch(() => undefined));
 		if (!st) continue;
 		if (st.isFile()) {
+			bytes += st.size;
+			if (limits && st.size > limits.fileBytes)
+				throw new TooMuch(`${Buffer.from(path, "latin1")} is ${mib(st.size)}, over ${mib(limits.fileBytes)} a file`);
+			if (limits && bytes > limits.totalBytes)
+				throw new TooMuch(`its new and changed files are over ${mib(limits.totalBytes)}`);
 			found.set(path, { mode: st.mode & 0o100 ? "100755" : "100644" });
 			files.push(path);
 		} else if (st.isSymbolicLink()) {
@@ -206,6 +222,10 @@ async function look(worktree: string, paths: string[]): Promise<Map<string, Foun
 		});
 	}
 	return found;
+}
+
+function mib(bytes: number): string {
+	return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 async function hashObjects(worktree: string, args: string[], input: Buffer): Promise<string> {

@@ -269,7 +269,7 @@ export class Workspace {
 		if (!(await this.isAncestor(into, tip))) {
 			// In a repository of no configuration: a merge driver named by the repository's attributes would run here.
 			const r = await sterileGit(this.repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", into, tip]);
-			const [tree = "", ...files] = r.stdout.trim().split("\n");
+			const [tree = "", ...files] = r.stdout.toString().trim().split("\n");
 			if (r.code === 1) return { conflict: files.filter(Boolean) };
 			if (r.code !== 0) throw new Error(`git merge-tree failed: ${r.stderr.trim()}`);
 			const subject = `pi-crew: merge task ${taskId} of run ${this.runId}`;

@@ -5,12 +5,13 @@
  * `cleanup` of an integration branch the checkout has (applied) and of one it has not.
  */
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
+import { ownerMark } from "../../src/config/owner.js";
 import { git, gitBox } from "../support/git.js";
-import { cli, hasTool, projectTeam, runJson, SCRIPTED, tmuxPi } from "../support/index.js";
-import { writers } from "../support/workspace.js";
+import { cli, fixtures, handWrittenLog, hasTool, projectTeam, runJson, SCRIPTED, tmuxPi } from "../support/index.js";
 
 interface DiffJson {
 	runId: string;
@@ -34,8 +35,16 @@ test("an isolated run: diff of the run and of a task (CLI and pi), commits that 
 		{ id: "b", role: "executor" },
 		{ id: "check", role: "verifier", dependsOn: ["a", "b"] },
 	]);
-	// b's file carries a screen clear: the patch is a worker's text, and reaches the terminal inert.
-	const scenario = await writers(box, { a: ["a.txt", "from a\\n"], b: ["b.txt", "from b\\e[2J\\n"] });
+	// a writes a CRLF text file and a binary one; b's file carries a screen clear: the patch is a worker's text, and
+	// reaches the terminal inert, while --out writes git's own bytes.
+	const scenario = await box.write(
+		"../scenario.yaml",
+		[
+			`"task:a":\n  - tool: bash\n    args: { command: "printf 'from a\\r\\n' > a.txt && printf '\\\\000\\\\001bin' > a.bin && ls a.txt" }\n  - say: "a wrote a.txt: {result}"`,
+			`"task:b":\n  - tool: bash\n    args: { command: "printf 'from b\\e[2J\\n' > b.txt && ls" }\n  - say: "b wrote b.txt: {result}"`,
+			'default:\n  - tool: bash\n    args: { command: ls }\n  - say: "{result}"',
+		].join("\n"),
+	);
 	const run = await runJson(
 		["pair", "go", "--isolation", "worktree", "--model", SCRIPTED, "--scenario", scenario],
 		box,
@@ -51,17 +60,38 @@ test("an isolated run: diff of the run and of a task (CLI and pi), commits that 
 	assert.deepEqual(
 		whole.files.map((f) => [f.path, f.status, f.additions, f.deletions]),
 		[
+			["a.bin", "added", 0, 0],
 			["a.txt", "added", 1, 0],
 			["b.txt", "added", 1, 0],
 		],
 	);
-	assert.match(whole.patch, /^\+from a$/m);
+	assert.match(whole.patch, /^\+from a\r$/m);
 	const a = await diffJson([runId, "a"], box);
 	assert.equal(a.taskId, "a");
 	assert.deepEqual(
 		a.files.map((f) => f.path),
-		["a.txt"],
+		["a.bin", "a.txt"],
 	);
+
+	// --out: a patch git applies to a fresh checkout of the base, byte for byte (CRLF and binary); nothing on stdout.
+	const file = join(box.dir, "run.patch");
+	const written = await cli(["diff", runId, "--out", file], box);
+	assert.equal(written.code, 0, written.stderr);
+	assert.equal(written.stdout, "");
+	assert.match(written.stderr, /^wrote .*run\.patch \(\d+ bytes\)$/m);
+	const fresh = join(box.dir, "fresh");
+	git(box.dir, "clone", "-q", "--no-checkout", box.repo, fresh);
+	git(fresh, "checkout", "-q", "--detach", whole.base);
+	git(fresh, "apply", "--check", file);
+	git(fresh, "apply", file);
+	assert.equal(await readFile(join(fresh, "a.txt"), "utf8"), "from a\r\n");
+	assert.deepEqual(await readFile(join(fresh, "a.bin")), Buffer.from("\0\x01bin"));
+	assert.equal(git(fresh, "status", "--porcelain", "--untracked-files=all"), "?? a.bin\n?? a.txt\n?? b.txt");
+	// A link at the target is refused, not followed.
+	await symlink(join(box.dir, "elsewhere.patch"), join(box.dir, "link.patch"));
+	const linked = await cli(["diff", runId, "--out", join(box.dir, "link.patch")], box);
+	assert.equal(linked.code, 2, linked.stderr);
+	assert.ok(!existsSync(join(box.dir, "elsewhere.patch")), "nothing written through the link");
 	// One word names a task of the latest run; the patch goes to stdout, made inert; --stat sums it up.
 	const text = await cli(["diff", "b"], box);
 	assert.equal(text.code, 0, text.stderr);
@@ -70,8 +100,9 @@ test("an isolated run: diff of the run and of a task (CLI and pi), commits that 
 	assert.match(text.stdout, /^\+from b\\u001b\[2J$/m);
 	assert.match(text.stderr, new RegExp(`diff of task b of run ${runId}`));
 	const stat = await cli(["diff", "--stat"], box);
+	assert.match(stat.stdout, /^A a\.bin +binary$/m);
 	assert.match(stat.stdout, /^A a\.txt +\+1 -0$/m);
-	assert.match(stat.stdout, /^2 files changed, 2 insertion\(s\)\(\+\), 0 deletion\(s\)\(-\)$/m);
+	assert.match(stat.stdout, /^3 files changed, 2 insertion\(s\)\(\+\), 0 deletion\(s\)\(-\)$/m);
 
 	// In pi, /team-diff shows the same, through the same sanitizer, as scrollable markdown.
 	if (hasTool(t, "tmux", ["-V"])) {
@@ -151,4 +182,36 @@ test("a shared run: diff shows what its tasks changed in the checkout, not what 
 	const look = await cli(["diff", run.json.runId, "look"], box);
 	assert.equal(look.code, 2);
 	assert.match(look.stderr, /task look of run \S+ has no recorded changes: it is succeeded, and only a writing task/);
+});
+
+test("a forged log's base or head reaches git only as a commit or tree id: a revision or an option is refused", async () => {
+	const box = await gitBox();
+	const ts = "2026-01-01T00:00:00.000Z";
+	const output = join(box.dir, "written-by-git");
+	for (const [i, baseTree] of ["HEAD", `--output=${output}`].entries()) {
+		const runId = `20260101-00000${i}-aaaaaa`;
+		const owner = await ownerMark(runId, box.env.PI_CREW_HOME);
+		const settings = { ...fixtures.created.settings, baseTree };
+		const created = { ...fixtures.created, cwd: box.repo, settings, owner };
+		await handWrittenLog(box.repo, runId, [{ type: "run.created", data: created, ts }], {
+			crewHome: box.env.PI_CREW_HOME,
+		});
+		const r = await cli(["diff", runId], box);
+		assert.equal(r.code, 1, r.stderr);
+		assert.match(r.stderr, /the base that run \S+'s log records for diff is not a commit or tree id/);
+	}
+	assert.ok(!existsSync(output));
+});
+
+test("a run whose tasks only read takes no snapshot of the checkout, and diff says why", async () => {
+	const box = await gitBox();
+	await projectTeam(box, "readers", [{ id: "look", role: "reviewer" }]);
+	await writeFile(join(box.repo, "data.txt"), "an untracked file of the user's\n");
+	const run = await cli(["run", "readers", "go", "--runtime", "scaffold", "--json"], box);
+	assert.equal(run.code, 0, run.stderr);
+	const r = await cli(["diff"], box);
+	assert.equal(r.code, 2);
+	assert.match(r.stderr, /recorded no tree of its checkout to compare with \(no task of its plan writes\)/);
+	const blob = git(box.repo, "hash-object", "data.txt");
+	assert.throws(() => git(box.repo, "cat-file", "-e", blob), "the untracked file was not copied into .git/objects");
 });

@@ -214,6 +214,17 @@ test("a workflow step may ask for a worktree (the run is then isolated) or for t
 	assert.equal(git(box.repo, "show", `${branch}:w.txt`), "isolated");
 	assert.ok(!existsSync(join(box.repo, "w.txt")), "the worktree step's file is not in the checkout");
 	assert.equal(await readFile(join(box.repo, "seen.txt"), "utf8"), "in the checkout", "the shared step worked there");
+	// The run's diff is its branch's; it says the shared step's work is not in it, and where to see it.
+	const whole = await cli(["diff", run.json.runId], box);
+	assert.equal(whole.code, 0, whole.stderr);
+	assert.match(whole.stdout, /^\+isolated$/m);
+	assert.doesNotMatch(whole.stdout, /in the checkout/);
+	assert.match(
+		whole.stderr,
+		/task s worked in the checkout \(isolation: shared\), not on the run's branch: its changes are not in this diff; see pi-crew diff \S+ s$/m,
+	);
+	const step = await cli(["diff", run.json.runId, "s"], box);
+	assert.match(step.stdout, /^\+in the checkout$/m);
 });
 
 test("isolation needs git and a commit: refused with what to do, exit 2; shared mode still works", async () => {
