@@ -85,7 +85,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const systemPromptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/system.md`, system);
 		const { promptPath } = loop;
 		const model = models[loop.model];
-		const sandboxed = ctx.runtime.sandboxed?.({ tools });
+		const sandboxed = ctx.runtime.sandboxed?.({ tools, extensions: task.agent.extensions });
 		await ctx.log.append(
 			"task.started",
 			{
