@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { askPi, cli, projectTeam, runEvents, runJson, SCRIPTED, sandbox } from "../support/index.js";
+import { cli, projectTeam, runEvents, runJson, SCRIPTED, sandbox } from "../support/index.js";
 
 /** A read-only agent that loads `extension` (a path from its file, or a package source). */
 const agentFile = (name: string, extension: string) =>
@@ -49,4 +49,34 @@ test("a read-only agent's extensions run in a sandboxed child worker under auto 
 		const started = (await runEvents(run.json.runDir)).find((e) => e.type === "task.started" && e.data.sandboxed);
 		assert.ok(started, `${runtime}: the task ran in the sandbox`);
 	}
+});
+
+test("extensions are local paths: a pi package is refused with how to install it; a clone's paths are never looked up", async () => {
+	const box = await sandbox();
+	await box.write("../crew-home/agents/packaged.md", agentFile("packaged", "npm:@example/pi-tools"));
+	await box.write("../crew-home/agents/cloned.md", agentFile("cloned", "git:github.com/example/pi-tools@v1"));
+	const invalid = await cli(["validate"], box);
+	assert.equal(invalid.code, 2, invalid.stderr);
+	assert.match(
+		invalid.stderr,
+		/packaged\.md:5 \[extensions\.0\]: extension npm:@example\/pi-tools is a pi package: workers load extensions from paths only\n\s+fix: install it once with `pi install npm:@example\/pi-tools`/,
+	);
+	assert.match(
+		invalid.stderr,
+		/cloned\.md:5 \[extensions\.0\]: extension git:github\.com\/example\/pi-tools@v1 is a pi/,
+	);
+
+	// A repository the user has not trusted: where its paths lead (there or not, inside or out) is never said.
+	const other = await sandbox();
+	await other.write("../outside.ts", "export default () => {};\n");
+	await other.write(".crew/agents/leaky.md", agentFile("leaky", "../../../outside.ts"));
+	await other.write(".crew/agents/probing.md", agentFile("probing", "../../../nowhere.ts"));
+	const validate = await cli(["validate"], other);
+	assert.equal(validate.code, 0, validate.stderr);
+	for (const name of ["leaky", "probing"])
+		assert.match(
+			validate.stderr,
+			new RegExp(`${name}\\.md:5 \\[extensions\\]: warning: extensions of a repository the user has not trusted`),
+		);
+	assert.doesNotMatch(validate.stderr, /not found|is outside|resolves to/);
 });
