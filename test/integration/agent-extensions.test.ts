@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, projectTeam, runEvents, runJson, SCRIPTED, sandbox } from "../support/index.js";
+import { askPi, cli, projectTeam, runEvents, runJson, SCRIPTED, sandbox } from "../support/index.js";
 
 /** A read-only agent that loads `extension` (a path from its file, or a package source). */
 const agentFile = (name: string, extension: string) =>
@@ -79,4 +79,22 @@ test("extensions are local paths: a pi package is refused with how to install it
 			new RegExp(`${name}\\.md:5 \\[extensions\\]: warning: extensions of a repository the user has not trusted`),
 		);
 	assert.doesNotMatch(validate.stderr, /not found|is outside|resolves to/);
+});
+
+test("the Agent tool refuses a repository's agent with extensions up front, before any run starts", async () => {
+	const box = await sandbox();
+	await box.write(".crew/extensions/marker.ts", "export default () => {};\n");
+	await box.write(".crew/agents/repo-marked.md", agentFile("repo-marked", "../extensions/marker.ts"));
+	const scenario = await box.write(
+		"../parent.yaml",
+		'default:\n  - tool: Agent\n    args: { agent: repo-marked, prompt: "look" }\n  - say: "done"\n',
+	);
+	const asked = await askPi(box, scenario, "delegate", "json");
+	assert.equal(asked.code, 0, asked.stderr);
+	assert.match(
+		asked.toolResults[0] ?? "",
+		/^Agent failed: agent "repo-marked" cannot run:\n\s+\S*repo-marked\.md:5 \[extensions\]: extensions of a repository the user has not trusted never load/,
+	);
+	const runs = JSON.parse((await cli(["list", "--json"], box)).stdout) as { runs: unknown[] };
+	assert.deepEqual(runs.runs, [], "no run was started");
 });
