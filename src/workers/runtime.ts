@@ -37,7 +37,7 @@ export interface TaskSpec {
 	maxTurns?: number;
 	/** Paths of the pi skills the worker loads, exactly these; undefined: pi's own discovery. */
 	skills?: string[];
-	/** pi extensions the worker loads besides pi-crew's own: paths or package sources (the agent's `extensions`). */
+	/** pi extensions the worker loads besides pi-crew's own: paths (the agent's `extensions`). */
 	extensions?: string[];
 	timeoutMs: number;
 	/** Absolute path of the scripted model's scenario file, if any. */
