@@ -10,7 +10,7 @@ import { attemptDir, CREW_STATE, listRunIds, loadRun, runPaths, writeArtifact } 
 import { withCorrelation } from "../util/correlation.js";
 import { OperationError } from "../util/errors.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
-import { failure, StopRequest, type TaskSpec, type WorkerOutcome } from "../workers/runtime.js";
+import { failure, StopRequest, type TaskSpec, type WorkerFailure, type WorkerOutcome } from "../workers/runtime.js";
 import { runVerify } from "../workers/verify.js";
 import { workerEnv } from "../workers/worker-env.js";
 import type { Snapshot } from "../workspace/snapshot.js";
@@ -91,7 +91,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const systemPromptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/system.md`, system);
 		const { promptPath } = loop;
 		const model = models[loop.model];
-		const sandboxed = ctx.runtime.sandboxed?.({ tools });
+		const sandboxed = ctx.runtime.sandboxed?.({ tools, extensions: task.agent.extensions });
 		await ctx.log.append(
 			"task.started",
 			{
@@ -102,11 +102,10 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			},
 			id,
 		);
-		const before = await checkoutSnapshot(ctx, inCheckout);
-		let outcome = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd, model);
-		if (outcome.kind === "succeeded" && task.verify) outcome = await verify(ctx, task, cwd, attempt, outcome);
-		const after = before && (await checkoutSnapshot(ctx, inCheckout));
-		if (before && after) await ctx.log.append("task.changed", changedBetween(before, after), id);
+		const outcome = await recordingCheckout(ctx, id, inCheckout, async () => {
+			const ran = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd, model);
+			return ran.kind === "succeeded" && task.verify ? verify(ctx, task, cwd, attempt, ran) : ran;
+		});
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
 			if ("errors" in plan) {
@@ -183,10 +182,23 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	}
 }
 
-/** The checkout's tree now (or why none is taken), for a task that writes there; undefined for one that does not. */
-async function checkoutSnapshot(ctx: RunContext, inCheckout: boolean): Promise<Snapshot | undefined> {
-	if (!inCheckout) return undefined;
-	return (await import("../workspace/snapshot.js")).checkoutTree(ctx.repo, CREW_STATE);
+/**
+ * Runs an attempt; for a task that writes in the checkout, records what it changed there as two trees of the checkout
+ * (`task.changed`, for `diff`), or why one of them was not taken (no git repository, too large).
+ */
+async function recordingCheckout(
+	ctx: RunContext,
+	id: string,
+	inCheckout: boolean,
+	attempt: () => Promise<WorkerOutcome>,
+): Promise<WorkerOutcome> {
+	if (!inCheckout) return attempt();
+	const { checkoutTree } = await import("../workspace/snapshot.js");
+	const before = await checkoutTree(ctx.repo, CREW_STATE);
+	const outcome = await attempt();
+	const after = await checkoutTree(ctx.repo, CREW_STATE);
+	await ctx.log.append("task.changed", changedBetween(before, after), id);
+	return outcome;
 }
 
 /** What `task.changed` records of an attempt: the trees around it, or why one of them was not taken. */
@@ -320,14 +332,11 @@ async function landOrFail(
 	await ctx.log.append("task.conflicted", { files: landing.conflict, ...workspace.place(id) }, id);
 }
 
-async function runAttempt(
+/** The skills and extensions a task's worker loads, or why it cannot start. */
+function workerResources(
 	ctx: RunContext,
 	task: PlannedTask,
-	files: AttemptFiles,
-	cwd: string,
-	model: string | undefined,
-): Promise<WorkerOutcome> {
-	const id = task.id;
+): { skills?: string[]; extensions?: string[] } | WorkerFailure {
 	const names = taskSkills(task);
 	const found = names ? resolveSkills(names, ctx.repo, ctx.projectTrusted) : undefined;
 	if (found && found.missing.length > 0)
@@ -335,7 +344,6 @@ async function runAttempt(
 			"spawn_failed",
 			`skill(s) ${found.missing.join(", ")} not found in ${found.dirs.join(", ")}${ctx.projectTrusted ? "" : " (the repository's skills are not looked at: it is not trusted)"}`,
 		);
-	const skills = found?.paths;
 	const { extensions } = task.agent;
 	// Checked again here, not only when planned: a resumed run's agent counts as the repository's unless today's
 	// agent of that name is yours (see plan.ts retrusted), and the trust may have been taken back since.
@@ -344,6 +352,20 @@ async function runAttempt(
 			"spawn_failed",
 			`agent "${task.agent.name}" names extensions, and extensions of a repository the user has not trusted never load`,
 		);
+	return { ...(found ? { skills: found.paths } : {}), ...(extensions?.length ? { extensions } : {}) };
+}
+
+async function runAttempt(
+	ctx: RunContext,
+	task: PlannedTask,
+	files: AttemptFiles,
+	cwd: string,
+	model: string | undefined,
+): Promise<WorkerOutcome> {
+	const id = task.id;
+	const loads = workerResources(ctx, task);
+	if ("kind" in loads) return loads;
+	const { skills, extensions } = loads;
 	const stopper = new AbortController();
 	const onCancel = () => stopper.abort(new StopRequest("cancel", "cancelled"));
 	ctx.cancel.addEventListener("abort", onCancel, { once: true });
@@ -364,7 +386,7 @@ async function runAttempt(
 		thinking: task.agent.thinking,
 		maxTurns: task.agent.maxTurns,
 		...(skills ? { skills } : {}),
-		...(extensions?.length ? { extensions } : {}),
+		...(extensions ? { extensions } : {}),
 		timeoutMs: ctx.settings.taskTimeoutMs,
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),

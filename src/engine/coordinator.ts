@@ -242,8 +242,10 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	// A steer may wait for its task's session; it never holds up the commands behind it (a cancel must be quick).
 	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
-		const canSteer = (taskId: string) =>
-			opts.runtime.canSteer?.({ tools: taskTools(settings, plannedTask(state(), run.plan, taskId).agent) }) ?? false;
+		const canSteer = (taskId: string) => {
+			const { agent } = plannedTask(state(), run.plan, taskId);
+			return opts.runtime.canSteer?.({ tools: taskTools(settings, agent), extensions: agent.extensions }) ?? false;
+		};
 		void steer(command, { state, log, steerables, canSteer, now }).catch(() => undefined);
 	});
 	const watcher = new HeartbeatWatcher(

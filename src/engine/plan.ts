@@ -267,6 +267,8 @@ export function planAgent(catalog: Catalog, agentName: string): Plan {
 		throw new PlanError(
 			`agent "${agentName}" is disabled (disabled: true in ${agent.source.file}): enable it to run it`,
 		);
+	const problems = checkExtensionTrust(agent, "error");
+	if (problems.length > 0) throw new PlanError(`agent "${agentName}" cannot run:`, problems);
 	return {
 		team: `agent:${agent.name}`,
 		workflow: "single",

@@ -78,11 +78,14 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 					catalog.problems.push(text);
 					continue;
 				}
-				const parsed = format ? claudeAgent(text, file, scope) : parseResource(kind as "agent", text, file, scope);
+				const untrusted = scope === "project" && !opts.trustProject;
+				const parsed = format
+					? claudeAgent(text, file, scope)
+					: parseResource(kind as "agent", text, file, scope, { untrusted });
 				catalog.problems.push(...parsed.problems);
 				if (!parsed.def) continue;
 				const map = maps[kind];
-				const clash = scope === "project" && !opts.trustProject ? lookalike(map, parsed.def.name) : undefined;
+				const clash = untrusted ? lookalike(map, parsed.def.name) : undefined;
 				if (clash) {
 					catalog.problems.push({
 						severity: "warning",
@@ -94,7 +97,6 @@ export async function loadCatalog(opts: CatalogOptions): Promise<Catalog> {
 					});
 					continue;
 				}
-				if (scope === "project" && !opts.trustProject) parsed.def.source.untrusted = true;
 				map.set(parsed.def.name, parsed.def);
 			}
 		}

@@ -31,8 +31,11 @@ export interface Parsed<T> {
 	problems: Problem[];
 }
 
-/** `nameFromFile: false` for files whose name is not the resource's (Claude Code agents). */
-type ParseOptions = { nameFromFile?: boolean };
+/**
+ * `nameFromFile: false` for files whose name is not the resource's (Claude Code agents); `untrusted` for a
+ * repository's files the user has not trusted (their source says so; nothing they name is looked up on disk).
+ */
+type ParseOptions = { nameFromFile?: boolean; untrusted?: boolean };
 
 export function parseResource(
 	kind: "agent",
@@ -107,7 +110,7 @@ export function parseResource(
 	}
 	// Every problem of the file at once: an unknown field above must not hide an unknown tool or an empty body.
 	const body = split.rest.trim();
-	const source = { file, scope, lineOf: src.lineOf };
+	const source = { file, scope, lineOf: src.lineOf, ...(options.untrusted ? { untrusted: true } : {}) };
 	if (kind === "agent") {
 		const tools = fields.tools;
 		const list =
@@ -127,7 +130,7 @@ export function parseResource(
 				});
 		}
 		const named = Array.isArray(fields.extensions)
-			? resolveExtensions(fields.extensions as string[], file, scope, src.lineOf)
+			? resolveExtensions(fields.extensions as string[], file, scope, options.untrusted === true, src.lineOf)
 			: undefined;
 		problems.push(...(named?.problems ?? []));
 		if (!body)

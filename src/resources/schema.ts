@@ -44,13 +44,13 @@ export const AgentFrontmatter = Type.Object(
 		/** pi skills its workers load, exactly these (none of pi's discovered ones); absent: pi's own discovery. */
 		skills: Type.Optional(Skills),
 		/**
-		 * pi extensions its workers load (`-e`): paths relative to the agent's file, or pi packages (`npm:`, `git:`).
+		 * pi extensions its workers load (`-e`): paths relative to the agent's file (pi packages are refused).
 		 * Code: a repository's agent may name them only when the repository is trusted (resources/extensions.ts).
 		 */
 		extensions: Type.Optional(
 			Type.Array(Type.String({ minLength: 1 }), {
 				maxItems: 16,
-				description: "a list of extension paths (relative to this file) or packages, e.g. [../extensions/review.ts]",
+				description: "a list of extension paths (relative to this file), e.g. [../extensions/review.ts]",
 			}),
 		),
 		/** Not available: not run, not recommended; a team using it cannot run. */

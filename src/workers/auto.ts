@@ -1,8 +1,8 @@
 /**
  * The `auto` runtime: per task, in-process for roles that only read (every tool in READ_ONLY: no process of their
  * own to isolate or reap, and they are the short exploring and reviewing steps), a child process for everything
- * else (writes, bash, long work). It is also the `inprocess` runtime while the sandbox is on: a writing task in the
- * coordinator's process would be out of the sandbox's reach.
+ * else (writes, bash, long work, an agent's own extensions). It is also the `inprocess` runtime while the sandbox is
+ * on: a writing task in the coordinator's process would be out of the sandbox's reach.
  */
 import type { SandboxMode } from "../config/home.js";
 import { ChildRuntime } from "./child.js";
@@ -12,7 +12,12 @@ import type { SandboxChoice } from "./sandbox.js";
 
 export const READ_ONLY_TOOLS = new Set(["read", "ls", "grep", "find"]);
 
-export function runsInProcess(spec: Pick<TaskSpec, "tools">): boolean {
+/**
+ * Whether a task runs in the coordinator's process. Never one that loads an agent's extensions: their code would run
+ * with the coordinator's whole environment and file access, out of the sandbox, whatever the agent's tools.
+ */
+export function runsInProcess(spec: Pick<TaskSpec, "tools" | "extensions">): boolean {
+	if (spec.extensions?.length) return false;
 	return spec.tools?.every((t) => READ_ONLY_TOOLS.has(t)) ?? false;
 }
 
@@ -38,7 +43,7 @@ export class AutoRuntime implements WorkerRuntime {
 		if (this.child.unsandboxed) this.unsandboxed = this.child.unsandboxed;
 	}
 
-	sandboxed(spec: Pick<TaskSpec, "tools">): boolean {
+	sandboxed(spec: Pick<TaskSpec, "tools" | "extensions">): boolean {
 		return !runsInProcess(spec) && this.child.sandboxed();
 	}
 
@@ -46,7 +51,7 @@ export class AutoRuntime implements WorkerRuntime {
 		return this.child.confine(program, place, tmp, env);
 	}
 
-	canSteer(spec: Pick<TaskSpec, "tools">): boolean {
+	canSteer(spec: Pick<TaskSpec, "tools" | "extensions">): boolean {
 		return runsInProcess(spec);
 	}
 
@@ -57,7 +62,8 @@ export class AutoRuntime implements WorkerRuntime {
 
 /**
  * The `inprocess` runtime as the config allows it: every task in-process only with the sandbox off (writing ones
- * path-checked); otherwise tasks that write or run bash run as child workers, and the run says so once.
+ * path-checked); otherwise tasks that write, run bash or load an agent's extensions run as child workers, and the
+ * run says so once.
  */
 export function inProcessRuntime(
 	allowEnv: readonly string[],
@@ -66,6 +72,6 @@ export function inProcessRuntime(
 ): WorkerRuntime {
 	if (sandbox === "off") return new InProcessRuntime(allowEnv);
 	return new AutoRuntime(allowEnv, choice, [
-		`runtime inprocess with sandbox ${sandbox}: tasks that write or run bash run as child workers (config sandbox: off runs them in-process, path-checked only)`,
+		`runtime inprocess with sandbox ${sandbox}: tasks that write, run bash or load an agent's extensions run as child workers (config sandbox: off runs them in-process, path-checked only)`,
 	]);
 }

@@ -37,7 +37,7 @@ export interface TaskSpec {
 	maxTurns?: number;
 	/** Paths of the pi skills the worker loads, exactly these; undefined: pi's own discovery. */
 	skills?: string[];
-	/** pi extensions the worker loads besides pi-crew's own: paths or package sources (the agent's `extensions`). */
+	/** pi extensions the worker loads besides pi-crew's own: paths (the agent's `extensions`). */
 	extensions?: string[];
 	timeoutMs: number;
 	/** Absolute path of the scripted model's scenario file, if any. */
@@ -148,9 +148,9 @@ export interface WorkerRuntime {
 	/** What the runtime says once when a run starts or resumes (logged with run.started / run.resumed, printed). */
 	readonly notes?: readonly string[];
 	/** Whether a task with these tools would run where it can take messages mid-run (see TaskSpec.steerable). */
-	canSteer?(spec: Pick<TaskSpec, "tools">): boolean;
+	canSteer?(spec: Pick<TaskSpec, "tools" | "extensions">): boolean;
 	/** Whether a task with these tools runs in the OS sandbox (workers/sandbox.ts); recorded on its task.started. */
-	sandboxed?(spec: Pick<TaskSpec, "tools">): boolean;
+	sandboxed?(spec: Pick<TaskSpec, "tools" | "extensions">): boolean;
 	/** Why its workers run without the sandbox the config asked for (`auto` where none can start): said once per run. */
 	readonly unsandboxed?: string;
 	/**

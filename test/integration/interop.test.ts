@@ -4,7 +4,8 @@
  * agents are written in Claude Code's, Codex's and Cursor's formats, and Claude's comes back as the same agent.
  */
 import assert from "node:assert/strict";
-import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { cli, projectTeam, ROOT, runJson, type Sandbox, SCRIPTED, sandbox } from "../support/index.js";
@@ -358,13 +359,17 @@ test("an agent's extensions load into its workers for your own agents; a reposit
 	assert.equal(run.json.status, "succeeded", run.stderr);
 	const result = (r: typeof run) => readFile(join(r.json.runDir, "artifacts", "tasks", "a", "result.md"), "utf8");
 	assert.match(await result(run), /MARKER-EXTENSION-LOADED/);
-	// In-process, through pi's SDK: the same extension in the session.
+	// In-process, through pi's SDK, once the user turned the sandbox off (else it runs as a sandboxed child:
+	// agent-extensions.test.ts): the same extension in the session.
+	const config = await box.write("../crew-home/config.yaml", "sandbox: off\n");
 	const inprocess = await runJson(
 		["mine", "x", "--scenario", scenario, "--model", SCRIPTED, "--runtime", "inprocess"],
 		box,
 	);
 	assert.equal(inprocess.json.status, "succeeded", inprocess.stderr);
 	assert.match(await result(inprocess), /MARKER-EXTENSION-LOADED/);
+	assert.ok(!existsSync(join(inprocess.json.runDir, "artifacts/tasks/a/attempt-1/transcript.jsonl")), "in-process");
+	await rm(config);
 
 	// The repository's: code from a clone never runs until the user trusts it.
 	await box.write(".crew/extensions/marker.ts", MARKER_EXTENSION);

@@ -138,7 +138,7 @@ test("inprocess runtime with sandbox auto: a writing task runs as a child worker
 	const run = await runJson(["fast-fix", "go", "--model", SCRIPTED, "--runtime", "inprocess"], box);
 	assert.equal(run.json.status, "succeeded", run.stderr);
 	const note =
-		"note: runtime inprocess with sandbox auto: tasks that write or run bash run as child workers (config sandbox: off runs them in-process, path-checked only)";
+		"note: runtime inprocess with sandbox auto: tasks that write, run bash or load an agent's extensions run as child workers (config sandbox: off runs them in-process, path-checked only)";
 	assert.equal(run.stderr.split(note).length - 1, 1, run.stderr);
 	const transcript = (id: string) =>
 		existsSync(join(run.json.runDir, `artifacts/tasks/${id}/attempt-1/transcript.jsonl`));
