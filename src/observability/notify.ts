@@ -83,9 +83,9 @@ function notificationFor(event: CrewEvent, state: RunState, repo: string): Notif
 
 /**
  * Runs `[program, ...args]` with `body` on stdin, in pi-crew's home (never the repository: a clone's files are not
- * the user's programs); resolves when it exits 0 within `timeoutMs`. The program gets a process group of its own, killed
- * whole at the deadline, and is not waited for past its exit or the deadline: a child it leaves behind may hold its
- * stderr open for as long as it likes, and would keep the coordinator from ever exiting.
+ * the user's programs); resolves when it exits 0 within `timeoutMs`. The program gets a process group of its own,
+ * killed whole at the deadline; nothing waits past the deadline for its stderr to close, since a child it left behind
+ * may hold it open indefinitely (and, waited for, keep the coordinator from ever exiting).
  */
 function runCommand(command: readonly string[], body: string, timeoutMs: number): Promise<void> {
 	const [program, ...args] = command;
