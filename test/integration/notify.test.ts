@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { processStartTime } from "../../src/store/lease.js";
 import { type CliResult, cli, projectTeam, runJson, SCRIPTED, sandbox, startCli, waitFor } from "../support/index.js";
 
 interface Notification {
@@ -53,7 +54,8 @@ test("a webhook and a command get each run end and dead letter once: foreground,
 	const inbox = join(box.dir, "inbox.jsonl");
 	const script = await box.write(
 		"../notify.mjs",
-		`import { appendFileSync, readFileSync } from "node:fs";\nappendFileSync(process.argv[2], readFileSync(0, "utf8"));\n`,
+		// Its parent is the run's coordinator: the test waits for it to be gone before its sandbox is removed.
+		`import { appendFileSync, readFileSync, writeFileSync } from "node:fs";\nappendFileSync(process.argv[2], readFileSync(0, "utf8"));\nwriteFileSync(process.argv[2] + ".coordinator", String(process.ppid));\n`,
 	);
 	await box.write(
 		"../crew-home/config.yaml",
@@ -105,6 +107,10 @@ test("a webhook and a command get each run end and dead letter once: foreground,
 	assert.equal(end.status, "succeeded");
 	await waitFor("the command's copy", async () =>
 		(await lines(inbox)).some((n) => n.runId === bgId) ? true : undefined,
+	);
+	const coordinator = Number(await readFile(`${inbox}.coordinator`, "utf8"));
+	await waitFor("the background coordinator to exit", async () =>
+		processStartTime(coordinator) === undefined ? true : undefined,
 	);
 });
 
