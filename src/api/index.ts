@@ -17,7 +17,7 @@ import {
 	shownStatus,
 	untrustedReason,
 } from "../store/run-store.js";
-import { redact } from "../util/redact.js";
+import { commandShown, redact, urlShown } from "../util/redact.js";
 import { findRepo } from "../util/repo.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
@@ -216,7 +216,7 @@ export async function coordinateHere(
 	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
 	const observer = await (await import("../observability/telemetry.js")).observeRuns(repo, config.values.metrics);
 	// The user's config only (a repository's cannot set it): run ends and dead letters to a program or a webhook.
-	const notifier = new (await import("../observability/notify.js")).Notifier(config.values.notify, repo);
+	const notifier = new (await import("../observability/notify.js")).ExternalNotifier(config.values.notify, repo);
 	const onEvent: OnEvent = (event, state) => {
 		observer.observe(event, state);
 		notifier.observe(event, state);
@@ -424,7 +424,7 @@ export async function getResource(cwd: string | undefined, name: string) {
 /**
  * The configuration a run here would use, each value with where it came from (`sources`, by dotted path): defaults,
  * the user's config, what the repository's config tightens; `ignored`: what the repository's config sets that is not
- * applied, and why. Secrets of the metrics exporters are not shown.
+ * applied, and why. Secrets of notify and of the metrics exporters are not shown.
  */
 export async function effectiveConfig(cwd: string | undefined) {
 	// The config only: every guarded tool call asks (autonomy), and resources are not part of it.
@@ -441,7 +441,7 @@ export async function effectiveConfig(cwd: string | undefined) {
 		trusted: trust.trusted,
 		trust: trust.why,
 		...values,
-		...(values.notify?.webhook ? { notify: { ...values.notify, webhook: redactUrl(values.notify.webhook) } } : {}),
+		...(values.notify ? { notify: notifyShown(values.notify) } : {}),
 		metrics: {
 			...values.metrics,
 			...(otlp
@@ -459,6 +459,15 @@ export async function effectiveConfig(cwd: string | undefined) {
 		},
 		sources: config.sources,
 		ignored: config.problems,
+	};
+}
+
+/** The notify settings as shown: the webhook's origin, the command's program and argument count (either may hold a token). */
+function notifyShown({ command, webhook, ...rest }: NonNullable<EffectiveConfig["notify"]>) {
+	return {
+		...rest,
+		...(command ? { command: commandShown(command) } : {}),
+		...(webhook ? { webhook: urlShown(webhook) } : {}),
 	};
 }
 

@@ -152,7 +152,19 @@ export const ConfigSchema = Type.Object(
 			Type.Object(
 				{
 					/** A program and its arguments (no shell), given the event as JSON on stdin. */
-					command: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+					command: Type.Optional(
+						Type.Array(Type.String({ minLength: 1 }), {
+							minItems: 1,
+							// A relative path would name a file wherever the program starts: never one from a clone.
+							prefixItems: [
+								Type.String({
+									pattern: "^(/|[^/]+$)",
+									description:
+										"the program: an absolute path, or a bare name looked up on PATH (never a relative path)",
+								}),
+							],
+						}),
+					),
 					/** A URL the event is POSTed to as JSON. */
 					webhook: Type.Optional(Type.String({ pattern: "^https?://" })),
 					/** How long each delivery may take before it is given up (the program is killed). */

@@ -5,11 +5,13 @@
  * never repeats what an earlier coordinator sent; the `id` (run and log sequence) lets a receiver drop a repeat.
  */
 import { spawn } from "node:child_process";
+import { crewHome } from "../config/home.js";
 import type { EffectiveConfig } from "../config/resolve.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import { report } from "../util/background.js";
 import { correlatedLine } from "../util/correlation.js";
-import { redactStrings } from "../util/redact.js";
+import { commandShown, redactStrings, urlShown } from "../util/redact.js";
+import { killGroup } from "../workers/spawn.js";
 
 type NotifyConfig = NonNullable<EffectiveConfig["notify"]>;
 
@@ -41,7 +43,7 @@ const GOAL_CHARS = 200;
 const STDERR_CHARS = 300;
 
 /** The notification an event calls for, if any. */
-export function notificationFor(event: CrewEvent, state: RunState, repo: string): Notification | undefined {
+function notificationFor(event: CrewEvent, state: RunState, repo: string): Notification | undefined {
 	if (event.type !== "run.finished" && event.type !== "task.deadlettered") return undefined;
 	const base = {
 		schemaVersion: 1 as const,
@@ -79,26 +81,49 @@ export function notificationFor(event: CrewEvent, state: RunState, repo: string)
 	});
 }
 
-/** Runs `[program, ...args]` with `body` on stdin; resolves when it exits 0 within `timeoutMs`. */
-function runCommand(command: readonly string[], body: string, cwd: string, timeoutMs: number): Promise<void> {
+/**
+ * Runs `[program, ...args]` with `body` on stdin, in pi-crew's home (never the repository: a clone's files are not
+ * the user's programs); resolves when it exits 0 within `timeoutMs`. The program gets a process group of its own,
+ * killed whole at the deadline; nothing waits past the deadline for its stderr to close, since a child it left behind
+ * may hold it open indefinitely (and, waited for, keep the coordinator from ever exiting).
+ */
+function runCommand(command: readonly string[], body: string, timeoutMs: number): Promise<void> {
 	const [program, ...args] = command;
 	return new Promise((resolve, reject) => {
 		const child = spawn(program as string, args, {
-			cwd,
+			cwd: crewHome(),
 			stdio: ["pipe", "ignore", "pipe"],
-			timeout: timeoutMs,
-			killSignal: "SIGKILL",
+			detached: true,
 		});
 		let stderr = "";
+		/** How it exited; unset while it runs. */
+		let ended: string | undefined;
+		const failed = () => {
+			const tail = stderr.trim() ? `: ${stderr.trim()}` : "";
+			return new Error(`${ended ?? `stopped after ${timeoutMs} ms (timeoutMs)`}${tail}`);
+		};
+		const deadline = setTimeout(() => {
+			if (child.pid) killGroup(child.pid);
+			settle(failed());
+		}, timeoutMs);
+		const settle = (err?: Error) => {
+			clearTimeout(deadline);
+			child.stdin.destroy();
+			child.stderr.destroy();
+			if (err) reject(err);
+			else resolve();
+		};
 		child.stderr.on("data", (d: Buffer) => {
 			stderr = (stderr + d.toString()).slice(-STDERR_CHARS);
 		});
-		child.on("error", reject);
-		child.on("close", (code, signal) => {
-			if (code === 0) return resolve();
-			const tail = stderr.trim() ? `: ${stderr.trim()}` : "";
-			reject(new Error(signal ? `stopped after ${timeoutMs} ms (timeoutMs)${tail}` : `exit ${code}${tail}`));
+		child.on("error", settle);
+		child.on("exit", (code, signal) => {
+			// Success needs nothing more; a failure waits (at most to the deadline) for the rest of its stderr.
+			if (code === 0) settle();
+			else ended = signal ? `killed by ${signal}` : `exit ${code}`;
 		});
+		// After a failed exit (a successful one has settled): its stderr is complete.
+		child.on("close", () => settle(failed()));
 		// A program that does not read its stdin is no failure of the delivery.
 		child.stdin.on("error", () => undefined);
 		child.stdin.end(body);
@@ -117,17 +142,8 @@ async function post(url: string, body: string, timeoutMs: number): Promise<void>
 	if (!res.ok) throw new Error(`HTTP ${res.status}`);
 }
 
-/** The URL as a report may show it: its origin only (a path or query may hold a token). */
-function origin(url: string): string {
-	try {
-		return new URL(url).origin;
-	} catch {
-		return "(invalid URL)";
-	}
-}
-
 /** Sends the notifications of one coordinator's run; `end()` waits for those in flight (each bounded by its timeout). */
-export class Notifier {
+export class ExternalNotifier {
 	private readonly pending = new Set<Promise<void>>();
 
 	constructor(
@@ -143,8 +159,8 @@ export class Notifier {
 		const body = `${JSON.stringify(notification)}\n`;
 		const { command, webhook, timeoutMs } = config;
 		if (command)
-			this.track(runCommand(command, body, this.repo, timeoutMs), `notify.command ${command[0]}`, notification);
-		if (webhook) this.track(post(webhook, body, timeoutMs), `notify.webhook ${origin(webhook)}`, notification);
+			this.track(runCommand(command, body, timeoutMs), `notify.command ${commandShown(command)}`, notification);
+		if (webhook) this.track(post(webhook, body, timeoutMs), `notify.webhook ${urlShown(webhook)}`, notification);
 	}
 
 	private track(delivery: Promise<void>, what: string, n: Notification): void {

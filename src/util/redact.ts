@@ -90,6 +90,21 @@ function secretEnvValues(): RegExp | null {
 	return envValues;
 }
 
+/** A URL as pi-crew shows it (config, exports, failure reports): its origin only, as a path or query may hold a token. */
+export function urlShown(url: string): string {
+	try {
+		return new URL(url).origin;
+	} catch {
+		return "(invalid URL)";
+	}
+}
+
+/** A configured command as pi-crew shows it: its program and how many arguments (which may hold a token) follow. */
+export function commandShown(command: readonly string[]): string {
+	const args = command.length - 1;
+	return `${command[0]}${args > 0 ? ` + ${args} argument${args === 1 ? "" : "s"}` : ""}`;
+}
+
 /** A copy of a JSON-like value with every string in it redacted. */
 export function redactStrings<T>(value: T): T {
 	if (typeof value === "string") return redact(value) as T;

@@ -1,12 +1,13 @@
 /** Notifications outside pi (config `notify`): a program and a webhook hear of run ends and dead letters, once each. */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { cli, projectTeam, runJson, SCRIPTED, sandbox, waitFor } from "../support/index.js";
+import { processStartTime } from "../../src/store/lease.js";
+import { type CliResult, cli, projectTeam, runJson, SCRIPTED, sandbox, startCli, waitFor } from "../support/index.js";
 
 interface Notification {
 	schemaVersion: number;
@@ -53,7 +54,8 @@ test("a webhook and a command get each run end and dead letter once: foreground,
 	const inbox = join(box.dir, "inbox.jsonl");
 	const script = await box.write(
 		"../notify.mjs",
-		`import { appendFileSync, readFileSync } from "node:fs";\nappendFileSync(process.argv[2], readFileSync(0, "utf8"));\n`,
+		// Its parent is the run's coordinator: the test waits for it to be gone before its sandbox is removed.
+		`import { appendFileSync, readFileSync, writeFileSync } from "node:fs";\nappendFileSync(process.argv[2], readFileSync(0, "utf8"));\nwriteFileSync(process.argv[2] + ".coordinator", String(process.ppid));\n`,
 	);
 	await box.write(
 		"../crew-home/config.yaml",
@@ -106,18 +108,41 @@ test("a webhook and a command get each run end and dead letter once: foreground,
 	await waitFor("the command's copy", async () =>
 		(await lines(inbox)).some((n) => n.runId === bgId) ? true : undefined,
 	);
+	const coordinator = Number(await readFile(`${inbox}.coordinator`, "utf8"));
+	await waitFor("the background coordinator to exit", async () =>
+		processStartTime(coordinator) === undefined ? true : undefined,
+	);
 });
 
-test("notify from a repository's config is ignored and reported; a failing or hung program never fails the run", async () => {
+/** Live processes (not zombies) running `sleep <seconds>`: a notify program's grandchild, by its unique nap. */
+async function sleepers(seconds: string): Promise<number[]> {
+	const pids: number[] = [];
+	for (const name of await readdir("/proc")) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			const stat = await readFile(`/proc/${name}/stat`, "utf8");
+			if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+			const argv = (await readFile(`/proc/${name}/cmdline`, "utf8")).split("\0");
+			if (argv[0]?.endsWith("sleep") && argv[1] === seconds) pids.push(Number(name));
+		} catch {
+			// gone meanwhile
+		}
+	}
+	return pids;
+}
+
+test("notify from a repository's config is ignored and reported; a failing or hung program never holds the run", async () => {
 	const box = await sandbox();
 	const planted = join(box.dir, "planted");
 	await box.write(
 		".crew/config.yaml",
 		`notify:\n  command: [touch, ${JSON.stringify(planted)}]\n  webhook: http://127.0.0.1:9/\n`,
 	);
+	// A program that hangs in a child of its own: the child holds the program's stderr open after the program dies.
+	const nap = String(3000 + Math.floor(Math.random() * 1000));
 	await box.write(
 		"../crew-home/config.yaml",
-		`notify:\n  command: [${JSON.stringify(process.execPath)}, -e, "setInterval(() => {}, 1000)"]\n  webhook: http://127.0.0.1:9/hook?token=s3cr3tT0kenValue42\n  timeoutMs: 500\n`,
+		`notify:\n  command: [sh, -c, "sleep ${nap}; true"]\n  webhook: http://127.0.0.1:9/hook\n  timeoutMs: 500\n`,
 	);
 	const config = await cli(["config"], box);
 	assert.equal(config.code, 0, config.stderr);
@@ -125,18 +150,76 @@ test("notify from a repository's config is ignored and reported; a failing or hu
 		config.stdout,
 		/not applied from the project config:\n.*config\.yaml:1 \[notify\]: warning: ignored: a repository may not set notify, only your own config can/,
 	);
-	assert.doesNotMatch(config.stdout, /s3cr3tT0kenValue42/, "the webhook's token is not shown");
-	const json = JSON.parse((await cli(["config", "--json"], box)).stdout) as { notify: { command: string[] } };
-	assert.equal(json.notify.command[0], process.execPath, "yours, not the repository's");
-	const run = await cli(["run", "fast-fix", "goal", "--runtime", "scaffold"], box);
-	assert.equal(run.code, 0, run.stderr);
-	assert.match(
-		run.stderr,
-		/notify\.command .*node.* failed for run\.finished .*: stopped after 500 ms \(timeoutMs\) \(the run is not affected\)/,
-	);
-	assert.match(run.stderr, /notify\.webhook http:\/\/127\.0\.0\.1:9 failed for run\.finished/);
-	assert.doesNotMatch(run.stderr, /token=s3cr3tT0kenValue42/);
+	assert.match(config.stdout, /notify\.command +sh \+ 2 arguments +user /, "yours, not the repository's");
+	const { child, done } = startCli(["run", "fast-fix", "goal", "--runtime", "scaffold"], box);
+	let ended: CliResult | undefined;
+	void done.then((r) => {
+		ended = r;
+	});
+	try {
+		// Generous: the run takes seconds; before, it waited for the sleeping child (an hour).
+		const run = await waitFor("the run's process to exit", async () => ended, 60_000);
+		assert.equal(run.code, 0, run.stderr);
+		assert.match(
+			run.stderr,
+			/notify\.command sh \+ 2 arguments failed for run\.finished .*: stopped after 500 ms \(timeoutMs\) \(the run is not affected\)/,
+		);
+		assert.match(run.stderr, /notify\.webhook http:\/\/127\.0\.0\.1:9 failed for run\.finished/);
+		await waitFor("the program's sleeping child to be gone", async () =>
+			(await sleepers(nap)).length === 0 ? true : undefined,
+		);
+	} finally {
+		child.kill("SIGKILL");
+		for (const pid of await sleepers(nap)) process.kill(pid, "SIGKILL");
+	}
 	assert.ok(!existsSync(planted), "the repository's command never ran");
 	const status = JSON.parse((await cli(["status", "--json"], box)).stdout) as { status: string };
 	assert.equal(status.status, "succeeded");
+});
+
+test("config and doctor --export show the webhook's origin and the command's program, never a token in them", async () => {
+	const box = await sandbox();
+	const secrets = ["Xq7pathTokenDiscordLike", "Zr9queryTokenValue", "Bearer Wk3argTokenValue"];
+	await box.write(
+		"../crew-home/config.yaml",
+		[
+			"notify:",
+			`  command: [curl, -H, "Authorization: ${secrets[2]}", https://chat.example.com/post]`,
+			`  webhook: https://hooks.example.com/api/webhooks/1234/${secrets[0]}?key=${secrets[1]}`,
+			"",
+		].join("\n"),
+	);
+	const text = await cli(["config"], box);
+	const json = await cli(["config", "--json"], box);
+	const exported = await cli(["doctor", "--export", "diag.json"], box);
+	for (const res of [text, json, exported]) assert.equal(res.code, 0, res.stderr);
+	const report = await readFile(join(box.repo, "diag.json"), "utf8");
+	for (const shown of [text.stdout, json.stdout, report])
+		for (const secret of [...secrets, "1234", "chat.example.com"])
+			assert.ok(!shown.includes(secret), `${secret} shown`);
+	assert.deepEqual((JSON.parse(json.stdout) as { notify: unknown }).notify, {
+		command: "curl + 3 arguments",
+		webhook: "https://hooks.example.com",
+		timeoutMs: 10_000,
+	});
+	assert.match(text.stdout, /notify\.webhook +https:\/\/hooks\.example\.com +user /);
+});
+
+test("the program is an absolute path or a name on PATH, and never runs in the repository", async () => {
+	const box = await sandbox();
+	const planted = join(box.dir, "planted");
+	await box.write("notify.sh", `touch ${JSON.stringify(planted)}\n`);
+	await box.write("../crew-home/config.yaml", "notify:\n  command: [./notify.sh]\n");
+	const refused = await cli(["config"], box);
+	assert.notEqual(refused.code, 0);
+	assert.match(
+		refused.stderr,
+		/crew-home\/config\.yaml:2 \[notify\.command\.0\]: .*\n\s+fix: the program: an absolute path, or a bare name looked up on PATH/,
+	);
+	// A bare program given a relative file: it finds none in pi-crew's home, and the clone's is never run.
+	await box.write("../crew-home/config.yaml", "notify:\n  command: [sh, notify.sh]\n");
+	const run = await cli(["run", "fast-fix", "goal", "--runtime", "scaffold"], box);
+	assert.equal(run.code, 0, run.stderr);
+	assert.match(run.stderr, /notify\.command sh \+ 1 argument failed for run\.finished .*: exit \d+: .*notify\.sh/);
+	assert.ok(!existsSync(planted), "the repository's notify.sh never ran");
 });
