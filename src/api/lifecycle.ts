@@ -112,7 +112,7 @@ export async function follow(
 	const tail = new RunTail(findRepo(cwd), runId);
 	for (;;) {
 		await tail.poll(onEvent);
-		const view = await tail.view();
+		const view = await tail.view(onEvent);
 		if (view.status !== "running" && view.status !== "pending") return view;
 		if (signal?.aborted) return view;
 		await new Promise((resolve) => setTimeout(resolve, pollMs));

@@ -212,7 +212,7 @@ export async function loadRun(
 ): Promise<RunView> {
 	const tail = new RunTail(repo, runId);
 	await tail.poll(observe);
-	return tail.view();
+	return tail.view(observe);
 }
 
 /**
@@ -254,16 +254,25 @@ export class RunTail {
 		return events;
 	}
 
-	/** The view as of the last poll, with the coordinator's liveness read now. */
-	async view(): Promise<RunView> {
+	/**
+	 * The view as of the last poll, with the coordinator's liveness read now. A coordinator writes its last event before
+	 * it lets go of its lease: when the lease is gone and the run has not ended as of the last poll, the log is read once
+	 * more (`observe` sees what that adds), so a run that ended in between reads as it ended, not as interrupted.
+	 */
+	async view(observe?: (event: CrewEvent, state: RunState) => void): Promise<RunView> {
+		const gone = (holder: LeaseHolder | undefined) => !holder || holderLiveness(holder) === "dead";
+		let coordinator = await readLease(this.paths.lease);
+		if (this.state && !TERMINAL_RUN.has(this.state.status) && gone(coordinator)) {
+			await this.poll(observe);
+			coordinator = await readLease(this.paths.lease);
+		}
 		const state = this.state;
 		const { integrity, integrityProblem } = this.log;
 		if (!state && integrity === "tampered")
 			throw new TamperedRunError(untrustedLog(this.runId, integrity, integrityProblem));
 		if (!state) throw new RunNotFoundError(this.runId);
-		const coordinator = await readLease(this.paths.lease);
 		let status = state.status;
-		if (!TERMINAL_RUN.has(status) && (!coordinator || holderLiveness(coordinator) === "dead")) status = "interrupted";
+		if (!TERMINAL_RUN.has(status) && gone(coordinator)) status = "interrupted";
 		const problems = [...(integrityProblem ? [integrityProblem] : []), ...this.log.errors, ...this.log.tornTail()];
 		for (const a of state.anomalies) problems.push({ file: this.paths.events, message: `ignored event: ${a}` });
 		return {

@@ -329,3 +329,27 @@ test("cancel stops a live run whose log reads tampered: the command goes out, th
 	assert.equal(got[0]?.type, "cancel");
 	assert.equal(result.outcome, "cancelled");
 });
+
+test("a run that ends between a reader's poll of the log and its look at the lease reads as ended, not interrupted", async () => {
+	const { acquireLease } = await import("../../src/store/lease.js");
+	const { RunTail } = await import("../../src/store/run-store.js");
+	const { EventLogWriter } = await import("../../src/store/event-log.js");
+	const { mkdir, rm } = await import("node:fs/promises");
+	const repo = await tempDir("pi-crew-ending-");
+	await mkdir(join(repo, ".git"));
+	const paths = await interruptedRun(repo, "run-ending");
+	await rm(paths.lease);
+	const lease = await acquireLease(paths.lease);
+	const tail = new RunTail(repo, "run-ending");
+	await tail.poll();
+	assert.equal((await tail.view()).status, "running");
+	// The coordinator's last steps, as it ends: its final event, then it lets the lease go.
+	const log = await EventLogWriter.resume(paths.events, "run-ending", { home: process.env.PI_CREW_HOME });
+	await log.append("run.finished", { status: "succeeded", summaryPath: "artifacts/summary.md" });
+	await log.close();
+	await lease.release();
+	const seen: string[] = [];
+	const view = await tail.view((e) => seen.push(e.type));
+	assert.equal(view.status, "succeeded");
+	assert.deepEqual(seen, ["run.finished"]);
+});
