@@ -7,7 +7,17 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { processStartTime } from "../../src/store/lease.js";
-import { type CliResult, cli, projectTeam, runJson, SCRIPTED, sandbox, startCli, waitFor } from "../support/index.js";
+import {
+	type CliResult,
+	cli,
+	liveProcesses,
+	projectTeam,
+	runJson,
+	SCRIPTED,
+	sandbox,
+	startCli,
+	waitFor,
+} from "../support/index.js";
 
 interface Notification {
 	schemaVersion: number;
@@ -114,21 +124,9 @@ test("a webhook and a command get each run end and dead letter once: foreground,
 	);
 });
 
-/** Live processes (not zombies) running `sleep <seconds>`: a notify program's grandchild, by its unique nap. */
-async function sleepers(seconds: string): Promise<number[]> {
-	const pids: number[] = [];
-	for (const name of await readdir("/proc")) {
-		if (!/^\d+$/.test(name)) continue;
-		try {
-			const stat = await readFile(`/proc/${name}/stat`, "utf8");
-			if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
-			const argv = (await readFile(`/proc/${name}/cmdline`, "utf8")).split("\0");
-			if (argv[0]?.endsWith("sleep") && argv[1] === seconds) pids.push(Number(name));
-		} catch {
-			// gone meanwhile
-		}
-	}
-	return pids;
+/** Live processes running `sleep <seconds>`: a notify program's grandchild, by its unique nap. */
+function sleepers(seconds: string): Promise<number[]> {
+	return liveProcesses((p) => p.argv[0]?.endsWith("sleep") === true && p.argv[1] === seconds);
 }
 
 test("notify from a repository's config is ignored and reported; a failing or hung program never holds the run", async () => {

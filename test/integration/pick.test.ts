@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gitBox } from "../support/git.js";
-import { askPi, cli, hasTool, type RunJson, sandbox, spawnPi, task, tmuxPi, waitFor } from "../support/index.js";
+import { askPi, cli, hasTool, pipedPi, type RunJson, sandbox, task, tmuxPi, waitFor } from "../support/index.js";
 
 /** A repository whose one test fails (sum subtracts), and a scenario whose fix task repairs it and verify runs it. */
 async function failingTestRepo() {
@@ -71,17 +71,7 @@ test('pi -p "/team-status" prints the run\'s task tree', async () => {
 	const seeded = JSON.parse(
 		(await cli(["run", "review", "look", "--runtime", "scaffold", "--json"], box)).stdout,
 	) as RunJson;
-	const child = spawnPi(["-p", "/team-status"], box);
-	child.stdin.end();
-	let stdout = "";
-	let stderr = "";
-	child.stdout.on("data", (d) => {
-		stdout += d;
-	});
-	child.stderr.on("data", (d) => {
-		stderr += d;
-	});
-	const code = await new Promise((resolve) => child.on("close", resolve));
+	const { code, stdout, stderr } = await pipedPi(["-p", "/team-status"], box);
 	assert.equal(code, 0, stderr);
 	assert.match(stdout, new RegExp(`^Run ${seeded.runId}: succeeded {2}\\(team review, workflow review,`));
 	assert.match(stdout, /^ {2}✓ explore +explorer +succeeded/m);

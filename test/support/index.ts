@@ -174,21 +174,27 @@ export async function projectTeam(
 	);
 }
 
-/** Processes (other than zombies) whose environment carries this run id: workers of the run still alive. */
-export async function processesOfRun(runId: string): Promise<number[]> {
+/** Live processes (not zombies) that `matches` by their command line or environment, read from /proc. */
+export async function liveProcesses(matches: (p: { argv: string[]; environ: string[] }) => boolean): Promise<number[]> {
 	const pids: number[] = [];
 	for (const name of await readdir("/proc")) {
 		if (!/^\d+$/.test(name)) continue;
 		try {
 			const stat = await readFile(`/proc/${name}/stat`, "utf8");
 			if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
-			const environ = await readFile(`/proc/${name}/environ`, "utf8");
-			if (environ.split("\0").includes(`PI_CREW_RUN_ID=${runId}`)) pids.push(Number(name));
+			const argv = (await readFile(`/proc/${name}/cmdline`, "utf8")).split("\0");
+			const environ = (await readFile(`/proc/${name}/environ`, "utf8").catch(() => "")).split("\0");
+			if (matches({ argv, environ })) pids.push(Number(name));
 		} catch {
-			// gone meanwhile, or not ours to read
+			// gone meanwhile
 		}
 	}
 	return pids;
+}
+
+/** Processes (other than zombies) whose environment carries this run id: workers of the run still alive. */
+export function processesOfRun(runId: string): Promise<number[]> {
+	return liveProcesses((p) => p.environ.includes(`PI_CREW_RUN_ID=${runId}`));
 }
 
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
@@ -302,6 +308,22 @@ export async function listing(dir: string): Promise<string[]> {
 	return out;
 }
 
+/** pi run headless with `args` (stdin closed) to its end: its exit code and all it wrote. */
+export async function pipedPi(args: string[], box: Sandbox, env: NodeJS.ProcessEnv = box.env) {
+	const child = spawnPi(args, box, env);
+	child.stdin.end();
+	let stdout = "";
+	let stderr = "";
+	child.stdout.on("data", (d) => {
+		stdout += d;
+	});
+	child.stderr.on("data", (d) => {
+		stderr += d;
+	});
+	const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+	return { code, stdout, stderr };
+}
+
 /**
  * A scripted pi parent (with pi-crew loaded) answering one prompt headless: `-p` gives its final text, `--mode json`
  * the text of each of its tool results too.
@@ -314,17 +336,7 @@ export async function askPi(
 	piFlags: string[] = [],
 ) {
 	const args = [...piFlags, ...(mode === "json" ? ["--mode", "json", prompt] : ["-p", prompt])];
-	const child = spawnPi(args, box, { ...box.env, PI_CREW_SCENARIO: scenario });
-	child.stdin.end();
-	let stdout = "";
-	let stderr = "";
-	child.stdout.on("data", (d) => {
-		stdout += d;
-	});
-	child.stderr.on("data", (d) => {
-		stderr += d;
-	});
-	const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+	const { code, stdout, stderr } = await pipedPi(args, box, { ...box.env, PI_CREW_SCENARIO: scenario });
 	const toolResults = stdout
 		.split("\n")
 		.filter((l) => l.includes('"tool_execution_end"'))
