@@ -390,7 +390,7 @@ async function runAttempt(
 		timeoutMs: ctx.settings.taskTimeoutMs,
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
-		steerable: (deliver) => (deliver ? ctx.steerables.set(id, deliver) : ctx.steerables.delete(id)),
+		channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)),
 	};
 	const progress: Promise<unknown>[] = [];
 	let logFailure: Error | undefined;

@@ -2,7 +2,7 @@
 import type { EventLogWriter } from "../store/event-log.js";
 import type { RunSettings, RunState } from "../store/events.js";
 import type { RunPaths } from "../store/run-store.js";
-import type { WorkerRuntime } from "../workers/runtime.js";
+import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import type { Plan } from "./plan.js";
 import type { HeartbeatWatcher } from "./watcher.js";
@@ -31,7 +31,8 @@ export interface RunContext {
 	random: () => number;
 	now: () => number;
 	/** How to deliver a message to each running task that can take one (in-process sessions). */
-	steerables: Map<string, (message: string) => Promise<void>>;
+	/** The conversation of each running task that takes messages now. */
+	channels: Map<string, WorkerChannel>;
 	/** Dead-letter rate checks run one at a time; the alert is raised once per coordinator. */
 	deadLetterAlert: { check: Promise<void>; raised: boolean };
 }

@@ -11,8 +11,8 @@ import { assertNoSymlinks, readConfined, removeFile, writeFileAtomic } from "../
 
 export type ControlCommand =
 	| { type: "cancel"; from: string }
-	/** A message for a running task (the only one, or `taskId`): delivered to in-process sessions. */
-	| { type: "steer"; message: string; taskId?: string; from: string };
+	/** A message for a running task (the only one, or `taskId`): a steer, or a follow-up after its current turn. */
+	| { type: "steer"; message: string; taskId?: string; followUp?: boolean; from: string };
 
 export function controlDir(runDir: string): string {
 	return join(runDir, "control");

@@ -15,10 +15,10 @@ import { withCorrelation } from "../util/correlation.js";
 import { UsageError } from "../util/errors.js";
 import { makeDirs } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
-import type { WorkerRuntime } from "../workers/runtime.js";
+import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
 import { type ControlCommand, ControlInbox } from "./control.js";
-import { type Plan, plannedPayload, plannedTask, reopenForResume, taskTools } from "./plan.js";
+import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
 import { renderSummary } from "./summary.js";
@@ -161,43 +161,44 @@ function follow(log: EventLogWriter, opts: Common, initial: RunState | undefined
 	return () => state as RunState;
 }
 
-/** How long a steer waits for its task to become steerable (a session is being created) before it is refused. */
+/** How long a steer waits for its task to take messages (its worker is starting) before it is refused. */
 const STEER_WAIT_MS = 5000;
 
-/**
- * Delivers a steer message to the running task it names (or the only running one). In-process sessions take
- * messages; a child `pi` process does not, and the refusal says so. Either way the outcome is logged.
- */
 interface SteerContext {
 	state: () => RunState;
 	log: EventLogWriter;
-	steerables: Map<string, (message: string) => Promise<void>>;
-	/** Whether the task runs where it can take messages (its session may still be starting). */
-	canSteer: (taskId: string) => boolean;
+	channels: Map<string, WorkerChannel>;
 	now: () => number;
 }
 
+/**
+ * Delivers a steer (or follow-up) message to the running task it names (or the only running one), through the
+ * worker's channel, whichever runtime it has. Either way the outcome is logged, with who sent it.
+ */
 async function steer(command: Extract<ControlCommand, { type: "steer" }>, sc: SteerContext): Promise<void> {
-	const { state, log, steerables, now } = sc;
+	const { state, log, channels, now } = sc;
 	const running = [...state().tasks.values()].filter((t) => t.status === "running").map((t) => t.id);
 	const taskId = command.taskId ?? (running.length === 1 ? running[0] : undefined);
-	const chars = command.message.length;
+	const sent = { chars: command.message.length, from: command.from, ...(command.followUp && { followUp: true }) };
 	if (!taskId || !running.includes(taskId)) {
 		const why = running.length === 0 ? "no task is running" : `say which task: ${running.join(", ")}`;
-		await log.append("task.steered", { delivered: false, chars, reason: why }, taskId ?? running[0]);
+		await log.append("task.steered", { delivered: false, ...sent, reason: why }, taskId ?? running[0]);
 		return;
 	}
-	for (const deadline = now() + STEER_WAIT_MS; sc.canSteer(taskId) && !steerables.has(taskId) && now() < deadline; )
+	for (const deadline = now() + STEER_WAIT_MS; !channels.has(taskId) && now() < deadline; )
 		await new Promise((resolve) => setTimeout(resolve, 100));
-	const deliver = steerables.get(taskId);
-	if (!deliver) {
-		const reason =
-			"it runs as a child pi process, which takes no messages mid-run (the inprocess and auto runtimes can)";
-		await log.append("task.steered", { delivered: false, chars, reason }, taskId);
-		return;
-	}
-	await deliver(command.message);
-	await log.append("task.steered", { delivered: true, chars }, taskId);
+	const channel = channels.get(taskId);
+	const refused = channel
+		? await (command.followUp ? channel.followUp(command.message) : channel.steer(command.message)).then(
+				() => undefined,
+				(err: Error) => err.message,
+			)
+		: "its worker takes no messages now (it is starting or ending)";
+	await log.append(
+		"task.steered",
+		refused === undefined ? { delivered: true, ...sent } : { delivered: false, ...sent, reason: refused },
+		taskId,
+	);
 }
 
 interface Started {
@@ -238,15 +239,11 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	const onSignal = () => void requestCancel("signal").catch(() => undefined);
 	opts.signal?.addEventListener("abort", onSignal, { once: true });
 	if (opts.signal?.aborted) onSignal();
-	const steerables = new Map<string, (message: string) => Promise<void>>();
-	// A steer may wait for its task's session; it never holds up the commands behind it (a cancel must be quick).
+	const channels = new Map<string, WorkerChannel>();
+	// A steer may wait for its task's worker; it never holds up the commands behind it (a cancel must be quick).
 	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
-		const canSteer = (taskId: string) => {
-			const { agent } = plannedTask(state(), run.plan, taskId);
-			return opts.runtime.canSteer?.({ tools: taskTools(settings, agent), extensions: agent.extensions }) ?? false;
-		};
-		void steer(command, { state, log, steerables, canSteer, now }).catch(() => undefined);
+		void steer(command, { state, log, channels, now }).catch(() => undefined);
 	});
 	const watcher = new HeartbeatWatcher(
 		settings.heartbeat,
@@ -277,7 +274,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		random,
 		now,
 		deadLetterAlert: { check: Promise.resolve(), raised: false },
-		steerables,
+		channels,
 	};
 	try {
 		// A resumed run may find cancels meant for its previous coordinator; a new run has none.

@@ -318,10 +318,15 @@ export const EVENT_PAYLOADS = {
 	"task.skipped": Type.Object({ reason: Type.String() }),
 	"task.cancelled": Type.Object({ reason: Type.String() }),
 	"task.deadlettered": Type.Object({ reason: literals(DEAD_LETTER_REASONS), detail: Type.String() }),
-	/** A steer message for the task: delivered to its session, or why not. The message itself is not logged. */
+	/**
+	 * A steer (or, `followUp`, a follow-up) message for the task: delivered to its worker, or why not; `from`: who
+	 * sent it. The message itself is not logged.
+	 */
 	"task.steered": Type.Object({
 		delivered: Type.Boolean(),
 		chars: Type.Integer(),
+		from: Type.Optional(Type.String()),
+		followUp: Type.Optional(Type.Boolean()),
 		reason: Type.Optional(Type.String()),
 	}),
 	/** A failed or skipped task goes back to pending (dead-letter requeue). */

@@ -51,10 +51,6 @@ export class AutoRuntime implements WorkerRuntime {
 		return this.child.confine(program, place, tmp, env);
 	}
 
-	canSteer(spec: Pick<TaskSpec, "tools" | "extensions">): boolean {
-		return runsInProcess(spec);
-	}
-
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		return (runsInProcess(spec) ? this.inprocess : this.child).run(spec, signal, onEvent);
 	}

@@ -1,7 +1,8 @@
 /**
- * The `child` runtime: each task is a real `pi` process in JSON mode, in its own process group so that a timeout or a
- * cancel stops its whole tree. stdin is closed (pi would wait for it), stdout is pi's JSONL event stream (kept as the
- * transcript), stderr goes to a file.
+ * The `child` runtime: each task is a real `pi` process in RPC mode, in its own process group so that a timeout or a
+ * cancel stops its whole tree. stdin carries the conversation (the prompt, then steers and follow-ups: rpc-channel.ts)
+ * and is closed once pi has settled, which ends the process; stdout is pi's JSONL event stream (its session events
+ * kept as the transcript), stderr goes to a file.
  */
 import type { WriteStream } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +17,7 @@ import { openAppend } from "../util/safe-fs.js";
 import { piCommand } from "./host-pi.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
+import { RpcChannel } from "./rpc-channel.js";
 import {
 	failure,
 	type Program,
@@ -38,10 +40,10 @@ const HERE = dirname(SELF);
 const EXT = extname(SELF);
 export const GUARD_EXTENSION = join(HERE, `guard-extension${EXT}`);
 export const SCRIPTED_EXTENSION = join(HERE, "..", "scripted", `extension${EXT}`);
-const MAX_ARG_BYTES = 100_000;
 
+/** pi's arguments for a task; the prompt is not among them: it is the conversation's first command. */
 export function piArgs(spec: TaskSpec): string[] {
-	const args = ["--mode", "json", "--no-session", "--no-extensions", ...trustArgs(spec.projectTrusted)];
+	const args = ["--mode", "rpc", "--no-session", "--no-extensions", ...trustArgs(spec.projectTrusted)];
 	args.push("-e", GUARD_EXTENSION);
 	if (isScripted(spec.model)) args.push("-e", SCRIPTED_EXTENSION);
 	for (const extension of spec.extensions ?? []) args.push("-e", extension);
@@ -55,10 +57,6 @@ export function piArgs(spec: TaskSpec): string[] {
 			...(spec.tools.length > 0 ? [spec.tools.join(",")] : []),
 		);
 	args.push("--append-system-prompt", spec.systemPromptPath);
-	// One argv string may not exceed 128 KiB (Linux MAX_ARG_STRLEN): a longer prompt goes as pi's `@file`.
-	if (Buffer.byteLength(spec.prompt) > MAX_ARG_BYTES)
-		args.push(`@${spec.promptPath}`, "Do the task in the file above.");
-	else args.push(spec.prompt);
 	return args;
 }
 
@@ -130,7 +128,8 @@ export class ChildRuntime implements WorkerRuntime {
 		signal: AbortSignal,
 		onEvent: (event: WorkerEvent) => void,
 	): Promise<WorkerOutcome> {
-		const child = spawnProgram(program, { cwd: spec.cwd, env });
+		const child = spawnProgram(program, { cwd: spec.cwd, env, input: true });
+		const channel = new RpcChannel(child.stdin as NonNullable<typeof child.stdin>);
 		const reader = new PiStreamReader();
 		const stderrTail: string[] = []; // the last lines of stderr that are not pi-crew's own
 		// Set when we stop the worker ourselves; it wins over how the process happened to exit.
@@ -144,11 +143,16 @@ export class ChildRuntime implements WorkerRuntime {
 		// The transcript keeps each message and tool result once, complete: pi's streamed pieces of one (a message's
 		// deltas, a tool's partial output) could each hold a piece of a secret that no redactor sees whole.
 		const framer = new JsonlFramer((line) => {
+			if (channel.take(line)) return;
 			if (!isPartialUpdate(line)) transcript.write(`${redact(line)}\n`);
 			for (const event of reader.push(line)) {
 				if (event.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
 					stop(failure("turn_limit", `exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`));
-				else if (event.type !== "turn") onEvent(event);
+				else if (event.type === "settled") {
+					// Nothing more will come from this prompt (retries, steers and follow-ups included): pi may exit.
+					spec.channel?.(undefined);
+					channel.close();
+				} else if (event.type !== "turn") onEvent(event);
 			}
 		});
 		for (const stream of [transcript, stderrLog])
@@ -178,12 +182,19 @@ export class ChildRuntime implements WorkerRuntime {
 		signal.addEventListener("abort", onAbort, { once: true });
 		if (signal.aborted) onAbort();
 		if (child.pid) onEvent({ type: "spawned", pid: child.pid });
+		// The worker takes messages once its prompt is accepted (a steer before it would have no run to join).
+		channel.prompt(spec.prompt).then(
+			() => spec.channel?.(channel),
+			(err: Error) => stop(failure("spawn_failed", `pi refused the task's prompt: ${err.message}`)),
+		);
 
 		return new Promise<WorkerOutcome>((resolve) => {
 			child.once("error", (err) => {
 				ended ??= failure("spawn_failed", `cannot start pi (${program.command}): ${err.message}`);
 			});
 			child.once("close", async (code, sig) => {
+				spec.channel?.(undefined);
+				channel.close();
 				clearTimeout(timer);
 				signal.removeEventListener("abort", onAbort);
 				framer.end();

@@ -60,10 +60,6 @@ export class InProcessRuntime implements WorkerRuntime {
 	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
 	constructor(private readonly allowEnv: readonly string[] = []) {}
 
-	canSteer(): boolean {
-		return true;
-	}
-
 	async run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
 		const sdk = await loadSdk();
 		const agentDir = piAgentDir();
@@ -120,8 +116,10 @@ export class InProcessRuntime implements WorkerRuntime {
 			sessionManager: sdk.SessionManager.inMemory(spec.cwd),
 			settingsManager: settings,
 		});
-		spec.steerable?.(async (message) => {
-			await session.steer(message);
+		spec.channel?.({
+			steer: async (text) => void (await session.steer(text)),
+			followUp: async (text) => void (await session.followUp(text)),
+			abort: () => session.abort(),
 		});
 		const reader = new PiStreamReader();
 		let ended: WorkerFailure | undefined;
@@ -135,7 +133,7 @@ export class InProcessRuntime implements WorkerRuntime {
 			for (const e of reader.push(JSON.stringify(event))) {
 				if (e.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
 					stop(failure("turn_limit", `exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`));
-				else if (e.type !== "turn") onEvent(e);
+				else if (e.type !== "turn" && e.type !== "settled") onEvent(e);
 			}
 		});
 		const onAbort = () =>
@@ -153,7 +151,7 @@ export class InProcessRuntime implements WorkerRuntime {
 		} finally {
 			clearTimeout(timer);
 			signal.removeEventListener("abort", onAbort);
-			spec.steerable?.(undefined);
+			spec.channel?.(undefined);
 			unsubscribe();
 			session.dispose();
 		}

@@ -1,4 +1,4 @@
-/** Reading pi's `--mode json` output: LF framing (no readline) and translation into worker events and an outcome. */
+/** Reading pi's session events (a worker's stdout, a session's events): LF framing (no readline) and translation into worker events and an outcome. */
 import type { Usage } from "../store/events.js";
 import { failure, type WorkerEvent, type WorkerOutcome } from "./runtime.js";
 
@@ -73,7 +73,8 @@ export class PiStreamReader {
 	/** The summary of each tool call in progress, by id: its end repeats it (a failed call is shown with its command). */
 	private readonly calls = new Map<string, string | undefined>();
 
-	push(line: string): (WorkerEvent | { type: "turn" })[] {
+	/** Its events; `turn` (a model turn began) and `settled` (pi will not go on by itself) are for the runtime. */
+	push(line: string): (WorkerEvent | { type: "turn" } | { type: "settled" })[] {
 		let event: PiEvent;
 		try {
 			event = JSON.parse(line) as PiEvent;
@@ -81,6 +82,7 @@ export class PiStreamReader {
 			return []; // pi prints only JSON here; anything else is noise from a tool, kept in the transcript
 		}
 		if (typeof event !== "object" || event === null || typeof event.type !== "string") return [];
+		if (event.type === "agent_settled") return [{ type: "settled" }];
 		if (event.type === "turn_start") {
 			this.turns++;
 			return [{ type: "turn" }];

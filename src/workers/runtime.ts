@@ -7,7 +7,7 @@ import type { Usage } from "../store/events.js";
 export { RUNTIMES, type RuntimeName } from "../config/home.js";
 
 /**
- * A child worker's transcript in its attempt's directory: pi's `--mode json` events, one a line, secrets redacted; a
+ * A child worker's transcript in its attempt's directory: pi's session events (`--mode rpc`), one a line, secrets redacted; a
  * message or tool result once complete (its streamed pieces are not kept).
  */
 export const TRANSCRIPT_FILE = "transcript.jsonl";
@@ -44,8 +44,21 @@ export interface TaskSpec {
 	scenario?: string;
 	/** How often the worker beats while a tool runs silently (0: never). */
 	beatMs?: number;
-	/** A runtime that can take messages mid-run announces how (and withdraws it with undefined when done). */
-	steerable?: (deliver: ((message: string) => Promise<void>) | undefined) => void;
+	/** The worker's conversation, announced once it takes messages and withdrawn (undefined) when it is done. */
+	channel?: (channel: WorkerChannel | undefined) => void;
+}
+
+/**
+ * What can be said to a running worker, the same for every runtime: each resolves once the worker has taken the
+ * message (queued in its session), and rejects when it cannot any more (it has ended).
+ */
+export interface WorkerChannel {
+	/** Delivered after the current turn's tool calls, before the model's next call. */
+	steer(text: string): Promise<void>;
+	/** Delivered when the worker would otherwise end: after its current turn, as another prompt. */
+	followUp(text: string): Promise<void>;
+	/** Stops the current model call and tool calls; the worker then ends with what it has. */
+	abort(): Promise<void>;
 }
 
 export type WorkerEvent =
@@ -147,8 +160,6 @@ export interface WorkerRuntime {
 	readonly name: string;
 	/** What the runtime says once when a run starts or resumes (logged with run.started / run.resumed, printed). */
 	readonly notes?: readonly string[];
-	/** Whether a task with these tools would run where it can take messages mid-run (see TaskSpec.steerable). */
-	canSteer?(spec: Pick<TaskSpec, "tools" | "extensions">): boolean;
 	/** Whether a task with these tools runs in the OS sandbox (workers/sandbox.ts); recorded on its task.started. */
 	sandboxed?(spec: Pick<TaskSpec, "tools" | "extensions">): boolean;
 	/** Why its workers run without the sandbox the config asked for (`auto` where none can start): said once per run. */

@@ -1,7 +1,7 @@
 /**
  * How pi-crew starts a program a task runs (its worker, its verify command): detached in a process group of its own
- * (a cancel or timeout kills the group), stdin closed, stdout and stderr piped; a sandboxed program's seccomp filter
- * handed to bubblewrap on fd 3.
+ * (a cancel or timeout kills the group), stdin closed (or piped: a worker's conversation), stdout and stderr piped; a
+ * sandboxed program's seccomp filter handed to bubblewrap on fd 3.
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
@@ -14,16 +14,16 @@ const KILL_GRACE_MS = 2000;
 
 export function spawnProgram(
 	program: Program,
-	options: { cwd: string; env: NodeJS.ProcessEnv },
-): ChildProcessByStdio<null, Readable, Readable> {
+	{ input, ...options }: { cwd: string; env: NodeJS.ProcessEnv; input?: boolean },
+): ChildProcessByStdio<Writable | null, Readable, Readable> {
 	const child = spawn(program.command, program.args, {
 		...options,
-		stdio: ["ignore", "pipe", "pipe", ...(program.seccomp ? (["pipe"] as const) : [])],
+		stdio: [input ? "pipe" : "ignore", "pipe", "pipe", ...(program.seccomp ? (["pipe"] as const) : [])],
 		detached: true,
 	});
 	// bwrap reads the filter to its end before it starts anything; a process that failed to start has no pipe.
 	if (program.seccomp) (child.stdio[3] as Writable | null)?.on("error", () => undefined).end(program.seccomp);
-	return child as unknown as ChildProcessByStdio<null, Readable, Readable>;
+	return child as unknown as ChildProcessByStdio<Writable | null, Readable, Readable>;
 }
 
 /** Kill a process group: SIGTERM, then SIGKILL after a grace period if anything is left. */

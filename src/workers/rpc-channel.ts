@@ -1,0 +1,92 @@
+/**
+ * A child worker's conversation: pi's RPC commands written to its stdin (`prompt`, `steer`, `follow_up`, `abort`),
+ * each settled by the `response` pi writes back on stdout with the same id (pi's docs/rpc.md).
+ */
+import type { Writable } from "node:stream";
+import type { WorkerChannel } from "./runtime.js";
+
+interface Pending {
+	resolve: () => void;
+	reject: (err: Error) => void;
+}
+
+/** The records of pi's RPC stdout that are protocol, not session events: kept out of the transcript. */
+const PROTOCOL = /^\s*\{[^{]*"type"\s*:\s*"(?:response|extension_ui_request)"/;
+
+/** Dialogs an extension may open; nobody sits at a worker, so each is dismissed as pi's JSON mode would. */
+const DIALOGS = new Set(["select", "confirm", "input", "editor"]);
+
+export class RpcChannel implements WorkerChannel {
+	private next = 0;
+	private readonly pending = new Map<string, Pending>();
+	private closed = false;
+
+	constructor(private readonly stdin: Writable) {
+		// A worker that died has no reader: its pipe's error is the close that follows, not a crash of the coordinator.
+		stdin.on("error", () => this.close());
+	}
+
+	prompt(text: string): Promise<void> {
+		return this.send({ type: "prompt", message: text });
+	}
+
+	steer(text: string): Promise<void> {
+		return this.send({ type: "steer", message: text });
+	}
+
+	followUp(text: string): Promise<void> {
+		return this.send({ type: "follow_up", message: text });
+	}
+
+	abort(): Promise<void> {
+		return this.send({ type: "abort" });
+	}
+
+	/**
+	 * Takes a line of pi's stdout that is protocol (a command's response, an extension's UI request) and answers it;
+	 * false for a session event, which the caller reads and keeps.
+	 */
+	take(line: string): boolean {
+		if (!PROTOCOL.test(line)) return false;
+		let record: { type?: unknown; id?: unknown; success?: unknown; error?: unknown; method?: unknown };
+		try {
+			record = JSON.parse(line);
+		} catch {
+			return false;
+		}
+		if (record.type === "extension_ui_request") {
+			if (typeof record.id === "string" && DIALOGS.has(record.method as string))
+				this.write({ type: "extension_ui_response", id: record.id, cancelled: true });
+			return true;
+		}
+		if (record.type !== "response") return false;
+		const waiting = typeof record.id === "string" ? this.pending.get(record.id) : undefined;
+		if (!waiting) return true;
+		this.pending.delete(record.id as string);
+		if (record.success === true) waiting.resolve();
+		else waiting.reject(new Error(typeof record.error === "string" ? record.error : "pi refused the command"));
+		return true;
+	}
+
+	/** Ends the conversation: pi shuts down in order once its stdin is closed; what was still unanswered fails. */
+	close(): void {
+		if (this.closed) return;
+		this.closed = true;
+		this.stdin.end();
+		for (const waiting of this.pending.values()) waiting.reject(new Error("the worker has ended"));
+		this.pending.clear();
+	}
+
+	private send(command: Record<string, unknown>): Promise<void> {
+		if (this.closed) return Promise.reject(new Error("the worker has ended"));
+		const id = `crew-${++this.next}`;
+		return new Promise<void>((resolve, reject) => {
+			this.pending.set(id, { resolve, reject });
+			this.write({ ...command, id });
+		});
+	}
+
+	private write(record: Record<string, unknown>): void {
+		if (!this.closed) this.stdin.write(`${JSON.stringify(record)}\n`);
+	}
+}
