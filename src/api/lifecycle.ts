@@ -259,20 +259,23 @@ export async function deadLetterTask(cwd: string | undefined, runId: string, tas
 
 /**
  * Sends a message to a running task of a run (the only running one, or `taskId`) through the control channel, and
- * waits for the coordinator's answer: delivered, or why not (a child pi process takes no messages mid-run).
+ * waits for the coordinator's answer: delivered, or why not (the task is not running, its worker has ended).
+ * `followUp`: after the worker's current turn instead of before its next model call.
  */
 export async function steer(
 	cwd: string | undefined,
 	runId: string,
 	message: string,
 	taskId?: string,
+	{ followUp = false }: { followUp?: boolean } = {},
 ): Promise<{ delivered: boolean; taskId?: string; reason?: string }> {
 	const repo = findRepo(cwd);
 	const view = await loadRun(repo, runId);
 	if (view.status !== "running") throw new UsageError(`run ${runId} is ${view.status}: nothing to steer`);
 	if (!message.trim()) throw new UsageError("the message is empty");
 	const after = view.state.lastSeq;
-	await sendControl(view.paths, { type: "steer", message, taskId, from: `pi-crew (pid ${process.pid})` });
+	const from = `pi-crew (pid ${process.pid})`;
+	await sendControl(view.paths, { type: "steer", message, taskId, ...(followUp && { followUp }), from });
 	const tail = new RunTail(repo, runId);
 	for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
 		const answer = (await tail.poll()).find((e) => e.seq > after && e.type === "task.steered");

@@ -1,4 +1,4 @@
-/** CLI commands of the run lifecycle: cancel, resume, deadletter, and the hidden `_coordinate` of background runs. */
+/** CLI commands of the run lifecycle: cancel, steer, resume, deadletter, and the hidden `_coordinate` of background runs. */
 import * as api from "../api/index.js";
 import * as lifecycle from "../api/lifecycle.js";
 import { inertLine } from "../util/inert.js";
@@ -10,6 +10,8 @@ export async function lifecycleCommand(command: string, args: string[], v: Value
 	switch (command) {
 		case "cancel":
 			return cancel(args, v);
+		case "steer":
+			return steer(args, v);
 		case "resume": {
 			const [runId] = args;
 			if (!runId) throw new api.UsageError("usage: pi-crew resume <runId>");
@@ -48,6 +50,20 @@ async function cancel(args: string[], v: Values): Promise<number> {
 	if (v.json) out({ outcome: result.outcome, message, run: api.runJson(result.view) });
 	else print(`${message}\n`);
 	return 0;
+}
+
+async function steer(args: string[], v: Values): Promise<number> {
+	const [runId, taskId, message] = args;
+	if (!runId || !taskId || message === undefined)
+		throw new api.UsageError('usage: pi-crew steer <runId> <taskId> "<message>" [--follow-up]');
+	const result = await lifecycle.steer(v.cwd, runId, message, taskId, { followUp: v["follow-up"] === true });
+	const what = v["follow-up"] ? "follow-up" : "steer message";
+	const text = result.delivered
+		? `${what} delivered to ${taskId} of run ${runId}`
+		: `${what} not delivered to run ${runId}: ${inertLine(result.reason ?? "unknown reason")}`;
+	if (v.json) out({ ...result, message: text });
+	else print(`${text}\n`);
+	return result.delivered ? 0 : 1;
 }
 
 async function deadletter(args: string[], v: Values): Promise<number> {

@@ -237,6 +237,7 @@ const COMMAND_HANDLERS: Record<CommandName, Command> = {
 	plan,
 	recommend,
 	cancel: lifecycle,
+	steer: lifecycle,
 	resume: lifecycle,
 	deadletter: lifecycle,
 	_coordinate: lifecycle,

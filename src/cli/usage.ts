@@ -27,6 +27,7 @@ export const COMMANDS = {
 		["diff [runId] [taskId]", "what a run (default: the latest) or a task changed, as a unified diff, isolated or not"],
 	],
 	cancel: [["cancel <runId>", "stop a run (foreground or background) from any process"]],
+	steer: [["steer <runId> <taskId> <message>", "send a running task's worker a message, from any process"]],
 	resume: [["resume <runId>", "continue an interrupted or cancelled run"]],
 	deadletter: [
 		["deadletter [runId]", "tasks given up on (retries exhausted, heartbeat dead)"],
@@ -125,6 +126,11 @@ export const OPTIONS = {
 		commands: ["run", "resume", "deadletter"],
 	},
 	follow: { type: "boolean", short: "f", text: "print progress until the run ends", commands: ["status"] },
+	"follow-up": {
+		type: "boolean",
+		text: "deliver the message after the worker's current turn, not before its next model call",
+		commands: ["steer"],
+	},
 	watch: { type: "boolean", short: "w", text: "the live board until the run ends", commands: ["status"] },
 	from: { type: "string", arg: "pi-crew|claude", text: "the format of the directory to convert", commands: ["import"] },
 	user: { type: "boolean", text: "into your resources instead of .crew/", commands: ["import"] },
@@ -167,6 +173,7 @@ export const OPTIONS = {
 			"transcript",
 			"diff",
 			"cancel",
+			"steer",
 			"resume",
 			"deadletter",
 			"apply",

@@ -84,7 +84,7 @@ async function respond(
 	const system = ai.getCurrentSystemPrompt(context.messages);
 	const identity = parseIdentity(system);
 	const agent = identity?.agent ?? "default";
-	const { userText, calls, lastResult, lastRunId } = sinceLastUser(ai, context);
+	const { userText, message, calls, lastResult, lastRunId } = sinceLastUser(ai, context);
 	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt), calls);
 	for (const pause of plan.pauses) await (pause.kind === "sleep" ? sleep(pause.ms) : untilExists(pause.file));
 	if ("exhausted" in plan) {
@@ -102,6 +102,7 @@ async function respond(
 		plan: minimalPlan(userText, parseGoal(userText)),
 		system: system ?? "",
 		prompt: userText,
+		message,
 		model: call.model,
 		thinking: call.thinking,
 	};
@@ -168,17 +169,23 @@ function minimalPlan(prompt: string, goal: string): string {
 
 const RUN_ID = /\b\d{8}-\d{6}-[0-9a-f]{6}\b/g;
 
-/** Counts only since the last user message: history accumulates across prompts in one session. */
+/**
+ * Counts only since the user message that started this script: history accumulates across prompts in one session.
+ * A user message after a tool result is a steer mid-run: the script goes on; it is only the newest `message`.
+ */
 function sinceLastUser(
 	ai: Ai,
 	context: TranscriptContext,
 ): {
 	userText: string;
+	message: string;
 	calls: number;
 	lastResult: string;
 	lastRunId: string;
 } {
 	let userText = "";
+	let newest = "";
+	let previous = "";
 	let calls = 0;
 	let lastResult = "";
 	let lastRunId = "";
@@ -189,9 +196,12 @@ function sinceLastUser(
 			case "system":
 				break;
 			case "user":
-				userText = ai.contentText(message.content, "");
-				calls = 0;
-				lastResult = "";
+				newest = ai.contentText(message.content, "");
+				if (previous !== "toolResult") {
+					userText = newest;
+					calls = 0;
+					lastResult = "";
+				}
 				break;
 			case "assistant":
 				calls++;
@@ -201,6 +211,7 @@ function sinceLastUser(
 				lastRunId = lastResult.match(RUN_ID)?.at(-1) ?? lastRunId;
 				break;
 		}
+		previous = message.role;
 	}
-	return { userText, calls, lastResult: lastResult.trim(), lastRunId };
+	return { userText, message: newest, calls, lastResult: lastResult.trim(), lastRunId };
 }
