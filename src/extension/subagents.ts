@@ -58,8 +58,8 @@ export function registerSubagentTools(pi: ExtensionAPI, hooks: { runStarted(runI
 		name: "steer_subagent",
 		label: "Steer subagent",
 		description:
-			"Send a message to a running agent started with the Agent tool; it reads it before its next step. " +
-			"Agents that run in process (runtime inprocess or auto, read-only roles) take messages; child processes do not.",
+			"Send a message to a running agent started with the Agent tool; it reads it before its next step " +
+			"(in-process agents and child pi processes alike).",
 		parameters: SteerParams,
 		prepareArguments: (args) => dropUnset<XStatic<typeof SteerParams>>(args),
 		async execute(_id, params, _signal, _onUpdate, ctx) {
