@@ -1,7 +1,7 @@
 /** Notifications outside pi (config `notify`): a program and a webhook hear of run ends and dead letters, once each. */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
