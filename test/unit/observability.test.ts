@@ -15,12 +15,10 @@ import { exposition, isLoopback, prometheusName, serveMetrics } from "../../src/
 import { replayRuns } from "../../src/observability/replay.js";
 import { appendSink, pruneSink, sinkDir } from "../../src/observability/sink.js";
 import { observeRuns, pushAll } from "../../src/observability/telemetry.js";
-import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
+import { readEventLog } from "../../src/store/event-log.js";
 import type { CrewEvent, RunState } from "../../src/store/events.js";
 import { applyEvent } from "../../src/store/fold.js";
 import { setReporter, stopBackground } from "../../src/util/background.js";
-import { correlatedLine, eventCorrelationId, withCorrelation } from "../../src/util/correlation.js";
-import { globMatch } from "../../src/util/glob.js";
 import { fixtures } from "../support/fixtures.js";
 import { handWrittenLog, hasTool, ROOT, sandbox } from "../support/index.js";
 
@@ -383,39 +381,6 @@ test("the diagnostic export goes to the repository's .crew by default and never 
 	}
 });
 
-test("correlation ids follow async work, stay apart between parallel tasks, and stamp events and log lines", async () => {
-	const seen: string[] = [];
-	const task = (taskId: string, delay: number) =>
-		withCorrelation({ runId: "r1", taskId, span: "2" }, async () => {
-			await new Promise((resolve) => setTimeout(resolve, delay));
-			seen.push(correlatedLine(`done ${taskId}`));
-			return eventCorrelationId("r1", taskId);
-		});
-	assert.deepEqual(await Promise.all([task("a", 20), task("b", 5)]), ["r1:a:2", "r1:b:2"]);
-	assert.deepEqual(seen, ["[r1:b:2] done b", "[r1:a:2] done a"]);
-	assert.equal(correlatedLine("outside"), "outside");
-	assert.equal(eventCorrelationId("r1", "t"), "r1:t:0", "a task event outside any span: its scheduling span");
-	withCorrelation({ runId: "r1", span: "3" }, () => {
-		assert.equal(eventCorrelationId("r1", undefined), "r1:-:3");
-		assert.equal(eventCorrelationId("r1", "t"), "r1:t:0");
-		assert.equal(eventCorrelationId("other", undefined), "other:-:1");
-	});
-
-	const box = await sandbox();
-	const file = join(box.dir, "events.jsonl");
-	const log = await EventLogWriter.create(file, "r1");
-	await withCorrelation({ runId: "r1", span: "1" }, () => log.append("run.created", fixtures.created));
-	await withCorrelation({ runId: "r1", taskId: "t", span: "4" }, () =>
-		log.append("task.planned", { role: "x", agent: "x", dependsOn: [], template: "t", output: "o" }, "t"),
-	);
-	await log.close();
-	const events = (await readEventLog(file)).events;
-	assert.deepEqual(
-		events.map((e) => e.cid),
-		["r1:-:1", "r1:t:4"],
-	);
-});
-
 function promtool(text: string) {
 	return spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
 }
@@ -564,24 +529,6 @@ test("a repository cannot point the sink elsewhere: a symlinked directory or day
 	await symlink(victim, join(sinkDir(other.repo), `${new Date().toISOString().slice(0, 10)}.jsonl`));
 	await assert.rejects(appendSink(other.repo, { kind: "run" }), /may not be symlinks/);
 	assert.equal(await readFile(victim, "utf8"), "keep\n");
-});
-
-test("metric name filters: `*` wildcards, everything else literal, linear whatever the pattern", () => {
-	const cases: [string, string, boolean][] = [
-		["crew.task.*", "crew.task.count", true],
-		["crew.task.*", "crew.run.count", false],
-		["*count", "crew.run.count", true],
-		["crew.*.duration_ms", "crew.task.duration_ms", true],
-		["crew.run.count", "crew.run.count", true],
-		["crew.run.coun", "crew.run.count", false],
-		["crew.run.*.x", "crew.run.count", false],
-		["crew.run..", "crew.run.xx", false], // `.` is literal, not a regex
-		["*", "", true],
-		["", "x", false],
-	];
-	for (const [glob, name, expected] of cases) assert.equal(globMatch(glob, name), expected, `${glob} ~ ${name}`);
-	// Exponential for a backtracking regex (`.*` × 40 against 60 characters that fail at the end).
-	assert.equal(globMatch(`${"*a".repeat(40)}x`, "a".repeat(60)), false);
 });
 
 test("the effective config never shows OTLP credentials: headers, a password in the URL, a token in its query", async () => {
