@@ -3,23 +3,28 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, processesOfRun, projectTeam, SCRIPTED, sandbox, waitForRunLog } from "../support/index.js";
+import { cli, processesOfRun, projectTeam, type Sandbox, SCRIPTED, sandbox, waitForRunLog } from "../support/index.js";
 
-test("pi-crew steer reaches a running child worker mid-task and --follow-up after its turn; each logged once", async () => {
-	const box = await sandbox();
+/** A one-task team running `scenario` in a background child worker, once its task has started: the run's id. */
+async function startedChildTask(box: Sandbox, scenario: string): Promise<string> {
 	await projectTeam(box, "solo", [{ id: "work", role: "explorer" }]);
-	// The worker holds at a barrier in its first model call, so both messages arrive while it is at work.
-	const scenario = await box.write(
-		"scenario.yaml",
-		`default:\n  - waitFor: go.flag\n  - tool: ls\n    args: { path: "." }\n  - say: "heard: {message}"\n`,
-	);
+	const file = await box.write("scenario.yaml", scenario);
 	const started = await cli(
-		["run", "solo", "look", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "child", "--background"],
+		["run", "solo", "look", "--model", SCRIPTED, "--scenario", file, "--runtime", "child", "--background"],
 		box,
 	);
 	assert.equal(started.code, 0, started.stderr);
-	const runId = started.stdout.trim();
 	await waitForRunLog(box, "the task to start", '"task.started"');
+	return started.stdout.trim();
+}
+
+test("pi-crew steer reaches a running child worker mid-task and --follow-up after its turn; each logged once", async () => {
+	const box = await sandbox();
+	// The worker holds at a barrier in its first model call, so both messages arrive while it is at work.
+	const runId = await startedChildTask(
+		box,
+		`default:\n  - waitFor: go.flag\n  - tool: ls\n    args: { path: "." }\n  - say: "heard: {message}"\n`,
+	);
 	const steered = await cli(["steer", runId, "work", "turn left at the fork"], box);
 	assert.equal(steered.code, 0, steered.stderr);
 	assert.equal(steered.stdout.trim(), `steer message delivered to work of run ${runId}`);
@@ -51,15 +56,7 @@ test("pi-crew steer reaches a running child worker mid-task and --follow-up afte
 
 test("cancel of a steered child task leaves no process behind", async () => {
 	const box = await sandbox();
-	await projectTeam(box, "solo", [{ id: "work", role: "explorer" }]);
-	const scenario = await box.write("scenario.yaml", `default:\n  - waitFor: never.flag\n  - say: "done"\n`);
-	const started = await cli(
-		["run", "solo", "look", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "child", "--background"],
-		box,
-	);
-	assert.equal(started.code, 0, started.stderr);
-	const runId = started.stdout.trim();
-	await waitForRunLog(box, "the task to start", '"task.started"');
+	const runId = await startedChildTask(box, `default:\n  - waitFor: never.flag\n  - say: "done"\n`);
 	assert.equal((await cli(["steer", runId, "work", "stop dawdling"], box)).code, 0);
 	assert.equal((await cli(["cancel", runId], box)).code, 0);
 	assert.deepEqual(await processesOfRun(runId), []);

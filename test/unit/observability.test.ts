@@ -1,6 +1,6 @@
 /**
  * Metrics from events: a recorded run replays to the expected counts; the sink and the diagnostic export never hold
- * a secret; old sink files go; correlation ids follow async work; the Prometheus exposition passes promtool.
+ * a secret; old sink files go; the Prometheus exposition passes promtool.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
