@@ -12,7 +12,11 @@ import { assertNoSymlinks, readConfined, removeFile, writeFileAtomic } from "../
 export type ControlCommand =
 	| { type: "cancel"; from: string }
 	/** A message for a running task (the only one, or `taskId`): a steer, or a follow-up after its current turn. */
-	| { type: "steer"; message: string; taskId?: string; followUp?: boolean; from: string };
+	| { type: "steer"; message: string; taskId?: string; followUp?: boolean; from: string }
+	/** The answer to a task's question (`questionId`: the `task.asked` it answers). */
+	| { type: "respond"; taskId: string; questionId: string; answer: string; from: string }
+	/** Approves a task's answer that waits for approval (`drop`: adaptive tasks not to run), or rejects it (`reject`). */
+	| { type: "approve"; taskId: string; approvalId: string; drop?: string[]; reject?: string; from: string };
 
 export function controlDir(runDir: string): string {
 	return join(runDir, "control");
@@ -110,6 +114,23 @@ function parseCommand(text: string): ControlCommand | undefined {
 		const c = JSON.parse(text) as ControlCommand;
 		if (c.type === "cancel" && typeof c.from === "string") return c;
 		if (c.type === "steer" && typeof c.message === "string" && typeof c.from === "string") return c;
+		if (
+			c.type === "respond" &&
+			typeof c.taskId === "string" &&
+			typeof c.questionId === "string" &&
+			typeof c.answer === "string" &&
+			typeof c.from === "string"
+		)
+			return c;
+		if (
+			c.type === "approve" &&
+			typeof c.taskId === "string" &&
+			typeof c.approvalId === "string" &&
+			typeof c.from === "string" &&
+			(c.drop === undefined || (Array.isArray(c.drop) && c.drop.every((d) => typeof d === "string"))) &&
+			(c.reject === undefined || typeof c.reject === "string")
+		)
+			return c;
 	} catch {
 		// not a command: dropped
 	}

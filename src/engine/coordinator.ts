@@ -243,7 +243,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	// A steer may wait for its task's worker; it never holds up the commands behind it (a cancel must be quick).
 	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
-		void steer(command, { state, log, channels, now }).catch(() => undefined);
+		if (command.type === "steer") void steer(command, { state, log, channels, now }).catch(() => undefined);
 	});
 	const watcher = new HeartbeatWatcher(
 		settings.heartbeat,

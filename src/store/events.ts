@@ -133,6 +133,9 @@ const literals = <const T extends string[]>(values: readonly [...T]) => Type.Enu
 
 const FINAL_RUN_STATUSES = ["succeeded", "failed", "cancelled"] as const;
 export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
+/** How a message reaches a worker: see `task.message`. */
+export const MESSAGE_MODES = ["steer", "follow-up", "message"] as const;
+export type MessageMode = (typeof MESSAGE_MODES)[number];
 const DEAD_LETTER_REASONS = ["max-retries", "heartbeat-dead", "manual"] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
@@ -319,15 +322,70 @@ export const EVENT_PAYLOADS = {
 	"task.cancelled": Type.Object({ reason: Type.String() }),
 	"task.deadlettered": Type.Object({ reason: literals(DEAD_LETTER_REASONS), detail: Type.String() }),
 	/**
-	 * A steer (or, `followUp`, a follow-up) message for the task: delivered to its worker, or why not; `from`: who
-	 * sent it. The message itself is not logged.
+	 * Something said to the task's worker, logged before it is delivered (who sent what): a steer (read before the
+	 * worker's next model call), a follow-up (after its current turn), or a `message` of another task's worker (see
+	 * `task.steered` for the delivery; a task not started yet finds its messages in its prompt). `id` is unique in the run.
+	 */
+	"task.message": Type.Object({
+		id: Type.String(),
+		from: Type.String(),
+		text: Type.String(),
+		mode: literals(MESSAGE_MODES),
+	}),
+	/**
+	 * The delivery of a message to the task's worker (`message`: its `task.message` id; absent in logs from before
+	 * messages were logged, which kept only `chars`): delivered, or why not; `from`: who sent it.
 	 */
 	"task.steered": Type.Object({
 		delivered: Type.Boolean(),
 		chars: Type.Integer(),
+		message: Type.Optional(Type.String()),
 		from: Type.Optional(Type.String()),
 		followUp: Type.Optional(Type.Boolean()),
 		reason: Type.Optional(Type.String()),
+	}),
+	/**
+	 * The task's worker asks a person (its `ask` tool) and waits: the task reads `waiting` until `task.answered` with
+	 * the same `id`. The waiting counts against neither its timeout nor its heartbeat.
+	 */
+	"task.asked": Type.Object({
+		id: Type.String(),
+		text: Type.String(),
+		choices: Type.Optional(Type.Array(Type.String())),
+		default: Type.Optional(Type.String()),
+	}),
+	/** The answer to question `id` (`from`: who gave it; `defaulted`: nobody could answer, its default was taken). */
+	"task.answered": Type.Object({
+		id: Type.String(),
+		text: Type.String(),
+		from: Type.String(),
+		defaulted: Type.Optional(Type.Boolean()),
+	}),
+	/**
+	 * A step with `approval` has answered (its result at `resultPath`; round 1, 2... after each rejection): the run waits
+	 * for a person to approve or reject it (`task.approved` / `task.rejected` with the same `id`).
+	 */
+	"task.awaiting_approval": Type.Object({
+		id: Type.String(),
+		round: Type.Integer({ minimum: 1 }),
+		resultPath: Type.String(),
+	}),
+	/** Approved (`drop`: tasks of its adaptive plan that are not to run). */
+	"task.approved": Type.Object({
+		id: Type.String(),
+		from: Type.String(),
+		drop: Type.Optional(Type.Array(Type.String())),
+	}),
+	/** Rejected with `feedback`, which its worker gets as a follow-up; it answers again for another round. */
+	"task.rejected": Type.Object({
+		id: Type.String(),
+		from: Type.String(),
+		feedback: Type.String(),
+	}),
+	/** A task's worker tells the user something that needs no answer (its `message` tool, to `lead`). */
+	"run.message": Type.Object({
+		from: Type.String(),
+		text: Type.String(),
 	}),
 	/** A failed or skipped task goes back to pending (dead-letter requeue). */
 	"task.requeued": Type.Object({ reason: Type.String() }),
@@ -400,6 +458,30 @@ export interface TaskState extends TaskDefinition {
 	 * (its retry number).
 	 */
 	activity?: { tool?: string; summary?: string; since: string; failed?: string; retrying?: number };
+	/** A person's turn: its worker's question (`task.asked`), or its answer to approve (`task.awaiting_approval`). */
+	waiting?: Waiting;
+	/** What was said to it (`task.message`), oldest first; `delivered` once its delivery is logged. */
+	messages?: TaskMessage[];
+}
+
+export type Waiting =
+	| { kind: "question"; id: string; text: string; choices?: string[]; default?: string; since: string }
+	| { kind: "approval"; id: string; round: number; resultPath: string; since: string };
+
+export interface TaskMessage {
+	id: string;
+	from: string;
+	text: string;
+	mode: MessageMode;
+	at: string;
+	delivered?: boolean;
+}
+
+/** A task's status as people are shown it: a running task whose worker waits for a person reads `waiting`. */
+export type ShownTaskStatus = TaskStatus | "waiting";
+
+export function shownStatus(task: Pick<TaskState, "status" | "waiting">): ShownTaskStatus {
+	return task.waiting && (task.status === "running" || task.status === "pending") ? "waiting" : task.status;
 }
 
 export interface RunState {
@@ -431,6 +513,8 @@ export interface RunState {
 	treeUnrecorded?: string;
 	/** When the latest event was written: the last sign of life of a coordinator that is gone. */
 	lastAt: string;
+	/** What tasks' workers told the user (`run.message`), oldest first. */
+	messages: { from: string; text: string; at: string }[];
 	/** Events the fold refused (illegal transitions, unknown tasks); kept so they are reported, never applied. */
 	anomalies: string[];
 	/** Whether the fold refused the latest event (it changed nothing). */

@@ -52,6 +52,7 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 			lastAt: e.ts,
 			anomalies: [],
 			lastRefused: false,
+			messages: [],
 		};
 	}
 	state.lastSeq = e.seq;
@@ -87,6 +88,9 @@ export function applyEvent(state: RunState | undefined, e: CrewEvent): RunState 
 			break;
 		case "run.cancelling":
 		case "run.alert":
+			break;
+		case "run.message":
+			state.messages.push({ from: e.data.from, text: e.data.text, at: e.ts });
 			break;
 		case "run.finished":
 			if (TERMINAL_RUN.has(state.status)) {
@@ -149,7 +153,6 @@ function closeAttempt(task: TaskState, ts: string, reason?: string): void {
 
 function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 	const id = e.taskId ?? "";
-	if (e.type === "task.steered") return state; // an audit record: no state changes
 	if (e.type === "task.planned") {
 		if (state.tasks.has(id)) refusal(state, `seq ${e.seq}: task ${id} planned twice`);
 		else
@@ -175,6 +178,7 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 		else task.dependsOn = [...new Set([...task.dependsOn, ...e.data.add])];
 		return state;
 	}
+	if (applyConversationEvent(state, task, e)) return state;
 	if (e.type === "task.requeued") {
 		if (task.status === "failed" || task.status === "skipped") reopen(state, id, e, e.data.reason);
 		else refusal(state, `seq ${e.seq}: cannot requeue task ${id} (${task.status})`);
@@ -191,6 +195,40 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 	}
 	if (!applyAttemptEvent(state, task, e) && !applyProgressEvent(state, task, e)) applyOutcomeEvent(state, task, e);
 	return state;
+}
+
+/**
+ * What is said to a task and what it waits for (messages, questions, approvals); `false` for another family. A
+ * question outlives the attempt that asked it (a resume shows it again) until it is answered or the task ends.
+ */
+function applyConversationEvent(state: RunState, task: TaskState, e: CrewEvent): boolean {
+	const refuse = (why: string) => refusal(state, `seq ${e.seq}: ${e.type} of task ${task.id} ${why}`);
+	switch (e.type) {
+		case "task.message":
+			task.messages = [...(task.messages ?? []), { ...e.data, at: e.ts }];
+			return true;
+		case "task.steered": {
+			const sent = e.data.message ? task.messages?.find((m) => m.id === e.data.message) : undefined;
+			if (sent) sent.delivered = e.data.delivered;
+			return true;
+		}
+		case "task.asked":
+			if (task.status !== "running") refuse(`while ${task.status}`);
+			else task.waiting = { kind: "question", ...e.data, since: e.ts };
+			return true;
+		case "task.awaiting_approval":
+			if (task.status !== "running") refuse(`while ${task.status}`);
+			else task.waiting = { kind: "approval", ...e.data, since: e.ts };
+			return true;
+		case "task.answered":
+		case "task.approved":
+		case "task.rejected":
+			if (task.waiting?.id !== e.data.id) refuse(`for "${e.data.id}", which it is not waiting for`);
+			else task.waiting = undefined;
+			return true;
+		default:
+			return false;
+	}
 }
 
 /** An attempt starts or waits to be retried; `false` for an event of another family. */
@@ -253,6 +291,7 @@ function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void
 			task.deadLetter = e.data.reason;
 			break;
 		case "task.succeeded":
+			task.waiting = undefined;
 			closeAttempt(task, e.ts);
 			task.resultPath = e.data.resultPath;
 			task.endedAt = e.ts;
@@ -284,6 +323,7 @@ function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void
 		case "task.failed":
 		case "task.skipped":
 		case "task.cancelled":
+			task.waiting = undefined;
 			closeAttempt(task, e.ts, e.data.reason);
 			task.reason = e.data.reason;
 			task.endedAt = e.ts;

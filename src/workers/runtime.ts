@@ -46,7 +46,25 @@ export interface TaskSpec {
 	beatMs?: number;
 	/** The worker's conversation, announced once it takes messages and withdrawn (undefined) when it is done. */
 	channel?: (channel: WorkerChannel | undefined) => void;
+	/**
+	 * pi-crew's own tools the worker gets, besides `tools` (`ask`, `message`: those its agent's tools name), and who
+	 * answers their calls: the reply is the tool's result. While a call is open the task's timeout does not count.
+	 */
+	crew?: { tools: CrewToolName[]; request: (request: WorkerRequest) => Promise<string> };
 }
+
+/** The tools a worker uses to reach the run (workers/crew-tools.ts): a question to a person, a message to a task. */
+export const CREW_TOOLS = ["ask", "message"] as const;
+export type CrewToolName = (typeof CREW_TOOLS)[number];
+
+/**
+ * A call of one of pi-crew's tools by a worker, as the coordinator receives it. It comes from the worker's model:
+ * untrusted, checked (sizes, task ids) before anything is done with it.
+ */
+export type WorkerRequest =
+	| { type: "ask"; text: string; choices?: string[]; default?: string }
+	/** `to`: a task id of the same run, or `lead` (the user). */
+	| { type: "message"; to: string; text: string };
 
 /**
  * What can be said to a running worker, the same for every runtime: each resolves once the worker has taken the

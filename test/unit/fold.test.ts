@@ -1,6 +1,7 @@
 /** The fold: run and task state derived from events; terminal states never regress. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { shownStatus } from "../../src/store/events.js";
 import { foldEvents } from "../../src/store/fold.js";
 import { eventBuilder, fixtures } from "../support/index.js";
 
@@ -63,4 +64,38 @@ test("terminal task and run states never regress; the refused events are reporte
 test("a log must start with run.created", () => {
 	ev = eventBuilder();
 	assert.throws(() => foldEvents([ev("run.started", { pid: 1 })]), /must start with run.created/);
+});
+
+test("a question makes its task read waiting until the answer with its id; messages keep their delivery", () => {
+	const state = foldEvents([
+		...base(),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "a"),
+		ev("task.message", { id: "m1", from: "pi-crew (pid 7)", text: "use the v2 API", mode: "steer" }, "a"),
+		ev("task.steered", { delivered: true, chars: 14, message: "m1" }, "a"),
+		ev("task.asked", { id: "q1", text: "drop the column?", choices: ["yes", "no"] }, "a"),
+		ev("task.answered", { id: "q0", text: "yes", from: "x" }, "a"),
+		ev("run.message", { from: "a", text: "found 3 callers" }),
+	]);
+	assert.ok(state);
+	const a = state.tasks.get("a");
+	assert.equal(a?.waiting?.kind, "question");
+	assert.equal(shownStatus(a ?? { status: "pending" }), "waiting");
+	assert.deepEqual(
+		a?.messages?.map((m) => [m.id, m.text, m.delivered]),
+		[["m1", "use the v2 API", true]],
+	);
+	assert.match(state.anomalies.join("\n"), /task.answered of task a for "q0", which it is not waiting for/);
+	assert.deepEqual(
+		state.messages.map((m) => m.text),
+		["found 3 callers"],
+	);
+	const answered = foldEvents([
+		...base(),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "a"),
+		ev("task.asked", { id: "q1", text: "drop the column?" }, "a"),
+		ev("task.answered", { id: "q1", text: "no", from: "cli" }, "a"),
+	]);
+	assert.equal(answered?.tasks.get("a")?.waiting, undefined);
+	assert.equal(shownStatus(answered?.tasks.get("a") ?? { status: "pending" }), "running");
+	assert.deepEqual(answered?.anomalies, []);
 });
