@@ -103,6 +103,12 @@ const RunSettings = Type.Object({
 	 * objects in the repository, workspace/snapshot.ts): what `diff` compares the run's work with.
 	 */
 	baseTree: Type.Optional(Type.String()),
+	/**
+	 * Nobody can answer the run's questions or approve its steps (a headless run without a terminal, `--no-input`):
+	 * `fail` the task with the question as its reason, or take the `default` answer (approve), said in the log.
+	 * Absent: a person may answer (`pi-crew respond`, pi), however long it takes.
+	 */
+	unattended: Type.Optional(Type.Enum(["fail", "default"])),
 	/** Why a shared run recorded no `baseTree` (no task of its plan writes; no git; the checkout too large to hash). */
 	noBaseTree: Type.Optional(Type.String()),
 });
