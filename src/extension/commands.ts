@@ -164,7 +164,7 @@ function onFirstEvent(started: (runId: string) => void) {
 
 export function registerCommands(
 	pi: ExtensionAPI,
-	hooks: { autonomyChanged(): void; runStarted(runId: string, since?: string): void },
+	hooks: { autonomyChanged(): void; runStarted(runId: string, since?: string, background?: boolean): void },
 ): void {
 	// Every command's notices and widgets carry text from runs and repositories: made inert on the way to the terminal
 	// (in print mode, to stdout).
@@ -254,7 +254,7 @@ export function registerCommands(
 					onEvent: onFirstEvent(hooks.runStarted),
 				});
 				if (background) {
-					hooks.runStarted(view.state.runId);
+					hooks.runStarted(view.state.runId, undefined, true);
 					ctx.ui.notify(`pi-crew: run ${view.state.runId} (team ${team}) continues in the background`, "info");
 				} else if (!ctx.hasUI) ctx.ui.notify(`pi-crew: run ${view.state.runId} (team ${team}) ${view.status}`, "info");
 			});
@@ -293,7 +293,7 @@ export function registerCommands(
 			await launch(ctx, async (signal) => {
 				const api = await lazy.api();
 				const id = given || (await api.runStatus(ctx.cwd)).state.runId;
-				hooks.runStarted(id, new Date().toISOString());
+				hooks.runStarted(id, new Date().toISOString(), background);
 				const view = await (await lazy.lifecycle()).resume({ cwd: ctx.cwd, runId: id, background, signal });
 				if (background || !ctx.hasUI)
 					ctx.ui.notify(`pi-crew: run ${id} ${background ? "continues in the background" : view.status}`, "info");

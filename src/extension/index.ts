@@ -45,7 +45,8 @@ export default function piCrew(pi: ExtensionAPI): void {
 	let live: Promise<LiveRuns | undefined> | undefined;
 	let liveBoot: (() => Promise<LiveRuns | undefined>) | undefined;
 	let waitForRuns: NodeJS.Timeout | undefined;
-	const runStarted = (runId: string, since?: string) => void liveBoot?.().then((l) => l?.track(runId, since));
+	const runStarted = (runId: string, since?: string, background?: boolean) =>
+		void liveBoot?.().then((l) => l?.track(runId, since, background));
 	registerTeamTool(pi, { resourcesChanged: () => (policy = undefined), runStarted });
 	registerSubagentTools(pi, { runStarted });
 	registerCommands(pi, {
@@ -60,7 +61,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 		liveBoot = () =>
 			(live ??= lazy
 				.live()
-				.then((m) => m.startLive(repo, inertUi(ctx.ui), ctx.mode === "tui"))
+				.then(async (m) => m.startLive(repo, inertUi(ctx.ui), ctx.mode === "tui", await wakerFor(pi, ctx.cwd)))
 				.catch(() => undefined));
 		if (hasRuns(ctx.cwd)) void liveBoot();
 		else
@@ -122,6 +123,22 @@ export default function piCrew(pi: ExtensionAPI): void {
 			})
 			.catch(() => undefined);
 	});
+}
+
+/**
+ * Wake-ups of this session's agent by the background runs it started (wake.ts): pi messages after its current turn,
+ * starting a turn when the user's autonomy profile of the moment lets the agent act (an unreadable config: it does not).
+ */
+async function wakerFor(pi: ExtensionAPI, cwd: string) {
+	const { Waker, WAKE_TYPE } = await lazy.wake();
+	return new Waker(
+		(wake, triggerTurn) =>
+			pi.sendMessage(
+				{ customType: WAKE_TYPE, content: wake.text, display: true, details: wake.details },
+				{ triggerTurn, deliverAs: "followUp" },
+			),
+		async () => (await (await lazy.api()).effectiveConfig(cwd).catch(() => undefined))?.autonomy ?? "manual",
+	);
 }
 
 /**

@@ -30,6 +30,7 @@ export const lazy = {
 	autonomy: once(() => import("./autonomy.js")),
 	dashboard: once(() => import("./dashboard.js")),
 	live: once(() => import("./live.js")),
+	wake: once(() => import("./wake.js")),
 	policy: once(() => import("./policy.js")),
 	yaml: once(() => import("yaml")),
 };

@@ -15,6 +15,7 @@ import { TERMINAL_RUN } from "../store/events.js";
 import { RunTail, type RunView, runsDir } from "../store/run-store.js";
 import { type BoardLine, renderBoard } from "../view/board.js";
 import type { Notifier } from "./notifier.js";
+import type { Waker } from "./wake.js";
 
 const POLL_MS = 250;
 /** How often the runs directory is looked at for runs started elsewhere. */
@@ -39,6 +40,8 @@ interface Watched {
 	since?: string;
 	/** When this session saw the run end. */
 	endedAt?: number;
+	/** A background run this session started: its end and its questions wake the session's agent. */
+	own?: boolean;
 }
 
 export class LiveRuns {
@@ -60,6 +63,7 @@ export class LiveRuns {
 		/** Whether pi takes a component (the TUI) or only lines (RPC). */
 		private readonly components: boolean,
 		private readonly now: () => number = Date.now,
+		private readonly waker?: Waker,
 	) {}
 
 	start(): void {
@@ -69,18 +73,23 @@ export class LiveRuns {
 
 	stop(): void {
 		clearInterval(this.timer);
+		this.waker?.stop();
 		this.clear();
 	}
 
 	/**
 	 * A run this session started (or resumed, `since` then): followed from its first event, so its end is notified
-	 * even if it came before the next poll.
+	 * even if it came before the next poll. `background`: the session's agent is woken by it (see wake.ts).
 	 */
-	track(runId: string, since?: string): void {
+	track(runId: string, since?: string, background = false): void {
 		const known = this.runs.get(runId);
-		if (known?.primed && !since) return;
+		const own = background || known?.own;
+		if (known?.primed && !since) {
+			known.own = own;
+			return;
+		}
 		this.settled.delete(runId);
-		this.runs.set(runId, { tail: known?.tail ?? new RunTail(this.repo, runId), primed: true, since });
+		this.runs.set(runId, { tail: known?.tail ?? new RunTail(this.repo, runId), primed: true, since, own });
 		void this.tick();
 	}
 
@@ -127,6 +136,7 @@ export class LiveRuns {
 		// Only runs created here: a run that came with the repository (or an imported copy) is never shown as live.
 		const foreign = first && (view.imported || (await foreignReason(view.state)) !== undefined);
 		if (!foreign) w.view = view;
+		if (!foreign && w.own) await this.waker?.observe(view);
 		const over = foreign || TERMINAL_RUN.has(view.status) || view.status === "interrupted";
 		if (!over) return;
 		w.endedAt ??= this.now();
@@ -194,6 +204,7 @@ export async function startLive(
 	repo: string,
 	ui: LiveUi & { notify(message: string, level: "info" | "warning" | "error"): void },
 	components: boolean,
+	waker?: Waker,
 ): Promise<LiveRuns> {
 	const { loadConfig } = await import("../config/config.js");
 	const { Notifier } = await import("./notifier.js");
@@ -208,6 +219,8 @@ export async function startLive(
 		ui,
 		new Notifier((text, severity) => ui.notify(text, severity), silenced),
 		components,
+		Date.now,
+		waker,
 	);
 	live.start();
 	return live;

@@ -53,7 +53,10 @@ const SteerParams = {
 	required: ["runId", "message"],
 } as const;
 
-export function registerSubagentTools(pi: ExtensionAPI, hooks: { runStarted(runId: string): void }): void {
+export function registerSubagentTools(
+	pi: ExtensionAPI,
+	hooks: { runStarted(runId: string, since?: string, background?: boolean): void },
+): void {
 	pi.registerTool({
 		name: "steer_subagent",
 		label: "Steer subagent",
@@ -100,7 +103,7 @@ export function registerSubagentTools(pi: ExtensionAPI, hooks: { runStarted(runI
 					},
 				});
 				const runId = view.state.runId;
-				if (params.background) hooks.runStarted(runId);
+				if (params.background) hooks.runStarted(runId, undefined, true);
 				if (params.background)
 					return text(`started ${params.agent} as run ${runId}; get its answer with get_subagent_result`, { runId });
 				return text(`${await api.runAnswer(view)}\n\n(run ${runId})`, api.runJson(view));

@@ -172,8 +172,11 @@ interface Call {
 	/** Asks the user (interactive sessions only). */
 	confirm?: (title: string, message: string) => Promise<boolean>;
 	resourcesChanged: () => void;
-	/** The live view follows a run this call started or resumed (`since`: notify only what happens from then). */
-	runStarted: (runId: string, since?: string) => void;
+	/**
+	 * The live view follows a run this call started or resumed (`since`: notify only what happens from then;
+	 * `background`: the run wakes the session's agent when it ends or asks).
+	 */
+	runStarted: (runId: string, since?: string, background?: boolean) => void;
 }
 
 type Api = Awaited<ReturnType<typeof lazy.api>>;
@@ -261,9 +264,10 @@ const HANDLERS: Record<Action, Handler> = {
 				if (line) c.progress(line);
 			},
 		});
-		if (c.p.background === true) c.runStarted(view.state.runId);
-		if (c.p.background === true)
+		if (c.p.background === true) {
+			c.runStarted(view.state.runId, undefined, true);
 			return text(`${render.renderRun(view)}\nsummary: ${view.paths.summary}`, api.runJson(view));
+		}
 		// The team's answer first: what the session's agent acts on. The task tree and files follow.
 		const answer = await api.runAnswer(view);
 		return text(`${answer}\n\n---\n${render.renderRun(view)}\nsummary: ${view.paths.summary}`, {
@@ -320,7 +324,7 @@ const HANDLERS: Record<Action, Handler> = {
 	},
 	async resume(c, api, render, lifecycle) {
 		const runId = named(c, "resume");
-		c.runStarted(runId, new Date().toISOString());
+		c.runStarted(runId, new Date().toISOString(), c.p.background === true);
 		const view = await (await lifecycle()).resume({
 			cwd: c.cwd,
 			runId,
@@ -339,7 +343,7 @@ const HANDLERS: Record<Action, Handler> = {
 		const runId = named(c, "requeue");
 		const ids = c.p.taskId ? [c.p.taskId] : (await l.listDeadLetters(c.cwd, runId)).map((d) => d.taskId);
 		if (ids.length === 0) throw new Error(`run ${runId} has no dead-lettered tasks`);
-		c.runStarted(runId, new Date().toISOString());
+		c.runStarted(runId, new Date().toISOString(), c.p.background === true);
 		const view = await l.resume({
 			cwd: c.cwd,
 			runId,
@@ -496,7 +500,7 @@ const HANDLERS: Record<Action, Handler> = {
 
 export function registerTeamTool(
 	pi: ExtensionAPI,
-	hooks: { resourcesChanged(): void; runStarted(runId: string, since?: string): void },
+	hooks: { resourcesChanged(): void; runStarted(runId: string, since?: string, background?: boolean): void },
 ): void {
 	pi.registerTool({
 		name: "team",

@@ -1,0 +1,65 @@
+/**
+ * The pi session that starts a background run hears from it: its agent is woken when the run ends (and sees the
+ * message in its next turn); a session that ended gets nothing. Real pi in RPC mode on the scripted model.
+ */
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import { projectTeam, sandbox } from "../support/index.js";
+import { messageText, rpcSession } from "../support/parent.js";
+
+test("a background run wakes the session that started it, once, with its id, status and summary; an ended session gets nothing", async (t: TestContext) => {
+	const box = await sandbox();
+	await projectTeam(box, "solo", [{ id: "look", role: "explorer" }]);
+	const hold = join(box.dir, "hold");
+	await box.write("workers.yaml", `explorer:\n  - waitFor: ${JSON.stringify(hold)}\n  - say: looked\n`);
+	// The session's model answers each message it is woken with by what it got ({message}).
+	const parent = await box.write("../parent.yaml", 'default:\n  - say: "WOKE: {message}"\n');
+	const pi = rpcSession(t, box, { ...box.env, PI_CREW_SCENARIO: parent });
+	const startRun = async (goal: string) => {
+		const before = pi.notices().length;
+		await pi.send({ type: "prompt", message: `/team-run solo ${goal} --bg --scenario workers.yaml` });
+		return pi.until("the run in the background", () =>
+			pi
+				.notices()
+				.slice(before)
+				.map((n) => /^pi-crew: run (\S+) \(team solo\) continues in the background$/.exec(n)?.[1])
+				.find(Boolean),
+		);
+	};
+	const wakes = () => pi.messages().filter((m) => m.customType === "pi-crew-wake");
+
+	// Started here, then this session ends (a new one replaces it) before the run does.
+	const first = await startRun("first");
+	await pi.send({ type: "new_session" });
+	await writeFile(hold, "");
+	await pi.until("the new session to see the first run end", () =>
+		pi.notices().find((n) => n.startsWith(`pi-crew: run ${first} (solo) succeeded`)),
+	);
+
+	const second = await startRun("second");
+	const answer = await pi.until("the agent's turn on the wake-up", () =>
+		pi
+			.messages()
+			.filter((m) => m.role === "assistant")
+			.map(messageText)
+			.find((text) => text.startsWith("WOKE:")),
+	);
+	assert.match(answer, new RegExp(`^WOKE: pi-crew: background run ${second} \\(team solo\\) succeeded\\.\n`));
+	assert.match(answer, new RegExp(`summary: \\S+/\\.crew/runs/${second}/artifacts/summary\\.md\n`));
+	assert.match(answer, new RegExp(`team tool \\(action "summary", runId "${second}"\\)`));
+	// The board lingers a few seconds after the run: polled all that time, the end is still said once.
+	const woken = pi.lines.findIndex(
+		(l) => l.type === "message_end" && (l.message as { role: string }).role === "custom",
+	);
+	await pi.until("the board to clear", () =>
+		pi.lines.slice(woken).find((l) => l.method === "setWidget" && l.widgetLines === undefined),
+	);
+	assert.deepEqual(
+		wakes().map((m) => m.details?.runId),
+		[second],
+		"one wake-up, for the run of the session still going",
+	);
+	assert.equal(pi.messages().filter((m) => m.role === "assistant").length, 1, "one turn");
+});
