@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { projectTeam, sandbox } from "../support/index.js";
+import { cli, projectTeam, type RunJson, sandbox, waitForRunLog } from "../support/index.js";
 import { messageText, rpcSession } from "../support/parent.js";
 
 test("a background run wakes the session that started it, once, with its id, status and summary; an ended session gets nothing", async (t: TestContext) => {
@@ -63,3 +63,53 @@ test("a background run wakes the session that started it, once, with its id, sta
 	);
 	assert.equal(pi.messages().filter((m) => m.role === "assistant").length, 1, "one turn");
 });
+
+test("/compact while a foreground run streams: pi 1.x ends the turn first (the run is cancelled), so the call is never cut from its result", async (t: TestContext) => {
+	const box = await sandbox();
+	await projectTeam(box, "solo", [{ id: "look", role: "explorer" }]);
+	const hold = join(box.dir, "hold");
+	await box.write("workers.yaml", `explorer:\n  - waitFor: ${JSON.stringify(hold)}\n  - say: looked\n`);
+	const parent = await box.write(
+		"../parent.yaml",
+		'default:\n  - tool: team\n    args: { action: run, team: solo, goal: "hold on", scenario: workers.yaml }\n  - say: "DONE: {result}"\n',
+	);
+	// Little is kept verbatim, so there is something to compact right after the call.
+	await box.write("../pi-agent/settings.json", JSON.stringify({ compaction: { keepRecentTokens: 50 } }));
+	// pi's own cut, with a summary of our own: the scripted model would answer pi's summary request with its script.
+	const summarizer = await box.write(
+		"../summary.ts",
+		'export default (pi: any) => pi.on("session_before_compact", (e: any) => ({ compaction: { summary: "(summary)", firstKeptEntryId: e.preparation.firstKeptEntryId, tokensBefore: e.preparation.tokensBefore } }));\n',
+	);
+	const pi = rpcSession(t, box, { ...box.env, PI_CREW_SCENARIO: parent }, ["-e", summarizer]);
+	await pi.send({ type: "prompt", message: `start the team. ${"Some context for the session. ".repeat(200)}` });
+	await waitForRunLog(box, "the run's task at work", '"task.started"');
+	const compacted = await pi.send({ type: "compact" });
+	assert.equal(compacted.success, true, JSON.stringify(compacted));
+
+	// pi aborted the turn and waited for the call to return before it compacted: never a call in flight.
+	const callEnded = pi.lines.findIndex((l) => l.type === "tool_execution_end" && l.toolName === "team");
+	const started = pi.lines.findIndex((l) => l.type === "compaction_start");
+	assert.ok(callEnded >= 0 && callEnded < started, "the call ended before compaction began");
+	const { data } = (await pi.send({ type: "get_entries" })) as unknown as { data: { entries: Entry[] } };
+	const entries = data.entries;
+	const call = entries.findIndex((e) => e.message?.content.some?.((c) => c.type === "toolCall" && c.name === "team"));
+	const callId = entries[call]?.message?.content.find((c) => c.type === "toolCall")?.id;
+	assert.ok(callId);
+	assert.equal(entries[call + 1]?.message?.role, "toolResult", "its result right after it");
+	assert.equal(entries[call + 1]?.message?.toolCallId, callId);
+	assert.match(JSON.stringify(entries[call + 1]?.message?.content), /cancelled/);
+	const compaction = entries.findIndex((e) => e.type === "compaction");
+	assert.ok(compaction > call + 1, "the compaction comes after both");
+	assert.notEqual(entries[compaction]?.firstKeptEntryId, entries[call + 1]?.id, "the cut never falls between them");
+	// The turn was aborted as by Esc: the foreground run it streamed is cancelled (a resume brings it back).
+	const runId = await waitForRunLog(box, "the run's end", '"run.finished"');
+	const status = JSON.parse((await cli(["status", runId, "--json"], box)).stdout) as RunJson;
+	assert.equal(status.status, "cancelled");
+});
+
+interface Entry {
+	type: string;
+	id: string;
+	firstKeptEntryId?: string;
+	message?: { role: string; toolCallId?: string; content: { type: string; id?: string; name?: string }[] };
+}

@@ -17,9 +17,12 @@ export function messageText(m: RpcMessage): string {
 	return typeof m.content === "string" ? m.content : m.content.map((c) => c.text ?? "").join("");
 }
 
-/** A scripted pi session (pi-crew loaded) in RPC mode, on `env` (e.g. `PI_CREW_SCENARIO` for its model); quit after the test. */
-export function rpcSession(t: TestContext, box: Sandbox, env: NodeJS.ProcessEnv = box.env) {
-	const child = spawnPi(["--mode", "rpc"], box, env);
+/**
+ * A scripted pi session (pi-crew loaded, and what `piArgs` adds) in RPC mode, on `env` (e.g. `PI_CREW_SCENARIO` for
+ * its model); quit after the test.
+ */
+export function rpcSession(t: TestContext, box: Sandbox, env: NodeJS.ProcessEnv = box.env, piArgs: string[] = []) {
+	const child = spawnPi(["--mode", "rpc", ...piArgs], box, env);
 	const lines: RpcLine[] = [];
 	let buffer = "";
 	child.stdout.on("data", (d) => {
