@@ -136,7 +136,7 @@ export class LiveRuns {
 		// Only runs created here: a run that came with the repository (or an imported copy) is never shown as live.
 		const foreign = first && (view.imported || (await foreignReason(view.state)) !== undefined);
 		if (!foreign) w.view = view;
-		if (!foreign && w.own) await this.waker?.observe(view);
+		if (!foreign && w.own) await this.waker?.observe(view, w.since);
 		const over = foreign || TERMINAL_RUN.has(view.status) || view.status === "interrupted";
 		if (!over) return;
 		w.endedAt ??= this.now();

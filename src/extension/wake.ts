@@ -31,8 +31,11 @@ export function wakesAgent(profile: Autonomy): boolean {
 	return mayStartRuns(profile);
 }
 
-/** What the session should hear about `view` now: its end, and each question or approval its tasks wait for. */
-export function wakesFor(view: RunView, profile: Autonomy): Wake[] {
+/**
+ * What the session should hear about `view` now: its end, and each question or approval its tasks wait for. `since`:
+ * the session resumes the run from then, so an end before it is old news (a question still open is not).
+ */
+export function wakesFor(view: RunView, profile: Autonomy, since?: string): Wake[] {
 	const { state } = view;
 	const agent = wakesAgent(profile);
 	const wakes: Wake[] = [];
@@ -65,7 +68,7 @@ export function wakesFor(view: RunView, profile: Autonomy): Wake[] {
 			});
 	}
 	const ended = TERMINAL_RUN.has(view.status) || view.status === "interrupted";
-	if (ended) wakes.push(endWake(view, agent));
+	if (ended && !(since && (state.endedAt ?? state.lastAt) < since)) wakes.push(endWake(view, agent));
 	return wakes.map((w) => ({ ...w, text: inert(w.text) }));
 }
 
@@ -97,9 +100,9 @@ export class Waker {
 		private readonly profile: () => Promise<Autonomy>,
 	) {}
 
-	async observe(view: RunView): Promise<void> {
+	async observe(view: RunView, since?: string): Promise<void> {
 		const profile = await this.profile();
-		for (const wake of wakesFor(view, profile)) {
+		for (const wake of wakesFor(view, profile, since)) {
 			if (this.stopped || this.sent.has(wake.key)) continue;
 			this.sent.add(wake.key);
 			this.send(wake, wakesAgent(profile));

@@ -117,6 +117,9 @@ test("manual and suggested: the message is shown, no turn starts, the user is to
 	await w.observe(runOf(log));
 	assert.equal(sent.length, 1, "the session ended: nothing more");
 	const { sent: fresh, waker: other } = waker("manual");
+	// Resumed from a time after that end: the old end is not news; until it has ended again.
+	await other.observe(runOf(log), "2030-01-01T00:00:00.000Z");
+	assert.equal(fresh.length, 0);
 	await other.observe(runOf(log));
 	assert.match(
 		fresh[0]?.[0].text ?? "",
