@@ -434,7 +434,17 @@ function fromLog(t: TaskState, agent: AgentDef): PlannedTask {
 }
 
 /** A step's optional fields the log records and a resume restores: one list, so the two directions cannot drift. */
-const STEP_EXTRAS = ["adaptive", "from", "isolation", "model", "skills", "verify", "reads", "scope", "approval"] as const;
+const STEP_EXTRAS = [
+	"adaptive",
+	"from",
+	"isolation",
+	"model",
+	"skills",
+	"verify",
+	"reads",
+	"scope",
+	"approval",
+] as const;
 type StepExtras = Pick<PlannedTask, (typeof STEP_EXTRAS)[number]>;
 
 /** The step extras `t` has set (an unset or false one is left out, as a log written before it existed has it). */

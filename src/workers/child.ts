@@ -15,8 +15,8 @@ import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { LineRedactor, redact } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
 import { piCommand } from "./host-pi.js";
-import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { PausableTimer } from "./pausable.js";
+import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import { RpcChannel } from "./rpc-channel.js";
 import {
