@@ -130,6 +130,9 @@ async function launch(
 	const { repo, config, catalog } = await context(req.cwd);
 	await assertDepth(config);
 	const { plan, start: target } = await planner(catalog);
+	// The builtin implementation workflow's planner shows its plan for approval when the config asks for it.
+	if (config.values.approvePlans)
+		for (const t of plan.tasks) if (t.adaptive && t.scope === "builtin") t.approval = true;
 	let scenario: string | undefined;
 	if (req.scenario) {
 		const { isScripted, loadScenario, SCRIPTED_PROVIDER } = await import("../scripted/scenario.js");
@@ -149,6 +152,7 @@ async function launch(
 		req = { ...req, sessionModel: `${SCRIPTED_PROVIDER}/scripted` };
 	}
 	const settings = runSettings(req, config.values, plan, scenario);
+	if (plan.tasks.some((t) => t.approval)) settings.approvalRounds = config.values.approvalRounds;
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
