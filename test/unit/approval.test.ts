@@ -8,11 +8,12 @@ import { sendControl } from "../../src/engine/control.js";
 import { executeRun } from "../../src/engine/coordinator.js";
 import { planRun } from "../../src/engine/plan.js";
 import { loadCatalog } from "../../src/resources/catalog.js";
-import type { RunSettings } from "../../src/store/events.js";
+import { type RunSettings, shownStatus } from "../../src/store/events.js";
+import { foldEvents } from "../../src/store/fold.js";
 import { type RunPaths, runPaths } from "../../src/store/run-store.js";
 import { failure, type TaskSpec, type WorkerOutcome, type WorkerRuntime } from "../../src/workers/runtime.js";
 import { approvalTeam } from "../support/approval.js";
-import { fixtures, sandbox } from "../support/index.js";
+import { eventBuilder, fixtures, sandbox } from "../support/index.js";
 
 /** A worker that answers "draft N" and shows each answer for review, as the child and in-process runtimes do. */
 function reviewedRuntime(prompts: string[]): WorkerRuntime {
@@ -81,4 +82,22 @@ test("an answer rejected for the last allowed round fails its task with the last
 	assert.equal(task?.attempt, 1);
 	assert.equal(prompts.length, 1);
 	assert.match(prompts[0] ?? "", /Feedback:\s+no 1/);
+});
+
+test("a new attempt of a task (a resume) no longer waits for the approval of the previous attempt's draft", () => {
+	const ev = eventBuilder();
+	const planned = { role: "r", agent: "a", dependsOn: [], template: "t", output: "d" };
+	const base = [ev("run.created", fixtures.created), ev("task.planned", planned, "d"), ev("run.started", { pid: 1 })];
+	const waiting = [
+		...base,
+		ev("task.started", { attempt: 1, promptPath: "p" }, "d"),
+		ev("task.awaiting_approval", { id: "d-1-1", round: 1, resultPath: "x.md" }, "d"),
+	];
+	assert.equal(shownStatus(foldEvents(waiting)?.tasks.get("d") ?? { status: "pending" }), "waiting");
+	const again = foldEvents([
+		...waiting,
+		ev("run.resumed", { pid: 2, reopened: ["d"] }),
+		ev("task.started", { attempt: 2, promptPath: "p" }, "d"),
+	]);
+	assert.equal(shownStatus(again?.tasks.get("d") ?? { status: "pending" }), "running");
 });
