@@ -7,7 +7,15 @@ import type { RunResult } from "../engine/coordinator.js";
 import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
-import { type Budget, type CrewEvent, type RunSettings, type RunState, shownUsage } from "../store/events.js";
+import {
+	type Budget,
+	type CrewEvent,
+	type RunSettings,
+	type RunState,
+	shownStatus as shownTaskStatus,
+	shownUsage,
+	type TaskState,
+} from "../store/events.js";
 import {
 	CREW_STATE,
 	listRunIds,
@@ -122,6 +130,9 @@ async function launch(
 	const { repo, config, catalog } = await context(req.cwd);
 	await assertDepth(config);
 	const { plan, start: target } = await planner(catalog);
+	// The builtin implementation workflow's planner shows its plan for approval when the config asks for it.
+	if (config.values.approvePlans)
+		for (const t of plan.tasks) if (t.adaptive && t.scope === "builtin") t.approval = true;
 	let scenario: string | undefined;
 	if (req.scenario) {
 		const { isScripted, loadScenario, SCRIPTED_PROVIDER } = await import("../scripted/scenario.js");
@@ -141,6 +152,7 @@ async function launch(
 		req = { ...req, sessionModel: `${SCRIPTED_PROVIDER}/scripted` };
 	}
 	const settings = runSettings(req, config.values, plan, scenario);
+	if (plan.tasks.some((t) => t.approval)) settings.approvalRounds = config.values.approvalRounds;
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
@@ -520,8 +532,9 @@ export function runJson(view: RunView) {
 			id: t.id,
 			role: t.role,
 			agent: t.agent,
-			status: t.status,
+			status: shownTaskStatus(t),
 			dependsOn: t.dependsOn,
+			...approvalJson(t, view.paths.dir),
 			attempt: t.attempt,
 			attempts: t.attempts,
 			...(t.heartbeat && t.heartbeat !== "healthy" ? { heartbeat: t.heartbeat } : {}),
@@ -537,6 +550,20 @@ export function runJson(view: RunView) {
 			toolCalls: t.toolCalls,
 		})),
 		problems: view.problems,
+	};
+}
+
+/** What a task waiting for approval shows: its round, its draft answer, and an adaptive planner's plan. */
+function approvalJson(t: TaskState, runDir: string) {
+	const w = t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting" ? t.waiting : undefined;
+	if (!w) return {};
+	return {
+		approval: {
+			round: w.round,
+			resultPath: join(runDir, w.resultPath),
+			since: w.since,
+			...(w.plan ? { plan: w.plan } : {}),
+		},
 	};
 }
 

@@ -299,3 +299,71 @@ export async function listDeadLetters(cwd: string | undefined, runId?: string): 
 	}
 	return all;
 }
+
+/** What `approve` did: approved (with the plan's tasks dropped), or rejected with feedback. */
+export interface ApproveResult {
+	taskId: string;
+	outcome: "approved" | "rejected";
+	drop?: string[];
+}
+
+/**
+ * Approves the answer a task waits for approval with (the only one waiting, or `taskId`), or rejects it with
+ * feedback (`reject`); `drop`: tasks of an adaptive planner's plan that are not to run. Sent through the control
+ * channel; resolves once the coordinator has logged the verdict.
+ */
+export async function approve(
+	cwd: string | undefined,
+	runId: string,
+	{ taskId, drop, reject }: { taskId?: string; drop?: string[]; reject?: string } = {},
+): Promise<ApproveResult> {
+	const repo = findRepo(cwd);
+	const view = await loadRun(repo, runId);
+	const waiting = [...view.state.tasks.values()].filter((t) => t.waiting?.kind === "approval");
+	if (view.status !== "running" || waiting.length === 0)
+		throw new UsageError(`run ${runId} is ${view.status}: nothing waits for approval`);
+	const task = taskId ? waiting.find((t) => t.id === taskId) : waiting.length === 1 ? waiting[0] : undefined;
+	if (!task)
+		throw new UsageError(
+			taskId
+				? `task ${taskId} of run ${runId} does not wait for approval (waiting: ${waiting.map((t) => t.id).join(", ")})`
+				: `say which task: ${waiting.map((t) => t.id).join(", ")} wait for approval`,
+		);
+	const shown = task.waiting?.kind === "approval" ? task.waiting : undefined;
+	if (!shown) throw new UsageError(`task ${task.id} does not wait for approval`);
+	if (reject !== undefined && !reject.trim()) throw new UsageError("the feedback of --reject is empty");
+	if (drop?.length) {
+		if (reject !== undefined) throw new UsageError("--drop goes with an approval, not with --reject");
+		const ids = (shown.plan ?? []).map((s) => s.id);
+		if (!shown.plan)
+			throw new UsageError(`--drop is for an adaptive planner's plan; task ${task.id} has none to drop from`);
+		const unknown = drop.filter((d) => !ids.includes(d));
+		if (unknown.length > 0)
+			throw new UsageError(
+				`--drop: ${unknown.join(", ")} not in the plan of ${task.id} (its tasks: ${ids.join(", ")})`,
+			);
+	}
+	const after = view.state.lastSeq;
+	const from = `pi-crew (pid ${process.pid})`;
+	await sendControl(view.paths, {
+		type: "approve",
+		taskId: task.id,
+		approvalId: shown.id,
+		...(drop?.length ? { drop } : {}),
+		...(reject !== undefined ? { reject } : {}),
+		from,
+	});
+	const tail = new RunTail(repo, runId);
+	for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+		for (const e of await tail.poll()) {
+			if (e.seq <= after || e.taskId !== task.id) continue;
+			if (e.type === "task.approved" && e.data.id === shown.id)
+				return { taskId: task.id, outcome: "approved", ...(e.data.drop ? { drop: e.data.drop } : {}) };
+			if (e.type === "task.rejected" && e.data.id === shown.id) return { taskId: task.id, outcome: "rejected" };
+		}
+		const now = await tail.view();
+		if (now.status !== "running") throw new OperationError(`run ${runId} ended ${now.status} first`);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+	throw new OperationError(`run ${runId}'s coordinator did not answer the approval within 15s`);
+}

@@ -1,4 +1,4 @@
-/** CLI commands of the run lifecycle: cancel, steer, resume, deadletter, and the hidden `_coordinate` of background runs. */
+/** CLI commands of the run lifecycle: cancel, steer, approve, resume, deadletter, and the hidden `_coordinate` of background runs. */
 import * as api from "../api/index.js";
 import * as lifecycle from "../api/lifecycle.js";
 import { inertLine } from "../util/inert.js";
@@ -12,6 +12,8 @@ export async function lifecycleCommand(command: string, args: string[], v: Value
 			return cancel(args, v);
 		case "steer":
 			return steer(args, v);
+		case "approve":
+			return approve(args, v);
 		case "resume": {
 			const [runId] = args;
 			if (!runId) throw new api.UsageError("usage: pi-crew resume <runId>");
@@ -64,6 +66,29 @@ async function steer(args: string[], v: Values): Promise<number> {
 	if (v.json) out({ ...result, message: text });
 	else print(`${text}\n`);
 	return result.delivered ? 0 : 1;
+}
+
+async function approve(args: string[], v: Values): Promise<number> {
+	const [runId, taskId] = args;
+	if (!runId)
+		throw new api.UsageError('usage: pi-crew approve <runId> [taskId] [--drop taskA,taskB] [--reject "<feedback>"]');
+	const drop =
+		typeof v.drop === "string"
+			? v.drop
+					.split(",")
+					.map((d) => d.trim())
+					.filter(Boolean)
+			: undefined;
+	const reject = typeof v.reject === "string" ? v.reject : undefined;
+	const result = await lifecycle.approve(v.cwd, runId, { taskId, drop, reject });
+	const dropped = result.drop?.length ? ` (dropped: ${result.drop.join(", ")})` : "";
+	const text =
+		result.outcome === "approved"
+			? `approved ${result.taskId} of run ${runId}${dropped}`
+			: `rejected ${result.taskId} of run ${runId}: its worker answers again with the feedback`;
+	if (v.json) out({ ...result, message: text });
+	else print(`${text}\n`);
+	return 0;
 }
 
 async function deadletter(args: string[], v: Values): Promise<number> {

@@ -238,6 +238,7 @@ const COMMAND_HANDLERS: Record<CommandName, Command> = {
 	recommend,
 	cancel: lifecycle,
 	steer: lifecycle,
+	approve: lifecycle,
 	resume: lifecycle,
 	deadletter: lifecycle,
 	_coordinate: lifecycle,

@@ -28,6 +28,12 @@ export const COMMANDS = {
 	],
 	cancel: [["cancel <runId>", "stop a run (foreground or background) from any process"]],
 	steer: [["steer <runId> <taskId> <message>", "send a running task's worker a message, from any process"]],
+	approve: [
+		[
+			"approve <runId> [taskId]",
+			"approve a task's answer that waits for approval (--reject: send it back), from any process",
+		],
+	],
 	resume: [["resume <runId>", "continue an interrupted or cancelled run"]],
 	deadletter: [
 		["deadletter [runId]", "tasks given up on (retries exhausted, heartbeat dead)"],
@@ -131,6 +137,18 @@ export const OPTIONS = {
 		text: "deliver the message after the worker's current turn, not before its next model call",
 		commands: ["steer"],
 	},
+	drop: {
+		type: "string",
+		arg: "ID,ID",
+		text: "tasks of the adaptive plan not to run (approving the rest)",
+		commands: ["approve"],
+	},
+	reject: {
+		type: "string",
+		arg: "FEEDBACK",
+		text: "reject the answer; its worker gets the feedback and answers again",
+		commands: ["approve"],
+	},
 	watch: { type: "boolean", short: "w", text: "the live board until the run ends", commands: ["status"] },
 	from: { type: "string", arg: "pi-crew|claude", text: "the format of the directory to convert", commands: ["import"] },
 	user: { type: "boolean", text: "into your resources instead of .crew/", commands: ["import"] },
@@ -174,6 +192,7 @@ export const OPTIONS = {
 			"diff",
 			"cancel",
 			"steer",
+			"approve",
 			"resume",
 			"deadletter",
 			"apply",

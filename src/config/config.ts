@@ -42,6 +42,10 @@ export const ConfigSchema = Type.Object(
 		autonomy: Type.Optional(Type.Enum(AUTONOMY)),
 		/** A worker may start runs of its own only while the nesting depth stays below this. */
 		maxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+		/** The builtin workflows' adaptive planning steps wait for your approval of their plan (`pi-crew approve`). */
+		approvePlans: Type.Optional(Type.Boolean()),
+		/** How many times an answer waiting for approval may be rejected before its task fails (default 3). */
+		approvalRounds: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
 		/** Retry failed tasks for every run (a team can opt in with `autoRetry: true`, a run with `--retry`). */
 		autoRetry: Type.Optional(Type.Boolean()),
 		retry: Type.Optional(
@@ -222,6 +226,7 @@ export const DEFAULTS = {
 	sandbox: "auto" as SandboxMode,
 	sandboxNetwork: "open" as SandboxNetwork,
 	taskTimeoutMs: 15 * 60_000,
+	approvalRounds: 3,
 	retry: { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 } satisfies RetryPolicy,
 	heartbeat: {
 		warnMs: 30_000,

@@ -68,6 +68,9 @@ export interface EffectiveConfig {
 	taskTimeoutMs: number;
 	model?: string;
 	autoRetry: boolean;
+	/** The builtin workflows' adaptive steps wait for approval of their plan. */
+	approvePlans: boolean;
+	approvalRounds: number;
 	retry: RetryPolicy;
 	heartbeat: HeartbeatPolicy;
 	budget: Budget;
@@ -113,6 +116,8 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		taskTimeoutMs: config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
 		model: config.model,
 		autoRetry: config.autoRetry ?? false,
+		approvePlans: config.approvePlans ?? false,
+		approvalRounds: config.approvalRounds ?? DEFAULTS.approvalRounds,
 		retry: { ...DEFAULTS.retry, ...config.retry },
 		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
 		budget: { ...config.budget },

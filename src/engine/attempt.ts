@@ -16,6 +16,7 @@ import { workerEnv } from "../workers/worker-env.js";
 import type { Snapshot } from "../workspace/snapshot.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
+import { ApprovalRounds, withoutDropped } from "./approval.js";
 import { type RunContext, sleep } from "./context.js";
 import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
 import {
@@ -102,8 +103,10 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			},
 			id,
 		);
+		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
 		const outcome = await recordingCheckout(ctx, id, inCheckout, async () => {
-			const ran = await runAttempt(ctx, task, { prompt, promptPath, systemPromptPath, taskDir }, cwd, model);
+			const files = { prompt, promptPath, systemPromptPath, taskDir };
+			const ran = await runAttempt(ctx, task, files, cwd, model, approval);
 			return ran.kind === "succeeded" && task.verify ? verify(ctx, task, cwd, attempt, ran) : ran;
 		});
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
@@ -118,7 +121,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 				await ctx.log.append("task.retrying", { attempt, reason, delayMs: 0 }, id);
 				return "again";
 			}
-			await expand(ctx, task, plan.steps);
+			await expand(ctx, task, withoutDropped(plan.steps, approval?.dropped ?? []));
 		}
 		if (outcome.kind === "succeeded") {
 			const resultPath = await writeArtifact(ctx.paths, `${dir}/result.md`, outcome.answer);
@@ -361,6 +364,7 @@ async function runAttempt(
 	files: AttemptFiles,
 	cwd: string,
 	model: string | undefined,
+	approval: ApprovalRounds | undefined,
 ): Promise<WorkerOutcome> {
 	const id = task.id;
 	const loads = workerResources(ctx, task);
@@ -391,6 +395,7 @@ async function runAttempt(
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
 		channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)),
+		...(approval ? { review: (answer: string) => approval.review(answer, stopper.signal) } : {}),
 	};
 	const progress: Promise<unknown>[] = [];
 	let logFailure: Error | undefined;

@@ -16,6 +16,7 @@ import { UsageError } from "../util/errors.js";
 import { makeDirs } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
+import type { PendingApprovals } from "./approval.js";
 import { RateGate, type RunContext } from "./context.js";
 import { type ControlCommand, ControlInbox } from "./control.js";
 import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
@@ -240,10 +241,14 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	opts.signal?.addEventListener("abort", onSignal, { once: true });
 	if (opts.signal?.aborted) onSignal();
 	const channels = new Map<string, WorkerChannel>();
+	const approvals: PendingApprovals = new Map();
 	// A steer may wait for its task's worker; it never holds up the commands behind it (a cancel must be quick).
 	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
 		if (command.type === "steer") void steer(command, { state, log, channels, now }).catch(() => undefined);
+		// An approval meant for another round (or a task no longer waiting) is dropped: `approve` sees nothing logged.
+		const pending = command.type === "approve" ? approvals.get(command.taskId) : undefined;
+		if (command.type === "approve" && pending?.id === command.approvalId) pending.decide(command);
 	});
 	const watcher = new HeartbeatWatcher(
 		settings.heartbeat,
@@ -275,6 +280,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		now,
 		deadLetterAlert: { check: Promise.resolve(), raised: false },
 		channels,
+		approvals,
 	};
 	try {
 		// A resumed run may find cancels meant for its previous coordinator; a new run has none.

@@ -44,6 +44,8 @@ export interface PlannedTask {
 	verify?: { command: string; scope: Scope; refused?: string };
 	/** Earlier tasks whose results it is given besides those of its dependencies. */
 	reads?: string[];
+	/** Its answer waits for a person's approval (engine/approval.ts). */
+	approval?: boolean;
 	/**
 	 * Where its task text comes from: the scope of the workflow that named its step (an adaptive task: its planner's).
 	 * A repository's (`project`) reaches the worker fenced while the repository is not trusted. Absent: pi-crew's own
@@ -229,6 +231,7 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			...(step.skills ? { skills: step.skills } : {}),
 			...(step.verify ? { verify: { command: step.verify, scope: workflow.source.scope } } : {}),
 			...(step.reads?.length ? { reads: step.reads } : {}),
+			...(step.approval ? { approval: true } : {}),
 			scope: workflow.source.scope,
 		};
 	});
@@ -431,7 +434,17 @@ function fromLog(t: TaskState, agent: AgentDef): PlannedTask {
 }
 
 /** A step's optional fields the log records and a resume restores: one list, so the two directions cannot drift. */
-const STEP_EXTRAS = ["adaptive", "from", "isolation", "model", "skills", "verify", "reads", "scope"] as const;
+const STEP_EXTRAS = [
+	"adaptive",
+	"from",
+	"isolation",
+	"model",
+	"skills",
+	"verify",
+	"reads",
+	"scope",
+	"approval",
+] as const;
 type StepExtras = Pick<PlannedTask, (typeof STEP_EXTRAS)[number]>;
 
 /** The step extras `t` has set (an unset or false one is left out, as a log written before it existed has it). */

@@ -17,6 +17,7 @@ interface Tracked {
 	level: HeartbeatLevel;
 	deadTicks: number;
 	kill: (silentMs: number) => void;
+	paused?: boolean;
 }
 
 export class HeartbeatWatcher {
@@ -47,6 +48,17 @@ export class HeartbeatWatcher {
 		this.tasks.delete(taskId);
 	}
 
+	/** Its worker waits for a person: silence is expected until `resume`, which counts from then. */
+	pause(taskId: string): void {
+		const t = this.tasks.get(taskId);
+		if (t) t.paused = true;
+	}
+
+	resume(taskId: string): void {
+		const t = this.tasks.get(taskId);
+		if (t) Object.assign(t, { paused: false, lastBeat: this.now(), deadTicks: 0 });
+	}
+
 	beat(taskId: string): void {
 		const t = this.tasks.get(taskId);
 		if (t) t.lastBeat = this.now();
@@ -54,6 +66,7 @@ export class HeartbeatWatcher {
 
 	tick(): void {
 		for (const [taskId, t] of this.tasks) {
+			if (t.paused) continue;
 			const silentMs = this.now() - t.lastBeat;
 			const level = heartbeatLevel(silentMs, this.policy);
 			if (level !== t.level) {

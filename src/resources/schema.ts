@@ -130,6 +130,8 @@ export const WorkflowFrontmatter = Type.Object(
 							description: 'a shell command, e.g. "npm test" (quote it when it holds a colon or #)',
 						}),
 					),
+					/** Its answer waits for a person's approval (`pi-crew approve`) before the run goes on. */
+					approval: Type.Optional(Type.Boolean()),
 					/** Earlier steps (ones it depends on, directly or not) whose results it is given as inputs. */
 					reads: Type.Optional(Type.Array(StepId, { description: "a list of step ids, e.g. [explore, plan]" })),
 				},

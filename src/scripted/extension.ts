@@ -84,7 +84,7 @@ async function respond(
 	const system = ai.getCurrentSystemPrompt(context.messages);
 	const identity = parseIdentity(system);
 	const agent = identity?.agent ?? "default";
-	const { userText, message, calls, lastResult, lastRunId } = sinceLastUser(ai, context);
+	const { userText, message, first, calls, lastResult, lastRunId } = sinceLastUser(ai, context);
 	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt), calls);
 	for (const pause of plan.pauses) await (pause.kind === "sleep" ? sleep(pause.ms) : untilExists(pause.file));
 	if ("exhausted" in plan) {
@@ -103,6 +103,7 @@ async function respond(
 		system: system ?? "",
 		prompt: userText,
 		message,
+		first,
 		model: call.model,
 		thinking: call.thinking,
 	};
@@ -179,12 +180,15 @@ function sinceLastUser(
 ): {
 	userText: string;
 	message: string;
+	/** The first user message in the context: the task's prompt, still there after feedback in the same session. */
+	first: string;
 	calls: number;
 	lastResult: string;
 	lastRunId: string;
 } {
 	let userText = "";
 	let newest = "";
+	let first: string | undefined;
 	let previous = "";
 	let calls = 0;
 	let lastResult = "";
@@ -197,6 +201,7 @@ function sinceLastUser(
 				break;
 			case "user":
 				newest = ai.contentText(message.content, "");
+				first ??= newest;
 				if (previous !== "toolResult") {
 					userText = newest;
 					calls = 0;
@@ -213,5 +218,5 @@ function sinceLastUser(
 		}
 		previous = message.role;
 	}
-	return { userText, message: newest, calls, lastResult: lastResult.trim(), lastRunId };
+	return { userText, message: newest, first: first ?? "", calls, lastResult: lastResult.trim(), lastRunId };
 }

@@ -169,7 +169,7 @@ export function planCall(steps: Step[], callIndex: number): CallPlan {
 
 export function fillTemplate(text: string, vars: Record<string, string>): string {
 	return text.replace(
-		/\{(goal|result|agent|task|runId|plan|system|prompt|message|model|thinking)\}/g,
+		/\{(goal|result|agent|task|runId|plan|system|prompt|message|first|model|thinking)\}/g,
 		(_, name: string) => vars[name] ?? "",
 	);
 }

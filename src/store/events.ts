@@ -109,6 +109,8 @@ const RunSettings = Type.Object({
 	 * Absent: a person may answer (`pi-crew respond`, pi), however long it takes.
 	 */
 	unattended: Type.Optional(Type.Enum(["fail", "default"])),
+	/** How many times a step's answer may be rejected before its task fails (config `approvalRounds`; absent: 3). */
+	approvalRounds: Type.Optional(Type.Integer({ minimum: 1 })),
 	/** Why a shared run recorded no `baseTree` (no task of its plan writes; no git; the checkout too large to hash). */
 	noBaseTree: Type.Optional(Type.String()),
 });
@@ -142,6 +144,12 @@ export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 /** How a message reaches a worker: see `task.message`. */
 export const MESSAGE_MODES = ["steer", "follow-up", "message"] as const;
 export type MessageMode = (typeof MESSAGE_MODES)[number];
+const ApprovalPlanStep = Type.Object({
+	id: Type.String(),
+	role: Type.String(),
+	task: Type.String(),
+	dependsOn: Type.Array(Type.String()),
+});
 const DEAD_LETTER_REASONS = ["max-retries", "heartbeat-dead", "manual"] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
@@ -235,6 +243,8 @@ export const EVENT_PAYLOADS = {
 		scope: Type.Optional(literals(["builtin", "user", "project"])),
 		/** Earlier tasks whose results it is given as inputs (besides those it depends on). */
 		reads: Type.Optional(Type.Array(Type.String())),
+		/** Its answer waits for a person's approval before the run goes on (`approval: true` of its step). */
+		approval: Type.Optional(Type.Boolean()),
 		/**
 		 * What the agent was when the task was planned: a resumed run uses it, not the agent's file as it is now (the
 		 * replay of a run never changes meaning). Absent in logs written before it was recorded.
@@ -375,6 +385,8 @@ export const EVENT_PAYLOADS = {
 		id: Type.String(),
 		round: Type.Integer({ minimum: 1 }),
 		resultPath: Type.String(),
+		/** An adaptive planner's: the tasks its plan would add (what `drop` may name). */
+		plan: Type.Optional(Type.Array(ApprovalPlanStep)),
 	}),
 	/** Approved (`drop`: tasks of its adaptive plan that are not to run). */
 	"task.approved": Type.Object({
@@ -472,7 +484,10 @@ export interface TaskState extends TaskDefinition {
 
 export type Waiting =
 	| { kind: "question"; id: string; text: string; choices?: string[]; default?: string; since: string }
-	| { kind: "approval"; id: string; round: number; resultPath: string; since: string };
+	| { kind: "approval"; id: string; round: number; resultPath: string; plan?: PlanStepView[]; since: string };
+
+/** A task an adaptive plan would add, as its approval shows it. */
+export type PlanStepView = Static<typeof ApprovalPlanStep>;
 
 export interface TaskMessage {
 	id: string;

@@ -242,6 +242,8 @@ function applyAttemptEvent(state: RunState, task: TaskState, e: CrewEvent): bool
 			task.promptPath = e.data.promptPath;
 			task.heartbeat = "healthy";
 			task.activity = { since: e.ts };
+			// A draft waiting for approval belongs to the attempt that wrote it (a resumed run's new attempt answers anew).
+			if (task.waiting?.kind === "approval") task.waiting = undefined;
 			return true;
 		case "task.retrying":
 			if (task.status !== "running") {

@@ -1,9 +1,18 @@
 /** Human-readable output of the CLI: progress lines while a run goes, the task tree of a run, metrics, the config. */
+
+import { join } from "node:path";
 import type { effectiveConfig } from "../api/index.js";
 import type { MetricSnapshot } from "../api/metrics.js";
 import { formatSource } from "../config/home.js";
 import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
-import type { BoundSetting, CrewEvent, RunState, TaskState } from "../store/events.js";
+import {
+	type BoundSetting,
+	type CrewEvent,
+	type RunState,
+	shownStatus as shownTaskStatus,
+	type TaskState,
+	type Waiting,
+} from "../store/events.js";
 import { failedCall, runningMs } from "../store/fold.js";
 import { type RunView, shownStatus, untrustedReason } from "../store/run-store.js";
 import { inertLine } from "../util/inert.js";
@@ -44,6 +53,12 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 				: undefined;
 		case "task.verified":
 			return `${time} ${e.data.passed ? "✓" : "✗"} ${e.taskId} verify \`${inertLine(e.data.command)}\` ${inertLine(e.data.reason ?? `exited ${e.data.code}`)}`;
+		case "task.awaiting_approval":
+			return `${time} ⏸ ${e.taskId} waits for approval (round ${e.data.round}): pi-crew approve ${e.runId} ${e.taskId}`;
+		case "task.approved":
+			return `${time} ✓ ${e.taskId} approved by ${inertLine(e.data.from)}${e.data.drop?.length ? ` (dropped: ${e.data.drop.map(inertLine).join(", ")})` : ""}`;
+		case "task.rejected":
+			return `${time} ↺ ${e.taskId} rejected by ${inertLine(e.data.from)}: ${inertLine(e.data.feedback)}`;
 		case "task.deadlettered":
 			return `${time} ✉ ${e.taskId} dead-lettered (${inertLine(e.data.reason)}); requeue: pi-crew deadletter requeue ${e.runId}`;
 		case "run.throttled":
@@ -138,11 +153,13 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		].filter(Boolean);
 		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
-		const status = t.conflict ? "needs-attention" : t.status;
+		const status = t.conflict ? "needs-attention" : shownTaskStatus(t);
 		lines.push(
 			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${t.usage.cost === undefined ? "" : ` ${formatCost(t.usage.cost).padStart(7)}`}${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
+		if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting")
+			lines.push(...approvalLines(t.id, t.waiting, view, `  ${"  ".repeat(depth)}    `));
 		if (t.conflict)
 			lines.push(
 				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
@@ -162,6 +179,24 @@ export function renderRun(view: RunView, now = Date.now()): string {
 	for (const p of view.problems.filter((p) => p !== view.integrityProblem))
 		lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
 	return lines.join("\n");
+}
+
+/** A task's answer waiting for approval: where it is, an adaptive plan's tasks, and how to approve or reject it. */
+function approvalLines(
+	task: string,
+	w: Extract<Waiting, { kind: "approval" }>,
+	view: RunView,
+	indent: string,
+): string[] {
+	const runId = view.state.runId;
+	return [
+		`${indent}waiting for approval (round ${w.round}): ${join(view.paths.dir, w.resultPath)}`,
+		...(w.plan ?? []).map(
+			(s) =>
+				`${indent}  plan: ${inertLine(s.id)} (${inertLine(s.role)})${s.dependsOn.length ? ` after ${s.dependsOn.map(inertLine).join(", ")}` : ""}: ${inertLine(s.task).slice(0, 80)}`,
+		),
+		`${indent}approve: pi-crew approve ${runId} ${task}${w.plan ? " [--drop ID,ID]" : ""}  reject: pi-crew approve ${runId} ${task} --reject "<feedback>"`,
+	];
 }
 
 function labelText(l: Record<string, string>): string {

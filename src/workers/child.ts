@@ -15,6 +15,7 @@ import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { LineRedactor, redact } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
 import { piCommand } from "./host-pi.js";
+import { PausableTimer } from "./pausable.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import { RpcChannel } from "./rpc-channel.js";
@@ -148,11 +149,8 @@ export class ChildRuntime implements WorkerRuntime {
 			for (const event of reader.push(line)) {
 				if (event.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
 					stop(failure("turn_limit", `exceeded maxTurns (${spec.maxTurns}) of agent ${spec.agent}`));
-				else if (event.type === "settled") {
-					// Nothing more will come from this prompt (retries, steers and follow-ups included): pi may exit.
-					spec.channel?.(undefined);
-					channel.close();
-				} else if (event.type !== "turn") onEvent(event);
+				else if (event.type === "settled") settle();
+				else if (event.type !== "turn") onEvent(event);
 			}
 		});
 		for (const stream of [transcript, stderrLog])
@@ -173,10 +171,30 @@ export class ChildRuntime implements WorkerRuntime {
 			onEvent({ type: "activity" });
 			stderrLines.push(chunk);
 		});
-		const timer = setTimeout(
-			() => stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
-			spec.timeoutMs,
+		const timer = new PausableTimer(spec.timeoutMs, () =>
+			stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
 		);
+		// Nothing more will come from this prompt (retries, steers and follow-ups included): pi may exit, unless its
+		// answer waits for approval, when it stays open (its session kept) for the feedback of a rejection.
+		const settle = () => {
+			spec.channel?.(undefined);
+			const draft = spec.review && !ended ? reader.outcome() : undefined;
+			if (!spec.review || draft?.kind !== "succeeded") return channel.close();
+			timer.pause();
+			spec.review(draft.answer).then(
+				(review) => {
+					if (ended) return;
+					if ("approved" in review) return channel.close();
+					if ("refused" in review) return stop(failure("rejected", review.refused));
+					timer.resume();
+					channel.prompt(review.feedback).then(
+						() => spec.channel?.(channel),
+						(err: Error) => stop(failure("crashed", `the worker did not take the feedback: ${err.message}`)),
+					);
+				},
+				(err: Error) => stop(failure("io_failed", `cannot record the approval: ${err.message}`)),
+			);
+		};
 		const onAbort = () =>
 			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));
 		signal.addEventListener("abort", onAbort, { once: true });
@@ -195,7 +213,7 @@ export class ChildRuntime implements WorkerRuntime {
 			child.once("close", async (code, sig) => {
 				spec.channel?.(undefined);
 				channel.close();
-				clearTimeout(timer);
+				timer.clear();
 				signal.removeEventListener("abort", onAbort);
 				framer.end();
 				stderrLines.end();

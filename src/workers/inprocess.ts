@@ -12,12 +12,14 @@ import { loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
 import { fenceRepositoryContext, repositoryRoots } from "./context-fence.js";
 import { guardFileTools, guardRoots } from "./path-guard.js";
+import { PausableTimer } from "./pausable.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
 	failure,
 	StopRequest,
 	stopped,
 	type TaskSpec,
+	type WorkerChannel,
 	type WorkerEvent,
 	type WorkerFailure,
 	type WorkerOutcome,
@@ -116,11 +118,12 @@ export class InProcessRuntime implements WorkerRuntime {
 			sessionManager: sdk.SessionManager.inMemory(spec.cwd),
 			settingsManager: settings,
 		});
-		spec.channel?.({
+		const channel: WorkerChannel = {
 			steer: async (text) => void (await session.steer(text)),
 			followUp: async (text) => void (await session.followUp(text)),
 			abort: () => session.abort(),
-		});
+		};
+		spec.channel?.(channel);
 		const reader = new PiStreamReader();
 		let ended: WorkerFailure | undefined;
 		const stop = (why: WorkerFailure) => {
@@ -140,16 +143,29 @@ export class InProcessRuntime implements WorkerRuntime {
 			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));
 		signal.addEventListener("abort", onAbort, { once: true });
 		if (signal.aborted) onAbort();
-		const timer = setTimeout(
-			() => stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
-			spec.timeoutMs,
+		const timer = new PausableTimer(spec.timeoutMs, () =>
+			stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
 		);
 		try {
 			if (!ended) await session.prompt(spec.prompt);
+			// An answer that waits for approval: the session stays, and a rejection's feedback is its next prompt.
+			for (let draft = reader.outcome(); spec.review && !ended && draft.kind === "succeeded"; ) {
+				spec.channel?.(undefined);
+				timer.pause();
+				const review = await spec.review(draft.answer);
+				if (ended || "approved" in review) break;
+				if ("refused" in review) ended = failure("rejected", review.refused);
+				else {
+					timer.resume();
+					spec.channel?.(channel);
+					await session.prompt(review.feedback);
+					draft = reader.outcome();
+				}
+			}
 		} catch (err) {
 			ended ??= failure("crashed", `in-process session failed: ${(err as Error).message}`);
 		} finally {
-			clearTimeout(timer);
+			timer.clear();
 			signal.removeEventListener("abort", onAbort);
 			spec.channel?.(undefined);
 			unsubscribe();

@@ -51,7 +51,17 @@ export interface TaskSpec {
 	 * answers their calls: the reply is the tool's result. While a call is open the task's timeout does not count.
 	 */
 	crew?: { tools: CrewToolName[]; request: (request: WorkerRequest) => Promise<string> };
+	/**
+	 * A step that needs approval: called with each answer its worker settles on, while the worker stays open (its
+	 * session kept). Approved: the worker ends with that answer; feedback: the worker gets it as its next prompt and
+	 * answers again; refused: the worker ends and the attempt fails with that reason, not retried. The wait counts
+	 * against neither the task's timeout nor its heartbeat.
+	 */
+	review?: (answer: string) => Promise<Review>;
 }
+
+/** What a person (or the run's `unattended` setting) says to an answer that waits for approval. */
+export type Review = { approved: true } | { feedback: string } | { refused: string };
 
 /** The tools a worker uses to reach the run (workers/crew-tools.ts): a question to a person, a message to a task. */
 export const CREW_TOOLS = ["ask", "message"] as const;
@@ -140,6 +150,8 @@ export const FAILURE_KINDS = {
 	spawn_failed: false,
 	/** Its transcript or log could not be written (disk full): another attempt would fail the same way. */
 	io_failed: false,
+	/** Its answer was not approved: rejected for the last allowed round, or nobody could approve it. */
+	rejected: false,
 	/** Stopped by a cancel of the run or the task. */
 	cancelled: false,
 	/** Stopped because its heartbeat died: dead-lettered at once. */
