@@ -6,26 +6,14 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, processesOfRun, projectTeam, type Sandbox, SCRIPTED, sandbox, waitForRunLog } from "../support/index.js";
+import { cli, processesOfRun, sandbox } from "../support/index.js";
+import { startedTask } from "../support/steer.js";
 
 /** A credential's shape (the redactor knows it): said in a follow-up, it never reaches the log. */
 const SECRET = "sk-ant-steer0123456789abcdefXYZ";
 
 interface StatusTask {
 	messages?: { id: string; mode: string; text: string; delivered?: boolean }[];
-}
-
-/** A one-task team running `scenario` in a background worker, once its task has started: the run's id. */
-async function startedTask(box: Sandbox, scenario: string, runtime: "child" | "inprocess" = "child"): Promise<string> {
-	await projectTeam(box, "solo", [{ id: "work", role: "explorer" }]);
-	const file = await box.write("scenario.yaml", scenario);
-	const started = await cli(
-		["run", "solo", "look", "--model", SCRIPTED, "--scenario", file, "--runtime", runtime, "--background"],
-		box,
-	);
-	assert.equal(started.code, 0, started.stderr);
-	await waitForRunLog(box, "the task to start", '"task.started"');
-	return started.stdout.trim();
 }
 
 test("pi-crew steer reaches a running child worker mid-task and --follow-up after its turn; each logged first, then its delivery", async () => {
