@@ -119,7 +119,6 @@ export class InProcessRuntime implements WorkerRuntime {
 		spec.channel?.({
 			steer: async (text) => void (await session.steer(text)),
 			followUp: async (text) => void (await session.followUp(text)),
-			abort: () => session.abort(),
 		});
 		const reader = new PiStreamReader();
 		let ended: WorkerFailure | undefined;
