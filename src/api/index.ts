@@ -548,6 +548,7 @@ export function runJson(view: RunView) {
 			...(t.conflict ? { needsAttention: true, conflict: t.conflict } : {}),
 			usage: shownUsage(t.usage),
 			toolCalls: t.toolCalls,
+			...(t.messages?.length ? { messages: t.messages } : {}),
 		})),
 		problems: view.problems,
 	};

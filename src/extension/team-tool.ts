@@ -30,6 +30,7 @@ const ACTIONS = [
 	"summary",
 	"artifacts",
 	"cancel",
+	"steer",
 	"resume",
 	"deadletter",
 	"requeue",
@@ -59,6 +60,7 @@ const NEEDS_AUTONOMY: Partial<Record<Action, string>> = {
 	resume: "resume runs",
 	requeue: "requeue tasks",
 	cancel: "cancel runs",
+	steer: "steer agents",
 	create: "create resources",
 	update: "change resources",
 	delete: "delete resources",
@@ -88,7 +90,15 @@ const Params = {
 		goal: { type: "string", description: "run/recommend: what the team should achieve" },
 		workflow: { type: "string", description: "run/plan: a workflow other than the team's default" },
 		runId: { type: "string", description: "a run (default: the latest)" },
-		taskId: { type: "string", description: "requeue: one dead-lettered task (default: all of the run's)" },
+		taskId: {
+			type: "string",
+			description: "requeue: one dead-lettered task (default: all of the run's); steer: the running task",
+		},
+		message: { type: "string", description: "steer: what to tell the task's worker" },
+		followUp: {
+			type: "boolean",
+			description: "steer: deliver after the worker's current turn (default: before its next model call)",
+		},
 		name: { type: "string", description: "get/create/update/delete: the agent, team or workflow" },
 		kind: {
 			type: "string",
@@ -234,7 +244,7 @@ async function latest(api: Api, c: Call): Promise<string> {
 	return c.p.runId ?? (await api.runStatus(c.cwd)).state.runId;
 }
 
-/** Cancel, resume and requeue act on one run the model names: never "the latest", which may be the user's. */
+/** Cancel, steer, resume and requeue act on one run the model names: never "the latest", which may be the user's. */
 function named(c: Call, action: string): string {
 	if (!c.p.runId) throw new Error(`team ${action} needs \`runId\` (see action list).`);
 	return c.p.runId;
@@ -321,6 +331,18 @@ const HANDLERS: Record<Action, Handler> = {
 		const runId = named(c, "cancel");
 		const result = await (await lifecycle()).cancel(c.cwd, runId);
 		return text(`run ${runId}: ${result.outcome} (${result.view.status})`, api.runJson(result.view));
+	},
+	async steer(c, _api, _render, lifecycle) {
+		const runId = named(c, "steer");
+		if (!c.p.message) throw new Error("team steer needs `message` (and `taskId` when several tasks run).");
+		const result = await (await lifecycle()).steer(c.cwd, runId, c.p.message, c.p.taskId, {
+			followUp: c.p.followUp === true,
+		});
+		if (!result.delivered) throw new Error(`not delivered to run ${runId}: ${result.reason}`);
+		return text(
+			`${c.p.followUp ? "follow-up" : "steer message"} delivered to ${result.taskId} of run ${runId}`,
+			result,
+		);
 	},
 	async resume(c, api, render, lifecycle) {
 		const runId = named(c, "resume");
@@ -508,7 +530,8 @@ export function registerTeamTool(
 		description:
 			"Run a team of pi agents (a workflow DAG of role-specific workers) on this repository, and manage runs. " +
 			"Actions: run (team + goal; background to return at once), plan (the task graph, nothing runs), recommend " +
-			"(a team for a goal), status, list, events, summary, artifacts, cancel, resume, deadletter, requeue, get " +
+			"(a team for a goal), status, list, events, summary, artifacts, cancel, steer (runId + message [+ taskId, " +
+			"followUp]: tell a running task's worker something), resume, deadletter, requeue, get " +
 			"(an agent/team/workflow), create/update/delete (a project or user resource, validated first), validate, doctor, " +
 			"config, metrics (counts, durations, tokens; filter by name), export (kind run: a run's redacted bundle; kind " +
 			"diagnostics: a redacted report file), import (a bundle, as a foreign read-only run), prune (olderThan), forget, " +

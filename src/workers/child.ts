@@ -20,6 +20,7 @@ import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import { RpcChannel } from "./rpc-channel.js";
 import {
+	type FailureKind,
 	failure,
 	type Program,
 	StopRequest,
@@ -60,6 +61,14 @@ export function piArgs(spec: TaskSpec): string[] {
 	args.push("--append-system-prompt", spec.systemPromptPath);
 	return args;
 }
+
+/**
+ * Stops asked of the worker itself before its group is killed (after `STOP_GRACE_MS`), so its transcript ends with
+ * its own last events: a timeout or a turn limit. A cancel kills at once (it must be quick), as does a dead heartbeat
+ * (the worker does not answer) or a transcript that cannot be written.
+ */
+const ASKED_TO_STOP = new Set<FailureKind>(["timed_out", "turn_limit"]);
+const STOP_GRACE_MS = 3000;
 
 const STDERR_LINES_KEPT = 40;
 const SAYS_WHAT_FAILED =
@@ -135,10 +144,19 @@ export class ChildRuntime implements WorkerRuntime {
 		const stderrTail: string[] = []; // the last lines of stderr that are not pi-crew's own
 		// Set when we stop the worker ourselves; it wins over how the process happened to exit.
 		let ended: WorkerFailure | undefined;
+		let grace: NodeJS.Timeout | undefined;
 		const stop = (why: WorkerFailure) => {
 			if (ended) return;
 			ended = why;
-			if (child.pid) killGroup(child.pid);
+			const pid = child.pid;
+			if (!pid) return;
+			if (!ASKED_TO_STOP.has(why.kind)) return killGroup(pid);
+			// Asked first: pi aborts its turn and tool calls, writes its last events, and exits once its stdin closes.
+			grace = setTimeout(() => killGroup(pid), STOP_GRACE_MS);
+			channel.abort().then(
+				() => channel.close(),
+				() => killGroup(pid),
+			);
 		};
 		// Transcript and stderr are written line by line, secrets redacted (a chunk may split a secret; a line not).
 		// The transcript keeps each message and tool result once, complete: pi's streamed pieces of one (a message's
@@ -211,6 +229,7 @@ export class ChildRuntime implements WorkerRuntime {
 				ended ??= failure("spawn_failed", `cannot start pi (${program.command}): ${err.message}`);
 			});
 			child.once("close", async (code, sig) => {
+				clearTimeout(grace);
 				spec.channel?.(undefined);
 				channel.close();
 				timer.clear();

@@ -121,7 +121,6 @@ export class InProcessRuntime implements WorkerRuntime {
 		const channel: WorkerChannel = {
 			steer: async (text) => void (await session.steer(text)),
 			followUp: async (text) => void (await session.followUp(text)),
-			abort: () => session.abort(),
 		};
 		spec.channel?.(channel);
 		const reader = new PiStreamReader();

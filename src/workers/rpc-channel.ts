@@ -16,6 +16,7 @@ const PROTOCOL = /^\s*\{[^{]*"type"\s*:\s*"(?:response|extension_ui_request)"/;
 /** Dialogs an extension may open; nobody sits at a worker, so each is dismissed as pi's JSON mode would. */
 const DIALOGS = new Set(["select", "confirm", "input", "editor"]);
 
+/** The conversation with one child worker: the engine's `WorkerChannel`, plus what only the runtime sends. */
 export class RpcChannel implements WorkerChannel {
 	private next = 0;
 	private readonly pending = new Map<string, Pending>();
@@ -38,6 +39,7 @@ export class RpcChannel implements WorkerChannel {
 		return this.send({ type: "follow_up", message: text });
 	}
 
+	/** Asks pi to abort its turn (the model call, the tool calls): how the runtime stops a worker on a timeout. */
 	abort(): Promise<void> {
 		return this.send({ type: "abort" });
 	}

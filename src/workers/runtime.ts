@@ -85,8 +85,6 @@ export interface WorkerChannel {
 	steer(text: string): Promise<void>;
 	/** Delivered when the worker would otherwise end: after its current turn, as another prompt. */
 	followUp(text: string): Promise<void>;
-	/** Stops the current model call and tool calls; the worker then ends with what it has. */
-	abort(): Promise<void>;
 }
 
 export type WorkerEvent =

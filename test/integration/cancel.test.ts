@@ -1,4 +1,7 @@
-/** Ctrl-C / SIGTERM of a foreground run: workers and their trees stop, tasks end cancelled, the log says so. */
+/**
+ * Ctrl-C / SIGTERM of a foreground run: workers and their trees stop, tasks end cancelled, the log says so. A timeout
+ * asks the worker to stop before it is killed.
+ */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -50,4 +53,29 @@ test("the scaffold runtime writes every prompt and starts no worker", async () =
 	assert.match(prompt, /Write one review report for: audit the code/);
 	const system = await readFile(join(json.runDir, "artifacts/tasks/report/attempt-1/system.md"), "utf8");
 	assert.match(system, /You are the "writer" agent of a pi-crew team, working on task "report" \(attempt 1\)/);
+});
+
+test("a timed-out child worker is asked to stop first: its transcript ends with its own aborted turn; nothing is left", async () => {
+	const box = await sandbox();
+	await projectTeam(box, "slow", [{ id: "work", role: "executor" }]);
+	const scenario = await box.write(
+		"scenario.yaml",
+		`default:\n  - tool: bash\n    args: { command: "sleep 60 & sleep 60" }\n  - say: done\n`,
+	);
+	const run = ["run", "slow", "time me out", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "child"];
+	const res = await cli([...run, "--timeout", "8", "--json"], box);
+	assert.equal(res.code, 1, res.stderr);
+	const { runId, tasks } = JSON.parse(res.stdout) as { runId: string; tasks: { status: string; reason?: string }[] };
+	assert.deepEqual(
+		tasks.map((t) => [t.status, t.reason]),
+		[["failed", "timed out after 8s"]],
+	);
+	const transcript = await readFile(
+		join(box.repo, ".crew", "runs", runId, "artifacts", "tasks", "work", "attempt-1", "transcript.jsonl"),
+		"utf8",
+	);
+	// pi ended the turn itself: its bash call aborted, its last events written, then it settled and exited.
+	const last = transcript.trimEnd().split("\n").at(-1) ?? "";
+	assert.deepEqual(JSON.parse(last), { type: "agent_settled", aborted: true });
+	assert.deepEqual(await processesOfRun(runId), []);
 });
