@@ -32,6 +32,7 @@ import {
 } from "./runtime.js";
 import type { SandboxChoice } from "./sandbox.js";
 import { killGroup, spawnProgram, withScratch } from "./spawn.js";
+import { TaskTimer } from "./task-timer.js";
 import { workerEnv } from "./worker-env.js";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -129,7 +130,14 @@ export class ChildRuntime implements WorkerRuntime {
 		onEvent: (event: WorkerEvent) => void,
 	): Promise<WorkerOutcome> {
 		const child = spawnProgram(program, { cwd: spec.cwd, env, input: true });
-		const channel = new RpcChannel(child.stdin as NonNullable<typeof child.stdin>);
+		const timer = new TaskTimer(spec.timeoutMs, () =>
+			stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
+		);
+		const crew = spec.crew;
+		const channel = new RpcChannel(
+			child.stdin as NonNullable<typeof child.stdin>,
+			crew && ((request) => timer.paused(() => crew.request(request))),
+		);
 		const reader = new PiStreamReader();
 		const stderrTail: string[] = []; // the last lines of stderr that are not pi-crew's own
 		// Set when we stop the worker ourselves; it wins over how the process happened to exit.
@@ -173,10 +181,6 @@ export class ChildRuntime implements WorkerRuntime {
 			onEvent({ type: "activity" });
 			stderrLines.push(chunk);
 		});
-		const timer = setTimeout(
-			() => stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
-			spec.timeoutMs,
-		);
 		const onAbort = () =>
 			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));
 		signal.addEventListener("abort", onAbort, { once: true });
@@ -195,7 +199,7 @@ export class ChildRuntime implements WorkerRuntime {
 			child.once("close", async (code, sig) => {
 				spec.channel?.(undefined);
 				channel.close();
-				clearTimeout(timer);
+				timer.clear();
 				signal.removeEventListener("abort", onAbort);
 				framer.end();
 				stderrLines.end();

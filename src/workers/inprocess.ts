@@ -8,9 +8,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { piAgentDir } from "../config/home.js";
-import { loadSdk } from "../host.js";
+import { type ExtensionAPI, loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
 import { fenceRepositoryContext, repositoryRoots } from "./context-fence.js";
+import { registerCrewTools } from "./crew-tools.js";
 import { guardFileTools, guardRoots } from "./path-guard.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
@@ -23,6 +24,7 @@ import {
 	type WorkerOutcome,
 	type WorkerRuntime,
 } from "./runtime.js";
+import { TaskTimer } from "./task-timer.js";
 import { workerEnv } from "./worker-env.js";
 
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;
@@ -72,6 +74,7 @@ export class InProcessRuntime implements WorkerRuntime {
 		// The run's trust decision, as for a child worker: in a repository the user has not trusted, its protected
 		// resources (.pi/settings.json, SYSTEM.md, skills, extensions, packages) stay out of a session that runs inside
 		// the coordinator, and its context files are fenced.
+		const crew = spec.crew;
 		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: spec.projectTrusted });
 		const roots = guardRoots(spec.cwd, spec.repo);
 		const repositoryDirs = spec.projectTrusted ? [] : await repositoryRoots(spec.repo, spec.cwd);
@@ -87,6 +90,11 @@ export class InProcessRuntime implements WorkerRuntime {
 			extensionFactories: [
 				// The path wall of its file tools, as a child worker's guard puts it up.
 				(pi) => guardFileTools(pi, roots, spec.cwd),
+				// pi-crew's tools (active when its tools name them), whose calls go straight to the run; they are
+				// called once the session runs, with its timer.
+				...(crew
+					? [(pi: ExtensionAPI) => registerCrewTools(pi, (request) => timer.paused(() => crew.request(request)))]
+					: []),
 				...(spec.projectTrusted
 					? []
 					: [
@@ -140,16 +148,15 @@ export class InProcessRuntime implements WorkerRuntime {
 			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));
 		signal.addEventListener("abort", onAbort, { once: true });
 		if (signal.aborted) onAbort();
-		const timer = setTimeout(
-			() => stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
-			spec.timeoutMs,
+		const timer = new TaskTimer(spec.timeoutMs, () =>
+			stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
 		);
 		try {
 			if (!ended) await session.prompt(spec.prompt);
 		} catch (err) {
 			ended ??= failure("crashed", `in-process session failed: ${(err as Error).message}`);
 		} finally {
-			clearTimeout(timer);
+			timer.clear();
 			signal.removeEventListener("abort", onAbort);
 			spec.channel?.(undefined);
 			unsubscribe();
