@@ -7,7 +7,14 @@ import type { RunResult } from "../engine/coordinator.js";
 import type { Plan } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
-import { type Budget, type CrewEvent, type RunSettings, type RunState, shownUsage } from "../store/events.js";
+import {
+	type Budget,
+	type CrewEvent,
+	type RunSettings,
+	type RunState,
+	shownStatus as shownTaskStatus,
+	shownUsage,
+} from "../store/events.js";
 import {
 	CREW_STATE,
 	listRunIds,
@@ -54,6 +61,8 @@ export interface RunRequest {
 	budget?: Budget;
 	/** Run in a detached coordinator process that outlives this one; returns once it has taken the run. */
 	background?: boolean;
+	/** Nobody can answer the run's questions (`--no-input`): the config's `questions.unattended` decides. */
+	unattended?: boolean;
 	/** Writing tasks in git worktrees of their own, merged back (`--isolation`; else the team's, else shared). */
 	isolation?: "worktree" | "shared";
 	signal?: AbortSignal;
@@ -310,6 +319,7 @@ export function runSettings(
 		...(Object.keys(budget).length > 0 ? { budget } : {}),
 		heartbeat: config.heartbeat,
 		...(config.tools.deny.length > 0 ? { denyTools: config.tools.deny } : {}),
+		...(req.unattended ? { unattended: config.questions.unattended } : {}),
 	};
 }
 
@@ -520,7 +530,17 @@ export function runJson(view: RunView) {
 			id: t.id,
 			role: t.role,
 			agent: t.agent,
-			status: t.status,
+			status: shownTaskStatus(t),
+			...(t.waiting?.kind === "question"
+				? {
+						question: {
+							text: t.waiting.text,
+							...(t.waiting.choices ? { choices: t.waiting.choices } : {}),
+							...(t.waiting.default !== undefined ? { default: t.waiting.default } : {}),
+							askedAt: t.waiting.since,
+						},
+					}
+				: {}),
 			dependsOn: t.dependsOn,
 			attempt: t.attempt,
 			attempts: t.attempts,

@@ -1,4 +1,4 @@
-/** CLI commands of the run lifecycle: cancel, steer, resume, deadletter, and the hidden `_coordinate` of background runs. */
+/** CLI commands of the run lifecycle: cancel, steer, respond, resume, deadletter, and the hidden `_coordinate` of background runs. */
 import * as api from "../api/index.js";
 import * as lifecycle from "../api/lifecycle.js";
 import { inertLine } from "../util/inert.js";
@@ -12,6 +12,8 @@ export async function lifecycleCommand(command: string, args: string[], v: Value
 			return cancel(args, v);
 		case "steer":
 			return steer(args, v);
+		case "respond":
+			return respond(args, v);
 		case "resume": {
 			const [runId] = args;
 			if (!runId) throw new api.UsageError("usage: pi-crew resume <runId>");
@@ -64,6 +66,19 @@ async function steer(args: string[], v: Values): Promise<number> {
 	if (v.json) out({ ...result, message: text });
 	else print(`${text}\n`);
 	return result.delivered ? 0 : 1;
+}
+
+async function respond(args: string[], v: Values): Promise<number> {
+	const [runId, taskId, answer] = args;
+	if (!runId || !taskId || answer === undefined)
+		throw new api.UsageError('usage: pi-crew respond <runId> <taskId> "<answer>"');
+	const result = await lifecycle.respond(v.cwd, runId, taskId, answer);
+	const text = result.queued
+		? `answer to ${taskId} of run ${runId} queued: no coordinator runs it now; it gets the answer when resumed (pi-crew resume ${runId})`
+		: `answer delivered to ${taskId} of run ${runId}: ${inertLine(result.text)}`;
+	if (v.json) out({ ...result, message: text });
+	else print(`${text}\n`);
+	return 0;
 }
 
 async function deadletter(args: string[], v: Values): Promise<number> {

@@ -28,6 +28,7 @@ export const COMMANDS = {
 	],
 	cancel: [["cancel <runId>", "stop a run (foreground or background) from any process"]],
 	steer: [["steer <runId> <taskId> <message>", "send a running task's worker a message, from any process"]],
+	respond: [["respond <runId> <taskId> <answer>", "answer the question a task waits on, from any process"]],
 	resume: [["resume <runId>", "continue an interrupted or cancelled run"]],
 	deadletter: [
 		["deadletter [runId]", "tasks given up on (retries exhausted, heartbeat dead)"],
@@ -126,6 +127,11 @@ export const OPTIONS = {
 		commands: ["run", "resume", "deadletter"],
 	},
 	follow: { type: "boolean", short: "f", text: "print progress until the run ends", commands: ["status"] },
+	"no-input": {
+		type: "boolean",
+		text: "nobody answers the workers' questions: config questions.unattended decides (a foreground run without a terminal is the same)",
+		commands: ["run"],
+	},
 	"follow-up": {
 		type: "boolean",
 		text: "deliver the message after the worker's current turn, not before its next model call",
@@ -174,6 +180,7 @@ export const OPTIONS = {
 			"diff",
 			"cancel",
 			"steer",
+			"respond",
 			"resume",
 			"deadletter",
 			"apply",

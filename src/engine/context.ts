@@ -5,6 +5,7 @@ import type { RunPaths } from "../store/run-store.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import type { Plan } from "./plan.js";
+import type { Questions } from "./questions.js";
 import type { HeartbeatWatcher } from "./watcher.js";
 
 export interface RunContext {
@@ -33,6 +34,8 @@ export interface RunContext {
 	/** How to deliver a message to each running task that can take one (in-process sessions). */
 	/** The conversation of each running task that takes messages now. */
 	channels: Map<string, WorkerChannel>;
+	/** The workers' questions waiting for a person. */
+	questions: Questions;
 	/** Dead-letter rate checks run one at a time; the alert is raised once per coordinator. */
 	deadLetterAlert: { check: Promise<void>; raised: boolean };
 }

@@ -49,13 +49,18 @@ export class ControlInbox {
 
 	/**
 	 * Drops commands sent before `since` (ms): they were addressed to an earlier coordinator of this run and arrived as
-	 * it ended. Commands sent since this coordinator took the run are kept, however early they came.
+	 * it ended. Commands sent since this coordinator took the run are kept, however early they came; so are answers
+	 * and approvals, whenever sent: what a person said while no coordinator ran is for the one that resumes the run.
 	 */
 	async clearBefore(since: number): Promise<void> {
 		const dir = controlDir(this.paths.dir);
 		for (const name of await commandFiles(this.paths.repo, dir)) {
 			const sent = Number(name.split("-")[0]);
-			if (sent < since) await removeFile(this.paths.repo, join(dir, name)).catch(() => undefined);
+			if (sent >= since) continue;
+			const text = await readConfined(dir, name).catch(() => undefined);
+			const type = text ? parseCommand(text)?.type : undefined;
+			if (type === "respond" || type === "approve") continue;
+			await removeFile(this.paths.repo, join(dir, name)).catch(() => undefined);
 		}
 	}
 

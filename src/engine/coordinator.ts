@@ -19,6 +19,7 @@ import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
 import { type ControlCommand, ControlInbox } from "./control.js";
 import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
+import { Questions } from "./questions.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
 import { renderSummary } from "./summary.js";
@@ -244,6 +245,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
 		if (command.type === "steer") void steer(command, { state, log, channels, now }).catch(() => undefined);
+		if (command.type === "respond") return questions.respond(command);
 	});
 	const watcher = new HeartbeatWatcher(
 		settings.heartbeat,
@@ -255,6 +257,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		},
 		now,
 	);
+	const questions = new Questions({ log, state, settings, paths, watcher, now });
 	const ctx: RunContext = {
 		repo: opts.repo,
 		projectTrusted: projectTrust(opts.repo).trusted,
@@ -275,6 +278,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		now,
 		deadLetterAlert: { check: Promise.resolve(), raised: false },
 		channels,
+		questions,
 	};
 	try {
 		// A resumed run may find cancels meant for its previous coordinator; a new run has none.

@@ -4,6 +4,7 @@ import type { MetricSnapshot } from "../api/metrics.js";
 import { formatSource } from "../config/home.js";
 import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
 import type { BoundSetting, CrewEvent, RunState, TaskState } from "../store/events.js";
+import { shownStatus as shownTaskStatus } from "../store/events.js";
 import { failedCall, runningMs } from "../store/fold.js";
 import { type RunView, shownStatus, untrustedReason } from "../store/run-store.js";
 import { inertLine } from "../util/inert.js";
@@ -52,6 +53,10 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 			return `${time} cancelling (${e.data.source})`;
 		case "run.resumed":
 			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}${e.data.changedAgents ? `\n${time} note: agent(s) ${e.data.changedAgents.join(", ")} changed since the run started; it goes on with the definitions it recorded` : ""}${e.data.bounded ? `\n${time} note: bounded by your config now: ${e.data.bounded.map(boundLine).join("; ")}` : ""}${notes(time, e.data.notes)}`;
+		case "task.asked":
+			return questionLines(e.runId, e.taskId ?? "", e.data, `${time} ? ${e.taskId} `).join("\n");
+		case "task.answered":
+			return `${time} ✓ ${e.taskId} answered${e.data.defaulted ? " (its default: nobody can answer)" : ""}: ${inertLine(e.data.text)}`;
 		case "run.alert":
 			return `${time} ⚠ ${inertLine(e.data.message)}`;
 		case "run.finished":
@@ -59,6 +64,23 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		default:
 			return undefined;
 	}
+}
+
+/** A task's question, and how to answer it. */
+function questionLines(
+	runId: string,
+	taskId: string,
+	q: { text: string; choices?: string[]; default?: string },
+	indent: string,
+): string[] {
+	const options = [
+		q.choices ? `choices: ${q.choices.map(inertLine).join(" | ")}` : "",
+		q.default !== undefined ? `default: ${inertLine(q.default)}` : "",
+	].filter(Boolean);
+	return [
+		`${indent}asks: ${inertLine(q.text)}${options.length ? ` (${options.join("; ")})` : ""}`,
+		`${indent}answer: pi-crew respond ${runId} ${taskId} "<answer>"`,
+	];
 }
 
 function notes(time: string, said: string[] | undefined): string {
@@ -138,11 +160,13 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		].filter(Boolean);
 		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
 		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
-		const status = t.conflict ? "needs-attention" : t.status;
+		const status = t.conflict ? "needs-attention" : shownTaskStatus(t);
 		lines.push(
 			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${t.usage.cost === undefined ? "" : ` ${formatCost(t.usage.cost).padStart(7)}`}${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
+		if (t.waiting?.kind === "question")
+			lines.push(...questionLines(state.runId, t.id, t.waiting, `  ${"  ".repeat(depth)}    `));
 		if (t.conflict)
 			lines.push(
 				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
