@@ -54,13 +54,13 @@ for (const runtime of ["child", "inprocess"]) {
 
 test("a wait longer than the task's timeout and its heartbeat's dead time trips neither", async () => {
 	const box = await sandbox();
-	// An in-process worker makes no output while it waits: without the pause its heartbeat dies within ~2 s.
+	// An in-process worker makes no output while it waits: without the pause its heartbeat dies within ~6 s.
 	await box.write(
 		"../crew-home/config.yaml",
-		"heartbeat: { warnMs: 500, staleMs: 1000, deadMs: 2000, pollMs: 100, deadTicks: 2 }\n",
+		"heartbeat: { warnMs: 2000, staleMs: 4000, deadMs: 6000, pollMs: 200, deadTicks: 2 }\n",
 	);
-	const runId = await askedRun(box, ["--runtime", "inprocess", "--timeout", "4"]);
-	await new Promise((resolve) => setTimeout(resolve, 6000));
+	const runId = await askedRun(box, ["--runtime", "inprocess", "--timeout", "5"]);
+	await new Promise((resolve) => setTimeout(resolve, 9000));
 	assert.equal((await statusJson(box, runId)).tasks[0]?.status, "waiting");
 	assert.equal((await cli(["respond", runId, "decide", "v2"], box)).code, 0);
 	await cli(["status", runId, "--follow"], box);
