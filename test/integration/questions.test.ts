@@ -79,3 +79,13 @@ test("cancel while a child worker waits for an answer ends the run and leaves no
 	assert.deepEqual(await processesOfRun(runId), []);
 	assert.equal((await eventsOf(box, runId, "task.answered")).length, 0);
 });
+
+test("the run's wall budget still ends a wait: the task fails with why", async () => {
+	const box = await sandbox();
+	const runId = await askedRun(box, ["--runtime", "inprocess", "--max-wall", "2"]);
+	await cli(["status", runId, "--follow"], box);
+	const final = await statusJson(box, runId);
+	assert.equal(final.status, "failed");
+	assert.equal(final.tasks[0]?.status, "failed");
+	assert.match(final.tasks[0]?.reason ?? "", /budget-exceeded: no answer to its question within the run's 2s/);
+});
