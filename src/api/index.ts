@@ -5,6 +5,7 @@ import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { RunResult } from "../engine/coordinator.js";
 import type { Plan } from "../engine/plan.js";
+import { questionJson } from "../engine/questions.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import {
@@ -212,7 +213,8 @@ export type StartRequest =
 			settings: RunSettings;
 			runId?: string;
 	  }
-	| { kind: "resume"; runId: string; requeue: string[] };
+	/** `unattended`: nobody answers the resumed run's questions (`resume --no-input`). */
+	| { kind: "resume"; runId: string; requeue: string[]; unattended?: boolean };
 
 /** Runs a coordinator for `start` in this process until the run ends; its metrics go to this process's telemetry. */
 export async function coordinateHere(
@@ -258,6 +260,7 @@ export async function coordinateHere(
 			requeue: start.requeue,
 			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
 			limits: config,
+			...(start.unattended ? { unattended: config.values.questions.unattended } : {}),
 			runtime: await createRuntime(view.state.settings.runtime, config),
 			allowEnv: config.values.env.allow,
 			signal: io.signal,
@@ -531,16 +534,7 @@ export function runJson(view: RunView) {
 			role: t.role,
 			agent: t.agent,
 			status: shownTaskStatus(t),
-			...(t.waiting?.kind === "question"
-				? {
-						question: {
-							text: t.waiting.text,
-							...(t.waiting.choices ? { choices: t.waiting.choices } : {}),
-							...(t.waiting.default !== undefined ? { default: t.waiting.default } : {}),
-							askedAt: t.waiting.since,
-						},
-					}
-				: {}),
+			...(t.waiting?.kind === "question" ? { question: questionJson(t.waiting) } : {}),
 			dependsOn: t.dependsOn,
 			attempt: t.attempt,
 			attempts: t.attempts,

@@ -142,6 +142,8 @@ export interface ResumeRequest {
 	/** Failed (e.g. dead-lettered) tasks to run again, with their skipped dependents. */
 	requeue?: string[];
 	background?: boolean;
+	/** Nobody answers its workers' questions (`--no-input`): the config's `questions.unattended` decides. */
+	unattended?: boolean;
 	signal?: AbortSignal;
 	onEvent?: OnEvent;
 }
@@ -174,7 +176,12 @@ export async function resume(req: ResumeRequest): Promise<RunView> {
 		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
 	reopenForResume(state, req.requeue ?? []); // refuse early, with the same reasons the coordinator applies
 	await assertDepth(await (await import("../config/resolve.js")).resolveConfig(repo));
-	const start: StartRequest = { kind: "resume", runId: req.runId, requeue: req.requeue ?? [] };
+	const start: StartRequest = {
+		kind: "resume",
+		runId: req.runId,
+		requeue: req.requeue ?? [],
+		...(req.unattended ? { unattended: true } : {}),
+	};
 	if (req.background) return startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
 }

@@ -21,6 +21,7 @@ export async function lifecycleCommand(command: string, args: string[], v: Value
 				cwd: v.cwd,
 				runId,
 				background: v.background,
+				unattended: v["no-input"] === true || (!v.background && !process.stdin.isTTY),
 				...(v.background ? {} : foreground()),
 			});
 			return report(view, v);

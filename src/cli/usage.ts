@@ -130,7 +130,7 @@ export const OPTIONS = {
 	"no-input": {
 		type: "boolean",
 		text: "nobody answers the workers' questions: config questions.unattended decides (a foreground run without a terminal is the same)",
-		commands: ["run"],
+		commands: ["run", "resume"],
 	},
 	"follow-up": {
 		type: "boolean",

@@ -56,6 +56,8 @@ export interface ResumeOptions extends Common {
 	 * above it; its denied tools added), and the bounds are logged with the resume.
 	 */
 	limits?: Pick<ResolvedConfig, "values" | "sources">;
+	/** Nobody answers its questions from now on (`resume --no-input`): what they get instead, logged with the resume. */
+	unattended?: NonNullable<RunSettings["unattended"]>;
 }
 
 export interface RunResult {
@@ -122,9 +124,12 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 		const state = foldEvents(read.events);
 		if (!state) throw new Error(`run ${opts.runId} has no events`);
 		const reopened = reopenForResume(state, opts.requeue);
-		const { settings, bounded } = opts.limits
+		const limited = opts.limits
 			? boundSettings(state.settings, opts.limits)
 			: { settings: state.settings, bounded: [] };
+		const { bounded } = limited;
+		const unattended = opts.unattended !== undefined && opts.unattended !== limited.settings.unattended;
+		const settings = unattended ? { ...limited.settings, unattended: opts.unattended } : limited.settings;
 		const log = await EventLogWriter.resume(paths.events, opts.runId, { now: nowDate(opts) });
 		const fold = follow(log, opts, state);
 		const segment = { runId: opts.runId, span: String(state.resumes + 2) };
@@ -134,7 +139,8 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 				pid: process.pid,
 				reopened,
 				...(changed.length > 0 ? { changedAgents: changed } : {}),
-				...(bounded.length > 0 ? { settings, bounded } : {}),
+				...(bounded.length > 0 || unattended ? { settings } : {}),
+				...(bounded.length > 0 ? { bounded } : {}),
 				...runtimeNotes(opts),
 			});
 			return coordinate(opts, { resumed: true, paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });

@@ -8,7 +8,7 @@
  * without new events, so the log holds each question and its answer once.
  */
 import { readEventLog } from "../store/event-log.js";
-import type { EventPayloads, Waiting } from "../store/events.js";
+import type { EventPayloads, RunSettings, Waiting } from "../store/events.js";
 import type { WorkerRequest } from "../workers/runtime.js";
 import type { RunContext } from "./context.js";
 
@@ -39,6 +39,16 @@ export function questionProblem(q: Ask): string | undefined {
 	return undefined;
 }
 
+/** A waiting question as `status --json` shows it. */
+export function questionJson(q: Extract<Waiting, { kind: "question" }>) {
+	return {
+		text: q.text,
+		...(q.choices ? { choices: q.choices } : {}),
+		...(q.default !== undefined ? { default: q.default } : {}),
+		askedAt: q.since,
+	};
+}
+
 /** The answer as given, or the choice it names (case and spaces aside); undefined when it names none of them. */
 export function matchAnswer(choices: readonly string[] | undefined, answer: string): string | undefined {
 	if (!choices?.length) return answer;
@@ -52,8 +62,8 @@ interface Open {
 }
 
 export class Questions {
-	/** The calls waiting for an answer, by question id. */
-	private readonly open = new Map<string, Open>();
+	/** The calls waiting for an answer, by question id (the same question asked twice at once: two calls). */
+	private readonly open = new Map<string, Open[]>();
 	private readonly issued = new Set<string>();
 	private wake: { promise: Promise<void>; resolve: () => void } = signal();
 
@@ -74,14 +84,19 @@ export class Questions {
 		const past = await this.history(taskId);
 		const same = past.find((p) => p.asked.text === q.text && p.answer !== undefined);
 		if (same?.answer !== undefined) return same.answer;
-		const id = this.nextId(taskId, past.length);
-		const asked: EventPayloads["task.asked"] = {
-			id,
-			text: q.text,
-			...(q.choices?.length ? { choices: q.choices } : {}),
-			...(q.default !== undefined ? { default: q.default } : {}),
-		};
-		await this.ctx.log.append("task.asked", asked, taskId);
+		// The question an earlier attempt asked and the task still waits on (a resume nobody answers): the same one.
+		const waiting = this.ctx.state().tasks.get(taskId)?.waiting;
+		const open = past.find((p) => p.asked.id === waiting?.id && p.asked.text === q.text);
+		const id = open?.asked.id ?? this.nextId(taskId, past.length);
+		if (!open) {
+			const asked: EventPayloads["task.asked"] = {
+				id,
+				text: q.text,
+				...(q.choices?.length ? { choices: q.choices } : {}),
+				...(q.default !== undefined ? { default: q.default } : {}),
+			};
+			await this.ctx.log.append("task.asked", asked, taskId);
+		}
 		const unattended = this.ctx.settings.unattended;
 		if (unattended === "default" && q.default !== undefined) {
 			const text = matchAnswer(q.choices, q.default) ?? q.default;
@@ -103,7 +118,7 @@ export class Questions {
 		const text = matchAnswer(waiting.choices, command.answer);
 		if (text === undefined) return; // the CLI lists the choices before it sends
 		await this.ctx.log.append("task.answered", { id: waiting.id, text, from: command.from }, command.taskId);
-		this.open.get(waiting.id)?.resolve(text);
+		for (const call of this.open.get(waiting.id) ?? []) call.resolve(text);
 		const woken = this.wake;
 		this.wake = signal();
 		woken.resolve();
@@ -115,9 +130,11 @@ export class Questions {
 		const state = this.ctx.state();
 		let timer: NodeJS.Timeout | undefined;
 		let onAbort: () => void = () => {};
+		const call: Open = { taskId, resolve: () => {} };
 		try {
 			return await new Promise<string>((resolve, reject) => {
-				this.open.set(id, { taskId, resolve });
+				call.resolve = resolve;
+				this.open.set(id, [...(this.open.get(id) ?? []), call]);
 				onAbort = () => reject(new Error("the task was stopped while it waited for an answer"));
 				signal.addEventListener("abort", onAbort, { once: true });
 				if (signal.aborted) onAbort();
@@ -132,7 +149,9 @@ export class Questions {
 		} finally {
 			clearTimeout(timer);
 			signal.removeEventListener("abort", onAbort);
-			this.open.delete(id);
+			const others = this.open.get(id)?.filter((c) => c !== call);
+			if (others?.length) this.open.set(id, others);
+			else this.open.delete(id);
 			this.ctx.watcher.resume(taskId);
 		}
 	}
@@ -162,9 +181,12 @@ export class Questions {
 	}
 }
 
-/** Whether a task waits for the answer to a question (it does not start until it has one). */
-export function waitsForAnswer(task: { waiting?: Waiting }): boolean {
-	return task.waiting?.kind === "question";
+/**
+ * Whether a task waits for the answer to a question (it does not start until it has one). In a run nobody answers
+ * (resumed with `--no-input`) it starts, and its worker's question gets what unattended questions get.
+ */
+export function waitsForAnswer(task: { waiting?: Waiting }, settings: Pick<RunSettings, "unattended">): boolean {
+	return task.waiting?.kind === "question" && !settings.unattended;
 }
 
 function signal(): { promise: Promise<void>; resolve: () => void } {

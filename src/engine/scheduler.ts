@@ -39,7 +39,8 @@ export class Scheduler {
 				}
 				// A reopened task whose question is unanswered starts once it is answered (or the run is cancelled).
 				const answering =
-					!this.ctx.cancel.aborted && this.tasks().some((t) => t.status === "pending" && waitsForAnswer(t));
+					!this.ctx.cancel.aborted &&
+					this.tasks().some((t) => t.status === "pending" && waitsForAnswer(t, this.ctx.settings));
 				if (this.running.size === 0 && !answering) break;
 				const wakes = answering ? [this.ctx.questions.answered(), cancelled] : [];
 				await Promise.race([...this.running.values(), ...wakes]);
@@ -60,7 +61,7 @@ export class Scheduler {
 	private ready(): string[] {
 		const tasks = this.ctx.state().tasks;
 		return this.tasks()
-			.filter((t) => t.status === "pending" && !this.running.has(t.id) && !waitsForAnswer(t))
+			.filter((t) => t.status === "pending" && !this.running.has(t.id) && !waitsForAnswer(t, this.ctx.settings))
 			.filter((t) => t.dependsOn.every((d) => tasks.get(d)?.status === "succeeded"))
 			.map((t) => t.id);
 	}

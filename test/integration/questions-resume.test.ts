@@ -94,3 +94,18 @@ test("unattended: a foreground run without a terminal takes the default when the
 	);
 	assert.equal(task?.attempts.length, 1, "no retry can answer it either");
 });
+
+test("kill -9 while a task waits, then resume --no-input: the question takes its default, asked and answered once", async () => {
+	const box = await sandbox();
+	const runId = await orphanedQuestion(box);
+	await box.write("../crew-home/config.yaml", "questions: { unattended: default }\n");
+	const resumed = await cli(["resume", runId, "--no-input", "--json"], box);
+	assert.equal(resumed.code, 0, resumed.stderr);
+	assert.match((JSON.parse(resumed.stdout) as RunJson).answer ?? "", /decided: v1/);
+	assert.equal((await eventsOf(box, runId, "task.asked")).length, 1);
+	const answers = await eventsOf(box, runId, "task.answered");
+	assert.deepEqual(
+		answers.map((a) => [a.data.text, a.data.defaulted]),
+		[["v1", true]],
+	);
+});
