@@ -5,6 +5,7 @@ import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { RunResult } from "../engine/coordinator.js";
 import type { Plan } from "../engine/plan.js";
+import { questionJson } from "../engine/questions.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import {
@@ -62,6 +63,8 @@ export interface RunRequest {
 	budget?: Budget;
 	/** Run in a detached coordinator process that outlives this one; returns once it has taken the run. */
 	background?: boolean;
+	/** Nobody can answer the run's questions (`--no-input`): the config's `questions.unattended` decides. */
+	unattended?: boolean;
 	/** Writing tasks in git worktrees of their own, merged back (`--isolation`; else the team's, else shared). */
 	isolation?: "worktree" | "shared";
 	signal?: AbortSignal;
@@ -215,7 +218,8 @@ export type StartRequest =
 			settings: RunSettings;
 			runId?: string;
 	  }
-	| { kind: "resume"; runId: string; requeue: string[] };
+	/** `unattended`: nobody answers the resumed run's questions (`resume --no-input`). */
+	| { kind: "resume"; runId: string; requeue: string[]; unattended?: boolean };
 
 /** Runs a coordinator for `start` in this process until the run ends; its metrics go to this process's telemetry. */
 export async function coordinateHere(
@@ -261,6 +265,7 @@ export async function coordinateHere(
 			requeue: start.requeue,
 			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
 			limits: config,
+			...(start.unattended ? { unattended: config.values.questions.unattended } : {}),
 			runtime: await createRuntime(view.state.settings.runtime, config),
 			allowEnv: config.values.env.allow,
 			signal: io.signal,
@@ -322,6 +327,7 @@ export function runSettings(
 		...(Object.keys(budget).length > 0 ? { budget } : {}),
 		heartbeat: config.heartbeat,
 		...(config.tools.deny.length > 0 ? { denyTools: config.tools.deny } : {}),
+		...(req.unattended ? { unattended: config.questions.unattended } : {}),
 	};
 }
 
@@ -533,6 +539,7 @@ export function runJson(view: RunView) {
 			role: t.role,
 			agent: t.agent,
 			status: shownTaskStatus(t),
+			...(t.waiting?.kind === "question" ? { question: questionJson(t.waiting) } : {}),
 			dependsOn: t.dependsOn,
 			...approvalJson(t, view.paths.dir),
 			attempt: t.attempt,

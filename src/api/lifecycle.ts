@@ -10,8 +10,9 @@ import { foreignReason } from "../config/owner.js";
 import { sendControl } from "../engine/control.js";
 import { type DeadLetter, deadLetters } from "../engine/deadletter.js";
 import { reopenForResume } from "../engine/plan.js";
+import { matchAnswer } from "../engine/questions.js";
 import { EventLogWriter } from "../store/event-log.js";
-import { TERMINAL_RUN } from "../store/events.js";
+import { shownStatus as shownTaskStatus, TERMINAL_RUN } from "../store/events.js";
 import { acquireLease, holderLiveness, readLease } from "../store/lease.js";
 import {
 	createRunDir,
@@ -141,6 +142,8 @@ export interface ResumeRequest {
 	/** Failed (e.g. dead-lettered) tasks to run again, with their skipped dependents. */
 	requeue?: string[];
 	background?: boolean;
+	/** Nobody answers its workers' questions (`--no-input`): the config's `questions.unattended` decides. */
+	unattended?: boolean;
 	signal?: AbortSignal;
 	onEvent?: OnEvent;
 }
@@ -173,7 +176,12 @@ export async function resume(req: ResumeRequest): Promise<RunView> {
 		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
 	reopenForResume(state, req.requeue ?? []); // refuse early, with the same reasons the coordinator applies
 	await assertDepth(await (await import("../config/resolve.js")).resolveConfig(repo));
-	const start: StartRequest = { kind: "resume", runId: req.runId, requeue: req.requeue ?? [] };
+	const start: StartRequest = {
+		kind: "resume",
+		runId: req.runId,
+		requeue: req.requeue ?? [],
+		...(req.unattended ? { unattended: true } : {}),
+	};
 	if (req.background) return startBackground(repo, start);
 	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
 }
@@ -286,6 +294,53 @@ export async function steer(
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
 	throw new OperationError(`run ${runId}'s coordinator did not answer the steer message within 15s`);
+}
+
+/**
+ * Answers the question task `taskId` of run `runId` waits for, from any process: sent through the run's control
+ * channel, delivered by its coordinator (`task.answered`). A run that no coordinator runs now (interrupted) gets it
+ * when it is resumed: `queued`.
+ */
+export async function respond(
+	cwd: string | undefined,
+	runId: string,
+	taskId: string,
+	answer: string,
+): Promise<{ questionId: string; text: string; queued?: boolean }> {
+	const repo = findRepo(cwd);
+	const view = await loadRun(repo, runId);
+	const task = view.state.tasks.get(taskId);
+	if (!task)
+		throw new UsageError(
+			`run ${runId} has no task "${taskId}" (its tasks: ${[...view.state.tasks.keys()].join(", ")})`,
+		);
+	const waiting = task.waiting;
+	if (waiting?.kind !== "question" || TERMINAL_RUN.has(view.status))
+		throw new UsageError(
+			`task ${taskId} of run ${runId} is not waiting for an answer (it is ${shownTaskStatus(task)})`,
+		);
+	if (!answer.trim()) throw new UsageError("the answer is empty");
+	const text = matchAnswer(waiting.choices, answer);
+	if (text === undefined)
+		throw new UsageError(`"${answer}" is not one of the choices: ${(waiting.choices ?? []).join(", ")}`);
+	const after = view.state.lastSeq;
+	const from = `pi-crew (pid ${process.pid})`;
+	await sendControl(view.paths, { type: "respond", taskId, questionId: waiting.id, answer: text, from });
+	if (view.status !== "running") return { questionId: waiting.id, text, queued: true };
+	const tail = new RunTail(repo, runId);
+	for (;;) {
+		const answered = (await tail.poll()).find(
+			(e) => e.seq > after && e.type === "task.answered" && e.data.id === waiting.id,
+		);
+		if (answered?.type === "task.answered") return { questionId: waiting.id, text: answered.data.text };
+		const now = await tail.view();
+		if (now.status !== "running") return { questionId: waiting.id, text, queued: true };
+		if (now.state.tasks.get(taskId)?.waiting?.id !== waiting.id)
+			throw new OperationError(
+				`task ${taskId} stopped waiting for that answer (it is ${shownTaskStatus(now.state.tasks.get(taskId) ?? task)})`,
+			);
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
 }
 
 /** Dead-lettered tasks of one run, or of every run of the repository. */

@@ -1,4 +1,4 @@
-/** CLI commands of the run lifecycle: cancel, steer, approve, resume, deadletter, and the hidden `_coordinate` of background runs. */
+/** CLI commands of the run lifecycle: cancel, steer, respond, approve, resume, deadletter, and the hidden `_coordinate` of background runs. */
 import * as api from "../api/index.js";
 import * as lifecycle from "../api/lifecycle.js";
 import { inertLine } from "../util/inert.js";
@@ -14,6 +14,8 @@ export async function lifecycleCommand(command: string, args: string[], v: Value
 			return steer(args, v);
 		case "approve":
 			return approve(args, v);
+		case "respond":
+			return respond(args, v);
 		case "resume": {
 			const [runId] = args;
 			if (!runId) throw new api.UsageError("usage: pi-crew resume <runId>");
@@ -21,6 +23,7 @@ export async function lifecycleCommand(command: string, args: string[], v: Value
 				cwd: v.cwd,
 				runId,
 				background: v.background,
+				unattended: v["no-input"] === true || (!v.background && !process.stdin.isTTY),
 				...(v.background ? {} : foreground()),
 			});
 			return report(view, v);
@@ -86,6 +89,19 @@ async function approve(args: string[], v: Values): Promise<number> {
 		result.outcome === "approved"
 			? `approved ${result.taskId} of run ${runId}${dropped}`
 			: `rejected ${result.taskId} of run ${runId}: its worker answers again with the feedback`;
+	if (v.json) out({ ...result, message: text });
+	else print(`${text}\n`);
+	return 0;
+}
+
+async function respond(args: string[], v: Values): Promise<number> {
+	const [runId, taskId, answer] = args;
+	if (!runId || !taskId || answer === undefined)
+		throw new api.UsageError('usage: pi-crew respond <runId> <taskId> "<answer>"');
+	const result = await lifecycle.respond(v.cwd, runId, taskId, answer);
+	const text = result.queued
+		? `answer to ${taskId} of run ${runId} queued: no coordinator runs it now; it gets the answer when resumed (pi-crew resume ${runId})`
+		: `answer delivered to ${taskId} of run ${runId}: ${inertLine(result.text)}`;
 	if (v.json) out({ ...result, message: text });
 	else print(`${text}\n`);
 	return 0;

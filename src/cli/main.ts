@@ -108,6 +108,7 @@ async function run(args: string[], v: Values): Promise<number> {
 		autoRetry: v.retry,
 		budget: Object.keys(budget).length > 0 ? budget : undefined,
 		background: v.background,
+		unattended: v["no-input"] === true || (!v.background && !process.stdin.isTTY),
 		...(v.background ? {} : foreground()),
 	});
 	const code = await report(view, v);
@@ -239,6 +240,7 @@ const COMMAND_HANDLERS: Record<CommandName, Command> = {
 	cancel: lifecycle,
 	steer: lifecycle,
 	approve: lifecycle,
+	respond: lifecycle,
 	resume: lifecycle,
 	deadletter: lifecycle,
 	_coordinate: lifecycle,

@@ -34,6 +34,7 @@ export const COMMANDS = {
 			"approve a task's answer that waits for approval (--reject: send it back), from any process",
 		],
 	],
+	respond: [["respond <runId> <taskId> <answer>", "answer the question a task waits on, from any process"]],
 	resume: [["resume <runId>", "continue an interrupted or cancelled run"]],
 	deadletter: [
 		["deadletter [runId]", "tasks given up on (retries exhausted, heartbeat dead)"],
@@ -132,6 +133,11 @@ export const OPTIONS = {
 		commands: ["run", "resume", "deadletter"],
 	},
 	follow: { type: "boolean", short: "f", text: "print progress until the run ends", commands: ["status"] },
+	"no-input": {
+		type: "boolean",
+		text: "nobody answers the workers' questions: config questions.unattended decides (a foreground run without a terminal is the same)",
+		commands: ["run", "resume"],
+	},
 	"follow-up": {
 		type: "boolean",
 		text: "deliver the message after the worker's current turn, not before its next model call",
@@ -193,6 +199,7 @@ export const OPTIONS = {
 			"cancel",
 			"steer",
 			"approve",
+			"respond",
 			"resume",
 			"deadletter",
 			"apply",

@@ -99,6 +99,14 @@ export const ConfigSchema = Type.Object(
 		sandbox: Type.Optional(Type.Enum(SANDBOX_MODES)),
 		/** A sandboxed worker's network: `open` (default: its model provider) or `none` (bubblewrap has no host lists). */
 		sandboxNetwork: Type.Optional(Type.Enum(SANDBOX_NETWORKS)),
+		/**
+		 * What a worker's question (its `ask` tool) gets when nobody can answer (`--no-input`, a foreground run without
+		 * a terminal): `fail` the task with the question as its reason (default), or take the question's `default`
+		 * answer (a question without one still fails).
+		 */
+		questions: Type.Optional(
+			Type.Object({ unattended: Type.Optional(Type.Enum(["fail", "default"])) }, { additionalProperties: false }),
+		),
 		/** Tools no worker gets, whatever its agent lists (an agent that lists none gets pi's defaults minus these). */
 		tools: Type.Optional(
 			Type.Object(
@@ -227,6 +235,7 @@ export const DEFAULTS = {
 	sandboxNetwork: "open" as SandboxNetwork,
 	taskTimeoutMs: 15 * 60_000,
 	approvalRounds: 3,
+	questions: { unattended: "fail" as "fail" | "default" },
 	retry: { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 } satisfies RetryPolicy,
 	heartbeat: {
 		warnMs: 30_000,

@@ -46,6 +46,12 @@ export const MAX_CONFIG_BYTES = 64 * 1024;
 
 /** The tools an agent's `tools:` may name: pi's builtin tools (extensions an agent loads may add their own). */
 export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"] as const;
+/**
+ * pi-crew's own worker tools (workers/crew-tools.ts), which an agent's `tools:` may name besides pi's: a question to a
+ * person, a message to a task. They change no file.
+ */
+export const CREW_TOOLS = ["ask", "message"] as const;
+export type CrewToolName = (typeof CREW_TOOLS)[number];
 /** What pi gives a session that names no tools. */
 export const PI_DEFAULT_TOOLS = ["read", "bash", "edit", "write"] as const;
 

@@ -73,6 +73,8 @@ export interface EffectiveConfig {
 	approvalRounds: number;
 	retry: RetryPolicy;
 	heartbeat: HeartbeatPolicy;
+	/** What a worker's question gets when nobody can answer it (the user's config only). */
+	questions: { unattended: "fail" | "default" };
 	budget: Budget;
 	tools: { deny: string[] };
 	/** Variables workers get besides the essentials and their model's credentials (the user's config only). */
@@ -119,6 +121,7 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		approvePlans: config.approvePlans ?? false,
 		approvalRounds: config.approvalRounds ?? DEFAULTS.approvalRounds,
 		retry: { ...DEFAULTS.retry, ...config.retry },
+		questions: { ...DEFAULTS.questions, ...config.questions },
 		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
 		budget: { ...config.budget },
 		tools: { deny: [...(config.tools?.deny ?? [])] },

@@ -10,7 +10,15 @@ import { attemptDir, CREW_STATE, listRunIds, loadRun, runPaths, writeArtifact } 
 import { withCorrelation } from "../util/correlation.js";
 import { OperationError } from "../util/errors.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
-import { failure, StopRequest, type TaskSpec, type WorkerFailure, type WorkerOutcome } from "../workers/runtime.js";
+import {
+	CREW_TOOLS,
+	failure,
+	StopRequest,
+	type TaskSpec,
+	type WorkerFailure,
+	type WorkerOutcome,
+	type WorkerRequest,
+} from "../workers/runtime.js";
 import { runVerify } from "../workers/verify.js";
 import { workerEnv } from "../workers/worker-env.js";
 import type { Snapshot } from "../workspace/snapshot.js";
@@ -377,6 +385,14 @@ async function runAttempt(
 	ctx.watcher.track(id, (silentMs) =>
 		stopper.abort(new StopRequest("heartbeat-dead", `heartbeat dead: no output for ${Math.round(silentMs / 1000)}s`)),
 	);
+	const tools = taskTools(ctx.settings, task.agent);
+	// A question nobody can answer ends the attempt, and the task fails with it (no retry could answer it either).
+	let unanswerable: string | undefined;
+	const end = (reason: string) => {
+		unanswerable ??= reason;
+		stopper.abort(new StopRequest("cancel", reason));
+	};
+	const crewTools = CREW_TOOLS.filter((t) => tools?.includes(t));
 	const spec: TaskSpec = {
 		runId: ctx.log.runId,
 		taskId: id,
@@ -386,7 +402,7 @@ async function runAttempt(
 		projectTrusted: ctx.projectTrusted,
 		...files,
 		model,
-		tools: taskTools(ctx.settings, task.agent),
+		tools,
 		thinking: task.agent.thinking,
 		maxTurns: task.agent.maxTurns,
 		...(skills ? { skills } : {}),
@@ -396,6 +412,15 @@ async function runAttempt(
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
 		channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)),
 		...(approval ? { review: (answer: string) => approval.review(answer, stopper.signal) } : {}),
+		...(crewTools.length > 0 && {
+			crew: {
+				tools: crewTools,
+				request: (request: WorkerRequest) =>
+					request.type === "ask"
+						? ctx.questions.ask(id, request, stopper.signal, end)
+						: Promise.reject(new Error("the message tool is not available yet")),
+			},
+		}),
 	};
 	const progress: Promise<unknown>[] = [];
 	let logFailure: Error | undefined;
@@ -428,7 +453,7 @@ async function runAttempt(
 		await Promise.all(progress);
 	}
 	if (logFailure) throw logFailure;
-	return outcome;
+	return unanswerable ? failure("no_answer", unanswerable, false) : outcome;
 }
 
 async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: DeadLetterReason): Promise<"done"> {

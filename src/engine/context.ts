@@ -6,6 +6,7 @@ import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import type { PendingApprovals } from "./approval.js";
 import type { Plan } from "./plan.js";
+import type { Questions } from "./questions.js";
 import type { HeartbeatWatcher } from "./watcher.js";
 
 export interface RunContext {
@@ -36,6 +37,8 @@ export interface RunContext {
 	channels: Map<string, WorkerChannel>;
 	/** The approval each task whose answer waits for one is waiting for (approval.ts). */
 	approvals: PendingApprovals;
+	/** The workers' questions waiting for a person. */
+	questions: Questions;
 	/** Dead-letter rate checks run one at a time; the alert is raised once per coordinator. */
 	deadLetterAlert: { check: Promise<void>; raised: boolean };
 }

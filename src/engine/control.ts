@@ -49,9 +49,8 @@ export class ControlInbox {
 
 	/**
 	 * Drops commands sent before `since` (ms): they were addressed to an earlier coordinator of this run and arrived as
-	 * it ended. Commands sent since this coordinator took the run are kept, however early they came; so is an
-	 * approval, whichever coordinator it was sent to (a person's decision outlives it; one for a round that is not
-	 * waiting any more changes nothing).
+	 * it ended. Commands sent since this coordinator took the run are kept, however early they came; so are answers
+	 * and approvals, whenever sent: what a person said while no coordinator ran is for the one that resumes the run.
 	 */
 	async clearBefore(since: number): Promise<void> {
 		const dir = controlDir(this.paths.dir);
@@ -59,7 +58,8 @@ export class ControlInbox {
 			const sent = Number(name.split("-")[0]);
 			if (sent >= since) continue;
 			const text = await readConfined(dir, name).catch(() => undefined);
-			if (text && parseCommand(text)?.type === "approve") continue;
+			const type = text ? parseCommand(text)?.type : undefined;
+			if (type === "respond" || type === "approve") continue;
 			await removeFile(this.paths.repo, join(dir, name)).catch(() => undefined);
 		}
 	}

@@ -21,6 +21,7 @@ import { RateGate, type RunContext } from "./context.js";
 import { ControlInbox } from "./control.js";
 import { Conversation } from "./conversation.js";
 import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
+import { Questions } from "./questions.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
 import { renderSummary } from "./summary.js";
@@ -57,6 +58,8 @@ export interface ResumeOptions extends Common {
 	 * above it; its denied tools added), and the bounds are logged with the resume.
 	 */
 	limits?: Pick<ResolvedConfig, "values" | "sources">;
+	/** Nobody answers its questions from now on (`resume --no-input`): what they get instead, logged with the resume. */
+	unattended?: NonNullable<RunSettings["unattended"]>;
 }
 
 export interface RunResult {
@@ -123,9 +126,12 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 		const state = foldEvents(read.events);
 		if (!state) throw new Error(`run ${opts.runId} has no events`);
 		const reopened = reopenForResume(state, opts.requeue);
-		const { settings, bounded } = opts.limits
+		const limited = opts.limits
 			? boundSettings(state.settings, opts.limits)
 			: { settings: state.settings, bounded: [] };
+		const { bounded } = limited;
+		const unattended = opts.unattended !== undefined && opts.unattended !== limited.settings.unattended;
+		const settings = unattended ? { ...limited.settings, unattended: opts.unattended } : limited.settings;
 		const log = await EventLogWriter.resume(paths.events, opts.runId, { now: nowDate(opts) });
 		const fold = follow(log, opts, state);
 		const segment = { runId: opts.runId, span: String(state.resumes + 2) };
@@ -135,7 +141,8 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunResult> {
 				pid: process.pid,
 				reopened,
 				...(changed.length > 0 ? { changedAgents: changed } : {}),
-				...(bounded.length > 0 ? { settings, bounded } : {}),
+				...(bounded.length > 0 || unattended ? { settings } : {}),
+				...(bounded.length > 0 ? { bounded } : {}),
 				...runtimeNotes(opts),
 			});
 			return coordinate(opts, { resumed: true, paths, lease, log, plan: opts.plan, goal: state.goal, state: fold });
@@ -211,6 +218,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		// An approval meant for another round (or a task no longer waiting) is dropped: `approve` sees nothing logged.
 		const pending = command.type === "approve" ? approvals.get(command.taskId) : undefined;
 		if (command.type === "approve" && pending?.id === command.approvalId) pending.decide(command);
+		if (command.type === "respond") return questions.respond(command);
 	});
 	const watcher = new HeartbeatWatcher(
 		settings.heartbeat,
@@ -222,6 +230,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		},
 		now,
 	);
+	const questions = new Questions({ log, state, settings, paths, watcher, now });
 	const ctx: RunContext = {
 		repo: opts.repo,
 		projectTrusted: projectTrust(opts.repo).trusted,
@@ -243,6 +252,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		deadLetterAlert: { check: Promise.resolve(), raised: false },
 		channels,
 		approvals,
+		questions,
 	};
 	try {
 		// A resumed run may find cancels meant for its previous coordinator; a new run has none.

@@ -7,6 +7,7 @@ import { TERMINAL_TASK } from "../store/events.js";
 import { runTask } from "./attempt.js";
 import type { RunContext } from "./context.js";
 import { type PlannedTask, plannedTask } from "./plan.js";
+import { waitsForAnswer } from "./questions.js";
 import { formatTokens } from "./summary.js";
 
 export interface RunOutcome {
@@ -21,6 +22,7 @@ export class Scheduler {
 	constructor(private readonly ctx: RunContext) {}
 
 	async run(): Promise<RunOutcome> {
+		const cancelled = aborted(this.ctx.cancel);
 		try {
 			for (;;) {
 				if (!this.ctx.cancel.aborted) {
@@ -35,8 +37,13 @@ export class Scheduler {
 						this.start(plannedTask(this.ctx.state(), this.ctx.plan, id));
 					}
 				}
-				if (this.running.size === 0) break;
-				await Promise.race(this.running.values());
+				// A reopened task whose question is unanswered starts once it is answered (or the run is cancelled).
+				const answering =
+					!this.ctx.cancel.aborted &&
+					this.tasks().some((t) => t.status === "pending" && waitsForAnswer(t, this.ctx.settings));
+				if (this.running.size === 0 && !answering) break;
+				const wakes = answering ? [this.ctx.questions.answered(), cancelled] : [];
+				await Promise.race([...this.running.values(), ...wakes]);
 			}
 		} catch (err) {
 			// Stop every worker before the error leaves the coordinator: nothing runs unobserved.
@@ -54,7 +61,7 @@ export class Scheduler {
 	private ready(): string[] {
 		const tasks = this.ctx.state().tasks;
 		return this.tasks()
-			.filter((t) => t.status === "pending" && !this.running.has(t.id))
+			.filter((t) => t.status === "pending" && !this.running.has(t.id) && !waitsForAnswer(t, this.ctx.settings))
 			.filter((t) => t.dependsOn.every((d) => tasks.get(d)?.status === "succeeded"))
 			.map((t) => t.id);
 	}
@@ -156,4 +163,12 @@ export class Scheduler {
 			reason: `${failed.length} of ${this.tasks().length} tasks did not succeed; first: ${first?.id} ${first?.status}${first?.reason ? ` (${first.reason})` : ""}`,
 		};
 	}
+}
+
+/** Resolves once `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+	return new Promise((resolve) => {
+		if (signal.aborted) resolve();
+		else signal.addEventListener("abort", () => resolve(), { once: true });
+	});
 }

@@ -14,10 +14,11 @@ export function heartbeatLevel(silentMs: number, p: HeartbeatPolicy): HeartbeatL
 
 interface Tracked {
 	lastBeat: number;
+	/** Open waits on a person (a question): a silent worker is not a hung one meanwhile. */
+	paused: number;
 	level: HeartbeatLevel;
 	deadTicks: number;
 	kill: (silentMs: number) => void;
-	paused?: boolean;
 }
 
 export class HeartbeatWatcher {
@@ -41,22 +42,11 @@ export class HeartbeatWatcher {
 
 	/** A worker of `taskId` started; `kill` stops it when it has been dead for `deadTicks` polls. */
 	track(taskId: string, kill: (silentMs: number) => void): void {
-		this.tasks.set(taskId, { lastBeat: this.now(), level: "healthy", deadTicks: 0, kill });
+		this.tasks.set(taskId, { lastBeat: this.now(), paused: 0, level: "healthy", deadTicks: 0, kill });
 	}
 
 	untrack(taskId: string): void {
 		this.tasks.delete(taskId);
-	}
-
-	/** Its worker waits for a person: silence is expected until `resume`, which counts from then. */
-	pause(taskId: string): void {
-		const t = this.tasks.get(taskId);
-		if (t) t.paused = true;
-	}
-
-	resume(taskId: string): void {
-		const t = this.tasks.get(taskId);
-		if (t) Object.assign(t, { paused: false, lastBeat: this.now(), deadTicks: 0 });
 	}
 
 	beat(taskId: string): void {
@@ -64,9 +54,22 @@ export class HeartbeatWatcher {
 		if (t) t.lastBeat = this.now();
 	}
 
+	/** The task's worker waits on a person until `resume`: its silence does not count. */
+	pause(taskId: string): void {
+		const t = this.tasks.get(taskId);
+		if (t) t.paused++;
+	}
+
+	resume(taskId: string): void {
+		const t = this.tasks.get(taskId);
+		if (!t) return;
+		t.paused = Math.max(0, t.paused - 1);
+		t.lastBeat = this.now();
+	}
+
 	tick(): void {
 		for (const [taskId, t] of this.tasks) {
-			if (t.paused) continue;
+			if (t.paused > 0) t.lastBeat = this.now();
 			const silentMs = this.now() - t.lastBeat;
 			const level = heartbeatLevel(silentMs, this.policy);
 			if (level !== t.level) {

@@ -4,8 +4,8 @@
  */
 import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
+import { dropUnset } from "../util/tool-args.js";
 import { lazy } from "./lazy.js";
-import { dropUnset } from "./team-tool.js";
 
 function text(value: string, details: unknown = {}) {
 	return { content: [{ type: "text" as const, text: value }], details };

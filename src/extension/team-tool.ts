@@ -5,6 +5,7 @@
 import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
 import { inert } from "../util/inert.js";
+import { dropUnset } from "../util/tool-args.js";
 import { inertUi } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 
@@ -149,19 +150,6 @@ const Params = {
 	required: ["action"],
 } as const;
 type TeamParams = XStatic<typeof Params>;
-
-/**
- * Models send "", 0, false or null for fields they mean to leave unset. Dropped before schema validation, which would
- * otherwise turn null into the string "null".
- */
-export function dropUnset<T = TeamParams>(args: unknown, meaningful: string[] = []): T {
-	if (typeof args !== "object" || args === null) return args as T;
-	// `false` and 0 are kept for the fields where they mean something (e.g. `wait: false`).
-	const unset = (k: string, v: unknown) =>
-		v === null || v === "" || ((v === 0 || v === false) && !meaningful.includes(k));
-	const kept = Object.entries(args).filter(([k, v]) => !unset(k, v));
-	return Object.fromEntries(kept.map(([k, v]) => [k, typeof v === "string" ? v.trim() : v])) as T;
-}
 
 interface Result {
 	content: { type: "text"; text: string }[];
@@ -539,7 +527,7 @@ export function registerTeamTool(
 			"api (raw JSON of a read operation, metrics-snapshot included).",
 		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
 		parameters: Params,
-		prepareArguments: dropUnset,
+		prepareArguments: (args) => dropUnset<TeamParams>(args),
 		async execute(_id, params, signal, onUpdate, ctx) {
 			const [api, render] = await Promise.all([lazy.api(), lazy.render()]);
 			const call: Call = {

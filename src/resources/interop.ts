@@ -135,8 +135,9 @@ export function fromClaudeAgent(text: string, file: string): Conversion {
 	return out;
 }
 
-/** pi-crew's tools for an earlier pi-crew tool list: its extra tools have no worker equivalent. */
+/** pi-crew's tools for an earlier pi-crew tool list: its other extra tools have no worker equivalent. */
 const EARLIER_TOOLS: Record<string, string | undefined> = {
+	ask: "ask",
 	read: "read",
 	grep: "grep",
 	find: "find",
@@ -175,7 +176,10 @@ export function fromEarlierAgent(text: string, file: string): Conversion {
 			const tools = listOf(value) ?? [];
 			const mapped = [...new Set(tools.flatMap((t) => (EARLIER_TOOLS[t] ? [EARLIER_TOOLS[t]] : [])))];
 			for (const t of tools.filter((t) => !EARLIER_TOOLS[t]))
-				out.dropped.push({ field: `tools: ${t}`, why: "no pi builtin tool does it (workers run pi's tools only)" });
+				out.dropped.push({
+					field: `tools: ${t}`,
+					why: "no worker tool does it (workers run pi's tools and pi-crew's ask and message only)",
+				});
 			ours.tools = mapped.join(", ");
 			out.converted.push(`tools: ${tools.join(", ")} -> ${mapped.join(", ")}`);
 		} else if (EARLIER_AGENT_DROPS[key]) out.dropped.push({ field: key, why: EARLIER_AGENT_DROPS[key] });

@@ -67,6 +67,10 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 			return `${time} cancelling (${e.data.source})`;
 		case "run.resumed":
 			return `${time} run ${e.runId} resumed; ${e.data.reopened.length} task(s) to run again: ${e.data.reopened.join(", ") || "none"}${e.data.changedAgents ? `\n${time} note: agent(s) ${e.data.changedAgents.join(", ")} changed since the run started; it goes on with the definitions it recorded` : ""}${e.data.bounded ? `\n${time} note: bounded by your config now: ${e.data.bounded.map(boundLine).join("; ")}` : ""}${notes(time, e.data.notes)}`;
+		case "task.asked":
+			return questionLines(e.runId, e.taskId ?? "", e.data, `${time} ? ${e.taskId} `).join("\n");
+		case "task.answered":
+			return `${time} ✓ ${e.taskId} answered${e.data.defaulted ? " (its default: nobody can answer)" : ""}: ${inertLine(e.data.text)}`;
 		case "run.alert":
 			return `${time} ⚠ ${inertLine(e.data.message)}`;
 		case "run.finished":
@@ -74,6 +78,23 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 		default:
 			return undefined;
 	}
+}
+
+/** A task's question, and how to answer it. */
+function questionLines(
+	runId: string,
+	taskId: string,
+	q: { text: string; choices?: string[]; default?: string },
+	indent: string,
+): string[] {
+	const options = [
+		q.choices ? `choices: ${q.choices.map(inertLine).join(" | ")}` : "",
+		q.default !== undefined ? `default: ${inertLine(q.default)}` : "",
+	].filter(Boolean);
+	return [
+		`${indent}asks: ${inertLine(q.text)}${options.length ? ` (${options.join("; ")})` : ""}`,
+		`${indent}answer: pi-crew respond ${runId} ${taskId} "<answer>"`,
+	];
 }
 
 function notes(time: string, said: string[] | undefined): string {
@@ -160,6 +181,8 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
 		if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting")
 			lines.push(...approvalLines(t.id, t.waiting, view, `  ${"  ".repeat(depth)}    `));
+		if (t.waiting?.kind === "question")
+			lines.push(...questionLines(state.runId, t.id, t.waiting, `  ${"  ".repeat(depth)}    `));
 		if (t.conflict)
 			lines.push(
 				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,

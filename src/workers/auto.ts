@@ -4,13 +4,14 @@
  * else (writes, bash, long work, an agent's own extensions). It is also the `inprocess` runtime while the sandbox is
  * on: a writing task in the coordinator's process would be out of the sandbox's reach.
  */
-import type { SandboxMode } from "../config/home.js";
+import { CREW_TOOLS, type SandboxMode } from "../config/home.js";
 import { ChildRuntime } from "./child.js";
 import { InProcessRuntime } from "./inprocess.js";
 import type { Program, TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
 import type { SandboxChoice } from "./sandbox.js";
 
-export const READ_ONLY_TOOLS = new Set(["read", "ls", "grep", "find"]);
+/** Tools that change nothing: pi's that read, and pi-crew's own (a question, a message), which reach only the run. */
+export const READ_ONLY_TOOLS = new Set<string>(["read", "ls", "grep", "find", ...CREW_TOOLS]);
 
 /**
  * Whether a task runs in the coordinator's process. Never one that loads an agent's extensions: their code would run

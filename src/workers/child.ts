@@ -15,7 +15,6 @@ import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { LineRedactor, redact } from "../util/redact.js";
 import { openAppend } from "../util/safe-fs.js";
 import { piCommand } from "./host-pi.js";
-import { PausableTimer } from "./pausable.js";
 import { JsonlFramer, PiStreamReader } from "./pi-stream.js";
 import { reapTask } from "./reaper.js";
 import { RpcChannel } from "./rpc-channel.js";
@@ -34,6 +33,7 @@ import {
 } from "./runtime.js";
 import type { SandboxChoice } from "./sandbox.js";
 import { killGroup, spawnProgram, withScratch } from "./spawn.js";
+import { TaskTimer } from "./task-timer.js";
 import { workerEnv } from "./worker-env.js";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -139,7 +139,14 @@ export class ChildRuntime implements WorkerRuntime {
 		onEvent: (event: WorkerEvent) => void,
 	): Promise<WorkerOutcome> {
 		const child = spawnProgram(program, { cwd: spec.cwd, env, input: true });
-		const channel = new RpcChannel(child.stdin as NonNullable<typeof child.stdin>);
+		const timer = new TaskTimer(spec.timeoutMs, () =>
+			stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
+		);
+		const crew = spec.crew;
+		const channel = new RpcChannel(
+			child.stdin as NonNullable<typeof child.stdin>,
+			crew && ((request) => timer.paused(() => crew.request(request))),
+		);
 		const reader = new PiStreamReader();
 		const stderrTail: string[] = []; // the last lines of stderr that are not pi-crew's own
 		// Set when we stop the worker ourselves; it wins over how the process happened to exit.
@@ -189,29 +196,27 @@ export class ChildRuntime implements WorkerRuntime {
 			onEvent({ type: "activity" });
 			stderrLines.push(chunk);
 		});
-		const timer = new PausableTimer(spec.timeoutMs, () =>
-			stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
-		);
 		// Nothing more will come from this prompt (retries, steers and follow-ups included): pi may exit, unless its
 		// answer waits for approval, when it stays open (its session kept) for the feedback of a rejection.
 		const settle = () => {
 			spec.channel?.(undefined);
 			const draft = spec.review && !ended ? reader.outcome() : undefined;
 			if (!spec.review || draft?.kind !== "succeeded") return channel.close();
-			timer.pause();
-			spec.review(draft.answer).then(
-				(review) => {
-					if (ended) return;
-					if ("approved" in review) return channel.close();
-					if ("refused" in review) return stop(failure("rejected", review.refused));
-					timer.resume();
-					channel.prompt(review.feedback).then(
-						() => spec.channel?.(channel),
-						(err: Error) => stop(failure("crashed", `the worker did not take the feedback: ${err.message}`)),
-					);
-				},
-				(err: Error) => stop(failure("io_failed", `cannot record the approval: ${err.message}`)),
-			);
+			const review = spec.review;
+			timer
+				.paused(() => review(draft.answer))
+				.then(
+					(review) => {
+						if (ended) return;
+						if ("approved" in review) return channel.close();
+						if ("refused" in review) return stop(failure("rejected", review.refused));
+						channel.prompt(review.feedback).then(
+							() => spec.channel?.(channel),
+							(err: Error) => stop(failure("crashed", `the worker did not take the feedback: ${err.message}`)),
+						);
+					},
+					(err: Error) => stop(failure("io_failed", `cannot record the approval: ${err.message}`)),
+				);
 		};
 		const onAbort = () =>
 			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));

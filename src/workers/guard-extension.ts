@@ -6,6 +6,8 @@
  * - Heartbeat: while a tool runs (a long `npm install` may print nothing for minutes), the worker writes a beat line
  *   to stderr every PI_CREW_BEAT_MS, so the coordinator can tell a busy worker from a hung one. A stuck model call
  *   makes no beats: that is the hang the watcher is for.
+ * - pi-crew's tools (`ask`, `message`: crew-tools.ts), inactive unless the agent's tools name them; their calls reach
+ *   the coordinator over pi's RPC stdio.
  * - Orphan guard: the worker stops its whole process tree when the coordinator that started it is gone (kill -9, OOM;
  *   noticed within 1.5 s),
  *   so a dead run never leaves agents working unobserved. pid + start time, so a reused pid does not keep it alive.
@@ -16,6 +18,7 @@ import type { ExtensionAPI } from "../host.js";
 import { processStartTime } from "../store/lease.js";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { fenceRepositoryContext, UNTRUSTED_REPO_ENV } from "./context-fence.js";
+import { registerCrewTools, sendOverRpc } from "./crew-tools.js";
 import { runningPiVersion } from "./host-pi.js";
 import { guardFileTools, guardRoots, REPO_ENV, TASK_DIR_ENV } from "./path-guard.js";
 import { reapTask } from "./reaper.js";
@@ -27,6 +30,7 @@ export default function workerGuard(pi: ExtensionAPI): void {
 	// Which pi this worker runs on, for the task's stderr.log: evidence that a team ran on its session's own pi.
 	process.stderr.write(`${WORKER_PI_LINE} ${runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`);
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
+	registerCrewTools(pi, sendOverRpc);
 	// Without its task's directory (a guard loaded by hand) every write is refused: the wall fails closed.
 	const taskDir = process.env[TASK_DIR_ENV];
 	guardFileTools(pi, guardRoots(taskDir, process.env[REPO_ENV]), taskDir ?? process.cwd());

@@ -8,11 +8,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { piAgentDir } from "../config/home.js";
-import { loadSdk } from "../host.js";
+import { type ExtensionAPI, loadSdk } from "../host.js";
 import { isScripted } from "../scripted/scenario.js";
 import { fenceRepositoryContext, repositoryRoots } from "./context-fence.js";
+import { registerCrewTools } from "./crew-tools.js";
 import { guardFileTools, guardRoots } from "./path-guard.js";
-import { PausableTimer } from "./pausable.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
 	failure,
@@ -25,6 +25,7 @@ import {
 	type WorkerOutcome,
 	type WorkerRuntime,
 } from "./runtime.js";
+import { TaskTimer } from "./task-timer.js";
 import { workerEnv } from "./worker-env.js";
 
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;
@@ -74,6 +75,7 @@ export class InProcessRuntime implements WorkerRuntime {
 		// The run's trust decision, as for a child worker: in a repository the user has not trusted, its protected
 		// resources (.pi/settings.json, SYSTEM.md, skills, extensions, packages) stay out of a session that runs inside
 		// the coordinator, and its context files are fenced.
+		const crew = spec.crew;
 		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: spec.projectTrusted });
 		const roots = guardRoots(spec.cwd, spec.repo);
 		const repositoryDirs = spec.projectTrusted ? [] : await repositoryRoots(spec.repo, spec.cwd);
@@ -89,6 +91,11 @@ export class InProcessRuntime implements WorkerRuntime {
 			extensionFactories: [
 				// The path wall of its file tools, as a child worker's guard puts it up.
 				(pi) => guardFileTools(pi, roots, spec.cwd),
+				// pi-crew's tools (active when its tools name them), whose calls go straight to the run; they are
+				// called once the session runs, with its timer.
+				...(crew
+					? [(pi: ExtensionAPI) => registerCrewTools(pi, (request) => timer.paused(() => crew.request(request)))]
+					: []),
 				...(spec.projectTrusted
 					? []
 					: [
@@ -142,7 +149,7 @@ export class InProcessRuntime implements WorkerRuntime {
 			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));
 		signal.addEventListener("abort", onAbort, { once: true });
 		if (signal.aborted) onAbort();
-		const timer = new PausableTimer(spec.timeoutMs, () =>
+		const timer = new TaskTimer(spec.timeoutMs, () =>
 			stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
 		);
 		try {
@@ -150,14 +157,14 @@ export class InProcessRuntime implements WorkerRuntime {
 			// An answer that waits for approval: the session stays, and a rejection's feedback is its next prompt.
 			for (let draft = reader.outcome(); spec.review && !ended && draft.kind === "succeeded"; ) {
 				spec.channel?.(undefined);
-				timer.pause();
-				const review = await spec.review(draft.answer);
-				if (ended || "approved" in review) break;
-				if ("refused" in review) ended = failure("rejected", review.refused);
+				const { review } = spec;
+				const { answer } = draft;
+				const said = await timer.paused(() => review(answer));
+				if (ended || "approved" in said) break;
+				if ("refused" in said) ended = failure("rejected", said.refused);
 				else {
-					timer.resume();
 					spec.channel?.(channel);
-					await session.prompt(review.feedback);
+					await session.prompt(said.feedback);
 					draft = reader.outcome();
 				}
 			}

@@ -1,9 +1,11 @@
 /**
  * A child worker's conversation: pi's RPC commands written to its stdin (`prompt`, `steer`, `follow_up`, `abort`),
- * each settled by the `response` pi writes back on stdout with the same id (pi's docs/rpc.md).
+ * each settled by the `response` pi writes back on stdout with the same id (pi's docs/rpc.md); and the calls of
+ * pi-crew's tools the worker makes the other way, as dialogs (crew-tools.ts), answered by the run.
  */
 import type { Writable } from "node:stream";
-import type { WorkerChannel } from "./runtime.js";
+import { CREW_REQUEST, type CrewReply, parseRequest } from "./crew-tools.js";
+import type { WorkerChannel, WorkerRequest } from "./runtime.js";
 
 interface Pending {
 	resolve: () => void;
@@ -22,7 +24,11 @@ export class RpcChannel implements WorkerChannel {
 	private readonly pending = new Map<string, Pending>();
 	private closed = false;
 
-	constructor(private readonly stdin: Writable) {
+	/** @param answer who answers the worker's crew tool calls (none: each is refused) */
+	constructor(
+		private readonly stdin: Writable,
+		private readonly answer?: (request: WorkerRequest) => Promise<string>,
+	) {
 		// A worker that died has no reader: its pipe's error is the close that follows, not a crash of the coordinator.
 		stdin.on("error", () => this.close());
 	}
@@ -50,15 +56,24 @@ export class RpcChannel implements WorkerChannel {
 	 */
 	take(line: string): boolean {
 		if (!PROTOCOL.test(line)) return false;
-		let record: { type?: unknown; id?: unknown; success?: unknown; error?: unknown; method?: unknown };
+		let record: {
+			type?: unknown;
+			id?: unknown;
+			success?: unknown;
+			error?: unknown;
+			method?: unknown;
+			title?: unknown;
+			placeholder?: unknown;
+		};
 		try {
 			record = JSON.parse(line);
 		} catch {
 			return false;
 		}
 		if (record.type === "extension_ui_request") {
-			if (typeof record.id === "string" && DIALOGS.has(record.method as string))
-				this.write({ type: "extension_ui_response", id: record.id, cancelled: true });
+			if (typeof record.id !== "string" || !DIALOGS.has(record.method as string)) return true;
+			if (record.method === "input" && record.title === CREW_REQUEST) this.request(record.id, record.placeholder);
+			else this.write({ type: "extension_ui_response", id: record.id, cancelled: true });
 			return true;
 		}
 		if (record.type !== "response") return false;
@@ -77,6 +92,20 @@ export class RpcChannel implements WorkerChannel {
 		this.stdin.end();
 		for (const waiting of this.pending.values()) waiting.reject(new Error("the worker has ended"));
 		this.pending.clear();
+	}
+
+	/** A crew tool's call: the run's answer, or why there is none, goes back as the dialog's value. */
+	private request(id: string, text: unknown): void {
+		const request = parseRequest(text);
+		const reply: Promise<CrewReply> = !request
+			? Promise.resolve({ error: "pi-crew could not read the request" })
+			: !this.answer
+				? Promise.resolve({ error: `this worker cannot use ${request.type} in this run` })
+				: this.answer(request).then(
+						(answer) => ({ answer }),
+						(err: Error) => ({ error: err.message }),
+					);
+		void reply.then((r) => this.write({ type: "extension_ui_response", id, value: JSON.stringify(r) }));
 	}
 
 	private send(command: Record<string, unknown>): Promise<void> {

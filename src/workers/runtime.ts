@@ -2,9 +2,11 @@
  * The one contract every worker runtime implements. The engine owns scheduling, events and artifacts; a runtime only
  * turns a task spec into progress callbacks and an outcome, and stops everything it started when the signal aborts.
  */
+
+import type { CrewToolName } from "../config/home.js";
 import type { Usage } from "../store/events.js";
 
-export { RUNTIMES, type RuntimeName } from "../config/home.js";
+export { CREW_TOOLS, type CrewToolName, RUNTIMES, type RuntimeName } from "../config/home.js";
 
 /**
  * A child worker's transcript in its attempt's directory: pi's session events (`--mode rpc`), one a line, secrets redacted; a
@@ -62,10 +64,6 @@ export interface TaskSpec {
 
 /** What a person (or the run's `unattended` setting) says to an answer that waits for approval. */
 export type Review = { approved: true } | { feedback: string } | { refused: string };
-
-/** The tools a worker uses to reach the run (workers/crew-tools.ts): a question to a person, a message to a task. */
-export const CREW_TOOLS = ["ask", "message"] as const;
-export type CrewToolName = (typeof CREW_TOOLS)[number];
 
 /**
  * A call of one of pi-crew's tools by a worker, as the coordinator receives it. It comes from the worker's model:

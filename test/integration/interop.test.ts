@@ -108,13 +108,12 @@ test("import --from pi-crew converts body-line roles and ## step sections; the r
 			"inheritProjectContext",
 			"inheritSkills",
 			"tools: scratchpad",
-			"tools: ask",
 			"tools: delegate",
 		],
 	);
 	assert.ok(
 		executor?.converted.includes(
-			"tools: read, grep, find, ls, glob, bash, edit, write, scratchpad, ask, delegate -> read, grep, find, ls, bash, edit, write",
+			"tools: read, grep, find, ls, glob, bash, edit, write, scratchpad, ask, delegate -> read, grep, find, ls, bash, edit, write, ask",
 		),
 	);
 	const build = report.find((f) => f.name === "build" && f.kind === "team");

@@ -64,6 +64,16 @@ test("invalid content is refused before anything is written, with the line", asy
 		/broken\.md:4 \[tools\]: unknown tool "fly"/,
 	);
 	assert.equal(existsSync(join(repo, ".crew/agents/broken.md")), false);
+	// pi-crew's own worker tools are tools an agent may name.
+	await writeResource({
+		cwd: repo,
+		kind: "agent",
+		name: "asker",
+		content: agent("asker", "tools: read, ask, message\n"),
+		scope: "project",
+		mode: "create",
+	});
+	assert.equal(existsSync(join(repo, ".crew/agents/asker.md")), true);
 });
 
 test("a change that breaks a cross-reference or shadows a builtin is rolled back", async () => {
@@ -150,7 +160,7 @@ test("setting a config field keeps a comments-only file's comments; tool argumen
 	await writeFile(join(home, "config.yaml"), "# mine\n# keep me\n");
 	await setConfigValue("autonomy", "manual", home);
 	assert.equal(await readFile(join(home, "config.yaml"), "utf8"), "# mine\n# keep me\nautonomy: manual\n");
-	const { dropUnset } = await import("../../src/extension/team-tool.js");
+	const { dropUnset } = await import("../../src/util/tool-args.js");
 	assert.deepEqual(dropUnset({ runId: " r1 ", wait: false, timeoutSeconds: 0, model: null, goal: "" }, ["wait"]), {
 		runId: "r1",
 		wait: false,
