@@ -636,7 +636,7 @@ async function dashboardFrames(): Promise<string[]> {
 	const options = {
 		repo,
 		kit,
-		actions: { cancel: async () => "", resume: async () => "", requeue: async () => "" },
+		actions: { cancel: async () => "", resume: async () => "", requeue: async () => "", steer: async () => "" },
 		onChange: () => undefined,
 	};
 	// The first open in a process runs code the JIT has not optimized yet (once per pi session). CPU time beside wall

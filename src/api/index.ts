@@ -535,6 +535,7 @@ export function runJson(view: RunView) {
 			...(t.conflict ? { needsAttention: true, conflict: t.conflict } : {}),
 			usage: shownUsage(t.usage),
 			toolCalls: t.toolCalls,
+			...(t.messages?.length ? { messages: t.messages } : {}),
 		})),
 		problems: view.problems,
 	};

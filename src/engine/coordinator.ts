@@ -17,7 +17,8 @@ import { makeDirs } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
-import { type ControlCommand, ControlInbox } from "./control.js";
+import { ControlInbox } from "./control.js";
+import { Conversation } from "./conversation.js";
 import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
@@ -161,46 +162,6 @@ function follow(log: EventLogWriter, opts: Common, initial: RunState | undefined
 	return () => state as RunState;
 }
 
-/** How long a steer waits for its task to take messages (its worker is starting) before it is refused. */
-const STEER_WAIT_MS = 5000;
-
-interface SteerContext {
-	state: () => RunState;
-	log: EventLogWriter;
-	channels: Map<string, WorkerChannel>;
-	now: () => number;
-}
-
-/**
- * Delivers a steer (or follow-up) message to the running task it names (or the only running one), through the
- * worker's channel, whichever runtime it has. Either way the outcome is logged, with who sent it.
- */
-async function steer(command: Extract<ControlCommand, { type: "steer" }>, sc: SteerContext): Promise<void> {
-	const { state, log, channels, now } = sc;
-	const running = [...state().tasks.values()].filter((t) => t.status === "running").map((t) => t.id);
-	const taskId = command.taskId ?? (running.length === 1 ? running[0] : undefined);
-	const sent = { chars: command.message.length, from: command.from, ...(command.followUp && { followUp: true }) };
-	if (!taskId || !running.includes(taskId)) {
-		const why = running.length === 0 ? "no task is running" : `say which task: ${running.join(", ")}`;
-		await log.append("task.steered", { delivered: false, ...sent, reason: why }, taskId ?? running[0]);
-		return;
-	}
-	for (const deadline = now() + STEER_WAIT_MS; !channels.has(taskId) && now() < deadline; )
-		await new Promise((resolve) => setTimeout(resolve, 100));
-	const channel = channels.get(taskId);
-	const refused = channel
-		? await (command.followUp ? channel.followUp(command.message) : channel.steer(command.message)).then(
-				() => undefined,
-				(err: Error) => err.message,
-			)
-		: "its worker takes no messages now (it is starting or ending)";
-	await log.append(
-		"task.steered",
-		refused === undefined ? { delivered: true, ...sent } : { delivered: false, ...sent, reason: refused },
-		taskId,
-	);
-}
-
 interface Started {
 	resumed: boolean;
 	paths: RunPaths;
@@ -240,10 +201,11 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	opts.signal?.addEventListener("abort", onSignal, { once: true });
 	if (opts.signal?.aborted) onSignal();
 	const channels = new Map<string, WorkerChannel>();
+	const conversation = new Conversation({ state, log, channels, now });
 	// A steer may wait for its task's worker; it never holds up the commands behind it (a cancel must be quick).
 	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
-		if (command.type === "steer") void steer(command, { state, log, channels, now }).catch(() => undefined);
+		if (command.type === "steer") void conversation.steer(command).catch(() => undefined);
 	});
 	const watcher = new HeartbeatWatcher(
 		settings.heartbeat,

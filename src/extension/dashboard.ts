@@ -112,6 +112,11 @@ function actions(cwd: string): DashboardActions {
 			await lifecycle.resume({ cwd, runId, requeue: [taskId], background: true });
 			return `task ${taskId} requeued: run ${runId} goes on in the background`;
 		},
+		async steer(runId, taskId, message) {
+			const result = await lifecycle.steer(cwd, runId, message, taskId);
+			if (!result.delivered) throw new Error(`not delivered to ${taskId}: ${result.reason}`);
+			return `steer message delivered to ${taskId}`;
+		},
 	};
 }
 

@@ -1,7 +1,8 @@
 /**
  * The dashboard (`/team-dashboard`): panes switched by number keys (1 runs, 2 task graph, 3 task, 4 events,
  * 5 dead-letter and alerts, 6 metrics), a selection moved with arrows or j/k, Enter to open, Esc to go back (and to
- * close from the runs pane), and cancel, resume and requeue after a y/n confirmation. A face-neutral model: keys in
+ * close from the runs pane), cancel, resume and requeue after a y/n confirmation, and a steer message typed for the
+ * selected running task. A face-neutral model: keys in
  * (pi-tui's key names), lines out for a width and height; `refresh` brings the projections up to date from the logs.
  */
 import { boardHead } from "./board.js";
@@ -25,6 +26,7 @@ export interface DashboardActions {
 	cancel(runId: string): Promise<string>;
 	resume(runId: string): Promise<string>;
 	requeue(runId: string, taskId: string): Promise<string>;
+	steer(runId: string, taskId: string, message: string): Promise<string>;
 }
 
 export interface DashboardOptions {
@@ -36,12 +38,15 @@ export interface DashboardOptions {
 	now?: () => number;
 }
 
-type Input = { kind: "filter"; text: string } | { kind: "confirm"; question: string; act: () => Promise<string> };
+type Input =
+	| { kind: "filter"; text: string }
+	| { kind: "confirm"; question: string; act: () => Promise<string> }
+	| { kind: "steer"; text: string; runId: string; taskId: string };
 
 const HELP: Record<PaneId, string> = {
 	runs: "jk move  enter open  / filter  c cancel  r resume  esc close",
-	graph: "jk move  enter task  c cancel  r resume  u requeue  esc back",
-	task: "jk PgUp PgDn g G scroll  u requeue  esc back",
+	graph: "jk move  enter task  s steer  c cancel  r resume  u requeue  esc back",
+	task: "jk PgUp PgDn g G scroll  s steer  u requeue  esc back",
 	events: "jk move  enter task  / filter  f follow  esc back",
 	alerts: "jk move  enter task  u requeue  esc back",
 	metrics: "jk PgUp PgDn g G scroll  esc back",
@@ -138,6 +143,7 @@ export class Dashboard {
 			return undefined;
 		}
 		if (input?.kind === "filter") return this.editFilter(input, key);
+		if (input?.kind === "steer") return this.editSteer(input, key);
 		this.message = undefined;
 		const pane = PANES.find((p) => p.key === key);
 		if (pane) return this.show(pane.id);
@@ -161,6 +167,8 @@ export class Dashboard {
 				return this.confirmRunAction(key);
 			case "u":
 				return this.confirmRequeue();
+			case "s":
+				return this.startSteer();
 			default:
 				this.move(key);
 				return undefined;
@@ -227,10 +235,37 @@ export class Dashboard {
 		else if (key === "escape") {
 			this.input = undefined;
 			input.text = "";
-		} else if (key === "backspace") input.text = [...input.text].slice(0, -1).join("");
-		else if (key === "space") input.text += " ";
-		else if ([...key].length === 1) input.text += key;
+		} else input.text = typed(input.text, key);
 		if (this.pane === "runs" || this.pane === "events") this.filters[this.pane] = input.text;
+		return undefined;
+	}
+
+	/** The task a task action applies to: the one open (pane 3) or selected (panes 2 and 5). */
+	private actionTask(): string | undefined {
+		if (this.pane === "task") return this.detail?.taskId;
+		return this.pane === "graph" || this.pane === "alerts" ? this.selected().taskId : undefined;
+	}
+
+	private startSteer(): undefined {
+		const taskId = this.actionTask();
+		const runId = this.run?.runId;
+		const task = taskId ? this.run?.view?.state.tasks.get(taskId) : undefined;
+		if (!runId || !taskId || task?.status !== "running") {
+			this.message = { text: "select a running task to steer (panes 2 and 3)", tone: "warning" };
+			return undefined;
+		}
+		this.input = { kind: "steer", text: "", runId, taskId };
+		return undefined;
+	}
+
+	private editSteer(input: Input & { kind: "steer" }, key: string): undefined {
+		if (key === "enter" || key === "escape") {
+			this.input = undefined;
+			const message = input.text.trim();
+			if (key === "escape" || !message) this.message = { text: "not sent", tone: "muted" };
+			else
+				this.perform(`steering ${input.taskId}`, () => this.options.actions.steer(input.runId, input.taskId, message));
+		} else input.text = typed(input.text, key);
 		return undefined;
 	}
 
@@ -255,12 +290,7 @@ export class Dashboard {
 	}
 
 	private confirmRequeue(): undefined {
-		const taskId =
-			this.pane === "task"
-				? this.detail?.taskId
-				: this.pane === "graph" || this.pane === "alerts"
-					? this.selected().taskId
-					: undefined;
+		const taskId = this.actionTask();
 		const runId = this.run?.runId;
 		if (!runId || !taskId) {
 			this.message = { text: "select a failed task to requeue (panes 2, 3 and 5)", tone: "warning" };
@@ -411,6 +441,8 @@ export class Dashboard {
 		const input = this.input;
 		if (input?.kind === "confirm") return { text: `${input.question}? y/n`, tone: "warning" };
 		if (input?.kind === "filter") return { text: `filter: ${input.text}▏ (enter keep · esc clear)`, tone: "accent" };
+		if (input?.kind === "steer")
+			return { text: `steer ${input.taskId}: ${input.text}▏ (enter send · esc cancel)`, tone: "accent" };
 		if (this.message) return this.message;
 		const notes: string[] = [];
 		if (this.pane === "runs" && this.filters.runs) notes.push(`filter "${this.filters.runs}"`);
@@ -426,4 +458,11 @@ export class Dashboard {
 		}
 		return { text: notes.join(" · "), tone: "muted" };
 	}
+}
+
+/** A text field after a key: backspace, space, or a printable character added; other keys change nothing. */
+function typed(text: string, key: string): string {
+	if (key === "backspace") return [...text].slice(0, -1).join("");
+	if (key === "space") return `${text} `;
+	return [...key].length === 1 ? text + key : text;
 }

@@ -4,7 +4,8 @@
  * attempt's transcript when the attempt starts), then kept: frames never read files.
  */
 import { formatTokens } from "../engine/summary.js";
-import { shownUsage, type TaskState } from "../store/events.js";
+import { shownUsage, type TaskMessage, type TaskState } from "../store/events.js";
+import { inertLine } from "../util/inert.js";
 import { readConfined } from "../util/safe-fs.js";
 import { shortDuration, TONE, taskDetail, taskTime } from "./board.js";
 import type { RunProjection } from "./projection.js";
@@ -24,6 +25,15 @@ function attemptLine(a: TaskState["attempts"][number], now: number): string {
 	const end = a.endedAt ? Date.parse(a.endedAt) : now;
 	const span = `${a.startedAt.slice(11, 19)} → ${a.endedAt ? a.endedAt.slice(11, 19) : "now"}`;
 	return `attempt ${a.attempt}: ${span} (${shortDuration(end - Date.parse(a.startedAt))})${a.reason ? `: ${a.reason.split("\n")[0]}` : ""}`;
+}
+
+/** A message said to the task (a steer, a follow-up, another task's message): when, how, who, and whether it arrived. */
+function messageLine(m: TaskMessage): Line {
+	const delivery = m.delivered === undefined ? "sending" : m.delivered ? "delivered" : "not delivered";
+	return {
+		text: `${m.at.slice(11, 19)} ${m.mode} from ${inertLine(m.from)} (${delivery}): ${inertLine(m.text)}`,
+		tone: m.delivered === false ? "warning" : "text",
+	};
 }
 
 export class TaskDetail {
@@ -100,6 +110,7 @@ export class TaskDetail {
 				tone: "error",
 			});
 		for (const p of this.problems) lines.push({ text: p, tone: "warning" });
+		if (t.messages?.length) lines.push(heading("conversation", width), ...t.messages.map(messageLine));
 		const markdown = (block: Block): Line[] => block.render(width).map((text) => ({ text }));
 		lines.push(heading("result", width));
 		lines.push(

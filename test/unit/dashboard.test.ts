@@ -41,6 +41,10 @@ async function dashboard(runId?: string) {
 			asked.push(`requeue ${id} ${task}`);
 			return `task ${task} requeued`;
 		},
+		async steer(id, task, message) {
+			asked.push(`steer ${id} ${task} ${message}`);
+			return `steer message delivered to ${task}`;
+		},
 	};
 	const d = await Dashboard.open({ repo, kit, actions, onChange: () => undefined, now: () => NOW }, runId);
 	await d.refresh();
@@ -258,6 +262,32 @@ test("cancel, resume and requeue act on the selection only after y", async () =>
 	assert.equal(screen().at(-2), `run ${DONE_RUN} resumed`);
 	await press("4", "u");
 	assert.equal(screen().at(-2), "select a failed task to requeue (panes 2, 3 and 5)");
+});
+
+test("s steers the selected running task with the message typed; its pane shows the conversation", async () => {
+	const { d, press, screen, asked, repo } = await dashboard(LIVE_RUN);
+	await press("s");
+	assert.equal(screen().at(-2), "select a running task to steer (panes 2 and 3)");
+	await press("j", "j", "j", "s"); // report, pending
+	assert.equal(screen().at(-2), "select a running task to steer (panes 2 and 3)");
+	await press("j", "s"); // test, running
+	await press(..."use".split(""), "space", ..."v2x".split(""), "backspace", "enter");
+	await new Promise((resolve) => setImmediate(resolve));
+	assert.deepEqual(asked, [`steer ${LIVE_RUN} test use v2`]);
+	assert.equal(screen().at(-2), "steer message delivered to test");
+	assert.match(screen().at(-1) ?? "", /s steer/);
+	await press("s", "escape");
+	assert.equal(screen().at(-2), "not sent");
+	const log = await EventLogWriter.resume(runPaths(repo, LIVE_RUN).events, LIVE_RUN);
+	await log.append("task.message", { id: "m1", from: "pi-crew (pid 7)", text: "use v2", mode: "steer" }, "test");
+	await log.append("task.steered", { delivered: true, chars: 6, message: "m1", from: "pi-crew (pid 7)" }, "test");
+	await log.close();
+	await press("enter");
+	await d.refresh();
+	assert.match(
+		screen(100, 40).join("\n"),
+		/── conversation ─+\n\d\d:\d\d:\d\d steer from pi-crew \(pid 7\) \(delivered\): use v2/,
+	);
 });
 
 test("/team-result and /team-transcript: a task's result or transcript as scrollable markdown", async () => {
