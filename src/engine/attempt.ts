@@ -10,7 +10,14 @@ import { attemptDir, CREW_STATE, listRunIds, loadRun, runPaths, writeArtifact } 
 import { withCorrelation } from "../util/correlation.js";
 import { OperationError } from "../util/errors.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
-import { failure, StopRequest, type TaskSpec, type WorkerFailure, type WorkerOutcome } from "../workers/runtime.js";
+import {
+	CREW_TOOLS,
+	failure,
+	StopRequest,
+	type TaskSpec,
+	type WorkerFailure,
+	type WorkerOutcome,
+} from "../workers/runtime.js";
 import { runVerify } from "../workers/verify.js";
 import { workerEnv } from "../workers/worker-env.js";
 import type { Snapshot } from "../workspace/snapshot.js";
@@ -45,6 +52,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		goal: ctx.goal,
 		deps: await dependencyResults(ctx, task),
 		reads: await readResults(ctx, task),
+		messages: await ctx.mailbox.claim(id),
 		projectTrusted: ctx.projectTrusted,
 	});
 	const promptFile = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
@@ -373,6 +381,8 @@ async function runAttempt(
 	ctx.watcher.track(id, (silentMs) =>
 		stopper.abort(new StopRequest("heartbeat-dead", `heartbeat dead: no output for ${Math.round(silentMs / 1000)}s`)),
 	);
+	const tools = taskTools(ctx.settings, task.agent);
+	const crewTools = CREW_TOOLS.filter((t) => tools?.includes(t));
 	const spec: TaskSpec = {
 		runId: ctx.log.runId,
 		taskId: id,
@@ -382,7 +392,7 @@ async function runAttempt(
 		projectTrusted: ctx.projectTrusted,
 		...files,
 		model,
-		tools: taskTools(ctx.settings, task.agent),
+		tools,
 		thinking: task.agent.thinking,
 		maxTurns: task.agent.maxTurns,
 		...(skills ? { skills } : {}),
@@ -391,6 +401,15 @@ async function runAttempt(
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
 		channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)),
+		...(crewTools.length > 0 && {
+			crew: {
+				tools: crewTools,
+				request: (request) =>
+					request.type === "message"
+						? ctx.mailbox.send(id, request)
+						: Promise.reject(new Error(`${request.type} is not answered in this run`)),
+			},
+		}),
 	};
 	const progress: Promise<unknown>[] = [];
 	let logFailure: Error | undefined;

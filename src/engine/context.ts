@@ -4,6 +4,7 @@ import type { RunSettings, RunState } from "../store/events.js";
 import type { RunPaths } from "../store/run-store.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import type { Workspace } from "../workspace/worktrees.js";
+import type { Mailbox } from "./mailbox.js";
 import type { Plan } from "./plan.js";
 import type { HeartbeatWatcher } from "./watcher.js";
 
@@ -33,6 +34,8 @@ export interface RunContext {
 	/** How to deliver a message to each running task that can take one (in-process sessions). */
 	/** The conversation of each running task that takes messages now. */
 	channels: Map<string, WorkerChannel>;
+	/** Messages between tasks (their workers' `message` tool). */
+	mailbox: Mailbox;
 	/** Dead-letter rate checks run one at a time; the alert is raised once per coordinator. */
 	deadLetterAlert: { check: Promise<void>; raised: boolean };
 }

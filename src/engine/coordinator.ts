@@ -19,6 +19,7 @@ import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import { RateGate, type RunContext } from "./context.js";
 import { ControlInbox } from "./control.js";
 import { Conversation } from "./conversation.js";
+import { Mailbox } from "./mailbox.js";
 import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
@@ -237,6 +238,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		now,
 		deadLetterAlert: { check: Promise.resolve(), raised: false },
 		channels,
+		mailbox: new Mailbox({ state, log, conversation }),
 	};
 	try {
 		// A resumed run may find cancels meant for its previous coordinator; a new run has none.
