@@ -1,6 +1,7 @@
 /**
  * The mailbox between tasks, with real child workers on the scripted model: task `a` messages `b` (running beside
- * it), `c` (which waits for both), the lead, and a task that does not exist; one run serves every assertion.
+ * it), `c` (which waits for both), the lead, and a task that does not exist; `c` then messages `a`, which has ended.
+ * One run serves every assertion.
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
@@ -30,10 +31,12 @@ const SCENARIO = `"task:a":
   - waitFor: go-b.flag
   - say: "b heard: {message}"
 "task:c":
-  - say: "c was told: {prompt}"
+  - tool: message
+    args: { to: a, text: "thanks" }
+  - say: "c: {result}; c was told: {prompt}"
 `;
 
-test("a worker's message reaches a running task, a task not started yet, and the lead; an unknown task is refused", async () => {
+test("a worker's message reaches a running task, a task not started yet, and the lead; an unknown or ended task is refused", async () => {
 	const box = await sandbox();
 	await box.write(".crew/agents/talker.md", AGENT);
 	await projectTeam(box, "talk", [
@@ -77,13 +80,15 @@ test("a worker's message reaches a running task, a task not started yet, and the
 		status.tasks.find((t) => t.id === id)?.messages?.map((m) => [m.from, m.mode, m.text, m.delivered]);
 	assert.deepEqual(thread("b"), [["task:a", "message", "b: the parser moved to src/parse.ts", true]]);
 	assert.deepEqual(thread("c"), [["task:a", "message", "c: use the new parser", true]]);
-	assert.equal(thread("a"), undefined);
+	// A task that has ended is refused, and its sender told why.
+	assert.deepEqual(thread("a"), [["task:c", "message", "thanks", false]]);
 
 	// The running task got it as a follow-up: its last answer answers the message.
 	const b = await cli(["result", runId, "b"], box);
 	assert.match(b.stdout, /b heard: A message from task a[\s\S]*b: the parser moved to src\/parse\.ts/);
 	// The task not started yet found it in its prompt.
 	const c = await cli(["result", runId, "c"], box);
+	assert.match(c.stdout, /^c: task a has ended \(succeeded\): it takes no messages;/m);
 	assert.match(c.stdout, /## Messages from other tasks[\s\S]*A message from task a[\s\S]*c: use the new parser/);
 	// The sender was told what happened to each message; the unknown task was refused, saying which ones exist.
 	const a = (await cli(["transcript", runId, "a"], box)).stdout;
@@ -104,6 +109,7 @@ test("a worker's message reaches a running task, a task not started yet, and the
 			["task.message", "b"],
 			["task.message", "c"],
 			["run.message", "lead"],
+			["task.message", "a"],
 		],
 	);
 	const listing = (await cli(["events", runId], box)).stdout;
