@@ -70,7 +70,7 @@ export class Mailbox {
 		await conversation.record(id, to, text, "message", from);
 		if (recipient.status !== "pending" && recipient.status !== "running") {
 			const reason = `task ${to} has ended (${recipient.status}): it takes no messages`;
-			await this.mc.log.append("task.steered", { delivered: false, message: id, chars: 0, from, reason }, to);
+			await this.mc.log.append("task.steered", { delivered: false, message: id, chars: text.length, from, reason }, to);
 			throw new Error(reason);
 		}
 		const refused = await conversation.hand(id, to, fencedMessage({ from, text }), "message", from);

@@ -58,7 +58,10 @@ test("a worker's message reaches a running task, a task not started yet, and the
 	await writeFile(join(box.repo, "go-a.flag"), "");
 	await waitForRunLog(box, "the message to b delivered", '"delivered":true');
 	await writeFile(join(box.repo, "go-b.flag"), "");
-	await cli(["status", runId, "--follow"], box);
+	// Following the run shows the messages between tasks, and to the lead, as they are said.
+	const followed = await cli(["status", runId, "--follow"], box);
+	assert.match(followed.stderr, /✉ task:a → b: b: the parser moved to src\/parse\.ts\n/);
+	assert.match(followed.stderr, /✉ task:a → lead: the old parser is gone\n/);
 
 	const status = JSON.parse((await cli(["status", runId, "--json"], box)).stdout) as {
 		status: string;
