@@ -10,10 +10,10 @@ import type { Conversation } from "./conversation.js";
 import { fencedMessage } from "./prompt.js";
 
 /** A message longer than this is refused: the sender is told to shorten it or to leave it in its answer. */
-export const MAX_MESSAGE_CHARS = 4000;
+const MAX_MESSAGE_CHARS = 4000;
 
 /** The recipient that is the person running the team. */
-export const LEAD = "lead";
+const LEAD = "lead";
 
 /** A message as a task's prompt shows it. */
 export interface Mail {
