@@ -557,6 +557,7 @@ export function runJson(view: RunView) {
 			toolCalls: t.toolCalls,
 			...(t.messages?.length ? { messages: t.messages } : {}),
 		})),
+		...(view.state.messages.length ? { messages: view.state.messages } : {}),
 		problems: view.problems,
 	};
 }

@@ -138,6 +138,8 @@ export const ConfigSchema = Type.Object(
 					budget: Type.Optional(Type.Boolean()),
 					rateLimit: Type.Optional(Type.Boolean()),
 					alert: Type.Optional(Type.Boolean()),
+					/** A task's message to the lead (its worker's `message` tool). */
+					message: Type.Optional(Type.Boolean()),
 				} satisfies Record<NoticeKind, unknown>,
 				{ additionalProperties: false },
 			),

@@ -56,7 +56,15 @@ export type CrewToolName = (typeof CREW_TOOLS)[number];
 export const PI_DEFAULT_TOOLS = ["read", "bash", "edit", "write"] as const;
 
 /** What pi-crew notifies a pi session of; each kind can be silenced in the config (`notifications`). */
-export const NOTICE_KINDS = ["runFinished", "deadLetter", "heartbeat", "budget", "rateLimit", "alert"] as const;
+export const NOTICE_KINDS = [
+	"runFinished",
+	"deadLetter",
+	"heartbeat",
+	"budget",
+	"rateLimit",
+	"alert",
+	"message",
+] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 /**

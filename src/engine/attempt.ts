@@ -54,6 +54,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		goal: ctx.goal,
 		deps: await dependencyResults(ctx, task),
 		reads: await readResults(ctx, task),
+		messages: await ctx.mailbox.claim(id),
 		projectTrusted: ctx.projectTrusted,
 	});
 	const promptFile = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
@@ -416,9 +417,7 @@ async function runAttempt(
 			crew: {
 				tools: crewTools,
 				request: (request: WorkerRequest) =>
-					request.type === "ask"
-						? ctx.questions.ask(id, request, stopper.signal, end)
-						: Promise.reject(new Error("the message tool is not available yet")),
+					request.type === "ask" ? ctx.questions.ask(id, request, stopper.signal, end) : ctx.mailbox.send(id, request),
 			},
 		}),
 	};

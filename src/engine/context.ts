@@ -5,6 +5,7 @@ import type { RunPaths } from "../store/run-store.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import type { PendingApprovals } from "./approval.js";
+import type { Mailbox } from "./mailbox.js";
 import type { Plan } from "./plan.js";
 import type { Questions } from "./questions.js";
 import type { HeartbeatWatcher } from "./watcher.js";
@@ -39,6 +40,8 @@ export interface RunContext {
 	approvals: PendingApprovals;
 	/** The workers' questions waiting for a person. */
 	questions: Questions;
+	/** Messages between tasks (their workers' `message` tool). */
+	mailbox: Mailbox;
 	/** Dead-letter rate checks run one at a time; the alert is raised once per coordinator. */
 	deadLetterAlert: { check: Promise<void>; raised: boolean };
 }

@@ -47,12 +47,30 @@ export class Conversation {
 
 	/**
 	 * Logs `text` for `taskId` (the log redacts its secrets), then hands it to the task's worker once it takes
-	 * messages, and logs whether it was delivered.
+	 * messages, and logs whether it was delivered: why not, or undefined once it was.
 	 */
-	private async deliver(taskId: string, text: string, mode: MessageMode, from: string): Promise<void> {
+	async deliver(taskId: string, text: string, mode: MessageMode, from: string): Promise<string | undefined> {
+		const id = this.nextId();
+		await this.record(id, taskId, text, mode, from);
+		return this.hand(id, taskId, text, mode, from);
+	}
+
+	/** The id of the next message said in the run. */
+	nextId(): string {
+		return `m${++this.said}`;
+	}
+
+	/** Logs message `id` said to `taskId` (`task.message`), before anything is done with it. */
+	async record(id: string, taskId: string, text: string, mode: MessageMode, from: string): Promise<void> {
+		await this.cc.log.append("task.message", { id, from, text, mode }, taskId);
+	}
+
+	/**
+	 * Hands logged message `id` (as `text`: what the worker reads) to the task's worker once it takes messages (a
+	 * `message` as a follow-up), and logs whether it was delivered: why not, or undefined once it was.
+	 */
+	async hand(id: string, taskId: string, text: string, mode: MessageMode, from: string): Promise<string | undefined> {
 		const { log, channels, now } = this.cc;
-		const id = `m${++this.said}`;
-		await log.append("task.message", { id, from, text, mode }, taskId);
 		for (const deadline = now() + DELIVERY_WAIT_MS; !channels.has(taskId) && now() < deadline; )
 			await new Promise((resolve) => setTimeout(resolve, 100));
 		const channel = channels.get(taskId);
@@ -68,5 +86,6 @@ export class Conversation {
 			refused === undefined ? { delivered: true, ...sent } : { delivered: false, ...sent, reason: refused },
 			taskId,
 		);
+		return refused;
 	}
 }

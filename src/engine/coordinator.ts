@@ -20,6 +20,7 @@ import type { PendingApprovals } from "./approval.js";
 import { RateGate, type RunContext } from "./context.js";
 import { ControlInbox } from "./control.js";
 import { Conversation } from "./conversation.js";
+import { Mailbox } from "./mailbox.js";
 import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
 import { Questions } from "./questions.js";
 import { retryDelay } from "./retry.js";
@@ -253,6 +254,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		channels,
 		approvals,
 		questions,
+		mailbox: new Mailbox({ state, log, conversation }),
 	};
 	try {
 		// A resumed run may find cancels meant for its previous coordinator; a new run has none.

@@ -1,12 +1,13 @@
 /**
  * The one notifier of pi-crew in a pi session: what a run's log says that a person should hear about now. Each event
- * maps to a kind (run finished, dead-letter, heartbeat, budget, rate limit, alert) and a severity; a kind can be
- * silenced in the config (`notifications: { heartbeat: false }`), and one notice per kind per run per minute is enough
- * (ten tasks going stale at once make one notice).
+ * maps to a kind (run finished, dead-letter, heartbeat, budget, rate limit, alert, a task's message to the lead) and a
+ * severity; a kind can be silenced in the config (`notifications: { heartbeat: false }`), and one notice per kind per
+ * run per minute is enough (ten tasks going stale at once make one notice); each different message is told.
  */
 import type { NoticeKind } from "../config/home.js";
 import { formatTokens } from "../engine/summary.js";
 import type { CrewEvent, RunState } from "../store/events.js";
+import { inertLine } from "../util/inert.js";
 import { shortDuration } from "../view/board.js";
 
 export type Severity = "info" | "warning" | "error";
@@ -63,6 +64,12 @@ export function noticeFor(e: CrewEvent, state: RunState): Notice | undefined {
 				severity: e.data.kind === "sandbox-unavailable" ? "warning" : "error",
 				text: `pi-crew: ${run}: ${e.data.message}`,
 			};
+		case "run.message":
+			return {
+				kind: "message",
+				severity: "info",
+				text: `pi-crew: ${inertLine(e.data.from)} of ${run} says: ${inertLine(e.data.text)}`,
+			};
 		default:
 			return undefined;
 	}
@@ -82,7 +89,8 @@ export class Notifier {
 	onEvent(e: CrewEvent, state: RunState): void {
 		const notice = noticeFor(e, state);
 		if (!notice || this.silenced.has(notice.kind)) return;
-		const key = `${notice.kind}:${e.runId}`;
+		// A message is its own news: only the same words again within the minute are held back.
+		const key = `${notice.kind}:${e.runId}${e.type === "run.message" ? `:${e.data.from}:${e.data.text}` : ""}`;
 		const at = this.now();
 		const previous = this.last.get(key);
 		// A run ends once: its notice is never held back by an earlier one of the same kind.

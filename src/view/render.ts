@@ -20,6 +20,18 @@ import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";
 import { MARK, shortDuration, taskTime } from "./board.js";
 
+/** A message between tasks, or from a task to the lead, as one line: who to whom, and what. */
+function thread(e: Extract<CrewEvent, { type: "task.message" | "run.message" }>): string {
+	const to = e.type === "run.message" ? "lead" : (e.taskId ?? "");
+	return `${inertLine(e.data.from)} → ${to}: ${inertLine(e.data.text)}`;
+}
+
+/** What `pi-crew events` shows of an event: a message as its thread, anything else as its data. */
+export function eventDetail(e: CrewEvent): string {
+	if (e.type === "task.message") return `${thread(e)} (${e.data.id}, ${e.data.mode})`;
+	return e.type === "run.message" ? thread(e) : JSON.stringify(e.data);
+}
+
 /** One progress line per meaningful event (tool ends and usage are folded into the task's end line). */
 export function progressLine(e: CrewEvent, state: RunState): string | undefined {
 	const task = e.taskId ? state.tasks.get(e.taskId) : undefined;
@@ -61,6 +73,10 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 			return `${time} ↺ ${e.taskId} rejected by ${inertLine(e.data.from)}: ${inertLine(e.data.feedback)}`;
 		case "task.deadlettered":
 			return `${time} ✉ ${e.taskId} dead-lettered (${inertLine(e.data.reason)}); requeue: pi-crew deadletter requeue ${e.runId}`;
+		case "task.message":
+			return e.data.mode === "message" ? `${time} ✉ ${thread(e)}` : undefined;
+		case "run.message":
+			return `${time} ✉ ${thread(e)}`;
 		case "run.throttled":
 			return `${time} ⏸ rate limited: no task starts for ${formatDuration(e.data.delayMs)}`;
 		case "run.cancelling":
@@ -188,6 +204,8 @@ export function renderRun(view: RunView, now = Date.now()): string {
 				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
 			);
 	}
+	for (const m of state.messages)
+		lines.push(`  message from ${inertLine(m.from)} (${m.at.slice(11, 19)}): ${inertLine(m.text)}`);
 	lines.push(`  artifacts: ${view.paths.artifacts}`);
 	if (state.settings.isolation === "worktree")
 		lines.push(

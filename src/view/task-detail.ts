@@ -4,7 +4,7 @@
  * attempt's transcript when the attempt starts), then kept: frames never read files.
  */
 import { formatTokens } from "../engine/summary.js";
-import { shownUsage, type TaskMessage, type TaskState } from "../store/events.js";
+import { type RunState, shownUsage, type TaskMessage, type TaskState } from "../store/events.js";
 import { inertLine } from "../util/inert.js";
 import { readConfined } from "../util/safe-fs.js";
 import { shortDuration, TONE, taskDetail, taskTime } from "./board.js";
@@ -27,13 +27,29 @@ function attemptLine(a: TaskState["attempts"][number], now: number): string {
 	return `attempt ${a.attempt}: ${span} (${shortDuration(end - Date.parse(a.startedAt))})${a.reason ? `: ${a.reason.split("\n")[0]}` : ""}`;
 }
 
-/** A message said to the task (a steer, a follow-up, another task's message): when, how, who, and whether it arrived. */
-function messageLine(m: TaskMessage): Line {
-	const delivery = m.delivered === undefined ? "sending" : m.delivered ? "delivered" : "not delivered";
+/**
+ * A message of the task's thread (a steer, a follow-up, another task's message to it, or one it sent to a task or the
+ * lead): when, how, from or to whom, and whether it arrived.
+ */
+function messageLine(m: Omit<TaskMessage, "mode"> & { mode?: TaskMessage["mode"]; to?: string }): Line {
+	const delivery =
+		m.to === "lead" ? "" : m.delivered === undefined ? " (sending)" : m.delivered ? " (delivered)" : " (not delivered)";
+	const who = m.to ? `to ${inertLine(m.to)}` : `from ${inertLine(m.from)}`;
 	return {
-		text: `${m.at.slice(11, 19)} ${m.mode} from ${inertLine(m.from)} (${delivery}): ${inertLine(m.text)}`,
+		text: `${m.at.slice(11, 19)} ${m.mode ?? "message"} ${who}${delivery}: ${inertLine(m.text)}`,
 		tone: m.delivered === false ? "warning" : "text",
 	};
+}
+
+/** The task's conversation, oldest first: what was said to it, and what its worker sent (the `message` tool). */
+function thread(t: TaskState, state: RunState): Line[] {
+	const from = `task:${t.id}`;
+	const sent = [...state.tasks.values()].flatMap((o) =>
+		(o.messages ?? []).filter((m) => m.from === from).map((m) => ({ ...m, to: o.id })),
+	);
+	const toLead = state.messages.filter((m) => m.from === from).map((m) => ({ ...m, id: "", to: "lead" }));
+	const all = [...(t.messages ?? []), ...sent, ...toLead].sort((a, b) => a.at.localeCompare(b.at));
+	return all.map(messageLine);
 }
 
 export class TaskDetail {
@@ -110,7 +126,8 @@ export class TaskDetail {
 				tone: "error",
 			});
 		for (const p of this.problems) lines.push({ text: p, tone: "warning" });
-		if (t.messages?.length) lines.push(heading("conversation", width), ...t.messages.map(messageLine));
+		const conversation = thread(t, state);
+		if (conversation.length) lines.push(heading("conversation", width), ...conversation);
 		const markdown = (block: Block): Line[] => block.render(width).map((text) => ({ text }));
 		lines.push(heading("result", width));
 		lines.push(

@@ -365,3 +365,25 @@ test("the text captures in docs/ui.md are what the views draw", async () => {
 	if (process.env.UPDATE_UI_DOCS === "1") await writeFile(file, doc);
 	else assert.equal(await readFile(file, "utf8"), doc, "docs/ui.md is stale: run the unit tests with UPDATE_UI_DOCS=1");
 });
+
+test("the task pane shows the mailbox thread: what a task sent (to a task, to the lead) and what it was sent", async () => {
+	const { d, press, screen, repo } = await dashboard(LIVE_RUN);
+	const log = await EventLogWriter.resume(runPaths(repo, LIVE_RUN).events, LIVE_RUN);
+	const text = "retries now back off: adjust the test";
+	await log.append("task.message", { id: "m1", from: "task:test", text, mode: "message" }, "implement");
+	await log.append("task.steered", { delivered: true, chars: 40, message: "m1", from: "task:test" }, "implement");
+	await log.append("run.message", { from: "task:test", text: "the suite is green" });
+	await log.close();
+	await d.refresh();
+	await press("j", "j", "j", "j", "enter"); // test
+	const sender = screen(100, 40).join("\n");
+	assert.match(
+		sender,
+		/── conversation ─+\n\d\d:\d\d:\d\d message to implement \(delivered\): retries now back off: adjust the test\n\d\d:\d\d:\d\d message to lead: the suite is green\n/,
+	);
+	await press("escape", "k", "k", "enter"); // implement
+	assert.match(
+		screen(100, 40).join("\n"),
+		/── conversation ─+\n\d\d:\d\d:\d\d message from task:test \(delivered\): retries now back off: adjust the test\n/,
+	);
+});

@@ -48,6 +48,30 @@ test("the notifier: one notice per kind per run per minute, a silenced kind neve
 	]);
 });
 
+test("the notifier: a task's message to the lead is told, each different one, inert; the same again within a minute is not", () => {
+	const sent: [string, string][] = [];
+	const notifier = new Notifier(
+		(text, severity) => sent.push([severity, text]),
+		new Set(),
+		() => 0,
+	);
+	const ev = eventBuilder();
+	const state = { runId: "r", team: "t" } as never;
+	notifier.onEvent(ev("run.message", { from: "task:a", text: "the old parser is gone" }), state);
+	notifier.onEvent(ev("run.message", { from: "task:a", text: "the old parser is gone" }), state);
+	notifier.onEvent(ev("run.message", { from: "task:b", text: "tests\x1b]52;c;eA==\x07 pass" }), state);
+	assert.deepEqual(sent, [
+		["info", "pi-crew: task:a of run r (t) says: the old parser is gone"],
+		["info", "pi-crew: task:b of run r (t) says: tests\\u001b]52;c;eA==\\u0007 pass"],
+	]);
+	const silenced = new Notifier(
+		() => assert.fail("silenced"),
+		new Set(["message"]),
+		() => 0,
+	);
+	silenced.onEvent(ev("run.message", { from: "task:a", text: "hello" }), state);
+});
+
 // This file's runs are marked as made by this user, under a key of its own (never the real crew home).
 process.env.PI_CREW_HOME = mkdtempSync(join(tmpdir(), "pi-crew-live-home-"));
 after(() => rmSync(process.env.PI_CREW_HOME ?? "", { recursive: true, force: true }));
