@@ -11,6 +11,7 @@ import { suggest } from "../util/suggest.js";
 import { inertContext } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 import { printingContext } from "./print-ui.js";
+import type { Starter } from "./wake.js";
 
 type Ui = {
 	notify(message: string, level?: "info" | "warning" | "error"): void;
@@ -164,7 +165,7 @@ function onFirstEvent(started: (runId: string) => void) {
 
 export function registerCommands(
 	pi: ExtensionAPI,
-	hooks: { autonomyChanged(): void; runStarted(runId: string, since?: string, background?: boolean): void },
+	hooks: { autonomyChanged(): void; runStarted(runId: string, since?: string, background?: Starter): void },
 ): void {
 	// Every command's notices and widgets carry text from runs and repositories: made inert on the way to the terminal
 	// (in print mode, to stdout).
@@ -254,7 +255,7 @@ export function registerCommands(
 					onEvent: onFirstEvent(hooks.runStarted),
 				});
 				if (background) {
-					hooks.runStarted(view.state.runId, undefined, true);
+					hooks.runStarted(view.state.runId, undefined, "user");
 					ctx.ui.notify(`pi-crew: run ${view.state.runId} (team ${team}) continues in the background`, "info");
 				} else if (!ctx.hasUI) ctx.ui.notify(`pi-crew: run ${view.state.runId} (team ${team}) ${view.status}`, "info");
 			});
@@ -293,7 +294,7 @@ export function registerCommands(
 			await launch(ctx, async (signal) => {
 				const api = await lazy.api();
 				const id = given || (await api.runStatus(ctx.cwd)).state.runId;
-				hooks.runStarted(id, new Date().toISOString(), background);
+				hooks.runStarted(id, new Date().toISOString(), background ? "user" : undefined);
 				const view = await (await lazy.lifecycle()).resume({ cwd: ctx.cwd, runId: id, background, signal });
 				if (background || !ctx.hasUI)
 					ctx.ui.notify(`pi-crew: run ${id} ${background ? "continues in the background" : view.status}`, "info");

@@ -18,6 +18,7 @@ import { lazy } from "./lazy.js";
 import type { LiveRuns } from "./live.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
+import type { Starter } from "./wake.js";
 
 /** Cheap, for start-up: whether a run of the repository of `cwd` has a lease whose holder is dead. */
 async function hasDeadLease(cwd: string): Promise<boolean> {
@@ -45,7 +46,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 	let live: Promise<LiveRuns | undefined> | undefined;
 	let liveBoot: (() => Promise<LiveRuns | undefined>) | undefined;
 	let waitForRuns: NodeJS.Timeout | undefined;
-	const runStarted = (runId: string, since?: string, background?: boolean) =>
+	const runStarted = (runId: string, since?: string, background?: Starter) =>
 		void liveBoot?.().then((l) => l?.track(runId, since, background));
 	registerTeamTool(pi, { resourcesChanged: () => (policy = undefined), runStarted });
 	registerSubagentTools(pi, { runStarted });

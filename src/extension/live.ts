@@ -15,7 +15,7 @@ import { TERMINAL_RUN } from "../store/events.js";
 import { RunTail, type RunView, runsDir } from "../store/run-store.js";
 import { type BoardLine, renderBoard } from "../view/board.js";
 import type { Notifier } from "./notifier.js";
-import type { Waker } from "./wake.js";
+import type { Starter, Waker } from "./wake.js";
 
 const POLL_MS = 250;
 /** How often the runs directory is looked at for runs started elsewhere. */
@@ -40,8 +40,8 @@ interface Watched {
 	since?: string;
 	/** When this session saw the run end. */
 	endedAt?: number;
-	/** A background run this session started: its end and its questions wake the session's agent. */
-	own?: boolean;
+	/** A background run this session started, and who started it: its end and its questions wake the session (wake.ts). */
+	own?: Starter;
 }
 
 export class LiveRuns {
@@ -79,11 +79,12 @@ export class LiveRuns {
 
 	/**
 	 * A run this session started (or resumed, `since` then): followed from its first event, so its end is notified
-	 * even if it came before the next poll. `background`: the session's agent is woken by it (see wake.ts).
+	 * even if it came before the next poll. `background`: it runs in the background, started by the session's agent
+	 * or its user, who hear from it (see wake.ts).
 	 */
-	track(runId: string, since?: string, background = false): void {
+	track(runId: string, since?: string, background?: Starter): void {
 		const known = this.runs.get(runId);
-		const own = background || known?.own;
+		const own = background ?? known?.own;
 		if (known?.primed && !since) {
 			known.own = own;
 			return;
@@ -136,7 +137,7 @@ export class LiveRuns {
 		// Only runs created here: a run that came with the repository (or an imported copy) is never shown as live.
 		const foreign = first && (view.imported || (await foreignReason(view.state)) !== undefined);
 		if (!foreign) w.view = view;
-		if (!foreign && w.own) await this.waker?.observe(view, w.since);
+		if (!foreign && w.own) await this.waker?.observe(view, w.own, w.since);
 		const over = foreign || TERMINAL_RUN.has(view.status) || view.status === "interrupted";
 		if (!over) return;
 		w.endedAt ??= this.now();

@@ -6,6 +6,7 @@ import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
 import { dropUnset } from "../util/tool-args.js";
 import { lazy } from "./lazy.js";
+import type { Starter } from "./wake.js";
 
 function text(value: string, details: unknown = {}) {
 	return { content: [{ type: "text" as const, text: value }], details };
@@ -55,7 +56,7 @@ const SteerParams = {
 
 export function registerSubagentTools(
 	pi: ExtensionAPI,
-	hooks: { runStarted(runId: string, since?: string, background?: boolean): void },
+	hooks: { runStarted(runId: string, since?: string, background?: Starter): void },
 ): void {
 	pi.registerTool({
 		name: "steer_subagent",
@@ -103,7 +104,7 @@ export function registerSubagentTools(
 					},
 				});
 				const runId = view.state.runId;
-				if (params.background) hooks.runStarted(runId, undefined, true);
+				if (params.background) hooks.runStarted(runId, undefined, "agent");
 				if (params.background)
 					return text(`started ${params.agent} as run ${runId}; get its answer with get_subagent_result`, { runId });
 				return text(`${await api.runAnswer(view)}\n\n(run ${runId})`, api.runJson(view));

@@ -8,6 +8,7 @@ import { inert } from "../util/inert.js";
 import { dropUnset } from "../util/tool-args.js";
 import { inertUi } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
+import type { Starter } from "./wake.js";
 
 /** The `api` action: raw JSON of the read operations, for scripts and other extensions driving the tool. */
 const API_OPERATIONS = [
@@ -174,7 +175,7 @@ interface Call {
 	 * The live view follows a run this call started or resumed (`since`: notify only what happens from then;
 	 * `background`: the run wakes the session's agent when it ends or asks).
 	 */
-	runStarted: (runId: string, since?: string, background?: boolean) => void;
+	runStarted: (runId: string, since?: string, background?: Starter) => void;
 }
 
 type Api = Awaited<ReturnType<typeof lazy.api>>;
@@ -263,7 +264,7 @@ const HANDLERS: Record<Action, Handler> = {
 			},
 		});
 		if (c.p.background === true) {
-			c.runStarted(view.state.runId, undefined, true);
+			c.runStarted(view.state.runId, undefined, "agent");
 			return text(`${render.renderRun(view)}\nsummary: ${view.paths.summary}`, api.runJson(view));
 		}
 		// The team's answer first: what the session's agent acts on. The task tree and files follow.
@@ -334,7 +335,7 @@ const HANDLERS: Record<Action, Handler> = {
 	},
 	async resume(c, api, render, lifecycle) {
 		const runId = named(c, "resume");
-		c.runStarted(runId, new Date().toISOString(), c.p.background === true);
+		c.runStarted(runId, new Date().toISOString(), c.p.background === true ? "agent" : undefined);
 		const view = await (await lifecycle()).resume({
 			cwd: c.cwd,
 			runId,
@@ -353,7 +354,7 @@ const HANDLERS: Record<Action, Handler> = {
 		const runId = named(c, "requeue");
 		const ids = c.p.taskId ? [c.p.taskId] : (await l.listDeadLetters(c.cwd, runId)).map((d) => d.taskId);
 		if (ids.length === 0) throw new Error(`run ${runId} has no dead-lettered tasks`);
-		c.runStarted(runId, new Date().toISOString(), c.p.background === true);
+		c.runStarted(runId, new Date().toISOString(), c.p.background === true ? "agent" : undefined);
 		const view = await l.resume({
 			cwd: c.cwd,
 			runId,
@@ -510,7 +511,7 @@ const HANDLERS: Record<Action, Handler> = {
 
 export function registerTeamTool(
 	pi: ExtensionAPI,
-	hooks: { resourcesChanged(): void; runStarted(runId: string, since?: string, background?: boolean): void },
+	hooks: { resourcesChanged(): void; runStarted(runId: string, since?: string, background?: Starter): void },
 ): void {
 	pi.registerTool({
 		name: "team",

@@ -10,6 +10,9 @@ import { fenced } from "../util/fence.js";
 import { inert, inertLine } from "../util/inert.js";
 import { mayStartRuns } from "./autonomy.js";
 
+/** Who started a background run from the session: its agent (a tool call) or its user (a command). */
+export type Starter = "agent" | "user";
+
 /** The custom message type of a wake-up in pi's session (`pi.sendMessage`). */
 export const WAKE_TYPE = "pi-crew-wake";
 /** A question is a worker model's text: this much of it goes into the session's context, the rest stays in the log. */
@@ -23,21 +26,22 @@ export interface Wake {
 }
 
 /**
- * Whether a wake-up starts a turn of the agent: under the profiles where the agent runs teams itself (assisted,
- * aggressive). Under manual and suggested the user drives runs: the message is only shown (and is in the agent's
- * context at the user's next prompt).
+ * Whether a wake-up starts a turn of the agent: for a run the agent started, under the profiles where it runs teams
+ * itself (assisted, aggressive). Otherwise the message is only shown (and is in the agent's context at the user's
+ * next prompt): under manual and suggested the user drives runs, and a run the user started is the user's to follow
+ * (a turn nobody asked for would spend tokens and cut into the conversation).
  */
-export function wakesAgent(profile: Autonomy): boolean {
-	return mayStartRuns(profile);
+export function wakesAgent(profile: Autonomy, starter: Starter = "agent"): boolean {
+	return starter === "agent" && mayStartRuns(profile);
 }
 
 /**
- * What the session should hear about `view` now: its end, and each question or approval its tasks wait for. `since`:
- * the session resumes the run from then, so an end before it is old news (a question still open is not).
+ * What the session should hear about `view` now: its end, and each question or approval its tasks wait for, told to
+ * the agent (`agent`: it acts on them) or to the user. `since`: the session resumes the run from then, so an end
+ * before it is old news (a question still open is not).
  */
-export function wakesFor(view: RunView, profile: Autonomy, since?: string): Wake[] {
+export function wakesFor(view: RunView, agent: boolean, since?: string): Wake[] {
 	const { state } = view;
-	const agent = wakesAgent(profile);
 	const wakes: Wake[] = [];
 	for (const task of state.tasks.values()) {
 		const waiting = task.waiting;
@@ -100,12 +104,12 @@ export class Waker {
 		private readonly profile: () => Promise<Autonomy>,
 	) {}
 
-	async observe(view: RunView, since?: string): Promise<void> {
-		const profile = await this.profile();
-		for (const wake of wakesFor(view, profile, since)) {
+	async observe(view: RunView, starter: Starter, since?: string): Promise<void> {
+		const agent = wakesAgent(await this.profile(), starter);
+		for (const wake of wakesFor(view, agent, since)) {
 			if (this.stopped || this.sent.has(wake.key)) continue;
 			this.sent.add(wake.key);
-			this.send(wake, wakesAgent(profile));
+			this.send(wake, agent);
 		}
 	}
 

@@ -1,6 +1,6 @@
 /**
- * The pi session that starts a background run hears from it: its agent is woken when the run ends (and sees the
- * message in its next turn); a session that ended gets nothing. Real pi in RPC mode on the scripted model.
+ * The pi session that starts a background run hears from it when the run ends (a run the user started: shown, no
+ * turn); a session that ended gets nothing. Real pi in RPC mode on the scripted model.
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
@@ -9,12 +9,12 @@ import { type TestContext, test } from "node:test";
 import { cli, projectTeam, type RunJson, sandbox, waitForRunLog } from "../support/index.js";
 import { messageText, rpcSession } from "../support/parent.js";
 
-test("a background run wakes the session that started it, once, with its id, status and summary; an ended session gets nothing", async (t: TestContext) => {
+test("a background run the user started tells the session that started it, once, with its id, status and summary, without a turn; an ended session gets nothing", async (t: TestContext) => {
 	const box = await sandbox();
 	await projectTeam(box, "solo", [{ id: "look", role: "explorer" }]);
 	const hold = join(box.dir, "hold");
 	await box.write("workers.yaml", `explorer:\n  - waitFor: ${JSON.stringify(hold)}\n  - say: looked\n`);
-	// The session's model answers each message it is woken with by what it got ({message}).
+	// Were the session woken into a turn, its model would answer with what it got ({message}): none is expected.
 	const parent = await box.write("../parent.yaml", 'default:\n  - say: "WOKE: {message}"\n');
 	const pi = rpcSession(t, box, { ...box.env, PI_CREW_SCENARIO: parent });
 	const startRun = async (goal: string) => {
@@ -39,16 +39,12 @@ test("a background run wakes the session that started it, once, with its id, sta
 	);
 
 	const second = await startRun("second");
-	const answer = await pi.until("the agent's turn on the wake-up", () =>
-		pi
-			.messages()
-			.filter((m) => m.role === "assistant")
-			.map(messageText)
-			.find((text) => text.startsWith("WOKE:")),
-	);
-	assert.match(answer, new RegExp(`^WOKE: pi-crew: background run ${second} \\(team solo\\) succeeded\\.\n`));
-	assert.match(answer, new RegExp(`summary: \\S+/\\.crew/runs/${second}/artifacts/summary\\.md\n`));
-	assert.match(answer, new RegExp(`team tool \\(action "summary", runId "${second}"\\)`));
+	const woke = await pi.until("the wake-up of the second run", () => wakes().find((m) => m.details?.runId === second));
+	const text = messageText(woke);
+	assert.match(text, new RegExp(`^pi-crew: background run ${second} \\(team solo\\) succeeded\\.\n`));
+	assert.match(text, new RegExp(`summary: \\S+/\\.crew/runs/${second}/artifacts/summary\\.md\n`));
+	// The user started it (/team-run): shown to the session, the user follows it; the agent is not made to act.
+	assert.match(text, new RegExp(`See /team-status ${second}\\.$`));
 	// The board lingers a few seconds after the run: polled all that time, the end is still said once.
 	const woken = pi.lines.findIndex(
 		(l) => l.type === "message_end" && (l.message as { role: string }).role === "custom",
@@ -61,7 +57,7 @@ test("a background run wakes the session that started it, once, with its id, sta
 		[second],
 		"one wake-up, for the run of the session still going",
 	);
-	assert.equal(pi.messages().filter((m) => m.role === "assistant").length, 1, "one turn");
+	assert.equal(pi.messages().filter((m) => m.role === "assistant").length, 0, "no turn nobody asked for");
 });
 
 test("/compact while a foreground run streams: pi 1.x ends the turn first (the run is cancelled), so the call is never cut from its result", async (t: TestContext) => {

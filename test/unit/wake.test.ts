@@ -45,8 +45,8 @@ test("assisted: a question wakes the agent once, fenced, with how to answer; the
 		),
 	];
 	const { sent, waker: w } = waker("assisted");
-	await w.observe(runOf(log));
-	await w.observe(runOf(log)); // polled again while it still waits: said once
+	await w.observe(runOf(log), "agent");
+	await w.observe(runOf(log), "agent"); // polled again while it still waits: said once
 	assert.equal(sent.length, 1);
 	const [question, turn] = sent[0] ?? [];
 	assert.equal(turn, true);
@@ -68,7 +68,7 @@ test("assisted: a question wakes the agent once, fenced, with how to answer; the
 		ev("task.answered", { id: "q1", text: "no", from: "pi" }, "a"),
 		ev("task.awaiting_approval", { id: "p1", round: 1, resultPath: "/repo/result.md" }, "a"),
 	);
-	await w.observe(runOf(log));
+	await w.observe(runOf(log), "agent");
 	assert.match(
 		sent[1]?.[0].text ?? "",
 		/task a of run r .* waits for approval of its answer \(round 1: \/repo\/result\.md\)/,
@@ -78,8 +78,8 @@ test("assisted: a question wakes the agent once, fenced, with how to answer; the
 		ev("task.succeeded", { resultPath: "res", chars: 3 }, "a"),
 		ev("run.finished", { status: "succeeded", summaryPath: "s" }),
 	);
-	await w.observe(runOf(log));
-	await w.observe(runOf(log));
+	await w.observe(runOf(log), "agent");
+	await w.observe(runOf(log), "agent");
 	assert.equal(sent.length, 3);
 	assert.match(
 		sent[2]?.[0].text ?? "",
@@ -89,13 +89,12 @@ test("assisted: a question wakes the agent once, fenced, with how to answer; the
 	assert.deepEqual(sent[2]?.[0].details, { runId: "r", status: "succeeded", summaryPath: "/repo/summary.md" });
 });
 
-test("manual and suggested: the message is shown, no turn starts, the user is told how to answer; a stopped waker says nothing", async () => {
-	assert.deepEqual((["manual", "suggested", "assisted", "aggressive"] as const).map(wakesAgent), [
-		false,
-		false,
-		true,
-		true,
-	]);
+test("manual and suggested, or a run the user started: the message is shown, no turn starts, the user is told how to answer; a stopped waker says nothing", async () => {
+	assert.deepEqual(
+		(["manual", "suggested", "assisted", "aggressive"] as const).map((p) => wakesAgent(p)),
+		[false, false, true, true],
+	);
+	assert.equal(wakesAgent("aggressive", "user"), false, "a run the user started is the user's to follow");
 	const ev = eventBuilder();
 	const log = [
 		ev("run.created", fixtures.created),
@@ -105,7 +104,7 @@ test("manual and suggested: the message is shown, no turn starts, the user is to
 		ev("task.asked", { id: "q1", text: "which API?" }, "a"),
 	];
 	const { sent, waker: w } = waker("manual");
-	await w.observe(runOf(log));
+	await w.observe(runOf(log), "agent");
 	assert.equal(sent[0]?.[1], false);
 	assert.match(sent[0]?.[0].text ?? "", /The user answers it: \/team-respond r a <answer>\.$/);
 	assert.doesNotMatch(sent[0]?.[0].text ?? "", /team tool/);
@@ -114,15 +113,32 @@ test("manual and suggested: the message is shown, no turn starts, the user is to
 		ev("task.failed", { reason: "boom" }, "a"),
 		ev("run.finished", { status: "failed", reason: "a failed", summaryPath: "s" }),
 	);
-	await w.observe(runOf(log));
+	await w.observe(runOf(log), "agent");
 	assert.equal(sent.length, 1, "the session ended: nothing more");
 	const { sent: fresh, waker: other } = waker("manual");
 	// Resumed from a time after that end: the old end is not news; until it has ended again.
-	await other.observe(runOf(log), "2030-01-01T00:00:00.000Z");
+	await other.observe(runOf(log), "agent", "2030-01-01T00:00:00.000Z");
 	assert.equal(fresh.length, 0);
-	await other.observe(runOf(log));
+	await other.observe(runOf(log), "agent");
 	assert.match(
 		fresh[0]?.[0].text ?? "",
 		/^pi-crew: background run r \(team \S+\) failed: a failed\.\n.*\nSee \/team-status r\.$/,
 	);
+});
+
+test("assisted, a run the user started (/team-run --bg): its end is shown to the session, no turn starts", async () => {
+	const ev = eventBuilder();
+	const log = [
+		ev("run.created", fixtures.created),
+		ev("task.planned", fixtures.planned(), "a"),
+		ev("run.started", { pid: 1 }),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "a"),
+		ev("task.succeeded", { resultPath: "res", chars: 3 }, "a"),
+		ev("run.finished", { status: "succeeded", summaryPath: "s" }),
+	];
+	const { sent, waker: w } = waker("assisted");
+	await w.observe(runOf(log), "user");
+	assert.equal(sent.length, 1);
+	assert.equal(sent[0]?.[1], false);
+	assert.match(sent[0]?.[0].text ?? "", /See \/team-status r\.$/);
 });
