@@ -63,7 +63,7 @@ test("pi-crew steer reaches a running child worker mid-task and --follow-up afte
 		],
 	);
 	const events = await cli(["events", runId], box);
-	assert.match(events.stdout, /task\.message\s+work .*"text":"turn left at the fork"/);
+	assert.match(events.stdout, /task\.message\s+work pi-crew \(pid \d+\) → work: turn left at the fork \(m1, steer\)/);
 });
 
 test("an in-process worker takes a follow-up mid-task: its final answer is the answer to it", async () => {
