@@ -1,22 +1,13 @@
 import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { EffectiveConfig, ResolvedConfig } from "../config/resolve.js";
 import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { RunResult } from "../engine/coordinator.js";
 import type { Plan } from "../engine/plan.js";
-import { questionJson } from "../engine/questions.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
-import {
-	type Budget,
-	type CrewEvent,
-	type RunSettings,
-	type RunState,
-	shownStatus as shownTaskStatus,
-	shownUsage,
-	type TaskState,
-} from "../store/events.js";
+import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
 import {
 	CREW_STATE,
 	listRunIds,
@@ -30,7 +21,6 @@ import { commandShown, redact, urlShown } from "../util/redact.js";
 import { findRepo } from "../util/repo.js";
 import type { Problem } from "../util/yaml-source.js";
 import type { RuntimeName, WorkerRuntime } from "../workers/runtime.js";
-import { integrationBranch } from "../workspace/worktrees.js";
 import { context } from "./context.js";
 
 export { formatProblem } from "../util/yaml-source.js";
@@ -40,6 +30,7 @@ import { OperationError, UsageError } from "../util/errors.js";
 
 export { type PlanView, planTeam } from "./plan.js";
 export { ANSWER_CHARS, runAnswer, runArtifacts, runSummary } from "./results.js";
+export { runJson } from "./run-json.js";
 export { findRepo, OperationError, projectTrust, shownStatus, UsageError, untrustedReason };
 
 export interface RunRequest {
@@ -501,79 +492,6 @@ function redactUrl(url: string): string {
 	} catch {
 		return redact(url);
 	}
-}
-
-/** The `--json` shape of a run, shared by `run` and `status`. */
-export function runJson(view: RunView) {
-	return {
-		runId: view.state.runId,
-		status: view.status,
-		team: view.state.team,
-		workflow: view.state.workflow,
-		goal: view.state.goal,
-		reason: view.state.reason,
-		createdAt: view.state.createdAt,
-		coordinatorPid: view.status === "running" ? view.coordinator?.pid : undefined,
-		resumes: view.state.resumes,
-		endedAt: view.state.endedAt,
-		...(view.imported
-			? {
-					imported: {
-						bundle: view.imported.bundle,
-						importedAt: view.imported.importedAt,
-						exportedAt: view.imported.exportedAt,
-						piCrew: view.imported.piCrew,
-					},
-				}
-			: {}),
-		integrity: view.integrity,
-		...(view.integrityProblem ? { integrityProblem: view.integrityProblem } : {}),
-		runDir: view.paths.dir,
-		summary: view.state.summaryPath ? join(view.paths.dir, view.state.summaryPath) : undefined,
-		usage: shownUsage(view.state.usage),
-		...(view.state.settings.isolation === "worktree"
-			? { integrationBranch: integrationBranch(view.state.runId), baseCommit: view.state.settings.baseCommit }
-			: {}),
-		tasks: [...view.state.tasks.values()].map((t) => ({
-			id: t.id,
-			role: t.role,
-			agent: t.agent,
-			status: shownTaskStatus(t),
-			...(t.waiting?.kind === "question" ? { question: questionJson(t.waiting) } : {}),
-			dependsOn: t.dependsOn,
-			...approvalJson(t, view.paths.dir),
-			attempt: t.attempt,
-			attempts: t.attempts,
-			...(t.heartbeat && t.heartbeat !== "healthy" ? { heartbeat: t.heartbeat } : {}),
-			...(t.status === "running" && t.activity?.retrying ? { retrying: t.activity.retrying } : {}),
-			...(t.deadLetter ? { deadLetter: t.deadLetter } : {}),
-			startedAt: t.startedAt,
-			endedAt: t.endedAt,
-			...(t.reason ? { reason: t.reason } : {}),
-			...(t.resultPath ? { result: join(view.paths.dir, t.resultPath) } : {}),
-			...(t.merged ? { merged: t.merged } : {}),
-			...(t.conflict ? { needsAttention: true, conflict: t.conflict } : {}),
-			usage: shownUsage(t.usage),
-			toolCalls: t.toolCalls,
-			...(t.messages?.length ? { messages: t.messages } : {}),
-		})),
-		...(view.state.messages.length ? { messages: view.state.messages } : {}),
-		problems: view.problems,
-	};
-}
-
-/** What a task waiting for approval shows: its round, its draft answer, and an adaptive planner's plan. */
-function approvalJson(t: TaskState, runDir: string) {
-	const w = t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting" ? t.waiting : undefined;
-	if (!w) return {};
-	return {
-		approval: {
-			round: w.round,
-			resultPath: join(runDir, w.resultPath),
-			since: w.since,
-			...(w.plan ? { plan: w.plan } : {}),
-		},
-	};
 }
 
 /**

@@ -332,7 +332,7 @@ export function usage(): string {
 		"",
 		"Every command takes --cwd DIR (the repository; default: the current directory).",
 		"Exit codes: 0 success, 1 run failed or cancelled, 2 bad usage or invalid resources.",
-		"Docs: README.md, docs/lifecycle.md, docs/scripted-model.md, docs/observability.md",
+		"Docs: README.md, docs/lifecycle.md, docs/conversation.md, docs/scripted-model.md, docs/observability.md",
 	].join("\n");
 }
 

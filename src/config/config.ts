@@ -19,13 +19,13 @@ import {
 	DEFAULT_AUTONOMY,
 	MAX_CONFIG_BYTES,
 	type NoticeKind,
-	PI_TOOLS,
 	RUNTIMES,
 	type RuntimeName,
 	SANDBOX_MODES,
 	SANDBOX_NETWORKS,
 	type SandboxMode,
 	type SandboxNetwork,
+	WORKER_TOOLS,
 } from "./home.js";
 
 export { AUTONOMY, type Autonomy, crewHome };
@@ -107,10 +107,13 @@ export const ConfigSchema = Type.Object(
 		questions: Type.Optional(
 			Type.Object({ unattended: Type.Optional(Type.Enum(["fail", "default"])) }, { additionalProperties: false }),
 		),
-		/** Tools no worker gets, whatever its agent lists (an agent that lists none gets pi's defaults minus these). */
+		/**
+		 * Tools no worker gets, whatever its agent lists (an agent that lists none gets pi's defaults minus these): pi's,
+		 * and pi-crew's own (`ask`, `message`).
+		 */
 		tools: Type.Optional(
 			Type.Object(
-				{ deny: Type.Optional(Type.Array(Type.Enum(PI_TOOLS), { uniqueItems: true })) },
+				{ deny: Type.Optional(Type.Array(Type.Enum(WORKER_TOOLS), { uniqueItems: true })) },
 				{ additionalProperties: false },
 			),
 		),

@@ -52,6 +52,8 @@ export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"] 
  */
 export const CREW_TOOLS = ["ask", "message"] as const;
 export type CrewToolName = (typeof CREW_TOOLS)[number];
+/** Every tool a worker may be given by name (an agent's `tools`, the config's `tools.deny`): pi's and pi-crew's. */
+export const WORKER_TOOLS = [...PI_TOOLS, ...CREW_TOOLS] as const;
 /** What pi gives a session that names no tools. */
 export const PI_DEFAULT_TOOLS = ["read", "bash", "edit", "write"] as const;
 

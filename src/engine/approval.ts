@@ -14,9 +14,6 @@ import type { PlannedTask } from "./plan.js";
 
 export type ApproveCommand = Extract<ControlCommand, { type: "approve" }>;
 
-/** The approval a task's worker waits for, by task id: the coordinator hands it the `approve` command for it. */
-export type PendingApprovals = Map<string, { id: string; decide: (command: ApproveCommand) => void }>;
-
 export const DEFAULT_APPROVAL_ROUNDS = 3;
 
 /** Why a task with nobody to approve it fails (settings.unattended `fail`). */
@@ -51,7 +48,7 @@ export class ApprovalRounds {
 			await ctx.log.append("task.approved", { id, from: "nobody (unattended: approved by default)" }, task.id);
 			return { approved: true };
 		}
-		const verdict = await this.verdict(id, stop);
+		const verdict = await ctx.approvals.wait(task.id, id, stop);
 		if (!verdict) return { refused: "stopped while waiting for approval" };
 		if (verdict.reject === undefined) {
 			const ids = new Set(plan?.steps.map((s) => s.id));
@@ -64,24 +61,6 @@ export class ApprovalRounds {
 		const rounds = ctx.settings.approvalRounds ?? DEFAULT_APPROVAL_ROUNDS;
 		if (round >= rounds) return { refused: `not approved after ${rounds} round(s): ${verdict.reject}` };
 		return { feedback: `Your answer was not approved. Feedback:\n\n${verdict.reject}\n\nAnswer again.` };
-	}
-
-	/** The `approve` command for approval `id`; undefined once `stop` aborts. Heartbeats do not count meanwhile. */
-	private verdict(id: string, stop: AbortSignal): Promise<ApproveCommand | undefined> {
-		const { ctx, task } = this;
-		ctx.watcher.pause(task.id);
-		return new Promise<ApproveCommand | undefined>((resolve) => {
-			const done = (command: ApproveCommand | undefined) => {
-				stop.removeEventListener("abort", onStop);
-				ctx.approvals.delete(task.id);
-				ctx.watcher.resume(task.id);
-				resolve(command);
-			};
-			const onStop = () => done(undefined);
-			stop.addEventListener("abort", onStop, { once: true });
-			ctx.approvals.set(task.id, { id, decide: done });
-			if (stop.aborted) onStop();
-		});
 	}
 }
 

@@ -4,10 +4,11 @@ import type { RunSettings, RunState } from "../store/events.js";
 import type { RunPaths } from "../store/run-store.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import type { Workspace } from "../workspace/worktrees.js";
-import type { PendingApprovals } from "./approval.js";
+import type { ApproveCommand } from "./approval.js";
 import type { Mailbox } from "./mailbox.js";
 import type { Plan } from "./plan.js";
 import type { Questions } from "./questions.js";
+import type { PersonWaits } from "./waits.js";
 import type { HeartbeatWatcher } from "./watcher.js";
 
 export interface RunContext {
@@ -33,11 +34,10 @@ export interface RunContext {
 	abortAll(): void;
 	random: () => number;
 	now: () => number;
-	/** How to deliver a message to each running task that can take one (in-process sessions). */
 	/** The conversation of each running task that takes messages now. */
 	channels: Map<string, WorkerChannel>;
-	/** The approval each task whose answer waits for one is waiting for (approval.ts). */
-	approvals: PendingApprovals;
+	/** The answers waiting for approval (approval.ts), by approval id: the `approve` command decides them. */
+	approvals: PersonWaits<ApproveCommand>;
 	/** The workers' questions waiting for a person. */
 	questions: Questions;
 	/** Messages between tasks (their workers' `message` tool). */

@@ -16,7 +16,7 @@ import { UsageError } from "../util/errors.js";
 import { makeDirs } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
-import type { PendingApprovals } from "./approval.js";
+import type { ApproveCommand } from "./approval.js";
 import { RateGate, type RunContext } from "./context.js";
 import { ControlInbox } from "./control.js";
 import { Conversation } from "./conversation.js";
@@ -26,6 +26,7 @@ import { Questions } from "./questions.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
 import { renderSummary } from "./summary.js";
+import { PersonWaits } from "./waits.js";
 import { HeartbeatWatcher } from "./watcher.js";
 
 interface Common {
@@ -210,15 +211,13 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	opts.signal?.addEventListener("abort", onSignal, { once: true });
 	if (opts.signal?.aborted) onSignal();
 	const channels = new Map<string, WorkerChannel>();
-	const approvals: PendingApprovals = new Map();
 	const conversation = new Conversation({ state, log, channels, now });
 	// A steer may wait for its task's worker; it never holds up the commands behind it (a cancel must be quick).
 	const inbox = new ControlInbox(paths, async (command) => {
 		if (command.type === "cancel") return requestCancel(`cancel from ${command.from}`);
 		if (command.type === "steer") void conversation.steer(command).catch(() => undefined);
 		// An approval meant for another round (or a task no longer waiting) is dropped: `approve` sees nothing logged.
-		const pending = command.type === "approve" ? approvals.get(command.taskId) : undefined;
-		if (command.type === "approve" && pending?.id === command.approvalId) pending.decide(command);
+		if (command.type === "approve") approvals.give(command.taskId, command.approvalId, command);
 		if (command.type === "respond") return questions.respond(command);
 	});
 	const watcher = new HeartbeatWatcher(
@@ -232,6 +231,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		now,
 	);
 	const questions = new Questions({ log, state, settings, paths, watcher, now });
+	const approvals = new PersonWaits<ApproveCommand>(watcher);
 	const ctx: RunContext = {
 		repo: opts.repo,
 		projectTrusted: projectTrust(opts.repo).trusted,

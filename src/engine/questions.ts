@@ -11,6 +11,7 @@ import { readEventLog } from "../store/event-log.js";
 import type { EventPayloads, RunSettings, Waiting } from "../store/events.js";
 import type { WorkerRequest } from "../workers/runtime.js";
 import type { RunContext } from "./context.js";
+import { PersonWaits } from "./waits.js";
 
 export const MAX_QUESTION_CHARS = 4000;
 export const MAX_CHOICES = 20;
@@ -56,18 +57,15 @@ export function matchAnswer(choices: readonly string[] | undefined, answer: stri
 	return choices.find((c) => c.trim().toLowerCase() === want);
 }
 
-interface Open {
-	taskId: string;
-	resolve: (text: string) => void;
-}
-
 export class Questions {
 	/** The calls waiting for an answer, by question id (the same question asked twice at once: two calls). */
-	private readonly open = new Map<string, Open[]>();
+	private readonly waits: PersonWaits<string>;
 	private readonly issued = new Set<string>();
 	private wake: { promise: Promise<void>; resolve: () => void } = signal();
 
-	constructor(private readonly ctx: Pick<RunContext, "log" | "state" | "settings" | "paths" | "watcher" | "now">) {}
+	constructor(private readonly ctx: Pick<RunContext, "log" | "state" | "settings" | "paths" | "watcher" | "now">) {
+		this.waits = new PersonWaits(ctx.watcher);
+	}
 
 	/** Resolves at the next answer: a task that waited for it may start. */
 	answered(): Promise<void> {
@@ -118,42 +116,33 @@ export class Questions {
 		const text = matchAnswer(waiting.choices, command.answer);
 		if (text === undefined) return; // the CLI lists the choices before it sends
 		await this.ctx.log.append("task.answered", { id: waiting.id, text, from: command.from }, command.taskId);
-		for (const call of this.open.get(waiting.id) ?? []) call.resolve(text);
+		this.waits.give(command.taskId, waiting.id, text);
 		const woken = this.wake;
 		this.wake = signal();
 		woken.resolve();
 	}
 
 	private async wait(taskId: string, id: string, signal: AbortSignal, end: (reason: string) => void) {
-		this.ctx.watcher.pause(taskId);
-		const { maxWallMs } = this.ctx.settings.budget ?? {};
-		const state = this.ctx.state();
-		let timer: NodeJS.Timeout | undefined;
-		let onAbort: () => void = () => {};
-		const call: Open = { taskId, resolve: () => {} };
+		const timer = this.wallTimer(end);
 		try {
-			return await new Promise<string>((resolve, reject) => {
-				call.resolve = resolve;
-				this.open.set(id, [...(this.open.get(id) ?? []), call]);
-				onAbort = () => reject(new Error("the task was stopped while it waited for an answer"));
-				signal.addEventListener("abort", onAbort, { once: true });
-				if (signal.aborted) onAbort();
-				if (maxWallMs === undefined) return;
-				// The run's wall budget still applies to a wait (a setTimeout can wait at most 2^31-1 ms).
-				const left = Date.parse(state.activeSince ?? state.createdAt) + maxWallMs - this.ctx.now();
-				timer = setTimeout(
-					() => end(`budget-exceeded: no answer to its question within the run's ${Math.round(maxWallMs / 1000)}s`),
-					Math.min(Math.max(0, left), 2 ** 31 - 1),
-				);
-			});
+			const answer = await this.waits.wait(taskId, id, signal);
+			if (answer === undefined) throw new Error("the task was stopped while it waited for an answer");
+			return answer;
 		} finally {
 			clearTimeout(timer);
-			signal.removeEventListener("abort", onAbort);
-			const others = this.open.get(id)?.filter((c) => c !== call);
-			if (others?.length) this.open.set(id, others);
-			else this.open.delete(id);
-			this.ctx.watcher.resume(taskId);
 		}
+	}
+
+	/** The run's wall budget still applies to a wait: once it is spent, `end` ends the attempt. */
+	private wallTimer(end: (reason: string) => void): NodeJS.Timeout | undefined {
+		const { maxWallMs } = this.ctx.settings.budget ?? {};
+		if (maxWallMs === undefined) return undefined;
+		const state = this.ctx.state();
+		const left = Date.parse(state.activeSince ?? state.createdAt) + maxWallMs - this.ctx.now();
+		return setTimeout(
+			() => end(`budget-exceeded: no answer to its question within the run's ${Math.round(maxWallMs / 1000)}s`),
+			Math.min(Math.max(0, left), 2 ** 31 - 1), // a setTimeout waits at most 2^31-1 ms
+		);
 	}
 
 	/** A question id, unique in the run: the task's id and its question's number. */

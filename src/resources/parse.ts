@@ -1,7 +1,7 @@
 /** Markdown resources: YAML frontmatter (validated by schema, with line numbers) and a markdown body. */
 import { basename } from "node:path";
 import type { TSchema } from "typebox";
-import { CREW_TOOLS, PI_TOOLS } from "../config/home.js";
+import { WORKER_TOOLS } from "../config/home.js";
 import { checkSchema } from "../util/schema-check.js";
 import { suggest } from "../util/suggest.js";
 import { type Problem, parseYaml, splitFrontmatter } from "../util/yaml-source.js";
@@ -16,9 +16,6 @@ import {
 	type WorkflowDef,
 	WorkflowFrontmatter,
 } from "./schema.js";
-
-/** What an agent's `tools` may name: pi's builtin tools and pi-crew's worker tools. */
-const AGENT_TOOLS = [...PI_TOOLS, ...CREW_TOOLS];
 
 export type Kind = "agent" | "team" | "workflow";
 
@@ -123,13 +120,13 @@ export function parseResource(
 					? tools.filter((t): t is string => typeof t === "string") // other items: the schema's problem
 					: undefined;
 		for (const tool of list ?? []) {
-			if (!(AGENT_TOOLS as readonly string[]).includes(tool))
+			if (!(WORKER_TOOLS as readonly string[]).includes(tool))
 				problems.push({
 					file,
 					line: src.lineOf(["tools"]),
 					field: "tools",
 					message: `unknown tool "${tool}"`,
-					hint: `workers run pi's builtin tools and pi-crew's own only: ${AGENT_TOOLS.join(", ")}`,
+					hint: `workers run pi's builtin tools and pi-crew's own only: ${WORKER_TOOLS.join(", ")}`,
 				});
 		}
 		const named = Array.isArray(fields.extensions)

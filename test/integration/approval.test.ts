@@ -1,10 +1,14 @@
-/** Plan approval: a step with `approval: true` waits for `pi-crew approve` with its worker open; feedback revises it. */
+/**
+ * Plan approval: a step with `approval: true` waits for `pi-crew approve` with its worker open; feedback revises it; a
+ * worker that asks first is answered, then waits for approval.
+ */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { approvalTeam } from "../support/approval.js";
 import { cli, processesOfRun, type Sandbox, SCRIPTED, sandbox, waitForRunLog } from "../support/index.js";
+import { ASKING } from "../support/questions.js";
 
 /** Starts `team` in the background on `scenario`; returns the run id. */
 async function startRun(box: Sandbox, team: string, scenario: string, runtime: string): Promise<string> {
@@ -93,6 +97,32 @@ test("a rejected answer is revised in the same child worker session with the fee
 	const again = await cli(["approve", runId], box);
 	assert.equal(again.code, 2);
 	assert.match(again.stderr, /nothing waits for approval/);
+});
+
+test("a child task that asks and needs approval: answered, its answer then waits for approval, approved once", async () => {
+	const box = await sandbox();
+	await box.write(".crew/agents/asker.md", "---\nname: asker\ndescription: asks\ntools: read, ask\n---\nYou decide.\n");
+	await approvalTeam(box, "asked", [{ id: "decide", role: "asker", approval: true }]);
+	const runId = await startRun(box, "asked", ASKING, "child");
+	await waitForRunLog(box, "the question", '"task.asked"');
+	assert.equal((await status(box, runId)).tasks[0]?.status, "waiting");
+	assert.equal((await cli(["approve", runId], box)).code, 2, "a question is not an approval");
+	assert.equal((await cli(["respond", runId, "decide", "v2"], box)).code, 0);
+	await waitForRunLog(box, "the answer to approve", '"task.awaiting_approval"');
+	const waiting = (await status(box, runId)).tasks[0];
+	assert.equal(waiting?.status, "waiting");
+	assert.match(await readFile(waiting?.approval?.resultPath ?? "", "utf8"), /^decided: v2/);
+	assert.equal((await cli(["approve", runId, "decide"], box)).code, 0);
+	await cli(["status", runId, "--follow"], box);
+	assert.equal((await status(box, runId)).status, "succeeded");
+	const events = await eventTypes(box, runId);
+	const of = (type: string) => events.filter((e) => e.type === type && e.taskId === "decide").length;
+	assert.deepEqual(
+		["task.started", "task.asked", "task.answered", "task.awaiting_approval", "task.approved", "task.succeeded"].map(
+			of,
+		),
+		[1, 1, 1, 1, 1, 1],
+	);
 });
 
 test("an adaptive plan approved with --drop (in-process): the dropped task never runs; unknown ids are listed", async () => {

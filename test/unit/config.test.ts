@@ -191,6 +191,19 @@ test("denied tools leave every worker, also an agent's that names none (pi's def
 	assert.deepEqual(taskTools({ denyTools: ["read"] }, { ...agent, source, tools: ["read"] }), []);
 });
 
+test("tools.deny may deny pi-crew's own worker tools (ask, message), from the user's config and a repository's", async () => {
+	const box = await setup({
+		user: "tools:\n  deny: [ask]\n",
+		project: { "config.yaml": "tools:\n  deny: [message]\n" },
+	});
+	const { values, problems } = await resolveConfig(box.repo, box.home);
+	assert.deepEqual(brief(problems), []);
+	assert.deepEqual(values.tools.deny, ["ask", "message"]);
+	const agent = { name: "a", description: "d", prompt: "p", tools: ["read", "ask", "message"] };
+	const source = { file: "f", scope: "builtin" as const, lineOf: () => undefined };
+	assert.deepEqual(taskTools({ denyTools: values.tools.deny }, { ...agent, source }), ["read"]);
+});
+
 test("the session's light policy reader takes a repository's autonomy only when it is stricter", async () => {
 	const { policyFor } = await import("../../src/extension/policy.js");
 	const previous = process.env.PI_CREW_HOME;
