@@ -25,13 +25,36 @@ test("a task's question shows on the live board with how to answer; /team-respon
 		.catch(showing(pi.screen));
 	assert.match(board, /\? decide +asker .*asks \(\S+\): Keep the v1 or the v2 API\? \[v1 \| v2\]/);
 	assert.match(board, /pi-crew: task decide of run \S+ \(ask\) asks: Keep the v1 or the v2 API\? \[v1 \| v2\]/);
+	// Completion as the words are typed: the run with a task that asks, its asking task, then the question's choices.
+	const editor = (text: string) => (s: string) => s.split("\n").some((l) => l.trimEnd() === text);
+	pi.keys("-l", "/team-respond ");
+	await pi.until("the run offered", (s) => s.includes("ask: decide waiting")).catch(showing(pi.screen));
+	pi.keys("Enter");
+	await pi.until("the run id taken", editor(`/team-respond ${runId}`)).catch(showing(pi.screen));
+	pi.keys("-l", "d");
+	await pi.until("the task offered", (s) => /^\W*decide\s+Keep the v1/m.test(s)).catch(showing(pi.screen));
+	pi.keys("Enter");
+	await pi.until("the task id taken", editor(`/team-respond ${runId} decide`)).catch(showing(pi.screen));
+	pi.keys("-l", "v");
+	await pi
+		.until("the choices offered", (s) => /^\W*v1\s*$/m.test(s) && /^\W*v2\s*$/m.test(s))
+		.catch(showing(pi.screen));
+	pi.keys("Escape");
+	pi.keys("C-u");
 	pi.keys("-l", `/team-respond ${runId} decide v3`);
 	pi.keys("Enter");
 	await pi.until("the refusal", (s) => s.includes('"v3" is not one of the choices: v1, v2')).catch(showing(pi.screen));
 	pi.keys("-l", `/team-respond ${runId} decide V2`);
-	pi.keys("Enter");
+	// Enter may first take the completion offered for "V2" (v2), then send the command.
 	await pi
-		.until("the answer delivered", (s) => s.includes(`pi-crew: answered decide of run ${runId}: v2`), 30_000)
+		.until(
+			"the answer delivered",
+			(s) => {
+				if (/^\/team-respond /m.test(s)) pi.keys("Enter");
+				return s.includes(`pi-crew: answered decide of run ${runId}: v2`);
+			},
+			30_000,
+		)
 		.catch(showing(pi.screen));
 	await cli(["status", runId, "--follow"], box);
 	assert.equal((JSON.parse((await cli(["status", runId, "--json"], box)).stdout) as RunJson).status, "succeeded");
