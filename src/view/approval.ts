@@ -34,6 +34,7 @@ export class ApprovalView {
 	private page = 10;
 	private feedback: string | undefined;
 	private message: Line | undefined;
+	private polling: Promise<boolean> | undefined;
 
 	constructor(
 		private readonly run: RunProjection,
@@ -49,8 +50,18 @@ export class ApprovalView {
 		return tasks.find((t) => t.id === this.shown?.taskId) ?? tasks[0];
 	}
 
-	/** Brings the run up to date and reads a new draft when one waits; whether a frame is due. */
-	async refresh(): Promise<boolean> {
+	/**
+	 * Brings the run up to date and reads a new draft when one waits; whether a frame is due. One at a time: a caller
+	 * arriving meanwhile shares it (two would each take the new draft for new, and reset what the user chose since).
+	 */
+	refresh(): Promise<boolean> {
+		this.polling ??= this.poll().finally(() => {
+			this.polling = undefined;
+		});
+		return this.polling;
+	}
+
+	private async poll(): Promise<boolean> {
 		let changed = await this.run.refresh();
 		const task = this.waitingTask();
 		const w = task?.waiting;
