@@ -160,3 +160,42 @@ test("the team tool's respond action answers a task's question from a session's 
 	await cli(["status", runId, "--follow"], box);
 	assert.match((await cli(["result", runId, "decide"], box)).stdout, /decided: v2/);
 });
+
+test("the team tool's approve action: a rejection with feedback, then an approval that drops a planned task", async () => {
+	const box = await sandbox();
+	await approvalTeam(box, "planned", [{ id: "plan", role: "planner", adaptive: true, approval: true }], ["explorer"]);
+	const file = await box.write(
+		"scenario.yaml",
+		`planner:\n  - say: ${planned("DRAFT heard=[{message}]")}\nexplorer:\n  - say: "{task} done"\n`,
+	);
+	const started = await cli(
+		["run", "planned", "ship it", "--model", SCRIPTED, "--scenario", file, "--runtime", "inprocess", "--background"],
+		box,
+	);
+	assert.equal(started.code, 0, started.stderr);
+	const runId = started.stdout.trim();
+	await waitForRunLog(box, "the plan to wait for approval", '"task.awaiting_approval"');
+	const call = async (args: object) => {
+		const parent = await box.write(
+			"parent.yaml",
+			`default:\n  - tool: team\n    args: ${JSON.stringify(args)}\n  - say: "done"\n`,
+		);
+		const asked = await askPi(box, parent, "approve the plan", "json");
+		assert.equal(asked.code, 0, asked.stderr);
+		return asked.toolResults[0] ?? "";
+	};
+	assert.equal(
+		await call({ action: "approve", runId, reject: "also look at the tests" }),
+		`rejected plan of run ${runId}: its worker revises its answer with the feedback`,
+	);
+	await waitForRunLog(box, "the second round", '"task.awaiting_approval"', 2);
+	assert.match(await call({ action: "approve", runId, drop: ["nope"] }), /--drop: nope not in the plan of plan/);
+	assert.equal(
+		await call({ action: "approve", runId, taskId: "plan", drop: ["skip"] }),
+		`approved plan of run ${runId} (dropped: skip): the run goes on`,
+	);
+	await cli(["status", runId, "--follow"], box);
+	const done = JSON.parse((await cli(["status", runId, "--json"], box)).stdout) as RunJson;
+	assert.equal(done.status, "succeeded");
+	assert.deepEqual(done.tasks.map((x) => x.id).sort(), ["keep", "plan", "sum"]);
+});
