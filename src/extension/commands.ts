@@ -338,8 +338,8 @@ export function registerCommands(
 		description: "Answer the question a task waits on: /team-respond <runId> <taskId> <answer…>",
 		getArgumentCompletions: (prefix) => respondArgs(prefix),
 		handler: reporting(async (args, ctx) => {
-			const [runId, taskId, ...words] = args.trim().split(/\s+/);
-			const answer = words.join(" ");
+			// The answer is the rest of the line as typed (its spacing kept).
+			const [, runId, taskId, answer] = /^(\S+)\s+(\S+)\s+([\s\S]+)$/.exec(args.trim()) ?? [];
 			const api = await lazy.api();
 			if (!runId || !taskId || !answer) throw new api.UsageError("usage: /team-respond <runId> <taskId> <answer…>");
 			const done = await (await lazy.lifecycle()).respond(ctx.cwd, runId, taskId, answer);
