@@ -636,7 +636,14 @@ async function dashboardFrames(): Promise<string[]> {
 	const options = {
 		repo,
 		kit,
-		actions: { cancel: async () => "", resume: async () => "", requeue: async () => "", steer: async () => "" },
+		actions: {
+			cancel: async () => "",
+			resume: async () => "",
+			requeue: async () => "",
+			steer: async () => "",
+			respond: async () => "",
+			approve: async () => "",
+		},
 		onChange: () => undefined,
 	};
 	// The first open in a process runs code the JIT has not optimized yet (once per pi session). CPU time beside wall

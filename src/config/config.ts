@@ -143,6 +143,8 @@ export const ConfigSchema = Type.Object(
 					alert: Type.Optional(Type.Boolean()),
 					/** A task's message to the lead (its worker's `message` tool). */
 					message: Type.Optional(Type.Boolean()),
+					/** A task's question, or its answer waiting for approval: a person's turn. */
+					question: Type.Optional(Type.Boolean()),
 				} satisfies Record<NoticeKind, unknown>,
 				{ additionalProperties: false },
 			),

@@ -66,6 +66,7 @@ export const NOTICE_KINDS = [
 	"rateLimit",
 	"alert",
 	"message",
+	"question",
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 

@@ -1,7 +1,7 @@
 /**
  * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`,
- * `/team-autonomy`, `/team-config`, `/team-metrics`, and the full-screen views `/team-dashboard`, `/team-result`,
- * `/team-transcript`, `/team-diff`.
+ * `/team-autonomy`, `/team-config`, `/team-metrics`, `/team-respond`, and the full-screen views `/team-dashboard`,
+ * `/team-approve`, `/team-result`, `/team-transcript`, `/team-diff`.
  * Faces of the api like the `team` tool. In an interactive session a run goes on behind the editor (pi awaits a
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
@@ -79,6 +79,56 @@ async function taskIds(prefix: string) {
 		return [...view.state.tasks.values()]
 			.filter((t) => t.id.startsWith(taskPrefix))
 			.map((t) => ({ value: `${runId} ${t.id}`, label: t.id, description: inertLine(`${t.status} ${t.role}`) }));
+	} catch {
+		return null;
+	}
+}
+
+/** Runs with a task waiting for a person (`kind`: a question or an approval), newest first. */
+async function waitingRuns(prefix: string, kind: "question" | "approval") {
+	try {
+		const api = await lazy.api();
+		const { runs } = await api.listRuns(process.cwd());
+		return runs
+			.filter((r) => r.status === "running" && r.state.runId.startsWith(prefix))
+			.map((r) => ({ r, waiting: [...r.state.tasks.values()].filter((t) => t.waiting?.kind === kind) }))
+			.filter(({ waiting }) => waiting.length > 0)
+			.reverse()
+			.map(({ r, waiting }) => ({
+				value: `${r.state.runId}${kind === "question" ? " " : ""}`,
+				label: r.state.runId,
+				description: inertLine(`${r.state.team}: ${waiting.map((t) => t.id).join(", ")} waiting`),
+			}));
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * `/team-respond` completion, word by word: runs with a task that asks, then those tasks (with their question), then
+ * a choice question's choices.
+ */
+async function respondArgs(prefix: string) {
+	const words = prefix.split(/\s+/);
+	if (words.length <= 1) return waitingRuns(prefix, "question");
+	try {
+		const [runId = "", taskPrefix = "", answer = ""] = words;
+		const view = await (await lazy.api()).runStatus(process.cwd(), runId);
+		const asking = [...view.state.tasks.values()].filter((t) => t.waiting?.kind === "question");
+		if (words.length === 2)
+			return asking
+				.filter((t) => t.id.startsWith(taskPrefix))
+				.map((t) => ({
+					value: `${runId} ${t.id} `,
+					label: t.id,
+					description: inertLine(t.waiting?.kind === "question" ? t.waiting.text : ""),
+				}));
+		if (words.length > 3) return null;
+		const w = asking.find((t) => t.id === taskPrefix)?.waiting;
+		const choices = w?.kind === "question" ? (w.choices ?? []) : [];
+		return choices
+			.filter((c) => c.toLowerCase().startsWith(answer.toLowerCase()))
+			.map((c) => ({ value: `${runId} ${taskPrefix} ${c}`, label: inertLine(c) }));
 	} catch {
 		return null;
 	}
@@ -285,6 +335,26 @@ export function registerCommands(
 			getArgumentCompletions: (prefix) => (prefix.includes(" ") ? taskIds(prefix) : runIds(prefix)),
 			handler: reporting(async (args, ctx) => (await lazy.dashboard()).openViewer(ctx, kind, args)),
 		});
+	register("team-respond", {
+		description: "Answer the question a task waits on: /team-respond <runId> <taskId> <answer…>",
+		getArgumentCompletions: (prefix) => respondArgs(prefix),
+		handler: reporting(async (args, ctx) => {
+			// The answer is the rest of the line as typed (its spacing kept).
+			const [, runId, taskId, answer] = /^(\S+)\s+(\S+)\s+([\s\S]+)$/.exec(args.trim()) ?? [];
+			const api = await lazy.api();
+			if (!runId || !taskId || !answer) throw new api.UsageError("usage: /team-respond <runId> <taskId> <answer…>");
+			const done = await (await lazy.lifecycle()).respond(ctx.cwd, runId, taskId, answer);
+			ctx.ui.notify(
+				`pi-crew: answered ${taskId} of run ${runId}: ${done.text}${done.queued ? " (delivered when the run is resumed)" : ""}`,
+				"info",
+			);
+		}),
+	});
+	register("team-approve", {
+		description: "Approve, reject (with feedback) or trim a task's plan that waits for approval: /team-approve [runId]",
+		getArgumentCompletions: (prefix) => waitingRuns(prefix, "approval"),
+		handler: reporting(async (args, ctx) => (await lazy.dashboard()).openApproval(ctx, args.trim() || undefined)),
+	});
 	register("team-resume", {
 		description: "Resume an interrupted or cancelled run: /team-resume [runId] [--bg]",
 		getArgumentCompletions: (prefix) => runIds(prefix),

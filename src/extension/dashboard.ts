@@ -1,14 +1,18 @@
 /**
- * The pi face of the dashboard and the viewers (`/team-dashboard`, `/team-result`, `/team-transcript`, `/team-diff`):
+ * The pi face of the dashboard, the approval view and the viewers (`/team-dashboard`, `/team-approve`, `/team-result`,
+ * `/team-transcript`, `/team-diff`):
  * the view models of src/view/ in a `ctx.ui.custom` component, styled with pi's theme and refreshed from the logs at
  * most four times a second while shown. Without pi's terminal UI (RPC, print) the commands answer with text instead.
  */
 import * as lifecycle from "../api/lifecycle.js";
 import { type Component, type ExtensionContext, loadTui, type Theme, type TUI } from "../host.js";
+import type { RunView } from "../store/run-store.js";
 import { findRepo } from "../util/repo.js";
+import { ApprovalView, type ApproveAction } from "../view/approval.js";
 import { renderBoard } from "../view/board.js";
 import { Dashboard, type DashboardActions } from "../view/dashboard.js";
 import { diffSource } from "../view/diff.js";
+import { RunProjection } from "../view/projection.js";
 import { type Styles, type Tui, textKit } from "../view/text.js";
 import { resultSource, transcriptSource, Viewer, type ViewerSource } from "../view/viewer.js";
 
@@ -93,6 +97,20 @@ async function show(
 	}, FULL_SCREEN);
 }
 
+async function respondLine(cwd: string, runId: string, taskId: string, answer: string): Promise<string> {
+	const done = await lifecycle.respond(cwd, runId, taskId, answer);
+	return `answered ${taskId}: ${done.text}${done.queued ? " (delivered when the run is resumed)" : ""}`;
+}
+
+/** Approves or rejects through the api like `pi-crew approve`; the line says what was done. */
+function approver(cwd: string): ApproveAction {
+	return async (runId, taskId, verdict) => {
+		const result = await lifecycle.approve(cwd, runId, { taskId, ...verdict });
+		if (result.outcome === "rejected") return `rejected: ${taskId} revises its answer (the next round shows here)`;
+		return `approved ${taskId}${result.drop?.length ? ` without ${result.drop.join(", ")}` : ""}: the run goes on`;
+	};
+}
+
 /** The dashboard acts through the api like the CLI; resumed and requeued runs go on in the background. */
 function actions(cwd: string): DashboardActions {
 	return {
@@ -112,6 +130,8 @@ function actions(cwd: string): DashboardActions {
 			await lifecycle.resume({ cwd, runId, requeue: [taskId], background: true });
 			return `task ${taskId} requeued: run ${runId} goes on in the background`;
 		},
+		respond: (runId, taskId, answer) => respondLine(cwd, runId, taskId, answer),
+		approve: approver(cwd),
 		async steer(runId, taskId, message) {
 			const result = await lifecycle.steer(cwd, runId, message, taskId);
 			if (!result.delivered) throw new Error(`not delivered to ${taskId}: ${result.reason}`);
@@ -133,6 +153,36 @@ export async function openDashboard(ctx: ExtensionContext, runId: string | undef
 	await show(ctx, (tui, styles, redraw) =>
 		Dashboard.open({ repo, kit: textKit(tui, styles), actions: actions(ctx.cwd), onChange: redraw }, runId),
 	);
+}
+
+/**
+ * `/team-approve [runId]`: the approval view of `runId`, or of the newest run with a task waiting for approval. Without
+ * pi's terminal UI, what waits and how to approve it, as text.
+ */
+export async function openApproval(ctx: ExtensionContext, runId: string | undefined): Promise<void> {
+	const repo = findRepo(ctx.cwd);
+	const api = await import("../api/index.js");
+	const waits = (v: RunView) => [...v.state.tasks.values()].some((t) => t.waiting?.kind === "approval");
+	const id =
+		runId ??
+		(await api.listRuns(ctx.cwd)).runs
+			.filter((v) => v.status === "running" && waits(v))
+			.map((v) => v.state.runId)
+			.at(-1);
+	if (!id) throw new Error("no run of this repository waits for approval");
+	if (ctx.mode !== "tui") {
+		const { renderRun } = await import("../view/render.js");
+		ctx.ui.notify(
+			`${renderRun(await api.runStatus(ctx.cwd, id))}\n(the approval view needs pi's interactive terminal UI)`,
+			"info",
+		);
+		return;
+	}
+	await show(ctx, async (tui, styles, redraw) => {
+		const view = new ApprovalView(new RunProjection(repo, id), textKit(tui, styles), approver(ctx.cwd), redraw);
+		await view.refresh(); // a run that cannot be read fails the opening, with its reason
+		return view;
+	});
 }
 
 /** `/team-result` (`result`), `/team-transcript` (`transcript`) or `/team-diff` (`diff`) with the command's arguments. */

@@ -1,6 +1,7 @@
 /**
  * The one notifier of pi-crew in a pi session: what a run's log says that a person should hear about now. Each event
- * maps to a kind (run finished, dead-letter, heartbeat, budget, rate limit, alert, a task's message to the lead) and a
+ * maps to a kind (run finished, dead-letter, heartbeat, budget, rate limit, alert, a task's message to the lead, a task's
+ * question or answer to approve) and a
  * severity; a kind can be silenced in the config (`notifications: { heartbeat: false }`), and one notice per kind per
  * run per minute is enough (ten tasks going stale at once make one notice); each different message is told.
  */
@@ -70,6 +71,20 @@ export function noticeFor(e: CrewEvent, state: RunState): Notice | undefined {
 				severity: "info",
 				text: `pi-crew: ${inertLine(e.data.from)} of ${run} says: ${inertLine(e.data.text)}`,
 			};
+		case "task.asked": {
+			const choices = e.data.choices?.length ? ` [${e.data.choices.map(inertLine).join(" | ")}]` : "";
+			return {
+				kind: "question",
+				severity: "warning",
+				text: `pi-crew: task ${e.taskId} of ${run} asks: ${inertLine(e.data.text)}${choices}; answer: /team-respond ${e.runId} ${e.taskId} <answer>`,
+			};
+		}
+		case "task.awaiting_approval":
+			return {
+				kind: "question",
+				severity: "warning",
+				text: `pi-crew: task ${e.taskId} of ${run} waits for approval of its answer (round ${e.data.round}); /team-approve ${e.runId}`,
+			};
 		default:
 			return undefined;
 	}
@@ -89,8 +104,14 @@ export class Notifier {
 	onEvent(e: CrewEvent, state: RunState): void {
 		const notice = noticeFor(e, state);
 		if (!notice || this.silenced.has(notice.kind)) return;
-		// A message is its own news: only the same words again within the minute are held back.
-		const key = `${notice.kind}:${e.runId}${e.type === "run.message" ? `:${e.data.from}:${e.data.text}` : ""}`;
+		// A message is its own news: only the same words again within the minute are held back; each question too.
+		const own =
+			e.type === "run.message"
+				? `:${e.data.from}:${e.data.text}`
+				: e.type === "task.asked" || e.type === "task.awaiting_approval"
+					? `:${e.data.id}:${"round" in e.data ? e.data.round : ""}`
+					: "";
+		const key = `${notice.kind}:${e.runId}${own}`;
 		const at = this.now();
 		const previous = this.last.get(key);
 		// A run ends once: its notice is never held back by an earlier one of the same kind.

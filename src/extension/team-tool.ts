@@ -33,6 +33,8 @@ const ACTIONS = [
 	"artifacts",
 	"cancel",
 	"steer",
+	"respond",
+	"approve",
 	"resume",
 	"deadletter",
 	"requeue",
@@ -63,6 +65,8 @@ const NEEDS_AUTONOMY: Partial<Record<Action, string>> = {
 	requeue: "requeue tasks",
 	cancel: "cancel runs",
 	steer: "steer agents",
+	respond: "answer workers' questions",
+	approve: "approve or reject plans",
 	create: "create resources",
 	update: "change resources",
 	delete: "delete resources",
@@ -94,8 +98,19 @@ const Params = {
 		runId: { type: "string", description: "a run (default: the latest)" },
 		taskId: {
 			type: "string",
-			description: "requeue: one dead-lettered task (default: all of the run's); steer: the running task",
+			description:
+				"requeue: one dead-lettered task (default: all of the run's); steer: the running task; respond: the task that asks; approve: the task waiting for approval (default: the only one)",
 		},
+		answer: {
+			type: "string",
+			description: "respond: the answer to the task's question (a choice, when it lists choices)",
+		},
+		drop: {
+			type: "array",
+			items: { type: "string" },
+			description: "approve: tasks of the adaptive plan not to run",
+		},
+		reject: { type: "string", description: "approve: reject the answer with this feedback; the worker revises it" },
 		message: { type: "string", description: "steer: what to tell the task's worker" },
 		followUp: {
 			type: "boolean",
@@ -233,7 +248,7 @@ async function latest(api: Api, c: Call): Promise<string> {
 	return c.p.runId ?? (await api.runStatus(c.cwd)).state.runId;
 }
 
-/** Cancel, steer, resume and requeue act on one run the model names: never "the latest", which may be the user's. */
+/** Cancel, steer, respond, approve, resume and requeue act on one run the model names: never "the latest", which may be the user's. */
 function named(c: Call, action: string): string {
 	if (!c.p.runId) throw new Error(`team ${action} needs \`runId\` (see action list).`);
 	return c.p.runId;
@@ -330,6 +345,28 @@ const HANDLERS: Record<Action, Handler> = {
 		if (!result.delivered) throw new Error(`not delivered to run ${runId}: ${result.reason}`);
 		return text(
 			`${c.p.followUp ? "follow-up" : "steer message"} delivered to ${result.taskId} of run ${runId}`,
+			result,
+		);
+	},
+	async respond(c, _api, _render, lifecycle) {
+		const runId = named(c, "respond");
+		if (!c.p.taskId || !c.p.answer) throw new Error("team respond needs `taskId` and `answer`.");
+		const done = await (await lifecycle()).respond(c.cwd, runId, c.p.taskId, c.p.answer);
+		const queued = done.queued ? " (the run is not going: delivered when it is resumed)" : "";
+		return text(`answered ${c.p.taskId} of run ${runId}: ${done.text}${queued}`, done);
+	},
+	async approve(c, _api, _render, lifecycle) {
+		const runId = named(c, "approve");
+		const result = await (await lifecycle()).approve(c.cwd, runId, {
+			taskId: c.p.taskId,
+			drop: c.p.drop,
+			reject: c.p.reject,
+		});
+		const dropped = result.drop?.length ? ` (dropped: ${result.drop.join(", ")})` : "";
+		return text(
+			result.outcome === "approved"
+				? `approved ${result.taskId} of run ${runId}${dropped}: the run goes on`
+				: `rejected ${result.taskId} of run ${runId}: its worker revises its answer with the feedback`,
 			result,
 		);
 	},
@@ -520,7 +557,8 @@ export function registerTeamTool(
 			"Run a team of pi agents (a workflow DAG of role-specific workers) on this repository, and manage runs. " +
 			"Actions: run (team + goal; background to return at once), plan (the task graph, nothing runs), recommend " +
 			"(a team for a goal), status, list, events, summary, artifacts, cancel, steer (runId + message [+ taskId, " +
-			"followUp]: tell a running task's worker something), resume, deadletter, requeue, get " +
+			"followUp]: tell a running task's worker something), respond (runId + taskId + answer: a task's question), " +
+			"approve (runId [+ taskId, drop, or reject with feedback]: an answer waiting for approval), resume, deadletter, requeue, get " +
 			"(an agent/team/workflow), create/update/delete (a project or user resource, validated first), validate, doctor, " +
 			"config, metrics (counts, durations, tokens; filter by name), export (kind run: a run's redacted bundle; kind " +
 			"diagnostics: a redacted report file), import (a bundle, as a foreign read-only run), prune (olderThan), forget, " +

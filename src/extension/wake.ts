@@ -67,7 +67,11 @@ export function wakesFor(view: RunView, agent: boolean, since?: string): Wake[] 
 		} else
 			wakes.push({
 				key,
-				text: `pi-crew: task ${task.id} of run ${state.runId} (team ${state.team}) waits for approval of its answer (round ${waiting.round}: ${waiting.resultPath}). The user approves or rejects it: pi-crew approve ${state.runId} [--reject "<feedback>"].`,
+				text: `pi-crew: task ${task.id} of run ${state.runId} (team ${state.team}) waits for approval of its answer (round ${waiting.round}: ${waiting.resultPath}). ${
+					agent
+						? `Approve or reject it with the team tool (action "approve", runId "${state.runId}", taskId "${task.id}", reject: feedback) when the decision is not the user's; the user can with /team-approve ${state.runId}.`
+						: `The user approves or rejects it: /team-approve ${state.runId}.`
+				}`,
 				details,
 			});
 	}

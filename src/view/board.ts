@@ -5,7 +5,7 @@
  */
 import stringWidth from "string-width";
 import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
-import type { RunState, RunStatus, TaskState } from "../store/events.js";
+import { type RunState, type RunStatus, shownStatus as shownTaskStatus, type TaskState } from "../store/events.js";
 import { runningMs } from "../store/fold.js";
 import type { Integrity } from "../store/log-chain.js";
 import { shownStatus } from "../store/run-store.js";
@@ -34,6 +34,7 @@ export const MARK: Record<string, string> = {
 	failed: "✗",
 	skipped: "-",
 	cancelled: "⊘",
+	waiting: "?",
 };
 
 /** How a task or run status reads. */
@@ -44,6 +45,7 @@ export const TONE: Record<string, Tone> = {
 	failed: "error",
 	skipped: "muted",
 	cancelled: "warning",
+	waiting: "warning",
 	interrupted: "warning",
 	tampered: "error",
 };
@@ -106,6 +108,13 @@ function money(cost: number | undefined): string {
 
 /** What a task is doing or why it ended, in a few words. */
 export function taskDetail(t: TaskState, state: RunState, now: number): string {
+	const w = t.waiting;
+	if (w && shownTaskStatus(t) === "waiting") {
+		const since = ` (${shortDuration(elapsed(w.since, undefined, now))})`;
+		if (w.kind === "approval") return `waits for approval of its answer, round ${w.round}${since}`;
+		const choices = w.choices?.length ? ` [${w.choices.join(" | ")}]` : "";
+		return `asks${since}: ${inertLine(w.text)}${choices}`;
+	}
 	if (t.status === "running") {
 		const a = t.activity;
 		const doing = a?.tool
@@ -152,9 +161,18 @@ function taskLine(
 ): BoardLine {
 	const time = shortDuration(taskTime(t, view, now));
 	const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
-	const head = `  ${MARK[t.status] ?? "?"} ${cell(t.id, cols.id)} ${cell(t.role, cols.role)} ${time.padStart(7)} ${tokens.padStart(9)}`;
+	const status = shownTaskStatus(t);
+	const head = `  ${MARK[status] ?? "?"} ${cell(t.id, cols.id)} ${cell(t.role, cols.role)} ${time.padStart(7)} ${tokens.padStart(9)}`;
 	const text = `${head}  ${taskDetail(t, view.state, now)}`.trimEnd();
-	return { text: fit(text, width), tone: TONE[t.status] ?? "text" };
+	return { text: fit(text, width), tone: TONE[status] ?? "text" };
+}
+
+/** How a person answers what a waiting task waits for, in pi: the line under its row. */
+export function answerHint(runId: string, t: TaskState): string | undefined {
+	if (!t.waiting || shownTaskStatus(t) !== "waiting") return undefined;
+	return t.waiting.kind === "question"
+		? `answer: /team-respond ${runId} ${t.id} <answer>`
+		: `approve or reject: /team-approve ${runId}`;
 }
 
 /** The board's first line: the run, its status and progress, its time and its tokens. */
@@ -188,9 +206,15 @@ export function renderBoard(view: BoardView, options: BoardOptions): BoardLine[]
 			text: fit(`  ⏸ rate limited: no task starts for ${shortDuration(Date.parse(state.throttledUntil) - now)}`, width),
 			tone: "warning",
 		});
-	const shown = options.compact ? tasks.filter((t) => t.status === "running" || t.status === "failed") : tasks;
+	const shown = options.compact
+		? tasks.filter((t) => t.status === "running" || t.status === "failed" || shownTaskStatus(t) === "waiting")
+		: tasks;
 	const cols = columns(tasks);
-	for (const t of shown) lines.push(taskLine(t, view, now, width, cols));
+	for (const t of shown) {
+		lines.push(taskLine(t, view, now, width, cols));
+		const hint = answerHint(state.runId, t);
+		if (hint) lines.push({ text: fit(`      ${hint}`, width), tone: "warning" });
+	}
 	if (options.compact && shown.length < tasks.length) {
 		const count = (s: string) => tasks.filter((t) => t.status === s).length;
 		const rest = [

@@ -1,15 +1,16 @@
 /**
  * The dashboard (`/team-dashboard`): panes switched by number keys (1 runs, 2 task graph, 3 task, 4 events,
  * 5 dead-letter and alerts, 6 metrics), a selection moved with arrows or j/k, Enter to open, Esc to go back (and to
- * close from the runs pane), cancel, resume and requeue after a y/n confirmation, and a steer message typed for the
- * selected running task. A face-neutral model: keys in
+ * close from the runs pane), cancel, resume and requeue after a y/n confirmation, a steer message typed for the
+ * selected running task, and `a` on a task that waits: its answer typed in place, or the approval view. A face-neutral model: keys in
  * (pi-tui's key names), lines out for a width and height; `refresh` brings the projections up to date from the logs.
  */
+import { ApprovalView, type ApproveAction } from "./approval.js";
 import { boardHead } from "./board.js";
 import { alertsPane, eventsPane, graphPane, type ListPane, matches, metricLines, runsPane } from "./panes.js";
 import { RunList, RunProjection } from "./projection.js";
 import { TaskDetail } from "./task-detail.js";
-import { type Line, moved, type TextKit, windowStart } from "./text.js";
+import { type Line, moved, type TextKit, typed, windowStart } from "./text.js";
 
 export const PANES = [
 	{ key: "1", id: "runs", title: "runs" },
@@ -27,6 +28,9 @@ export interface DashboardActions {
 	resume(runId: string): Promise<string>;
 	requeue(runId: string, taskId: string): Promise<string>;
 	steer(runId: string, taskId: string, message: string): Promise<string>;
+	/** Answers the question the task waits on. */
+	respond(runId: string, taskId: string, answer: string): Promise<string>;
+	approve: ApproveAction;
 }
 
 export interface DashboardOptions {
@@ -41,12 +45,13 @@ export interface DashboardOptions {
 type Input =
 	| { kind: "filter"; text: string }
 	| { kind: "confirm"; question: string; act: () => Promise<string> }
-	| { kind: "steer"; text: string; runId: string; taskId: string };
+	| { kind: "steer"; text: string; runId: string; taskId: string }
+	| { kind: "respond"; text: string; runId: string; taskId: string; choices?: string[] };
 
 const HELP: Record<PaneId, string> = {
 	runs: "jk move  enter open  / filter  c cancel  r resume  esc close",
-	graph: "jk move  enter task  s steer  c cancel  r resume  u requeue  esc back",
-	task: "jk PgUp PgDn g G scroll  s steer  u requeue  esc back",
+	graph: "jk move  enter task  a answer/approve  s steer  c cancel  r resume  u requeue  esc back",
+	task: "jk PgUp PgDn g G scroll  a answer/approve  s steer  u requeue  esc back",
 	events: "jk move  enter task  / filter  f follow  esc back",
 	alerts: "jk move  enter task  u requeue  esc back",
 	metrics: "jk PgUp PgDn g G scroll  esc back",
@@ -76,6 +81,8 @@ export class Dashboard {
 	/** Lines of the scrolled pane (task, metrics) at the last frame. */
 	private scrollTotal = 0;
 	private polling: Promise<boolean> | undefined;
+	/** The approval view of the open run, over the panes while it is open (`a` on a task waiting for approval). */
+	private approval: ApprovalView | undefined;
 
 	private constructor(private readonly options: DashboardOptions) {
 		this.list = new RunList(options.repo);
@@ -102,6 +109,7 @@ export class Dashboard {
 	 * time: a caller arriving meanwhile shares it (a tail must not read the same bytes twice).
 	 */
 	refresh(): Promise<boolean> {
+		if (this.approval) return this.approval.refresh();
 		this.polling ??= this.poll().finally(() => {
 			this.polling = undefined;
 		});
@@ -135,6 +143,13 @@ export class Dashboard {
 
 	/** One key (pi-tui's name for it: `up`, `pageDown`, `enter`, `j`, `G`, ...); `close` when the dashboard should close. */
 	handleKey(key: string): "close" | undefined {
+		if (this.approval) {
+			if (this.approval.handleKey(key) === "close") {
+				this.approval = undefined;
+				this.reload();
+			}
+			return undefined;
+		}
 		const input = this.input;
 		if (input?.kind === "confirm") {
 			this.input = undefined;
@@ -144,6 +159,7 @@ export class Dashboard {
 		}
 		if (input?.kind === "filter") return this.editFilter(input, key);
 		if (input?.kind === "steer") return this.editSteer(input, key);
+		if (input?.kind === "respond") return this.editAnswer(input, key);
 		this.message = undefined;
 		const pane = PANES.find((p) => p.key === key);
 		if (pane) return this.show(pane.id);
@@ -169,6 +185,8 @@ export class Dashboard {
 				return this.confirmRequeue();
 			case "s":
 				return this.startSteer();
+			case "a":
+				return this.startAnswer();
 			default:
 				this.move(key);
 				return undefined;
@@ -255,6 +273,43 @@ export class Dashboard {
 			return undefined;
 		}
 		this.input = { kind: "steer", text: "", runId, taskId };
+		return undefined;
+	}
+
+	/** `a` on a task that waits: the answer typed in place (a question), or the approval view (an answer to approve). */
+	private startAnswer(): undefined {
+		const taskId = this.actionTask();
+		const run = this.run;
+		const w = taskId ? run?.view?.state.tasks.get(taskId)?.waiting : undefined;
+		if (!run || !taskId || !w) {
+			this.message = { text: "select a task that waits for an answer or an approval (panes 2 and 3)", tone: "warning" };
+			return undefined;
+		}
+		if (w.kind === "question")
+			this.input = {
+				kind: "respond",
+				text: "",
+				runId: run.runId,
+				taskId,
+				...(w.choices ? { choices: w.choices } : {}),
+			};
+		else {
+			this.approval = new ApprovalView(run, this.options.kit, this.options.actions.approve, this.options.onChange);
+			this.reload();
+		}
+		return undefined;
+	}
+
+	private editAnswer(input: Input & { kind: "respond" }, key: string): undefined {
+		if (key === "enter" || key === "escape") {
+			this.input = undefined;
+			const answer = input.text.trim();
+			if (key === "escape" || !answer) this.message = { text: "not sent", tone: "muted" };
+			else
+				this.perform(`answering ${input.taskId}`, () =>
+					this.options.actions.respond(input.runId, input.taskId, answer),
+				);
+		} else input.text = typed(input.text, key);
 		return undefined;
 	}
 
@@ -393,6 +448,7 @@ export class Dashboard {
 	}
 
 	render(width: number, height: number): string[] {
+		if (this.approval) return this.approval.render(width, height);
 		const now = this.now();
 		const body = Math.max(1, height - 4);
 		this.page = body;
@@ -443,6 +499,10 @@ export class Dashboard {
 		if (input?.kind === "filter") return { text: `filter: ${input.text}▏ (enter keep · esc clear)`, tone: "accent" };
 		if (input?.kind === "steer")
 			return { text: `steer ${input.taskId}: ${input.text}▏ (enter send · esc cancel)`, tone: "accent" };
+		if (input?.kind === "respond") {
+			const choices = input.choices ? ` (one of: ${input.choices.join(" | ")})` : "";
+			return { text: `answer ${input.taskId}${choices}: ${input.text}▏ (enter send · esc cancel)`, tone: "accent" };
+		}
 		if (this.message) return this.message;
 		const notes: string[] = [];
 		if (this.pane === "runs" && this.filters.runs) notes.push(`filter "${this.filters.runs}"`);
@@ -458,11 +518,4 @@ export class Dashboard {
 		}
 		return { text: notes.join(" · "), tone: "muted" };
 	}
-}
-
-/** A text field after a key: backspace, space, or a printable character added; other keys change nothing. */
-function typed(text: string, key: string): string {
-	if (key === "backspace") return [...text].slice(0, -1).join("");
-	if (key === "space") return `${text} `;
-	return [...key].length === 1 ? text + key : text;
 }

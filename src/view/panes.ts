@@ -5,6 +5,7 @@
 import { deadLetters } from "../engine/deadletter.js";
 import { formatTokens } from "../engine/summary.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
+import { shownStatus as shownTaskStatus } from "../store/events.js";
 import { type RunView, shownStatus } from "../store/run-store.js";
 import { MARK, shortDuration, TONE, type Tone, taskDetail, taskTime } from "./board.js";
 import { dataText, type EventRow, type RunList, type RunProjection } from "./projection.js";
@@ -76,8 +77,9 @@ export function graphPane(run: RunProjection, now: number): ListPane & { ids: st
 			const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
 			const also = t.dependsOn.length > 1 ? ` (also after ${t.dependsOn.slice(1).join(", ")})` : "";
 			const time = shortDuration(run.view ? taskTime(t, run.view, now) : undefined);
-			const text = `${gutter(selected)}${label(depth, t.id, t.status).padEnd(width)} ${t.status.padEnd(9)} ${attempts.padStart(3)} ${time.padStart(7)} ${tokens.padStart(9)}  ${taskDetail(t, state, now)}${also}`;
-			return { text: text.trimEnd(), tone: TONE[t.status] ?? "text", selected };
+			const status = shownTaskStatus(t);
+			const text = `${gutter(selected)}${label(depth, t.id, status).padEnd(width)} ${status.padEnd(9)} ${attempts.padStart(3)} ${time.padStart(7)} ${tokens.padStart(9)}  ${taskDetail(t, state, now)}${also}`;
+			return { text: text.trimEnd(), tone: TONE[status] ?? "text", selected };
 		},
 		target: (i) => ({ runId: run.runId, taskId: tree[i]?.task.id }),
 		empty: state ? "no tasks planned" : "loading…",

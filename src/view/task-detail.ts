@@ -4,7 +4,7 @@
  * attempt's transcript when the attempt starts), then kept: frames never read files.
  */
 import { formatTokens } from "../engine/summary.js";
-import { type RunState, shownUsage, type TaskMessage, type TaskState } from "../store/events.js";
+import { type RunState, shownStatus, shownUsage, type TaskMessage, type TaskState } from "../store/events.js";
 import { inertLine } from "../util/inert.js";
 import { readConfined } from "../util/safe-fs.js";
 import { shortDuration, TONE, taskDetail, taskTime } from "./board.js";
@@ -50,6 +50,27 @@ function thread(t: TaskState, state: RunState): Line[] {
 	const toLead = state.messages.filter((m) => m.from === from).map((m) => ({ ...m, id: "", to: "lead" }));
 	const all = [...(t.messages ?? []), ...sent, ...toLead].sort((a, b) => a.at.localeCompare(b.at));
 	return all.map(messageLine);
+}
+
+/** What the task waits for from a person, in full, and the key that gives it. */
+function waitingLines(t: TaskState, width: number): Line[] {
+	const w = t.waiting;
+	if (!w || shownStatus(t) !== "waiting") return [];
+	if (w.kind === "approval")
+		return [
+			heading(`waits for approval, round ${w.round}`, width),
+			{
+				text: `its answer${w.plan ? ` and its plan of ${w.plan.length} task(s)` : ""}: press a to approve, reject with feedback${w.plan ? " or drop tasks" : ""}`,
+				tone: "warning",
+			},
+		];
+	return [
+		heading("question", width),
+		{ text: w.text, tone: "text" },
+		...(w.choices?.length ? [{ text: `choices: ${w.choices.join(" | ")}`, tone: "text" } as Line] : []),
+		...(w.default !== undefined ? [{ text: `default: ${w.default}`, tone: "muted" } as Line] : []),
+		{ text: "press a to type the answer", tone: "warning" },
+	];
 }
 
 export class TaskDetail {
@@ -126,6 +147,7 @@ export class TaskDetail {
 				tone: "error",
 			});
 		for (const p of this.problems) lines.push({ text: p, tone: "warning" });
+		lines.push(...waitingLines(t, width));
 		const conversation = thread(t, state);
 		if (conversation.length) lines.push(heading("conversation", width), ...conversation);
 		const markdown = (block: Block): Line[] => block.render(width).map((text) => ({ text }));

@@ -112,3 +112,10 @@ export function windowStart(selected: number, top: number, height: number, total
 	const start = selected < top ? selected : selected >= top + height ? selected - height + 1 : top;
 	return Math.max(0, Math.min(start, Math.max(0, total - height)));
 }
+
+/** A text field after a key: backspace, space, or a printable character added; other keys change nothing. */
+export function typed(text: string, key: string): string {
+	if (key === "backspace") return [...text].slice(0, -1).join("");
+	if (key === "space") return `${text} `;
+	return [...key].length === 1 ? text + key : text;
+}

@@ -45,6 +45,14 @@ async function dashboard(runId?: string) {
 			asked.push(`steer ${id} ${task} ${message}`);
 			return `steer message delivered to ${task}`;
 		},
+		async respond(id, task, answer) {
+			asked.push(`respond ${id} ${task} ${answer}`);
+			return `answered ${task}: ${answer}`;
+		},
+		async approve(id, task, verdict) {
+			asked.push(`approve ${id} ${task} ${JSON.stringify(verdict)}`);
+			return `approved ${task}`;
+		},
 	};
 	const d = await Dashboard.open({ repo, kit, actions, onChange: () => undefined, now: () => NOW }, runId);
 	await d.refresh();
