@@ -84,8 +84,8 @@ async function respond(
 	const system = ai.getCurrentSystemPrompt(context.messages);
 	const identity = parseIdentity(system);
 	const agent = identity?.agent ?? "default";
-	const { userText, message, first, calls, lastResult, lastRunId } = sinceLastUser(ai, context);
-	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt), calls);
+	const { userText, message, first, calls, prompts, lastResult, lastRunId } = sinceLastUser(ai, context);
+	const plan = planCall(scriptFor(scenario, agent, identity?.taskId, identity?.attempt, prompts), calls);
 	for (const pause of plan.pauses) await (pause.kind === "sleep" ? sleep(pause.ms) : untilExists(pause.file));
 	if ("exhausted" in plan) {
 		return ai.fauxAssistantMessage([], {
@@ -183,6 +183,8 @@ function sinceLastUser(
 	/** The first user message in the context: the task's prompt, still there after feedback in the same session. */
 	first: string;
 	calls: number;
+	/** How many prompts the session had: user messages that started a script (1 for the first). */
+	prompts: number;
 	lastResult: string;
 	lastRunId: string;
 } {
@@ -191,6 +193,7 @@ function sinceLastUser(
 	let first: string | undefined;
 	let previous = "";
 	let calls = 0;
+	let prompts = 0;
 	let lastResult = "";
 	let lastRunId = "";
 	// Every shape pi 1.x sends: system messages (skipped: read above), user text or text+image parts, assistant
@@ -205,6 +208,7 @@ function sinceLastUser(
 				if (previous !== "toolResult") {
 					userText = newest;
 					calls = 0;
+					prompts++;
 					lastResult = "";
 				}
 				break;
@@ -218,5 +222,5 @@ function sinceLastUser(
 		}
 		previous = message.role;
 	}
-	return { userText, message: newest, first: first ?? "", calls, lastResult: lastResult.trim(), lastRunId };
+	return { userText, message: newest, first: first ?? "", calls, prompts, lastResult: lastResult.trim(), lastRunId };
 }

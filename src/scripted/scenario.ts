@@ -29,7 +29,7 @@ export type Step =
 /** A step that takes no model call of its own: it holds up the next step. */
 export type Pause = Extract<Step, { kind: "sleep" | "wait" }>;
 
-/** Keys are agent names, `default`, `task:<taskId>` or `task:<taskId>@<attempt>` (most specific wins). */
+/** Keys are agent names, `default`, either with `#<prompt>`, `task:<taskId>` or `task:<taskId>@<attempt>` (most specific wins). */
 export type Scenario = Map<string, Step[]>;
 
 export class ScenarioError extends UsageError {
@@ -129,15 +129,22 @@ const DEFAULTS: Record<string, Step[]> = {
 };
 const FALLBACK: Step[] = [{ kind: "say", text: "{agent} finished: {goal}" }];
 
+/**
+ * The steps for a call: of the task (and its attempt), else of the agent, else `default`; `<name>#<n>` (the n-th
+ * prompt of the session, 1 first) before `<name>`, so a session's script can differ per prompt.
+ */
 export function scriptFor(
 	scenario: Scenario | undefined,
 	agent: string,
 	taskId: string | undefined,
 	attempt = 1,
+	prompt = 1,
 ): Step[] {
 	return (
 		(taskId ? (scenario?.get(`task:${taskId}@${attempt}`) ?? scenario?.get(`task:${taskId}`)) : undefined) ??
+		scenario?.get(`${agent}#${prompt}`) ??
 		scenario?.get(agent) ??
+		scenario?.get(`default#${prompt}`) ??
 		scenario?.get("default") ??
 		DEFAULTS[agent] ??
 		FALLBACK

@@ -60,6 +60,37 @@ test("a background run the user started tells the session that started it, once,
 	assert.equal(pi.messages().filter((m) => m.role === "assistant").length, 0, "no turn nobody asked for");
 });
 
+test("a background run the agent started wakes it into a turn when it ends (assisted)", async (t: TestContext) => {
+	const box = await sandbox();
+	await projectTeam(box, "solo", [{ id: "look", role: "explorer" }]);
+	await box.write("workers.yaml", "explorer:\n  - say: looked\n");
+	await box.write("../pi-agent/crew/config.yaml", "autonomy: assisted\n");
+	// First prompt: the agent starts the team in the background. Its second prompt is the wake-up: it says what it got.
+	const parent = await box.write(
+		"../parent.yaml",
+		`"default#1":
+  - tool: team
+    args: { action: run, team: solo, goal: "look around", scenario: workers.yaml, background: true }
+  - say: "STARTED"
+"default#2":
+  - say: "WOKE: {message}"
+`,
+	);
+	const pi = rpcSession(t, box, { ...box.env, PI_CREW_SCENARIO: parent });
+	await pi.send({ type: "prompt", message: "run the solo team in the background" });
+	const said = () =>
+		pi
+			.messages()
+			.filter((m) => m.role === "assistant")
+			.map(messageText)
+			.filter(Boolean); // a tool call's message has no text
+	const woke = await pi.until("the agent's turn on the wake-up", () => said().find((x) => x.startsWith("WOKE:")));
+	const runId = /background run (\S+) \(team solo\) succeeded\./.exec(woke)?.[1];
+	assert.ok(runId, woke);
+	assert.match(woke, new RegExp(`team tool \\(action "summary", runId "${runId}"\\)`));
+	assert.deepEqual(said(), ["STARTED", woke], "one turn of its own, on the wake-up");
+});
+
 test("/compact while a foreground run streams: pi 1.x ends the turn first (the run is cancelled), so the call is never cut from its result", async (t: TestContext) => {
 	const box = await sandbox();
 	await projectTeam(box, "solo", [{ id: "look", role: "explorer" }]);

@@ -18,6 +18,10 @@ test("a scenario parses agents, tasks and default", () => {
 	);
 	assert.deepEqual(scriptFor(s, "explorer", "b", 3), [{ kind: "fault", fault: "crash" }]);
 	assert.equal(scriptFor(s, "writer", "c").length, 2, "default for unnamed agents");
+	const perPrompt = parseScenario('default:\n  - say: any\n"default#2":\n  - say: second\n', "s.yaml");
+	assert.deepEqual(scriptFor(perPrompt, "default", undefined, 1, 1), [{ kind: "say", text: "any" }]);
+	assert.deepEqual(scriptFor(perPrompt, "default", undefined, 1, 2), [{ kind: "say", text: "second" }], "#n wins");
+	assert.deepEqual(scriptFor(perPrompt, "default", undefined, 1, 3), [{ kind: "say", text: "any" }]);
 	assert.equal(scriptFor(undefined, "verifier", "c")[0]?.kind, "tool", "builtin agents have a default script");
 	assert.deepEqual(scriptFor(undefined, "custom", "c"), [{ kind: "say", text: "{agent} finished: {goal}" }]);
 });
