@@ -16,6 +16,7 @@ import { registerCommands } from "./commands.js";
 import { inertUi } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 import type { LiveRuns } from "./live.js";
+import { plainLines, WAKE_TYPE } from "./plain-message.js";
 import { registerSubagentTools } from "./subagents.js";
 import { registerTeamTool } from "./team-tool.js";
 import type { Starter } from "./wake.js";
@@ -48,6 +49,10 @@ export default function piCrew(pi: ExtensionAPI): void {
 	let waitForRuns: NodeJS.Timeout | undefined;
 	const runStarted = (runId: string, since?: string, background?: Starter) =>
 		void liveBoot?.().then((l) => l?.track(runId, since, background));
+	pi.registerMessageRenderer(WAKE_TYPE, (message, options) => {
+		const text = typeof message.content === "string" ? message.content : "";
+		return { render: (width) => ["", ...plainLines(text, width, options.outputPad)], invalidate: () => undefined };
+	});
 	registerTeamTool(pi, { resourcesChanged: () => (policy = undefined), runStarted });
 	registerSubagentTools(pi, { runStarted });
 	registerCommands(pi, {
@@ -131,7 +136,7 @@ export default function piCrew(pi: ExtensionAPI): void {
  * starting a turn when the user's autonomy profile of the moment lets the agent act (an unreadable config: it does not).
  */
 async function wakerFor(pi: ExtensionAPI, cwd: string) {
-	const { Waker, WAKE_TYPE } = await lazy.wake();
+	const { Waker } = await lazy.wake();
 	return new Waker(
 		(wake, triggerTurn) =>
 			pi.sendMessage(

@@ -13,8 +13,6 @@ import { mayStartRuns } from "./autonomy.js";
 /** Who started a background run from the session: its agent (a tool call) or its user (a command). */
 export type Starter = "agent" | "user";
 
-/** The custom message type of a wake-up in pi's session (`pi.sendMessage`). */
-export const WAKE_TYPE = "pi-crew-wake";
 /** A question is a worker model's text: this much of it goes into the session's context, the rest stays in the log. */
 const QUESTION_CHARS = 2000;
 
