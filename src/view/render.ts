@@ -195,7 +195,8 @@ export function renderRun(view: RunView, now = Date.now()): string {
 			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${t.usage.cost === undefined ? "" : ` ${formatCost(t.usage.cost).padStart(7)}`}${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
-		if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting")
+		// Only a running coordinator takes an approval: an interrupted run's draft is answered anew when resumed.
+		if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting" && view.status === "running")
 			lines.push(...approvalLines(t.id, t.waiting, view, `  ${"  ".repeat(depth)}    `));
 		if (t.waiting?.kind === "question")
 			lines.push(...questionLines(state.runId, t.id, t.waiting, `  ${"  ".repeat(depth)}    `));
