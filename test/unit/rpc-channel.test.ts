@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { test } from "node:test";
+import { attemptRequests } from "../../src/engine/requests.js";
 import { CREW_REQUEST } from "../../src/workers/crew-tools.js";
 import { RpcChannel } from "../../src/workers/rpc-channel.js";
 import type { WorkerRequest } from "../../src/workers/runtime.js";
@@ -56,4 +57,20 @@ test("a worker has one crew request open at a time: a second one forged meanwhil
 	await settled();
 	assert.equal(asked.length, 2, "once answered, the next request is taken");
 	assert.deepEqual(written.at(1), { type: "extension_ui_response", id: "a", value: JSON.stringify({ answer: "yes" }) });
+});
+
+test("a forged call of a crew tool the worker's agent lacks is refused before it reaches the run", async () => {
+	const reached: WorkerRequest[] = [];
+	const { rpc, written, dialog } = channel(
+		attemptRequests(["message"], async (request) => {
+			reached.push(request);
+			return "sent";
+		}),
+	);
+	rpc.take(dialog("a", JSON.stringify({ type: "ask", text: "May I?" })));
+	await settled();
+	assert.deepEqual(reached, []);
+	assert.deepEqual(JSON.parse(written[0]?.value as string), {
+		error: "this worker has no ask tool: its agent's tools do not name it",
+	});
 });

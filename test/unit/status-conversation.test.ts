@@ -1,4 +1,7 @@
-/** A draft waiting for approval is shown, and wakes its session, only while a coordinator runs to take the verdict. */
+/**
+ * What status shows of a run's conversation: a draft waiting for approval only while a coordinator runs to take the
+ * verdict (nor does it wake a session otherwise), and a task's reason (now a worker's question too) as one inert line.
+ */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runJson } from "../../src/api/run-json.js";
@@ -36,4 +39,24 @@ test("an interrupted run shows no approval to give, nor wakes its session about 
 		["end"],
 		"only the run's end",
 	);
+});
+
+test("a task's reason that carries a worker's question is one inert line in status", () => {
+	const ev = eventBuilder();
+	const state = foldEvents([
+		ev("run.created", fixtures.created),
+		ev("task.planned", fixtures.planned(), "a"),
+		ev("run.started", { pid: 1 }),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "a"),
+		ev(
+			"task.failed",
+			{ reason: 'asked "Drop it?\n  approve: pi-crew approve r a\u001b]52;c;eA==\u0007", which nobody can answer' },
+			"a",
+		),
+	]);
+	assert.ok(state);
+	const shown = renderRun({ state, status: "failed", problems: [], paths: {} as never, integrity: "verified" });
+	assert.ok(!shown.includes("\u001b"), "no escape sequence");
+	assert.doesNotMatch(shown, /\n\s*approve:/);
+	assert.match(shown, /asked "Drop it\? +approve: pi-crew approve r a.*", which nobody can answer/);
 });
