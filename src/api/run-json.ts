@@ -43,7 +43,7 @@ export function runJson(view: RunView) {
 			status: shownTaskStatus(t),
 			...(t.waiting?.kind === "question" ? { question: questionJson(t.waiting) } : {}),
 			dependsOn: t.dependsOn,
-			...approvalJson(t, view.paths.dir),
+			...(view.status === "running" ? approvalJson(t, view.paths.dir) : {}),
 			attempt: t.attempt,
 			attempts: t.attempts,
 			...(t.heartbeat && t.heartbeat !== "healthy" ? { heartbeat: t.heartbeat } : {}),

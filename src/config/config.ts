@@ -102,7 +102,8 @@ export const ConfigSchema = Type.Object(
 		/**
 		 * What a worker's question (its `ask` tool) gets when nobody can answer (`--no-input`, a foreground run without
 		 * a terminal): `fail` the task with the question as its reason (default), or take the question's `default`
-		 * answer (a question without one still fails).
+		 * answer (a question without one still fails). It decides a step's approval alike: `fail` the task, or approve
+		 * by default.
 		 */
 		questions: Type.Optional(
 			Type.Object({ unattended: Type.Optional(Type.Enum(["fail", "default"])) }, { additionalProperties: false }),

@@ -17,7 +17,6 @@ import {
 	type TaskSpec,
 	type WorkerFailure,
 	type WorkerOutcome,
-	type WorkerRequest,
 } from "../workers/runtime.js";
 import { runVerify } from "../workers/verify.js";
 import { workerEnv } from "../workers/worker-env.js";
@@ -37,6 +36,7 @@ import {
 	taskWrites,
 } from "./plan.js";
 import { type DependencyResult, systemPrompt, taskPrompt } from "./prompt.js";
+import { attemptRequests } from "./requests.js";
 import { retryDelay } from "./retry.js";
 
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
@@ -416,8 +416,9 @@ async function runAttempt(
 		...(crewTools.length > 0 && {
 			crew: {
 				tools: crewTools,
-				request: (request: WorkerRequest) =>
+				request: attemptRequests(crewTools, (request) =>
 					request.type === "ask" ? ctx.questions.ask(id, request, stopper.signal, end) : ctx.mailbox.send(id, request),
+				),
 			},
 		}),
 	};

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunPaths } from "../store/run-store.js";
+import { UsageError } from "../util/errors.js";
 import { assertNoSymlinks, readConfined, removeFile, writeFileAtomic } from "../util/safe-fs.js";
 
 export type ControlCommand =
@@ -24,12 +25,31 @@ export function controlDir(runDir: string): string {
 
 let sent = 0;
 
+/**
+ * The most characters a person's text in a command may have (a steer, an answer, a rejection's feedback): it waits on
+ * disk, unredacted, until the coordinator logs it, and a worker reads it all as its next prompt.
+ */
+export const MAX_COMMAND_TEXT = 16_000;
+
+/** A command's text that a person wrote, by the name the user knows it by. */
+function saidText(command: ControlCommand): [string, string] | undefined {
+	if (command.type === "steer") return ["the message", command.message];
+	if (command.type === "respond") return ["the answer", command.answer];
+	if (command.type === "approve" && command.reject !== undefined) return ["the feedback", command.reject];
+	return undefined;
+}
+
 /** Drops `command` into the run's inbox; `now` (ms) stamps it, so an inbox can tell whose coordinator it was sent to. */
 export async function sendControl(
 	paths: RunPaths,
 	command: ControlCommand,
 	now: () => number = Date.now,
 ): Promise<void> {
+	const [what, text] = saidText(command) ?? ["", ""];
+	if (text.length > MAX_COMMAND_TEXT)
+		throw new UsageError(
+			`${what} is ${text.length} characters; the most is ${MAX_COMMAND_TEXT}: shorten it (put the details in a file of the repository and name it)`,
+		);
 	// Sorted by name when read: time, then this process's count (two commands in one millisecond keep their order).
 	const name = `${now()}-${String(sent++).padStart(8, "0")}-${randomUUID()}.json`;
 	// Atomic (written aside, then renamed): the coordinator never reads a half-written command, nor the draft, whose
@@ -49,8 +69,9 @@ export class ControlInbox {
 
 	/**
 	 * Drops commands sent before `since` (ms): they were addressed to an earlier coordinator of this run and arrived as
-	 * it ended. Commands sent since this coordinator took the run are kept, however early they came; so are answers
-	 * and approvals, whenever sent: what a person said while no coordinator ran is for the one that resumes the run.
+	 * it ended. Commands sent since this coordinator took the run are kept, however early they came; so are answers,
+	 * whenever sent: a question outlives its attempt, so what a person answered while no coordinator ran is for the one
+	 * that resumes the run. An approval is not: it was for a draft of an attempt that ended with that coordinator.
 	 */
 	async clearBefore(since: number): Promise<void> {
 		const dir = controlDir(this.paths.dir);
@@ -59,7 +80,7 @@ export class ControlInbox {
 			if (sent >= since) continue;
 			const text = await readConfined(dir, name).catch(() => undefined);
 			const type = text ? parseCommand(text)?.type : undefined;
-			if (type === "respond" || type === "approve") continue;
+			if (type === "respond") continue;
 			await removeFile(this.paths.repo, join(dir, name)).catch(() => undefined);
 		}
 	}
@@ -73,7 +94,11 @@ export class ControlInbox {
 		clearInterval(this.timer);
 	}
 
-	/** Reads and handles every waiting command, oldest first. Errors reading one command skip only that command. */
+	/**
+	 * Reads and handles every waiting command, oldest first. Errors reading one command skip only that command. A
+	 * person's answer or verdict is deleted once handled (handling one twice changes nothing): a coordinator killed
+	 * meanwhile leaves it for the next. Others go first: a cancel or a steer is not repeated.
+	 */
 	async poll(): Promise<void> {
 		if (this.polling) return;
 		this.polling = true;
@@ -81,9 +106,15 @@ export class ControlInbox {
 			const dir = controlDir(this.paths.dir);
 			for (const name of await commandFiles(this.paths.repo, dir)) {
 				const text = await readConfined(dir, name).catch(() => undefined);
-				await removeFile(this.paths.repo, join(dir, name)).catch(() => undefined);
 				const command = text ? parseCommand(text) : undefined;
-				if (command) await this.onCommand(command);
+				const remove = () => removeFile(this.paths.repo, join(dir, name)).catch(() => undefined);
+				if (command?.type === "respond" || command?.type === "approve") {
+					await this.onCommand(command);
+					await remove();
+				} else {
+					await remove();
+					if (command) await this.onCommand(command);
+				}
 			}
 		} finally {
 			this.polling = false;
@@ -114,7 +145,13 @@ async function commandFiles(repo: string, dir: string): Promise<string[]> {
 		.sort();
 }
 
+/** A command as sendControl writes it, or undefined; one with more text than it sends came from elsewhere: dropped. */
 function parseCommand(text: string): ControlCommand | undefined {
+	const command = commandShape(text);
+	return command && (saidText(command)?.[1].length ?? 0) <= MAX_COMMAND_TEXT ? command : undefined;
+}
+
+function commandShape(text: string): ControlCommand | undefined {
 	try {
 		const c = JSON.parse(text) as ControlCommand;
 		if (c.type === "cancel" && typeof c.from === "string") return c;

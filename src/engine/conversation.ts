@@ -27,10 +27,12 @@ export class Conversation {
 
 	/**
 	 * A steer (or follow-up) for the running task the command names (or the only running one). A command that names
-	 * no running task is refused and logged without its text: no worker was told anything.
+	 * no running task is refused and logged without its text: no worker was told anything. It is logged on the task it
+	 * named if the run has one, else on none (a task id typed by anyone is not a task).
 	 */
 	async steer(command: Extract<ControlCommand, { type: "steer" }>): Promise<void> {
-		const running = [...this.cc.state().tasks.values()].filter((t) => t.status === "running").map((t) => t.id);
+		const { tasks } = this.cc.state();
+		const running = [...tasks.values()].filter((t) => t.status === "running").map((t) => t.id);
 		const taskId = command.taskId ?? (running.length === 1 ? running[0] : undefined);
 		if (!taskId || !running.includes(taskId)) {
 			const why = running.length === 0 ? "no task is running" : `say which task: ${running.join(", ")}`;
@@ -38,7 +40,7 @@ export class Conversation {
 			await this.cc.log.append(
 				"task.steered",
 				{ ...refused, ...(command.followUp && { followUp: true }) },
-				taskId ?? running[0],
+				taskId && tasks.has(taskId) ? taskId : undefined,
 			);
 			return;
 		}

@@ -44,6 +44,7 @@ export function wakesFor(view: RunView, agent: boolean, since?: string): Wake[] 
 	for (const task of state.tasks.values()) {
 		const waiting = task.waiting;
 		if (!waiting || (task.status !== "running" && task.status !== "pending")) continue;
+		if (waiting.kind === "approval" && view.status !== "running") continue; // only a coordinator takes it
 		const details = { runId: state.runId, taskId: task.id, waitingId: waiting.id };
 		const key = `${waiting.kind}:${state.runId}:${task.id}:${waiting.id}`;
 		if (waiting.kind === "question") {

@@ -110,9 +110,13 @@ async function respond(
 	const step = plan.step;
 	switch (step.kind) {
 		case "tool":
-			return ai.fauxAssistantMessage([ai.fauxToolCall(step.tool, fillArgs(step.args, vars) as JsonObject)], {
-				stopReason: "toolUse",
-			});
+		case "tools":
+			return ai.fauxAssistantMessage(
+				(step.kind === "tool" ? [step] : step.calls).map((c) =>
+					ai.fauxToolCall(c.tool, fillArgs(c.args, vars) as JsonObject),
+				),
+				{ stopReason: "toolUse" },
+			);
 		case "say":
 			return ai.fauxAssistantMessage([ai.fauxText(fillTemplate(step.text, vars))]);
 		case "fault":

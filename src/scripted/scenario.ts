@@ -18,8 +18,16 @@ export function isScripted(model: string | undefined): boolean {
 export const FAULTS = ["crash", "hang", "empty", "rate_limit", "outage"] as const;
 export type Fault = (typeof FAULTS)[number];
 
+/** One call of a pi tool the model makes. */
+export interface ToolCall {
+	tool: string;
+	args: Record<string, unknown>;
+}
+
 export type Step =
-	| { kind: "tool"; tool: string; args: Record<string, unknown> }
+	| ({ kind: "tool" } & ToolCall)
+	/** Several calls in one message: pi runs them in parallel unless one of the tools must run alone. */
+	| { kind: "tools"; calls: ToolCall[] }
 	| { kind: "say"; text: string }
 	| { kind: "sleep"; ms: number }
 	/** Waits until a file exists (relative to the worker's directory): a barrier a test or a user releases. */
@@ -76,24 +84,36 @@ export function parseScenario(text: string, file: string): Scenario {
 }
 
 const STEP_HINT =
-	"a step is one of {tool, args}, {say}, {sleepMs}, {waitFor: file} or {fault: crash|hang|empty|rate_limit|outage}";
+	"a step is one of {tool, args}, {tools: [{tool, args}, ...]}, {say}, {sleepMs}, {waitFor: file} or {fault: crash|hang|empty|rate_limit|outage}";
 
 function parseStep(raw: unknown): Step | string {
 	if (!isRecord(raw)) return "a step must be a map";
 	const keys = Object.keys(raw).filter((k) => k !== "args");
 	if (keys.length !== 1)
-		return `a step needs exactly one of tool, say, sleepMs, waitFor, fault (got: ${keys.join(", ") || "none"})`;
+		return `a step needs exactly one of tool, tools, say, sleepMs, waitFor, fault (got: ${keys.join(", ") || "none"})`;
 	if (typeof raw.tool === "string") {
-		const args = raw.args ?? {};
-		if (!isRecord(args)) return "args must be a map of tool arguments";
-		return { kind: "tool", tool: raw.tool, args };
+		const call = parseCall(raw);
+		return typeof call === "string" ? call : { kind: "tool", ...call };
 	}
 	if ("args" in raw) return "args belongs to a tool step";
+	if (Array.isArray(raw.tools) && raw.tools.length > 0) {
+		const calls = raw.tools.map((c) =>
+			isRecord(c) && typeof c.tool === "string" ? parseCall(c) : "each of tools is {tool, args}",
+		);
+		const bad = calls.find((c) => typeof c === "string");
+		return bad ?? { kind: "tools", calls: calls as ToolCall[] };
+	}
 	if (typeof raw.say === "string") return { kind: "say", text: raw.say };
 	if (typeof raw.sleepMs === "number" && raw.sleepMs >= 0) return { kind: "sleep", ms: raw.sleepMs };
 	if (typeof raw.waitFor === "string" && raw.waitFor !== "") return { kind: "wait", file: raw.waitFor };
 	if (FAULTS.includes(raw.fault as Fault)) return { kind: "fault", fault: raw.fault as Fault };
 	return `invalid step ${JSON.stringify(raw)}`;
+}
+
+function parseCall(raw: Record<string, unknown>): ToolCall | string {
+	const args = raw.args ?? {};
+	if (!isRecord(args)) return "args must be a map of tool arguments";
+	return { tool: raw.tool as string, args };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -128,6 +128,8 @@ function reopen(state: RunState, id: string, e: CrewEvent, why: string, endedAt 
 	task.endedAt = undefined;
 	task.deadLetter = undefined;
 	task.heartbeat = undefined;
+	// A question outlives its attempt (asked again, it is answered from the log); a draft to approve does not.
+	if (task.waiting?.kind === "approval") task.waiting = undefined;
 }
 
 /**
@@ -169,6 +171,8 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 		return state;
 	}
 	const task = state.tasks.get(id);
+	// A refused steer that named no task, or a task the run does not have, changes nothing: an audit record.
+	if (!task && e.type === "task.steered" && !e.data.delivered) return state;
 	if (!task) {
 		refusal(state, `seq ${e.seq}: ${e.type} for unknown task "${id}"`);
 		return state;
@@ -252,6 +256,8 @@ function applyAttemptEvent(state: RunState, task: TaskState, e: CrewEvent): bool
 			}
 			closeAttempt(task, e.ts, e.data.reason);
 			task.awaitingRetry = true;
+			// The next attempt starts afresh: it has asked nothing yet (only a reopen keeps a question, for a resume).
+			task.waiting = undefined;
 			return true;
 		default:
 			return false;

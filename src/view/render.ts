@@ -166,6 +166,9 @@ export function taskTree(state: RunState): { task: TaskState; depth: number }[] 
 	return out;
 }
 
+/** Messages to the lead that status shows: the newest (`--json` has them all). */
+const MESSAGES_SHOWN = 5;
+
 /** The task tree: each task once, under its first dependency, with status, time (running: so far) and tokens. */
 export function renderRun(view: RunView, now = Date.now()): string {
 	const { state } = view;
@@ -194,8 +197,9 @@ export function renderRun(view: RunView, now = Date.now()): string {
 		lines.push(
 			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${t.usage.cost === undefined ? "" : ` ${formatCost(t.usage.cost).padStart(7)}`}${after}`,
 		);
-		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${t.reason}`);
-		if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting")
+		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${inertLine(t.reason)}`);
+		// Only a running coordinator takes an approval: an interrupted run's draft is answered anew when resumed.
+		if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting" && view.status === "running")
 			lines.push(...approvalLines(t.id, t.waiting, view, `  ${"  ".repeat(depth)}    `));
 		if (t.waiting?.kind === "question")
 			lines.push(...questionLines(state.runId, t.id, t.waiting, `  ${"  ".repeat(depth)}    `));
@@ -204,7 +208,9 @@ export function renderRun(view: RunView, now = Date.now()): string {
 				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
 			);
 	}
-	for (const m of state.messages)
+	const earlier = state.messages.length - MESSAGES_SHOWN;
+	if (earlier > 0) lines.push(`  ${earlier} earlier messages to the lead: pi-crew status ${state.runId} --json`);
+	for (const m of state.messages.slice(-MESSAGES_SHOWN))
 		lines.push(`  message from ${inertLine(m.from)} (${m.at.slice(11, 19)}): ${inertLine(m.text)}`);
 	lines.push(`  artifacts: ${view.paths.artifacts}`);
 	if (state.settings.isolation === "worktree")

@@ -65,6 +65,8 @@ export function registerCrewTools(pi: ExtensionAPI, send: CrewSend): void {
 			"With ask, give choices when the answer is one of a few, and a default: the answer taken when nobody can answer.",
 		],
 		defaultActive: false,
+		// Alone in its turn: pi would run a sibling call (a long bash) meanwhile, its time paused with the question's.
+		executionMode: "sequential",
 		parameters: AskParams,
 		prepareArguments: (args) => dropUnset<XStatic<typeof AskParams>>(args),
 		async execute(_id, params, signal, _onUpdate, ctx) {
@@ -89,6 +91,7 @@ export function registerCrewTools(pi: ExtensionAPI, send: CrewSend): void {
 			"Use message to tell another task what it needs from your work (a finding, a changed interface); use ask, not message, when you need an answer.",
 		],
 		defaultActive: false,
+		executionMode: "sequential",
 		parameters: MessageParams,
 		prepareArguments: (args) => dropUnset<XStatic<typeof MessageParams>>(args),
 		async execute(_id, params, signal, _onUpdate, ctx) {
@@ -123,12 +126,15 @@ function parseReply(value: string): CrewReply | undefined {
  */
 export function parseRequest(text: unknown): WorkerRequest | undefined {
 	if (typeof text !== "string") return undefined;
-	let r: Record<string, unknown>;
+	let parsed: unknown;
 	try {
-		r = JSON.parse(text) as Record<string, unknown>;
+		parsed = JSON.parse(text);
 	} catch {
 		return undefined;
 	}
+	// Written by the worker (or anything it runs): `null`, a number or a list is no request.
+	if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+	const r = parsed as Record<string, unknown>;
 	const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
 	if (r.type === "ask" && typeof r.text === "string") {
 		if (r.choices !== undefined && !strings(r.choices)) return undefined;

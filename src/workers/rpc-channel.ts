@@ -18,11 +18,18 @@ const PROTOCOL = /^\s*\{[^{]*"type"\s*:\s*"(?:response|extension_ui_request)"/;
 /** Dialogs an extension may open; nobody sits at a worker, so each is dismissed as pi's JSON mode would. */
 const DIALOGS = new Set(["select", "confirm", "input", "editor"]);
 
+/**
+ * Crew requests of one worker open at once. Its crew tools run alone in their turn (crew-tools.ts), so a worker
+ * whose calls come from its tools never has two: more are lines it forged (its bash can write to pi's stdout).
+ */
+const MAX_OPEN_REQUESTS = 1;
+
 /** The conversation with one child worker: the engine's `WorkerChannel`, plus what only the runtime sends. */
 export class RpcChannel implements WorkerChannel {
 	private next = 0;
 	private readonly pending = new Map<string, Pending>();
 	private closed = false;
+	private open = 0;
 
 	/** @param answer who answers the worker's crew tool calls (none: each is refused) */
 	constructor(
@@ -52,9 +59,18 @@ export class RpcChannel implements WorkerChannel {
 
 	/**
 	 * Takes a line of pi's stdout that is protocol (a command's response, an extension's UI request) and answers it;
-	 * false for a session event, which the caller reads and keeps.
+	 * false for a session event, which the caller reads and keeps. A worker can write any line to pi's stdout: one
+	 * this cannot read is not protocol, never a crash of the coordinator.
 	 */
 	take(line: string): boolean {
+		try {
+			return this.protocol(line);
+		} catch {
+			return false;
+		}
+	}
+
+	private protocol(line: string): boolean {
 		if (!PROTOCOL.test(line)) return false;
 		let record: {
 			type?: unknown;
@@ -96,16 +112,25 @@ export class RpcChannel implements WorkerChannel {
 
 	/** A crew tool's call: the run's answer, or why there is none, goes back as the dialog's value. */
 	private request(id: string, text: unknown): void {
-		const request = parseRequest(text);
-		const reply: Promise<CrewReply> = !request
-			? Promise.resolve({ error: "pi-crew could not read the request" })
-			: !this.answer
-				? Promise.resolve({ error: `this worker cannot use ${request.type} in this run` })
-				: this.answer(request).then(
-						(answer) => ({ answer }),
-						(err: Error) => ({ error: err.message }),
-					);
-		void reply.then((r) => this.write({ type: "extension_ui_response", id, value: JSON.stringify(r) }));
+		void this.reply(parseRequest(text)).then((r) =>
+			this.write({ type: "extension_ui_response", id, value: JSON.stringify(r) }),
+		);
+	}
+
+	private async reply(request: WorkerRequest | undefined): Promise<CrewReply> {
+		if (!request) return { error: "pi-crew could not read the request" };
+		const answer = this.answer;
+		if (!answer) return { error: `this worker cannot use ${request.type} in this run` };
+		if (this.open >= MAX_OPEN_REQUESTS)
+			return { error: "another request of this worker is still open: pi-crew takes one at a time" };
+		this.open++;
+		try {
+			return { answer: await answer(request) };
+		} catch (err) {
+			return { error: (err as Error).message };
+		} finally {
+			this.open--;
+		}
 	}
 
 	private send(command: Record<string, unknown>): Promise<void> {

@@ -99,3 +99,40 @@ test("a question makes its task read waiting until the answer with its id; messa
 	assert.equal(shownStatus(answered?.tasks.get("a") ?? { status: "pending" }), "running");
 	assert.deepEqual(answered?.anomalies, []);
 });
+
+test("a refused steer that names no task of the run is an audit record, not an anomaly", () => {
+	const refused = { delivered: false, chars: 5, from: "cli", reason: "no task is running" };
+	const state = foldEvents([
+		...base(),
+		ev("task.steered", refused),
+		ev("task.steered", refused, "ghost"),
+		ev("task.steered", refused, "a"),
+	]);
+	assert.deepEqual(state?.anomalies, []);
+});
+
+test("a retry drops its attempt's question and a reopen its draft to approve; a reopen keeps a question", () => {
+	const started = [...base(), ev("task.started", { attempt: 1, promptPath: "p" }, "a")];
+	const retried = foldEvents([
+		...started,
+		ev("task.asked", { id: "q1", text: "drop the column?" }, "a"),
+		ev("task.retrying", { attempt: 1, reason: "crashed", delayMs: 0 }, "a"),
+	]);
+	assert.equal(retried?.tasks.get("a")?.waiting, undefined);
+	const approval = { id: "p1", round: 1, resultPath: "r" };
+	const reopened = foldEvents([
+		...started,
+		ev("task.awaiting_approval", approval, "a"),
+		ev("run.resumed", { pid: 2, reopened: ["a"] }),
+	]);
+	const a = reopened?.tasks.get("a");
+	assert.equal(a?.status, "pending");
+	assert.equal(a?.waiting, undefined);
+	assert.equal(shownStatus(a ?? { status: "pending" }), "pending");
+	const asked = foldEvents([
+		...started,
+		ev("task.asked", { id: "q1", text: "drop the column?" }, "a"),
+		ev("run.resumed", { pid: 2, reopened: ["a"] }),
+	]);
+	assert.equal(asked?.tasks.get("a")?.waiting?.kind, "question");
+});

@@ -94,3 +94,18 @@ test("the scripted model answers a context recorded from pi 1.6: system sections
 		{ type: "text", text: "explorer/look: describe the pixel <- Read image file [image/png]" },
 	]);
 });
+
+test("a tools step is several tool calls in one message; each is {tool, args}", () => {
+	const s = parseScenario(
+		"default:\n  - tools:\n      - { tool: ask, args: { question: q } }\n      - tool: ls\n",
+		"s.yaml",
+	);
+	assert.deepEqual(scriptFor(s, "x", "a")[0], {
+		kind: "tools",
+		calls: [
+			{ tool: "ask", args: { question: "q" } },
+			{ tool: "ls", args: {} },
+		],
+	});
+	assert.throws(() => parseScenario("default:\n  - tools: [ls]\n", "s.yaml"), /each of tools is \{tool, args\}/);
+});
