@@ -16,8 +16,8 @@ async function statusJson(box: Sandbox, runId: string): Promise<RunJson & { task
 }
 
 /** A run whose coordinator was killed (-9) while its task waited for an answer. */
-async function orphanedQuestion(box: Sandbox): Promise<string> {
-	const runId = await askedRun(box, ["--runtime", "child"]);
+async function orphanedQuestion(box: Sandbox, runtime = "child"): Promise<string> {
+	const runId = await askedRun(box, ["--runtime", runtime]);
 	const pid = (await statusJson(box, runId)).coordinatorPid;
 	assert.ok(pid);
 	process.kill(pid, "SIGKILL");
@@ -51,21 +51,22 @@ test("kill -9 while a task waits: answered before the resume, the resumed run de
 	await endsOnTheAnswer(box, runId);
 });
 
-test("kill -9 while a task waits: resumed, the task waits for the answer before it runs again", async () => {
-	const box = await sandbox();
-	const runId = await orphanedQuestion(box);
-	assert.equal((await cli(["resume", runId, "--background"], box)).code, 0);
-	await waitFor("the resumed coordinator", async () =>
-		(await statusJson(box, runId)).status === "running" ? true : undefined,
-	);
-	const resumed = await statusJson(box, runId);
-	assert.equal(resumed.tasks[0]?.status, "waiting");
-	assert.equal(resumed.tasks[0]?.attempts.length, 1, "no new attempt before the answer");
-	const answered = await cli(["respond", runId, "decide", "v2"], box);
-	assert.equal(answered.code, 0, answered.stderr);
-	assert.match(answered.stdout, /answer delivered to decide/);
-	await endsOnTheAnswer(box, runId);
-});
+for (const runtime of ["child", "inprocess"])
+	test(`${runtime}: kill -9 while a task waits: resumed, the task waits for the answer before it runs again`, async () => {
+		const box = await sandbox();
+		const runId = await orphanedQuestion(box, runtime);
+		assert.equal((await cli(["resume", runId, "--background"], box)).code, 0);
+		await waitFor("the resumed coordinator", async () =>
+			(await statusJson(box, runId)).status === "running" ? true : undefined,
+		);
+		const resumed = await statusJson(box, runId);
+		assert.equal(resumed.tasks[0]?.status, "waiting");
+		assert.equal(resumed.tasks[0]?.attempts.length, 1, "no new attempt before the answer");
+		const answered = await cli(["respond", runId, "decide", "v2"], box);
+		assert.equal(answered.code, 0, answered.stderr);
+		assert.match(answered.stdout, /answer delivered to decide/);
+		await endsOnTheAnswer(box, runId);
+	});
 
 test("unattended: a foreground run without a terminal takes the default when the config says so; --no-input fails", async () => {
 	const box = await sandbox();
