@@ -447,6 +447,8 @@ async function runAttempt(
 	} catch (err) {
 		outcome = failure("spawn_failed", `worker runtime failed: ${(err as Error).message}`);
 	} finally {
+		// Requests and reviews still open once the worker is gone (it died) end with it: none waits on for the next attempt.
+		stopper.abort(new StopRequest("cancel", "the attempt ended"));
 		ctx.watcher.untrack(id);
 		ctx.cancel.removeEventListener("abort", onCancel);
 		await Promise.all(progress);
