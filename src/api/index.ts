@@ -116,7 +116,10 @@ export async function runAgent(req: Omit<RunRequest, "team" | "workflow"> & { ag
 
 async function launch(
 	req: RunRequest,
-	planner: (catalog: Catalog, config: ResolvedConfig) => Promise<{ plan: Plan; start: { team: string; workflow: string; agent?: string } }>,
+	planner: (
+		catalog: Catalog,
+		config: ResolvedConfig,
+	) => Promise<{ plan: Plan; start: { team: string; workflow: string; agent?: string } }>,
 ): Promise<RunView> {
 	const goal = req.goal.trim();
 	if (!goal) throw new UsageError("the goal is empty: say what the team should do");
@@ -234,7 +237,9 @@ export async function coordinateHere(
 		if (start.kind === "run") {
 			const result = await engine.executeRun({
 				repo,
-				plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow, { approvePlans: config.values.approvePlans }),
+				plan: start.agent
+					? planAgent(catalog, start.agent)
+					: planRun(catalog, start.team, start.workflow, { approvePlans: config.values.approvePlans }),
 				goal: start.goal,
 				settings: start.settings,
 				runtime: await createRuntime(start.settings.runtime, config),
