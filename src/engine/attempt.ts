@@ -36,7 +36,7 @@ import {
 	taskTools,
 	taskWrites,
 } from "./plan.js";
-import { type DependencyResult, systemPrompt, taskPrompt } from "./prompt.js";
+import { type DependencyResult, messagesSection, systemPrompt, taskPrompt } from "./prompt.js";
 import { retryDelay } from "./retry.js";
 
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
@@ -97,6 +97,11 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const attemptOnce = async (attempt: number): Promise<"again" | "done"> => {
 		const taskDir = join(ctx.paths.artifacts, attemptDir(id, attempt));
 		await makeDirs(ctx.paths.repo, taskDir);
+		const late = await ctx.mailbox.claimRetry(id, attempt);
+		if (late.length > 0) {
+			prompt += `\n${messagesSection(late)}`;
+			loop.promptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/prompt.md`, prompt);
+		}
 		const system = systemPrompt(task, ctx.plan.team, attempt);
 		const systemPromptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/system.md`, system);
 		const { promptPath } = loop;

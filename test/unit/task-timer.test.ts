@@ -13,7 +13,11 @@ test("the timeout does not count during paused calls (overlapping ones included)
 			clock += ms;
 			mock.timers.tick(ms);
 		};
-		const timer = new TaskTimer(1000, () => fired++, () => clock);
+		const timer = new TaskTimer(
+			1000,
+			() => fired++,
+			() => clock,
+		);
 		tick(600);
 		let release: () => void = () => undefined;
 		const open = new Promise<void>((resolve) => {

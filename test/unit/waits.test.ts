@@ -19,7 +19,7 @@ import type { RunState, Waiting } from "../../src/store/events.js";
 import { createRunDir } from "../../src/store/run-store.js";
 import { failure, type TaskSpec, type WorkerOutcome } from "../../src/workers/runtime.js";
 import { approvalTeam } from "../support/approval.js";
-import { fixtures, sandbox } from "../support/index.js";
+import { fixtures, projectTeam, sandbox } from "../support/index.js";
 import { askingRun, askingRuntime, responder, resumeWaiting, waitingRun } from "../support/waits.js";
 
 // Without the fixes below these runs wait forever: each test is bounded.
@@ -179,4 +179,55 @@ test("a verdict given while its approval round is being written reaches the roun
 	const task = { id: "draft", adaptive: false } as ConstructorParameters<typeof ApprovalRounds>[1];
 	const rounds = new ApprovalRounds({ ...ctx, approvals } as RunContext, task, 1);
 	assert.deepEqual(await rounds.review("my draft", new AbortController().signal), { approved: true });
+});
+
+test("a message sent while its task waits to try again is in the next attempt's prompt", BOUNDED, async () => {
+	const box = await sandbox();
+	await box.write(
+		".crew/agents/talker.md",
+		"---\nname: talker\ndescription: talks\ntools: read, message\n---\nYou talk.\n",
+	);
+	await projectTeam(box, "talk", [
+		{ id: "a", role: "talker" },
+		{ id: "b", role: "talker" },
+	]);
+	const catalog = await loadCatalog({ repo: box.repo, home: join(box.dir, "home"), trustProject: true });
+	let backingOff: () => void = () => undefined;
+	const backOff = new Promise<void>((resolve) => {
+		backingOff = resolve;
+	});
+	const prompts: string[] = [];
+	let sent = "";
+	const run = await executeRun({
+		repo: box.repo,
+		plan: planRun(catalog, "talk"),
+		goal: "g",
+		runtime: {
+			name: "fake",
+			async run(spec: TaskSpec): Promise<WorkerOutcome> {
+				if (spec.taskId === "b") {
+					await backOff;
+					sent = (await spec.crew?.request({ type: "message", to: "a", text: "use the v2 API" })) ?? "";
+					return { kind: "succeeded", answer: "b done" };
+				}
+				prompts.push(spec.prompt);
+				return prompts.length === 1
+					? failure("crashed", "worker exited with code 1")
+					: { kind: "succeeded", answer: "a" };
+			},
+		},
+		settings: { ...fixtures.created.settings, retry: { maxAttempts: 2, backoffMs: 1000, factor: 1, jitter: 0 } },
+		onEvent: (e) => {
+			if (e.type === "task.retrying") backingOff();
+		},
+	});
+	assert.equal(run.state.status, "succeeded", run.state.reason);
+	assert.match(sent, /^queued for task a, which waits to try again/);
+	assert.doesNotMatch(prompts[0] ?? "", /use the v2 API/);
+	assert.match(prompts[1] ?? "", /## Messages from other tasks[\s\S]*use the v2 API/);
+	const steered = (await typesOf(run.paths.events, "task.steered")).filter((e) => e.taskId === "a");
+	assert.deepEqual(
+		steered.map((e) => e.type === "task.steered" && e.data.delivered),
+		[true],
+	);
 });
