@@ -96,8 +96,9 @@ async function workerSandbox(config: Pick<ResolvedConfig, "values" | "sources">)
  * (background) in a detached coordinator, returning once that process owns the run.
  */
 export async function runTeam(req: RunRequest): Promise<RunView> {
-	return launch(req, async (catalog) => {
-		const plan = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow);
+	return launch(req, async (catalog, config) => {
+		const { approvePlans } = config.values;
+		const plan = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow, { approvePlans });
 		return { plan, start: { team: plan.team, workflow: plan.workflow } };
 	});
 }
@@ -115,7 +116,10 @@ export async function runAgent(req: Omit<RunRequest, "team" | "workflow"> & { ag
 
 async function launch(
 	req: RunRequest,
-	planner: (catalog: Catalog) => Promise<{ plan: Plan; start: { team: string; workflow: string; agent?: string } }>,
+	planner: (
+		catalog: Catalog,
+		config: ResolvedConfig,
+	) => Promise<{ plan: Plan; start: { team: string; workflow: string; agent?: string } }>,
 ): Promise<RunView> {
 	const goal = req.goal.trim();
 	if (!goal) throw new UsageError("the goal is empty: say what the team should do");
@@ -123,10 +127,7 @@ async function launch(
 		throw new UsageError(`the goal is ${goal.length} characters; the limit is ${MAX_GOAL_CHARS}`);
 	const { repo, config, catalog } = await context(req.cwd);
 	await assertDepth(config);
-	const { plan, start: target } = await planner(catalog);
-	// The builtin implementation workflow's planner shows its plan for approval when the config asks for it.
-	if (config.values.approvePlans)
-		for (const t of plan.tasks) if (t.adaptive && t.scope === "builtin") t.approval = true;
+	const { plan, start: target } = await planner(catalog, config);
 	let scenario: string | undefined;
 	if (req.scenario) {
 		const { isScripted, loadScenario, SCRIPTED_PROVIDER } = await import("../scripted/scenario.js");
@@ -236,7 +237,9 @@ export async function coordinateHere(
 		if (start.kind === "run") {
 			const result = await engine.executeRun({
 				repo,
-				plan: start.agent ? planAgent(catalog, start.agent) : planRun(catalog, start.team, start.workflow),
+				plan: start.agent
+					? planAgent(catalog, start.agent)
+					: planRun(catalog, start.team, start.workflow, { approvePlans: config.values.approvePlans }),
 				goal: start.goal,
 				settings: start.settings,
 				runtime: await createRuntime(start.settings.runtime, config),

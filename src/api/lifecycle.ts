@@ -328,7 +328,7 @@ export async function respond(
 	await sendControl(view.paths, { type: "respond", taskId, questionId: waiting.id, answer: text, from });
 	if (view.status !== "running") return { questionId: waiting.id, text, queued: true };
 	const tail = new RunTail(repo, runId);
-	for (;;) {
+	for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
 		const answered = (await tail.poll()).find(
 			(e) => e.seq > after && e.type === "task.answered" && e.data.id === waiting.id,
 		);
@@ -341,6 +341,9 @@ export async function respond(
 			);
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
+	throw new OperationError(
+		`run ${runId}'s coordinator did not log the answer within 15s; see whether the task still waits: pi-crew status ${runId}`,
+	);
 }
 
 /** Dead-lettered tasks of one run, or of every run of the repository. */

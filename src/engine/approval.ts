@@ -42,14 +42,29 @@ export class ApprovalRounds {
 		const draft = await writeArtifact(ctx.paths, `${attemptDir(task.id, this.attempt)}/draft-${round}.md`, answer);
 		const shown = plan ? { plan: plan.steps.map(planStepView) } : {};
 		const resultPath = relative(ctx.paths.dir, draft);
+		const unattended = ctx.settings.unattended;
+		// Waiting before it is shown: `approve` may send its verdict as soon as the event is written, before it is durable.
+		const verdict = unattended ? undefined : ctx.approvals.wait(task.id, id, stop);
 		await ctx.log.append("task.awaiting_approval", { id, round, resultPath, ...shown }, task.id);
-		if (ctx.settings.unattended === "fail") return { refused: NOBODY_APPROVES };
-		if (ctx.settings.unattended === "default") {
+		if (unattended === "fail") return { refused: NOBODY_APPROVES };
+		if (unattended === "default") {
 			await ctx.log.append("task.approved", { id, from: "nobody (unattended: approved by default)" }, task.id);
 			return { approved: true };
 		}
-		const verdict = await ctx.approvals.wait(task.id, id, stop);
-		if (!verdict) return { refused: "stopped while waiting for approval" };
+		const end = await verdict;
+		if (!end || "stopped" in end) return { refused: "stopped while waiting for approval" };
+		if ("budget" in end) return { refused: end.budget };
+		return this.decided(id, round, plan, end.word);
+	}
+
+	/** Logs the person's verdict on round `round`: approved (the plan's tasks it drops), or feedback for another round. */
+	private async decided(
+		id: string,
+		round: number,
+		plan: { steps: PlannedStep[] } | undefined,
+		verdict: ApproveCommand,
+	): Promise<Review> {
+		const { ctx, task } = this;
 		if (verdict.reject === undefined) {
 			const ids = new Set(plan?.steps.map((s) => s.id));
 			this.dropped = (verdict.drop ?? []).filter((d) => ids.has(d));

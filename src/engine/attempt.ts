@@ -35,7 +35,7 @@ import {
 	taskTools,
 	taskWrites,
 } from "./plan.js";
-import { type DependencyResult, systemPrompt, taskPrompt } from "./prompt.js";
+import { type DependencyResult, messagesSection, systemPrompt, taskPrompt } from "./prompt.js";
 import { attemptRequests } from "./requests.js";
 import { retryDelay } from "./retry.js";
 
@@ -97,6 +97,11 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const attemptOnce = async (attempt: number): Promise<"again" | "done"> => {
 		const taskDir = join(ctx.paths.artifacts, attemptDir(id, attempt));
 		await makeDirs(ctx.paths.repo, taskDir);
+		const late = await ctx.mailbox.claimRetry(id, attempt);
+		if (late.length > 0) {
+			prompt += `\n${messagesSection(late)}`;
+			loop.promptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/prompt.md`, prompt);
+		}
 		const system = systemPrompt(task, ctx.plan.team, attempt);
 		const systemPromptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/system.md`, system);
 		const { promptPath } = loop;
@@ -448,6 +453,8 @@ async function runAttempt(
 	} catch (err) {
 		outcome = failure("spawn_failed", `worker runtime failed: ${(err as Error).message}`);
 	} finally {
+		// Requests and reviews still open once the worker is gone (it died) end with it: none waits on for the next attempt.
+		stopper.abort(new StopRequest("cancel", "the attempt ended"));
 		ctx.watcher.untrack(id);
 		ctx.cancel.removeEventListener("abort", onCancel);
 		await Promise.all(progress);

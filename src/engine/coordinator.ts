@@ -231,7 +231,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		now,
 	);
 	const questions = new Questions({ log, state, settings, paths, watcher, now });
-	const approvals = new PersonWaits<ApproveCommand>(watcher);
+	const approvals = new PersonWaits<ApproveCommand>({ watcher, settings, state, now }, "approval");
 	const ctx: RunContext = {
 		repo: opts.repo,
 		projectTrusted: projectTrust(opts.repo).trusted,

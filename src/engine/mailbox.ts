@@ -33,6 +33,8 @@ export class Mailbox {
 	private readonly queued = new Map<string, Mail[]>();
 	/** Tasks whose prompt has been made: a message for one of them goes to its worker. */
 	private readonly started = new Set<string>();
+	/** The attempt each task's messages queued during a back-off were last claimed for. */
+	private readonly retried = new Map<string, number>();
 
 	constructor(private readonly mc: MailboxContext) {}
 
@@ -61,11 +63,16 @@ export class Mailbox {
 			throw new Error(`no task "${to}" in this run: send to one of its tasks (${others.join(", ")}) or to lead`);
 		const { conversation } = this.mc;
 		const id = conversation.nextId();
-		if (recipient.status === "pending" && !this.started.has(to)) {
+		const unstarted = recipient.status === "pending" && !this.started.has(to);
+		// Between two attempts (a retry's back-off) no worker takes it: the next attempt's prompt does.
+		const between = recipient.awaitingRetry && (this.retried.get(to) ?? 0) <= recipient.attempt;
+		if (unstarted || between) {
 			// Queued before it is logged: a prompt made meanwhile takes it.
 			this.queued.set(to, [...(this.queued.get(to) ?? []), { id, from, text }]);
 			await conversation.record(id, to, text, "message", from);
-			return `queued for task ${to}, which has not started: your message will be in its prompt when it starts`;
+			return unstarted
+				? `queued for task ${to}, which has not started: your message will be in its prompt when it starts`
+				: `queued for task ${to}, which waits to try again: your message will be in its next attempt's prompt`;
 		}
 		await conversation.record(id, to, text, "message", from);
 		if (recipient.status !== "pending" && recipient.status !== "running") {
@@ -94,12 +101,31 @@ export class Mailbox {
 			...logged,
 			...queued.filter((q) => !logged.some((m) => m.id === q.id)),
 		];
-		for (const m of inPrompt.filter((m) => m.delivered === undefined))
+		await this.delivered(
+			taskId,
+			inPrompt.filter((m) => m.delivered === undefined),
+		);
+		return inPrompt.map(({ id, from, text }) => ({ id, from, text }));
+	}
+
+	/**
+	 * The messages sent to task `taskId` while it waited to try again, for the prompt of its attempt `attempt` (logged
+	 * delivered). Any message after this goes to that attempt's worker.
+	 */
+	async claimRetry(taskId: string, attempt: number): Promise<Mail[]> {
+		this.retried.set(taskId, attempt);
+		const queued = this.queued.get(taskId) ?? [];
+		this.queued.delete(taskId);
+		await this.delivered(taskId, queued);
+		return queued;
+	}
+
+	private async delivered(taskId: string, mails: Mail[]): Promise<void> {
+		for (const m of mails)
 			await this.mc.log.append(
 				"task.steered",
 				{ delivered: true, message: m.id, chars: m.text.length, from: m.from },
 				taskId,
 			);
-		return inPrompt.map(({ id, from, text }) => ({ id, from, text }));
 	}
 }

@@ -174,7 +174,16 @@ export class PlanError extends UsageError {
 	}
 }
 
-export function planRun(catalog: Catalog, teamName: string, workflowName?: string): Plan {
+/**
+ * The tasks of `teamName`'s workflow (`workflowName`, else the team's default). `approvePlans` (the user's config):
+ * the builtin implementation workflow's planner shows its plan for approval.
+ */
+export function planRun(
+	catalog: Catalog,
+	teamName: string,
+	workflowName?: string,
+	{ approvePlans = false }: { approvePlans?: boolean } = {},
+): Plan {
 	const team = catalog.teams.get(teamName);
 	if (!team) {
 		const related = catalog.problems.filter((p) => basename(p.file) === `${teamName}.team.md`);
@@ -231,7 +240,9 @@ export function planRun(catalog: Catalog, teamName: string, workflowName?: strin
 			...(step.skills ? { skills: step.skills } : {}),
 			...(step.verify ? { verify: { command: step.verify, scope: workflow.source.scope } } : {}),
 			...(step.reads?.length ? { reads: step.reads } : {}),
-			...(step.approval ? { approval: true } : {}),
+			...(step.approval || (approvePlans && step.adaptive && workflow.source.scope === "builtin")
+				? { approval: true }
+				: {}),
 			scope: workflow.source.scope,
 		};
 	});

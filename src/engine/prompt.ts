@@ -33,6 +33,11 @@ export function fencedResult({ task, text, path }: DependencyResult): string {
 	});
 }
 
+/** The prompt's section of messages other tasks sent to the task. */
+export function messagesSection(messages: { from: string; text: string }[]): string {
+	return `## Messages from other tasks\n\n${messages.map((m) => `${fencedMessage(m)}\n`).join("\n")}`;
+}
+
 /** Another task's message (its `message` tool), as its recipient reads it: fenced, since a model wrote it. */
 export function fencedMessage({ from, text }: { from: string; text: string }): string {
 	return fenced(text.trim(), {
@@ -125,7 +130,7 @@ export function taskPrompt(
 		`## Your task\n\n${yours}\n`,
 		context ? `## Results of the tasks this one depends on\n\n${context}` : "",
 		earlier ? `## Results of earlier steps this one reads\n\n${earlier}` : "",
-		messages.length ? `## Messages from other tasks\n\n${messages.map((m) => `${fencedMessage(m)}\n`).join("\n")}` : "",
+		messages.length ? messagesSection(messages) : "",
 	]
 		.filter(Boolean)
 		.join("\n");

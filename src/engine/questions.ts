@@ -1,14 +1,16 @@
 /**
  * A worker's questions (its `ask` tool) and their answers. A question is checked, logged (`task.asked`), and waits
- * for a `respond` command (`task.answered`), the run's cancel, or the end of the run's wall budget; the waiting counts
+ * for a `respond` command (`task.answered`), the run's cancel, or the end of the run's wall budget (waits.ts); the waiting counts
  * against neither the task's timeout (the runtimes pause it) nor its heartbeat. With nobody to ask
  * (`settings.unattended`) it takes its default, or fails the task.
  * A question outlives its attempt: a coordinator that dies while a task waits leaves the task `waiting`; the resumed
  * one starts it again only once it is answered, and the new attempt's identical question is answered from the log,
- * without new events, so the log holds each question and its answer once.
+ * without new events, so the log holds each question and its answer once. Only such an answer is reused, once: one
+ * given while its question's attempt still ran was for that attempt ("Ready to proceed?" is asked anew).
  */
 import { readEventLog } from "../store/event-log.js";
 import type { EventPayloads, RunSettings, Waiting } from "../store/events.js";
+import { redact } from "../util/redact.js";
 import type { WorkerRequest } from "../workers/runtime.js";
 import type { RunContext } from "./context.js";
 import { PersonWaits } from "./waits.js";
@@ -57,14 +59,24 @@ export function matchAnswer(choices: readonly string[] | undefined, answer: stri
 	return choices.find((c) => c.trim().toLowerCase() === want);
 }
 
+/** A question of the task in the log, with its answer, and whether the answer came after its attempt ended. */
+interface Asked {
+	asked: EventPayloads["task.asked"];
+	answer?: string;
+	/** A resume reopened the task between the question and its answer: the answer is for the attempt to come. */
+	forNext: boolean;
+}
+
 export class Questions {
 	/** The calls waiting for an answer, by question id (the same question asked twice at once: two calls). */
 	private readonly waits: PersonWaits<string>;
 	private readonly issued = new Set<string>();
+	/** Answers reused from the log by this coordinator: each is reused once. */
+	private readonly reused = new Set<string>();
 	private wake: { promise: Promise<void>; resolve: () => void } = signal();
 
 	constructor(private readonly ctx: Pick<RunContext, "log" | "state" | "settings" | "paths" | "watcher" | "now">) {
-		this.waits = new PersonWaits(ctx.watcher);
+		this.waits = new PersonWaits(ctx, "answer to its question");
 	}
 
 	/** Resolves at the next answer: a task that waited for it may start. */
@@ -74,17 +86,22 @@ export class Questions {
 
 	/**
 	 * The answer to a worker's question. `signal`: its attempt is stopped (the call ends with an error); `end`: ends
-	 * its attempt as a failure of the task, with the reason (nobody can answer).
+	 * its attempt as a failure of the task, with the reason (nobody can answer, the wall budget is spent).
 	 */
 	async ask(taskId: string, q: Ask, signal: AbortSignal, end: (reason: string) => void): Promise<string> {
 		const problem = questionProblem(q);
 		if (problem) throw new Error(`${problem}; ask again`);
 		const past = await this.history(taskId);
-		const same = past.find((p) => p.asked.text === q.text && p.answer !== undefined);
-		if (same?.answer !== undefined) return same.answer;
+		// The log holds the question redacted: compared as it was logged.
+		const text = redact(q.text);
+		const same = past.find((p) => p.asked.text === text && p.forNext && !this.reused.has(p.asked.id));
+		if (same?.answer !== undefined) {
+			this.reused.add(same.asked.id);
+			return same.answer;
+		}
 		// The question an earlier attempt asked and the task still waits on (a resume nobody answers): the same one.
 		const waiting = this.ctx.state().tasks.get(taskId)?.waiting;
-		const open = past.find((p) => p.asked.id === waiting?.id && p.asked.text === q.text);
+		const open = past.find((p) => p.asked.id === waiting?.id && p.asked.text === text);
 		const id = open?.asked.id ?? this.nextId(taskId, past.length);
 		if (!open) {
 			const asked: EventPayloads["task.asked"] = {
@@ -106,11 +123,16 @@ export class Questions {
 			end(`asked "${q.text}", which nobody can answer (${why})`);
 			throw new Error("nobody can answer in this run");
 		}
-		return this.wait(taskId, id, signal, end);
+		const answer = await this.waits.wait(taskId, id, signal);
+		if ("word" in answer) return answer.word;
+		if ("budget" in answer) end(answer.budget);
+		throw new Error("the task was stopped while it waited for an answer");
 	}
 
 	/** A person's answer (the `respond` command): one for a question that is not waiting any more is dropped. */
 	async respond(command: Respond): Promise<void> {
+		// The command may have been sent from the question as written, before it was durable and folded here.
+		await this.ctx.log.drain();
 		const waiting = this.ctx.state().tasks.get(command.taskId)?.waiting;
 		if (waiting?.kind !== "question" || waiting.id !== command.questionId) return;
 		const text = matchAnswer(waiting.choices, command.answer);
@@ -120,29 +142,6 @@ export class Questions {
 		const woken = this.wake;
 		this.wake = signal();
 		woken.resolve();
-	}
-
-	private async wait(taskId: string, id: string, signal: AbortSignal, end: (reason: string) => void) {
-		const timer = this.wallTimer(end);
-		try {
-			const answer = await this.waits.wait(taskId, id, signal);
-			if (answer === undefined) throw new Error("the task was stopped while it waited for an answer");
-			return answer;
-		} finally {
-			clearTimeout(timer);
-		}
-	}
-
-	/** The run's wall budget still applies to a wait: once it is spent, `end` ends the attempt. */
-	private wallTimer(end: (reason: string) => void): NodeJS.Timeout | undefined {
-		const { maxWallMs } = this.ctx.settings.budget ?? {};
-		if (maxWallMs === undefined) return undefined;
-		const state = this.ctx.state();
-		const left = Date.parse(state.activeSince ?? state.createdAt) + maxWallMs - this.ctx.now();
-		return setTimeout(
-			() => end(`budget-exceeded: no answer to its question within the run's ${Math.round(maxWallMs / 1000)}s`),
-			Math.min(Math.max(0, left), 2 ** 31 - 1), // a setTimeout waits at most 2^31-1 ms
-		);
 	}
 
 	/** A question id, unique in the run: the task's id and its question's number. */
@@ -155,12 +154,14 @@ export class Questions {
 	}
 
 	/** The task's questions so far, from the log (an earlier coordinator's included), with their answers. */
-	private async history(taskId: string): Promise<{ asked: EventPayloads["task.asked"]; answer?: string }[]> {
+	private async history(taskId: string): Promise<Asked[]> {
 		const { events } = await readEventLog(this.ctx.paths.events, { runId: this.ctx.log.runId });
-		const past = new Map<string, { asked: EventPayloads["task.asked"]; answer?: string }>();
+		const past = new Map<string, Asked>();
 		for (const e of events) {
+			if (e.type === "run.resumed" && e.data.reopened.includes(taskId))
+				for (const q of past.values()) if (q.answer === undefined) q.forNext = true;
 			if (e.taskId !== taskId) continue;
-			if (e.type === "task.asked") past.set(e.data.id, { asked: e.data });
+			if (e.type === "task.asked") past.set(e.data.id, { asked: e.data, forNext: false });
 			else if (e.type === "task.answered") {
 				const q = past.get(e.data.id);
 				if (q) q.answer = e.data.text;

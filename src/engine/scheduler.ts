@@ -9,6 +9,7 @@ import type { RunContext } from "./context.js";
 import { type PlannedTask, plannedTask } from "./plan.js";
 import { waitsForAnswer } from "./questions.js";
 import { formatTokens } from "./summary.js";
+import { wallLeft } from "./waits.js";
 
 export interface RunOutcome {
 	status: FinalRunStatus;
@@ -37,13 +38,17 @@ export class Scheduler {
 						this.start(plannedTask(this.ctx.state(), this.ctx.plan, id));
 					}
 				}
-				// A reopened task whose question is unanswered starts once it is answered (or the run is cancelled).
+				// A reopened task whose question is unanswered starts once it is answered (or the run is cancelled, or its
+				// wall budget is spent).
 				const answering =
 					!this.ctx.cancel.aborted &&
 					this.tasks().some((t) => t.status === "pending" && waitsForAnswer(t, this.ctx.settings));
-				if (this.running.size === 0 && !answering) break;
-				const wakes = answering ? [this.ctx.questions.answered(), cancelled] : [];
-				await Promise.race([...this.running.values(), ...wakes]);
+				if (answering) this.budgetStop ??= this.wallStop();
+				const waitsAnswer = answering && !this.budgetStop;
+				if (this.running.size === 0 && !waitsAnswer) break;
+				const wall = new AbortController();
+				const wakes = waitsAnswer ? [this.ctx.questions.answered(), cancelled, wallSpent(this.ctx, wall.signal)] : [];
+				await Promise.race([...this.running.values(), ...wakes]).finally(() => wall.abort());
 			}
 		} catch (err) {
 			// Stop every worker before the error leaves the coordinator: nothing runs unobserved.
@@ -92,17 +97,13 @@ export class Scheduler {
 	private checkBudget(): string | undefined {
 		const budget = this.ctx.settings.budget;
 		if (!budget) return undefined;
-		const state = this.ctx.state();
 		const tasks = this.tasks();
 		if (budget.maxTasks !== undefined) {
 			const started = tasks.filter((t) => t.attempts.length > 0 || this.running.has(t.id)).length;
 			if (started >= budget.maxTasks) return `budget-exceeded: ${started} of ${budget.maxTasks} tasks started`;
 		}
-		if (budget.maxWallMs !== undefined) {
-			const elapsed = this.ctx.now() - Date.parse(state.activeSince ?? state.createdAt);
-			if (elapsed >= budget.maxWallMs)
-				return `budget-exceeded: ${Math.round(elapsed / 1000)}s of ${Math.round(budget.maxWallMs / 1000)}s wall time`;
-		}
+		const wall = this.wallStop();
+		if (wall) return wall;
 		const tokens = this.reserve(
 			budget.maxTokens,
 			(u) => u.total,
@@ -118,6 +119,15 @@ export class Scheduler {
 				"",
 			)
 		);
+	}
+
+	/** Why the run stops for its wall budget once it is spent. */
+	private wallStop(): string | undefined {
+		const max = this.ctx.settings.budget?.maxWallMs;
+		if (max === undefined || wallLeft(this.ctx) !== 0) return undefined;
+		const state = this.ctx.state();
+		const elapsed = this.ctx.now() - Date.parse(state.activeSince ?? state.createdAt);
+		return `budget-exceeded: ${Math.round(elapsed / 1000)}s of ${Math.round(max / 1000)}s wall time`;
 	}
 
 	/** One budget on usage (`of`): spent, plus an estimate reserved for each running task and the next, within `max`. */
@@ -163,6 +173,24 @@ export class Scheduler {
 			reason: `${failed.length} of ${this.tasks().length} tasks did not succeed; first: ${first?.id} ${first?.status}${first?.reason ? ` (${first.reason})` : ""}`,
 		};
 	}
+}
+
+/** Resolves once the run's wall budget is spent (never without one), or `stop` aborts. */
+function wallSpent(ctx: RunContext, stop: AbortSignal): Promise<void> {
+	const left = wallLeft(ctx);
+	if (left === undefined) return aborted(stop);
+	return new Promise((resolve) => {
+		// A setTimeout waits at most 2^31-1 ms.
+		const timer = setTimeout(resolve, Math.min(left, 2 ** 31 - 1));
+		stop.addEventListener(
+			"abort",
+			() => {
+				clearTimeout(timer);
+				resolve();
+			},
+			{ once: true },
+		);
+	});
 }
 
 /** Resolves once `signal` aborts. */

@@ -22,6 +22,7 @@ import {
 	type FailureKind,
 	failure,
 	type Program,
+	reviewAnswer,
 	StopRequest,
 	stopped,
 	type TaskSpec,
@@ -202,21 +203,15 @@ export class ChildRuntime implements WorkerRuntime {
 			spec.channel?.(undefined);
 			const draft = spec.review && !ended ? reader.outcome() : undefined;
 			if (!spec.review || draft?.kind !== "succeeded") return channel.close();
-			const review = spec.review;
-			timer
-				.paused(() => review(draft.answer))
-				.then(
-					(review) => {
-						if (ended) return;
-						if ("approved" in review) return channel.close();
-						if ("refused" in review) return stop(failure("rejected", review.refused));
-						channel.prompt(review.feedback).then(
-							() => spec.channel?.(channel),
-							(err: Error) => stop(failure("crashed", `the worker did not take the feedback: ${err.message}`)),
-						);
-					},
-					(err: Error) => stop(failure("io_failed", `cannot record the approval: ${err.message}`)),
+			void reviewAnswer(spec.review, draft.answer, timer).then((said) => {
+				if (ended) return;
+				if ("approved" in said) return channel.close();
+				if ("failed" in said) return stop(said.failed);
+				channel.prompt(said.feedback).then(
+					() => spec.channel?.(channel),
+					(err: Error) => stop(failure("crashed", `the worker did not take the feedback: ${err.message}`)),
 				);
+			});
 		};
 		const onAbort = () =>
 			stop(stopped(signal.reason instanceof StopRequest ? signal.reason : new StopRequest("cancel", "cancelled")));

@@ -16,6 +16,7 @@ import { guardFileTools, guardRoots } from "./path-guard.js";
 import { PiStreamReader } from "./pi-stream.js";
 import {
 	failure,
+	reviewAnswer,
 	StopRequest,
 	stopped,
 	type TaskSpec,
@@ -157,11 +158,9 @@ export class InProcessRuntime implements WorkerRuntime {
 			// An answer that waits for approval: the session stays, and a rejection's feedback is its next prompt.
 			for (let draft = reader.outcome(); spec.review && !ended && draft.kind === "succeeded"; ) {
 				spec.channel?.(undefined);
-				const { review } = spec;
-				const { answer } = draft;
-				const said = await timer.paused(() => review(answer));
+				const said = await reviewAnswer(spec.review, draft.answer, timer);
 				if (ended || "approved" in said) break;
-				if ("refused" in said) ended = failure("rejected", said.refused);
+				if ("failed" in said) ended = said.failed;
 				else {
 					spec.channel?.(channel);
 					await session.prompt(said.feedback);

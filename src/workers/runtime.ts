@@ -202,3 +202,21 @@ export interface WorkerRuntime {
 	): Promise<Program>;
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome>;
 }
+
+/**
+ * The person's word on an answer that waits for approval, the task's timeout paused meanwhile (`timer`). Both
+ * runtimes classify the outcome here: a review that throws (the run's log cannot be written) fails the attempt as
+ * `io_failed`, a refusal as `rejected`.
+ */
+export async function reviewAnswer(
+	review: NonNullable<TaskSpec["review"]>,
+	answer: string,
+	timer: { paused<T>(work: () => Promise<T>): Promise<T> },
+): Promise<{ approved: true } | { feedback: string } | { failed: WorkerFailure }> {
+	try {
+		const said = await timer.paused(() => review(answer));
+		return "refused" in said ? { failed: failure("rejected", said.refused) } : said;
+	} catch (err) {
+		return { failed: failure("io_failed", `cannot record the approval: ${(err as Error).message}`) };
+	}
+}

@@ -7,10 +7,11 @@ export class TaskTimer {
 	private open = 0;
 	private done = false;
 
-	/** Starts counting `ms`; `onTimeout` runs once they have passed outside `paused` calls. */
+	/** Starts counting `ms` on `now`'s clock; `onTimeout` runs once they have passed outside `paused` calls. */
 	constructor(
 		ms: number,
 		private readonly onTimeout: () => void,
+		private readonly now: () => number = Date.now,
 	) {
 		this.left = ms;
 		this.run();
@@ -21,7 +22,7 @@ export class TaskTimer {
 		if (this.open++ === 0 && this.timer) {
 			clearTimeout(this.timer);
 			this.timer = undefined;
-			this.left -= Date.now() - this.since;
+			this.left -= this.now() - this.since;
 		}
 		try {
 			return await work();
@@ -38,7 +39,7 @@ export class TaskTimer {
 
 	private run(): void {
 		if (this.done) return;
-		this.since = Date.now();
+		this.since = this.now();
 		this.timer = setTimeout(
 			() => {
 				this.done = true;
