@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { approvalTeam } from "../support/approval.js";
+import { approvalTeam, plannerSays } from "../support/approval.js";
 import { cli, processesOfRun, type Sandbox, SCRIPTED, sandbox, waitForRunLog } from "../support/index.js";
 import { ASKING } from "../support/questions.js";
 
@@ -128,19 +128,7 @@ test("a child task that asks and needs approval: answered, its answer then waits
 test("an adaptive plan approved with --drop (in-process): the dropped task never runs; unknown ids are listed", async () => {
 	const box = await sandbox();
 	await approvalTeam(box, "planned", [{ id: "plan", role: "planner", adaptive: true, approval: true }], ["explorer"]);
-	const plan = {
-		phases: [
-			{
-				name: "look",
-				tasks: [
-					{ id: "keep", role: "explorer", task: "look here" },
-					{ id: "skip", role: "explorer", task: "look there" },
-				],
-			},
-			{ name: "sum", tasks: [{ id: "sum", role: "explorer", task: "sum up", dependsOn: ["keep", "skip"] }] },
-		],
-	};
-	const say = `Plan:\n\`\`\`json\n${JSON.stringify(plan)}\n\`\`\`\n`;
+	const say = plannerSays();
 	const runId = await startRun(
 		box,
 		"planned",

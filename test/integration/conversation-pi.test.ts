@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
-import { approvalTeam } from "../support/approval.js";
+import { approvalTeam, plannerSays } from "../support/approval.js";
 import { askPi, cli, hasTool, type RunJson, SCRIPTED, sandbox, tmuxPi, waitForRunLog } from "../support/index.js";
 import { askedRun, eventsOf } from "../support/questions.js";
 
@@ -66,19 +66,7 @@ test("a task's question shows on the live board with how to answer; /team-respon
 	);
 });
 
-const PLAN = {
-	phases: [
-		{
-			name: "look",
-			tasks: [
-				{ id: "keep", role: "explorer", task: "look here" },
-				{ id: "skip", role: "explorer", task: "look there" },
-			],
-		},
-		{ name: "sum", tasks: [{ id: "sum", role: "explorer", task: "sum up", dependsOn: ["keep", "skip"] }] },
-	],
-};
-const planned = (head: string) => JSON.stringify(`${head}\nPlan:\n\`\`\`json\n${JSON.stringify(PLAN)}\n\`\`\`\n`);
+const planned = (head: string) => JSON.stringify(plannerSays(head));
 
 test("the approval overlay: a rejection typed in it is revised in the same session, then approved with a task dropped", async (t: TestContext) => {
 	if (!hasTool(t, "tmux", ["-V"])) return;

@@ -39,3 +39,22 @@ export async function approvalTeam(
 		`---\nname: ${name}\ndescription: test workflow\nsteps:\n${yamlSteps.join("\n")}\n---\n`,
 	);
 }
+
+/** An adaptive plan of three explorer tasks: `keep` and `skip` look, `sum` sums up after both (one may be dropped). */
+const THREE_TASK_PLAN = {
+	phases: [
+		{
+			name: "look",
+			tasks: [
+				{ id: "keep", role: "explorer", task: "look here" },
+				{ id: "skip", role: "explorer", task: "look there" },
+			],
+		},
+		{ name: "sum", tasks: [{ id: "sum", role: "explorer", task: "sum up", dependsOn: ["keep", "skip"] }] },
+	],
+};
+
+/** A planner's answer: `head`, then THREE_TASK_PLAN as its plan block. */
+export function plannerSays(head = ""): string {
+	return `${head}${head ? "\n" : ""}Plan:\n\`\`\`json\n${JSON.stringify(THREE_TASK_PLAN)}\n\`\`\`\n`;
+}
