@@ -48,9 +48,9 @@ export const MAX_CONFIG_BYTES = 64 * 1024;
 export const PI_TOOLS = ["read", "bash", "edit", "write", "grep", "find", "ls"] as const;
 /**
  * pi-crew's own worker tools (workers/crew-tools.ts), which an agent's `tools:` may name besides pi's: a question to a
- * person, a message to a task. They change no file.
+ * person, a message to a task, a verdict on the work under review. They change no file.
  */
-export const CREW_TOOLS = ["ask", "message"] as const;
+export const CREW_TOOLS = ["ask", "message", "verdict"] as const;
 export type CrewToolName = (typeof CREW_TOOLS)[number];
 /** Every tool a worker may be given by name (an agent's `tools`, the config's `tools.deny`): pi's and pi-crew's. */
 export const WORKER_TOOLS = [...PI_TOOLS, ...CREW_TOOLS] as const;

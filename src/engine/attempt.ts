@@ -238,8 +238,9 @@ async function verify(
 	succeeded: WorkerOutcome,
 ): Promise<WorkerOutcome> {
 	const check = task.verify;
-	if (!check) return succeeded;
-	const { command, scope, refused } = check;
+	if (!check?.command) return succeeded;
+	const command = check.command;
+	const { scope, refused } = check;
 	if (refused) return failure("verify_failed", refused, false);
 	if (scope === "project" && !ctx.projectTrusted)
 		return failure(
@@ -399,6 +400,8 @@ async function runAttempt(
 		stopper.abort(new StopRequest("cancel", reason));
 	};
 	const crewTools = CREW_TOOLS.filter((t) => tools?.includes(t));
+	// The agent's own `verdict` call (its last one stands), logged once the attempt succeeds.
+	let verdict: { clean: boolean; findings: string } | undefined;
 	const spec: TaskSpec = {
 		runId: ctx.log.runId,
 		taskId: id,
@@ -421,9 +424,14 @@ async function runAttempt(
 		...(crewTools.length > 0 && {
 			crew: {
 				tools: crewTools,
-				request: attemptRequests(crewTools, (request) =>
-					request.type === "ask" ? ctx.questions.ask(id, request, stopper.signal, end) : ctx.mailbox.send(id, request),
-				),
+				request: attemptRequests(crewTools, async (request) => {
+					if (request.type === "ask") return ctx.questions.ask(id, request, stopper.signal, end);
+					if (request.type === "message") return ctx.mailbox.send(id, request);
+					verdict = { clean: request.clean, findings: request.findings };
+					return verdict.clean
+						? "Verdict recorded: clean."
+						: "Verdict recorded: not clean. Your findings go back with the work to be fixed.";
+				}),
 			},
 		}),
 	};
@@ -460,7 +468,9 @@ async function runAttempt(
 		await Promise.all(progress);
 	}
 	if (logFailure) throw logFailure;
-	return unanswerable ? failure("no_answer", unanswerable, false) : outcome;
+	if (unanswerable) return failure("no_answer", unanswerable, false);
+	if (outcome.kind === "succeeded" && verdict) await ctx.log.append("task.verdict", { ...verdict, by: "self" }, id);
+	return outcome;
 }
 
 async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: DeadLetterReason): Promise<"done"> {

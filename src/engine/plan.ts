@@ -41,7 +41,9 @@ export interface PlannedTask {
 	 * The step's verify command, and the scope of the workflow that named it; `refused`: why it must not run (a resumed
 	 * run's command that today's workflow does not name): the task fails its verification with that reason.
 	 */
-	verify?: { command: string; scope: Scope; refused?: string };
+	verify?: { command?: string; agent?: string; model?: string; scope: Scope; refused?: string };
+	/** Its verdict not clean: `to` and the tasks between run again, at most `max` rounds (engine/loop.ts). */
+	loop?: { to: string; until: "verify" | "verdict"; max: number };
 	/** Earlier tasks whose results it is given besides those of its dependencies. */
 	reads?: string[];
 	/** Its answer waits for a person's approval (engine/approval.ts). */
@@ -238,7 +240,8 @@ export function planRun(
 			...(step.isolation ? { isolation: step.isolation } : {}),
 			...(model ? { model } : {}),
 			...(step.skills ? { skills: step.skills } : {}),
-			...(step.verify ? { verify: { command: step.verify, scope: workflow.source.scope } } : {}),
+			...(step.verify ? { verify: { ...stepVerify(step.verify), scope: workflow.source.scope } } : {}),
+			...(step.loop ? { loop: { until: step.verify ? "verify" : "verdict", ...step.loop } } : {}),
 			...(step.reads?.length ? { reads: step.reads } : {}),
 			...(step.approval || (approvePlans && step.adaptive && workflow.source.scope === "builtin")
 				? { approval: true }
@@ -413,11 +416,11 @@ function retrusted(task: PlannedTask, today: Today, workflowName: string): Plann
 	// user's own text: its scope stays absent.
 	const goalOnly = task.scope === undefined && task.template === GOAL_ONLY && (workflowName === "single" || !todays);
 	const textScope = goalOnly || (todays && todays.source.scope === task.scope && sameText) ? task.scope : "project";
-	if (verify) {
+	if (verify?.command) {
 		const step = today.workflow?.steps.find((s) => s.id === task.id);
 		verify =
-			today.workflow && step?.verify === verify.command
-				? { command: verify.command, scope: today.workflow.source.scope }
+			today.workflow && step?.verify && stepVerify(step.verify).command === verify.command
+				? { ...verify, scope: today.workflow.source.scope }
 				: {
 						...verify,
 						refused: `verify \`${verify.command}\` not run: the run's workflow "${workflowName}" as it is now does not name this command for step "${task.id}" (a resumed run runs only the verify commands its workflow names today)`,
@@ -429,6 +432,15 @@ function retrusted(task: PlannedTask, today: Today, workflowName: string): Plann
 	const untrusted = scope === "project" && !today.projectTrusted;
 	agent = { ...agent, source: { ...agent.source, scope, untrusted } };
 	return { ...task, agent, scope: textScope, ...(verify ? { verify } : {}) };
+}
+
+/** A step's `verify` as its parts: a command (the string form), a reviewer agent, or both. */
+function stepVerify(verify: NonNullable<WorkflowDef["steps"][number]["verify"]>): {
+	command?: string;
+	agent?: string;
+	model?: string;
+} {
+	return typeof verify === "string" ? { command: verify } : verify;
 }
 
 /** The planned task a logged task is, run by `agent`. */
@@ -452,6 +464,7 @@ const STEP_EXTRAS = [
 	"model",
 	"skills",
 	"verify",
+	"loop",
 	"reads",
 	"scope",
 	"approval",

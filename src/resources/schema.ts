@@ -96,6 +96,31 @@ export const TeamFrontmatter = Type.Object(
 /** The most steps a workflow may have (checked in parse.ts, before the schema, with the count in the problem). */
 export const MAX_WORKFLOW_STEPS = 500;
 
+const VerifyCommand = Type.String({
+	minLength: 1,
+	maxLength: 4000,
+	description: 'a shell command, e.g. "npm test" (quote it when it holds a colon or #)',
+});
+/**
+ * A read-only reviewer agent that judges the task's work (its diff and its answer) with a `verdict` call, on its own
+ * model if named; with `command`, that command must pass too (it runs first).
+ */
+const AgentVerify = Type.Object(
+	{ agent: Name, model: Type.Optional(ModelRef), command: Type.Optional(VerifyCommand) },
+	{ additionalProperties: false },
+);
+/** What a verdict is taken from, for a loop: the step's `verify` (command or reviewer), or its own agent's `verdict` call. */
+export const LOOP_UNTIL = ["verify", "verdict"] as const;
+export const MAX_LOOP_ROUNDS = 10;
+const Loop = Type.Object(
+	{
+		to: StepId,
+		until: Type.Optional(Type.Enum(LOOP_UNTIL)),
+		max: Type.Integer({ minimum: 1, maximum: MAX_LOOP_ROUNDS, description: "the most rounds: 1 to 10" }),
+	},
+	{ additionalProperties: false },
+);
+
 export const WorkflowFrontmatter = Type.Object(
 	{
 		name: Name,
@@ -123,13 +148,12 @@ export const WorkflowFrontmatter = Type.Object(
 					 * A shell command the host runs in the task's directory after the agent succeeds: the task succeeds only
 					 * if it exits 0. A repository's workflow may name one only when the repository is trusted.
 					 */
-					verify: Type.Optional(
-						Type.String({
-							minLength: 1,
-							maxLength: 4000,
-							description: 'a shell command, e.g. "npm test" (quote it when it holds a colon or #)',
-						}),
-					),
+					verify: Type.Optional(Type.Union([VerifyCommand, AgentVerify])),
+					/**
+					 * Send the work back while this step's verdict is not clean: the `to` step (one it depends on) runs
+					 * again with the finding, then every step between, at most `max` rounds in all (engine/loop.ts).
+					 */
+					loop: Type.Optional(Loop),
 					/** Its answer waits for a person's approval (`pi-crew approve`) before the run goes on. */
 					approval: Type.Optional(Type.Boolean()),
 					/** Earlier steps (ones it depends on, directly or not) whose results it is given as inputs. */

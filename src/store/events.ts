@@ -238,7 +238,20 @@ export const EVENT_PAYLOADS = {
 		/** The step's own pi skills, besides its agent's. */
 		skills: Type.Optional(Type.Array(Type.String())),
 		/** Its verify command, and the scope of the workflow that named it (a repository's runs only while trusted). */
-		verify: Type.Optional(Type.Object({ command: Type.String(), scope: literals(["builtin", "user", "project"]) })),
+		verify: Type.Optional(
+			Type.Object({
+				/** Absent: a reviewer agent only (written before reviewers existed, every verify had a command). */
+				command: Type.Optional(Type.String()),
+				/** A read-only reviewer agent that judges the task's work with a `verdict` call, on `model` if set. */
+				agent: Type.Optional(Type.String()),
+				model: Type.Optional(Type.String()),
+				scope: literals(["builtin", "user", "project"]),
+			}),
+		),
+		/** Its verdict not clean: `to` (a task it depends on) and every task between run again, at most `max` rounds. */
+		loop: Type.Optional(
+			Type.Object({ to: Type.String(), until: literals(["verify", "verdict"] as const), max: Type.Integer() }),
+		),
 		/** The scope of the workflow its task text comes from (an adaptive task: its planner's); absent: pi-crew's own. */
 		scope: Type.Optional(literals(["builtin", "user", "project"])),
 		/** Earlier tasks whose results it is given as inputs (besides those it depends on). */
@@ -305,6 +318,27 @@ export const EVENT_PAYLOADS = {
 		passed: Type.Boolean(),
 		outputPath: Type.String(),
 		reason: Type.Optional(Type.String()),
+	}),
+	/**
+	 * A structured judgement of the task's work, never guessed from prose: its verify command's exit code (`command`), a
+	 * reviewer agent's `verdict` call (`agent`), or its own agent's (`self`). `source`: the command or the reviewer.
+	 */
+	"task.verdict": Type.Object({
+		clean: Type.Boolean(),
+		findings: Type.String(),
+		by: literals(["command", "agent", "self"] as const),
+		source: Type.Optional(Type.String()),
+	}),
+	/**
+	 * Its verdict was not clean and rounds are left: `reopened` (its loop's `to` task, every task between, and itself)
+	 * go back to pending for round `round`; the `to` task gets `finding` (as a follow-up to its kept worker, else in
+	 * its next prompt).
+	 */
+	"task.looped": Type.Object({
+		round: Type.Integer({ minimum: 2 }),
+		to: Type.String(),
+		reopened: Type.Array(Type.String()),
+		finding: Type.String(),
 	}),
 	"task.succeeded": Type.Object({
 		resultPath: Type.String(),
@@ -480,7 +514,15 @@ export interface TaskState extends TaskDefinition {
 	waiting?: Waiting;
 	/** What was said to it (`task.message`), oldest first; `delivered` once its delivery is logged. */
 	messages?: TaskMessage[];
+	/** The loop round it is in (`task.looped`); absent: 1. */
+	round?: number;
+	/** What its latest round was sent back for (it is the `to` task of a loop): its next attempt must address it. */
+	finding?: string;
+	/** Its latest verdict (`task.verdict`). */
+	verdict?: Verdict;
 }
+
+export type Verdict = Pick<EventPayloads["task.verdict"], "clean" | "findings" | "by">;
 
 export type Waiting =
 	| { kind: "question"; id: string; text: string; choices?: string[]; default?: string; since: string }

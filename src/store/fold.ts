@@ -5,6 +5,7 @@
 import {
 	type Attempt,
 	type CrewEvent,
+	type EventPayloads,
 	emptyUsage,
 	type RunState,
 	TASK_TRANSITIONS,
@@ -133,6 +134,31 @@ function reopen(state: RunState, id: string, e: CrewEvent, why: string, endedAt 
 }
 
 /**
+ * A loop's next round: its tasks go back to pending whatever they were (the loop step itself is running), their
+ * merged or committed work left behind (the next round commits and merges anew); the `to` task keeps the finding.
+ */
+function loopBack(state: RunState, data: EventPayloads["task.looped"], e: CrewEvent): void {
+	for (const id of data.reopened) {
+		const task = state.tasks.get(id);
+		if (!task) {
+			state.anomalies.push(`seq ${e.seq}: loop reopens unknown task "${id}"`);
+			continue;
+		}
+		closeAttempt(task, e.ts, `round ${data.round - 1} not clean`);
+		task.status = "pending";
+		task.round = data.round;
+		task.awaitingRetry = false;
+		task.reason = undefined;
+		task.endedAt = undefined;
+		task.heartbeat = undefined;
+		task.waiting = undefined;
+		task.committed = undefined;
+		task.conflict = undefined;
+		if (id === data.to) task.finding = data.finding;
+	}
+}
+
+/**
  * A task's time: the sum of its attempts' running time, each from its start to its end (an attempt still open runs
  * until `openEnd`); the waits between attempts and the pause while no coordinator ran are not in it. Undefined before
  * its first start.
@@ -183,6 +209,11 @@ function applyTaskEvent(state: RunState, e: CrewEvent): RunState {
 		return state;
 	}
 	if (applyConversationEvent(state, task, e)) return state;
+	if (e.type === "task.looped") {
+		if (task.status !== "running") refusal(state, `seq ${e.seq}: task ${id} looped while ${task.status}`);
+		else loopBack(state, e.data, e);
+		return state;
+	}
 	if (e.type === "task.requeued") {
 		if (task.status === "failed" || task.status === "skipped") reopen(state, id, e, e.data.reason);
 		else refusal(state, `seq ${e.seq}: cannot requeue task ${id} (${task.status})`);
@@ -292,6 +323,9 @@ function applyProgressEvent(state: RunState, task: TaskState, e: CrewEvent): boo
 /** How a task's work ended and what became of it (verified, committed, merged, conflicted, dead-lettered). */
 function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void {
 	switch (e.type) {
+		case "task.verdict":
+			task.verdict = { clean: e.data.clean, findings: e.data.findings, by: e.data.by };
+			break;
 		case "task.verified":
 			if (task.attempts.length > 0) (task.attempts.at(-1) as Attempt).verified = e.data.passed;
 			break;

@@ -1,6 +1,6 @@
 /**
- * pi-crew's own worker tools, `ask` (a question to a person) and `message` (a word to another task or the user), and
- * how a call reaches the run. Registered inactive: a worker has one only when its agent's `tools` name it (pi's
+ * pi-crew's own worker tools, `ask` (a question to a person), `message` (a word to another task or the user) and
+ * `verdict` (a judgement of the work under review), and how a call reaches the run. Registered inactive: a worker has one only when its agent's `tools` name it (pi's
  * `--tools`, or the SDK session's `tools`, activate it).
  * - A child worker (guard-extension.ts) has no way to the coordinator but its stdio: a call is a dialog of pi's RPC
  *   extension-UI subprotocol, `ctx.ui.input(CREW_REQUEST, <the request as JSON>)`, which the coordinator's
@@ -51,7 +51,23 @@ const MessageParams = {
 	required: ["to", "text"],
 } as const;
 
-/** Registers both tools, inactive; `send` answers their calls. */
+const VerdictParams = {
+	type: "object",
+	properties: {
+		clean: {
+			type: "boolean",
+			description: "true when the work needs nothing more; false when it must go back to be fixed",
+		},
+		findings: {
+			type: "string",
+			description:
+				"what is wrong and where (file, line, the failing check), complete on its own: whoever fixes it reads only this",
+		},
+	},
+	required: ["clean", "findings"],
+} as const;
+
+/** Registers the crew tools, inactive; `send` answers their calls. */
 export function registerCrewTools(pi: ExtensionAPI, send: CrewSend): void {
 	pi.registerTool({
 		name: "ask",
@@ -96,6 +112,25 @@ export function registerCrewTools(pi: ExtensionAPI, send: CrewSend): void {
 		prepareArguments: (args) => dropUnset<XStatic<typeof MessageParams>>(args),
 		async execute(_id, params, signal, _onUpdate, ctx) {
 			return text(await untilAborted(send({ type: "message", to: params.to, text: params.text }, ctx), signal));
+		},
+	});
+	pi.registerTool({
+		name: "verdict",
+		label: "Verdict",
+		description:
+			"Give your verdict on the work you were asked to check: clean (nothing more to do) or not, with the findings. " +
+			"A verdict that is not clean sends the work back to be fixed with your findings. Your last call stands.",
+		promptSnippet: "Give a structured verdict (clean or not, with findings) on the work you checked",
+		promptGuidelines: [
+			"Call verdict once you have checked the work, before your final answer: clean only when every check you ran passed and nothing the task asked for is missing.",
+			"With verdict, make findings specific (file, line, the failing command and its error) so that the fix needs nothing else.",
+		],
+		defaultActive: false,
+		executionMode: "sequential",
+		parameters: VerdictParams,
+		async execute(_id, params, signal, _onUpdate, ctx) {
+			const request: WorkerRequest = { type: "verdict", clean: params.clean, findings: params.findings };
+			return text(await untilAborted(send(request, ctx), signal));
 		},
 	});
 }
@@ -148,6 +183,8 @@ export function parseRequest(text: unknown): WorkerRequest | undefined {
 	}
 	if (r.type === "message" && typeof r.to === "string" && typeof r.text === "string")
 		return { type: "message", to: r.to, text: r.text };
+	if (r.type === "verdict" && typeof r.clean === "boolean" && typeof r.findings === "string")
+		return { type: "verdict", clean: r.clean, findings: r.findings };
 	return undefined;
 }
 

@@ -72,7 +72,9 @@ export type Review = { approved: true } | { feedback: string } | { refused: stri
 export type WorkerRequest =
 	| { type: "ask"; text: string; choices?: string[]; default?: string }
 	/** `to`: a task id of the same run, or `lead` (the user). */
-	| { type: "message"; to: string; text: string };
+	| { type: "message"; to: string; text: string }
+	/** A judgement of the work under review (a loop's step, a reviewer agent): its last call stands. */
+	| { type: "verdict"; clean: boolean; findings: string };
 
 /**
  * What can be said to a running worker, the same for every runtime: each resolves once the worker has taken the
