@@ -1,12 +1,14 @@
-/** The `--json` shape of a run (`run`, `status`, the team tool): its tasks, their questions, approvals and messages. */
+/** The `--json` shape of a run (`run`, `status`, the team tool): its tasks, their questions, approvals, messages and loop rounds. */
 import { join } from "node:path";
 import { questionJson } from "../engine/questions.js";
+import { loopRounds } from "../engine/rounds.js";
 import { shownStatus as shownTaskStatus, shownUsage, type TaskState } from "../store/events.js";
 import type { RunView } from "../store/run-store.js";
 import { integrationBranch } from "../workspace/worktrees.js";
 
 /** The `--json` shape of a run, shared by `run` and `status`. */
 export function runJson(view: RunView) {
+	const rounds = loopRounds(view.state);
 	return {
 		runId: view.state.runId,
 		status: view.status,
@@ -49,6 +51,9 @@ export function runJson(view: RunView) {
 			...(t.heartbeat && t.heartbeat !== "healthy" ? { heartbeat: t.heartbeat } : {}),
 			...(t.status === "running" && t.activity?.retrying ? { retrying: t.activity.retrying } : {}),
 			...(t.deadLetter ? { deadLetter: t.deadLetter } : {}),
+			...(t.round ? { round: t.round } : {}),
+			...(t.finding ? { finding: t.finding } : {}),
+			...(t.verdict ? { verdict: t.verdict } : {}),
 			startedAt: t.startedAt,
 			endedAt: t.endedAt,
 			...(t.reason ? { reason: t.reason } : {}),
@@ -59,6 +64,7 @@ export function runJson(view: RunView) {
 			toolCalls: t.toolCalls,
 			...(t.messages?.length ? { messages: t.messages } : {}),
 		})),
+		...(rounds.length ? { rounds } : {}),
 		...(view.state.messages.length ? { messages: view.state.messages } : {}),
 		problems: view.problems,
 	};

@@ -7,7 +7,7 @@ import * as api from "../api/index.js";
 import { stopBackground } from "../util/background.js";
 import { CrewError } from "../util/errors.js";
 import { inertLine } from "../util/inert.js";
-import { eventDetail, progressLine, renderConfig, renderPlan, renderRun } from "../view/render.js";
+import { eventDetail, eventTask, progressLine, renderConfig, renderPlan, renderRun } from "../view/render.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 import { outliveReaders, print, warn } from "./print.js";
 import { type CommandName, help, isCommand, parseCommandLine, unknownCommand, type Values } from "./usage.js";
@@ -319,7 +319,7 @@ async function events(args: string[], v: Values): Promise<number> {
 	if (v.json) out({ events, problems });
 	else {
 		for (const e of events)
-			print(`${String(e.seq).padStart(5)} ${e.ts} ${e.type.padEnd(15)} ${e.taskId ?? ""} ${eventDetail(e)}\n`);
+			print(`${String(e.seq).padStart(5)} ${e.ts} ${e.type.padEnd(15)} ${eventTask(e)} ${eventDetail(e)}\n`);
 		for (const p of problems) warn(`${api.formatProblem(p)}\n`);
 	}
 	return 0;

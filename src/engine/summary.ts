@@ -1,6 +1,7 @@
 /** `summary.md` of a run, rendered from its folded state. */
 import { type RunState, shownUsage, type TaskState } from "../store/events.js";
 import { runningMs } from "../store/fold.js";
+import { loopRounds } from "./rounds.js";
 
 export function formatDuration(ms: number | undefined): string {
 	if (ms === undefined) return "-";
@@ -54,6 +55,12 @@ export function renderSummary(state: RunState, status: string, reason?: string):
 		reason ? `- Reason: ${reason}` : "",
 		`- Tokens: ${tokensLine(state)}${budgetLine(state)}`,
 		state.resumes > 0 ? `- Resumed ${state.resumes} time(s)` : "",
+		...loopRounds(state)
+			.filter((r) => r.round > 1)
+			.map(
+				(r) =>
+					`- Loop ${r.step} → ${r.to}: ${r.round} of at most ${r.max} rounds${r.lastFinding ? `; last finding: ${r.lastFinding.trim().split("\n")[0]}` : ""}`,
+			),
 		"",
 		"| task | role (agent) | status | attempts | time | tokens | cost | result or reason |",
 		"|---|---|---|---|---|---|---|---|",

@@ -1,7 +1,7 @@
 /**
  * The event→metric subscriber: pi-crew's metrics are a function of the run event stream. A coordinator feeds it each
  * event as it becomes durable; replaying a run's log through it rebuilds the same numbers for any run. Labels are
- * bounded by construction: statuses and reasons come from the closed vocabulary, roles and teams from resource names
+ * bounded by construction: statuses and reasons come from the closed vocabulary, roles, teams, workflows and loop steps from resource names
  * (and a log a repository shipped cannot smuggle anything else in: the registry takes short strings only).
  *
  * Counters count endings: a run or task that is resumed or requeued and ends again counts again, with its new status.
@@ -44,6 +44,7 @@ export class CrewMetrics {
 	private readonly staleness;
 	private readonly deadLetters;
 	private readonly active;
+	private readonly loopRounds;
 	/** Runs not yet finished whose coordinator is (as far as this process knows) alive: the gauges read them. */
 	private readonly live = new Map<string, RunState>();
 	/** Running tasks' lives, by run then task. */
@@ -97,6 +98,11 @@ export class CrewMetrics {
 		);
 		this.deadLetters = r.counter("crew.deadletter.count", "Tasks dead-lettered, by reason", { labels: ["reason"] });
 		this.active = r.gauge("crew.worker.active", "Workers running now, by role", { labels: ["role"] });
+		this.loopRounds = r.counter(
+			"crew.loop.rounds",
+			"Loop rounds started after the first (a step's verdict not clean sends its work back), by workflow and loop step",
+			{ labels: ["workflow", "step"], unit: "{round}" },
+		);
 		r.onCollect((now) => this.collect(now));
 	}
 
@@ -141,6 +147,9 @@ export class CrewMetrics {
 					if (typeof n === "number" && n > 0) this.tokens.inc({ role, kind }, n, at);
 				}
 				if (typeof e.data.cost === "number" && e.data.cost > 0) this.cost.inc({ role }, e.data.cost, at);
+				break;
+			case "task.looped":
+				if (task && e.taskId) this.loopRounds.inc({ workflow: state.workflow, step: e.taskId }, 1, at);
 				break;
 			case "task.deadlettered":
 				if (task) this.deadLetters.inc({ reason: e.data.reason }, 1, at);

@@ -182,6 +182,8 @@ function parseLine(text: string): CrewEvent | string {
 		return "corrupt line: missing seq, ts or runId";
 	if (typeof e.type !== "string" || !EVENT_TYPES.has(e.type)) return `unknown event type ${String(e.type)}`;
 	if (typeof e.data !== "object" || e.data === null) return "corrupt line: missing data";
+	if (e.round !== undefined && (!Number.isInteger(e.round) || e.round < 2 || typeof e.taskId !== "string"))
+		return `corrupt line: round ${JSON.stringify(e.round)} (a task event's loop round, an integer of 2 or more)`;
 	const validator = payloadValidator(e.type as EventType);
 	if (!validator.Check(e.data)) {
 		const [, errors] = validator.Errors(e.data);
@@ -220,6 +222,8 @@ interface WriterStart {
 	keys: RunKeys;
 	mac: string;
 	offset: number;
+	/** What the log holds already (a resumed one): the loop rounds its tasks are in. */
+	events?: CrewEvent[];
 }
 
 /** The file's modification time, as its handle sees it. */
@@ -251,9 +255,12 @@ export class EventLogWriter {
 	private foreign: string | undefined;
 	private readonly foreignListeners = new Set<(why: string) => void>();
 	private readonly watcher: FSWatcher | undefined;
+	/** Each task's loop round past the first, as the log's `task.looped` events set it (the fold's `round`). */
+	private readonly rounds = new Map<string, number>();
 
 	private constructor(start: WriterStart & { mtime: bigint }, options: EventLogOptions) {
 		({ file: this.file, handle: this.handle, runId: this.runId, seq: this.seq, keys: this.keys } = start);
+		for (const e of start.events ?? []) this.noteRound(e);
 		this.mac = start.mac;
 		this.offset = start.offset;
 		this.mtime = start.mtime;
@@ -287,7 +294,7 @@ export class EventLogWriter {
 		const keys = (await runKeys(runId, false, options.home)) as RunKeys;
 		const handle = await openAppend(dirname(file), file);
 		const seq = read.events.at(-1)?.seq ?? 0;
-		const start = { file, handle, runId, seq, keys, mac: read.lastMac, offset: read.goodBytes };
+		const start = { file, handle, runId, seq, keys, mac: read.lastMac, offset: read.goodBytes, events: read.events };
 		try {
 			await handle.truncate(read.goodBytes);
 			return new EventLogWriter({ ...start, mtime: await mtimeOf(handle) }, options);
@@ -327,6 +334,8 @@ export class EventLogWriter {
 	/** Resolves with the event once it is on disk (fsynced). Rejects with the real I/O error if it could not be. */
 	append<K extends EventType>(type: K, data: EventPayloads[K], taskId?: string): Promise<CrewEvent> {
 		if (this.failure) return Promise.reject(this.failure);
+		// Each event of a task in a later loop round says which, wherever it was logged from.
+		const round = taskId === undefined ? undefined : this.rounds.get(taskId);
 		// Secrets never reach the log (every string is redacted); listeners see exactly what the log holds.
 		const event = {
 			v: EVENT_VERSION,
@@ -335,6 +344,7 @@ export class EventLogWriter {
 			runId: this.runId,
 			...(taskId !== undefined ? { taskId } : {}),
 			cid: eventCorrelationId(this.runId, taskId),
+			...(round !== undefined ? { round } : {}),
 			type,
 			data: redactStrings(data),
 		};
@@ -342,10 +352,16 @@ export class EventLogWriter {
 		this.mac = mac;
 		this.seq++;
 		const full = event as CrewEvent;
+		this.noteRound(full);
 		return new Promise((resolve, reject) => {
 			this.pending.push({ line: `${line}\n`, event: full, resolve: () => resolve(full), reject });
 			this.flushing ??= this.flushLoop();
 		});
+	}
+
+	/** A loop's next round: the tasks it reopens are in it from their next event on (store/fold.ts loopBack). */
+	private noteRound(e: CrewEvent): void {
+		if (e.type === "task.looped") for (const id of e.data.reopened) this.rounds.set(id, e.data.round);
 	}
 
 	/** Waits until everything appended so far is durable. */

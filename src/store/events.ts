@@ -459,6 +459,8 @@ export type CrewEvent = {
 		taskId?: string;
 		/** Correlation id `{runId}:{taskId}:{span}` (absent in logs written before it existed). */
 		cid?: string;
+		/** The loop round its task was in, from 2 on (absent: round 1, or a log written before loops existed). */
+		round?: number;
 		type: K;
 		data: EventPayloads[K];
 	};

@@ -4,6 +4,7 @@
  * the widget in pi and `pi-crew status --watch`. Rows carry a tone; each face colours them its own way.
  */
 import stringWidth from "string-width";
+import { roundName } from "../engine/rounds.js";
 import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
 import { type RunState, type RunStatus, shownStatus as shownTaskStatus, type TaskState } from "../store/events.js";
 import { runningMs } from "../store/fold.js";
@@ -135,12 +136,12 @@ export function taskDetail(t: TaskState, state: RunState, now: number): string {
 	return t.reason?.split("\n")[0] ?? "";
 }
 
-/** Column widths of a board: its longest task id and role, within bounds (a long one is cut, not the others moved). */
+/** Column widths of a board: its longest task name (`execute ×2`) and role, within bounds (a long one is cut, not the others moved). */
 function columns(tasks: TaskState[]): { id: number; role: number } {
 	const longest = (xs: string[], min: number, max: number) => Math.min(max, Math.max(min, ...xs.map((x) => x.length)));
 	return {
 		id: longest(
-			tasks.map((t) => t.id),
+			tasks.map((t) => roundName(t)),
 			8,
 			24,
 		),
@@ -162,7 +163,7 @@ function taskLine(
 	const time = shortDuration(taskTime(t, view, now));
 	const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
 	const status = shownTaskStatus(t);
-	const head = `  ${MARK[status] ?? "?"} ${cell(t.id, cols.id)} ${cell(t.role, cols.role)} ${time.padStart(7)} ${tokens.padStart(9)}`;
+	const head = `  ${MARK[status] ?? "?"} ${cell(roundName(t), cols.id)} ${cell(t.role, cols.role)} ${time.padStart(7)} ${tokens.padStart(9)}`;
 	const text = `${head}  ${taskDetail(t, view.state, now)}`.trimEnd();
 	return { text: fit(text, width), tone: TONE[status] ?? "text" };
 }

@@ -9,6 +9,7 @@ import { ApprovalView, type ApproveAction } from "./approval.js";
 import { boardHead } from "./board.js";
 import { alertsPane, eventsPane, graphPane, type ListPane, matches, metricLines, runsPane } from "./panes.js";
 import { RunList, RunProjection } from "./projection.js";
+import { eventTask } from "./render.js";
 import { TaskDetail } from "./task-detail.js";
 import { type Line, moved, type TextKit, typed, windowStart } from "./text.js";
 
@@ -411,7 +412,7 @@ export class Dashboard {
 		if (cached && cached.version === run.version && cached.filter === filter) return cached.rows;
 		const rows: number[] = [];
 		run.events.forEach((e, i) => {
-			if (!filter || matches(filter, `${e.type} ${e.taskId ?? ""}`)) rows.push(i);
+			if (!filter || matches(filter, `${e.type} ${eventTask(e)}`)) rows.push(i);
 		});
 		this.filtered = { version: run.version, filter, rows };
 		return rows;

@@ -3,13 +3,14 @@
  * and its metrics. Pure functions of the projections and the clock; a list pane makes only the rows on screen.
  */
 import { deadLetters } from "../engine/deadletter.js";
+import { roundName } from "../engine/rounds.js";
 import { formatTokens } from "../engine/summary.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import { shownStatus as shownTaskStatus } from "../store/events.js";
 import { type RunView, shownStatus } from "../store/run-store.js";
 import { MARK, shortDuration, TONE, type Tone, taskDetail, taskTime } from "./board.js";
 import { dataText, type EventRow, type RunList, type RunProjection } from "./projection.js";
-import { taskTree } from "./render.js";
+import { eventTask, taskTree } from "./render.js";
 import { heading, type Line } from "./text.js";
 
 /** A pane of selectable rows. */
@@ -65,7 +66,7 @@ export function graphPane(run: RunProjection, now: number): ListPane & { ids: st
 	const state = run.view?.state;
 	const tree = state ? taskTree(state) : [];
 	const label = (depth: number, id: string, status: string) => `${"  ".repeat(depth)}${MARK[status] ?? "?"} ${id}`;
-	const width = Math.min(32, Math.max(12, ...tree.map((e) => label(e.depth, e.task.id, e.task.status).length)));
+	const width = Math.min(32, Math.max(12, ...tree.map((e) => label(e.depth, roundName(e.task), e.task.status).length)));
 	return {
 		ids: tree.map((e) => e.task.id),
 		count: tree.length,
@@ -78,7 +79,7 @@ export function graphPane(run: RunProjection, now: number): ListPane & { ids: st
 			const also = t.dependsOn.length > 1 ? ` (also after ${t.dependsOn.slice(1).join(", ")})` : "";
 			const time = shortDuration(run.view ? taskTime(t, run.view, now) : undefined);
 			const status = shownTaskStatus(t);
-			const text = `${gutter(selected)}${label(depth, t.id, status).padEnd(width)} ${status.padEnd(9)} ${attempts.padStart(3)} ${time.padStart(7)} ${tokens.padStart(9)}  ${taskDetail(t, state, now)}${also}`;
+			const text = `${gutter(selected)}${label(depth, roundName(t), status).padEnd(width)} ${status.padEnd(9)} ${attempts.padStart(3)} ${time.padStart(7)} ${tokens.padStart(9)}  ${taskDetail(t, state, now)}${also}`;
 			return { text: text.trimEnd(), tone: TONE[status] ?? "text", selected };
 		},
 		target: (i) => ({ runId: run.runId, taskId: tree[i]?.task.id }),
@@ -102,7 +103,7 @@ export function eventsPane(run: RunProjection, rows: number[], filter: string): 
 		row(i, selected) {
 			const e = run.events[rows[i] ?? -1];
 			if (!e) return { text: "" };
-			const text = `${gutter(selected)}${String(e.seq).padStart(5)} ${e.ts.slice(11, 23)} ${e.type.padEnd(17)} ${(e.taskId ?? "").padEnd(12)} ${dataText(e.data)}`;
+			const text = `${gutter(selected)}${String(e.seq).padStart(5)} ${e.ts.slice(11, 23)} ${e.type.padEnd(17)} ${eventTask(e).padEnd(12)} ${dataText(e.data)}`;
 			return { text, tone: eventTone(e), selected };
 		},
 		target: (i) => ({ runId: run.runId, taskId: run.events[rows[i] ?? -1]?.taskId }),

@@ -15,6 +15,8 @@ export interface EventRow {
 	at: number;
 	type: string;
 	taskId?: string;
+	/** Its task's loop round, from the second on. */
+	round?: number;
 	/** Made into text only for the rows on screen (see dataText). */
 	data: object;
 }
@@ -75,6 +77,7 @@ export class RunProjection {
 			at: Date.parse(e.ts),
 			type: e.type,
 			taskId: e.taskId,
+			...(e.round ? { round: e.round } : {}),
 			data: e.data,
 		});
 		this.metrics.observe(e, state);

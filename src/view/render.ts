@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { effectiveConfig } from "../api/index.js";
 import type { MetricSnapshot } from "../api/metrics.js";
 import { formatSource } from "../config/home.js";
+import { type LoopRound, loopRounds, roundName } from "../engine/rounds.js";
 import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
 import {
 	type BoundSetting,
@@ -24,6 +25,11 @@ import { MARK, shortDuration, taskTime } from "./board.js";
 function thread(e: Extract<CrewEvent, { type: "task.message" | "run.message" }>): string {
 	const to = e.type === "run.message" ? "lead" : (e.taskId ?? "");
 	return `${inertLine(e.data.from)} → ${to}: ${inertLine(e.data.text)}`;
+}
+
+/** The task an event is about, with its loop round from the second on (`execute r2`); a run's event: nothing. */
+export function eventTask(e: Pick<CrewEvent, "taskId" | "round">): string {
+	return `${e.taskId ?? ""}${e.round ? ` r${e.round}` : ""}`;
 }
 
 /** What `pi-crew events` shows of an event: a message as its thread, anything else as its data. */
@@ -182,6 +188,7 @@ export function renderRun(view: RunView, now = Date.now()): string {
 	const untrusted = untrustedReason(view);
 	if (untrusted) lines.push(`  ${untrusted}`);
 	if (state.reason) lines.push(`  reason: ${state.reason}`);
+	const rounds = loopRounds(state);
 	for (const { task: t, depth } of taskTree(state)) {
 		const extra = t.dependsOn.slice(1);
 		const notes = [
@@ -192,12 +199,13 @@ export function renderRun(view: RunView, now = Date.now()): string {
 			t.deadLetter ? `dead-lettered (${t.deadLetter})` : "",
 		].filter(Boolean);
 		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
-		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${t.id}`;
+		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${roundName(t)}`;
 		const status = t.conflict ? "needs-attention" : shownTaskStatus(t);
 		lines.push(
 			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${t.usage.cost === undefined ? "" : ` ${formatCost(t.usage.cost).padStart(7)}`}${after}`,
 		);
 		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${inertLine(t.reason)}`);
+		lines.push(...loopLines(t, rounds, `  ${"  ".repeat(depth)}    `));
 		// Only a running coordinator takes an approval: an interrupted run's draft is answered anew when resumed.
 		if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting" && view.status === "running")
 			lines.push(...approvalLines(t.id, t.waiting, view, `  ${"  ".repeat(depth)}    `));
@@ -226,6 +234,31 @@ export function renderRun(view: RunView, now = Date.now()): string {
 	for (const p of view.problems.filter((p) => p !== view.integrityProblem))
 		lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
 	return lines.join("\n");
+}
+
+/**
+ * What a task's loop says of it, one line each: its round (of the loop's most, for the loop step and its `to` task)
+ * and the finding it was sent back with, then its latest verdict.
+ */
+export function loopLines(t: TaskState, rounds: LoopRound[], indent: string): string[] {
+	const lines: string[] = [];
+	if (t.round && t.round > 1) {
+		const loop = rounds.find((r) => r.step === t.id || r.to === t.id);
+		const finding = t.finding ? `: sent back with: ${inertLine(firstLine(t.finding))}` : "";
+		lines.push(`${indent}round ${t.round}${loop ? ` of ${loop.max}` : ""}${finding}`);
+	}
+	if (t.verdict) lines.push(`${indent}${verdictText(t.verdict)}`);
+	return lines;
+}
+
+/** `verdict (command): not clean: tests fail`: who judged, and the first line of the findings. */
+export function verdictText(v: NonNullable<TaskState["verdict"]>): string {
+	const findings = firstLine(v.findings);
+	return `verdict (${v.by}): ${v.clean ? "clean" : "not clean"}${findings ? `: ${inertLine(findings)}` : ""}`;
+}
+
+function firstLine(text: string): string {
+	return text.trim().split("\n")[0] ?? "";
 }
 
 /** A task's answer waiting for approval: where it is, an adaptive plan's tasks, and how to approve or reject it. */

@@ -3,6 +3,7 @@
  * markdown, the tail of its transcript as it grows, and its prompt. Each file is read when the log names it (a new
  * attempt's transcript when the attempt starts), then kept: frames never read files.
  */
+import { loopRounds, roundName } from "../engine/rounds.js";
 import { formatTokens } from "../engine/summary.js";
 import { type RunState, shownStatus, shownUsage, type TaskMessage, type TaskState } from "../store/events.js";
 import { inertLine } from "../util/inert.js";
@@ -73,6 +74,36 @@ function waitingLines(t: TaskState, width: number): Line[] {
 	];
 }
 
+/**
+ * Its loop: the round it is in (of the loop's most, for a loop's step and its `to` task), the finding in full that it
+ * was sent back with, and its latest verdict with its findings.
+ */
+function loopLines(t: TaskState, state: RunState, width: number): Line[] {
+	const round = t.round ?? 1;
+	if (round < 2 && !t.verdict) return [];
+	const loop = loopRounds(state).find((r) => r.step === t.id || r.to === t.id);
+	const of = loop ? ` of ${loop.max}` : "";
+	const lines: Line[] = [
+		heading(`loop, round ${round}${of}${loop ? ` (${loop.step} loops back to ${loop.to})` : ""}`, width),
+	];
+	if (round > 1 && t.finding) lines.push({ text: "sent back with:", tone: "warning" }, ...textLines(t.finding));
+	const v = t.verdict;
+	if (v)
+		lines.push(
+			{ text: `latest verdict (${v.by}): ${v.clean ? "clean" : "not clean"}`, tone: v.clean ? "success" : "error" },
+			...textLines(v.findings),
+		);
+	return lines;
+}
+
+/** Text of many lines (a finding) as lines of the pane, each made inert when drawn. */
+function textLines(text: string): Line[] {
+	return text
+		.trim()
+		.split("\n")
+		.map((l) => ({ text: l, tone: "text" }));
+}
+
 export class TaskDetail {
 	private prompt: Shown | undefined;
 	private result: Shown | undefined;
@@ -127,7 +158,10 @@ export class TaskDetail {
 		const u = t.usage;
 		const doing = taskDetail(t, state, now);
 		const lines: Line[] = [
-			{ text: `${t.id} · ${t.role} (agent ${t.agent}) · ${t.status} · ${time}`, tone: TONE[t.status] ?? "text" },
+			{
+				text: `${roundName(t)} · ${t.role} (agent ${t.agent}) · ${t.status} · ${time}`,
+				tone: TONE[t.status] ?? "text",
+			},
 			...(doing ? [{ text: doing, tone: "text" } as Line] : []),
 			{
 				text: `after: ${t.dependsOn.join(", ") || "nothing"} · before: ${dependents.join(", ") || "nothing"}`,
@@ -147,7 +181,7 @@ export class TaskDetail {
 				tone: "error",
 			});
 		for (const p of this.problems) lines.push({ text: p, tone: "warning" });
-		lines.push(...waitingLines(t, width));
+		lines.push(...waitingLines(t, width), ...loopLines(t, state, width));
 		const conversation = thread(t, state);
 		if (conversation.length) lines.push(heading("conversation", width), ...conversation);
 		const markdown = (block: Block): Line[] => block.render(width).map((text) => ({ text }));

@@ -38,6 +38,7 @@ const CREW_METRICS = [
 	"crew.heartbeat.staleness_ms",
 	"crew.deadletter.count",
 	"crew.worker.active",
+	"crew.loop.rounds",
 ];
 
 /** A repository holding the golden retry/dead-letter run as a finished run. */
