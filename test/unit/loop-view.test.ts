@@ -19,7 +19,7 @@ import { loadRun, runPaths } from "../../src/store/run-store.js";
 import { renderBoard } from "../../src/view/board.js";
 import { eventsPane, graphPane } from "../../src/view/panes.js";
 import { RunProjection } from "../../src/view/projection.js";
-import { eventTask, renderRun } from "../../src/view/render.js";
+import { renderRun } from "../../src/view/render.js";
 import { TaskDetail } from "../../src/view/task-detail.js";
 import { textKit } from "../../src/view/text.js";
 import { eventBuilder, fixtures, tempDir } from "../support/index.js";
@@ -41,7 +41,7 @@ test("each event of a task in a later loop round carries the round in the log, a
 	await resumed.close();
 	const read = await readEventLog(file);
 	assert.deepEqual([...read.errors, ...read.warnings], []);
-	const shown = read.events.filter((e) => e.taskId).map((e) => `${e.type} ${eventTask(e)}`);
+	const shown = read.events.filter((e) => e.taskId).map((e) => `${e.type} ${e.taskId}${e.round ? ` r${e.round}` : ""}`);
 	assert.deepEqual(shown.slice(2), [
 		"task.started execute",
 		"task.succeeded execute",
