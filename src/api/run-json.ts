@@ -1,4 +1,7 @@
-/** The `--json` shape of a run (`run`, `status`, the team tool): its tasks, their questions, approvals, messages and loop rounds. */
+/**
+ * The `--json` shape of a run (`run`, `status`, the team tool): its tasks, their questions, approvals and messages, and
+ * its loop rounds.
+ */
 import { join } from "node:path";
 import { questionJson } from "../engine/questions.js";
 import { loopRounds } from "../engine/rounds.js";

@@ -7,7 +7,7 @@ export interface LoopRound {
 	to: string;
 	round: number;
 	max: number;
-	/** What the latest round was judged for: the step's verdict when not clean, else what its last round was sent back with. */
+	/** What the step's latest verdict found when it was not clean, else what the last round was sent back with. */
 	lastFinding?: string;
 }
 

@@ -1,7 +1,7 @@
 /** `summary.md` of a run, rendered from its folded state. */
 import { type RunState, shownUsage, type TaskState } from "../store/events.js";
 import { runningMs } from "../store/fold.js";
-import { loopRounds } from "./rounds.js";
+import { type LoopRound, loopRounds } from "./rounds.js";
 
 export function formatDuration(ms: number | undefined): string {
 	if (ms === undefined) return "-";
@@ -45,6 +45,12 @@ function row(t: TaskState, state: RunState): string {
 	return `| ${t.id} | ${t.role} (${t.agent}) | ${t.status} | ${t.attempts.length} | ${formatDuration(runningMs(t.attempts, Date.parse(state.lastAt)))} | ${formatTokens(t.usage.total)} | ${t.usage.cost === undefined ? "-" : formatCost(t.usage.cost)} | ${outcome} |`;
 }
 
+/** `; last finding: tests fail`: the first line of what the loop's latest round was judged for. */
+function lastFinding(r: LoopRound): string {
+	const line = r.lastFinding?.trim().split("\n")[0];
+	return line ? `; last finding: ${line}` : "";
+}
+
 export function renderSummary(state: RunState, status: string, reason?: string): string {
 	const tasks = [...state.tasks.values()];
 	return [
@@ -57,10 +63,7 @@ export function renderSummary(state: RunState, status: string, reason?: string):
 		state.resumes > 0 ? `- Resumed ${state.resumes} time(s)` : "",
 		...loopRounds(state)
 			.filter((r) => r.round > 1)
-			.map(
-				(r) =>
-					`- Loop ${r.step} → ${r.to}: ${r.round} of at most ${r.max} rounds${r.lastFinding ? `; last finding: ${r.lastFinding.trim().split("\n")[0]}` : ""}`,
-			),
+			.map((r) => `- Loop ${r.step} → ${r.to}: ${r.round} of at most ${r.max} rounds${lastFinding(r)}`),
 		"",
 		"| task | role (agent) | status | attempts | time | tokens | cost | result or reason |",
 		"|---|---|---|---|---|---|---|---|",

@@ -1,8 +1,9 @@
 /**
  * The event→metric subscriber: pi-crew's metrics are a function of the run event stream. A coordinator feeds it each
  * event as it becomes durable; replaying a run's log through it rebuilds the same numbers for any run. Labels are
- * bounded by construction: statuses and reasons come from the closed vocabulary, roles, teams, workflows and loop steps from resource names
- * (and a log a repository shipped cannot smuggle anything else in: the registry takes short strings only).
+ * bounded by construction: statuses and reasons come from the closed vocabulary, roles, teams, workflows and loop steps
+ * from resource names (and a log a repository shipped cannot smuggle anything else in: the registry takes short strings
+ * only).
  *
  * Counters count endings: a run or task that is resumed or requeued and ends again counts again, with its new status.
  * Durations and retries are per life: since the run or task was (re)opened (a task's duration is its attempts' running

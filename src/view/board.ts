@@ -136,7 +136,10 @@ export function taskDetail(t: TaskState, state: RunState, now: number): string {
 	return t.reason?.split("\n")[0] ?? "";
 }
 
-/** Column widths of a board: its longest task name (`execute ×2`) and role, within bounds (a long one is cut, not the others moved). */
+/**
+ * Column widths of a board: its longest task name (`execute ×2`) and role, within bounds (a long one is cut, not the
+ * others moved).
+ */
 function columns(tasks: TaskState[]): { id: number; role: number } {
 	const longest = (xs: string[], min: number, max: number) => Math.min(max, Math.max(min, ...xs.map((x) => x.length)));
 	return {

@@ -71,6 +71,13 @@ export function progressLine(e: CrewEvent, state: RunState): string | undefined 
 				: undefined;
 		case "task.verified":
 			return `${time} ${e.data.passed ? "✓" : "✗"} ${e.taskId} verify \`${inertLine(e.data.command)}\` ${inertLine(e.data.reason ?? `exited ${e.data.code}`)}`;
+		case "task.verdict":
+			return `${time} ${e.data.clean ? "✓" : "✗"} ${e.taskId} ${verdictText(e.data)}`;
+		case "task.looped": {
+			const max = task?.loop ? ` of ${task.loop.max}` : "";
+			const again = e.data.reopened.map(inertLine).join(", ");
+			return `${time} ↺ ${e.taskId} not clean: ${again} run again (round ${e.data.round}${max}): ${inertLine(firstLine(e.data.finding))}`;
+		}
 		case "task.awaiting_approval":
 			return `${time} ⏸ ${e.taskId} waits for approval (round ${e.data.round}): pi-crew approve ${e.runId} ${e.taskId}`;
 		case "task.approved":
@@ -240,7 +247,7 @@ export function renderRun(view: RunView, now = Date.now()): string {
  * What a task's loop says of it, one line each: its round (of the loop's most, for the loop step and its `to` task)
  * and the finding it was sent back with, then its latest verdict.
  */
-export function loopLines(t: TaskState, rounds: LoopRound[], indent: string): string[] {
+function loopLines(t: TaskState, rounds: LoopRound[], indent: string): string[] {
 	const lines: string[] = [];
 	if (t.round && t.round > 1) {
 		const loop = rounds.find((r) => r.step === t.id || r.to === t.id);
@@ -252,7 +259,7 @@ export function loopLines(t: TaskState, rounds: LoopRound[], indent: string): st
 }
 
 /** `verdict (command): not clean: tests fail`: who judged, and the first line of the findings. */
-export function verdictText(v: NonNullable<TaskState["verdict"]>): string {
+function verdictText(v: NonNullable<TaskState["verdict"]>): string {
 	const findings = firstLine(v.findings);
 	return `verdict (${v.by}): ${v.clean ? "clean" : "not clean"}${findings ? `: ${inertLine(findings)}` : ""}`;
 }

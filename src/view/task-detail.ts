@@ -78,7 +78,7 @@ function waitingLines(t: TaskState, width: number): Line[] {
  * Its loop: the round it is in (of the loop's most, for a loop's step and its `to` task), the finding in full that it
  * was sent back with, and its latest verdict with its findings.
  */
-function loopLines(t: TaskState, state: RunState, width: number): Line[] {
+function loopPane(t: TaskState, state: RunState, width: number): Line[] {
 	const round = t.round ?? 1;
 	if (round < 2 && !t.verdict) return [];
 	const loop = loopRounds(state).find((r) => r.step === t.id || r.to === t.id);
@@ -181,7 +181,7 @@ export class TaskDetail {
 				tone: "error",
 			});
 		for (const p of this.problems) lines.push({ text: p, tone: "warning" });
-		lines.push(...waitingLines(t, width), ...loopLines(t, state, width));
+		lines.push(...waitingLines(t, width), ...loopPane(t, state, width));
 		const conversation = thread(t, state);
 		if (conversation.length) lines.push(heading("conversation", width), ...conversation);
 		const markdown = (block: Block): Line[] => block.render(width).map((text) => ({ text }));

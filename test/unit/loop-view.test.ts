@@ -19,7 +19,7 @@ import { loadRun, runPaths } from "../../src/store/run-store.js";
 import { renderBoard } from "../../src/view/board.js";
 import { eventsPane, graphPane } from "../../src/view/panes.js";
 import { RunProjection } from "../../src/view/projection.js";
-import { renderRun } from "../../src/view/render.js";
+import { progressLine, renderRun } from "../../src/view/render.js";
 import { TaskDetail } from "../../src/view/task-detail.js";
 import { textKit } from "../../src/view/text.js";
 import { eventBuilder, fixtures, tempDir } from "../support/index.js";
@@ -148,6 +148,21 @@ test("status shows each round, --json has each task's round and verdict and the 
 		renderSummary(view.state, "succeeded"),
 		/\n- Loop verify → execute: 3 of at most 3 rounds; last finding: npm test: test\/date\.test\.ts:30 leap years still fail\n/,
 	);
+});
+
+test("progress lines (`status --follow`) say each verdict and each round sent back", async () => {
+	const repo = await loopRepo();
+	const lines: string[] = [];
+	await loadRun(repo, LOOP_RUN, (e, state) => {
+		const line = progressLine(e, state);
+		if (line && /verdict|again/.test(line)) lines.push(line);
+	});
+	assert.deepEqual(lines, [
+		"10:00:10 ✗ verify verdict (command): not clean: npm test: test/date.test.ts:12 expected 2, got 1",
+		"10:00:10 ↺ verify not clean: execute, verify run again (round 2 of 3): npm test: test/date.test.ts:12 expected 2, got 1",
+		"10:00:20 ✗ verify verdict (command): not clean: npm test: test/date.test.ts:30 leap years still fail",
+		"10:00:20 ↺ verify not clean: execute, verify run again (round 3 of 3): npm test: test/date.test.ts:30 leap years still fail",
+	]);
 });
 
 test("a loop never sent back is in round 1 with no finding; a run without loops has no rounds", () => {
