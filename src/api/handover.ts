@@ -12,7 +12,7 @@ import { inert, inertLine } from "../util/inert.js";
 import { redact } from "../util/redact.js";
 import { readConfined, writeFileAtomic } from "../util/safe-fs.js";
 import { assertBranchName, commitTree, createBranch, pushBranch, remoteUrl } from "../workspace/branch.js";
-import { gitRun } from "../workspace/git.js";
+import { git, gitRun } from "../workspace/git.js";
 import { type DiffFile, recorded, runDiff } from "./diff.js";
 import { runStatus } from "./index.js";
 
@@ -51,7 +51,11 @@ const ANSWER_LINES = 6;
  * repository one commit of the checkout's tree after its latest writer, on the checkout's HEAD when HEAD's files are
  * what the run started from.
  */
-export async function handOver(cwd: string | undefined, runId: string | undefined, req: HandoverRequest) {
+export async function handOver(
+	cwd: string | undefined,
+	runId: string | undefined,
+	req: HandoverRequest,
+): Promise<Handover> {
 	const view = await runStatus(cwd, runId);
 	const { state } = view;
 	await (await import("./lifecycle.js")).assertLocal(view); // a run that came with the repository is never applied
@@ -74,19 +78,18 @@ export async function handOver(cwd: string | undefined, runId: string | undefine
 		commit = await commitTree(repo, head, parent, message, date);
 	} else if (req.squash) commit = await commitTree(repo, `${head}^{tree}`, base, message, date);
 	await createBranch(repo, req.branch, commit);
-	const count = await gitRun(repo, ["rev-list", "--count", `${parent}..${commit}`]);
+	const count = await git(repo, ["rev-list", "--count", `${parent}..${commit}`]);
 	const prPath = await writeDescription(view, { branch: req.branch, base: parent, commit, notes }, answers);
 	if (req.push) await pushBranch(repo, req.push, req.branch, commit);
-	const done: Handover = {
+	return {
 		runId: state.runId,
 		branch: req.branch,
 		commit,
 		base: parent,
-		commits: Number(count.stdout.trim()) || 1,
+		commits: Number(count),
 		...(req.push ? { pushed: req.push } : {}),
 		prPath,
-	};
-	return done;
+	} satisfies Handover;
 }
 
 /**

@@ -13,7 +13,7 @@ import { registerCommands } from "../../src/extension/commands.js";
 import { registerTeamTool } from "../../src/extension/team-tool.js";
 import type { ExtensionAPI } from "../../src/host.js";
 import { git, gitBox } from "../support/git.js";
-import { cli, runJson, type Sandbox, SCRIPTED } from "../support/index.js";
+import { cli, pastRun, runJson, type Sandbox, SCRIPTED } from "../support/index.js";
 import { writers } from "../support/workspace.js";
 
 interface Handover {
@@ -276,4 +276,11 @@ test("a shared run's work as a branch: one commit of its tree on HEAD; refused o
 		refused.stderr,
 		/worked in the checkout, and the checkout's HEAD \(\w+\) does not hold the files the run started from/,
 	);
+
+	// Only a run that succeeded is handed over.
+	process.env.PI_CREW_HOME = box.env.PI_CREW_HOME; // the run is signed with the sandbox's key
+	await pastRun(box.repo, "20200101-000000-abcdef", { status: "failed" });
+	const failed = await cli(["apply", "20200101-000000-abcdef", "--branch", "f"], box);
+	assert.equal(failed.code, 2);
+	assert.match(failed.stderr, /run 20200101-000000-abcdef is failed; only a run that succeeded is handed over/);
 });
