@@ -98,7 +98,7 @@ export async function writePatch(
 const OID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** The recorded ends, checked: ids, still in the repository's objects. */
-async function recorded(view: RunView, taskId?: string): Promise<Ends> {
+export async function recorded(view: RunView, taskId?: string): Promise<Ends> {
 	const ends = taskId ? taskEnds(view, taskId) : runEnds(view);
 	for (const [field, oid] of [
 		["base", ends.base],
@@ -112,7 +112,7 @@ async function recorded(view: RunView, taskId?: string): Promise<Ends> {
 	return ends;
 }
 
-interface Ends {
+export interface Ends {
 	base: string;
 	head: string;
 	/** What the diff leaves out, in words. */

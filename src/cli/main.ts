@@ -156,6 +156,8 @@ async function exportAgentsCommand(args: string[], v: Values): Promise<number> {
 }
 
 async function apply(args: string[], v: Values): Promise<number> {
+	if (v.branch !== undefined || v.squash || v.push !== undefined)
+		return (await import("./handover.js")).handoverCommand(args, v);
 	await applied(await api.applyRun(v.cwd, args[0]), v);
 	return 0;
 }

@@ -41,7 +41,13 @@ export const COMMANDS = {
 		["deadletter requeue <runId> [taskId...]", "run them again"],
 		["deadletter add <runId> <taskId>", "put a failed task on the queue by hand"],
 	],
-	apply: [["apply [runId]", "fast-forward the checkout to an isolated run's integration branch"]],
+	apply: [
+		["apply [runId]", "fast-forward the checkout to an isolated run's integration branch"],
+		[
+			"apply [runId] --branch NAME [--squash] [--push REMOTE]",
+			"make branch NAME with the run's work instead (the checkout untouched), its pull-request description in pr.md",
+		],
+	],
 	export: [["export <runId>", "a run as a portable bundle (.tar.gz, secrets redacted)"]],
 	import: [
 		["import FILE", "restore a bundle as a foreign, read-only run (never resumed here)"],
@@ -127,6 +133,9 @@ export const OPTIONS = {
 		commands: ["run"],
 	},
 	apply: { type: "boolean", text: "fast-forward the checkout to the run's work when it succeeds", commands: ["run"] },
+	branch: { type: "string", arg: "NAME", text: "make this branch with the run's work", commands: ["apply"] },
+	squash: { type: "boolean", text: "the branch's work as one commit (goal and tasks)", commands: ["apply"] },
+	push: { type: "string", arg: "REMOTE", text: "push the branch to this git remote", commands: ["apply"] },
 	background: {
 		type: "boolean",
 		text: "start it and return; the run goes on in its own process",

@@ -30,7 +30,7 @@ function budgetLine(state: RunState): string {
 }
 
 /** `12.3k (input 12.0k: 9.1k cache read, 2.9k cache write; output 300)`. */
-function tokensLine(state: RunState): string {
+export function tokensLine(state: Pick<RunState, "usage">): string {
 	const u = shownUsage(state.usage);
 	const cached = [
 		u.cacheRead > 0 ? `${formatTokens(u.cacheRead)} cache read` : "",

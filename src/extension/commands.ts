@@ -1,13 +1,15 @@
 /**
  * Slash commands: `/team-run`, `/team-status`, `/team-cancel`, `/team-resume`, `/team-list`, `/team-doctor`,
- * `/team-autonomy`, `/team-config`, `/team-metrics`, `/team-respond`, and the full-screen views `/team-dashboard`,
- * `/team-approve`, `/team-result`, `/team-transcript`, `/team-diff`.
+ * `/team-autonomy`, `/team-config`, `/team-metrics`, `/team-respond`, `/team-apply`, and the full-screen views
+ * `/team-dashboard`, `/team-approve`, `/team-result`, `/team-transcript`, `/team-diff`.
  * Faces of the api like the `team` tool. In an interactive session a run goes on behind the editor (pi awaits a
  * command's handler, so awaiting the run would lock the session); headless (`-p`), the handler awaits it.
  */
+import { parseArgs } from "node:util";
 import { type ExtensionAPI, loadTui } from "../host.js";
 import { inertLine } from "../util/inert.js";
 import { suggest } from "../util/suggest.js";
+import { applyRun } from "./apply.js";
 import { inertContext } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 import { printingContext } from "./print-ui.js";
@@ -405,6 +407,19 @@ const VIEWS: Record<string, ViewCommand> = {
 			const id = runId ?? (await api.runStatus(cwd)).state.runId;
 			const result = await (await lazy.lifecycle()).cancel(cwd, id);
 			return `pi-crew: run ${id}: ${result.outcome.replace("-", " ")} (${result.view.status})`;
+		},
+	},
+	"team-apply": {
+		description:
+			"Apply a run: fast-forward the checkout, or make a branch with its work: /team-apply [runId] [--branch NAME] [--squash] [--push REMOTE]",
+		takesRunId: true,
+		async act(cwd, arg) {
+			const options = { branch: { type: "string" }, squash: { type: "boolean" }, push: { type: "string" } } as const;
+			const words = arg?.split(/\s+/) ?? [];
+			const { values, positionals } = parseArgs({ args: words, options, allowPositionals: true, strict: true });
+			if (positionals.length > 1)
+				throw new Error("usage: /team-apply [runId] [--branch NAME] [--squash] [--push REMOTE]");
+			return `pi-crew: ${(await applyRun(cwd, positionals[0], values)).text}`;
 		},
 	},
 	"team-list": {

@@ -17,6 +17,7 @@ export const lazy = {
 	api: once(() => import("../api/index.js")),
 	lifecycle: once(() => import("../api/lifecycle.js")),
 	bundle: once(() => import("../api/bundle.js")),
+	handover: once(() => import("../api/handover.js")),
 	prune: once(() => import("../api/prune.js")),
 	cleanup: once(() => import("../api/cleanup.js")),
 	doctor: once(() => import("../api/doctor.js")),

@@ -6,6 +6,7 @@ import type { XStatic } from "typebox/schema";
 import type { ExtensionAPI } from "../host.js";
 import { inert } from "../util/inert.js";
 import { dropUnset } from "../util/tool-args.js";
+import { applyRun } from "./apply.js";
 import { inertUi } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 import type { Starter } from "./wake.js";
@@ -52,6 +53,7 @@ const ACTIONS = [
 	"prune",
 	"forget",
 	"cleanup",
+	"apply",
 ] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -74,6 +76,7 @@ const NEEDS_AUTONOMY: Partial<Record<Action, string>> = {
 	prune: "prune runs",
 	forget: "forget runs",
 	cleanup: "clean up run files",
+	apply: "apply runs' work",
 };
 
 /** Actions that delete run data: besides the autonomy profile, the user confirms each (no dry run needs either). */
@@ -162,6 +165,9 @@ const Params = {
 			description:
 				"run: worktree = each writing task in a git worktree of its own, merged into the run's integration branch (the user's checkout is untouched); shared = all in the checkout. Default: the team's",
 		},
+		branch: { type: "string", description: "apply: make this branch with the run's work (else: fast-forward)" },
+		squash: { type: "boolean", description: "apply with branch: the run's work as one commit" },
+		push: { type: "string", description: "apply with branch: push it to this git remote" },
 	},
 	required: ["action"],
 } as const;
@@ -530,6 +536,10 @@ const HANDLERS: Record<Action, Handler> = {
 		const done = await prune.forgetRun(c.cwd, runId);
 		return text(`forgot run ${runId}: ${done.entries} files and directories removed`, done);
 	},
+	async apply(c) {
+		const done = await applyRun(c.cwd, named(c, "apply"), c.p);
+		return text(done.text, done.details);
+	},
 	async cleanup(c) {
 		const { cleanup } = await lazy.cleanup();
 		const planned = await cleanup(c.cwd, { dryRun: true });
@@ -562,7 +572,8 @@ export function registerTeamTool(
 			"(an agent/team/workflow), create/update/delete (a project or user resource, validated first), validate, doctor, " +
 			"config, metrics (counts, durations, tokens; filter by name), export (kind run: a run's redacted bundle; kind " +
 			"diagnostics: a redacted report file), import (a bundle, as a foreign read-only run), prune (olderThan), forget, " +
-			"cleanup (these three need the user's confirmation; dryRun lists only), " +
+			"cleanup (these three need the user's confirmation; dryRun lists only), apply (runId: fast-forward the " +
+			"checkout, or with branch [+ squash, push] make that branch with the run's work and a pr.md description), " +
 			"api (raw JSON of a read operation, metrics-snapshot included).",
 		promptSnippet: "Delegate multi-step work to a team of agents (explore, plan, execute, verify)",
 		parameters: Params,

@@ -136,9 +136,37 @@ export async function git(cwd: string, args: string[], opts: GitOptions = {}): P
  * attributes, so no merge driver, filter or textconv can run, whatever the repository's `.git` says. For commands
  * that only read and write objects (`merge-tree --write-tree`, `diff` of two trees). Output as raw bytes.
  */
-export async function sterileGit(
+export function sterileGit(repo: string, args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+	return inEmptyRepository(repo, args, { global: false });
+}
+
+/** The transports a push may use: git's own. Never `ext::` (a command line as a URL) or any other. */
+const PUSH_PROTOCOLS = ["file", "ssh", "https", "http", "git"];
+
+/**
+ * Pushes `commit` to `url` as `refs/heads/<branch>` from an empty repository that shares `repo`'s objects: nothing
+ * the repository configures is read (its hooks, `core.sshCommand`, `remote.*.receivepack`, `credential.*`, `url.*`),
+ * only your own global config (your credential helper, your `insteadOf`), over git's own transports. To a repository
+ * on this machine, its receive-pack runs with its hooks, automatic gc and alternate-refs command off: a worker could
+ * have made that repository, and named it as a remote. Never forced: a branch that moved elsewhere is refused by git.
+ */
+export function sterilePush(repo: string, url: string, commit: string, branch: string): Promise<GitResult> {
+	const local = url.startsWith("file://") || !/^[^/]*:/.test(url);
+	const receive =
+		"git -c core.hooksPath=/dev/null -c receive.autogc=false -c core.alternateRefsCommand=true receive-pack";
+	const args = ["push", "--quiet", "--no-verify", ...(local ? [`--receive-pack=${receive}`] : [])];
+	const settings = PUSH_PROTOCOLS.map((p): [string, string] => [`protocol.${p}.allow`, "always"]);
+	return inEmptyRepository(repo, [...args, "--end-of-options", url, `${commit}:refs/heads/${branch}`], {
+		global: true,
+		settings,
+	}).then((r) => ({ code: r.code, stdout: r.stdout.toString(), stderr: r.stderr }));
+}
+
+/** `args` in a fresh empty repository on `repo`'s objects; `global`: your global config is read (else none is). */
+async function inEmptyRepository(
 	repo: string,
 	args: string[],
+	opts: { global: boolean; settings?: [string, string][] },
 ): Promise<{ code: number; stdout: Buffer; stderr: string }> {
 	const objects = resolve(repo, await git(repo, ["rev-parse", "--git-path", "objects"]));
 	const format = await git(repo, ["rev-parse", "--show-object-format"]);
@@ -150,7 +178,8 @@ export async function sterileGit(
 			["init", "--quiet", "--bare", "--template=", `--object-format=${format}`, "."],
 			scopedEnv([], empty),
 		);
-		const env = scopedEnv([], { ...empty, GIT_DIR: dir, GIT_OBJECT_DIRECTORY: objects });
+		const scope = opts.global ? {} : empty;
+		const env = scopedEnv(opts.settings ?? [], { ...scope, GIT_DIR: dir, GIT_OBJECT_DIRECTORY: objects });
 		return await spawnGit(dir, args, env);
 	} finally {
 		await rm(dir, { recursive: true, force: true });

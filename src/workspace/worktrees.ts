@@ -124,6 +124,12 @@ export async function taskWorktrees(repo: string) {
 	return found;
 }
 
+/** `-c user.name=… -c user.email=…` for a commit when the user has no git identity configured, else nothing. */
+export async function gitIdentity(repo: string): Promise<string[]> {
+	const named = (await gitRun(repo, ["config", "--get", "user.email"])).code === 0;
+	return named ? [] : ["-c", "user.name=pi-crew", "-c", "user.email=pi-crew@localhost"];
+}
+
 export class Workspace {
 	private queue: Promise<unknown> = Promise.resolve();
 
@@ -152,13 +158,12 @@ export class Workspace {
 			);
 		const common = await commonDir(repo);
 		await mkdir(join(crewHome(), "worktrees"), { recursive: true }); // made first: its real path names the root
-		const named = (await gitRun(repo, ["config", "--get", "user.email"])).code === 0;
 		return new Workspace(
 			repo,
 			runId,
 			join(await rootFor(common), runId),
 			join(legacyRoot(common), runId),
-			named ? [] : ["-c", "user.name=pi-crew", "-c", "user.email=pi-crew@localhost"],
+			await gitIdentity(repo),
 		);
 	}
 
