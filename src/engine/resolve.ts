@@ -7,7 +7,7 @@
  * integration branch only ever moves by the queue's compare-and-swap.
  */
 import { lstat, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import type { EffectiveConfig } from "../config/resolve.js";
 import type { Catalog } from "../resources/catalog.js";
 import type { AgentDef } from "../resources/schema.js";
@@ -140,15 +140,23 @@ async function settle(
 	return { merged: landing.merged, commit };
 }
 
-/** Of `files` (relative to `dir`), those that still hold a conflict marker line; a file gone or not regular has none. */
+/**
+ * Of `files` (relative to `dir`, latin1: their bytes), those that still hold a conflict marker line, by their names;
+ * a file gone or not regular has none.
+ */
 async function withMarkers(dir: string, files: string[]): Promise<string[]> {
 	const marked: string[] = [];
 	for (const file of files) {
-		const path = join(dir, file);
+		const path = Buffer.concat([Buffer.from(`${dir}${sep}`), Buffer.from(file, "latin1")]);
 		if (!(await lstat(path).catch(() => undefined))?.isFile()) continue;
-		if (MARKER.test(await readFile(path, "latin1"))) marked.push(file);
+		if (MARKER.test(await readFile(path, "latin1"))) marked.push(named(file));
 	}
 	return marked;
+}
+
+/** A path git gave as bytes (latin1), as people read it. */
+function named(file: string): string {
+	return inertLine(Buffer.from(file, "latin1").toString());
 }
 
 /**
@@ -185,7 +193,7 @@ async function resolverPrompt(
 		goalSection(ctx.goal),
 		"## Your task\n",
 		`Task "${id}" worked on its own branch while other tasks' work was merged into the run's integration branch. Merging that branch into the task's work conflicts, and these files of your working directory hold git's conflict markers (\`<<<<<<< ${sides.from}\`: the task's side; \`>>>>>>> ${sides.into}\`: the run's side):\n`,
-		`${files.map((f) => `- \`${inertLine(f)}\``).join("\n")}\n`,
+		`${files.map((f) => `- \`${named(f)}\``).join("\n")}\n`,
 		"Settle each file so that it does what both sides meant, and leave no conflict marker. Say what you kept from each side.\n",
 		verifyCommand
 			? `The step's verify command must pass on the result (the host runs it again before merging): \`${verifyCommand}\`\n`

@@ -257,12 +257,14 @@ export class Workspace {
 	/**
 	 * Lays the merge of `into` (the integration branch) into the task's branch at `from` over its worktree, for a
 	 * resolver to settle: computed by `merge-tree` where no configuration is (no merge driver runs), the merged tree
-	 * checked out (filters defused) with git's conflict markers in the files that conflict, which it returns.
+	 * checked out (filters defused) with git's conflict markers in the files that conflict, which it returns as
+	 * latin1 strings (their bytes, whatever their encoding: not quoted as git shows names).
 	 */
 	async layConflict(taskId: string, { from, into }: { from: string; into: string }): Promise<string[]> {
-		const r = await sterileGit(this.repo, ["merge-tree", "--write-tree", "--name-only", "--no-messages", from, into]);
+		const args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", from, into];
+		const r = await sterileGit(this.repo, args);
 		if (r.code > 1) throw new OperationError(`git merge-tree failed: ${r.stderr.trim()}`);
-		const [tree = "", ...files] = r.stdout.toString().trim().split("\n");
+		const [tree = "", ...files] = r.stdout.toString("latin1").split("\0");
 		await git(this.place(taskId).worktree, ["read-tree", "--reset", "-u", tree], { files: true });
 		return r.code === 1 ? files.filter(Boolean) : [];
 	}
@@ -280,11 +282,11 @@ export class Workspace {
 		if (await this.listed(worktree)) await git(worktree, ["reset", "--quiet", "--hard", from], { files: true });
 	}
 
-	/** The files a commit changed from `base` (compared where no configuration is: no diff driver runs). */
+	/** The files a commit changed from `base`, as latin1 strings (compared where no configuration is: no driver runs). */
 	async changed(base: string, commit: string): Promise<string[]> {
 		const r = await sterileGit(this.repo, ["diff", "--name-only", "-z", "--no-renames", base, commit]);
 		if (r.code !== 0) throw new OperationError(`git diff failed: ${r.stderr.trim()}`);
-		return r.stdout.toString().split("\0").filter(Boolean);
+		return r.stdout.toString("latin1").split("\0").filter(Boolean);
 	}
 
 	/** Merges the task's branch into integration, one task at a time, in the order tasks finish. */

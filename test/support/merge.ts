@@ -35,10 +35,15 @@ export async function clashBox(config = ""): Promise<Sandbox> {
 	return box;
 }
 
-/** The scenario: each side's worker writes its line, and `merger` does what `merger` says (YAML steps). */
-export function clashScenario(box: Sandbox, merger: string): Promise<string> {
-	const writes = (side: string, file: string) =>
-		`  - tool: bash\n    args: { command: ${JSON.stringify(`printf '${side}\\n' > config.py && touch ${file}`)} }`;
+/**
+ * The scenario: each side's worker writes its line, and `merger` does what `merger` says (YAML steps). `also`: a file
+ * each side also writes, with its own name in it (a second conflict).
+ */
+export function clashScenario(box: Sandbox, merger: string, also?: string): Promise<string> {
+	const writes = (side: string, file: string) => {
+		const more = also ? ` && echo ${file} > '${also}'` : "";
+		return `  - tool: bash\n    args: { command: ${JSON.stringify(`printf '${side}\\n' > config.py && touch ${file}${more}`)} }`;
+	};
 	return box.write(
 		"../scenario.yaml",
 		[
