@@ -151,6 +151,12 @@ async function launch(
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
+		const { mergeSettings, resolverAgent } = await import("../engine/resolve.js");
+		const source = (await import("../config/home.js")).formatSource(
+			config.sources["merge.resolver"] ?? { layer: "default" },
+		);
+		Object.assign(settings, mergeSettings(config.values.merge, source, catalog));
+		plan.resolver = resolverAgent(catalog, settings);
 	} else if (!(await import("../engine/plan.js")).planWrites(plan, settings))
 		settings.noBaseTree = "no task of its plan writes";
 	else {
@@ -234,12 +240,15 @@ export async function coordinateHere(
 	if (config.values.prune)
 		await (await import("./prune.js")).autoPrune(repo, config.values.prune, start.runId ? [start.runId] : []);
 	try {
+		const { resolverAgent } = await import("../engine/resolve.js");
 		if (start.kind === "run") {
+			const plan = start.agent
+				? planAgent(catalog, start.agent)
+				: planRun(catalog, start.team, start.workflow, { approvePlans: config.values.approvePlans });
+			plan.resolver = resolverAgent(catalog, start.settings);
 			const result = await engine.executeRun({
 				repo,
-				plan: start.agent
-					? planAgent(catalog, start.agent)
-					: planRun(catalog, start.team, start.workflow, { approvePlans: config.values.approvePlans }),
+				plan,
 				goal: start.goal,
 				settings: start.settings,
 				runtime: await createRuntime(start.settings.runtime, config),
@@ -252,10 +261,12 @@ export async function coordinateHere(
 		}
 		const view = await loadRun(repo, start.runId);
 		await (await import("./lifecycle.js")).assertLocal(view);
+		const plan = planFromState(view.state, catalog, projectTrust(repo).trusted);
+		plan.resolver = resolverAgent(catalog, view.state.settings);
 		const result = await engine.resumeRun({
 			repo,
 			runId: start.runId,
-			plan: planFromState(view.state, catalog, projectTrust(repo).trusted),
+			plan,
 			requeue: start.requeue,
 			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
 			limits: config,

@@ -53,6 +53,7 @@ export function runJson(view: RunView) {
 			attempts: t.attempts,
 			...(t.heartbeat && t.heartbeat !== "healthy" ? { heartbeat: t.heartbeat } : {}),
 			...(t.status === "running" && t.activity?.retrying ? { retrying: t.activity.retrying } : {}),
+			...(t.status === "running" && t.resolving ? { resolving: t.resolving } : {}),
 			...(t.deadLetter ? { deadLetter: t.deadLetter } : {}),
 			...(t.round ? { round: t.round } : {}),
 			...(t.finding ? { finding: t.finding } : {}),

@@ -46,6 +46,19 @@ export const ConfigSchema = Type.Object(
 		approvePlans: Type.Optional(Type.Boolean()),
 		/** How many times an answer waiting for approval may be rejected before its task fails (default 3). */
 		approvalRounds: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+		/**
+		 * Who settles an isolated run's merge conflict before it needs you (docs/workspaces.md#conflicts): the `resolver`
+		 * agent (default `merger`), on `model` if set; `resolver: none`: a conflict needs you at once.
+		 */
+		merge: Type.Optional(
+			Type.Object(
+				{
+					resolver: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" })),
+					model: Type.Optional(Type.String({ minLength: 1 })),
+				},
+				{ additionalProperties: false },
+			),
+		),
 		/** Retry failed tasks for every run (a team can opt in with `autoRetry: true`, a run with `--retry`). */
 		autoRetry: Type.Optional(Type.Boolean()),
 		retry: Type.Optional(
@@ -243,6 +256,7 @@ export const DEFAULTS = {
 	sandboxNetwork: "open" as SandboxNetwork,
 	taskTimeoutMs: 15 * 60_000,
 	approvalRounds: 3,
+	merge: { resolver: "merger" },
 	questions: { unattended: "fail" as "fail" | "default" },
 	retry: { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 } satisfies RetryPolicy,
 	heartbeat: {

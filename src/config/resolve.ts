@@ -71,6 +71,8 @@ export interface EffectiveConfig {
 	/** The builtin workflows' adaptive steps wait for approval of their plan. */
 	approvePlans: boolean;
 	approvalRounds: number;
+	/** Who settles an isolated run's merge conflict: an agent, or `none` (the user's config only). */
+	merge: { resolver: string; model?: string };
 	retry: RetryPolicy;
 	heartbeat: HeartbeatPolicy;
 	/** What a worker's question gets when nobody can answer it (the user's config only). */
@@ -120,6 +122,7 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		autoRetry: config.autoRetry ?? false,
 		approvePlans: config.approvePlans ?? false,
 		approvalRounds: config.approvalRounds ?? DEFAULTS.approvalRounds,
+		merge: { ...DEFAULTS.merge, ...config.merge },
 		retry: { ...DEFAULTS.retry, ...config.retry },
 		questions: { ...DEFAULTS.questions, ...config.questions },
 		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },

@@ -37,6 +37,7 @@ import {
 } from "./plan.js";
 import { type DependencyResult, messagesSection, systemPrompt, taskPrompt } from "./prompt.js";
 import { attemptRequests } from "./requests.js";
+import { recoverResolution, resolveConflict } from "./resolve.js";
 import { retryDelay } from "./retry.js";
 
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
@@ -78,7 +79,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	if (workspace && committed) {
 		// Its work was committed before the run stopped (a crash mid-merge, or a conflict resolved by hand): merge it.
 		await started();
-		return landOrFail(ctx, workspace, id, committed);
+		return landOrFail(ctx, workspace, task, committed);
 	}
 	if (task.adaptive)
 		prompt += `\n${planFormat(ctx.plan.roles, new Set([...ctx.state().tasks.values()].filter((t) => !t.from).map((t) => t.role)))}`;
@@ -121,7 +122,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const outcome = await recordingCheckout(ctx, id, inCheckout, async () => {
 			const files = { prompt, promptPath, systemPromptPath, taskDir };
 			const ran = await runAttempt(ctx, task, files, cwd, model, approval);
-			return ran.kind === "succeeded" && task.verify ? verify(ctx, task, cwd, attempt, ran) : ran;
+			return ran.kind === "succeeded" && task.verify ? verify(ctx, task, cwd, attemptDir(id, attempt), ran) : ran;
 		});
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
@@ -153,7 +154,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 				return fail(ctx, id, `its work could not be committed: ${commit.message}`);
 			}
 			await ctx.log.append("task.committed", { ...result, ...commit }, id);
-			await landOrFail(ctx, workspace, id, result);
+			await landOrFail(ctx, workspace, task, result);
 			return "done";
 		}
 		const { kind, detail } = outcome;
@@ -230,11 +231,12 @@ function changedBetween(before: Snapshot, after: Snapshot): { from: string; to: 
  * if it exits 0. A repository's command runs only while the repository is trusted (checked again here: a run that
  * started trusted may be resumed after the trust was taken back).
  */
-async function verify(
+export async function verify(
 	ctx: RunContext,
 	task: PlannedTask,
 	cwd: string,
-	attempt: number,
+	/** Its artifacts' directory, relative (`tasks/<id>/attempt-<n>`): `verify.log` goes there. */
+	dir: string,
 	succeeded: WorkerOutcome,
 ): Promise<WorkerOutcome> {
 	const check = task.verify;
@@ -248,8 +250,7 @@ async function verify(
 			`verify \`${command}\` not run: it comes from the repository's workflow and the repository is not trusted`,
 			false,
 		);
-	const rel = `tasks/${task.id}/attempt-${attempt}/verify.log`;
-	const outputFile = join(ctx.paths.artifacts, rel);
+	const outputFile = join(ctx.paths.artifacts, dir, "verify.log");
 	const env = await workerEnv(
 		{ runId: ctx.log.runId, taskId: task.id, cwd, repo: ctx.repo, projectTrusted: ctx.projectTrusted },
 		{ allow: ctx.allowEnv, credentials: false },
@@ -259,7 +260,7 @@ async function verify(
 		cwd,
 		env,
 		timeoutMs: ctx.settings.taskTimeoutMs,
-		dir: join(ctx.paths.artifacts, `tasks/${task.id}/attempt-${attempt}`),
+		dir: join(ctx.paths.artifacts, dir),
 		outputFile,
 		signal: ctx.cancel,
 		runId: ctx.log.runId,
@@ -286,7 +287,7 @@ async function verify(
 	return failure("verify_failed", `verify \`${command}\` ${how}${tail}`);
 }
 
-interface AttemptFiles {
+export interface AttemptFiles {
 	prompt: string;
 	promptPath: string;
 	systemPromptPath: string;
@@ -328,16 +329,20 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 }
 
 /**
- * Merges an isolated task's committed work into the run's integration branch: it succeeds, or needs attention; a git
- * that cannot merge (broken, or too old) fails the task, not the run.
+ * Merges an isolated task's committed work into the run's integration branch: it succeeds, or a conflict goes to the
+ * run's resolver agent (resolve.ts) and needs attention only if that fails; a git that cannot merge (broken, or too
+ * old) fails the task, not the run.
  */
 async function landOrFail(
 	ctx: RunContext,
 	workspace: Workspace,
-	id: string,
+	task: PlannedTask,
 	result: { resultPath: string; chars: number },
 ): Promise<void> {
-	const landing = await workspace.land(id).catch((err: Error) => err);
+	const id = task.id;
+	const landing = await recoverResolution(ctx, workspace, id)
+		.then(() => workspace.land(id))
+		.catch((err: Error) => err);
 	if (landing instanceof Error) {
 		if (!(landing instanceof OperationError)) throw landing;
 		await fail(ctx, id, `its work could not be merged: ${landing.message}`);
@@ -347,7 +352,14 @@ async function landOrFail(
 		await ctx.log.append("task.succeeded", { ...result, merged: landing.merged }, id);
 		return;
 	}
-	await ctx.log.append("task.conflicted", { files: landing.conflict, ...workspace.place(id) }, id);
+	const resolved = await resolveConflict(ctx, workspace, task, landing.conflict);
+	if (resolved && "merged" in resolved) await ctx.log.append("task.succeeded", { ...result, ...resolved }, id);
+	else if (resolved && "cancelled" in resolved)
+		await ctx.log.append("task.cancelled", { reason: resolved.cancelled }, id);
+	else {
+		const resolver = resolved ? { resolver: resolved.failed } : {};
+		await ctx.log.append("task.conflicted", { files: landing.conflict, ...workspace.place(id), ...resolver }, id);
+	}
 }
 
 /** The skills and extensions a task's worker loads, or why it cannot start. */
@@ -373,7 +385,7 @@ function workerResources(
 	return { ...(found ? { skills: found.paths } : {}), ...(extensions?.length ? { extensions } : {}) };
 }
 
-async function runAttempt(
+export async function runAttempt(
 	ctx: RunContext,
 	task: PlannedTask,
 	files: AttemptFiles,

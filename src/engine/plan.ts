@@ -71,6 +71,8 @@ export interface Plan {
 	maxConcurrency?: number;
 	/** Grows when an adaptive step's plan adds tasks. */
 	tasks: PlannedTask[];
+	/** The agent that settles a conflicted merge of an isolated run (its settings' `merge.resolver`), as defined today. */
+	resolver?: AgentDef;
 	/** A resumed run's agents whose files changed since it started (it keeps the definitions it recorded). */
 	changedAgents?: string[];
 	/** A resumed run's resources and trust as they are now: what its trust decisions are made from (see retrusted). */
@@ -84,7 +86,7 @@ interface Today {
 	projectTrusted: boolean;
 }
 
-type ModelSettings = Pick<RunSettings, "model" | "defaultModel" | "models" | "scenario">;
+type ModelSettings = Pick<RunSettings, "model" | "defaultModel" | "models" | "scenario" | "merge">;
 
 /**
  * The models a task runs on, in order: its model first (the run's `--model`, else the step's, else its role's, else
@@ -150,6 +152,7 @@ export function modelsOf(plan: Plan, settings: ModelSettings) {
 	for (const task of plan.tasks) add(task, task.id);
 	if (plan.tasks.some((t) => t.adaptive))
 		for (const [role, agent] of plan.roles) add({ agent, model: plan.roleModels?.get(role) }, `role:${role}`);
+	if (plan.resolver) add({ agent: plan.resolver, model: settings.merge?.model }, "merge resolver");
 	return needs;
 }
 

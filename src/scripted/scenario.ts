@@ -146,6 +146,8 @@ const DEFAULTS: Record<string, Step[]> = {
 	executor: STATUS("Executed the plan for: {goal}\n\nWorking tree:\n{result}"),
 	"test-engineer": STATUS("Tests for: {goal}\n\nWorking tree:\n{result}"),
 	verifier: STATUS("PASS: {goal}\n\nWorking tree:\n{result}"),
+	// Looks and answers: it settles nothing, so a conflict still needs a person unless a scenario scripts the merge.
+	merger: STATUS("Looked at the conflict for: {goal}\n\nWorking tree:\n{result}"),
 };
 const FALLBACK: Step[] = [{ kind: "say", text: "{agent} finished: {goal}" }];
 

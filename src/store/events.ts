@@ -111,6 +111,11 @@ const RunSettings = Type.Object({
 	unattended: Type.Optional(Type.Enum(["fail", "default"])),
 	/** How many times a step's answer may be rejected before its task fails (config `approvalRounds`; absent: 3). */
 	approvalRounds: Type.Optional(Type.Integer({ minimum: 1 })),
+	/**
+	 * An isolated run's conflicted merges go to this resolver agent first (config `merge`; absent: a conflict needs a
+	 * person at once, as in runs made before resolvers).
+	 */
+	merge: Type.Optional(Type.Object({ resolver: Type.String(), model: Type.Optional(Type.String()) })),
 	/** Why a shared run recorded no `baseTree` (no task of its plan writes; no git; the checkout too large to hash). */
 	noBaseTree: Type.Optional(Type.String()),
 });
@@ -365,8 +370,31 @@ export const EVENT_PAYLOADS = {
 		Type.Object({ from: Type.String(), to: Type.String() }),
 		Type.Object({ skipped: Type.String() }),
 	]),
-	/** Its merge conflicts with the integration branch: it needs a person; branch and worktree are kept as they are. */
-	"task.conflicted": Type.Object({ files: Type.Array(Type.String()), branch: Type.String(), worktree: Type.String() }),
+	/**
+	 * Its merge conflicts with the integration branch: it needs a person; branch and worktree are kept as they are.
+	 * `resolver`: why the resolver agent could not settle it (absent: none ran, config `merge.resolver: none`).
+	 */
+	"task.conflicted": Type.Object({
+		files: Type.Array(Type.String()),
+		branch: Type.String(),
+		worktree: Type.String(),
+		resolver: Type.Optional(Type.String()),
+	}),
+	/**
+	 * Its merge conflicts and the resolver `agent` works on it in the task's worktree: the integration branch (`into`)
+	 * merged into the task's branch (at `from`), the conflict markers left in `files` (engine/resolve.ts).
+	 */
+	"task.resolving": Type.Object({
+		files: Type.Array(Type.String()),
+		agent: Type.String(),
+		from: Type.String(),
+		into: Type.String(),
+	}),
+	/**
+	 * The resolution ended: `commit`, the merge commit on the task's branch (both sides as parents), goes to the merge
+	 * queue; or `failed`, why not (the task's branch is back at `from`).
+	 */
+	"task.resolved": Type.Object({ commit: Type.Optional(Type.String()), failed: Type.Optional(Type.String()) }),
 	"task.failed": Type.Object({ reason: Type.String() }),
 	"task.skipped": Type.Object({ reason: Type.String() }),
 	"task.cancelled": Type.Object({ reason: Type.String() }),
@@ -504,6 +532,10 @@ export interface TaskState extends TaskDefinition {
 	unrecorded?: string;
 	/** The integration commit that includes the task's work. */
 	merged?: string;
+	/** Its merge conflicts and the resolver agent is settling it (`task.resolving`, until `task.resolved`). */
+	resolving?: { files: string[]; agent: string; from: string };
+	/** How many resolutions of its merge were started (`merge-<n>` in its artifacts). */
+	resolutions?: number;
 	/** Its merge conflicted: where the work is and which files. The task reads as failed, needing attention. */
 	conflict?: { files: string[]; branch: string; worktree: string };
 	/**

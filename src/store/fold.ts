@@ -340,6 +340,7 @@ function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void
 			task.merged = e.data.merged;
 			if (e.data.merged) state.merged = e.data.merged;
 			task.conflict = undefined;
+			task.resolving = undefined;
 			break;
 		case "task.committed": {
 			const { resultPath, chars, commit, base } = e.data;
@@ -356,16 +357,27 @@ function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void
 			state.tree = e.data.to;
 			delete state.treeUnrecorded; // this tree holds what an unrecorded attempt changed before it
 			break;
-		case "task.conflicted":
+		case "task.resolving":
+			task.resolving = { files: e.data.files, agent: e.data.agent, from: e.data.from };
+			task.resolutions = (task.resolutions ?? 0) + 1;
+			break;
+		case "task.resolved":
+			task.resolving = undefined;
+			break;
+		case "task.conflicted": {
+			task.resolving = undefined;
 			task.conflict = { files: e.data.files, branch: e.data.branch, worktree: e.data.worktree };
-			task.reason = `needs attention: merging its work conflicts in ${e.data.files.join(", ")}`;
+			const resolver = e.data.resolver ? `; ${e.data.resolver}` : "";
+			task.reason = `needs attention: merging its work conflicts in ${e.data.files.join(", ")}${resolver}`;
 			closeAttempt(task, e.ts, task.reason);
 			task.endedAt = e.ts;
 			break;
+		}
 		case "task.failed":
 		case "task.skipped":
 		case "task.cancelled":
 			task.waiting = undefined;
+			task.resolving = undefined;
 			closeAttempt(task, e.ts, e.data.reason);
 			task.reason = e.data.reason;
 			task.endedAt = e.ts;

@@ -127,7 +127,8 @@ export function taskDetail(t: TaskState, state: RunState, now: number): string {
 		const failed = a?.failed ? ` · ✗ ${inertLine(a.failed)}` : "";
 		const beat = t.heartbeat && t.heartbeat !== "healthy" ? ` · heartbeat ${t.heartbeat}` : "";
 		const attempt = t.attempt > 1 ? ` · attempt ${t.attempt}` : "";
-		return `${doing}${since}${failed}${attempt}${beat}`;
+		const resolving = t.resolving ? `resolving conflict (${inertLine(t.resolving.agent)}) · ` : "";
+		return `${resolving}${doing}${since}${failed}${attempt}${beat}`;
 	}
 	if (t.status === "pending") {
 		const waiting = t.dependsOn.filter((d) => state.tasks.get(d)?.status !== "succeeded");

@@ -203,6 +203,7 @@ export function renderRun(view: RunView, now = Date.now()): string {
 			t.attempts.length > 1 ? `${t.attempts.length} attempts` : "",
 			t.status === "running" && t.heartbeat && t.heartbeat !== "healthy" ? `heartbeat ${t.heartbeat}` : "",
 			t.status === "running" && t.activity?.retrying ? `retrying (${t.activity.retrying})` : "",
+			t.status === "running" && t.resolving ? `resolving conflict in ${inertLine(t.resolving.files.join(", "))}` : "",
 			t.deadLetter ? `dead-lettered (${t.deadLetter})` : "",
 		].filter(Boolean);
 		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";

@@ -24,12 +24,14 @@ type Found = { mode: string; oid?: string } | undefined;
 
 /**
  * Commits whatever changed in `worktree` on its branch (HEAD): the commit it was made on (`base`) and the branch's tip
- * (`commit`: `base` itself if nothing changed).
+ * (`commit`: `base` itself if nothing changed). `merging`: the commit merged in, the second parent of a commit made
+ * even if the tree did not change.
  */
 export async function commitWorktree(
 	worktree: string,
 	message: string,
 	identity: string[],
+	merging?: string,
 ): Promise<{ base: string; commit: string }> {
 	const head = await git(worktree, ["rev-parse", "--verify", "HEAD^{commit}"]);
 	const index = resolve(worktree, await git(worktree, ["rev-parse", "--git-path", "index"]));
@@ -46,8 +48,9 @@ export async function commitWorktree(
 		const env = { GIT_INDEX_FILE: lock };
 		const tree = await overlaidTree(worktree, env, []);
 		let tip = head;
-		if (tree !== (await git(worktree, ["rev-parse", "HEAD^{tree}"]))) {
-			tip = await git(worktree, [...identity, "commit-tree", tree, "-p", head, "-m", message]);
+		if (merging || tree !== (await git(worktree, ["rev-parse", "HEAD^{tree}"]))) {
+			const parents = ["-p", head, ...(merging ? ["-p", merging] : [])];
+			tip = await git(worktree, [...identity, "commit-tree", tree, ...parents, "-m", message]);
 			await git(worktree, ["update-ref", "-m", "pi-crew: commit", "HEAD", tip, head]);
 		}
 		await rename(lock, index);

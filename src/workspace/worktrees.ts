@@ -20,7 +20,7 @@ import { existsSync } from "node:fs";
 import { mkdir, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { crewHome } from "../config/home.js";
-import { UsageError } from "../util/errors.js";
+import { OperationError, UsageError } from "../util/errors.js";
 import { inertLine } from "../util/inert.js";
 import { redact } from "../util/redact.js";
 import { git, gitRun, sterileGit } from "./git.js";
@@ -251,6 +251,47 @@ export class Workspace {
 	commit(taskId: string, work: TaskWork): Promise<{ base: string; commit: string }> {
 		const message = taskCommitMessage({ ...work, taskId, runId: this.runId });
 		return commitWorktree(this.place(taskId).worktree, message, this.identity);
+	}
+
+	/** The two sides of a task's merge: its branch's tip (`from`) and the integration branch's (`into`). */
+	async sides(taskId: string): Promise<{ from: string; into: string }> {
+		const from = await git(this.repo, ["rev-parse", `refs/heads/${this.place(taskId).branch}`]);
+		return { from, into: await git(this.repo, ["rev-parse", `refs/heads/${this.integration}`]) };
+	}
+
+	/**
+	 * Lays the merge of `into` (the integration branch) into the task's branch at `from` over its worktree, for a
+	 * resolver to settle: computed by `merge-tree` where no configuration is (no merge driver runs), the merged tree
+	 * checked out (filters defused) with git's conflict markers in the files that conflict, which it returns as
+	 * latin1 strings (their bytes, whatever their encoding: not quoted as git shows names).
+	 */
+	async layConflict(taskId: string, { from, into }: { from: string; into: string }): Promise<string[]> {
+		const args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", from, into];
+		const r = await sterileGit(this.repo, args);
+		if (r.code > 1) throw new OperationError(`git merge-tree failed: ${r.stderr.trim()}`);
+		const [tree = "", ...files] = r.stdout.toString("latin1").split("\0");
+		await git(this.place(taskId).worktree, ["read-tree", "--reset", "-u", tree], { files: true });
+		return r.code === 1 ? files.filter(Boolean) : [];
+	}
+
+	/** Commits the settled worktree on the task's branch as the merge of both sides: parents its tip, then `into`. */
+	async commitResolution(taskId: string, into: string, work: TaskWork): Promise<string> {
+		const message = taskCommitMessage({ ...work, taskId, runId: this.runId });
+		return (await commitWorktree(this.place(taskId).worktree, message, this.identity, into)).commit;
+	}
+
+	/** Puts the task's branch, its worktree and its index back at `from`: what a resolver did there is gone. */
+	async restore(taskId: string, from: string): Promise<void> {
+		const { branch, worktree } = this.place(taskId);
+		await git(this.repo, ["update-ref", `refs/heads/${branch}`, from]);
+		if (await this.listed(worktree)) await git(worktree, ["reset", "--quiet", "--hard", from], { files: true });
+	}
+
+	/** The files a commit changed from `base`, as latin1 strings (compared where no configuration is: no driver runs). */
+	async changed(base: string, commit: string): Promise<string[]> {
+		const r = await sterileGit(this.repo, ["diff", "--name-only", "-z", "--no-renames", base, commit]);
+		if (r.code !== 0) throw new OperationError(`git diff failed: ${r.stderr.trim()}`);
+		return r.stdout.toString("latin1").split("\0").filter(Boolean);
 	}
 
 	/** Merges the task's branch into integration, one task at a time, in the order tasks finish. */

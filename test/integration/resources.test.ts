@@ -174,7 +174,7 @@ test("init scaffolds a valid .crew/ with a runnable example team, and never over
 	assert.equal((JSON.parse(first.stdout) as { created: string[] }).created.length, 4);
 	const validate = await cli(["validate"], box);
 	assert.equal(validate.code, 0, validate.stderr);
-	assert.match(validate.stdout, /^ok: 11 agents, 7 teams, 7 workflows/);
+	assert.match(validate.stdout, /^ok: 12 agents, 7 teams, 7 workflows/);
 	const run = await cli(["run", "docs", "the install section", "--runtime", "scaffold"], box);
 	assert.equal(run.code, 0, run.stderr);
 	await box.write(".crew/teams/docs.team.md", "mine");

@@ -74,6 +74,8 @@ test("two parallel writers in worktrees both land in the integration branch; the
 
 test("a conflicting pair: one task needs attention, its branch intact; apply refuses; the user's work is byte-identical", async () => {
 	const box = await gitBox();
+	// The person's path: no resolver agent first (merge-resolver.test.ts covers the resolver's).
+	await box.write("../crew-home/config.yaml", "merge:\n  resolver: none\n");
 	await projectTeam(box, "clash", [
 		{ id: "left", role: "executor" },
 		{ id: "right", role: "executor" },
