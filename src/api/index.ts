@@ -4,7 +4,7 @@ import type { EffectiveConfig, ResolvedConfig } from "../config/resolve.js";
 import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { RunResult } from "../engine/coordinator.js";
-import type { Plan } from "../engine/plan.js";
+import type { Plan, ReviewOptions } from "../engine/plan.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
@@ -98,7 +98,8 @@ async function workerSandbox(config: Pick<ResolvedConfig, "values" | "sources">)
 export async function runTeam(req: RunRequest): Promise<RunView> {
 	return launch(req, async (catalog, config) => {
 		const { approvePlans } = config.values;
-		const plan = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow, { approvePlans });
+		const options = { approvePlans, ...reviewOptions(config) };
+		const plan = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow, options);
 		return { plan, start: { team: plan.team, workflow: plan.workflow } };
 	});
 }
@@ -108,8 +109,8 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
  * cancelled, resumed and followed like any run. Backs the `Agent` tool.
  */
 export async function runAgent(req: Omit<RunRequest, "team" | "workflow"> & { agent: string }): Promise<RunView> {
-	return launch({ ...req, team: `agent:${req.agent}` }, async (catalog) => {
-		const plan = (await import("../engine/plan.js")).planAgent(catalog, req.agent);
+	return launch({ ...req, team: `agent:${req.agent}` }, async (catalog, config) => {
+		const plan = (await import("../engine/plan.js")).planAgent(catalog, req.agent, reviewOptions(config));
 		return { plan, start: { team: plan.team, workflow: plan.workflow, agent: req.agent } };
 	});
 }
@@ -148,6 +149,7 @@ async function launch(
 	}
 	const settings = runSettings(req, config.values, plan, scenario);
 	if (plan.tasks.some((t) => t.approval)) settings.approvalRounds = config.values.approvalRounds;
+	if (plan.tasks.some((t) => t.verify?.agent)) settings.verifyRounds = config.values.verifyRounds;
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
@@ -238,8 +240,11 @@ export async function coordinateHere(
 			const result = await engine.executeRun({
 				repo,
 				plan: start.agent
-					? planAgent(catalog, start.agent)
-					: planRun(catalog, start.team, start.workflow, { approvePlans: config.values.approvePlans }),
+					? planAgent(catalog, start.agent, reviewOptions(config))
+					: planRun(catalog, start.team, start.workflow, {
+							approvePlans: config.values.approvePlans,
+							...reviewOptions(config),
+						}),
 				goal: start.goal,
 				settings: start.settings,
 				runtime: await createRuntime(start.settings.runtime, config),
@@ -297,6 +302,22 @@ function preflightSkills(needs: Map<string, string[]>, repo: string): void {
 	throw new UsageError(
 		`cannot start the run:\n${lines.join("\n")}\n  skills are looked up by name in ${dirs.join(", ")}${trusted ? "" : " (not in the repository's: it is not trusted)"}`,
 	);
+}
+
+/** The config's reviewer for every writing task (`verify`), with where it is set, and the tools it denies. */
+function reviewOptions(config: Pick<ResolvedConfig, "values" | "sources" | "userFile">): ReviewOptions {
+	const { verify, tools } = config.values;
+	const source = config.sources["verify.agent"];
+	const reviewer = verify && {
+		...verify,
+		scope: source?.layer === "project" ? ("project" as const) : ("user" as const),
+		at: {
+			file: source?.file ?? config.userFile,
+			...(source?.line ? { line: source.line } : {}),
+			field: "verify.agent",
+		},
+	};
+	return { ...(reviewer ? { reviewer } : {}), denyTools: tools.deny };
 }
 
 /** A new run's settings: its flags over the effective config, its team's cap on concurrency over both. */

@@ -90,14 +90,17 @@ export function checkDisabledAgents(
  */
 export function checkVerifyTrust(wf: WorkflowDef, severity: "error" | "warning"): Problem[] {
 	if (!wf.source.untrusted) return [];
+	// A reviewer agent only reads and judges: only a command runs anything.
 	return wf.steps.flatMap((step, i) =>
-		step.verify === undefined
+		step.verify === undefined || (typeof step.verify !== "string" && step.verify.command === undefined)
 			? []
 			: [
 					{
 						severity,
 						file: wf.source.file,
-						line: wf.source.lineOf(["steps", i, "verify"]),
+						line: wf.source.lineOf(
+							typeof step.verify === "string" ? ["steps", i, "verify"] : ["steps", i, "verify", "command"],
+						),
 						field: `steps.${i}.verify`,
 						message: `a verify command of a repository the user has not trusted never runs: workflow "${wf.name}" cannot run here`,
 						hint: "if you trust this repository: /trust in pi, or: pi-crew trust",
