@@ -13,8 +13,8 @@ import { makeDirs, readConfined } from "../util/safe-fs.js";
 import {
 	CREW_TOOLS,
 	failure,
-	StopRequest,
 	type Review,
+	StopRequest,
 	type TaskSpec,
 	type WorkerFailure,
 	type WorkerOutcome,
