@@ -415,7 +415,7 @@ async function runAttempt(
 	let verdict: { clean: boolean; findings: string } | undefined;
 	const spec: TaskSpec = {
 		runId: ctx.log.runId,
-		taskId: id,
+		taskId: side?.id ?? id,
 		agent: task.agent.name,
 		cwd,
 		repo: ctx.repo,

@@ -107,12 +107,14 @@ export async function agentVerdict(
 			? await writeArtifact(ctx.paths, `tasks/${task.id}/attempt-${work.attempt}/${dir}/diff.patch`, diff.patch)
 			: undefined;
 	const prompt = reviewPrompt(ctx, task, work.answer, diff, diffPath);
-	// Its own identity (`<task>.review`, attempt = round): its scripts and its words are not the worker's.
-	const system = systemPrompt({ ...reviewer, id: `${task.id}.review` }, ctx.plan.team, work.round);
+	// Its own identity (`<task>.review`, attempt = round): its scripts, its words and its processes are not the worker's.
+	const sideId = `${task.id}.review`;
+	const system = systemPrompt({ ...reviewer, id: sideId }, ctx.plan.team, work.round);
 	const files = await sideFiles(ctx, task.id, work.attempt, dir, prompt, system);
 	let verdict: { clean: boolean; findings: string } | undefined;
 	const model = taskModels(ctx.settings, reviewer)[0];
 	const outcome = await work.run(reviewer, files, work.cwd, model, {
+		id: sideId,
 		stop: work.stop,
 		verdict: (v) => {
 			verdict = v;

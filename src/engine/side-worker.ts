@@ -23,6 +23,11 @@ export interface AttemptFiles {
  * rather than logged as the task's own.
  */
 export interface SideWorker {
+	/**
+	 * What its worker is marked with (its processes' PI_CREW_TASK_ID), not the task's id: ending it reaps its processes
+	 * alone, never the task's worker that waits on it.
+	 */
+	id: string;
 	stop: AbortSignal;
 	verdict(verdict: { clean: boolean; findings: string }): void;
 }
