@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gitBox } from "../support/git.js";
-import { cli, processesOfRun, runJson, SCRIPTED, task } from "../support/index.js";
+import { cli, processesOfRun, runJson, SCRIPTED, task, waitForRunLog } from "../support/index.js";
 import { reviewTeam, verdicts } from "../support/review.js";
 
 const VERDICT = (clean: boolean, findings: string) =>
@@ -116,4 +116,25 @@ test("the config's reviewer judges every writing task, not a read-only one, and 
 	const shown = await cli(["config"], box);
 	assert.equal(shown.code, 0, shown.stderr);
 	assert.match(shown.stdout, /verify\.agent\s+reviewer\s+.*config\.yaml:2/);
+});
+
+test("cancel while the reviewer runs stops it and the worker that waits on it: no process is left", async () => {
+	const box = await gitBox();
+	await reviewTeam(box, "checked", [{ id: "fix", role: "executor", verify: "{ agent: reviewer }" }]);
+	const scenario = await box.write(
+		"../scenario.yaml",
+		'"task:fix":\n  - say: "done"\nreviewer:\n  - tool: ls\n    args: { path: . }\n  - waitFor: never.txt\n  - say: "late"\n',
+	);
+	const started = await cli(
+		["run", "checked", "tidy", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "child", "--background"],
+		box,
+	);
+	assert.equal(started.code, 0, started.stderr);
+	const runId = started.stdout.trim();
+	await waitForRunLog(box, "the reviewer's first call", '"tool":"ls"');
+	assert.ok((await processesOfRun(runId)).length >= 2, "the worker stays open while its reviewer runs");
+	assert.equal((await cli(["cancel", runId], box)).code, 0);
+	assert.deepEqual(await processesOfRun(runId), []);
+	const shown = await cli(["status", runId, "--json"], box);
+	assert.equal((JSON.parse(shown.stdout) as { status: string }).status, "cancelled");
 });
