@@ -4,7 +4,8 @@ import type { EffectiveConfig, ResolvedConfig } from "../config/resolve.js";
 import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { RunResult } from "../engine/coordinator.js";
-import type { Plan, ReviewOptions } from "../engine/plan.js";
+import type { Plan } from "../engine/plan.js";
+import type { ReviewOptions } from "../engine/reviewers.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
@@ -98,8 +99,8 @@ async function workerSandbox(config: Pick<ResolvedConfig, "values" | "sources">)
 export async function runTeam(req: RunRequest): Promise<RunView> {
 	return launch(req, async (catalog, config) => {
 		const { approvePlans } = config.values;
-		const options = { approvePlans, ...reviewOptions(config) };
-		const plan = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow, options);
+		const planned = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow, { approvePlans });
+		const plan = (await import("../engine/reviewers.js")).assignReviewers(planned, catalog, reviewOptions(config));
 		return { plan, start: { team: plan.team, workflow: plan.workflow } };
 	});
 }
@@ -110,7 +111,8 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
  */
 export async function runAgent(req: Omit<RunRequest, "team" | "workflow"> & { agent: string }): Promise<RunView> {
 	return launch({ ...req, team: `agent:${req.agent}` }, async (catalog, config) => {
-		const plan = (await import("../engine/plan.js")).planAgent(catalog, req.agent, reviewOptions(config));
+		const planned = (await import("../engine/plan.js")).planAgent(catalog, req.agent);
+		const plan = (await import("../engine/reviewers.js")).assignReviewers(planned, catalog, reviewOptions(config));
 		return { plan, start: { team: plan.team, workflow: plan.workflow, agent: req.agent } };
 	});
 }
@@ -149,7 +151,8 @@ async function launch(
 	}
 	const settings = runSettings(req, config.values, plan, scenario);
 	if (plan.tasks.some((t) => t.approval)) settings.approvalRounds = config.values.approvalRounds;
-	if (plan.tasks.some((t) => t.verify?.agent)) settings.verifyRounds = config.values.verifyRounds;
+	if (plan.reviewer) settings.reviewer = plan.reviewer;
+	if (plan.reviewer || plan.tasks.some((t) => t.verify?.agent)) settings.verifyRounds = config.values.verifyRounds;
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
@@ -224,6 +227,7 @@ export async function coordinateHere(
 	const { catalog, config } = await context(repo);
 	const engine = await import("../engine/coordinator.js");
 	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
+	const { assignReviewers } = await import("../engine/reviewers.js");
 	const observer = await (await import("../observability/telemetry.js")).observeRuns(repo, config.values.metrics);
 	// The user's config only (a repository's cannot set it): run ends and dead letters to a program or a webhook.
 	const notifier = new (await import("../observability/notify.js")).ExternalNotifier(config.values.notify, repo);
@@ -239,12 +243,13 @@ export async function coordinateHere(
 		if (start.kind === "run") {
 			const result = await engine.executeRun({
 				repo,
-				plan: start.agent
-					? planAgent(catalog, start.agent, reviewOptions(config))
-					: planRun(catalog, start.team, start.workflow, {
-							approvePlans: config.values.approvePlans,
-							...reviewOptions(config),
-						}),
+				plan: assignReviewers(
+					start.agent
+						? planAgent(catalog, start.agent)
+						: planRun(catalog, start.team, start.workflow, { approvePlans: config.values.approvePlans }),
+					catalog,
+					reviewOptions(config),
+				),
 				goal: start.goal,
 				settings: start.settings,
 				runtime: await createRuntime(start.settings.runtime, config),

@@ -326,6 +326,8 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 			from: planner.id,
 			...(model ? { model } : {}),
 			...(planner.scope ? { scope: planner.scope } : {}),
+			// The team's or the config's reviewer judges a writing task the plan adds, as it does the planned ones.
+			...(ctx.settings.reviewer && taskWrites(ctx.settings, agent) ? { verify: ctx.settings.reviewer } : {}),
 		};
 		added.push(task.id);
 		await ctx.log.append("task.planned", plannedPayload(task), task.id);

@@ -71,8 +71,10 @@ export interface Plan {
 	maxConcurrency?: number;
 	/** Grows when an adaptive step's plan adds tasks. */
 	tasks: PlannedTask[];
-	/** The reviewer agents its tasks' `verify` names (engine/review.ts), by name. */
+	/** The reviewer agents its tasks' `verify` names (engine/review.ts), by name (engine/reviewers.ts). */
 	reviewers?: Map<string, AgentDef>;
+	/** The team's or the config's reviewer of every writing task that names none (an adaptive plan's included). */
+	reviewer?: RunSettings["reviewer"];
 	/** A resumed run's agents whose files changed since it started (it keeps the definitions it recorded). */
 	changedAgents?: string[];
 	/** A resumed run's resources and trust as they are now: what its trust decisions are made from (see retrusted). */
@@ -186,7 +188,7 @@ export function planRun(
 	catalog: Catalog,
 	teamName: string,
 	workflowName?: string,
-	{ approvePlans = false, ...opts }: { approvePlans?: boolean } & ReviewOptions = {},
+	{ approvePlans = false }: { approvePlans?: boolean } = {},
 ): Plan {
 	const team = catalog.teams.get(teamName);
 	if (!team) {
@@ -253,19 +255,6 @@ export function planRun(
 	});
 	// The team's isolation, else a worktree if a step asks for one (the run's `--isolation` is over both).
 	const isolation = team.isolation ?? (tasks.some((t) => t.isolation === "worktree") ? "worktree" : undefined);
-	const teamReviewer = team.verify && {
-		...team.verify,
-		scope: team.source.scope,
-		at: { file: team.source.file, line: team.source.lineOf(["verify", "agent"]), field: "verify.agent" },
-	};
-	const reviewers = planReviewers(catalog, tasks, { ...opts, reviewer: teamReviewer ?? opts.reviewer }, (t) => {
-		const i = workflow.steps.findIndex((s) => s.id === t.id);
-		return {
-			file: workflow.source.file,
-			line: workflow.source.lineOf(["steps", i, "verify", "agent"]),
-			field: `steps.${i}.verify.agent`,
-		};
-	});
 	return {
 		team: team.name,
 		workflow: workflow.name,
@@ -275,59 +264,7 @@ export function planRun(
 		...(roleModels.size > 0 ? { roleModels } : {}),
 		...(team.maxConcurrency ? { maxConcurrency: team.maxConcurrency } : {}),
 		tasks,
-		...(reviewers.size > 0 ? { reviewers } : {}),
 	};
-}
-
-/** A reviewer for every writing task that names no verify of its own (a team's, the config's), and where it is named. */
-export interface DefaultReviewer {
-	agent: string;
-	model?: string;
-	scope: Scope;
-	at: Omit<Problem, "message">;
-}
-
-export interface ReviewOptions {
-	/** The config's reviewer (a team's is over it). */
-	reviewer?: DefaultReviewer;
-	/** The config's denied tools: whether a task writes (taskWrites) depends on them. */
-	denyTools?: string[];
-}
-
-/**
- * Gives `reviewer` to each writing task without a verify of its own (in place), and returns the reviewer agents the
- * tasks name, each found and enabled (else a PlanError with where it is named: `stepAt` for a step's own).
- */
-function planReviewers(
-	catalog: Catalog,
-	tasks: PlannedTask[],
-	{ reviewer, denyTools = [] }: ReviewOptions,
-	stepAt: (task: PlannedTask) => Omit<Problem, "message">,
-): Map<string, AgentDef> {
-	const reviewers = new Map<string, AgentDef>();
-	const problems: Problem[] = [];
-	for (const task of tasks) {
-		const given = !task.verify && reviewer && taskWrites({ denyTools }, task.agent) ? reviewer : undefined;
-		if (given) task.verify = { agent: given.agent, ...(given.model ? { model: given.model } : {}), scope: given.scope };
-		const name = task.verify?.agent;
-		if (!name || reviewers.has(name)) continue;
-		const agent = catalog.agents.get(name);
-		const at = given?.at ?? stepAt(task);
-		if (!agent)
-			problems.push({
-				...at,
-				message: `unknown reviewer agent "${name}"`,
-				hint: `known agents: ${[...catalog.agents.keys()].sort().join(", ")}`,
-			});
-		else if (agent.disabled)
-			problems.push({
-				...at,
-				message: `reviewer agent "${name}" is disabled (disabled: true in ${agent.source.file})`,
-			});
-		else reviewers.set(name, agent);
-	}
-	if (problems.length > 0) throw new PlanError("a reviewer cannot run:", problems);
-	return reviewers;
 }
 
 function teamRoles(catalog: Catalog, roles: { name: string; agent: string }[]): Map<string, AgentDef> {
@@ -342,8 +279,8 @@ function teamRoles(catalog: Catalog, roles: { name: string; agent: string }[]): 
 /** A single agent's task text: the run's goal, the user's own words. */
 const GOAL_ONLY = "{goal}";
 
-/** One agent on the run's goal: a single task named after the agent (the config's reviewer judges it if it writes). */
-export function planAgent(catalog: Catalog, agentName: string, opts: ReviewOptions = {}): Plan {
+/** One agent on the run's goal: a single task named after the agent. */
+export function planAgent(catalog: Catalog, agentName: string): Plan {
 	const agent = catalog.agents.get(agentName);
 	if (!agent)
 		throw new PlanError(`unknown agent "${agentName}" (known agents: ${[...catalog.agents.keys()].sort().join(", ")})`);
@@ -353,17 +290,12 @@ export function planAgent(catalog: Catalog, agentName: string, opts: ReviewOptio
 		);
 	const problems = checkExtensionTrust(agent, "error");
 	if (problems.length > 0) throw new PlanError(`agent "${agentName}" cannot run:`, problems);
-	const tasks: PlannedTask[] = [
-		{ id: agent.name, role: agent.name, agent, dependsOn: [], template: GOAL_ONLY, output: "result" },
-	];
-	const reviewers = planReviewers(catalog, tasks, opts, () => ({ file: agent.source.file }));
 	return {
 		team: `agent:${agent.name}`,
 		workflow: "single",
 		autoRetry: false,
 		roles: new Map([[agent.name, agent]]),
-		tasks,
-		...(reviewers.size > 0 ? { reviewers } : {}),
+		tasks: [{ id: agent.name, role: agent.name, agent, dependsOn: [], template: GOAL_ONLY, output: "result" }],
 	};
 }
 
@@ -573,9 +505,10 @@ export function planFromState(state: RunState, catalog: Catalog, projectTrusted:
 		return def;
 	};
 	const tasks = [...state.tasks.values()].map((t) => fromLog(t, agentOf(t)));
-	// The reviewers its log names, as they are now (the log records a reviewer by name and model).
+	// The reviewers its log names, as they are now (the log records a reviewer by its name and model).
 	const reviewers = new Map<string, AgentDef>();
-	for (const name of new Set(tasks.flatMap((t) => t.verify?.agent ?? []))) {
+	const { reviewer } = state.settings;
+	for (const name of new Set([...tasks.flatMap((t) => t.verify?.agent ?? []), ...(reviewer ? [reviewer.agent] : [])])) {
 		const agent = catalog.agents.get(name);
 		if (agent) reviewers.set(name, agent);
 		else missing.add(name);
