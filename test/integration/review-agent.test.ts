@@ -14,8 +14,12 @@ import { reviewTeam, verdicts } from "../support/review.js";
 const VERDICT = (clean: boolean, findings: string) =>
 	`  - tool: verdict\n    args: { clean: ${clean}, findings: ${JSON.stringify(findings)} }\n  - say: "reviewed"\n`;
 
-for (const runtime of ["child", "inprocess"]) {
-	test(`${runtime}: a reviewer's findings go back to the same worker, which answers again; clean, the run succeeds`, async () => {
+// The child runtime in the checkout (its diff: since the attempt started), the in-process one isolated (its worktree's).
+for (const [runtime, isolation] of [
+	["child", "shared"],
+	["inprocess", "worktree"],
+]) {
+	test(`${runtime}, ${isolation}: a reviewer's findings go back to the same worker, which answers again; clean, the run succeeds`, async () => {
 		const box = await gitBox({ "notes.txt": "committed\n" });
 		await reviewTeam(box, "checked", [{ id: "fix", role: "executor", verify: "{ agent: reviewer }" }]);
 		const scenario = await box.write(
@@ -32,7 +36,10 @@ for (const runtime of ["child", "inprocess"]) {
 			].join("\n"),
 		);
 		const run = await runJson(
-			["checked", "tidy the notes", "--model", SCRIPTED, "--scenario", scenario, "--runtime", runtime],
+			[
+				...["checked", "tidy the notes", "--model", SCRIPTED, "--scenario", scenario],
+				...["--runtime", runtime ?? "", "--isolation", isolation ?? ""],
+			],
 			box,
 		);
 		assert.equal(run.code, 0, run.stderr);
