@@ -4,7 +4,7 @@
  * scripted model, in an untrusted repository (an agent-only verify needs no trust).
  */
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gitBox } from "../support/git.js";
@@ -144,4 +144,23 @@ test("cancel while the reviewer runs stops it and the worker that waits on it: n
 	assert.deepEqual(await processesOfRun(runId), []);
 	const shown = await cli(["status", runId, "--json"], box);
 	assert.equal((JSON.parse(shown.stdout) as { status: string }).status, "cancelled");
+});
+
+test("an unknown reviewer stops the run before it starts, and validate names its file, line and field", async () => {
+	const box = await gitBox();
+	await reviewTeam(box, "typo", [{ id: "fix", role: "executor", verify: "{ agent: reveiwer }" }]);
+	const run = await cli(["run", "typo", "tidy", "--model", SCRIPTED], box);
+	assert.equal(run.code, 2);
+	assert.match(run.stderr, /typo\.workflow\.md:7 \[steps\.0\.verify\.agent\]: unknown reviewer agent "reveiwer"/);
+	const validated = await cli(["validate"], box);
+	assert.match(
+		validated.stdout + validated.stderr,
+		/typo\.workflow\.md:7 \[steps\.0\.verify\.agent\]: unknown reviewer agent/,
+	);
+	assert.equal(
+		await readdir(join(box.repo, ".crew", "runs"))
+			.catch(() => [])
+			.then((r) => r.length),
+		0,
+	);
 });
