@@ -5,6 +5,7 @@ import { resolveSkills } from "../config/skills.js";
 import { projectTrust, untrustedEffects } from "../config/trust.js";
 import type { RunResult } from "../engine/coordinator.js";
 import type { Plan } from "../engine/plan.js";
+import type { ReviewOptions } from "../engine/reviewers.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
 import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
@@ -98,7 +99,8 @@ async function workerSandbox(config: Pick<ResolvedConfig, "values" | "sources">)
 export async function runTeam(req: RunRequest): Promise<RunView> {
 	return launch(req, async (catalog, config) => {
 		const { approvePlans } = config.values;
-		const plan = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow, { approvePlans });
+		const planned = (await import("../engine/plan.js")).planRun(catalog, req.team, req.workflow, { approvePlans });
+		const plan = (await import("../engine/reviewers.js")).assignReviewers(planned, catalog, reviewOptions(config));
 		return { plan, start: { team: plan.team, workflow: plan.workflow } };
 	});
 }
@@ -108,8 +110,9 @@ export async function runTeam(req: RunRequest): Promise<RunView> {
  * cancelled, resumed and followed like any run. Backs the `Agent` tool.
  */
 export async function runAgent(req: Omit<RunRequest, "team" | "workflow"> & { agent: string }): Promise<RunView> {
-	return launch({ ...req, team: `agent:${req.agent}` }, async (catalog) => {
-		const plan = (await import("../engine/plan.js")).planAgent(catalog, req.agent);
+	return launch({ ...req, team: `agent:${req.agent}` }, async (catalog, config) => {
+		const planned = (await import("../engine/plan.js")).planAgent(catalog, req.agent);
+		const plan = (await import("../engine/reviewers.js")).assignReviewers(planned, catalog, reviewOptions(config));
 		return { plan, start: { team: plan.team, workflow: plan.workflow, agent: req.agent } };
 	});
 }
@@ -148,6 +151,8 @@ async function launch(
 	}
 	const settings = runSettings(req, config.values, plan, scenario);
 	if (plan.tasks.some((t) => t.approval)) settings.approvalRounds = config.values.approvalRounds;
+	if (plan.reviewer) settings.reviewer = plan.reviewer;
+	if (plan.reviewer || plan.tasks.some((t) => t.verify?.agent)) settings.verifyRounds = config.values.verifyRounds;
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
@@ -228,6 +233,7 @@ export async function coordinateHere(
 	const { catalog, config } = await context(repo);
 	const engine = await import("../engine/coordinator.js");
 	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
+	const { assignReviewers } = await import("../engine/reviewers.js");
 	const observer = await (await import("../observability/telemetry.js")).observeRuns(repo, config.values.metrics);
 	// The user's config only (a repository's cannot set it): run ends and dead letters to a program or a webhook.
 	const notifier = new (await import("../observability/notify.js")).ExternalNotifier(config.values.notify, repo);
@@ -248,7 +254,7 @@ export async function coordinateHere(
 			plan.resolver = resolverAgent(catalog, start.settings);
 			const result = await engine.executeRun({
 				repo,
-				plan,
+				plan: assignReviewers(plan, catalog, reviewOptions(config)),
 				goal: start.goal,
 				settings: start.settings,
 				runtime: await createRuntime(start.settings.runtime, config),
@@ -308,6 +314,22 @@ function preflightSkills(needs: Map<string, string[]>, repo: string): void {
 	throw new UsageError(
 		`cannot start the run:\n${lines.join("\n")}\n  skills are looked up by name in ${dirs.join(", ")}${trusted ? "" : " (not in the repository's: it is not trusted)"}`,
 	);
+}
+
+/** The config's reviewer for every writing task (`verify`), with where it is set, and the tools it denies. */
+function reviewOptions(config: Pick<ResolvedConfig, "values" | "sources" | "userFile">): ReviewOptions {
+	const { verify, tools } = config.values;
+	const source = config.sources["verify.agent"];
+	const reviewer = verify && {
+		...verify,
+		scope: source?.layer === "project" ? ("project" as const) : ("user" as const),
+		at: {
+			file: source?.file ?? config.userFile,
+			...(source?.line ? { line: source.line } : {}),
+			field: "verify.agent",
+		},
+	};
+	return { ...(reviewer ? { reviewer } : {}), denyTools: tools.deny };
 }
 
 /** A new run's settings: its flags over the effective config, its team's cap on concurrency over both. */

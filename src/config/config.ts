@@ -59,6 +59,21 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
+		/**
+		 * A read-only reviewer agent for every writing task of every run whose step or team names none (a team's is
+		 * over it): it judges each answer and its diff, and sends its findings back (docs/workflows.md).
+		 */
+		verify: Type.Optional(
+			Type.Object(
+				{
+					agent: Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,63}$", description: "an agent's name" }),
+					model: Type.Optional(Type.String({ pattern: "^[^\\s/]+/\\S+$", description: "provider/id" })),
+				},
+				{ additionalProperties: false },
+			),
+		),
+		/** How many times a reviewer agent may send a task's answer back before the task fails (default 3). */
+		verifyRounds: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
 		/** Retry failed tasks for every run (a team can opt in with `autoRetry: true`, a run with `--retry`). */
 		autoRetry: Type.Optional(Type.Boolean()),
 		retry: Type.Optional(
@@ -257,6 +272,7 @@ export const DEFAULTS = {
 	taskTimeoutMs: 15 * 60_000,
 	approvalRounds: 3,
 	merge: { resolver: "merger" },
+	verifyRounds: 3,
 	questions: { unattended: "fail" as "fail" | "default" },
 	retry: { maxAttempts: 3, backoffMs: 1000, factor: 2, jitter: 0.3 } satisfies RetryPolicy,
 	heartbeat: {

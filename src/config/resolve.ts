@@ -47,6 +47,7 @@ export const PROJECT_KEYS = [
 	"tools",
 	"sandbox",
 	"sandboxNetwork",
+	"verify",
 ] as const;
 const BUDGET_KEYS = ["maxTokens", "maxCost", "maxTasks", "maxWallMs"] as const;
 
@@ -73,6 +74,9 @@ export interface EffectiveConfig {
 	approvalRounds: number;
 	/** Who settles an isolated run's merge conflict: an agent, or `none` (the user's config only). */
 	merge: { resolver: string; model?: string };
+	/** A reviewer agent for every writing task that names none (a repository's config may add one: it only adds checks). */
+	verify?: NonNullable<CrewConfig["verify"]>;
+	verifyRounds: number;
 	retry: RetryPolicy;
 	heartbeat: HeartbeatPolicy;
 	/** What a worker's question gets when nobody can answer it (the user's config only). */
@@ -123,6 +127,8 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		approvePlans: config.approvePlans ?? false,
 		approvalRounds: config.approvalRounds ?? DEFAULTS.approvalRounds,
 		merge: { ...DEFAULTS.merge, ...config.merge },
+		...(config.verify ? { verify: { ...config.verify } } : {}),
+		verifyRounds: config.verifyRounds ?? DEFAULTS.verifyRounds,
 		retry: { ...DEFAULTS.retry, ...config.retry },
 		questions: { ...DEFAULTS.questions, ...config.questions },
 		heartbeat: { ...DEFAULTS.heartbeat, ...config.heartbeat },
@@ -312,6 +318,23 @@ function applyProject(
 	raise("autonomy", [...AUTONOMY].reverse());
 	raise("sandbox", SANDBOX_MODES);
 	raise("sandboxNetwork", SANDBOX_NETWORKS);
+	// A reviewer only adds checks: the repository's applies where your config names none (yours wins).
+	if (given("verify")) {
+		if (values.verify)
+			problems.push({
+				severity: "warning",
+				file,
+				line: src.lineOf(["verify"]),
+				field: "verify",
+				message: `ignored: your config names a reviewer (verify.agent is ${values.verify.agent}: ${formatSource(base(["verify", "agent"]))})`,
+				hint: "a task has one reviewer: yours wins",
+			});
+		else {
+			values.verify = { ...(set.verify as NonNullable<CrewConfig["verify"]>) };
+			applied.set("verify.agent", at(["verify", "agent"]));
+			if (values.verify.model) applied.set("verify.model", at(["verify", "model"]));
+		}
+	}
 	if (given("tools")) {
 		const added = ((set.tools as { deny?: string[] }).deny ?? []).filter((t) => !values.tools.deny.includes(t));
 		if (added.length > 0) {

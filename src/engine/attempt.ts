@@ -13,6 +13,7 @@ import { makeDirs, readConfined } from "../util/safe-fs.js";
 import {
 	CREW_TOOLS,
 	failure,
+	type Review,
 	StopRequest,
 	type TaskSpec,
 	type WorkerFailure,
@@ -39,6 +40,8 @@ import { type DependencyResult, messagesSection, systemPrompt, taskPrompt } from
 import { attemptRequests } from "./requests.js";
 import { recoverResolution, resolveConflict } from "./resolve.js";
 import { retryDelay } from "./retry.js";
+import { reviewRounds } from "./review.js";
+import type { AttemptFiles, SideWorker } from "./side-worker.js";
 
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
 const MAX_RATE_LIMIT_WAITS = 5;
@@ -119,10 +122,24 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			id,
 		);
 		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
-		const outcome = await recordingCheckout(ctx, id, inCheckout, async () => {
+		const outcome = await recordingCheckout(ctx, id, inCheckout, async (before) => {
 			const files = { prompt, promptPath, systemPromptPath, taskDir };
-			const ran = await runAttempt(ctx, task, files, cwd, model, approval);
-			return ran.kind === "succeeded" && task.verify ? verify(ctx, task, cwd, attemptDir(id, attempt), ran) : ran;
+			// A reviewer agent judges each answer while the worker stays open (after the verify command, before approval).
+			const reviewer = reviewRounds(ctx, task, {
+				attempt,
+				cwd,
+				base: workspace ? "head" : inCheckout ? before : undefined,
+				command: (answer) => verify(ctx, task, cwd, attemptDir(id, attempt), { kind: "succeeded", answer }),
+				approval,
+				run: (side, sideFiles, dir, sideModel, hooks) =>
+					runAttempt(ctx, side, sideFiles, dir, sideModel, undefined, hooks),
+			});
+			const review =
+				reviewer ?? (approval ? (answer: string, stop: AbortSignal) => approval.review(answer, stop) : undefined);
+			const ran = await runAttempt(ctx, task, files, cwd, model, review);
+			return ran.kind === "succeeded" && task.verify && !reviewer
+				? verify(ctx, task, cwd, attemptDir(id, attempt), ran)
+				: ran;
 		});
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
@@ -208,12 +225,12 @@ async function recordingCheckout(
 	ctx: RunContext,
 	id: string,
 	inCheckout: boolean,
-	attempt: () => Promise<WorkerOutcome>,
+	attempt: (before: Snapshot | undefined) => Promise<WorkerOutcome>,
 ): Promise<WorkerOutcome> {
-	if (!inCheckout) return attempt();
+	if (!inCheckout) return attempt(undefined);
 	const { checkoutTree } = await import("../workspace/snapshot.js");
 	const before = await checkoutTree(ctx.repo, CREW_STATE);
-	const outcome = await attempt();
+	const outcome = await attempt(before);
 	const after = await checkoutTree(ctx.repo, CREW_STATE);
 	await ctx.log.append("task.changed", changedBetween(before, after), id);
 	return outcome;
@@ -287,13 +304,6 @@ export async function verify(
 	return failure("verify_failed", `verify \`${command}\` ${how}${tail}`);
 }
 
-export interface AttemptFiles {
-	prompt: string;
-	promptPath: string;
-	systemPromptPath: string;
-	taskDir: string;
-}
-
 function expandedAlready(ctx: RunContext, id: string): boolean {
 	return [...ctx.state().tasks.values()].some((t) => t.from === id);
 }
@@ -319,6 +329,8 @@ async function expand(ctx: RunContext, planner: PlannedTask, steps: PlannedStep[
 			from: planner.id,
 			...(model ? { model } : {}),
 			...(planner.scope ? { scope: planner.scope } : {}),
+			// The team's or the config's reviewer judges a writing task the plan adds, as it does the planned ones.
+			...(ctx.settings.reviewer && taskWrites(ctx.settings, agent) ? { verify: ctx.settings.reviewer } : {}),
 		};
 		added.push(task.id);
 		await ctx.log.append("task.planned", plannedPayload(task), task.id);
@@ -391,7 +403,8 @@ export async function runAttempt(
 	files: AttemptFiles,
 	cwd: string,
 	model: string | undefined,
-	approval: ApprovalRounds | undefined,
+	review: ((answer: string, stop: AbortSignal) => Promise<Review>) | undefined,
+	side?: SideWorker,
 ): Promise<WorkerOutcome> {
 	const id = task.id;
 	const loads = workerResources(ctx, task);
@@ -399,11 +412,13 @@ export async function runAttempt(
 	const { skills, extensions } = loads;
 	const stopper = new AbortController();
 	const onCancel = () => stopper.abort(new StopRequest("cancel", "cancelled"));
-	ctx.cancel.addEventListener("abort", onCancel, { once: true });
-	if (ctx.cancel.aborted) onCancel();
-	ctx.watcher.track(id, (silentMs) =>
-		stopper.abort(new StopRequest("heartbeat-dead", `heartbeat dead: no output for ${Math.round(silentMs / 1000)}s`)),
-	);
+	const stops = [ctx.cancel, ...(side ? [side.stop] : [])];
+	for (const s of stops) s.addEventListener("abort", onCancel, { once: true });
+	if (stops.some((s) => s.aborted)) onCancel();
+	if (!side)
+		ctx.watcher.track(id, (silentMs) =>
+			stopper.abort(new StopRequest("heartbeat-dead", `heartbeat dead: no output for ${Math.round(silentMs / 1000)}s`)),
+		);
 	const tools = taskTools(ctx.settings, task.agent);
 	// A question nobody can answer ends the attempt, and the task fails with it (no retry could answer it either).
 	let unanswerable: string | undefined;
@@ -416,7 +431,7 @@ export async function runAttempt(
 	let verdict: { clean: boolean; findings: string } | undefined;
 	const spec: TaskSpec = {
 		runId: ctx.log.runId,
-		taskId: id,
+		taskId: side?.id ?? id,
 		agent: task.agent.name,
 		cwd,
 		repo: ctx.repo,
@@ -431,8 +446,8 @@ export async function runAttempt(
 		timeoutMs: ctx.settings.taskTimeoutMs,
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
-		channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)),
-		...(approval ? { review: (answer: string) => approval.review(answer, stopper.signal) } : {}),
+		...(!side && { channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)) }),
+		...(review ? { review: (answer: string) => review(answer, stopper.signal) } : {}),
 		...(crewTools.length > 0 && {
 			crew: {
 				tools: crewTools,
@@ -440,6 +455,7 @@ export async function runAttempt(
 					if (request.type === "ask") return ctx.questions.ask(id, request, stopper.signal, end);
 					if (request.type === "message") return ctx.mailbox.send(id, request);
 					verdict = { clean: request.clean, findings: request.findings };
+					side?.verdict(verdict);
 					return verdict.clean
 						? "Verdict recorded: clean."
 						: "Verdict recorded: not clean. Your findings go back with the work to be fixed.";
@@ -475,13 +491,14 @@ export async function runAttempt(
 	} finally {
 		// Requests and reviews still open once the worker is gone (it died) end with it: none waits on for the next attempt.
 		stopper.abort(new StopRequest("cancel", "the attempt ended"));
-		ctx.watcher.untrack(id);
-		ctx.cancel.removeEventListener("abort", onCancel);
+		if (!side) ctx.watcher.untrack(id);
+		for (const s of stops) s.removeEventListener("abort", onCancel);
 		await Promise.all(progress);
 	}
 	if (logFailure) throw logFailure;
 	if (unanswerable) return failure("no_answer", unanswerable, false);
-	if (outcome.kind === "succeeded" && verdict) await ctx.log.append("task.verdict", { ...verdict, by: "self" }, id);
+	if (outcome.kind === "succeeded" && verdict && !side)
+		await ctx.log.append("task.verdict", { ...verdict, by: "self" }, id);
 	return outcome;
 }
 

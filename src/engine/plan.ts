@@ -73,6 +73,10 @@ export interface Plan {
 	tasks: PlannedTask[];
 	/** The agent that settles a conflicted merge of an isolated run (its settings' `merge.resolver`), as defined today. */
 	resolver?: AgentDef;
+	/** The reviewer agents its tasks' `verify` names (engine/review.ts), by name (engine/reviewers.ts). */
+	reviewers?: Map<string, AgentDef>;
+	/** The team's or the config's reviewer of every writing task that names none (an adaptive plan's included). */
+	reviewer?: RunSettings["reviewer"];
 	/** A resumed run's agents whose files changed since it started (it keeps the definitions it recorded). */
 	changedAgents?: string[];
 	/** A resumed run's resources and trust as they are now: what its trust decisions are made from (see retrusted). */
@@ -504,6 +508,14 @@ export function planFromState(state: RunState, catalog: Catalog, projectTrusted:
 		return def;
 	};
 	const tasks = [...state.tasks.values()].map((t) => fromLog(t, agentOf(t)));
+	// The reviewers its log names, as they are now (the log records a reviewer by its name and model).
+	const reviewers = new Map<string, AgentDef>();
+	const { reviewer } = state.settings;
+	for (const name of new Set([...tasks.flatMap((t) => t.verify?.agent ?? []), ...(reviewer ? [reviewer.agent] : [])])) {
+		const agent = catalog.agents.get(name);
+		if (agent) reviewers.set(name, agent);
+		else missing.add(name);
+	}
 	if (missing.size > 0)
 		throw new PlanError(`cannot resume run ${state.runId}: agent(s) ${[...missing].join(", ")} no longer exist`);
 	const team = catalog.teams.get(state.team);
@@ -516,6 +528,7 @@ export function planFromState(state: RunState, catalog: Catalog, projectTrusted:
 		roles,
 		...(roleModels.size > 0 ? { roleModels } : {}),
 		tasks,
+		...(reviewers.size > 0 ? { reviewers } : {}),
 		changedAgents: [...changed].sort(),
 		today: { workflow: catalog.workflows.get(state.workflow), agents: catalog.agents, projectTrusted },
 	};

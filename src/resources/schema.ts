@@ -85,6 +85,13 @@ export const TeamFrontmatter = Type.Object(
 		autoRetry: Type.Optional(Type.Boolean()),
 		/** `worktree`: each writing task works in a git worktree of its own, merged back in order (docs/workspaces.md). */
 		isolation: Type.Optional(Type.Enum(["worktree", "shared"])),
+		/**
+		 * A read-only reviewer agent for each of its writing tasks whose step names no verify of its own
+		 * (engine/review.ts), on `model` if set.
+		 */
+		verify: Type.Optional(
+			Type.Object({ agent: Name, model: Type.Optional(ModelRef) }, { additionalProperties: false }),
+		),
 		/** At most this many of its tasks run at once: lowers the run's concurrency, never raises it. */
 		maxConcurrency: Type.Optional(
 			Type.Integer({ minimum: 1, maximum: 64, description: "how many of its tasks may run at once: 1 to 64" }),

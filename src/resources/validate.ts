@@ -12,7 +12,8 @@ interface Resources {
 
 export function crossCheck(r: Resources): Problem[] {
 	const problems: Problem[] = [];
-	for (const wf of r.workflows.values()) problems.push(...checkWorkflowGraph(wf), ...checkVerifyTrust(wf, "warning"));
+	for (const wf of r.workflows.values())
+		problems.push(...checkWorkflowGraph(wf), ...checkVerifyTrust(wf, "warning"), ...checkReviewers(wf, r.agents));
 	for (const agent of r.agents.values()) problems.push(...checkExtensionTrust(agent, "warning"));
 	for (const team of r.teams.values()) {
 		problems.push(...checkTeam(team, r.agents), ...checkDisabledAgents(team, r.agents, "warning"));
@@ -56,7 +57,32 @@ function checkTeam(team: TeamDef, agents: Map<string, AgentDef>): Problem[] {
 				hint: hintKnown("agents", agents),
 			});
 	});
+	if (team.verify && !agents.has(team.verify.agent))
+		problems.push({
+			file: team.source.file,
+			line: team.source.lineOf(["verify", "agent"]),
+			field: "verify.agent",
+			message: `unknown reviewer agent "${team.verify.agent}"`,
+			hint: hintKnown("agents", agents),
+		});
 	return problems;
+}
+
+/** Each reviewer agent a workflow's steps name (`verify: {agent}`) must exist. */
+function checkReviewers(wf: WorkflowDef, agents: Map<string, AgentDef>): Problem[] {
+	return wf.steps.flatMap((step, i) => {
+		const name = typeof step.verify === "object" ? step.verify.agent : undefined;
+		if (name === undefined || agents.has(name)) return [];
+		return [
+			{
+				file: wf.source.file,
+				line: wf.source.lineOf(["steps", i, "verify", "agent"]),
+				field: `steps.${i}.verify.agent`,
+				message: `unknown reviewer agent "${name}"`,
+				hint: hintKnown("agents", agents),
+			},
+		];
+	});
 }
 
 /**
@@ -90,14 +116,17 @@ export function checkDisabledAgents(
  */
 export function checkVerifyTrust(wf: WorkflowDef, severity: "error" | "warning"): Problem[] {
 	if (!wf.source.untrusted) return [];
+	// A reviewer agent only reads and judges: only a command runs anything.
 	return wf.steps.flatMap((step, i) =>
-		step.verify === undefined
+		step.verify === undefined || (typeof step.verify !== "string" && step.verify.command === undefined)
 			? []
 			: [
 					{
 						severity,
 						file: wf.source.file,
-						line: wf.source.lineOf(["steps", i, "verify"]),
+						line: wf.source.lineOf(
+							typeof step.verify === "string" ? ["steps", i, "verify"] : ["steps", i, "verify", "command"],
+						),
 						field: `steps.${i}.verify`,
 						message: `a verify command of a repository the user has not trusted never runs: workflow "${wf.name}" cannot run here`,
 						hint: "if you trust this repository: /trust in pi, or: pi-crew trust",

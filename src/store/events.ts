@@ -116,6 +116,19 @@ const RunSettings = Type.Object({
 	 * person at once, as in runs made before resolvers).
 	 */
 	merge: Type.Optional(Type.Object({ resolver: Type.String(), model: Type.Optional(Type.String()) })),
+	/**
+	 * The reviewer agent of every writing task that names none (its team's `verify`, else the config's): given to the
+	 * tasks an adaptive plan adds, as to the planned ones.
+	 */
+	reviewer: Type.Optional(
+		Type.Object({
+			agent: Type.String(),
+			model: Type.Optional(Type.String()),
+			scope: Type.Enum(["builtin", "user", "project"]),
+		}),
+	),
+	/** How many times a reviewer agent may send a task's answer back before the task fails (config `verifyRounds`; absent: 3). */
+	verifyRounds: Type.Optional(Type.Integer({ minimum: 1 })),
 	/** Why a shared run recorded no `baseTree` (no task of its plan writes; no git; the checkout too large to hash). */
 	noBaseTree: Type.Optional(Type.String()),
 });

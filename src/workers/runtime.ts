@@ -62,8 +62,11 @@ export interface TaskSpec {
 	review?: (answer: string) => Promise<Review>;
 }
 
-/** What a person (or the run's `unattended` setting) says to an answer that waits for approval. */
-export type Review = { approved: true } | { feedback: string } | { refused: string };
+/**
+ * What a person (or the run's `unattended` setting), or a reviewer agent, says to an answer that waits for review;
+ * `failed`: the review itself failed (its verify command, its reviewer's worker), the attempt fails with that.
+ */
+export type Review = { approved: true } | { feedback: string } | { refused: string } | { failed: WorkerFailure };
 
 /**
  * A call of one of pi-crew's tools by a worker, as the coordinator receives it. It comes from the worker's model:

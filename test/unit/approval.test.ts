@@ -25,6 +25,7 @@ function reviewedRuntime(prompts: string[]): WorkerRuntime {
 				const review = await spec.review?.(answer);
 				if (!review || "approved" in review) return { kind: "succeeded", answer };
 				if ("refused" in review) return failure("rejected", review.refused);
+				if ("failed" in review) return review.failed;
 				prompts.push(review.feedback);
 			}
 		},

@@ -1,0 +1,39 @@
+/** The config's reviewer (`verify`): a repository's config may name one where yours names none, never replace yours. */
+import assert from "node:assert/strict";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { resolveConfig } from "../../src/config/resolve.js";
+import { tempDir } from "../support/index.js";
+
+async function resolved(user: string | undefined, project: string) {
+	const dir = await tempDir("pi-crew-review-config-");
+	const repo = join(dir, "repo");
+	const home = join(dir, "home");
+	await mkdir(join(repo, ".crew"), { recursive: true });
+	await mkdir(join(repo, ".git"));
+	await mkdir(home);
+	if (user !== undefined) await writeFile(join(home, "config.yaml"), user);
+	await writeFile(join(repo, ".crew", "config.yaml"), project);
+	return resolveConfig(repo, home);
+}
+
+test("a repository's reviewer applies where your config names none, with its file and line as the source", async () => {
+	const config = await resolved(undefined, "concurrency: 1\nverify: { agent: security-reviewer }\n");
+	assert.deepEqual(config.values.verify, { agent: "security-reviewer" });
+	assert.equal(config.sources["verify.agent"]?.layer, "project");
+	assert.equal(config.sources["verify.agent"]?.line, 2);
+	assert.deepEqual(config.problems, []);
+	assert.equal(config.values.verifyRounds, 3);
+});
+
+test("your reviewer wins over a repository's, which is reported as ignored", async () => {
+	const config = await resolved("verify:\n  agent: reviewer\nverifyRounds: 2\n", "verify: { agent: critic }\n");
+	assert.deepEqual(config.values.verify, { agent: "reviewer" });
+	assert.equal(config.sources["verify.agent"]?.layer, "user");
+	assert.equal(config.values.verifyRounds, 2);
+	assert.deepEqual(
+		config.problems.map((p) => [p.field, p.line, p.message]),
+		[["verify", 1, `ignored: your config names a reviewer (verify.agent is reviewer: user ${config.userFile}:2)`]],
+	);
+});
