@@ -26,6 +26,7 @@ import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { ApprovalRounds, withoutDropped } from "./approval.js";
 import { type RunContext, sleep } from "./context.js";
 import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
+import { judge, sentBack } from "./loop.js";
 import {
 	type PlannedTask,
 	plannedPayload,
@@ -50,6 +51,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const writes = taskWrites(ctx.settings, task.agent);
 	const isolated = task.isolation !== "shared" ? ctx.workspace : undefined;
 	const workspace = writes ? isolated : undefined;
+	const known = ctx.state().tasks.get(id);
 	let prompt = taskPrompt(task, {
 		goal: ctx.goal,
 		deps: await dependencyResults(ctx, task),
@@ -57,7 +59,10 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		messages: await ctx.mailbox.claim(id),
 		projectTrusted: ctx.projectTrusted,
 	});
-	const promptFile = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
+	prompt += sentBack(known);
+	// A loop's later round: its prompt beside its attempt, the first round's kept.
+	const promptAt = known?.round ? `${attemptDir(id, known.attempt + 1)}/prompt.md` : `${dir}/prompt.md`;
+	const promptFile = await writeArtifact(ctx.paths, promptAt, prompt);
 	const started = async () => {
 		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
 		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptFile) }, id);
@@ -118,11 +123,14 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			id,
 		);
 		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
-		const outcome = await recordingCheckout(ctx, id, inCheckout, async () => {
+		const verdict = ctx.state().tasks.get(id)?.verdict;
+		const checked = await recordingCheckout(ctx, id, inCheckout, async () => {
 			const files = { prompt, promptPath, systemPromptPath, taskDir };
 			const ran = await runAttempt(ctx, task, files, cwd, model, approval);
 			return ran.kind === "succeeded" && task.verify ? verify(ctx, task, cwd, attempt, ran) : ran;
 		});
+		const outcome = await judge(ctx, task, verdict, checked);
+		if (outcome === "looped") return "done";
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
 			if ("errors" in plan) {
@@ -268,7 +276,6 @@ async function verify(
 			ctx.runtime.confine?.(program, { cwd, repo: ctx.repo }, tmp, env) ?? Promise.resolve(program),
 	});
 	const passed = run.code === 0;
-	const how = run.stopped ?? `exited with code ${run.code}`;
 	await ctx.log.append(
 		"task.verified",
 		{
@@ -280,10 +287,13 @@ async function verify(
 		},
 		task.id,
 	);
-	if (passed) return succeeded;
-	if (ctx.cancel.aborted) return failure("cancelled", "run cancelled while verifying");
+	if (!passed && ctx.cancel.aborted) return failure("cancelled", "run cancelled while verifying");
 	const tail = run.tail.trim() ? `:\n${run.tail.trim()}` : " (no output)";
-	return failure("verify_failed", `verify \`${command}\` ${how}${tail}`);
+	const detail = passed ? "" : `verify \`${command}\` ${run.stopped ?? `exited with code ${run.code}`}${tail}`;
+	// A loop until its verify passes: the exit code is the step's verdict (engine/loop.ts).
+	if (task.loop?.until === "verify")
+		await ctx.log.append("task.verdict", { clean: passed, findings: detail, by: "command", source: command }, task.id);
+	return passed ? succeeded : failure("verify_failed", detail);
 }
 
 interface AttemptFiles {
