@@ -118,3 +118,17 @@ test("a loop step whose agent gives no verdict fails, saying so: a verdict is ne
 	assert.match(task(run.json, "check").reason ?? "", /"check" gave no verdict: its agent must call the verdict tool/);
 	assert.equal(task(run.json, "check").attempts.length, 1);
 });
+
+test("validate and run report a loop to a step its step does not depend on, with file, line and field, before any worker", async () => {
+	const box = await sandbox();
+	await loopTeam(box, "{ to: nowhere, until: verdict, max: 3 }");
+	const file = join(box.dir, "crew-home", "workflows", "loopy.workflow.md");
+	const problem = `${file}:12 [steps.1.loop.to]: "check" loops to "nowhere", which it does not depend on`;
+	const validate = await cli(["validate"], box);
+	assert.equal(validate.code, 2, validate.stdout);
+	assert.ok(`${validate.stdout}${validate.stderr}`.includes(problem), validate.stdout + validate.stderr);
+	const run = await cli(["run", "loopy", "x", "--model", SCRIPTED], box);
+	assert.equal(run.code, 2);
+	assert.ok(run.stderr.includes(problem), run.stderr);
+	assert.match(run.stderr, /fix: loop to a step "check" depends on, directly or not \(its dependsOn: fix\)/);
+});
