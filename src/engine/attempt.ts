@@ -70,7 +70,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	let cwd = ctx.repo;
 	try {
 		// A writer works on a branch of its own; in an isolated run a reader reads the run's work so far.
-		if (isolated) cwd = writes ? await isolated.prepare(id) : await isolated.view(id);
+		if (isolated) cwd = writes ? await isolated.prepare(id, known?.round !== undefined) : await isolated.view(id);
 	} catch (err) {
 		if (!(err instanceof OperationError)) throw err;
 		await started();

@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { integrationBranch } from "../../src/workspace/worktrees.js";
+import { git, gitBox } from "../support/git.js";
 import { cli, runJson, SCRIPTED, sandbox, task } from "../support/index.js";
 import { failsUntil, foldedRun, loopTeam } from "../support/loops.js";
 import { eventsOf } from "../support/questions.js";
@@ -131,4 +133,34 @@ test("validate and run report a loop to a step its step does not depend on, with
 	assert.equal(run.code, 2);
 	assert.ok(run.stderr.includes(problem), run.stderr);
 	assert.match(run.stderr, /fix: loop to a step "check" depends on, directly or not \(its dependsOn: fix\)/);
+});
+
+test("an isolated loop: the fixer's new commit is merged again, and the next round's check runs on it", async () => {
+	const box = await gitBox();
+	// The check works in a worktree of its own (it has bash): its second round must see round 2's fix.
+	await loopTeam(
+		box,
+		"{ to: fix, max: 3 }",
+		'grep -q fixed state.txt || { echo "state.txt says $(cat state.txt)"; exit 1; }',
+		true,
+	);
+	const scenario = await box.write(
+		"../scenario.yaml",
+		`"task:fix@1":\n  - tool: bash\n    args: { command: "echo broken > state.txt" }\n  - say: "wrote it"\n"task:fix@2":\n  - tool: bash\n    args: { command: "echo fixed > state.txt" }\n  - say: "fixed it: {message}"\ndefault:\n  - say: "checked"\n`,
+	);
+	const run = await runJson(
+		["loopy", "the state", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "inprocess"],
+		box,
+	);
+	assert.equal(run.json.status, "succeeded", run.json.reason);
+	assert.equal(task(run.json, "check").attempts.length, 2);
+	const looped = await eventsOf(box, run.json.runId, "task.looped");
+	assert.match(String(looped[0]?.data.finding), /state\.txt says broken/);
+	assert.equal(git(box.repo, "show", `${integrationBranch(run.json.runId)}:state.txt`), "fixed");
+	const merges = await eventsOf(box, run.json.runId, "task.succeeded");
+	assert.deepEqual(
+		merges.filter((e) => e.taskId === "fix").map((e) => typeof e.data.merged),
+		["string", "string"],
+		"each round's fix merged",
+	);
 });

@@ -4,9 +4,10 @@ import type { Sandbox } from "./index.js";
 
 /**
  * The user's team `loopy`: step `fix` (agent `fixer`, bash) then step `check` (agent `judge`, which may call
- * `verdict`), whose `loop` sends the work back to `fix`; `verify`: check's verify command, if any.
+ * `verdict`), whose `loop` sends the work back to `fix`; `verify`: check's verify command, if any; `isolated`: each
+ * task works in a worktree of its own.
  */
-export async function loopTeam(box: Sandbox, loop: string, verify?: string): Promise<void> {
+export async function loopTeam(box: Sandbox, loop: string, verify?: string, isolated = false): Promise<void> {
 	const home = "../crew-home";
 	await box.write(`${home}/agents/fixer.md`, "---\nname: fixer\ndescription: fixes\ntools: read, bash\n---\nFix it.\n");
 	await box.write(
@@ -15,7 +16,7 @@ export async function loopTeam(box: Sandbox, loop: string, verify?: string): Pro
 	);
 	await box.write(
 		`${home}/teams/loopy.team.md`,
-		"---\nname: loopy\ndescription: t\nroles:\n  - name: fixer\n    agent: fixer\n  - name: judge\n    agent: judge\ndefaultWorkflow: loopy\n---\n",
+		`---\nname: loopy\ndescription: t\nroles:\n  - name: fixer\n    agent: fixer\n  - name: judge\n    agent: judge\ndefaultWorkflow: loopy\n${isolated ? "isolation: worktree\n" : ""}---\n`,
 	);
 	const check = [
 		"  - id: check",
