@@ -4,7 +4,7 @@
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
  *   BENCH_ONLY       comma-separated sections to run: eventlog, live, redact, dashboard, startup, task, sandbox, inprocess, dag,
- *                    worktree (default all)
+ *                    worktree, loop (default all)
  *   BENCH_FILES      files in the repository of the worktree benchmark (default 10000)
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -26,6 +26,7 @@ import { redact } from "../src/util/redact.js";
 import { Dashboard } from "../src/view/dashboard.js";
 import { textKit } from "../src/view/text.js";
 import { ADVERSARIAL_REDACT_INPUTS, fixtures } from "../test/support/fixtures.js";
+import { loopOverhead } from "./loop.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "bin", "pi-crew.js");
@@ -801,6 +802,7 @@ const SECTIONS: Record<string, () => Promise<string[]>> = {
 	inprocess: inProcess,
 	dag: () => dag(dagTasks),
 	worktree: () => worktreeCost(Number(process.env.BENCH_FILES ?? 10_000)),
+	loop: () => loopOverhead(CLI, Math.min(pairs, 3), median),
 };
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const unknown = only?.filter((name) => !(name in SECTIONS));

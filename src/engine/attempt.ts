@@ -27,6 +27,7 @@ import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { ApprovalRounds, withoutDropped } from "./approval.js";
 import { type RunContext, sleep } from "./context.js";
 import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
+import { judge, loopReview, sentBack } from "./loop.js";
 import {
 	type PlannedTask,
 	plannedPayload,
@@ -40,7 +41,7 @@ import { type DependencyResult, messagesSection, systemPrompt, taskPrompt } from
 import { attemptRequests } from "./requests.js";
 import { recoverResolution, resolveConflict } from "./resolve.js";
 import { retryDelay } from "./retry.js";
-import { reviewRounds } from "./review.js";
+import { type ReviewWork, reviewRounds } from "./review.js";
 import type { AttemptFiles, SideWorker } from "./side-worker.js";
 
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
@@ -54,6 +55,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const writes = taskWrites(ctx.settings, task.agent);
 	const isolated = task.isolation !== "shared" ? ctx.workspace : undefined;
 	const workspace = writes ? isolated : undefined;
+	const known = ctx.state().tasks.get(id);
 	let prompt = taskPrompt(task, {
 		goal: ctx.goal,
 		deps: await dependencyResults(ctx, task),
@@ -61,7 +63,10 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		messages: await ctx.mailbox.claim(id),
 		projectTrusted: ctx.projectTrusted,
 	});
-	const promptFile = await writeArtifact(ctx.paths, `${dir}/prompt.md`, prompt);
+	prompt += sentBack(known);
+	// A loop's later round: its prompt beside its attempt, the first round's kept.
+	const promptAt = known?.round ? `${attemptDir(id, known.attempt + 1)}/prompt.md` : `${dir}/prompt.md`;
+	const promptFile = await writeArtifact(ctx.paths, promptAt, prompt);
 	const started = async () => {
 		const attempt = (ctx.state().tasks.get(id)?.attempt ?? 0) + 1;
 		await ctx.log.append("task.started", { attempt, promptPath: relative(ctx.paths.dir, promptFile) }, id);
@@ -69,7 +74,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	let cwd = ctx.repo;
 	try {
 		// A writer works on a branch of its own; in an isolated run a reader reads the run's work so far.
-		if (isolated) cwd = writes ? await isolated.prepare(id) : await isolated.view(id);
+		if (isolated) cwd = writes ? await isolated.prepare(id, known?.round !== undefined) : await isolated.view(id);
 	} catch (err) {
 		if (!(err instanceof OperationError)) throw err;
 		await started();
@@ -122,25 +127,31 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			id,
 		);
 		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
-		const outcome = await recordingCheckout(ctx, id, inCheckout, async (before) => {
+		const verdict = ctx.state().tasks.get(id)?.verdict;
+		const checked = await recordingCheckout(ctx, id, inCheckout, async (before) => {
 			const files = { prompt, promptPath, systemPromptPath, taskDir };
 			// A reviewer agent judges each answer while the worker stays open (after the verify command, before approval).
-			const reviewer = reviewRounds(ctx, task, {
+			const work: ReviewWork = {
 				attempt,
 				cwd,
 				base: workspace ? "head" : inCheckout ? before : undefined,
-				command: (answer) => verify(ctx, task, cwd, attemptDir(id, attempt), { kind: "succeeded", answer }),
-				approval,
 				run: (side, sideFiles, dir, sideModel, hooks) =>
 					runAttempt(ctx, side, sideFiles, dir, sideModel, undefined, hooks),
+			};
+			const reviewer = reviewRounds(ctx, task, {
+				...work,
+				command: (answer) => verify(ctx, task, cwd, attemptDir(id, attempt), { kind: "succeeded", answer }),
+				approval,
 			});
 			const review =
 				reviewer ?? (approval ? (answer: string, stop: AbortSignal) => approval.review(answer, stop) : undefined);
 			const ran = await runAttempt(ctx, task, files, cwd, model, review);
-			return ran.kind === "succeeded" && task.verify && !reviewer
-				? verify(ctx, task, cwd, attemptDir(id, attempt), ran)
-				: ran;
+			if (ran.kind !== "succeeded" || !task.verify || reviewer) return ran;
+			// A loop that takes its verdict from a reviewer asks it once the command passed (its findings go to `to`).
+			return loopReview(ctx, task, work, await verify(ctx, task, cwd, attemptDir(id, attempt), ran));
 		});
+		const outcome = await judge(ctx, task, verdict, checked);
+		if (outcome === "looped") return "done";
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
 			if ("errors" in plan) {
@@ -286,7 +297,6 @@ export async function verify(
 			ctx.runtime.confine?.(program, { cwd, repo: ctx.repo }, tmp, env) ?? Promise.resolve(program),
 	});
 	const passed = run.code === 0;
-	const how = run.stopped ?? `exited with code ${run.code}`;
 	await ctx.log.append(
 		"task.verified",
 		{
@@ -298,10 +308,13 @@ export async function verify(
 		},
 		task.id,
 	);
-	if (passed) return succeeded;
-	if (ctx.cancel.aborted) return failure("cancelled", "run cancelled while verifying");
+	if (!passed && ctx.cancel.aborted) return failure("cancelled", "run cancelled while verifying");
 	const tail = run.tail.trim() ? `:\n${run.tail.trim()}` : " (no output)";
-	return failure("verify_failed", `verify \`${command}\` ${how}${tail}`);
+	const detail = passed ? "" : `verify \`${command}\` ${run.stopped ?? `exited with code ${run.code}`}${tail}`;
+	// A loop until its verify passes: the exit code is the step's verdict (engine/loop.ts).
+	if (task.loop?.until === "verify")
+		await ctx.log.append("task.verdict", { clean: passed, findings: detail, by: "command", source: command }, task.id);
+	return passed ? succeeded : failure("verify_failed", detail);
 }
 
 function expandedAlready(ctx: RunContext, id: string): boolean {

@@ -167,6 +167,9 @@ export class Scheduler {
 		}
 		const failed = this.tasks().filter((t) => t.status !== "succeeded");
 		if (failed.length === 0) return { status: "succeeded" };
+		// A loop that ran out of rounds: its last finding is what the person must look at.
+		const unresolved = failed.find((t) => t.status === "failed" && t.loop && t.verdict?.clean === false);
+		if (unresolved?.reason) return { status: "failed", reason: unresolved.reason };
 		const first = failed.find((t) => t.status === "failed") ?? failed[0];
 		return {
 			status: "failed",

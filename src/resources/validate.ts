@@ -1,5 +1,6 @@
 /** Cross-reference checks that need more than one file: team -> agents/workflow, workflow -> roles, the DAG itself. */
 import type { Problem } from "../util/yaml-source.js";
+import { checkLoops } from "./loops.js";
 import type { AgentDef, TeamDef, WorkflowDef } from "./schema.js";
 
 export const PLACEHOLDER = /\{([A-Za-z0-9_-]+)\}/g;
@@ -171,7 +172,7 @@ export function checkWorkflowRoles(wf: WorkflowDef, team: TeamDef): Problem[] {
 	);
 }
 
-/** Duplicate ids, unknown dependencies, cycles and template placeholders: all before anything runs. */
+/** Duplicate ids, unknown dependencies, cycles, template placeholders and loops: all before anything runs. */
 export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 	const problems: Problem[] = [];
 	const file = wf.source.file;
@@ -242,6 +243,7 @@ export function checkWorkflowGraph(wf: WorkflowDef): Problem[] {
 			hint: "remove one of these dependsOn entries",
 		});
 	}
+	problems.push(...checkLoops(wf));
 	return problems;
 }
 

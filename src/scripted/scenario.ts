@@ -132,6 +132,14 @@ const STATUS = (answer: string): Step[] => [
 	{ kind: "tool", tool: "bash", args: { command: "git status --short 2>/dev/null || ls" } },
 	{ kind: "say", text: answer },
 ];
+/**
+ * A judge (a builtin agent with the `verdict` tool) finds the work clean, first, so that `{result}` stays its look at
+ * the repository: a builtin workflow's loop ends in one round.
+ */
+const CLEAN = (steps: Step[]): Step[] => [
+	{ kind: "tool", tool: "verdict", args: { clean: true, findings: "nothing to fix (scripted)" } },
+	...steps,
+];
 const DEFAULTS: Record<string, Step[]> = {
 	explorer: LIST("Explored the repository for: {goal}\n\nFiles:\n{result}"),
 	analyst: LIST("Analysis of: {goal}\n\nRepository root:\n{result}"),
@@ -142,10 +150,10 @@ const DEFAULTS: Record<string, Step[]> = {
 	critic: LIST("Critique of the approach to: {goal}\n\nNo blocking issues found in:\n{result}"),
 	reviewer: LIST("Review for: {goal}\n\nLooked at:\n{result}"),
 	"security-reviewer": LIST("Security review for: {goal}\n\nLooked at:\n{result}"),
-	writer: LIST("Report on: {goal}\n\nFiles:\n{result}"),
+	writer: CLEAN(LIST("Report on: {goal}\n\nFiles:\n{result}")),
 	executor: STATUS("Executed the plan for: {goal}\n\nWorking tree:\n{result}"),
 	"test-engineer": STATUS("Tests for: {goal}\n\nWorking tree:\n{result}"),
-	verifier: STATUS("PASS: {goal}\n\nWorking tree:\n{result}"),
+	verifier: CLEAN(STATUS("PASS: {goal}\n\nWorking tree:\n{result}")),
 	// Looks and answers: it settles nothing, so a conflict still needs a person unless a scenario scripts the merge.
 	merger: STATUS("Looked at the conflict for: {goal}\n\nWorking tree:\n{result}"),
 };

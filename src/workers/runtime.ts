@@ -153,6 +153,8 @@ export const FAILURE_KINDS = {
 	io_failed: false,
 	/** Its answer was not approved: rejected for the last allowed round, or nobody could approve it. */
 	rejected: false,
+	/** A loop step's verdict stayed not clean for its last round, or its agent gave none. */
+	not_clean: false,
 	/** Stopped by a cancel of the run or the task. */
 	cancelled: false,
 	/** Stopped because its heartbeat died: dead-lettered at once. */

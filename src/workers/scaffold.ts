@@ -5,6 +5,13 @@ export class ScaffoldRuntime implements WorkerRuntime {
 	readonly name = "scaffold";
 
 	async run(spec: TaskSpec): Promise<WorkerOutcome> {
+		// A judge with nothing to judge finds it clean: a workflow's loop ends in its first round, as a dry run should.
+		if (spec.crew?.tools.includes("verdict"))
+			await spec.crew.request({
+				type: "verdict",
+				clean: true,
+				findings: "(scaffold) no worker ran, nothing was judged",
+			});
 		return {
 			kind: "succeeded",
 			answer: `(scaffold) No worker ran. Prompt: ${spec.promptPath}\nSystem prompt: ${spec.systemPromptPath}`,

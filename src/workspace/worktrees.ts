@@ -216,12 +216,17 @@ export class Workspace {
 	/**
 	 * The task's worktree, found again or made: on its branch if that exists, else a new branch from integration. git
 	 * does not guard its worktree list against two writers: this run's git work goes one operation at a time.
+	 * `again` (a loop's later round): a branch whose work is all merged moves up to integration's tip, so that the round
+	 * works on, and checks, what the rounds before it merged.
 	 */
-	prepare(taskId: string): Promise<string> {
+	prepare(taskId: string, again = false): Promise<string> {
 		return this.serial(async () => {
 			const { branch } = this.place(taskId);
 			const worktree = await this.relocate(taskId);
-			if (await this.listed(worktree)) return worktree;
+			if (await this.listed(worktree)) {
+				if (again) await this.catchUp(worktree, branch);
+				return worktree;
+			}
 			const add = async () =>
 				(await this.has(branch))
 					? git(this.repo, ["worktree", "add", "--quiet", worktree, branch], { files: true })
@@ -233,6 +238,14 @@ export class Workspace {
 			});
 			return worktree;
 		});
+	}
+
+	/** Moves `branch` (checked out in `worktree`) up to integration's tip, if none of its commits would be left behind. */
+	private async catchUp(worktree: string, branch: string): Promise<void> {
+		const tip = await git(this.repo, ["rev-parse", `refs/heads/${branch}`]);
+		const into = await git(this.repo, ["rev-parse", `refs/heads/${this.integration}`]);
+		if (tip !== into && (await this.isAncestor(tip, into)))
+			await git(worktree, ["checkout", "--quiet", "-B", branch, into], { files: true });
 	}
 
 	/**

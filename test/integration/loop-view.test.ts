@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { cli, sandbox } from "../support/index.js";
-import { LOOP_RUN, loopedRun } from "../support/loops.js";
+import { LOOP_RUN, loopedRun } from "../support/loop-log.js";
 
 test("status, status --json and events of a run in its third loop round say so", async () => {
 	const box = await sandbox();

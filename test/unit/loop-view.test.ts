@@ -23,7 +23,7 @@ import { progressLine, renderRun } from "../../src/view/render.js";
 import { TaskDetail } from "../../src/view/task-detail.js";
 import { textKit } from "../../src/view/text.js";
 import { eventBuilder, fixtures, tempDir } from "../support/index.js";
-import { LOOP_NOW, LOOP_RUN, loopedRun, SECOND_FINDING } from "../support/loops.js";
+import { LOOP_NOW, LOOP_RUN, loopedRun, SECOND_FINDING } from "../support/loop-log.js";
 
 async function loopRepo(): Promise<string> {
 	const repo = await tempDir("pi-crew-loops-");
