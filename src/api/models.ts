@@ -22,6 +22,8 @@ export interface Resolution {
 	models: Record<string, string>;
 	/** pi's own default, for tasks that name no model: `provider/id` and where it comes from. */
 	piDefault?: string;
+	/** That default as `provider/id`, when pi's settings name it (else pi picks any model with credentials). */
+	piDefaultModel?: string;
 }
 
 const REHEARSE = `or rehearse offline with --model ${SCRIPTED_PROVIDER}/scripted`;
@@ -37,9 +39,9 @@ export async function resolveModels(
 	pins: Record<string, string> = {},
 	costBudget?: string,
 ): Promise<Resolution> {
-	const { problems, models, piDefault } = await resolveEach(needs, cwd, pins, costBudget);
+	const { problems, models, piDefault, piDefaultModel } = await resolveEach(needs, cwd, pins, costBudget);
 	if (problems.length > 0) throw new UsageError(`cannot start the run:\n${problems.map((p) => `  ${p}`).join("\n")}`);
-	return { models, ...(piDefault ? { piDefault } : {}) };
+	return { models, ...(piDefault ? { piDefault } : {}), ...(piDefaultModel ? { piDefaultModel } : {}) };
 }
 
 /**
@@ -78,7 +80,10 @@ export async function resolveEach(
 				const found = await registry.piDefault(cwd);
 				// Who needs it goes after the subject ("no model is configured (tasks a, b): pass ...").
 				if ("problem" in found) problems.push(found.problem.replace(/^([^:]*):/, `$1 (${who(tasks)}):`));
-				else resolution.piDefault = found.model;
+				else {
+					resolution.piDefault = found.model;
+					if (found.ref) resolution.piDefaultModel = found.ref;
+				}
 				const free = "runs" in found && costBudget && unpricedProblem(found.runs, costBudget);
 				if (free) problems.push(`pi's default model (${who(tasks)}): ${free}`);
 				continue;
@@ -123,7 +128,7 @@ export async function agentModelProblems(
 
 type AnyModel = Model<Api>;
 /** `runs`: the registry's models it may run on (pi's default without a settings default: any with credentials). */
-type Outcome = { model: string; runs: readonly AnyModel[] } | { problem: string };
+type Outcome = { model: string; runs: readonly AnyModel[]; ref?: string } | { problem: string };
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;
 type Ai = Awaited<ReturnType<typeof loadAiCompat>>;
 
@@ -243,7 +248,7 @@ class Registry {
 			const found = this.resolve(`${provider}/${id}`, {});
 			if ("problem" in found)
 				return { problem: `pi's default model "${provider}/${id}" (settings.json): ${found.problem}` };
-			return { model: `${found.model} (pi's default, settings.json)`, runs: found.runs };
+			return { model: `${found.model} (pi's default, settings.json)`, runs: found.runs, ref: found.model };
 		}
 		const available = await this.runtime.getAvailable();
 		const [first] = available;

@@ -1,5 +1,6 @@
 /** The frontmatter schemas of agents, teams and workflows: the single source of truth for their fields. */
 import { type Static, Type } from "typebox";
+import { THINKING_LEVELS } from "../config/home.js";
 import { RESOURCE_NAME } from "../util/names.js";
 
 const Name = Type.String({ pattern: RESOURCE_NAME.source });
@@ -22,8 +23,6 @@ const Skills = Type.Array(
 	}),
 	{ description: "a list of skill names, e.g. [pdf-tools, review-checklist]" },
 );
-
-export const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh"] as const;
 
 export const AgentFrontmatter = Type.Object(
 	{

@@ -1,0 +1,163 @@
+/**
+ * The config's hold on models: per-agent overrides (`agents.<name>`) over the agents' files, the policy
+ * (`models.allow`) a run must keep to before any worker starts, and why each task runs on its model.
+ */
+import { formatSource } from "../config/home.js";
+import { formatLayer, refusedBy } from "../config/model-policy.js";
+import type { AllowLayer, ResolvedConfig } from "../config/resolve.js";
+import type { ModelSettings, Plan, PlannedTask } from "../engine/plan.js";
+import type { Catalog } from "../resources/catalog.js";
+import type { AgentDef } from "../resources/schema.js";
+import { UsageError } from "../util/errors.js";
+
+type Config = Pick<ResolvedConfig, "values" | "sources">;
+
+/**
+ * The catalog with the config's per-agent overrides applied to its agents (model, thinking, fallbackModels): what a
+ * run plans with and records (task.planned's definition), so a resume runs the same models. An override of an agent
+ * that does not exist is a warning with its line.
+ */
+export function withAgentOverrides(catalog: Catalog, config: Config): Catalog {
+	const overrides = Object.entries(config.values.agents);
+	if (overrides.length === 0) return catalog;
+	const agents = new Map(catalog.agents);
+	const problems = [...catalog.problems];
+	for (const [name, o] of overrides) {
+		const agent = agents.get(name);
+		if (!agent) {
+			const at = overrideSource(config, name, Object.keys(o)[0] ?? "model");
+			problems.push({
+				severity: "warning",
+				file: at.file ?? "config",
+				line: at.line,
+				field: `agents.${name}`,
+				message: `no agent "${name}": this override applies to nothing`,
+				hint: "see: pi-crew agents",
+			});
+			continue;
+		}
+		const next: AgentDef = { ...agent };
+		if (o.model) next.model = o.model;
+		if (o.thinking) next.thinking = o.thinking;
+		if (o.fallbackModels) next.fallbackModels = o.fallbackModels;
+		agents.set(name, next);
+	}
+	return { ...catalog, agents, problems };
+}
+
+function overrideSource(config: Config, agent: string, field: string) {
+	return config.sources[`agents.${agent}.${field}`] ?? { layer: "default" as const };
+}
+
+/**
+ * Refuses (UsageError: exit 2) a run whose tasks would use a model outside `models.allow`, before any worker starts:
+ * each task's models, the ones refused and the config that refuses them (file and line). Fallback models are held to
+ * it like the first: a policy means the run never calls another model, even when its first one is down. pi's own
+ * default (a task that names no model) counts as what pi's settings name (`piDefaultModel`); without one, pi would pick
+ * any model with credentials, so the run must name one.
+ */
+export async function assertModelPolicy(
+	plan: Plan,
+	settings: ModelSettings,
+	layers: readonly AllowLayer[],
+	piDefault: () => Promise<string | undefined>,
+): Promise<void> {
+	if (layers.length === 0) return;
+	const { modelsByTask } = await import("../engine/plan.js");
+	const rows = modelsByTask(plan, settings);
+	const fallback = rows.some(([, models]) => models.includes(undefined)) ? await piDefault() : undefined;
+	let refused = false;
+	const lines = rows.map(([who, models]) => {
+		const shown = models.map((m) => {
+			const model = m ?? fallback;
+			if (model === undefined) {
+				refused = true;
+				return "pi's default model (pi picks any model with credentials: name one, with --model or in your config's model or agents)";
+			}
+			const by = refusedBy(model, layers);
+			if (!by) return model;
+			refused = true;
+			return `${model}${m === undefined ? " (pi's default)" : ""} REFUSED by ${by.source.layer === "project" ? "the repository's" : "your"} ${formatLayer(by)}`;
+		});
+		return `  task ${who}: ${shown.join("; fallback ")}`;
+	});
+	if (!refused) return;
+	throw new UsageError(
+		[
+			"cannot start the run: it would use models outside the model policy",
+			...lines,
+			...layers.map((l) => `  policy: ${formatLayer(l)}`),
+			"  allow the model in your config's models.allow, or pass --model with an allowed one",
+		].join("\n"),
+	);
+}
+
+/** What a task runs on and why: the field that names its first model, and where that is written. */
+export interface ModelReason {
+	task: string;
+	/** As a run here would resolve it (`provider/id`); absent: pi's own default. */
+	model?: string;
+	why: string;
+	/** The models it falls back to, resolved. */
+	fallbackModels: string[];
+}
+
+/**
+ * Each task of `team` (its default workflow, or `workflow`) with its model and why (`pi-crew config --team`),
+ * resolved as a run here would; `problems`: what a run would refuse (models pi cannot run, the policy).
+ */
+export async function explainModels(
+	cwd: string | undefined,
+	teamName: string,
+	workflowName?: string,
+): Promise<{ team: string; workflow: string; tasks: ModelReason[]; problems: string[] }> {
+	const { context } = await import("./context.js");
+	const { repo, catalog, config } = await context(cwd);
+	const { planRun, modelsOf, taskModels } = await import("../engine/plan.js");
+	const plan = planRun(catalog, teamName, workflowName);
+	const settings: ModelSettings = config.values.model ? { defaultModel: config.values.model } : {};
+	const { resolveEach } = await import("./models.js");
+	const found = await resolveEach(modelsOf(plan, settings), repo, config.user.claude?.models);
+	const resolved = { ...settings, models: found.models };
+	const problems = [...found.problems];
+	await assertModelPolicy(plan, resolved, config.values.models.allow, async () => found.piDefaultModel).catch(
+		(err: Error) => problems.push(err.message.replace(/^cannot start the run: /, "")),
+	);
+	const tasks = plan.tasks.map((task): ModelReason => {
+		const [model, ...fallbackModels] = taskModels(resolved, task);
+		return {
+			task: task.id,
+			...(model ? { model } : found.piDefault ? { model: found.piDefault } : {}),
+			why: modelReason(task, catalog, plan, settings, config),
+			fallbackModels: fallbackModels.flatMap((m) => m ?? []),
+		};
+	});
+	return { team: plan.team, workflow: plan.workflow, tasks, problems };
+}
+
+/** Why `task` runs on its first model, by the precedence of taskModels (engine/plan.ts). */
+function modelReason(
+	task: PlannedTask,
+	catalog: Catalog,
+	plan: Pick<Plan, "team" | "workflow">,
+	settings: ModelSettings,
+	config: Config,
+): string {
+	const at = (source: AgentDef["source"], path: (string | number)[]) => {
+		const line = source.lineOf(path);
+		return `${source.file}${line ? `:${line}` : ""}`;
+	};
+	if (settings.model) return "--model";
+	const workflow = catalog.workflows.get(plan.workflow);
+	const stepIndex = workflow?.steps.findIndex((s) => s.id === task.id) ?? -1;
+	if (workflow?.steps[stepIndex]?.model) return `step model, ${at(workflow.source, ["steps", stepIndex, "model"])}`;
+	const team = catalog.teams.get(plan.team);
+	const roleIndex = team?.roles.findIndex((r) => r.name === task.role) ?? -1;
+	if (team?.roles[roleIndex]?.model) return `role model, ${at(team.source, ["roles", roleIndex, "model"])}`;
+	const name = task.agent.name;
+	if (config.values.agents[name]?.model)
+		return `agents.${name}.model, ${formatSource(overrideSource(config, name, "model"))}`;
+	if (task.agent.model) return `agent ${name}'s model, ${at(task.agent.source, ["model"])}`;
+	if (settings.defaultModel) return `model, ${formatSource(config.sources.model ?? { layer: "default" })}`;
+	return "pi's default: no model named";
+}
