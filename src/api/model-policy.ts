@@ -102,37 +102,62 @@ export interface ModelReason {
 	fallbackModels: string[];
 }
 
+/** Each task's model and why for a team's workflow, and what a run would refuse. */
+export interface TeamModels {
+	team: string;
+	workflow: string;
+	tasks: ModelReason[];
+	problems: string[];
+}
+
 /**
  * Each task of `team` (its default workflow, or `workflow`) with its model and why (`pi-crew config --team`),
- * resolved as a run here would; `problems`: what a run would refuse (models pi cannot run, the policy).
+ * resolved as a run here would.
  */
-export async function explainModels(
-	cwd: string | undefined,
-	teamName: string,
-	workflowName?: string,
-): Promise<{ team: string; workflow: string; tasks: ModelReason[]; problems: string[] }> {
+export async function explainModels(cwd: string | undefined, team: string, workflow?: string): Promise<TeamModels> {
 	const { context } = await import("./context.js");
 	const { repo, catalog, config } = await context(cwd);
-	const { planRun, modelsOf, taskModels } = await import("../engine/plan.js");
-	const plan = planRun(catalog, teamName, workflowName);
+	const plan = (await import("../engine/plan.js")).planRun(catalog, team, workflow);
+	return (await explainPlans([plan], { repo, catalog, config }))[0] as TeamModels;
+}
+
+/** `explainModels` for several plans (doctor: every team), pi's registry loaded once for all of them. */
+export async function explainPlans(
+	plans: Plan[],
+	{ repo, catalog, config }: { repo: string; catalog: Catalog; config: ResolvedConfig },
+): Promise<TeamModels[]> {
+	const { modelsOf, taskModels } = await import("../engine/plan.js");
 	const settings: ModelSettings = config.values.model ? { defaultModel: config.values.model } : {};
+	const needs = new Map<string | undefined, string[]>();
+	for (const plan of plans)
+		for (const [model, who] of modelsOf(plan, settings))
+			needs.set(model, [...(needs.get(model) ?? []), ...who.map((w) => `${plan.team}/${w}`)]);
 	const { resolveEach } = await import("./models.js");
-	const found = await resolveEach(modelsOf(plan, settings), repo, config.user.claude?.models);
+	const found = await resolveEach(needs, repo, config.user.claude?.models);
 	const resolved = { ...settings, models: found.models };
-	const problems = [...found.problems];
-	await assertModelPolicy(plan, resolved, config.values.models.allow, async () => found.piDefaultModel).catch(
-		(err: Error) => problems.push(err.message.replace(/^cannot start the run: /, "")),
+	return Promise.all(
+		plans.map(async (plan): Promise<TeamModels> => {
+			const mine = new Set(plan.tasks.flatMap((t) => taskModels(settings, t)));
+			// A problem names its model (`model "x" (...)`), or is pi's default's.
+			const problems = found.problems.filter((p) =>
+				p.startsWith('model "') ? [...mine].some((m) => p.startsWith(`model "${m}"`)) : mine.has(undefined),
+			);
+			await assertModelPolicy(plan, resolved, config.values.models.allow, async () => found.piDefaultModel).catch(
+				(err: Error) => problems.push(err.message.replace(/^cannot start the run: /, "")),
+			);
+			const tasks = plan.tasks.map((task): ModelReason => {
+				const [model, ...fallbackModels] = taskModels(resolved, task);
+				const shown = model ?? found.piDefault;
+				return {
+					task: task.id,
+					...(shown ? { model: shown } : {}),
+					why: modelReason(task, catalog, plan, settings, config),
+					fallbackModels: fallbackModels.flatMap((m) => m ?? []),
+				};
+			});
+			return { team: plan.team, workflow: plan.workflow, tasks, problems };
+		}),
 	);
-	const tasks = plan.tasks.map((task): ModelReason => {
-		const [model, ...fallbackModels] = taskModels(resolved, task);
-		return {
-			task: task.id,
-			...(model ? { model } : found.piDefault ? { model: found.piDefault } : {}),
-			why: modelReason(task, catalog, plan, settings, config),
-			fallbackModels: fallbackModels.flatMap((m) => m ?? []),
-		};
-	});
-	return { team: plan.team, workflow: plan.workflow, tasks, problems };
 }
 
 /** Why `task` runs on its first model, by the precedence of taskModels (engine/plan.ts). */
