@@ -49,12 +49,53 @@ function overrideSource(config: Config, agent: string, field: string) {
 	return config.sources[`agents.${agent}.${field}`] ?? { layer: "default" as const };
 }
 
+/** A task's models under the policy: each as it would run, and why each refused one is. */
+interface PolicyRow {
+	who: string;
+	models: string[];
+	refused: string[];
+}
+
+/**
+ * Each task's models (and the roles' an adaptive plan may add) against `models.allow`. pi's own default (a task that
+ * names no model) counts as what pi's settings name (`piDefault`); without one, pi would pick any model with
+ * credentials, so it is refused: the run must name one.
+ */
+async function policyRows(
+	plan: Plan,
+	settings: ModelSettings,
+	layers: readonly AllowLayer[],
+	piDefault: () => Promise<string | undefined>,
+): Promise<PolicyRow[]> {
+	const { modelsByTask } = await import("../engine/plan.js");
+	const rows = modelsByTask(plan, settings);
+	const fallback = rows.some(([, models]) => models.includes(undefined)) ? await piDefault() : undefined;
+	return rows.map(([who, named]) => {
+		const models: string[] = [];
+		const refused: string[] = [];
+		for (const m of named) {
+			const model = m ?? fallback;
+			if (model === undefined) {
+				models.push("pi's default");
+				refused.push(
+					"pi's default model: pi picks any model with credentials; name one (--model, config model or agents)",
+				);
+				continue;
+			}
+			models.push(model);
+			const by = refusedBy(model, layers);
+			const whose = by?.source.layer === "project" ? "the repository's" : "your";
+			if (by)
+				refused.push(`${model}${m === undefined ? " (pi's default)" : ""}: refused by ${whose} ${formatLayer(by)}`);
+		}
+		return { who, models, refused };
+	});
+}
+
 /**
  * Refuses (UsageError: exit 2) a run whose tasks would use a model outside `models.allow`, before any worker starts:
  * each task's models, the ones refused and the config that refuses them (file and line). Fallback models are held to
- * it like the first: a policy means the run never calls another model, even when its first one is down. pi's own
- * default (a task that names no model) counts as what pi's settings name (`piDefaultModel`); without one, pi would pick
- * any model with credentials, so the run must name one.
+ * it like the first: a policy means the run never calls another model, even when its first one is down.
  */
 export async function assertModelPolicy(
 	plan: Plan,
@@ -63,31 +104,17 @@ export async function assertModelPolicy(
 	piDefault: () => Promise<string | undefined>,
 ): Promise<void> {
 	if (layers.length === 0) return;
-	const { modelsByTask } = await import("../engine/plan.js");
-	const rows = modelsByTask(plan, settings);
-	const fallback = rows.some(([, models]) => models.includes(undefined)) ? await piDefault() : undefined;
-	let refused = false;
-	const lines = rows.map(([who, models]) => {
-		const shown = models.map((m) => {
-			const model = m ?? fallback;
-			if (model === undefined) {
-				refused = true;
-				return "pi's default model (pi picks any model with credentials: name one, with --model or in your config's model or agents)";
-			}
-			const by = refusedBy(model, layers);
-			if (!by) return model;
-			refused = true;
-			return `${model}${m === undefined ? " (pi's default)" : ""} REFUSED by ${by.source.layer === "project" ? "the repository's" : "your"} ${formatLayer(by)}`;
-		});
-		return `  task ${who}: ${shown.join("; fallback ")}`;
-	});
-	if (!refused) return;
+	const rows = await policyRows(plan, settings, layers, piDefault);
+	if (rows.every((r) => r.refused.length === 0)) return;
 	throw new UsageError(
 		[
 			"cannot start the run: it would use models outside the model policy",
-			...lines,
+			...rows.flatMap((r) => [
+				`  task ${r.who}: ${r.models.join(", fallback ")}`,
+				...r.refused.map((why) => `    ${why}`),
+			]),
 			...layers.map((l) => `  policy: ${formatLayer(l)}`),
-			"  allow the model in your config's models.allow, or pass --model with an allowed one",
+			"  allow the model in your config's models.allow, or name an allowed one (--model, config model or agents)",
 		].join("\n"),
 	);
 }
@@ -100,6 +127,8 @@ export interface ModelReason {
 	why: string;
 	/** The models it falls back to, resolved. */
 	fallbackModels: string[];
+	/** Its models outside `models.allow`, each with the config that refuses it: a run would be refused. */
+	refused: string[];
 }
 
 /** Each task's model and why for a team's workflow, and what a run would refuse. */
@@ -107,6 +136,7 @@ export interface TeamModels {
 	team: string;
 	workflow: string;
 	tasks: ModelReason[];
+	/** Models a run would refuse besides the policy: unknown to pi, no credentials (each with what to do). */
 	problems: string[];
 }
 
@@ -142,9 +172,8 @@ export async function explainPlans(
 			const problems = found.problems.filter((p) =>
 				p.startsWith('model "') ? [...mine].some((m) => p.startsWith(`model "${m}"`)) : mine.has(undefined),
 			);
-			await assertModelPolicy(plan, resolved, config.values.models.allow, async () => found.piDefaultModel).catch(
-				(err: Error) => problems.push(err.message.replace(/^cannot start the run: /, "")),
-			);
+			const layers = config.values.models.allow;
+			const rows = layers.length > 0 ? await policyRows(plan, resolved, layers, async () => found.piDefaultModel) : [];
 			const tasks = plan.tasks.map((task): ModelReason => {
 				const [model, ...fallbackModels] = taskModels(resolved, task);
 				const shown = model ?? found.piDefault;
@@ -153,6 +182,7 @@ export async function explainPlans(
 					...(shown ? { model: shown } : {}),
 					why: modelReason(task, catalog, plan, settings, config),
 					fallbackModels: fallbackModels.flatMap((m) => m ?? []),
+					refused: rows.find((r) => r.who === task.id)?.refused ?? [],
 				};
 			});
 			return { team: plan.team, workflow: plan.workflow, tasks, problems };

@@ -285,10 +285,10 @@ function boundLine(b: BoundSetting): string {
 /** `config --team`: each task's model and why, its fallbacks, and what a run would refuse. */
 export function renderTeamModels(found: TeamModels): string {
 	const width = Math.max(...found.tasks.map((t) => t.task.length));
-	const rows = found.tasks.map(
-		(t) =>
-			`${t.task.padEnd(width)}  ${t.model ?? "pi's default"}  (${t.why})${t.fallbackModels.length > 0 ? `; fallback ${t.fallbackModels.join(", ")}` : ""}`,
-	);
+	const rows = found.tasks.flatMap((t) => [
+		`${t.task.padEnd(width)}  ${t.model ?? "pi's default"}  (${t.why})${t.fallbackModels.length > 0 ? `; fallback ${t.fallbackModels.join(", ")}` : ""}`,
+		...t.refused.map((why) => `${" ".repeat(width)}  REFUSED ${why}`),
+	]);
 	const problems = found.problems.length > 0 ? ["", "a run would be refused:", ...found.problems] : [];
 	return [`team ${found.team}, workflow ${found.workflow}`, "", ...rows, ...problems].join("\n");
 }
