@@ -155,9 +155,11 @@ export async function explainModels(cwd: string | undefined, team: string, workf
 export async function explainPlans(
 	plans: Plan[],
 	{ repo, catalog, config }: { repo: string; catalog: Catalog; config: ResolvedConfig },
+	sessionModel?: string,
 ): Promise<TeamModels[]> {
 	const { modelsOf, taskModels } = await import("../engine/plan.js");
-	const settings: ModelSettings = config.values.model ? { defaultModel: config.values.model } : {};
+	const defaultModel = config.values.model ?? sessionModel;
+	const settings: ModelSettings = defaultModel ? { defaultModel } : {};
 	const needs = new Map<string | undefined, string[]>();
 	for (const plan of plans)
 		for (const [model, who] of modelsOf(plan, settings))
@@ -213,6 +215,9 @@ function modelReason(
 	if (config.values.agents[name]?.model)
 		return `agents.${name}.model, ${formatSource(overrideSource(config, name, "model"))}`;
 	if (task.agent.model) return `agent ${name}'s model, ${at(task.agent.source, ["model"])}`;
-	if (settings.defaultModel) return `model, ${formatSource(config.sources.model ?? { layer: "default" })}`;
+	if (settings.defaultModel)
+		return config.values.model
+			? `model, ${formatSource(config.sources.model ?? { layer: "default" })}`
+			: "the calling pi session's model";
 	return "pi's default: no model named";
 }
