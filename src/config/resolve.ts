@@ -2,7 +2,7 @@
  * The effective configuration of a repository, decided in one place: pi-crew's defaults, under the user's config,
  * under what the repository's `.crew/config.{yaml,yml,json}` tightens. A repository may lower concurrency, the task
  * timeout, budgets and maxDepth, pick a stricter autonomy, raise the sandbox
- * (`required`, network `none`) and deny tools; anything else it sets, and anything looser
+ * (`required`, network `none`), deny tools and narrow `models.allow`; anything else it sets, and anything looser
  * than the user's value, is not applied and is reported (a warning with file and line). A project file that cannot
  * be read or parsed is reported and ignored as a whole: it never blocks a run and never loosens anything.
  */
