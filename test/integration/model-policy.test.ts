@@ -7,10 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { chmod } from "node:fs/promises";
+import { chmod, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cli, ROOT, type RunJson, type Sandbox, sandbox } from "../support/index.js";
+import { EventLogWriter } from "../../src/store/event-log.js";
+import { cli, fixtures, interruptedRun, ROOT, type RunJson, type Sandbox, sandbox } from "../support/index.js";
 import { eventsOf } from "../support/questions.js";
 
 const userConfig = (box: Sandbox, yaml: string) => box.write("../crew-home/config.yaml", yaml);
@@ -149,4 +150,28 @@ test("a workflow step's fuzzy model resolves against pi's registry; a near miss 
 	assert.equal(miss.code, 2, miss.stderr);
 	assert.match(miss.stderr, /model "m2-lrge" \(task a\): pi knows no model "m2-lrge"; did you mean m2-large\?/);
 	assert.ok(!existsSync(join(box.repo, ".crew", "runs")));
+});
+
+/** An agent as a run's log records it, on the scripted model. */
+const recorded = { scope: "builtin" as const, description: "looks", prompt: "Look.", model: "crew-scripted/scripted" };
+
+test("a resume is held to the policy as it is now: refused before any worker, the log unchanged", async () => {
+	const box = await sandbox();
+	const starts = await spyPi(box);
+	const runId = "20260101-000000-abc123";
+	const paths = await interruptedRun(box.repo, runId, { crewHome: box.env.PI_CREW_HOME });
+	// Its plan: one task on the model the run recorded (`defaultModel`), as a run started before the policy was set.
+	const log = await EventLogWriter.resume(paths.events, runId, { home: box.env.PI_CREW_HOME });
+	await log.append("task.planned", { ...fixtures.planned(), definition: recorded }, "look");
+	await log.close();
+	const before = await readFile(paths.events, "utf8");
+	await userConfig(box, "models:\n  allow: [crew-scripted/fast]\n");
+	const resumed = await cli(["resume", runId], box);
+	assert.equal(resumed.code, 2, resumed.stderr);
+	assert.match(
+		resumed.stderr,
+		/task look: crew-scripted\/scripted\n\s+crew-scripted\/scripted: refused by your models\.allow/,
+	);
+	assert.equal(await readFile(paths.events, "utf8"), before, "no task.started: nothing ran");
+	assert.ok(!existsSync(starts), "pi was never started");
 });
