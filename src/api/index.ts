@@ -393,7 +393,7 @@ export async function runEvents(
 /** Every problem of the resources, and what the repository's config sets that is not applied (warnings). */
 export async function validateResources(cwd?: string): Promise<{ catalog: Catalog; problems: Problem[] }> {
 	const { repo, catalog, config } = await context(cwd);
-	const models = await (await import("./models.js")).agentModelProblems(repo, catalog, config.user.claude?.models);
+	const models = await (await import("./models.js")).resourceModelProblems(repo, catalog, config.user.claude?.models);
 	catalog.problems.push(...models);
 	return {
 		catalog,

@@ -9,6 +9,7 @@ import { piAgentDir } from "../config/home.js";
 import { type Api, loadAiCompat, loadSdk, type Model } from "../host.js";
 import type { Catalog } from "../resources/catalog.js";
 import { CLAUDE_ALIASES } from "../resources/interop.js";
+import type { Source } from "../resources/schema.js";
 import { isScripted, SCRIPTED_MODEL_IDS, SCRIPTED_PROVIDER } from "../scripted/scenario.js";
 import { UsageError } from "../util/errors.js";
 import { closestNames } from "../util/suggest.js";
@@ -102,27 +103,42 @@ export async function resolveEach(
 	return { ...resolution, problems, failed };
 }
 
-/** A warning for each model an agent names that a run could not start on (unknown to pi, no credentials). */
-export async function agentModelProblems(
+/**
+ * A warning for each model a resource names (an agent's model and fallbacks, a role's, a step's) that a run could not
+ * start on (unknown to pi, several or no matches, no credentials), with its file, line and field.
+ */
+export async function resourceModelProblems(
 	repo: string,
 	catalog: Catalog,
 	pins?: Record<string, string>,
 ): Promise<Problem[]> {
-	const named = [...catalog.agents.values()].flatMap((a) =>
-		[a.model, ...(a.fallbackModels ?? [])].flatMap((m) => (m ? [{ agent: a, model: m }] : [])),
-	);
-	// The registry loads only when an agent names a model.
+	const named: { model: string; file: string; line?: number; field: string }[] = [];
+	const add = (model: string | undefined, source: Source, path: (string | number)[]): void => {
+		if (model) named.push({ model, file: source.file, line: source.lineOf(path), field: path.join(".") });
+	};
+	for (const a of catalog.agents.values()) {
+		add(a.model, a.source, ["model"]);
+		(a.fallbackModels ?? []).forEach((m, i) => {
+			add(m, a.source, ["fallbackModels", i]);
+		});
+	}
+	for (const t of catalog.teams.values())
+		t.roles.forEach((r, i) => {
+			add(r.model, t.source, ["roles", i, "model"]);
+		});
+	for (const w of catalog.workflows.values())
+		w.steps.forEach((s, i) => {
+			add(s.model, w.source, ["steps", i, "model"]);
+		});
+	// The registry loads only when a resource names a model.
 	if (named.length === 0) return [];
-	const needs = new Map(named.map((n) => [n.model, [n.agent.name]]));
+	const needs = new Map(named.map((n) => [n.model, [n.file]]));
 	const { failed } = await resolveEach(needs, repo, pins);
-	return named.flatMap(({ agent, model }) => {
+	return named.flatMap(({ model, file, line, field }) => {
 		const problem = failed.get(model);
-		if (!problem) return [];
-		const field = agent.model === model ? "model" : "fallbackModels";
-		const line = agent.source.lineOf([field]);
-		return [
-			{ severity: "warning" as const, file: agent.source.file, line, field, message: `model "${model}": ${problem}` },
-		];
+		return problem
+			? [{ severity: "warning" as const, file, line, field, message: `model "${model}": ${problem}` }]
+			: [];
 	});
 }
 

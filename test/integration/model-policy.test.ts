@@ -149,6 +149,12 @@ test("a workflow step's fuzzy model resolves against pi's registry; a near miss 
 	const miss = await cli(["run", "one", "look"], box);
 	assert.equal(miss.code, 2, miss.stderr);
 	assert.match(miss.stderr, /model "m2-lrge" \(task a\): pi knows no model "m2-lrge"; did you mean m2-large\?/);
+	// validate says where: the step's file, line and field.
+	const validate = await cli(["validate"], box);
+	assert.match(
+		validate.stdout + validate.stderr,
+		/one\.workflow\.md:7 \[steps\.0\.model\]: warning: model "m2-lrge": pi knows no model "m2-lrge"; did you mean m2-large\?/,
+	);
 	assert.ok(!existsSync(join(box.repo, ".crew", "runs")));
 });
 
