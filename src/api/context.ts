@@ -26,5 +26,7 @@ export async function context(cwd?: string): Promise<Context> {
 			projectAgents: claude?.projectAgents ?? true,
 		},
 	});
-	return { repo, config, catalog };
+	// The config's per-agent overrides (model, thinking, fallbacks) are the agents every command plans with.
+	if (Object.keys(config.values.agents).length === 0) return { repo, config, catalog };
+	return { repo, config, catalog: (await import("./model-policy.js")).withAgentOverrides(catalog, config) };
 }

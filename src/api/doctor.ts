@@ -182,6 +182,7 @@ export async function doctor(
 		const resources = await resourcesCheck(repo);
 		checks.push(resources.check);
 		if (!resources.loaded) return { ok: false, repo, checks };
+		checks.push(await teamModelsCheck(repo, sessionModel));
 	}
 	checks.push(...(await runChecks(repo)), ...(await worktreeChecks(repo)), await searchToolsCheck());
 	return { ok: checks.every((c) => c.level !== "error"), repo, checks };
@@ -223,6 +224,53 @@ async function resourcesCheck(repo: string): Promise<{ check: Check; loaded: boo
 		hint: problems.length > 0 ? "see: pi-crew validate" : undefined,
 	};
 	return { check, loaded: true };
+}
+
+/**
+ * What a run of each team (its default workflow) would refuse: each task outside `models.allow` with its model and
+ * why, and models pi cannot run.
+ */
+async function teamModelsCheck(repo: string, sessionModel: string | undefined): Promise<Check> {
+	const ctx = await (await import("./context.js")).context(repo);
+	const { planRun } = await import("../engine/plan.js");
+	// A team that does not plan is the resources check's to report.
+	const plans = [...ctx.catalog.teams.keys()].sort().flatMap((team) => {
+		try {
+			return [planRun(ctx.catalog, team)];
+		} catch {
+			return [];
+		}
+	});
+	const teams = await (await import("./model-policy.js")).explainPlans(plans, ctx, sessionModel);
+	const refused = teams.filter((t) => t.tasks.some((task) => task.refused.length > 0));
+	// Models pi cannot run are the same for every team that names them: said once.
+	// pi's default is the model check's (it names no team's model).
+	const problems = [...new Set(teams.flatMap((t) => t.problems.filter((p) => p.startsWith('model "'))))];
+	// Only what needs a fix is listed: every task's model and why is `config --team`'s.
+	const lines = refused.flatMap((t) =>
+		t.tasks.flatMap((task) =>
+			task.refused.length === 0
+				? []
+				: [
+						`  ${t.team}/${task.task}: ${task.model ?? "pi's default"} (${task.why})`,
+						...task.refused.map((why) => `    REFUSED ${why}`),
+					],
+		),
+	);
+	return {
+		name: "team models",
+		level: refused.length > 0 || problems.length > 0 ? "warning" : "ok",
+		detail: [
+			`${teams.length} teams${refused.length > 0 ? `, ${refused.length} outside models.allow` : ""}; each task's model and why: pi-crew config --team T`,
+			...lines,
+			...problems.map((p) => `  cannot run: ${p}`),
+		].join("\n"),
+		...(refused.length > 0
+			? {
+					hint: "name an allowed model for them (--model, config model or agents.<name>.model), or see: pi-crew config --team T",
+				}
+			: {}),
+	};
 }
 
 /** Runs that need attention: interrupted, unreadable, or foreign. */

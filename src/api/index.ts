@@ -174,8 +174,10 @@ async function launch(
 		const { modelsOf, skillsOf } = await import("../engine/plan.js");
 		const pins = config.user.claude?.models;
 		const { resolveModels } = await import("./models.js");
-		const { models } = await resolveModels(modelsOf(plan, settings), repo, pins, await costBudget(req, config));
-		if (Object.keys(models).length > 0) settings.models = models;
+		const found = await resolveModels(modelsOf(plan, settings), repo, pins, await costBudget(req, config));
+		if (Object.keys(found.models).length > 0) settings.models = found.models;
+		const { assertModelPolicy } = await import("./model-policy.js");
+		await assertModelPolicy(plan, settings, config.values.models.allow, async () => found.piDefaultModel);
 		preflightSkills(skillsOf(plan), repo);
 	}
 	// A required sandbox that cannot start refuses the run here, before a background coordinator is started (every
@@ -424,7 +426,7 @@ export async function runEvents(
 /** Every problem of the resources, and what the repository's config sets that is not applied (warnings). */
 export async function validateResources(cwd?: string): Promise<{ catalog: Catalog; problems: Problem[] }> {
 	const { repo, catalog, config } = await context(cwd);
-	const models = await (await import("./models.js")).agentModelProblems(repo, catalog, config.user.claude?.models);
+	const models = await (await import("./models.js")).resourceModelProblems(repo, catalog, config.user.claude?.models);
 	catalog.problems.push(...models);
 	return {
 		catalog,

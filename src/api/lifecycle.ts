@@ -7,9 +7,10 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { foreignReason } from "../config/owner.js";
+import { projectTrust } from "../config/trust.js";
 import { sendControl } from "../engine/control.js";
 import { type DeadLetter, deadLetters } from "../engine/deadletter.js";
-import { reopenForResume } from "../engine/plan.js";
+import { planFromState, reopenForResume } from "../engine/plan.js";
 import { matchAnswer } from "../engine/questions.js";
 import { EventLogWriter } from "../store/event-log.js";
 import { shownStatus as shownTaskStatus, TERMINAL_RUN } from "../store/events.js";
@@ -26,6 +27,7 @@ import {
 } from "../store/run-store.js";
 import { openAppend } from "../util/safe-fs.js";
 import { reapTask } from "../workers/reaper.js";
+import { context } from "./context.js";
 import {
 	assertDepth,
 	coordinateHere,
@@ -175,7 +177,16 @@ export async function resume(req: ResumeRequest): Promise<RunView> {
 	if (status === "running" || status === "pending")
 		throw new UsageError(`run ${req.runId} is ${status} (coordinator pid ${view.coordinator?.pid}): nothing to resume`);
 	reopenForResume(state, req.requeue ?? []); // refuse early, with the same reasons the coordinator applies
-	await assertDepth(await (await import("../config/resolve.js")).resolveConfig(repo));
+	const { catalog, config } = await context(repo);
+	await assertDepth(config);
+	// The policy as it is now holds a resumed run too: the models it recorded, before any worker starts again.
+	if (state.settings.runtime !== "scaffold") {
+		const plan = planFromState(state, catalog, projectTrust(repo).trusted);
+		const { assertModelPolicy } = await import("./model-policy.js");
+		const piDefault = async () =>
+			(await (await import("./models.js")).resolveEach(new Map([[undefined, []]]), repo)).piDefaultModel;
+		await assertModelPolicy(plan, state.settings, config.values.models.allow, piDefault);
+	}
 	const start: StartRequest = {
 		kind: "resume",
 		runId: req.runId,

@@ -9,6 +9,7 @@ import { piAgentDir } from "../config/home.js";
 import { type Api, loadAiCompat, loadSdk, type Model } from "../host.js";
 import type { Catalog } from "../resources/catalog.js";
 import { CLAUDE_ALIASES } from "../resources/interop.js";
+import type { Source } from "../resources/schema.js";
 import { isScripted, SCRIPTED_MODEL_IDS, SCRIPTED_PROVIDER } from "../scripted/scenario.js";
 import { UsageError } from "../util/errors.js";
 import { closestNames } from "../util/suggest.js";
@@ -22,6 +23,8 @@ export interface Resolution {
 	models: Record<string, string>;
 	/** pi's own default, for tasks that name no model: `provider/id` and where it comes from. */
 	piDefault?: string;
+	/** That default as `provider/id`, when pi's settings name it (else pi picks any model with credentials). */
+	piDefaultModel?: string;
 }
 
 const REHEARSE = `or rehearse offline with --model ${SCRIPTED_PROVIDER}/scripted`;
@@ -37,9 +40,9 @@ export async function resolveModels(
 	pins: Record<string, string> = {},
 	costBudget?: string,
 ): Promise<Resolution> {
-	const { problems, models, piDefault } = await resolveEach(needs, cwd, pins, costBudget);
+	const { problems, models, piDefault, piDefaultModel } = await resolveEach(needs, cwd, pins, costBudget);
 	if (problems.length > 0) throw new UsageError(`cannot start the run:\n${problems.map((p) => `  ${p}`).join("\n")}`);
-	return { models, ...(piDefault ? { piDefault } : {}) };
+	return { models, ...(piDefault ? { piDefault } : {}), ...(piDefaultModel ? { piDefaultModel } : {}) };
 }
 
 /**
@@ -78,7 +81,10 @@ export async function resolveEach(
 				const found = await registry.piDefault(cwd);
 				// Who needs it goes after the subject ("no model is configured (tasks a, b): pass ...").
 				if ("problem" in found) problems.push(found.problem.replace(/^([^:]*):/, `$1 (${who(tasks)}):`));
-				else resolution.piDefault = found.model;
+				else {
+					resolution.piDefault = found.model;
+					if (found.ref) resolution.piDefaultModel = found.ref;
+				}
 				const free = "runs" in found && costBudget && unpricedProblem(found.runs, costBudget);
 				if (free) problems.push(`pi's default model (${who(tasks)}): ${free}`);
 				continue;
@@ -97,33 +103,48 @@ export async function resolveEach(
 	return { ...resolution, problems, failed };
 }
 
-/** A warning for each model an agent names that a run could not start on (unknown to pi, no credentials). */
-export async function agentModelProblems(
+/**
+ * A warning for each model a resource names (an agent's model and fallbacks, a role's, a step's) that a run could not
+ * start on (unknown to pi, several or no matches, no credentials), with its file, line and field.
+ */
+export async function resourceModelProblems(
 	repo: string,
 	catalog: Catalog,
 	pins?: Record<string, string>,
 ): Promise<Problem[]> {
-	const named = [...catalog.agents.values()].flatMap((a) =>
-		[a.model, ...(a.fallbackModels ?? [])].flatMap((m) => (m ? [{ agent: a, model: m }] : [])),
-	);
-	// The registry loads only when an agent names a model.
+	const named: { model: string; file: string; line?: number; field: string }[] = [];
+	const add = (model: string | undefined, source: Source, path: (string | number)[]): void => {
+		if (model) named.push({ model, file: source.file, line: source.lineOf(path), field: path.join(".") });
+	};
+	for (const a of catalog.agents.values()) {
+		add(a.model, a.source, ["model"]);
+		(a.fallbackModels ?? []).forEach((m, i) => {
+			add(m, a.source, ["fallbackModels", i]);
+		});
+	}
+	for (const t of catalog.teams.values())
+		t.roles.forEach((r, i) => {
+			add(r.model, t.source, ["roles", i, "model"]);
+		});
+	for (const w of catalog.workflows.values())
+		w.steps.forEach((s, i) => {
+			add(s.model, w.source, ["steps", i, "model"]);
+		});
+	// The registry loads only when a resource names a model.
 	if (named.length === 0) return [];
-	const needs = new Map(named.map((n) => [n.model, [n.agent.name]]));
+	const needs = new Map(named.map((n) => [n.model, [n.file]]));
 	const { failed } = await resolveEach(needs, repo, pins);
-	return named.flatMap(({ agent, model }) => {
+	return named.flatMap(({ model, file, line, field }) => {
 		const problem = failed.get(model);
-		if (!problem) return [];
-		const field = agent.model === model ? "model" : "fallbackModels";
-		const line = agent.source.lineOf([field]);
-		return [
-			{ severity: "warning" as const, file: agent.source.file, line, field, message: `model "${model}": ${problem}` },
-		];
+		return problem
+			? [{ severity: "warning" as const, file, line, field, message: `model "${model}": ${problem}` }]
+			: [];
 	});
 }
 
 type AnyModel = Model<Api>;
 /** `runs`: the registry's models it may run on (pi's default without a settings default: any with credentials). */
-type Outcome = { model: string; runs: readonly AnyModel[] } | { problem: string };
+type Outcome = { model: string; runs: readonly AnyModel[]; ref?: string } | { problem: string };
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;
 type Ai = Awaited<ReturnType<typeof loadAiCompat>>;
 
@@ -243,7 +264,7 @@ class Registry {
 			const found = this.resolve(`${provider}/${id}`, {});
 			if ("problem" in found)
 				return { problem: `pi's default model "${provider}/${id}" (settings.json): ${found.problem}` };
-			return { model: `${found.model} (pi's default, settings.json)`, runs: found.runs };
+			return { model: `${found.model} (pi's default, settings.json)`, runs: found.runs, ref: found.model };
 		}
 		const available = await this.runtime.getAvailable();
 		const [first] = available;

@@ -7,7 +7,15 @@ import * as api from "../api/index.js";
 import { stopBackground } from "../util/background.js";
 import { CrewError } from "../util/errors.js";
 import { inertLine } from "../util/inert.js";
-import { eventDetail, eventTask, progressLine, renderConfig, renderPlan, renderRun } from "../view/render.js";
+import {
+	eventDetail,
+	eventTask,
+	progressLine,
+	renderConfig,
+	renderPlan,
+	renderRun,
+	renderTeamModels,
+} from "../view/render.js";
 import { RUNTIMES, type RuntimeName } from "../workers/runtime.js";
 import { outliveReaders, print, warn } from "./print.js";
 import { type CommandName, help, isCommand, parseCommandLine, unknownCommand, type Values } from "./usage.js";
@@ -401,6 +409,12 @@ async function recommend(args: string[], v: Values): Promise<number> {
 }
 
 async function config(_: string[], v: Values): Promise<number> {
+	if (v.team !== undefined) {
+		const found = await (await import("../api/model-policy.js")).explainModels(v.cwd, v.team, v.workflow);
+		if (v.json) out(found);
+		else print(`${renderTeamModels(found)}\n`);
+		return 0;
+	}
 	const effective = await api.effectiveConfig(v.cwd);
 	if (v.json) out(effective);
 	else print(`${renderConfig(effective)}\n`);

@@ -83,6 +83,7 @@ export const COMMANDS = {
 			"config",
 			"every effective setting and where it came from (default, your config, what this repository's .crew/config.yaml tightens), and what it ignores",
 		],
+		["config --team T", "each task's model and why, and what the model policy (models.allow) would refuse"],
 	],
 	doctor: [
 		["doctor", "pi, config, resources, interrupted or unreadable runs, search tools"],
@@ -110,7 +111,18 @@ type Option = {
 
 /** Every option: what it is for, and which commands take it (any other command refuses it, naming itself). */
 export const OPTIONS = {
-	workflow: { type: "string", arg: "W", text: "the workflow to use (default: the team's)", commands: ["run", "plan"] },
+	workflow: {
+		type: "string",
+		arg: "W",
+		text: "the workflow to use (default: the team's)",
+		commands: ["run", "plan", "config"],
+	},
+	team: {
+		type: "string",
+		arg: "T",
+		text: "each task of this team's workflow: its model and why",
+		commands: ["config"],
+	},
 	runtime: {
 		type: "string",
 		arg: "child|inprocess|auto|scaffold",

@@ -9,6 +9,7 @@ import { type Static, Type } from "typebox";
 import { parseDocument, stringify } from "yaml";
 import { type HeartbeatPolicy, REMOVABLE_RUN_STATUSES, type RetryPolicy } from "../store/events.js";
 import { UsageError } from "../util/errors.js";
+import { RESOURCE_NAME } from "../util/names.js";
 import { writeFileAtomic } from "../util/safe-fs.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
@@ -25,6 +26,7 @@ import {
 	SANDBOX_NETWORKS,
 	type SandboxMode,
 	type SandboxNetwork,
+	THINKING_LEVELS,
 	WORKER_TOOLS,
 } from "./home.js";
 
@@ -36,6 +38,44 @@ export const ConfigSchema = Type.Object(
 		runtime: Type.Optional(Type.Enum(RUNTIMES)),
 		/** Default model for workers (`provider/id`), below `--model` and an agent's own `model`. */
 		model: Type.Optional(Type.String({ minLength: 1 })),
+		/**
+		 * The models runs may use (docs/security.md#models): `provider/id` globs (`*` any run of characters). A run whose
+		 * tasks would use any other model (primary, fallback, `--model`, the default) is refused before a worker starts.
+		 * A repository's config may only narrow it: a model must match both lists.
+		 */
+		models: Type.Optional(
+			Type.Object(
+				{
+					allow: Type.Optional(
+						Type.Array(
+							Type.String({
+								pattern: "^[^\\s/]+/\\S+$",
+								description: "a provider/id glob, e.g. anthropic/* or openai/gpt-5*",
+							}),
+							{ uniqueItems: true },
+						),
+					),
+				},
+				{ additionalProperties: false },
+			),
+		),
+		/**
+		 * Per-agent overrides, over the agent's file (a step's or a role's model, and `--model`, are over them; see
+		 * taskModels in engine/plan.ts). Recorded in the run, so a resume runs the same models.
+		 */
+		agents: Type.Optional(
+			Type.Record(
+				Type.String({ pattern: RESOURCE_NAME.source }),
+				Type.Object(
+					{
+						model: Type.Optional(Type.String({ pattern: "^\\S+$" })),
+						thinking: Type.Optional(Type.Enum(THINKING_LEVELS)),
+						fallbackModels: Type.Optional(Type.Array(Type.String({ pattern: "^\\S+$" }), { maxItems: 8 })),
+					},
+					{ additionalProperties: false },
+				),
+			),
+		),
 		/** Per-task timeout; the worker's whole process group is killed when it passes. */
 		taskTimeoutMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 2 ** 31 - 1 })),
 		/** May the agent in a pi session start runs by itself? See docs/autonomy in the README. */

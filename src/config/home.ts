@@ -40,6 +40,9 @@ export function stricterAutonomy(a: Autonomy, b: Autonomy): Autonomy {
 }
 
 /** A repository's config, under its `.crew/`, in the order looked for: only the first found is read. */
+/** pi's thinking levels (an agent's `thinking`, and the config's per-agent override of it). */
+export const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh"] as const;
+
 export const PROJECT_CONFIG_FILES = ["config.yaml", "config.yml", "config.json"] as const;
 /** A config (the user's or a repository's) is a few lines; a larger file (or a device, a FIFO) is never read. */
 export const MAX_CONFIG_BYTES = 64 * 1024;

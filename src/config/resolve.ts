@@ -2,7 +2,7 @@
  * The effective configuration of a repository, decided in one place: pi-crew's defaults, under the user's config,
  * under what the repository's `.crew/config.{yaml,yml,json}` tightens. A repository may lower concurrency, the task
  * timeout, budgets and maxDepth, pick a stricter autonomy, raise the sandbox
- * (`required`, network `none`) and deny tools; anything else it sets, and anything looser
+ * (`required`, network `none`), deny tools and narrow `models.allow`; anything else it sets, and anything looser
  * than the user's value, is not applied and is reported (a warning with file and line). A project file that cannot
  * be read or parsed is reported and ignored as a whole: it never blocks a run and never loosens anything.
  */
@@ -48,6 +48,7 @@ export const PROJECT_KEYS = [
 	"sandbox",
 	"sandboxNetwork",
 	"verify",
+	"models",
 ] as const;
 const BUDGET_KEYS = ["maxTokens", "maxCost", "maxTasks", "maxWallMs"] as const;
 
@@ -56,6 +57,12 @@ const ProjectConfigSchema = Type.Object(Object.fromEntries(PROJECT_KEYS.map((k) 
 });
 
 type Metrics = NonNullable<CrewConfig["metrics"]>;
+
+/** One config's `models.allow`: a model must match one of its globs. */
+export interface AllowLayer {
+	allow: string[];
+	source: SettingSource;
+}
 
 /** Every setting with its default applied (what a run here would use, before its own flags). */
 export interface EffectiveConfig {
@@ -68,6 +75,10 @@ export interface EffectiveConfig {
 	sandboxNetwork: SandboxNetwork;
 	taskTimeoutMs: number;
 	model?: string;
+	/** The model policy: each layer (the user's list, the repository's) must allow a model; none: any model. */
+	models: { allow: AllowLayer[] };
+	/** Per-agent model, thinking and fallbacks over the agents' files (the user's config only). */
+	agents: NonNullable<CrewConfig["agents"]>;
 	autoRetry: boolean;
 	/** The builtin workflows' adaptive steps wait for approval of their plan. */
 	approvePlans: boolean;
@@ -112,8 +123,9 @@ export interface ResolvedConfig {
 }
 
 /** The defaults under the user's config. */
-function userValues(config: CrewConfig): EffectiveConfig {
+function userValues(config: CrewConfig, base: (path: string[]) => SettingSource): EffectiveConfig {
 	const metrics = config.metrics;
+	const allow = config.models?.allow;
 	return {
 		autonomy: config.autonomy ?? DEFAULTS.autonomy,
 		maxDepth: config.maxDepth ?? DEFAULTS.maxDepth,
@@ -123,6 +135,8 @@ function userValues(config: CrewConfig): EffectiveConfig {
 		sandboxNetwork: config.sandboxNetwork ?? DEFAULTS.sandboxNetwork,
 		taskTimeoutMs: config.taskTimeoutMs ?? DEFAULTS.taskTimeoutMs,
 		model: config.model,
+		models: { allow: allow ? [{ allow: [...allow], source: base(["models", "allow"]) }] : [] },
+		agents: structuredClone(config.agents ?? {}),
 		autoRetry: config.autoRetry ?? false,
 		approvePlans: config.approvePlans ?? false,
 		approvalRounds: config.approvalRounds ?? DEFAULTS.approvalRounds,
@@ -160,9 +174,9 @@ function userValues(config: CrewConfig): EffectiveConfig {
  */
 export async function resolveConfig(repo: string, home = crewHome()): Promise<ResolvedConfig> {
 	const user = await readUserConfig(home);
-	const values = userValues(user.config);
 	const base = (path: string[]): SettingSource =>
 		hasPath(user.config, path) ? { layer: "user", file: user.file, line: user.lineOf(path) } : { layer: "default" };
+	const values = userValues(user.config, base);
 	const project = await readProjectConfig(repo);
 	const applied = new Map<string, SettingSource>();
 	const problems = [...project.problems];
@@ -334,6 +348,12 @@ function applyProject(
 			applied.set("verify.agent", at(["verify", "agent"]));
 			if (values.verify.model) applied.set("verify.model", at(["verify", "model"]));
 		}
+	}
+	// Another list beside the user's: a model must match both, so a repository can only narrow the policy.
+	const allow = given("models") && (set.models as { allow?: string[] }).allow;
+	if (allow) {
+		values.models.allow.push({ allow, source: at(["models", "allow"]) });
+		applied.set("models.allow", at(["models", "allow"]));
 	}
 	if (given("tools")) {
 		const added = ((set.tools as { deny?: string[] }).deny ?? []).filter((t) => !values.tools.deny.includes(t));

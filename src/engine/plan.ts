@@ -90,12 +90,14 @@ interface Today {
 	projectTrusted: boolean;
 }
 
-type ModelSettings = Pick<RunSettings, "model" | "defaultModel" | "models" | "scenario" | "merge">;
+export type ModelSettings = Pick<RunSettings, "model" | "defaultModel" | "models" | "scenario" | "merge">;
 
 /**
  * The models a task runs on, in order: its model first (the run's `--model`, else the step's, else its role's, else
  * its agent's, else the run's default; `undefined` is pi's own default), then its agent's `fallbackModels`, each taken
  * when the one before is rate-limited or its provider is down. `--model` is every worker's model: no fallbacks.
+ * The agent's model, thinking and fallbacks are the config's `agents.<name>` where it sets them, over the agent's file
+ * (api/models.ts withAgentOverrides): a step or role that names a model chose it for that step, so it stays over them.
  * A run on a scenario stays on the offline model: models that are not the scripted model's are passed over.
  * Each is as the run resolved it (`settings.models`: an alias or a bare id as `provider/id`), once it has.
  */
@@ -150,14 +152,26 @@ export function planWrites(plan: Plan, settings: Pick<RunSettings, "denyTools">)
  */
 export function modelsOf(plan: Plan, settings: ModelSettings) {
 	const needs = new Map<string | undefined, string[]>();
-	const add = (task: Pick<PlannedTask, "agent" | "model">, who: string) => {
-		for (const model of taskModels(settings, task)) needs.set(model, [...(needs.get(model) ?? []), who]);
-	};
-	for (const task of plan.tasks) add(task, task.id);
-	if (plan.tasks.some((t) => t.adaptive))
-		for (const [role, agent] of plan.roles) add({ agent, model: plan.roleModels?.get(role) }, `role:${role}`);
-	if (plan.resolver) add({ agent: plan.resolver, model: settings.merge?.model }, "merge resolver");
+	for (const [who, models] of modelsByTask(plan, settings))
+		for (const model of models) needs.set(model, [...(needs.get(model) ?? []), who]);
 	return needs;
+}
+
+/** Each task's models (taskModels), and those of each role an adaptive plan may add (`role:<name>`). */
+export function modelsByTask(plan: Plan, settings: ModelSettings): [string, (string | undefined)[]][] {
+	const rows = plan.tasks.map((task): [string, (string | undefined)[]] => [task.id, taskModels(settings, task)]);
+	if (plan.tasks.some((t) => t.adaptive))
+		for (const [role, agent] of plan.roles)
+			rows.push([`role:${role}`, taskModels(settings, { agent, model: plan.roleModels?.get(role) })]);
+	// The side workers a task may call on: its reviewer, the merge resolver.
+	for (const task of plan.tasks) {
+		const reviewer = task.verify?.agent ? plan.reviewers?.get(task.verify.agent) : undefined;
+		if (reviewer)
+			rows.push([`${task.id}.review`, taskModels(settings, { agent: reviewer, model: task.verify?.model })]);
+	}
+	if (plan.resolver)
+		rows.push(["merge resolver", taskModels(settings, { agent: plan.resolver, model: settings.merge?.model })]);
+	return rows;
 }
 
 /** Every skill the run's tasks name, with the tasks (or `role:<name>`) that load it. */

@@ -1,14 +1,19 @@
 /** The frontmatter schemas of agents, teams and workflows: the single source of truth for their fields. */
 import { type Static, Type } from "typebox";
+import { THINKING_LEVELS } from "../config/home.js";
 import { RESOURCE_NAME } from "../util/names.js";
 
 const Name = Type.String({ pattern: RESOURCE_NAME.source });
 const StepId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" });
 const Strings = Type.Array(Type.String());
-/** A model as `provider/id` (what pi's `--model` and the SDK's registry take). */
+/**
+ * A model: `provider/id`, or a name pi's registry resolves before a run starts (a bare id, a Claude alias such as
+ * `sonnet`; api/models.ts), with a did-you-mean when nothing or several match.
+ */
 const ModelRef = Type.String({
-	pattern: "^[^\\s/]+/\\S+$",
-	description: "a model as provider/id, e.g. anthropic/claude-sonnet-4 (see: pi --list-models)",
+	pattern: "^\\S+$",
+	description:
+		"a model as provider/id, a bare id or an alias, e.g. anthropic/claude-sonnet-4 or sonnet (see: pi --list-models)",
 });
 /**
  * A pi skill by name: a directory (with its SKILL.md) or `<name>.md` in the user's skill directories, or the
@@ -22,8 +27,6 @@ const Skills = Type.Array(
 	}),
 	{ description: "a list of skill names, e.g. [pdf-tools, review-checklist]" },
 );
-
-export const THINKING_LEVELS = ["off", "minimal", "low", "medium", "high", "xhigh"] as const;
 
 export const AgentFrontmatter = Type.Object(
 	{

@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { effectiveConfig } from "../api/index.js";
 import type { MetricSnapshot } from "../api/metrics.js";
+import type { TeamModels } from "../api/model-policy.js";
 import { formatSource } from "../config/home.js";
 import { type LoopRound, loopRounds, roundName } from "../engine/rounds.js";
 import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
@@ -322,6 +323,17 @@ function boundLine(b: BoundSetting): string {
 }
 
 /** Each effective setting, its value and where it came from; then what the repository's config sets in vain. */
+/** `config --team`: each task's model and why, its fallbacks, and what a run would refuse. */
+export function renderTeamModels(found: TeamModels): string {
+	const width = Math.max(...found.tasks.map((t) => t.task.length));
+	const rows = found.tasks.flatMap((t) => [
+		`${t.task.padEnd(width)}  ${t.model ?? "pi's default"}  (${t.why})${t.fallbackModels.length > 0 ? `; fallback ${t.fallbackModels.join(", ")}` : ""}`,
+		...t.refused.map((why) => `${" ".repeat(width)}  REFUSED ${why}`),
+	]);
+	const problems = found.problems.length > 0 ? ["", "a run would be refused:", ...found.problems] : [];
+	return [`team ${found.team}, workflow ${found.workflow}`, "", ...rows, ...problems].join("\n");
+}
+
 export function renderConfig(config: Awaited<ReturnType<typeof effectiveConfig>>): string {
 	const valueAt = (path: string): unknown =>
 		path.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], config);
@@ -331,6 +343,9 @@ export function renderConfig(config: Awaited<ReturnType<typeof effectiveConfig>>
 	const width = Math.max(...keys.map((k) => k.length));
 	const rows = keys.map((k) => {
 		const source = config.sources[k];
+		// The policy is a list per config that sets it, each with its own source.
+		if (k === "models.allow")
+			return `${k.padEnd(width)}  ${config.models.allow.map((l) => `[${l.allow.join(", ")}] (${formatSource(l.source)})`).join(" and ") || "(any model)"}`;
 		return `${k.padEnd(width)}  ${show(valueAt(k)).padEnd(12)}  ${source ? formatSource(source) : ""}`;
 	});
 	const head = [`user config:    ${config.file}`, `project config: ${config.projectFile ?? "(none)"}`];

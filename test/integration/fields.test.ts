@@ -409,14 +409,14 @@ test("bad field types and broken references are errors with file, line, field an
 	);
 	await box.write(
 		".crew/teams/odd-team.team.md",
-		"---\nname: odd-team\ndescription: d\nroles:\n  - name: r\n    agent: odd\n    model: fast\ndefaultWorkflow: odd-flow\nmaxConcurrency: 0\n---\n",
+		"---\nname: odd-team\ndescription: d\nroles:\n  - name: r\n    agent: odd\n    model: fast one\ndefaultWorkflow: odd-flow\nmaxConcurrency: 0\n---\n",
 	);
 	await box.write(
 		".crew/workflows/odd-flow.workflow.md",
 		[
 			"---\nname: odd-flow\ndescription: d\nsteps:",
 			"  - id: a\n    role: r\n    task: go\n    verify: 5\n    reads: [b]",
-			"  - id: b\n    role: r\n    task: go\n    reads: [ghost]\n    model: nope",
+			"  - id: b\n    role: r\n    task: go\n    reads: [ghost]\n    model: no pe",
 			"---\n",
 		].join("\n"),
 	);
@@ -435,6 +435,7 @@ test("bad field types and broken references are errors with file, line, field an
 	found("odd.md", 4, "fallbackModels", /must be array/);
 	found("odd.md", 5, "skills.0", /must match pattern/);
 	found("odd.md", 6, "disabled", /must be boolean/);
+	// A bare name (`fast`) is resolved against pi's registry before a run; a name with a space is never a model.
 	found("odd-team.team.md", 7, "roles.0.model", /must match pattern/);
 	found("odd-team.team.md", 9, "maxConcurrency", /must be >= 1/);
 	found("odd-flow.workflow.md", 8, "steps.0.verify", /must be string/);
