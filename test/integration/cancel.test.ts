@@ -50,7 +50,7 @@ test("the scaffold runtime writes every prompt and starts no worker", async () =
 		["succeeded", "succeeded", "succeeded", "succeeded"],
 	);
 	const prompt = await readFile(join(json.runDir, "artifacts/tasks/report/prompt.md"), "utf8");
-	assert.match(prompt, /Write one review report for: audit the code/);
+	assert.match(prompt, /write one review report for: audit the code/);
 	const system = await readFile(join(json.runDir, "artifacts/tasks/report/attempt-1/system.md"), "utf8");
 	assert.match(system, /You are the "writer" agent of a pi-crew team, working on task "report" \(attempt 1\)/);
 });

@@ -40,7 +40,14 @@ test("a task's question shows on the live board with how to answer; /team-respon
 		.until("the choices offered", (s) => /^\W*v1\s*$/m.test(s) && /^\W*v2\s*$/m.test(s))
 		.catch(showing(pi.screen));
 	pi.keys("Escape");
-	pi.keys("C-u");
+	// Cleared once no editor line holds what was typed (on a busy machine a key may land before the menu closes).
+	await pi
+		.until("the editor cleared", (s) => {
+			const typed = s.split("\n").some((l) => /^v?\/team-respond|^v$/.test(l.trimEnd()));
+			if (typed) pi.keys("End", "C-u");
+			return !typed;
+		})
+		.catch(showing(pi.screen));
 	pi.keys("-l", `/team-respond ${runId} decide v3`);
 	pi.keys("Enter");
 	await pi.until("the refusal", (s) => s.includes('"v3" is not one of the choices: v1, v2')).catch(showing(pi.screen));

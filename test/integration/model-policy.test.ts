@@ -26,6 +26,10 @@ async function spyPi(box: Sandbox): Promise<string> {
 	return log;
 }
 
+/** Every agent answers with its model; fast-fix's verifier first gives its verdict (its step loops until clean). */
+const VERIFIED_ON_MODEL =
+	"default:\n  - say: on {model}\nverifier:\n  - tool: verdict\n    args: { clean: true, findings: none }\n  - say: on {model}\n";
+
 test("a run outside models.allow exits 2 before any process starts; a repository narrows, never loosens", async () => {
 	const box = await sandbox();
 	const starts = await spyPi(box);
@@ -33,7 +37,7 @@ test("a run outside models.allow exits 2 before any process starts; a repository
 	// The spy notes starts outside the repository, where a sandboxed worker cannot write.
 	await userConfig(box, "sandbox: off\nmodels:\n  allow:\n    - crew-scripted/fast\n");
 	const userFile = join(box.dir, "crew-home", "config.yaml");
-	const scenario = await box.write("scenario.yaml", "default:\n  - say: on {model}\n");
+	const scenario = await box.write("scenario.yaml", VERIFIED_ON_MODEL);
 
 	const refused = await cli(["run", "fast-fix", "fix it", "--scenario", scenario], box);
 	assert.equal(refused.code, 2, refused.stderr);
@@ -85,7 +89,7 @@ test("agents.<name> in the config changes the model a worker runs on, is recorde
 		"models:\n  allow: [crew-scripted/scripted, crew-scripted/fast]\nagents:\n  executor:\n    model: crew-scripted/fast\n",
 	);
 	const userFile = join(box.dir, "crew-home", "config.yaml");
-	const scenario = await box.write("scenario.yaml", "default:\n  - say: on {model}\n");
+	const scenario = await box.write("scenario.yaml", VERIFIED_ON_MODEL);
 	const run = await cli(["run", "fast-fix", "fix it", "--scenario", scenario, "--json"], box);
 	const json = JSON.parse(run.stdout) as RunJson;
 	assert.equal(json.status, "succeeded", `${json.reason}\n${run.stderr}`);

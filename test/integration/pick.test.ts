@@ -25,6 +25,8 @@ async function failingTestRepo() {
 			'    args: { path: sum.cjs, edits: [{ oldText: "a - b", newText: "a + b" }] }',
 			'  - say: "sum.cjs fixed"',
 			'"task:verify":',
+			"  - tool: verdict", // fast-fix's verify step loops until its verdict is clean
+			'    args: { clean: true, findings: "node test.cjs passes" }',
 			"  - tool: bash",
 			'    args: { command: "node test.cjs" }',
 			'  - say: "verified: {result}"',
