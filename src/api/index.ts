@@ -8,7 +8,7 @@ import type { Plan } from "../engine/plan.js";
 import type { ReviewOptions } from "../engine/reviewers.js";
 import type { Catalog } from "../resources/catalog.js";
 import { readEventLog } from "../store/event-log.js";
-import type { Budget, CrewEvent, RunSettings, RunState } from "../store/events.js";
+import type { CrewEvent, RunState } from "../store/events.js";
 import {
 	CREW_STATE,
 	listRunIds,
@@ -18,6 +18,7 @@ import {
 	shownStatus,
 	untrustedReason,
 } from "../store/run-store.js";
+import type { Budget, RunSettings } from "../store/settings.js";
 import { commandShown, redact, urlShown } from "../util/redact.js";
 import { findRepo } from "../util/repo.js";
 import type { Problem } from "../util/yaml-source.js";

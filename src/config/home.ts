@@ -1,7 +1,7 @@
 /** Where pi-crew's user files live, and the autonomy profiles: what light code paths need without the config schema. */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import type { SettingSource } from "../store/events.js";
+import type { SettingSource } from "../store/settings.js";
 
 /** The worker runtimes a run (or the config) may name; their code is in src/workers. */
 export const RUNTIMES = ["child", "inprocess", "auto", "scaffold"] as const;

@@ -1,5 +1,5 @@
 /** The model policy (`models.allow`): which `provider/id` a run may use, and which config refuses one it may not. */
-import type { SettingSource } from "../store/events.js";
+import type { SettingSource } from "../store/settings.js";
 import { globMatch } from "../util/glob.js";
 import { formatSource, THINKING_LEVELS } from "./home.js";
 import type { AllowLayer } from "./resolve.js";

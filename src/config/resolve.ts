@@ -16,7 +16,7 @@ import type {
 	RetryPolicy,
 	RunSettings,
 	SettingSource,
-} from "../store/events.js";
+} from "../store/settings.js";
 import { assertNoSymlinks } from "../util/safe-fs.js";
 import { checkSchema } from "../util/schema-check.js";
 import { type Problem, parseYaml, type YamlSource } from "../util/yaml-source.js";

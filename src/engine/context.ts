@@ -1,7 +1,8 @@
 /** What the parts of a running coordinator share. State is always read through `state()`: the fold of the log. */
 import type { EventLogWriter } from "../store/event-log.js";
-import type { RunSettings, RunState } from "../store/events.js";
+import type { RunState } from "../store/events.js";
 import type { RunPaths } from "../store/run-store.js";
+import type { RunSettings } from "../store/settings.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import type { ApproveCommand } from "./approval.js";

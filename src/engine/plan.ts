@@ -15,7 +15,8 @@ import {
 	checkWorkflowRoles,
 } from "../resources/validate.js";
 import { isScripted } from "../scripted/scenario.js";
-import type { AgentDefinition, EventPayloads, RunSettings, RunState, TaskState } from "../store/events.js";
+import type { AgentDefinition, EventPayloads, RunState, TaskState } from "../store/events.js";
+import type { RunSettings } from "../store/settings.js";
 import { UsageError } from "../util/errors.js";
 import { formatProblem, type Problem } from "../util/yaml-source.js";
 

@@ -9,7 +9,8 @@
  * given while its question's attempt still ran was for that attempt ("Ready to proceed?" is asked anew).
  */
 import { readEventLog } from "../store/event-log.js";
-import type { EventPayloads, RunSettings, Waiting } from "../store/events.js";
+import type { EventPayloads, Waiting } from "../store/events.js";
+import type { RunSettings } from "../store/settings.js";
 import { redact } from "../util/redact.js";
 import type { WorkerRequest } from "../workers/runtime.js";
 import type { RunContext } from "./context.js";

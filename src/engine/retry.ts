@@ -1,5 +1,5 @@
 /** Retry policy: validated up front, exponential backoff with jitter from an injected random source. */
-import type { RetryPolicy } from "../store/events.js";
+import type { RetryPolicy } from "../store/settings.js";
 
 /** Delay before the attempt after `failedAttempt` (1-based): backoff × factor^(n-1), ± jitter. */
 export function retryDelay(policy: RetryPolicy, failedAttempt: number, random: () => number): number {

@@ -3,7 +3,7 @@
  * The watcher polls, reports each change of level once (healthy < warn < stale < dead), and after `deadTicks`
  * consecutive dead polls stops the worker so its task can be dead-lettered.
  */
-import type { HeartbeatLevel, HeartbeatPolicy } from "../store/events.js";
+import type { HeartbeatLevel, HeartbeatPolicy } from "../store/settings.js";
 
 export function heartbeatLevel(silentMs: number, p: HeartbeatPolicy): HeartbeatLevel {
 	if (silentMs >= p.deadMs) return "dead";

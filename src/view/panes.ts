@@ -74,12 +74,13 @@ export function graphPane(run: RunProjection, now: number): ListPane & { ids: st
 			const entry = tree[i];
 			if (!entry || !state) return { text: "" };
 			const { task: t, depth } = entry;
-			const attempts = t.attempts.length > 1 ? `×${t.attempts.length}` : "";
+			// `3 att`, not `×3`: a loop round reads `execute ×3` in the same row.
+			const attempts = t.attempts.length > 1 ? `${t.attempts.length} att` : "";
 			const tokens = t.usage.total > 0 ? `${formatTokens(t.usage.total)} tok` : "";
 			const also = t.dependsOn.length > 1 ? ` (also after ${t.dependsOn.slice(1).join(", ")})` : "";
 			const time = shortDuration(run.view ? taskTime(t, run.view, now) : undefined);
 			const status = shownTaskStatus(t);
-			const text = `${gutter(selected)}${label(depth, roundName(t), status).padEnd(width)} ${status.padEnd(9)} ${attempts.padStart(3)} ${time.padStart(7)} ${tokens.padStart(9)}  ${taskDetail(t, state, now)}${also}`;
+			const text = `${gutter(selected)}${label(depth, roundName(t), status).padEnd(width)} ${status.padEnd(9)} ${attempts.padStart(6)} ${time.padStart(7)} ${tokens.padStart(9)}  ${taskDetail(t, state, now)}${also}`;
 			return { text: text.trimEnd(), tone: TONE[status] ?? "text", selected };
 		},
 		target: (i) => ({ runId: run.runId, taskId: tree[i]?.task.id }),

@@ -5,8 +5,9 @@
  */
 import { CrewMetrics } from "../observability/crew-metrics.js";
 import { MetricRegistry, type MetricSnapshot } from "../observability/metrics.js";
-import type { CrewEvent, HeartbeatLevel, RunState } from "../store/events.js";
+import type { CrewEvent, RunState } from "../store/events.js";
 import { listRunIds, RunNotFoundError, RunTail, type RunView } from "../store/run-store.js";
+import type { HeartbeatLevel } from "../store/settings.js";
 
 export interface EventRow {
 	seq: number;

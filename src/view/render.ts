@@ -8,7 +8,6 @@ import { formatSource } from "../config/home.js";
 import { type LoopRound, loopRounds, roundName } from "../engine/rounds.js";
 import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
 import {
-	type BoundSetting,
 	type CrewEvent,
 	type RunState,
 	shownStatus as shownTaskStatus,
@@ -17,6 +16,7 @@ import {
 } from "../store/events.js";
 import { failedCall, runningMs } from "../store/fold.js";
 import { type RunView, shownStatus, untrustedReason } from "../store/run-store.js";
+import type { BoundSetting } from "../store/settings.js";
 import { inertLine } from "../util/inert.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";

@@ -54,7 +54,45 @@ test("a verify command that fails twice then passes: three rounds, each failure 
 	const state = await foldedRun(box, run.json.runId);
 	assert.equal(state.tasks.get("fix")?.round, 3);
 	assert.equal(state.tasks.get("check")?.round, 3);
+	// The views of this real run: each task event says its round, from the event after the loop back that opened it.
+	const rounds = roundsInLog(await readFile(join(run.json.runDir, "events.jsonl"), "utf8"));
+	assert.deepEqual(rounds.wrong, []);
+	assert.deepEqual(rounds.seen, [2, 3]);
+	const status = JSON.parse((await cli(["status", run.json.runId, "--json"], box)).stdout) as {
+		rounds?: { lastFinding?: string }[];
+	};
+	const [loop] = status.rounds ?? [];
+	assert.deepEqual(
+		{ ...loop, lastFinding: undefined },
+		{ step: "check", to: "fix", round: 3, max: 3, lastFinding: undefined },
+	);
+	assert.match(loop?.lastFinding ?? "", /tests fail \(run 2\)$/, "what the last round was sent back with");
+	const metrics = await cli(["metrics", run.json.runId, "--prometheus", "--filter", "crew.loop.*"], box);
+	assert.equal(metrics.code, 0, metrics.stderr);
+	assert.match(metrics.stdout, /^crew_loop_rounds_total\{workflow="loopy",step="check"\} 2$/m);
 });
+
+/**
+ * The log's task events against their loop round: the round each should carry (none in round 1; a task is in the
+ * round its last `task.looped` opened from the event after it on), the events that do not, and the rounds seen.
+ */
+function roundsInLog(log: string): { wrong: string[]; seen: number[] } {
+	const open = new Map<string, number>();
+	const wrong: string[] = [];
+	const seen = new Set<number>();
+	for (const line of log.split("\n").filter(Boolean)) {
+		const e = JSON.parse(line) as { seq: number; type: string; taskId?: string; round?: number; data: never };
+		if (!e.taskId) continue;
+		const want = open.get(e.taskId);
+		if (e.round !== want) wrong.push(`${e.seq} ${e.type} ${e.taskId}: round ${e.round}, not ${want}`);
+		if (e.round) seen.add(e.round);
+		if (e.type === "task.looped") {
+			const { round, reopened } = e.data as { round: number; reopened: string[] };
+			for (const id of reopened) open.set(id, round);
+		}
+	}
+	return { wrong, seen: [...seen].sort() };
+}
 
 test("a verify command that always fails: after max rounds the run needs attention, with the finding as its reason", async () => {
 	const box = await sandbox();

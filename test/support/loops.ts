@@ -4,10 +4,15 @@ import type { Sandbox } from "./index.js";
 
 /**
  * The user's team `loopy`: step `fix` (agent `fixer`, bash) then step `check` (agent `judge`, which may call
- * `verdict`), whose `loop` sends the work back to `fix`; `verify`: check's verify command, if any; `isolated`: each
- * task works in a worktree of its own.
+ * `verdict`), whose `loop` sends the work back to `fix`; `verify`: check's verify command, if any, or its reviewer
+ * agent (`{ agent }`); `isolated`: each task works in a worktree of its own.
  */
-export async function loopTeam(box: Sandbox, loop: string, verify?: string, isolated = false): Promise<void> {
+export async function loopTeam(
+	box: Sandbox,
+	loop: string,
+	verify?: string | { agent: string },
+	isolated = false,
+): Promise<void> {
 	const home = "../crew-home";
 	await box.write(`${home}/agents/fixer.md`, "---\nname: fixer\ndescription: fixes\ntools: read, bash\n---\nFix it.\n");
 	await box.write(
@@ -24,7 +29,8 @@ export async function loopTeam(box: Sandbox, loop: string, verify?: string, isol
 		"    dependsOn: [fix]",
 		"    task: check {goal}",
 		`    loop: ${loop}`,
-		...(verify ? [`    verify: ${JSON.stringify(verify)}`] : []),
+		...(typeof verify === "string" ? [`    verify: ${JSON.stringify(verify)}`] : []),
+		...(typeof verify === "object" ? [`    verify: { agent: ${verify.agent} }`] : []),
 	];
 	await box.write(
 		`${home}/workflows/loopy.workflow.md`,

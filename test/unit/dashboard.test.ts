@@ -122,7 +122,7 @@ test("2 graph: the DAG as a tree with status, attempts, time, tokens and what ea
 	// Its two attempts ran 2.4 s and 3 s; the 1 s wait between them is no work.
 	assert.match(
 		rows[2] ?? "",
-		/^ {6}✗ implement +failed +×2 +5\.4s +model error: overloaded \(attempt 2, retries exhausted\)$/,
+		/^ {6}✗ implement +failed +2 att +5\.4s +model error: overloaded \(attempt 2, retries exhausted\)$/,
 	);
 	// Each task sits under its first dependency: report (after implement and test) under implement.
 	assert.match(rows[3] ?? "", /^ {8}· report +pending +- +waiting for implement, test \(also after test\)$/);

@@ -103,7 +103,7 @@ test("the board, the graph and the events name a task in a later round; its pane
 	assert.match(board[1] ?? "", /^ {2}✓ execute ×3 +executor /);
 	assert.match(board[2] ?? "", /^ {2}▶ verify ×3 +verifier /);
 	const graph = graphPane(run, LOOP_NOW);
-	assert.match(graph.row(0, false).text, /^ {2}✓ execute ×3 +succeeded/);
+	assert.match(graph.row(0, false).text, /^ {2}✓ execute ×3 +succeeded +3 att /, "its round, then its attempts");
 	assert.match(graph.row(1, false).text, /^ {4}▶ verify ×3 +running/);
 	const events = eventsPane(
 		run,
