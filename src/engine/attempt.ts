@@ -56,14 +56,19 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const isolated = task.isolation !== "shared" ? ctx.workspace : undefined;
 	const workspace = writes ? isolated : undefined;
 	const known = ctx.state().tasks.get(id);
+	const messages = await ctx.mailbox.claim(id);
 	let prompt = taskPrompt(task, {
 		goal: ctx.goal,
 		deps: await dependencyResults(ctx, task),
 		reads: await readResults(ctx, task),
-		messages: await ctx.mailbox.claim(id),
+		messages,
 		projectTrusted: ctx.projectTrusted,
 	});
 	prompt += sentBack(known);
+	// A loop's next round, for its kept worker (kept.ts): the finding and new messages; its first prompt it has.
+	let followUp = known?.finding
+		? `${sentBack(known).trimStart()}${messages.length ? `\n${messagesSection(messages)}` : ""}`
+		: undefined;
 	// A loop's later round: its prompt beside its attempt, the first round's kept.
 	const promptAt = known?.round ? `${attemptDir(id, known.attempt + 1)}/prompt.md` : `${dir}/prompt.md`;
 	const promptFile = await writeArtifact(ctx.paths, promptAt, prompt);
@@ -109,6 +114,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const late = await ctx.mailbox.claimRetry(id, attempt);
 		if (late.length > 0) {
 			prompt += `\n${messagesSection(late)}`;
+			if (followUp) followUp += `\n${messagesSection(late)}`;
 			loop.promptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/prompt.md`, prompt);
 		}
 		const system = systemPrompt(task, ctx.plan.team, attempt);
@@ -129,7 +135,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
 		const verdict = ctx.state().tasks.get(id)?.verdict;
 		const checked = await recordingCheckout(ctx, id, inCheckout, async (before) => {
-			const files = { prompt, promptPath, systemPromptPath, taskDir };
+			const files = { prompt, promptPath, systemPromptPath, taskDir, followUp };
 			// A reviewer agent judges each answer while the worker stays open (after the verify command, before approval).
 			const work: ReviewWork = {
 				attempt,
@@ -151,6 +157,8 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			return loopReview(ctx, task, work, await verify(ctx, task, cwd, attemptDir(id, attempt), ran));
 		});
 		const outcome = await judge(ctx, task, verdict, checked);
+		// Its worker, kept for a loop's next round, is not once this answer does not stand.
+		if (outcome === "looped" || outcome.kind !== "succeeded") ctx.kept.release(id);
 		if (outcome === "looped") return "done";
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
@@ -488,7 +496,7 @@ export async function runAttempt(
 		);
 	let outcome: WorkerOutcome;
 	try {
-		outcome = await ctx.runtime.run(spec, stopper.signal, (event) => {
+		outcome = await ctx.kept.run(spec, stopper.signal, files.followUp, (event) => {
 			ctx.watcher.beat(id);
 			if (event.type === "tool") {
 				const { type: _, ...data } = event;

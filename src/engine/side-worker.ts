@@ -15,6 +15,8 @@ export interface AttemptFiles {
 	promptPath: string;
 	systemPromptPath: string;
 	taskDir: string;
+	/** A loop's next round: what the task's kept worker (kept.ts) gets instead of `prompt`, if one waits. */
+	followUp?: string;
 }
 
 /**
