@@ -2,11 +2,10 @@
  * One task, from its prompt to its terminal event: attempts, retry with backoff, the rate-limit gate, heartbeats
  * and dead-letter. The task stays `running` between attempts; it fails only when its attempts are exhausted.
  */
-import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { resolveSkills } from "../config/skills.js";
 import type { DeadLetterReason } from "../store/events.js";
-import { attemptDir, CREW_STATE, listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
+import { attemptDir, CREW_STATE, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
 import { OperationError } from "../util/errors.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
@@ -16,6 +15,7 @@ import {
 	type Review,
 	StopRequest,
 	type TaskSpec,
+	type WorkerEvent,
 	type WorkerFailure,
 	type WorkerOutcome,
 } from "../workers/runtime.js";
@@ -26,7 +26,7 @@ import type { Workspace } from "../workspace/worktrees.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { ApprovalRounds, withoutDropped } from "./approval.js";
 import { type RunContext, sleep } from "./context.js";
-import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
+import { deadLetterAlert } from "./deadletter-alert.js";
 import { judge, loopReview, sentBack } from "./loop.js";
 import {
 	type PlannedTask,
@@ -135,7 +135,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
 		const verdict = ctx.state().tasks.get(id)?.verdict;
 		const checked = await recordingCheckout(ctx, id, inCheckout, async (before) => {
-			const files = { prompt, promptPath, systemPromptPath, taskDir, followUp };
+			const files = { prompt, promptPath, systemPromptPath, taskDir, keep: { followUp } };
 			// A reviewer agent judges each answer while the worker stays open (after the verify command, before approval).
 			const work: ReviewWork = {
 				attempt,
@@ -494,19 +494,23 @@ export async function runAttempt(
 				stopper.abort(new StopRequest("cancel", `cannot write the run's log: ${err.message}`));
 			}),
 		);
+	const onEvent = (event: WorkerEvent) => {
+		ctx.watcher.beat(id);
+		if (event.type === "tool") {
+			const { type: _, ...data } = event;
+			record(ctx.log.append("task.tool", data, id));
+		} else if (event.type === "usage") record(ctx.log.append("task.usage", event.usage, id));
+		else if (event.type === "model-retry") {
+			const { type: _, ...data } = event;
+			record(ctx.log.append("task.model_retry", data, id));
+		}
+	};
 	let outcome: WorkerOutcome;
 	try {
-		outcome = await ctx.kept.run(spec, stopper.signal, files.followUp, (event) => {
-			ctx.watcher.beat(id);
-			if (event.type === "tool") {
-				const { type: _, ...data } = event;
-				record(ctx.log.append("task.tool", data, id));
-			} else if (event.type === "usage") record(ctx.log.append("task.usage", event.usage, id));
-			else if (event.type === "model-retry") {
-				const { type: _, ...data } = event;
-				record(ctx.log.append("task.model_retry", data, id));
-			}
-		});
+		// The task's own worker may be kept for a loop's next round (kept.ts), or be that kept worker.
+		outcome = await (files.keep
+			? ctx.kept.run(spec, stopper.signal, onEvent, files.keep.followUp)
+			: ctx.runtime.run(spec, stopper.signal, onEvent));
 	} catch (err) {
 		outcome = failure("spawn_failed", `worker runtime failed: ${(err as Error).message}`);
 	} finally {
@@ -527,45 +531,8 @@ async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: De
 	await ctx.log.append("task.failed", { reason }, id);
 	if (!deadLetter) return "done";
 	await ctx.log.append("task.deadlettered", { reason: deadLetter, detail: reason }, id);
-	// One check at a time, and one alert per coordinator: tasks dead-lettered together raise it once.
-	const alert = ctx.deadLetterAlert;
-	alert.check = alert.check.then(async () => {
-		if (alert.raised) return;
-		const recent = await recentDeadLetters(ctx);
-		if (recent <= DEADLETTER_ALERT.count) return;
-		alert.raised = true;
-		await ctx.log.append("run.alert", {
-			kind: "deadletter-rate",
-			message: `${recent} tasks dead-lettered in this repository within the last hour (see: pi-crew deadletter)`,
-		});
-	});
-	await alert.check;
+	await deadLetterAlert(ctx);
 	return "done";
-}
-
-/** Dead-letters of every run of this repository within the alert window, this run's included. */
-async function recentDeadLetters(ctx: RunContext): Promise<number> {
-	const since = ctx.now() - DEADLETTER_ALERT.windowMs;
-	let count = 0;
-	for (const runId of await listRunIds(ctx.repo)) {
-		const state = runId === ctx.log.runId ? ctx.state() : await recentState(ctx.repo, runId, since);
-		if (state) count += deadLetters(state).filter((d) => Date.parse(d.ts) >= since).length;
-	}
-	return count;
-}
-
-/** Another run's state, if its log changed since `since`: an older log holds no dead-letter inside the window. */
-async function recentState(repo: string, runId: string, since: number) {
-	const mtime = await stat(runPaths(repo, runId).events).then(
-		(st) => st.mtimeMs,
-		() => 0,
-	);
-	return mtime >= since
-		? loadRun(repo, runId).then(
-				(v) => v.state,
-				() => undefined,
-			)
-		: undefined;
 }
 
 /** The results of the earlier tasks it reads (`reads:`) that it does not also depend on; one that has none is left out. */

@@ -123,8 +123,8 @@ export class KeptWorkers {
 	async run(
 		spec: TaskSpec,
 		signal: AbortSignal,
-		followUp: string | undefined,
 		onEvent: (event: WorkerEvent) => void,
+		followUp: string | undefined,
 	): Promise<WorkerOutcome> {
 		const id = spec.taskId;
 		const kept = this.workers.get(id);

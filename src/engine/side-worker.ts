@@ -15,8 +15,11 @@ export interface AttemptFiles {
 	promptPath: string;
 	systemPromptPath: string;
 	taskDir: string;
-	/** A loop's next round: what the task's kept worker (kept.ts) gets instead of `prompt`, if one waits. */
-	followUp?: string;
+	/**
+	 * The task's own worker, kept open between rounds when a loop sends work back to the task (kept.ts); `followUp`:
+	 * a loop's next round, what its kept worker gets instead of `prompt` if one waits.
+	 */
+	keep?: { followUp?: string };
 }
 
 /**
