@@ -2,11 +2,10 @@
  * One task, from its prompt to its terminal event: attempts, retry with backoff, the rate-limit gate, heartbeats
  * and dead-letter. The task stays `running` between attempts; it fails only when its attempts are exhausted.
  */
-import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { resolveSkills } from "../config/skills.js";
 import type { DeadLetterReason } from "../store/events.js";
-import { attemptDir, CREW_STATE, listRunIds, loadRun, runPaths, writeArtifact } from "../store/run-store.js";
+import { attemptDir, CREW_STATE, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
 import { OperationError } from "../util/errors.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
@@ -16,6 +15,7 @@ import {
 	type Review,
 	StopRequest,
 	type TaskSpec,
+	type WorkerEvent,
 	type WorkerFailure,
 	type WorkerOutcome,
 } from "../workers/runtime.js";
@@ -26,7 +26,7 @@ import type { Workspace } from "../workspace/worktrees.js";
 import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { ApprovalRounds, withoutDropped } from "./approval.js";
 import { type RunContext, sleep } from "./context.js";
-import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
+import { deadLetterAlert } from "./deadletter-alert.js";
 import { judge, loopReview, sentBack } from "./loop.js";
 import {
 	type PlannedTask,
@@ -56,14 +56,19 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 	const isolated = task.isolation !== "shared" ? ctx.workspace : undefined;
 	const workspace = writes ? isolated : undefined;
 	const known = ctx.state().tasks.get(id);
+	const messages = await ctx.mailbox.claim(id);
 	let prompt = taskPrompt(task, {
 		goal: ctx.goal,
 		deps: await dependencyResults(ctx, task),
 		reads: await readResults(ctx, task),
-		messages: await ctx.mailbox.claim(id),
+		messages,
 		projectTrusted: ctx.projectTrusted,
 	});
 	prompt += sentBack(known);
+	// A loop's next round, for its kept worker (kept.ts): the finding and new messages; its first prompt it has.
+	let followUp = known?.finding
+		? `${sentBack(known).trimStart()}${messages.length ? `\n${messagesSection(messages)}` : ""}`
+		: undefined;
 	// A loop's later round: its prompt beside its attempt, the first round's kept.
 	const promptAt = known?.round ? `${attemptDir(id, known.attempt + 1)}/prompt.md` : `${dir}/prompt.md`;
 	const promptFile = await writeArtifact(ctx.paths, promptAt, prompt);
@@ -109,6 +114,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const late = await ctx.mailbox.claimRetry(id, attempt);
 		if (late.length > 0) {
 			prompt += `\n${messagesSection(late)}`;
+			if (followUp) followUp += `\n${messagesSection(late)}`;
 			loop.promptPath = await writeArtifact(ctx.paths, `${attemptDir(id, attempt)}/prompt.md`, prompt);
 		}
 		const system = systemPrompt(task, ctx.plan.team, attempt);
@@ -129,7 +135,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
 		const verdict = ctx.state().tasks.get(id)?.verdict;
 		const checked = await recordingCheckout(ctx, id, inCheckout, async (before) => {
-			const files = { prompt, promptPath, systemPromptPath, taskDir };
+			const files = { prompt, promptPath, systemPromptPath, taskDir, keep: { followUp } };
 			// A reviewer agent judges each answer while the worker stays open (after the verify command, before approval).
 			const work: ReviewWork = {
 				attempt,
@@ -151,6 +157,8 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			return loopReview(ctx, task, work, await verify(ctx, task, cwd, attemptDir(id, attempt), ran));
 		});
 		const outcome = await judge(ctx, task, verdict, checked);
+		// Its worker, kept for a loop's next round, is not once this answer does not stand.
+		if (outcome === "looped" || outcome.kind !== "succeeded") ctx.kept.release(id);
 		if (outcome === "looped") return "done";
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));
@@ -486,19 +494,23 @@ export async function runAttempt(
 				stopper.abort(new StopRequest("cancel", `cannot write the run's log: ${err.message}`));
 			}),
 		);
+	const onEvent = (event: WorkerEvent) => {
+		ctx.watcher.beat(id);
+		if (event.type === "tool") {
+			const { type: _, ...data } = event;
+			record(ctx.log.append("task.tool", data, id));
+		} else if (event.type === "usage") record(ctx.log.append("task.usage", event.usage, id));
+		else if (event.type === "model-retry") {
+			const { type: _, ...data } = event;
+			record(ctx.log.append("task.model_retry", data, id));
+		}
+	};
 	let outcome: WorkerOutcome;
 	try {
-		outcome = await ctx.runtime.run(spec, stopper.signal, (event) => {
-			ctx.watcher.beat(id);
-			if (event.type === "tool") {
-				const { type: _, ...data } = event;
-				record(ctx.log.append("task.tool", data, id));
-			} else if (event.type === "usage") record(ctx.log.append("task.usage", event.usage, id));
-			else if (event.type === "model-retry") {
-				const { type: _, ...data } = event;
-				record(ctx.log.append("task.model_retry", data, id));
-			}
-		});
+		// The task's own worker may be kept for a loop's next round (kept.ts), or be that kept worker.
+		outcome = await (files.keep
+			? ctx.kept.run(spec, stopper.signal, onEvent, files.keep.followUp)
+			: ctx.runtime.run(spec, stopper.signal, onEvent));
 	} catch (err) {
 		outcome = failure("spawn_failed", `worker runtime failed: ${(err as Error).message}`);
 	} finally {
@@ -519,45 +531,8 @@ async function fail(ctx: RunContext, id: string, reason: string, deadLetter?: De
 	await ctx.log.append("task.failed", { reason }, id);
 	if (!deadLetter) return "done";
 	await ctx.log.append("task.deadlettered", { reason: deadLetter, detail: reason }, id);
-	// One check at a time, and one alert per coordinator: tasks dead-lettered together raise it once.
-	const alert = ctx.deadLetterAlert;
-	alert.check = alert.check.then(async () => {
-		if (alert.raised) return;
-		const recent = await recentDeadLetters(ctx);
-		if (recent <= DEADLETTER_ALERT.count) return;
-		alert.raised = true;
-		await ctx.log.append("run.alert", {
-			kind: "deadletter-rate",
-			message: `${recent} tasks dead-lettered in this repository within the last hour (see: pi-crew deadletter)`,
-		});
-	});
-	await alert.check;
+	await deadLetterAlert(ctx);
 	return "done";
-}
-
-/** Dead-letters of every run of this repository within the alert window, this run's included. */
-async function recentDeadLetters(ctx: RunContext): Promise<number> {
-	const since = ctx.now() - DEADLETTER_ALERT.windowMs;
-	let count = 0;
-	for (const runId of await listRunIds(ctx.repo)) {
-		const state = runId === ctx.log.runId ? ctx.state() : await recentState(ctx.repo, runId, since);
-		if (state) count += deadLetters(state).filter((d) => Date.parse(d.ts) >= since).length;
-	}
-	return count;
-}
-
-/** Another run's state, if its log changed since `since`: an older log holds no dead-letter inside the window. */
-async function recentState(repo: string, runId: string, since: number) {
-	const mtime = await stat(runPaths(repo, runId).events).then(
-		(st) => st.mtimeMs,
-		() => 0,
-	);
-	return mtime >= since
-		? loadRun(repo, runId).then(
-				(v) => v.state,
-				() => undefined,
-			)
-		: undefined;
 }
 
 /** The results of the earlier tasks it reads (`reads:`) that it does not also depend on; one that has none is left out. */

@@ -6,6 +6,7 @@ import type { RunSettings } from "../store/settings.js";
 import type { WorkerChannel, WorkerRuntime } from "../workers/runtime.js";
 import type { Workspace } from "../workspace/worktrees.js";
 import type { ApproveCommand } from "./approval.js";
+import type { KeptWorkers } from "./kept.js";
 import type { Mailbox } from "./mailbox.js";
 import type { Plan } from "./plan.js";
 import type { Questions } from "./questions.js";
@@ -35,6 +36,8 @@ export interface RunContext {
 	abortAll(): void;
 	random: () => number;
 	now: () => number;
+	/** The workers of loops' `to` tasks kept open between rounds. */
+	kept: KeptWorkers;
 	/** The conversation of each running task that takes messages now. */
 	channels: Map<string, WorkerChannel>;
 	/** The answers waiting for approval (approval.ts), by approval id: the `approve` command decides them. */

@@ -21,6 +21,7 @@ import type { ApproveCommand } from "./approval.js";
 import { RateGate, type RunContext } from "./context.js";
 import { ControlInbox } from "./control.js";
 import { Conversation } from "./conversation.js";
+import { KeptWorkers } from "./kept.js";
 import { Mailbox } from "./mailbox.js";
 import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
 import { Questions } from "./questions.js";
@@ -253,6 +254,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		now,
 		deadLetterAlert: { check: Promise.resolve(), raised: false },
 		channels,
+		kept: new KeptWorkers(opts.runtime, cancel.signal, state),
 		approvals,
 		questions,
 		mailbox: new Mailbox({ state, log, conversation }),

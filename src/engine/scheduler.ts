@@ -28,6 +28,7 @@ export class Scheduler {
 			for (;;) {
 				if (!this.ctx.cancel.aborted) {
 					await this.skipBlocked();
+					this.ctx.kept.prune();
 					for (const id of this.ready()) {
 						if (this.running.size >= this.ctx.settings.concurrency) break;
 						const budget = this.checkBudget();
@@ -54,8 +55,11 @@ export class Scheduler {
 			// Stop every worker before the error leaves the coordinator: nothing runs unobserved.
 			this.ctx.abortAll();
 			await Promise.allSettled(this.running.values());
+			await this.ctx.kept.close();
 			throw err;
 		}
+		// Every task is done: a worker still kept for a loop's next round ends with the run.
+		await this.ctx.kept.close();
 		return this.finish();
 	}
 

@@ -15,6 +15,11 @@ export interface AttemptFiles {
 	promptPath: string;
 	systemPromptPath: string;
 	taskDir: string;
+	/**
+	 * The task's own worker, kept open between rounds when a loop sends work back to the task (kept.ts); `followUp`:
+	 * a loop's next round, what its kept worker gets instead of `prompt` if one waits.
+	 */
+	keep?: { followUp?: string };
 }
 
 /**

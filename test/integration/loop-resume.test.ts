@@ -11,10 +11,11 @@ import { eventsOf } from "../support/questions.js";
 test("kill -9 of the coordinator in a loop's second round, then resume: the same round goes on, no round is added", async () => {
 	const box = await sandbox();
 	await loopTeam(box, "{ to: fix, until: verdict, max: 3 }");
-	// Round 2's first fixer never answers (it waits for a file nobody writes): the coordinator dies under it.
+	// Round 2's fixer (its kept session's second prompt) never answers (it waits for a file nobody writes): the
+	// coordinator dies under it; the resumed run's fresh fixer answers.
 	const scenario = await box.write(
 		"scenario.yaml",
-		`fixer:\n  - say: "fixed. I was told: {message}"\n"task:fix@2":\n  - waitFor: never-written\n  - say: "unreachable"\n"task:check@1":\n  - tool: verdict\n    args: { clean: false, findings: "the cache is never invalidated" }\n  - say: "FAIL"\n"task:check@2":\n  - tool: verdict\n    args: { clean: true, findings: "" }\n  - say: "PASS"\n`,
+		`fixer:\n  - say: "fixed. I was told: {message}"\n"fixer#2":\n  - waitFor: never-written\n  - say: "unreachable"\n"task:check@1":\n  - tool: verdict\n    args: { clean: false, findings: "the cache is never invalidated" }\n  - say: "FAIL"\n"task:check@2":\n  - tool: verdict\n    args: { clean: true, findings: "" }\n  - say: "PASS"\n`,
 	);
 	const args = ["loopy", "the cache", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "inprocess"];
 	const started = await cli(["run", ...args, "--background"], box);

@@ -175,7 +175,8 @@ test("validate and run report a loop to a step its step does not depend on, with
 
 test("an isolated loop: the fixer's new commit is merged again, and the next round's check runs on it", async () => {
 	const box = await gitBox();
-	// The check works in a worktree of its own (it has bash): its second round must see round 2's fix.
+	// The check works in a worktree of its own (it has bash): its second round must see round 2's fix, which the
+	// fixer's kept session makes on its second prompt.
 	await loopTeam(
 		box,
 		"{ to: fix, max: 3 }",
@@ -184,7 +185,7 @@ test("an isolated loop: the fixer's new commit is merged again, and the next rou
 	);
 	const scenario = await box.write(
 		"../scenario.yaml",
-		`"task:fix@1":\n  - tool: bash\n    args: { command: "echo broken > state.txt" }\n  - say: "wrote it"\n"task:fix@2":\n  - tool: bash\n    args: { command: "echo fixed > state.txt" }\n  - say: "fixed it: {message}"\ndefault:\n  - say: "checked"\n`,
+		`fixer:\n  - tool: bash\n    args: { command: "echo broken > state.txt" }\n  - say: "wrote it"\n"fixer#2":\n  - tool: bash\n    args: { command: "echo fixed > state.txt" }\n  - say: "fixed it: {message}"\ndefault:\n  - say: "checked"\n`,
 	);
 	const run = await runJson(
 		["loopy", "the state", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "inprocess"],
