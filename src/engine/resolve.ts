@@ -42,11 +42,6 @@ export function mergeSettings(merge: EffectiveConfig["merge"], source: string, c
 	return { merge: { resolver: merge.resolver, ...(merge.model ? { model: merge.model } : {}) } };
 }
 
-/** The run's resolver agent as today's resources define it (absent: the run has none, or it is gone). */
-export function resolverAgent(catalog: Catalog, settings: Pick<RunSettings, "merge">): AgentDef | undefined {
-	return settings.merge ? catalog.agents.get(settings.merge.resolver) : undefined;
-}
-
 /**
  * A resolution the coordinator did not see end (it was killed): the task's branch and worktree go back to where they
  * were before it, so its unverified merge is never merged; the conflict is then met, and resolved, again.
