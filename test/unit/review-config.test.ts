@@ -37,3 +37,20 @@ test("your reviewer wins over a repository's, which is reported as ignored", asy
 		[["verify", 1, `ignored: your config names a reviewer (verify.agent is reviewer: user ${config.userFile}:2)`]],
 	);
 });
+
+test("a repository's reviewer runs on its own agent's model: the repository's verify.model is ignored, with its line", async () => {
+	const config = await resolved(undefined, "verify:\n  agent: critic\n  model: paid/opus\n");
+	assert.deepEqual(config.values.verify, { agent: "critic" });
+	assert.equal(config.sources["verify.model"], undefined);
+	assert.deepEqual(
+		config.problems.map((p) => [p.severity, p.field, p.line, p.message]),
+		[
+			[
+				"warning",
+				"verify.model",
+				3,
+				"ignored: a repository's config does not choose the model its reviewer runs on (paid/opus)",
+			],
+		],
+	);
+});
