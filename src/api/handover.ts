@@ -17,12 +17,17 @@ import { type DiffFile, recorded, runDiff } from "./diff.js";
 import { runStatus } from "./index.js";
 
 export interface HandoverRequest {
-	/** The branch to make. */
-	branch: string;
+	/** The branch to make (`squash` and `push` need it). */
+	branch?: string;
 	/** One commit holding the whole run's work, instead of the tasks' commits. */
 	squash?: boolean;
 	/** A configured remote to push the branch to. */
 	push?: string;
+	/**
+	 * Asked before anything is made when the branch is to be pushed (a push is outward and cannot be undone): false
+	 * refuses the handover. Absent: the user asked for the push themselves.
+	 */
+	confirmPush?: (remote: string, url: string, branch: string) => Promise<boolean>;
 }
 
 export interface Handover {
@@ -60,30 +65,35 @@ export async function handOver(
 	const { state } = view;
 	await (await import("./lifecycle.js")).assertLocal(view); // a run that came with the repository is never applied
 	const repo = view.paths.repo;
-	await assertBranchName(repo, req.branch);
-	if (req.push) await remoteUrl(repo, req.push);
+	const { branch } = req;
+	if (branch === undefined)
+		throw new UsageError("squash and push make a branch: name it (--branch NAME; the team tool's branch)");
+	await assertBranchName(repo, branch);
+	const url = req.push ? await remoteUrl(repo, req.push) : undefined;
 	if (view.status !== "succeeded")
 		throw new UsageError(
 			`run ${state.runId} is ${view.status}; only a run that succeeded is handed over (pi-crew diff ${state.runId} shows what it changed so far)`,
 		);
 	const { base, head, notes } = await recorded(view);
 	if (base === head) throw new UsageError(`run ${state.runId} changed no file: there is no work to make a branch of`);
+	if (req.push && url && req.confirmPush && !(await req.confirmPush(req.push, redact(url), branch)))
+		throw new UsageError(`the user declined the push of branch ${branch} to ${req.push}: nothing was made`);
 	const answers = await firstLines(view);
 	const message = commitMessage(state, answers);
 	const date = `@${Math.floor(Date.parse(state.endedAt ?? state.lastAt) / 1000)} +0000`;
 	let parent = base;
 	let commit = head;
 	if (state.settings.isolation !== "worktree") {
-		parent = await sharedParent(view, base, req.branch);
+		parent = await sharedParent(view, base, branch);
 		commit = await commitTree(repo, head, parent, message, date);
 	} else if (req.squash) commit = await commitTree(repo, `${head}^{tree}`, base, message, date);
-	await createBranch(repo, req.branch, commit);
+	await createBranch(repo, branch, commit);
 	const count = await git(repo, ["rev-list", "--count", `${parent}..${commit}`]);
-	const prPath = await writeDescription(view, { branch: req.branch, base: parent, commit, notes }, answers);
-	if (req.push) await pushBranch(repo, req.push, req.branch, commit);
+	const prPath = await writeDescription(view, { branch, base: parent, commit, notes }, answers);
+	if (req.push) await pushBranch(repo, req.push, branch, commit);
 	return {
 		runId: state.runId,
-		branch: req.branch,
+		branch,
 		commit,
 		base: parent,
 		commits: Number(count),

@@ -157,12 +157,11 @@ async function launch(
 	if ((req.isolation ?? plan.isolation) === "worktree") {
 		const { Workspace } = await import("../workspace/worktrees.js");
 		Object.assign(settings, { isolation: "worktree", baseCommit: await Workspace.baseCommit(repo) });
-		const { mergeSettings, resolverAgent } = await import("../engine/resolve.js");
+		const { mergeSettings } = await import("../engine/resolve.js");
 		const source = (await import("../config/home.js")).formatSource(
 			config.sources["merge.resolver"] ?? { layer: "default" },
 		);
 		Object.assign(settings, mergeSettings(config.values.merge, source, catalog));
-		plan.resolver = resolverAgent(catalog, settings);
 	} else if (!(await import("../engine/plan.js")).planWrites(plan, settings))
 		settings.noBaseTree = "no task of its plan writes";
 	else {
@@ -172,13 +171,15 @@ async function launch(
 		else settings.noBaseTree = base.skipped;
 	}
 	if (settings.runtime !== "scaffold") {
-		const { modelsOf, skillsOf } = await import("../engine/plan.js");
+		const { modelsOf, skillsOf, withResolver } = await import("../engine/plan.js");
+		// The resolver's model is checked with the tasks' (its settings are known only now).
+		const all = withResolver(catalog, settings, plan);
 		const pins = config.user.claude?.models;
 		const { resolveModels } = await import("./models.js");
-		const found = await resolveModels(modelsOf(plan, settings), repo, pins, await costBudget(req, config));
+		const found = await resolveModels(modelsOf(all, settings), repo, pins, await costBudget(req, config));
 		if (Object.keys(found.models).length > 0) settings.models = found.models;
 		const { assertModelPolicy } = await import("./model-policy.js");
-		await assertModelPolicy(plan, settings, config.values.models.allow, async () => found.piDefaultModel);
+		await assertModelPolicy(all, settings, config.values.models.allow, async () => found.piDefaultModel);
 		preflightSkills(skillsOf(plan), repo);
 	}
 	// A required sandbox that cannot start refuses the run here, before a background coordinator is started (every
@@ -235,7 +236,7 @@ export async function coordinateHere(
 ): Promise<RunView> {
 	const { catalog, config } = await context(repo);
 	const engine = await import("../engine/coordinator.js");
-	const { planAgent, planFromState, planRun } = await import("../engine/plan.js");
+	const { planAgent, planFromState, planRun, withResolver } = await import("../engine/plan.js");
 	const { assignReviewers } = await import("../engine/reviewers.js");
 	const observer = await (await import("../observability/telemetry.js")).observeRuns(repo, config.values.metrics);
 	// The user's config only (a repository's cannot set it): run ends and dead letters to a program or a webhook.
@@ -249,15 +250,13 @@ export async function coordinateHere(
 	if (config.values.prune)
 		await (await import("./prune.js")).autoPrune(repo, config.values.prune, start.runId ? [start.runId] : []);
 	try {
-		const { resolverAgent } = await import("../engine/resolve.js");
 		if (start.kind === "run") {
 			const plan = start.agent
 				? planAgent(catalog, start.agent)
 				: planRun(catalog, start.team, start.workflow, { approvePlans: config.values.approvePlans });
-			plan.resolver = resolverAgent(catalog, start.settings);
 			const result = await engine.executeRun({
 				repo,
-				plan: assignReviewers(plan, catalog, reviewOptions(config)),
+				plan: withResolver(catalog, start.settings, assignReviewers(plan, catalog, reviewOptions(config))),
 				goal: start.goal,
 				settings: start.settings,
 				runtime: await createRuntime(start.settings.runtime, config),
@@ -271,7 +270,6 @@ export async function coordinateHere(
 		const view = await loadRun(repo, start.runId);
 		await (await import("./lifecycle.js")).assertLocal(view);
 		const plan = planFromState(view.state, catalog, projectTrust(repo).trusted);
-		plan.resolver = resolverAgent(catalog, view.state.settings);
 		const result = await engine.resumeRun({
 			repo,
 			runId: start.runId,

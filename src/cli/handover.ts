@@ -1,11 +1,9 @@
 /** `pi-crew apply --branch NAME [--squash] [--push REMOTE]`: the run's work as a branch, its description's path on stdout. */
-import { UsageError } from "../util/errors.js";
 import { out } from "./main.js";
 import { print, warn } from "./print.js";
 import type { Values } from "./usage.js";
 
 export async function handoverCommand(args: string[], v: Values): Promise<number> {
-	if (v.branch === undefined) throw new UsageError("--squash and --push make a branch: add --branch NAME");
 	const { handOver } = await import("../api/handover.js");
 	const done = await handOver(v.cwd, args[0], { branch: v.branch, squash: v.squash, push: v.push });
 	if (v.json) out(done);

@@ -10,7 +10,7 @@ import { parseDocument, stringify } from "yaml";
 import { REMOVABLE_RUN_STATUSES } from "../store/events.js";
 import type { HeartbeatPolicy, RetryPolicy } from "../store/settings.js";
 import { UsageError } from "../util/errors.js";
-import { RESOURCE_NAME } from "../util/names.js";
+import { MODEL_REF, RESOURCE_NAME } from "../util/names.js";
 import { writeFileAtomic } from "../util/safe-fs.js";
 import { checkSchema } from "../util/schema-check.js";
 import { formatProblem, type Problem, parseYaml } from "../util/yaml-source.js";
@@ -38,7 +38,7 @@ export const ConfigSchema = Type.Object(
 		concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
 		runtime: Type.Optional(Type.Enum(RUNTIMES)),
 		/** Default model for workers (`provider/id`), below `--model` and an agent's own `model`. */
-		model: Type.Optional(Type.String({ minLength: 1 })),
+		model: Type.Optional(Type.String({ pattern: MODEL_REF.source })),
 		/**
 		 * The models runs may use (docs/security.md#models): `provider/id` globs (`*` any run of characters). A run whose
 		 * tasks would use any other model (primary, fallback, `--model`, the default) is refused before a worker starts.
@@ -69,9 +69,9 @@ export const ConfigSchema = Type.Object(
 				Type.String({ pattern: RESOURCE_NAME.source }),
 				Type.Object(
 					{
-						model: Type.Optional(Type.String({ pattern: "^\\S+$" })),
+						model: Type.Optional(Type.String({ pattern: MODEL_REF.source })),
 						thinking: Type.Optional(Type.Enum(THINKING_LEVELS)),
-						fallbackModels: Type.Optional(Type.Array(Type.String({ pattern: "^\\S+$" }), { maxItems: 8 })),
+						fallbackModels: Type.Optional(Type.Array(Type.String({ pattern: MODEL_REF.source }), { maxItems: 8 })),
 					},
 					{ additionalProperties: false },
 				),
@@ -94,8 +94,8 @@ export const ConfigSchema = Type.Object(
 		merge: Type.Optional(
 			Type.Object(
 				{
-					resolver: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$" })),
-					model: Type.Optional(Type.String({ minLength: 1 })),
+					resolver: Type.Optional(Type.String({ pattern: RESOURCE_NAME.source })),
+					model: Type.Optional(Type.String({ pattern: MODEL_REF.source })),
 				},
 				{ additionalProperties: false },
 			),
@@ -107,8 +107,10 @@ export const ConfigSchema = Type.Object(
 		verify: Type.Optional(
 			Type.Object(
 				{
-					agent: Type.String({ pattern: "^[a-z0-9][a-z0-9-]{0,63}$", description: "an agent's name" }),
-					model: Type.Optional(Type.String({ pattern: "^[^\\s/]+/\\S+$", description: "provider/id" })),
+					agent: Type.String({ pattern: RESOURCE_NAME.source, description: "an agent's name" }),
+					model: Type.Optional(
+						Type.String({ pattern: MODEL_REF.source, description: "provider/id, a bare id or an alias" }),
+					),
 				},
 				{ additionalProperties: false },
 			),

@@ -344,9 +344,19 @@ function applyProject(
 				hint: "a task has one reviewer: yours wins",
 			});
 		else {
-			values.verify = { ...(set.verify as NonNullable<CrewConfig["verify"]>) };
+			// Its `model` would pick what runs on your credentials: the reviewer runs on its own agent's model.
+			const { model, ...verify } = set.verify as NonNullable<CrewConfig["verify"]>;
+			values.verify = verify;
 			applied.set("verify.agent", at(["verify", "agent"]));
-			if (values.verify.model) applied.set("verify.model", at(["verify", "model"]));
+			if (model !== undefined)
+				problems.push({
+					severity: "warning",
+					file,
+					line: src.lineOf(["verify", "model"]),
+					field: "verify.model",
+					message: `ignored: a repository's config does not choose the model its reviewer runs on (${model})`,
+					hint: `the reviewer ${verify.agent} runs on its own agent's model; set verify.model in your own config to choose one`,
+				});
 		}
 	}
 	// Another list beside the user's: a model must match both, so a repository can only narrow the policy.

@@ -536,7 +536,7 @@ export function planFromState(state: RunState, catalog: Catalog, projectTrusted:
 	const team = catalog.teams.get(state.team);
 	const roles = team ? teamRoles(catalog, team.roles) : new Map(tasks.map((t) => [t.role, t.agent]));
 	const roleModels = new Map(team?.roles.flatMap((r) => (r.model ? [[r.name, r.model] as const] : [])) ?? []);
-	return {
+	return withResolver(catalog, state.settings, {
 		team: state.team,
 		workflow: state.workflow,
 		autoRetry: state.settings.retry !== undefined,
@@ -546,5 +546,15 @@ export function planFromState(state: RunState, catalog: Catalog, projectTrusted:
 		...(reviewers.size > 0 ? { reviewers } : {}),
 		changedAgents: [...changed].sort(),
 		today: { workflow: catalog.workflows.get(state.workflow), agents: catalog.agents, projectTrusted },
-	};
+	});
+}
+
+/**
+ * `plan` with its run's resolver agent (its settings' `merge.resolver`) as today's resources define it: the one place a
+ * plan gets it, new or resumed, so the model policy and the coordinator both see it (absent: the run has none, or it
+ * is gone).
+ */
+export function withResolver(catalog: Catalog, settings: Pick<RunSettings, "merge">, plan: Plan): Plan {
+	const resolver = settings.merge ? catalog.agents.get(settings.merge.resolver) : undefined;
+	return { ...plan, ...(resolver ? { resolver } : {}) };
 }

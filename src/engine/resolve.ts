@@ -10,7 +10,6 @@ import { lstat, readFile } from "node:fs/promises";
 import { join, sep } from "node:path";
 import type { EffectiveConfig } from "../config/resolve.js";
 import type { Catalog } from "../resources/catalog.js";
-import type { AgentDef } from "../resources/schema.js";
 import { writeArtifact } from "../store/run-store.js";
 import type { RunSettings } from "../store/settings.js";
 import { OperationError, UsageError } from "../util/errors.js";
@@ -40,11 +39,6 @@ export function mergeSettings(merge: EffectiveConfig["merge"], source: string, c
 			`merge.resolver names the agent "${merge.resolver}" (${source}), and there is none: name one of ${[...catalog.agents.keys()].sort().join(", ")}, or none`,
 		);
 	return { merge: { resolver: merge.resolver, ...(merge.model ? { model: merge.model } : {}) } };
-}
-
-/** The run's resolver agent as today's resources define it (absent: the run has none, or it is gone). */
-export function resolverAgent(catalog: Catalog, settings: Pick<RunSettings, "merge">): AgentDef | undefined {
-	return settings.merge ? catalog.agents.get(settings.merge.resolver) : undefined;
 }
 
 /**
@@ -80,11 +74,19 @@ export async function resolveConflict(
 	}
 	const round = (ctx.state().tasks.get(id)?.resolutions ?? 0) + 1;
 	await ctx.log.append("task.resolving", { files, agent: agent.name, ...sides }, id);
+	// Built anew: nothing of the step (its model, skills, loop, approval, reviewer) but its verify command for the check.
+	const check = task.verify?.command ? task.verify : undefined;
 	const resolver: PlannedTask = {
-		...task,
+		id,
+		role: "merger",
 		agent,
-		role: "merge resolver",
+		dependsOn: [],
+		template: "",
+		output: task.output,
 		...(merge.model ? { model: merge.model } : {}),
+		...(check && {
+			verify: { command: check.command, scope: check.scope, ...(check.refused && { refused: check.refused }) },
+		}),
 	};
 	const ended = await settle(ctx, workspace, resolver, sides, `tasks/${id}/merge-${round}`).catch((err: Error) => {
 		if (!(err instanceof OperationError)) throw err;
@@ -117,11 +119,13 @@ async function settle(
 	await makeDirs(ctx.paths.repo, join(ctx.paths.artifacts, rel));
 	const prompt = await resolverPrompt(ctx, workspace, resolver, files, sides);
 	const promptPath = await writeArtifact(ctx.paths, `${rel}/prompt.md`, prompt);
-	const system = systemPrompt(resolver, ctx.plan.team, 1);
+	// Its own identity (`<task>.merge`): its scripts, its processes and any verdict it gives are not the task's.
+	const side = { id: `${id}.merge`, stop: new AbortController().signal, verdict: () => {} };
+	const system = systemPrompt({ ...resolver, id: side.id }, ctx.plan.team, 1);
 	const systemPromptPath = await writeArtifact(ctx.paths, `${rel}/system.md`, system);
 	const [model] = taskModels(ctx.settings, resolver);
 	const attempt = { prompt, promptPath, systemPromptPath, taskDir: join(ctx.paths.artifacts, rel) };
-	const ran = await runAttempt(ctx, resolver, attempt, cwd, model, undefined);
+	const ran = await runAttempt(ctx, resolver, attempt, cwd, model, undefined, side);
 	const who = `the resolver ${resolver.agent.name}`;
 	if (ran.kind === "cancelled") return { cancelled: ran.detail };
 	if (ran.kind !== "succeeded") return { failed: `${who} failed: ${ran.detail}` };

@@ -4,6 +4,7 @@
  * worker session as its next prompt, at most `verifyRounds` times; a loop that takes its verdict from `verify` asks
  * `agentVerdict` instead, and sends the findings to its `to` step.
  */
+import { DEFAULTS } from "../config/config.js";
 import type { Verdict } from "../store/events.js";
 import { CREW_STATE, writeArtifact } from "../store/run-store.js";
 import { fenced } from "../util/fence.js";
@@ -16,9 +17,6 @@ import type { RunContext } from "./context.js";
 import { type PlannedTask, taskModels } from "./plan.js";
 import { systemPrompt } from "./prompt.js";
 import { type RunSide, sideFiles } from "./side-worker.js";
-
-/** How many answers a reviewer may send back before the task fails (config `verifyRounds`). */
-export const DEFAULT_VERIFY_ROUNDS = 3;
 
 /** A reviewer's tools: these of its agent's (all of them when it names none), and `verdict`; never one that writes. */
 const REVIEW_TOOLS = ["read", "grep", "find", "ls"];
@@ -67,7 +65,7 @@ export function reviewRounds(
 			const said = await agentVerdict(ctx, task, { ...work, answer, round, stop });
 			if ("kind" in said) return { failed: said };
 			if (said.clean) return work.approval ? work.approval.review(answer, stop) : { approved: true };
-			const rounds = ctx.settings.verifyRounds ?? DEFAULT_VERIFY_ROUNDS;
+			const rounds = ctx.settings.verifyRounds ?? DEFAULTS.verifyRounds;
 			if (round >= rounds)
 				return { refused: `needs attention: the reviewer's findings after ${rounds} round(s): ${said.findings}` };
 			return { feedback: findingsPrompt(agent, said.findings, round, rounds) };

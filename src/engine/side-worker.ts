@@ -1,6 +1,6 @@
 /**
- * A side worker of a task: another agent run for the task's id (its reviewer), through the same attempt machinery as
- * the task's own worker (attempt.ts runAttempt), its files in a directory of the task's attempt.
+ * A side worker of a task: another agent run for the task's id (its reviewer, its merge resolver), through the same
+ * attempt machinery as the task's own worker (attempt.ts runAttempt), its files in a directory of the task's.
  */
 import { join } from "node:path";
 import { attemptDir, writeArtifact } from "../store/run-store.js";

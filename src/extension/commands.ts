@@ -415,11 +415,11 @@ const VIEWS: Record<string, ViewCommand> = {
 		takesRunId: true,
 		async act(cwd, arg) {
 			const options = { branch: { type: "string" }, squash: { type: "boolean" }, push: { type: "string" } } as const;
-			const words = arg?.split(/\s+/) ?? [];
+			const words = arg?.trim().split(/\s+/).filter(Boolean) ?? [];
 			const { values, positionals } = parseArgs({ args: words, options, allowPositionals: true, strict: true });
 			if (positionals.length > 1)
 				throw new Error("usage: /team-apply [runId] [--branch NAME] [--squash] [--push REMOTE]");
-			return `pi-crew: ${(await applyRun(cwd, positionals[0], values)).text}`;
+			return `pi-crew: ${(await applyRun(cwd, positionals[0], values, "user")).text}`;
 		},
 	},
 	"team-list": {

@@ -7,6 +7,7 @@ import type { ExtensionAPI } from "../host.js";
 import { inert } from "../util/inert.js";
 import { dropUnset } from "../util/tool-args.js";
 import { applyRun } from "./apply.js";
+import { type Confirm, confirmRemoval, confirmUserScope } from "./confirm.js";
 import { inertUi } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
 import type { Starter } from "./wake.js";
@@ -190,7 +191,7 @@ interface Call {
 	signal?: AbortSignal;
 	progress: (line: string) => void;
 	/** Asks the user (interactive sessions only). */
-	confirm?: (title: string, message: string) => Promise<boolean>;
+	confirm?: Confirm;
 	resourcesChanged: () => void;
 	/**
 	 * The live view follows a run this call started or resumed (`since`: notify only what happens from then;
@@ -203,20 +204,6 @@ type Api = Awaited<ReturnType<typeof lazy.api>>;
 type Render = Awaited<ReturnType<typeof lazy.render>>;
 type Lifecycle = Awaited<ReturnType<typeof lazy.lifecycle>>;
 
-/**
- * The user's own resources apply to every repository and can override builtins: the model edits them only with the
- * user's confirmation, so only in an interactive session.
- */
-async function confirmUserScope(c: Call, what: string): Promise<void> {
-	if (c.p.scope !== "user") return;
-	if (!c.confirm)
-		throw new Error(
-			`${what} in the user's resources needs the user's confirmation: ask them to do it, or use scope "project"`,
-		);
-	if (!(await c.confirm("pi-crew", `Allow the agent to ${what} in your pi-crew resources (all repositories)?`)))
-		throw new Error(`the user declined: ${what}`);
-}
-
 /** `kind` as a resource kind (`run` and `diagnostics` belong to export). */
 function resourceKind(kind: TeamParams["kind"]): "agent" | "team" | "workflow" | undefined {
 	if (kind === "diagnostics" || kind === "run")
@@ -224,26 +211,12 @@ function resourceKind(kind: TeamParams["kind"]): "agent" | "team" | "workflow" |
 	return kind;
 }
 
-/**
- * Deleting run data needs the user's yes to the very list that goes (interactive sessions only): a model's call alone
- * never deletes a run.
- */
-async function confirmRemoval(c: Call, what: string, items: string[]): Promise<void> {
-	if (!c.confirm)
-		throw new Error(
-			`${what} needs the user's confirmation: ask them to do it (pi-crew ${c.p.action}), or use dryRun to list what it would remove`,
-		);
-	const shown = items.slice(0, 20).join("\n") + (items.length > 20 ? `\n… and ${items.length - 20} more` : "");
-	if (!(await c.confirm("pi-crew", `Allow the agent to ${what}? This deletes:\n${shown}`)))
-		throw new Error(`the user declined: ${what}`);
-}
-
 async function write(c: Call, mode: "create" | "update"): Promise<Result> {
 	const { name, content } = c.p;
 	const kind = resourceKind(c.p.kind);
 	if (!kind || !name || !content)
 		return text(`team ${mode} needs \`kind\`, \`name\` and \`content\`.`, { error: "usage" });
-	await confirmUserScope(c, `${mode} ${kind} "${name}"`);
+	await confirmUserScope(c.confirm, c.p.scope, `${mode} ${kind} "${name}"`);
 	const edit = await lazy.edit();
 	const file = await edit.writeResource({ cwd: c.cwd, kind, name, content, scope: c.p.scope ?? "project", mode });
 	c.resourcesChanged();
@@ -420,7 +393,7 @@ const HANDLERS: Record<Action, Handler> = {
 	async delete(c) {
 		const kind = resourceKind(c.p.kind);
 		if (!kind || !c.p.name) throw new Error("team delete needs `kind` and `name`.");
-		await confirmUserScope(c, `delete ${kind} "${c.p.name}"`);
+		await confirmUserScope(c.confirm, c.p.scope, `delete ${kind} "${c.p.name}"`);
 		const edit = await lazy.edit();
 		const file = await edit.deleteResource(c.cwd, kind, c.p.name, c.p.scope ?? "project");
 		c.resourcesChanged();
@@ -518,7 +491,7 @@ const HANDLERS: Record<Action, Handler> = {
 		const ids = planned.removed.map((r) => r.runId);
 		let result = planned;
 		if (!c.p.dryRun && ids.length > 0) {
-			await confirmRemoval(c, `prune ${ids.length} run(s)`, ids);
+			await confirmRemoval(c.confirm, c.p.action, `prune ${ids.length} run(s)`, ids);
 			result = await prune.pruneRuns({ ...req, only: ids });
 		}
 		const lines = [
@@ -532,12 +505,12 @@ const HANDLERS: Record<Action, Handler> = {
 		const prune = await lazy.prune();
 		const planned = await prune.forgetRun(c.cwd, runId, { dryRun: true });
 		if (c.p.dryRun) return text(`would forget run ${runId} (${planned.status})`, { dryRun: true, ...planned });
-		await confirmRemoval(c, `forget run ${runId} (${planned.status})`, [runId]);
+		await confirmRemoval(c.confirm, c.p.action, `forget run ${runId} (${planned.status})`, [runId]);
 		const done = await prune.forgetRun(c.cwd, runId);
 		return text(`forgot run ${runId}: ${done.entries} files and directories removed`, done);
 	},
 	async apply(c) {
-		const done = await applyRun(c.cwd, named(c, "apply"), c.p);
+		const done = await applyRun(c.cwd, named(c, "apply"), c.p, { confirm: c.confirm });
 		return text(done.text, done.details);
 	},
 	async cleanup(c) {
@@ -548,7 +521,7 @@ const HANDLERS: Record<Action, Handler> = {
 		if (!c.p.dryRun && paths.length > 0) {
 			const worktrees = planned.removed.filter((r) => r.kind === "worktree").length;
 			const what = `remove ${paths.length - worktrees} leftover file(s)${worktrees ? ` and ${worktrees} merged worktree(s) with their branches` : ""}`;
-			await confirmRemoval(c, what, paths);
+			await confirmRemoval(c.confirm, c.p.action, what, paths);
 			result = await cleanup(c.cwd, { only: paths }); // that very list: nothing found since goes unconfirmed
 		}
 		const lines = result.removed.map((r) => `${result.dryRun ? "would remove" : "removed"} ${r.path}: ${r.why}`);

@@ -1,7 +1,7 @@
 /** The frontmatter schemas of agents, teams and workflows: the single source of truth for their fields. */
 import { type Static, Type } from "typebox";
 import { THINKING_LEVELS } from "../config/home.js";
-import { RESOURCE_NAME } from "../util/names.js";
+import { MODEL_REF, RESOURCE_NAME } from "../util/names.js";
 
 const Name = Type.String({ pattern: RESOURCE_NAME.source });
 const StepId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" });
@@ -11,7 +11,7 @@ const Strings = Type.Array(Type.String());
  * `sonnet`; api/models.ts), with a did-you-mean when nothing or several match.
  */
 const ModelRef = Type.String({
-	pattern: "^\\S+$",
+	pattern: MODEL_REF.source,
 	description:
 		"a model as provider/id, a bare id or an alias, e.g. anthropic/claude-sonnet-4 or sonnet (see: pi --list-models)",
 });
@@ -120,8 +120,8 @@ const AgentVerify = Type.Object(
 	{ additionalProperties: false },
 );
 /** What a verdict is taken from, for a loop: the step's `verify` (command or reviewer), or its own agent's `verdict` call. */
-export const LOOP_UNTIL = ["verify", "verdict"] as const;
-export const MAX_LOOP_ROUNDS = 10;
+const LOOP_UNTIL = ["verify", "verdict"] as const;
+const MAX_LOOP_ROUNDS = 10;
 const Loop = Type.Object(
 	{
 		to: StepId,

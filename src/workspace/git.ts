@@ -153,7 +153,7 @@ const PUSH_PROTOCOLS = ["file", "ssh", "https", "http", "git"];
 export function sterilePush(repo: string, url: string, commit: string, branch: string): Promise<GitResult> {
 	const local = url.startsWith("file://") || !/^[^/]*:/.test(url);
 	const receive =
-		"git -c core.hooksPath=/dev/null -c receive.autogc=false -c core.alternateRefsCommand=true receive-pack";
+		"git -c core.hooksPath=/dev/null -c receive.autogc=false -c core.alternateRefsCommand=true -c receive.denyCurrentBranch=refuse receive-pack";
 	const args = ["push", "--quiet", "--no-verify", ...(local ? [`--receive-pack=${receive}`] : [])];
 	const settings = PUSH_PROTOCOLS.map((p): [string, string] => [`protocol.${p}.allow`, "always"]);
 	return inEmptyRepository(repo, [...args, "--end-of-options", url, `${commit}:refs/heads/${branch}`], {

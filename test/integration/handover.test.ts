@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -155,6 +155,16 @@ test("apply --branch: the tasks' commits or one (--squash), pr.md, --push to a b
 	assert.equal(git(bare, "rev-parse", "refs/heads/shipped"), shipped.commit);
 	assert.equal(git(bare, "show", "shipped:a.txt"), "from a");
 	assert.equal(existsSync(shipped.prPath), true, "the description beside it");
+	// A remote on this machine that is not bare and checks a push to its branch out into its worktree (running its
+	// filters there): the push to its checked-out branch is refused, its worktree untouched.
+	const near = join(box.dir, "near");
+	execFileSync("git", ["init", "-q", "-b", "checked-out", near]);
+	git(near, "config", "receive.denyCurrentBranch", "updateInstead");
+	git(box.repo, "remote", "add", "near", near);
+	const checkedOut = await cli(["apply", runId, "--branch", "checked-out", "--push", "near"], box);
+	assert.equal(checkedOut.code, 1, checkedOut.stderr);
+	assert.match(checkedOut.stderr, /git push to near failed: .*refusing to update checked out branch/);
+	assert.deepEqual(readdirSync(near), [".git"]);
 	// A push URL that is a command line (ext::) is refused by git's transport policy, and runs nothing.
 	git(box.repo, "config", "remote.origin.pushurl", `ext::sh -c touch% ${marks}/ext`);
 	const ext = await cli(["apply", runId, "--branch", "other", "--push", "origin"], box);
@@ -168,7 +178,7 @@ test("apply --branch: the tasks' commits or one (--squash), pr.md, --push to a b
 		[["--branch", "bad..name"], /--branch "bad\.\.name" is not a valid branch name/],
 		[["--branch=-x"], /not a valid branch name/],
 		[["--branch", "main"], /branch main exists \(at \w+\), so it is left as it is: choose another name/],
-		[["--squash"], /--squash and --push make a branch: add --branch NAME/],
+		[["--squash"], /squash and push make a branch: name it \(--branch NAME/],
 		[["--branch", "y", "--push", "nowhere"], /--push nowhere: no remote of that name .*git remote add nowhere URL/],
 	] as const) {
 		const r = await cli(["apply", runId, ...args], box);
@@ -195,12 +205,21 @@ test("apply --branch: the tasks' commits or one (--squash), pr.md, --push to a b
 	assert.match(said, /^pi-crew: git push to origin failed: .*transport 'ext' not allowed/, "the same push, refused");
 	assert.equal(git(box.repo, "rev-parse", "by-command"), x.commit, "made before the push");
 	git(box.repo, "config", "--unset", "remote.origin.pushurl");
-	assert.match(await pi.command("team-apply", `${runId} --branch by-command --push origin`), /pushed to origin/);
+	// Typed with more spaces than needed, as people do.
+	assert.match(await pi.command("team-apply", ` ${runId}  --branch by-command --push origin `), /pushed to origin/);
 	assert.equal(git(bare, "rev-parse", "by-command"), x.commit);
-	assert.match(
-		await pi.command("team-apply", `${runId} --squash`),
-		/squash and push make a branch: name it with branch/,
-	);
+	assert.match(await pi.command("team-apply", `${runId} --squash`), /squash and push make a branch: name it/);
+	// The model's push is the user's to confirm, naming the remote and its URL; without a UI it is refused.
+	const push = { action: "apply", runId, branch: "by-model", push: "origin" };
+	await assert.rejects(pi.tool(push), /pushing to origin needs the user's confirmation/);
+	const asked: string[] = [];
+	const answer = (yes: boolean) => async (message: string) => asked.push(message) > 0 && yes;
+	await assert.rejects(pi.tool(push, answer(false)), /the user declined the push of branch by-model to origin/);
+	assert.throws(() => git(box.repo, "rev-parse", "--verify", "refs/heads/by-model"), "declined: no branch made");
+	await pi.tool(push, answer(true));
+	const question = `Allow the agent to push branch by-model to origin (${bare})? A push cannot be undone.`;
+	assert.deepEqual(asked, [question, question]);
+	assert.equal(git(bare, "rev-parse", "by-model"), x.commit);
 	assert.deepEqual(checkout(box.repo), before);
 });
 
@@ -227,9 +246,11 @@ async function inPi(box: Sandbox) {
 	registerTeamTool(pi, { resourcesChanged() {}, runStarted() {} });
 	registerCommands(pi, { autonomyChanged() {}, runStarted() {} });
 	return {
-		async tool(params: object) {
+		/** A tool call; `confirm`: the session has a UI, where the user answers confirmations so. */
+		async tool(params: object, confirm?: (message: string) => Promise<boolean>) {
 			if (!execute) throw new Error("the team tool was not registered");
-			return execute("1", params, undefined, undefined, { cwd: box.repo, hasUI: false });
+			const ui = { confirm: (_title: string, message: string) => confirm?.(message) };
+			return execute("1", params, undefined, undefined, { cwd: box.repo, hasUI: confirm !== undefined, ui });
 		},
 		async command(name: string, args: string): Promise<string> {
 			const notes: string[] = [];

@@ -21,8 +21,18 @@ const ARGS = ["--isolation", "worktree", "--model", SCRIPTED];
 
 test("two tasks that edit the same line: the merger keeps both intents, the verify passes, the run succeeds", async () => {
 	const box = await clashBox();
-	const scenario = await clashScenario(box, mergerWrites(BOTH));
-	const run = await runJson(["clash", "go", ...ARGS, "--scenario", scenario], box);
+	// The steps' roles run on `fast`: the resolver runs on its own model (here the run's default), never the step's.
+	const team = "../crew-home/teams/clash.team.md";
+	await box.write(
+		team,
+		(await readFile(join(box.repo, team), "utf8")).replace(
+			/agent: (lefty|righty)\n/g,
+			"$&    model: crew-scripted/fast\n",
+		),
+	);
+	const scenario = await clashScenario(box, mergerWrites(BOTH).replace(/say: "(.*)"$/, 'say: "$1 on {model}"'));
+	// No --model (it would be every task's): the scenario's default model is the run's, and the roles' stay.
+	const run = await runJson(["clash", "go", "--isolation", "worktree", "--scenario", scenario], box);
 	assert.equal(run.json.status, "succeeded", run.stderr);
 	const integration = `pi-crew/${run.json.runId}/integration`;
 	assert.equal(git(box.repo, "show", `${integration}:config.py`), BOTH);
@@ -61,6 +71,8 @@ test("two tasks that edit the same line: the merger keeps both intents, the veri
 		assert.ok(prompt.includes(said), `the prompt holds ${said}`);
 	assert.match(prompt, /<task-result[\s\S]*<\/task-result>[\s\S]*<task-result/, "both answers fenced");
 	assert.match(await readFile(join(dir, "transcript.jsonl"), "utf8"), /<<<<<<< [0-9a-f]{40}/);
+	assert.equal(await readFile(join(dir, "result.md"), "utf8"), `kept x = 2 from a and y = 3 from b on ${SCRIPTED}`);
+	assert.match(String(data(events, "task.started", id)[0]?.model), /crew-scripted\/fast/, "the step's own model");
 	// Its usage counts toward the task.
 	const resolvingAt = events.indexOf(resolving as CrewEvent);
 	assert.ok(events.slice(resolvingAt).some((e) => e.type === "task.usage" && e.taskId === id));

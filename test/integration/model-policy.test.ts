@@ -185,3 +185,22 @@ test("a resume is held to the policy as it is now: refused before any worker, th
 	assert.equal(await readFile(paths.events, "utf8"), before, "no task.started: nothing ran");
 	assert.ok(!existsSync(starts), "pi was never started");
 });
+
+test("a resumed run's merge resolver is held to the policy too: its merge.model refused before any worker", async () => {
+	const box = await sandbox();
+	const starts = await spyPi(box);
+	const runId = "20260101-000000-def456";
+	const merge = { resolver: "merger", model: SCRIPTED_SMART };
+	const paths = await interruptedRun(box.repo, runId, { crewHome: box.env.PI_CREW_HOME, settings: { merge } });
+	const log = await EventLogWriter.resume(paths.events, runId, { home: box.env.PI_CREW_HOME });
+	await log.append("task.planned", { ...fixtures.planned(), definition: recorded }, "look");
+	await log.close();
+	await userConfig(box, "models:\n  allow: [crew-scripted/scripted]\n");
+	const resumed = await cli(["resume", runId], box);
+	assert.equal(resumed.code, 2, resumed.stderr);
+	assert.match(
+		resumed.stderr,
+		/merge resolver: crew-scripted\/smart\n\s+crew-scripted\/smart: refused by your models\.allow/,
+	);
+	assert.ok(!existsSync(starts), "pi was never started");
+});

@@ -12,6 +12,7 @@ import { EventLogWriter, readEventLog } from "../../src/store/event-log.js";
 import type { Attempt, CrewEvent, EventPayloads, EventType } from "../../src/store/events.js";
 import { signLine } from "../../src/store/log-chain.js";
 import { createRunDir } from "../../src/store/run-store.js";
+import type { RunSettings } from "../../src/store/settings.js";
 import { fixtures } from "./fixtures.js";
 
 export { fixtures } from "./fixtures.js";
@@ -255,13 +256,14 @@ export function deadPid(): number {
 export async function interruptedRun(
 	repo: string,
 	runId: string,
-	opts: { team?: string; host?: string; crewHome?: string } = {},
+	opts: { team?: string; host?: string; crewHome?: string; settings?: Partial<RunSettings> } = {},
 ) {
 	const paths = await createRunDir(repo, runId);
 	// Made (and signed) by this user (the crew home's key), unless `crewHome` names another user's.
 	const log = await EventLogWriter.create(paths.events, runId, { home: opts.crewHome ?? process.env.PI_CREW_HOME });
 	const owner = await ownerMark(runId, opts.crewHome ?? process.env.PI_CREW_HOME);
-	await log.append("run.created", { ...fixtures.created, team: opts.team ?? fixtures.created.team, owner });
+	const settings = { ...fixtures.created.settings, ...opts.settings };
+	await log.append("run.created", { ...fixtures.created, team: opts.team ?? fixtures.created.team, settings, owner });
 	await log.append("run.started", { pid: 1 });
 	await log.close();
 	const holder = { pid: deadPid(), startTime: 1, host: opts.host ?? hostname(), token: "t", since: "" };
