@@ -11,7 +11,6 @@ import { join, sep } from "node:path";
 import type { EffectiveConfig } from "../config/resolve.js";
 import type { Catalog } from "../resources/catalog.js";
 import { writeArtifact } from "../store/run-store.js";
-import type { RunSettings } from "../store/settings.js";
 import { OperationError, UsageError } from "../util/errors.js";
 import { goalSection } from "../util/identity.js";
 import { inertLine } from "../util/inert.js";
