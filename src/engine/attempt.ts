@@ -127,7 +127,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			id,
 		);
 		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
-		const verdict = ctx.state().tasks.get(id)?.verdict;
+		const verdict = ctx.state().tasks.get(id)?.verdict?.seq;
 		const checked = await recordingCheckout(ctx, id, inCheckout, async (before) => {
 			const files = { prompt, promptPath, systemPromptPath, taskDir };
 			// A reviewer agent judges each answer while the worker stays open (after the verify command, before approval).

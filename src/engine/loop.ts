@@ -5,6 +5,7 @@
  */
 import { loopRange } from "../resources/loops.js";
 import type { TaskState, Verdict } from "../store/events.js";
+import { NEEDS_ATTENTION } from "../store/fold.js";
 import { fenced } from "../util/fence.js";
 import { failure, type WorkerOutcome } from "../workers/runtime.js";
 import type { RunContext } from "./context.js";
@@ -12,24 +13,29 @@ import type { PlannedTask } from "./plan.js";
 import { RESULT_INLINE_CHARS } from "./prompt.js";
 import { agentVerdict, type ReviewWork } from "./review.js";
 
-/** Why a loop step failed once its rounds were spent: the run's reason starts with it (see Scheduler.finish). */
-export const NEEDS_ATTENTION = "needs attention";
+/** Where a loop's verdict may come from: its verify command (or its reviewer, when its verify names one), else its agent. */
+function sources(task: PlannedTask): Verdict["by"][] {
+	if (task.loop?.until === "verdict") return ["self"];
+	return task.verify?.agent ? ["command", "agent"] : ["command"];
+}
 
 /**
  * The verdict of loop step `task` on its attempt's `outcome` (its verify command already run): the outcome to go on
- * with, or "looped" once its range went back to pending for the next round. `before`: its verdict before the attempt
- * (a verdict the attempt did not log is an earlier round's, never this one's).
+ * with, or "looped" once its range went back to pending for the next round. `before`: the `seq` of its verdict before
+ * the attempt (a verdict the attempt did not log is an earlier round's, never this one's).
  */
 export async function judge(
 	ctx: RunContext,
 	task: PlannedTask,
-	before: Verdict | undefined,
+	before: number | undefined,
 	outcome: WorkerOutcome,
 ): Promise<WorkerOutcome | "looped"> {
 	const loop = task.loop;
 	if (!loop) return outcome;
 	const state = ctx.state().tasks.get(task.id);
-	const fresh = state?.verdict !== before ? state?.verdict : undefined;
+	const latest = state?.verdict;
+	// Only this attempt's, from the loop's own source: the agent's own claim never stands in for a check that was refused.
+	const fresh = latest && latest.seq !== before && sources(task).includes(latest.by) ? latest : undefined;
 	const byCommand = loop.until === "verify";
 	// A failed verify command is a verdict, not a failure; any other failure (refused, cancelled, a crash) stays one.
 	const judged = outcome.kind === "succeeded" || (byCommand && outcome.kind === "verify_failed" && fresh);
