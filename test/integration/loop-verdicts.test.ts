@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runJson, SCRIPTED, sandbox, task } from "../support/index.js";
-import { loopTeam } from "../support/loops.js";
+import { cli, runJson, SCRIPTED, sandbox, task } from "../support/index.js";
+import { killedWhile } from "../support/loop-kill.js";
+import { foldedRun, loopTeam } from "../support/loops.js";
+import { eventsOf } from "../support/questions.js";
 
 test("a loop step that fails in a later round for another reason: the run says so, not as an earlier round's verdict", async () => {
 	const box = await sandbox();
@@ -21,4 +23,24 @@ test("a loop step that fails in a later round for another reason: the run says s
 	assert.equal(run.json.status, "failed");
 	assert.match(task(run.json, "check").reason ?? "", /empty final answer/);
 	assert.match(run.json.reason ?? "", /^1 of 2 tasks did not succeed; first: check failed \(.*empty final answer/);
+});
+
+test("a loop's verify command refused on resume fails the step with the refusal, never loops on its agent's own verdict", async () => {
+	const box = await sandbox();
+	await loopTeam(box, "{ to: fix, max: 3 }", "true");
+	// The first fixer never answers: the coordinator dies under it, and the workflow's command changes meanwhile.
+	const scenario = await box.write(
+		"scenario.yaml",
+		`fixer:\n  - say: "fixed"\n"task:fix@1":\n  - waitFor: never-written\n  - say: "unreachable"\njudge:\n  - tool: verdict\n    args: { clean: false, findings: "my own claim" }\n  - say: "FAIL"\n`,
+	);
+	const args = ["loopy", "the parser", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "inprocess"];
+	const runId = await killedWhile(box, args, (starts) => starts.some((e) => e.taskId === "fix"));
+	await loopTeam(box, "{ to: fix, max: 3 }", "echo changed");
+	const resumed = await cli(["resume", runId], box);
+	assert.equal(resumed.code, 1, resumed.stderr);
+	const state = await foldedRun(box, runId);
+	const check = state.tasks.get("check");
+	assert.equal(check?.status, "failed");
+	assert.match(check?.reason ?? "", /^verify `true` not run: the run's workflow "loopy" as it is now does not name/);
+	assert.deepEqual(await eventsOf(box, runId, "task.looped"), [], "no round on the agent's own claim");
 });
