@@ -3,6 +3,7 @@
  * only this round's, and only from an agent that has the `verdict` tool (checked before any worker starts).
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { test } from "node:test";
 import { cli, runJson, SCRIPTED, sandbox, task } from "../support/index.js";
 import { killedWhile } from "../support/loop-kill.js";
@@ -43,4 +44,45 @@ test("a loop's verify command refused on resume fails the step with the refusal,
 	assert.equal(check?.status, "failed");
 	assert.match(check?.reason ?? "", /^verify `true` not run: the run's workflow "loopy" as it is now does not name/);
 	assert.deepEqual(await eventsOf(box, runId, "task.looped"), [], "no round on the agent's own claim");
+});
+
+test("a loop until its agent's verdict, whose agent lacks the verdict tool or has it denied: refused before any worker, saying where", async () => {
+	const box = await sandbox();
+	await loopTeam(box, "{ to: fix, until: verdict, max: 3 }");
+	const home = join(box.dir, "crew-home");
+	await box.write(
+		"../crew-home/agents/judge.md",
+		"---\nname: judge\ndescription: judges\ntools: read, bash\n---\nJudge.\n",
+	);
+	const args = ["run", "loopy", "x", "--model", SCRIPTED];
+	const noTool = await cli(args, box);
+	assert.equal(noTool.code, 2, noTool.stderr);
+	const workflow = join(home, "workflows", "loopy.workflow.md");
+	assert.ok(
+		noTool.stderr.includes(
+			`${workflow}:12 [steps.1.loop.until]: "check" loops until its agent's verdict, and agent "judge" has no verdict tool`,
+		),
+		noTool.stderr,
+	);
+	assert.match(
+		noTool.stderr,
+		/add verdict to agent judge's tools \(.*judge\.md\), or use until: verify with a command/,
+	);
+	// The builtin default workflow's verifier has it, and a reviewer is given it, unless the user's config denies it.
+	const config = await box.write("../crew-home/config.yaml", "tools:\n  deny: [verdict]\nverify:\n  agent: reviewer\n");
+	const denied = await cli(["run", "default", "x", "--model", SCRIPTED], box);
+	assert.equal(denied.code, 2, denied.stderr);
+	assert.ok(
+		denied.stderr.includes(
+			`${config}:2 [tools.deny]: "verify" loops until its agent's verdict, and agent "verifier" has no verdict tool: tools.deny denies it`,
+		),
+		denied.stderr,
+	);
+	assert.ok(
+		denied.stderr.includes(
+			`${config}:2 [tools.deny]: tools.deny denies verdict, which reviewer "reviewer" needs to judge`,
+		),
+		denied.stderr,
+	);
+	assert.equal((await cli(["list"], box)).stdout.trim(), "no runs yet");
 });
