@@ -150,7 +150,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			// A loop that takes its verdict from a reviewer asks it once the command passed (its findings go to `to`).
 			return loopReview(ctx, task, work, await verify(ctx, task, cwd, attemptDir(id, attempt), ran));
 		});
-		const outcome = await judge(ctx, task, verdict, checked);
+		const outcome = await judge(ctx, task, verdict, checked, workspace && (() => workspace.discard(id)));
 		if (outcome === "looped") return "done";
 		if (outcome.kind === "succeeded" && task.adaptive && !expandedAlready(ctx, id)) {
 			const plan = parsePlan(outcome.answer, ctx.plan.roles, new Set(ctx.state().tasks.keys()));

@@ -22,13 +22,15 @@ function sources(task: PlannedTask): Verdict["by"][] {
 /**
  * The verdict of loop step `task` on its attempt's `outcome` (its verify command already run): the outcome to go on
  * with, or "looped" once its range went back to pending for the next round. `before`: the `seq` of its verdict before
- * the attempt (a verdict the attempt did not log is an earlier round's, never this one's).
+ * the attempt (a verdict the attempt did not log is an earlier round's, never this one's). `discard`: puts the step's
+ * worktree back at its branch's tip (an isolated step that writes).
  */
 export async function judge(
 	ctx: RunContext,
 	task: PlannedTask,
 	before: number | undefined,
 	outcome: WorkerOutcome,
+	discard?: () => Promise<void>,
 ): Promise<WorkerOutcome | "looped"> {
 	const loop = task.loop;
 	if (!loop) return outcome;
@@ -49,6 +51,8 @@ export async function judge(
 	const round = state?.round ?? 1;
 	if (round >= loop.max)
 		return failure("not_clean", `${NEEDS_ATTENTION}: not clean after ${round} round(s): ${fresh.findings}`);
+	// Its own worktree's uncommitted edits are the rejected round's: gone before the round is, so a crash leaves none.
+	await discard?.();
 	const reopened = loopRange(ctx.state().tasks.values(), loop.to, task.id) ?? [loop.to, task.id];
 	await ctx.log.append(
 		"task.looped",

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
+import { integrationBranch } from "../../src/workspace/worktrees.js";
+import { git, gitBox } from "../support/git.js";
 import { cli, runJson, SCRIPTED, sandbox, task } from "../support/index.js";
 import { killedWhile } from "../support/loop-kill.js";
 import { foldedRun, loopTeam } from "../support/loops.js";
@@ -85,4 +87,25 @@ test("a loop until its agent's verdict, whose agent lacks the verdict tool or ha
 		denied.stderr,
 	);
 	assert.equal((await cli(["list"], box)).stdout.trim(), "no runs yet");
+});
+
+test("an isolated loop step that writes: a rejected round's edits are discarded, never blocking or joining the next round", async () => {
+	const box = await gitBox();
+	await loopTeam(box, "{ to: fix, max: 3 }", "grep -q fixed state.txt", true);
+	// Round 1's check edits a tracked file and adds one; round 2's adds another.
+	const scenario = await box.write(
+		"../scenario.yaml",
+		`"task:fix@1":\n  - tool: bash\n    args: { command: "echo broken > state.txt" }\n  - say: "wrote it"\n"task:fix@2":\n  - tool: bash\n    args: { command: "echo fixed > state.txt" }\n  - say: "fixed it"\n"task:check@1":\n  - tool: bash\n    args: { command: "echo note > round1.txt; echo tampered > state.txt" }\n  - say: "checked"\n"task:check@2":\n  - tool: bash\n    args: { command: "echo note > round2.txt" }\n  - say: "checked"\n`,
+	);
+	const run = await runJson(
+		["loopy", "the state", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "inprocess"],
+		box,
+	);
+	assert.equal(run.json.status, "succeeded", run.json.reason);
+	assert.equal(task(run.json, "check").attempts.length, 2);
+	const integration = integrationBranch(run.json.runId);
+	assert.equal(git(box.repo, "show", `${integration}:state.txt`), "fixed");
+	assert.equal(git(box.repo, "show", `${integration}:round2.txt`), "note");
+	const files = git(box.repo, "ls-tree", "--name-only", integration).split("\n");
+	assert.ok(!files.includes("round1.txt"), `round 1's file is gone: ${files.join(", ")}`);
 });
