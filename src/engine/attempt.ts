@@ -27,7 +27,7 @@ import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { ApprovalRounds, withoutDropped } from "./approval.js";
 import { type RunContext, sleep } from "./context.js";
 import { DEADLETTER_ALERT, deadLetters } from "./deadletter.js";
-import { judge, loopReview, sentBack } from "./loop.js";
+import { askingVerdict, judge, loopReview, sentBack } from "./loop.js";
 import {
 	type PlannedTask,
 	plannedPayload,
@@ -442,6 +442,7 @@ export async function runAttempt(
 	const crewTools = CREW_TOOLS.filter((t) => tools?.includes(t));
 	// The agent's own `verdict` call (its last one stands), logged once the attempt succeeds.
 	let verdict: { clean: boolean; findings: string } | undefined;
+	const reviewing = side ? review : askingVerdict(task, review, () => verdict !== undefined);
 	const spec: TaskSpec = {
 		runId: ctx.log.runId,
 		taskId: side?.id ?? id,
@@ -460,7 +461,7 @@ export async function runAttempt(
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
 		...(!side && { channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)) }),
-		...(review ? { review: (answer: string) => review(answer, stopper.signal) } : {}),
+		...(reviewing ? { review: (answer: string) => reviewing(answer, stopper.signal) } : {}),
 		...(crewTools.length > 0 && {
 			crew: {
 				tools: crewTools,

@@ -7,7 +7,7 @@ import { loopRange } from "../resources/loops.js";
 import type { TaskState, Verdict } from "../store/events.js";
 import { NEEDS_ATTENTION } from "../store/fold.js";
 import { fenced } from "../util/fence.js";
-import { failure, type WorkerOutcome } from "../workers/runtime.js";
+import { failure, type Review, type WorkerOutcome } from "../workers/runtime.js";
 import type { RunContext } from "./context.js";
 import type { PlannedTask } from "./plan.js";
 import { RESULT_INLINE_CHARS } from "./prompt.js";
@@ -60,6 +60,31 @@ export async function judge(
 		task.id,
 	);
 	return "looped";
+}
+
+/** The follow-up to a loop step's agent that answered without the verdict its loop waits for. */
+const VERDICT_NOW =
+	"You answered without calling the `verdict` tool, and this step's verdict comes only from that call: call `verdict` now (clean, or not clean with findings), then give your answer again.";
+
+/**
+ * The `review` of the worker of a step that loops `until: verdict`: an answer without a `verdict` call (`said`) goes
+ * back once, in the same session, asking for one, before `review` (its approval, its reviewer), if any, sees an
+ * answer; one more answer without it is judged as giving none.
+ */
+export function askingVerdict(
+	task: PlannedTask,
+	review: ((answer: string, stop: AbortSignal) => Promise<Review>) | undefined,
+	said: () => boolean,
+): typeof review {
+	if (task.loop?.until !== "verdict") return review;
+	let asked = false;
+	return async (answer, stop) => {
+		if (!said() && !asked) {
+			asked = true;
+			return { feedback: VERDICT_NOW };
+		}
+		return review ? review(answer, stop) : { approved: true };
+	};
 }
 
 /**

@@ -3,6 +3,7 @@
  * only this round's, and only from an agent that has the `verdict` tool (checked before any worker starts).
  */
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { integrationBranch } from "../../src/workspace/worktrees.js";
@@ -108,4 +109,26 @@ test("an isolated loop step that writes: a rejected round's edits are discarded,
 	assert.equal(git(box.repo, "show", `${integration}:round2.txt`), "note");
 	const files = git(box.repo, "ls-tree", "--name-only", integration).split("\n");
 	assert.ok(!files.includes("round1.txt"), `round 1's file is gone: ${files.join(", ")}`);
+});
+
+test("a loop step's agent that answers without its verdict is asked once more in the same session, and its verdict stands", async () => {
+	const box = await sandbox();
+	await loopTeam(box, "{ to: fix, until: verdict, max: 3 }");
+	const scenario = await box.write(
+		"scenario.yaml",
+		`fixer:\n  - say: "fixed"\njudge:\n  - say: "looks fine"\n"judge#2":\n  - tool: verdict\n    args: { clean: true, findings: "" }\n  - say: "PASS after: {message}"\n`,
+	);
+	const run = await runJson(
+		["loopy", "the parser", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "child"],
+		box,
+	);
+	assert.equal(run.json.status, "succeeded", run.json.reason);
+	assert.equal(task(run.json, "check").attempts.length, 1, "the same attempt, not a new round");
+	const verdicts = await eventsOf(box, run.json.runId, "task.verdict");
+	assert.deepEqual(
+		verdicts.map((e) => [e.data.by, e.data.clean]),
+		[["self", true]],
+	);
+	const result = await readFile(join(run.json.runDir, "artifacts", "tasks", "check", "result.md"), "utf8");
+	assert.match(result, /^PASS after: You answered without calling the `verdict` tool/);
 });
