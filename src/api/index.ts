@@ -330,7 +330,13 @@ function reviewOptions(config: Pick<ResolvedConfig, "values" | "sources" | "user
 			field: "verify.agent",
 		},
 	};
-	return { ...(reviewer ? { reviewer } : {}), denyTools: tools.deny };
+	const deny = config.sources["tools.deny"];
+	const denyAt = {
+		file: deny?.file ?? config.userFile,
+		...(deny?.line ? { line: deny.line } : {}),
+		field: "tools.deny",
+	};
+	return { ...(reviewer ? { reviewer } : {}), denyTools: tools.deny, denyAt };
 }
 
 /** A new run's settings: its flags over the effective config, its team's cap on concurrency over both. */

@@ -27,7 +27,7 @@ import { type PlannedStep, parsePlan, planFormat } from "./adaptive.js";
 import { ApprovalRounds, withoutDropped } from "./approval.js";
 import { type RunContext, sleep } from "./context.js";
 import { deadLetterAlert } from "./deadletter-alert.js";
-import { judge, loopReview, sentBack } from "./loop.js";
+import { askingVerdict, judge, loopReview, sentBack } from "./loop.js";
 import {
 	type PlannedTask,
 	plannedPayload,
@@ -133,7 +133,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			id,
 		);
 		const approval = task.approval ? new ApprovalRounds(ctx, task, attempt) : undefined;
-		const verdict = ctx.state().tasks.get(id)?.verdict;
+		const verdict = ctx.state().tasks.get(id)?.verdict?.seq;
 		const checked = await recordingCheckout(ctx, id, inCheckout, async (before) => {
 			const files = { prompt, promptPath, systemPromptPath, taskDir, keep: { followUp } };
 			// A reviewer agent judges each answer while the worker stays open (after the verify command, before approval).
@@ -156,7 +156,7 @@ export async function runTask(ctx: RunContext, task: PlannedTask): Promise<void>
 			// A loop that takes its verdict from a reviewer asks it once the command passed (its findings go to `to`).
 			return loopReview(ctx, task, work, await verify(ctx, task, cwd, attemptDir(id, attempt), ran));
 		});
-		const outcome = await judge(ctx, task, verdict, checked);
+		const outcome = await judge(ctx, task, verdict, checked, workspace && (() => workspace.discard(id)));
 		// Its worker, kept for a loop's next round, is not once this answer does not stand.
 		if (outcome === "looped" || outcome.kind !== "succeeded") ctx.kept.release(id);
 		if (outcome === "looped") return "done";
@@ -450,6 +450,7 @@ export async function runAttempt(
 	const crewTools = CREW_TOOLS.filter((t) => tools?.includes(t));
 	// The agent's own `verdict` call (its last one stands), logged once the attempt succeeds.
 	let verdict: { clean: boolean; findings: string } | undefined;
+	const reviewing = side ? review : askingVerdict(task, review, () => verdict !== undefined);
 	const spec: TaskSpec = {
 		runId: ctx.log.runId,
 		taskId: side?.id ?? id,
@@ -468,7 +469,7 @@ export async function runAttempt(
 		scenario: ctx.settings.scenario,
 		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
 		...(!side && { channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)) }),
-		...(review ? { review: (answer: string) => review(answer, stopper.signal) } : {}),
+		...(reviewing ? { review: (answer: string) => reviewing(answer, stopper.signal) } : {}),
 		...(crewTools.length > 0 && {
 			crew: {
 				tools: crewTools,

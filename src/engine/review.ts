@@ -6,6 +6,7 @@
  */
 import { DEFAULTS } from "../config/config.js";
 import type { Verdict } from "../store/events.js";
+import { NEEDS_ATTENTION } from "../store/fold.js";
 import { CREW_STATE, writeArtifact } from "../store/run-store.js";
 import { fenced } from "../util/fence.js";
 import { goalSection } from "../util/identity.js";
@@ -67,7 +68,7 @@ export function reviewRounds(
 			if (said.clean) return work.approval ? work.approval.review(answer, stop) : { approved: true };
 			const rounds = ctx.settings.verifyRounds ?? DEFAULTS.verifyRounds;
 			if (round >= rounds)
-				return { refused: `needs attention: the reviewer's findings after ${rounds} round(s): ${said.findings}` };
+				return { refused: `${NEEDS_ATTENTION}: the reviewer's findings after ${rounds} round(s): ${said.findings}` };
 			return { feedback: findingsPrompt(agent, said.findings, round, rounds) };
 		} finally {
 			ctx.watcher.resume(task.id);

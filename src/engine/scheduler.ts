@@ -4,6 +4,7 @@
  */
 import type { FinalRunStatus, TaskState, Usage } from "../store/events.js";
 import { TERMINAL_TASK } from "../store/events.js";
+import { NEEDS_ATTENTION } from "../store/fold.js";
 import { runTask } from "./attempt.js";
 import type { RunContext } from "./context.js";
 import { type PlannedTask, plannedTask } from "./plan.js";
@@ -171,8 +172,8 @@ export class Scheduler {
 		}
 		const failed = this.tasks().filter((t) => t.status !== "succeeded");
 		if (failed.length === 0) return { status: "succeeded" };
-		// A loop that ran out of rounds: its last finding is what the person must look at.
-		const unresolved = failed.find((t) => t.status === "failed" && t.loop && t.verdict?.clean === false);
+		// A loop out of rounds or a reviewer's refusal, never an earlier round's verdict: what the person must look at.
+		const unresolved = failed.find((t) => t.status === "failed" && t.reason?.startsWith(NEEDS_ATTENTION));
 		if (unresolved?.reason) return { status: "failed", reason: unresolved.reason };
 		const first = failed.find((t) => t.status === "failed") ?? failed[0];
 		return {

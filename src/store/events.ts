@@ -459,7 +459,8 @@ export interface TaskState extends TaskDefinition {
 	verdict?: Verdict;
 }
 
-export type Verdict = Pick<EventPayloads["task.verdict"], "clean" | "findings" | "by">;
+/** A verdict and the `seq` of its event: which verdict it is (an attempt's own, or an earlier round's). */
+export type Verdict = Pick<EventPayloads["task.verdict"], "clean" | "findings" | "by"> & { seq: number };
 
 export type Waiting =
 	| { kind: "question"; id: string; text: string; choices?: string[]; default?: string; since: string }

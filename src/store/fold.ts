@@ -15,6 +15,9 @@ import {
 	type Usage,
 } from "./events.js";
 
+/** The start of the reason of a task a person must look at (a loop out of rounds, a conflict, a reviewer's refusal). */
+export const NEEDS_ATTENTION = "needs attention";
+
 function addUsage(into: Usage, u: Usage): void {
 	into.input += u.input;
 	into.output += u.output;
@@ -324,7 +327,7 @@ function applyProgressEvent(state: RunState, task: TaskState, e: CrewEvent): boo
 function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void {
 	switch (e.type) {
 		case "task.verdict":
-			task.verdict = { clean: e.data.clean, findings: e.data.findings, by: e.data.by };
+			task.verdict = { clean: e.data.clean, findings: e.data.findings, by: e.data.by, seq: e.seq };
 			break;
 		case "task.verified":
 			if (task.attempts.length > 0) (task.attempts.at(-1) as Attempt).verified = e.data.passed;
@@ -368,7 +371,7 @@ function applyOutcomeEvent(state: RunState, task: TaskState, e: CrewEvent): void
 			task.resolving = undefined;
 			task.conflict = { files: e.data.files, branch: e.data.branch, worktree: e.data.worktree };
 			const resolver = e.data.resolver ? `; ${e.data.resolver}` : "";
-			task.reason = `needs attention: merging its work conflicts in ${e.data.files.join(", ")}${resolver}`;
+			task.reason = `${NEEDS_ATTENTION}: merging its work conflicts in ${e.data.files.join(", ")}${resolver}`;
 			closeAttempt(task, e.ts, task.reason);
 			task.endedAt = e.ts;
 			break;

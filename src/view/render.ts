@@ -12,6 +12,7 @@ import {
 	type RunState,
 	shownStatus as shownTaskStatus,
 	type TaskState,
+	type Verdict,
 	type Waiting,
 } from "../store/events.js";
 import { failedCall, runningMs } from "../store/fold.js";
@@ -261,7 +262,7 @@ function loopLines(t: TaskState, rounds: LoopRound[], indent: string): string[] 
 }
 
 /** `verdict (command): not clean: tests fail`: who judged, and the first line of the findings. */
-function verdictText(v: NonNullable<TaskState["verdict"]>): string {
+function verdictText(v: Omit<Verdict, "seq">): string {
 	const findings = firstLine(v.findings);
 	return `verdict (${v.by}): ${v.clean ? "clean" : "not clean"}${findings ? `: ${inertLine(findings)}` : ""}`;
 }

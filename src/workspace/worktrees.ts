@@ -293,6 +293,19 @@ export class Workspace {
 		return (await commitWorktree(this.place(taskId).worktree, message, this.identity, into)).commit;
 	}
 
+	/**
+	 * Puts the task's worktree back at its branch's tip, tracked or untracked files alike (ignored ones stay): what a
+	 * loop's rejected round did there is gone, and the next round's catch-up neither fails on it nor carries it.
+	 */
+	discard(taskId: string): Promise<void> {
+		return this.serial(async () => {
+			const { branch, worktree } = this.place(taskId);
+			if (!(await this.listed(worktree))) return;
+			await git(worktree, ["reset", "--quiet", "--hard", `refs/heads/${branch}`], { files: true });
+			await git(worktree, ["clean", "--quiet", "-d", "--force"], { files: true });
+		});
+	}
+
 	/** Puts the task's branch, its worktree and its index back at `from`: what a resolver did there is gone. */
 	async restore(taskId: string, from: string): Promise<void> {
 		const { branch, worktree } = this.place(taskId);

@@ -136,3 +136,17 @@ test("a retry drops its attempt's question and a reopen its draft to approve; a 
 	]);
 	assert.equal(asked?.tasks.get("a")?.waiting?.kind, "question");
 });
+
+test("a task's verdict is known by its event's seq: two equal verdicts are two verdicts", () => {
+	const events = [
+		...base(),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "b"),
+		ev("task.verdict", { clean: false, findings: "x", by: "self" }, "b"),
+	];
+	const first = foldEvents(events)?.tasks.get("b")?.verdict;
+	const again = ev("task.verdict", { clean: false, findings: "x", by: "self" }, "b");
+	const second = foldEvents([...events, again])?.tasks.get("b")?.verdict;
+	assert.equal(first?.seq, events.at(-1)?.seq);
+	assert.equal(second?.seq, again.seq);
+	assert.notEqual(first?.seq, second?.seq);
+});

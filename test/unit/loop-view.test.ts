@@ -137,7 +137,11 @@ test("status shows each round, --json has each task's round and verdict and the 
 	const [execute, verify] = json.tasks;
 	assert.equal(execute?.round, 3);
 	assert.equal(execute?.finding, SECOND_FINDING);
-	assert.deepEqual(verify?.verdict, { clean: false, findings: SECOND_FINDING, by: "command" });
+	assert.deepEqual(
+		verify?.verdict,
+		{ clean: false, findings: SECOND_FINDING, by: "command", seq: 13 },
+		"seq: its event",
+	);
 
 	const text = renderRun(view, LOOP_NOW);
 	assert.match(text, /\n {2}✓ execute ×3 +executor/);
