@@ -96,7 +96,7 @@ test("an isolated loop step that writes: a rejected round's edits are discarded,
 	// Round 1's check edits a tracked file and adds one; round 2's adds another.
 	const scenario = await box.write(
 		"../scenario.yaml",
-		`"task:fix@1":\n  - tool: bash\n    args: { command: "echo broken > state.txt" }\n  - say: "wrote it"\n"task:fix@2":\n  - tool: bash\n    args: { command: "echo fixed > state.txt" }\n  - say: "fixed it"\n"task:check@1":\n  - tool: bash\n    args: { command: "echo note > round1.txt; echo tampered > state.txt" }\n  - say: "checked"\n"task:check@2":\n  - tool: bash\n    args: { command: "echo note > round2.txt" }\n  - say: "checked"\n`,
+		`fixer:\n  - tool: bash\n    args: { command: "echo broken > state.txt" }\n  - say: "wrote it"\n"fixer#2":\n  - tool: bash\n    args: { command: "echo fixed > state.txt" }\n  - say: "fixed it"\n"task:check@1":\n  - tool: bash\n    args: { command: "echo note > round1.txt; echo tampered > state.txt" }\n  - say: "checked"\n"task:check@2":\n  - tool: bash\n    args: { command: "echo note > round2.txt" }\n  - say: "checked"\n`,
 	);
 	const run = await runJson(
 		["loopy", "the state", "--model", SCRIPTED, "--scenario", scenario, "--runtime", "inprocess"],
