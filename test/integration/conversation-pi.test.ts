@@ -20,8 +20,12 @@ test("a task's question shows on the live board with how to answer; /team-respon
 	const box = await sandbox();
 	const pi = await tmuxPi(t, box, { x: 140, y: 40 });
 	const runId = await askedRun(box, []);
+	// The board and the notice, each drawn when its own event arrives.
 	const board = await pi
-		.until("the question on the board", (s) => s.includes(`answer: /team-respond ${runId} decide <answer>`))
+		.until(
+			"the question on the board and its notice",
+			(s) => s.includes(`answer: /team-respond ${runId} decide <answer>`) && s.includes("pi-crew: task decide of run"),
+		)
 		.catch(showing(pi.screen));
 	assert.match(board, /\? decide +asker .*asks \(\S+\): Keep the v1 or the v2 API\? \[v1 \| v2\]/);
 	assert.match(board, /pi-crew: task decide of run \S+ \(ask\) asks: Keep the v1 or the v2 API\? \[v1 \| v2\]/);
