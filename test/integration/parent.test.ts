@@ -32,7 +32,15 @@ test("a background run the user started tells the session that started it, once,
 
 	// Started here, then this session ends (a new one replaces it) before the run does.
 	const first = await startRun("first");
+	const renewed = pi.lines.length;
 	await pi.send({ type: "new_session" });
+	// The new session watches the run (its board shows it) before the run may end: on a busy machine pi's restart of
+	// its extensions can take longer than the run.
+	await pi.until("the new session's board of the first run", () =>
+		pi.lines
+			.slice(renewed)
+			.find((l) => l.method === "setWidget" && JSON.stringify(l.widgetLines ?? null).includes(first)),
+	);
 	await writeFile(hold, "");
 	await pi.until("the new session to see the first run end", () =>
 		pi.notices().find((n) => n.startsWith(`pi-crew: run ${first} (solo) succeeded`)),
