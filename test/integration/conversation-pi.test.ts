@@ -20,15 +20,12 @@ test("a task's question shows on the live board with how to answer; /team-respon
 	const box = await sandbox();
 	const pi = await tmuxPi(t, box, { x: 140, y: 40 });
 	const runId = await askedRun(box, []);
-	// The board and the notice, each drawn when its own event arrives.
 	const board = await pi
-		.until(
-			"the question on the board and its notice",
-			(s) => s.includes(`answer: /team-respond ${runId} decide <answer>`) && s.includes("pi-crew: task decide of run"),
-		)
+		.until("the question on the board", (s) => s.includes(`answer: /team-respond ${runId} decide <answer>`))
 		.catch(showing(pi.screen));
 	assert.match(board, /\? decide +asker .*asks \(\S+\): Keep the v1 or the v2 API\? \[v1 \| v2\]/);
-	assert.match(board, /pi-crew: task decide of run \S+ \(ask\) asks: Keep the v1 or the v2 API\? \[v1 \| v2\]/);
+	// (No notice is asserted here: the run asks before this session may have seen it, and a session notifies only
+	// what happens after it first sees a run. The notice's text: test/unit/waits.test.ts.)
 	// Completion as the words are typed: the run with a task that asks, its asking task, then the question's choices.
 	const editor = (text: string) => (s: string) => s.split("\n").some((l) => l.trimEnd() === text);
 	pi.keys("-l", "/team-respond ");
