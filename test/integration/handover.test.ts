@@ -9,22 +9,13 @@ import { existsSync, readdirSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { Handover } from "../../src/api/handover.js";
 import { registerCommands } from "../../src/extension/commands.js";
 import { registerTeamTool } from "../../src/extension/team-tool.js";
 import type { ExtensionAPI } from "../../src/host.js";
 import { git, gitBox } from "../support/git.js";
 import { cli, pastRun, runJson, type Sandbox, SCRIPTED } from "../support/index.js";
 import { writers } from "../support/workspace.js";
-
-interface Handover {
-	runId: string;
-	branch: string;
-	commit: string;
-	base: string;
-	commits: number;
-	pushed?: string;
-	prPath: string;
-}
 
 /** The user's team `ship` (so its verify command runs): a and b write, a is verified, `check` gives a verdict. */
 async function shipTeam(box: Sandbox): Promise<string> {
