@@ -189,8 +189,36 @@ export interface Program {
 	seccomp?: Buffer;
 }
 
+/**
+ * What a worker process is started with: the same for every task that may share one warm worker (the pool's key,
+ * workers/pool.ts). What differs between those tasks (task id, system prompt, prompt, attempt directory) reaches the
+ * worker with each task.
+ */
+export type WorkerShape = Pick<
+	TaskSpec,
+	| "runId"
+	| "cwd"
+	| "repo"
+	| "projectTrusted"
+	| "model"
+	| "thinking"
+	| "tools"
+	| "skills"
+	| "extensions"
+	| "scenario"
+	| "beatMs"
+> & { crewTools?: readonly CrewToolName[] };
+
 export interface WorkerRuntime {
 	readonly name: string;
+	/**
+	 * Starts, in the background, a worker of `shape` that a task about to run can take warm (the first task of a run,
+	 * while the coordinator still plans and writes its log). Never fails: a worker that cannot start is the task's
+	 * failure when it runs.
+	 */
+	warm?(shape: WorkerShape): void;
+	/** Stops every idle worker this runtime keeps, and waits until they have exited (the run has ended). */
+	close?(): Promise<void>;
 	/** What the runtime says once when a run starts or resumes (logged with run.started / run.resumed, printed). */
 	readonly notes?: readonly string[];
 	/** Whether a task with these tools runs in the OS sandbox (workers/sandbox.ts); recorded on its task.started. */
