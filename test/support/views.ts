@@ -102,3 +102,39 @@ export async function hugeRun(
 		},
 	};
 }
+
+type Method = (this: { size?: number; length?: number }, ...args: unknown[]) => unknown;
+
+/**
+ * How many elements `work` visits by passing over a Map or an array of at least `min` of them (each pass counts the
+ * whole collection): a view that visits every task or every event of a large run shows here; reading what is shown
+ * (`get`, an index) does not.
+ */
+export async function largeVisits(work: () => unknown, min = 1000): Promise<number> {
+	const passes: [object, PropertyKey[]][] = [
+		[Map.prototype, ["values", "keys", "entries", "forEach", Symbol.iterator]],
+		[
+			Array.prototype,
+			["forEach", "map", "filter", "reduce", "some", "every", "find", "findIndex", "indexOf", "slice", Symbol.iterator],
+		],
+	];
+	const saved: [Record<PropertyKey, Method>, PropertyKey, Method][] = [];
+	let visits = 0;
+	for (const [proto, names] of passes)
+		for (const name of names) {
+			const methods = proto as Record<PropertyKey, Method>;
+			const original = methods[name] as Method;
+			saved.push([methods, name, original]);
+			methods[name] = function (this: { size?: number; length?: number }, ...args: unknown[]) {
+				const n = this.size ?? this.length ?? 0;
+				if (n >= min) visits += n;
+				return original.apply(this, args);
+			};
+		}
+	try {
+		await work();
+	} finally {
+		for (const [methods, name, original] of saved) methods[name] = original;
+	}
+	return visits;
+}
