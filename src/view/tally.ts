@@ -10,6 +10,16 @@ import { shownStatus } from "../store/events.js";
 export const NOTABLE = ["waiting", "running", "failed"] as const;
 type Notable = (typeof NOTABLE)[number];
 
+/** The most frequent events, which never change a task's status nor what it waits for (store/fold.ts). */
+const PROGRESS: ReadonlySet<string> = new Set([
+	"task.tool",
+	"task.usage",
+	"task.heartbeat",
+	"task.model_retry",
+	"task.message",
+	"task.steered",
+]);
+
 export class TaskTally {
 	/** Tasks in the run. */
 	total = 0;
@@ -35,6 +45,7 @@ export class TaskTally {
 	 * a loop reopens (the only events that change other tasks).
 	 */
 	observe(e: CrewEvent, state: RunState): void {
+		if (PROGRESS.has(e.type)) return;
 		if (e.taskId) this.recheck(state, e.taskId);
 		if (e.type === "run.resumed" || e.type === "task.looped") for (const id of e.data.reopened) this.recheck(state, id);
 	}
