@@ -5,13 +5,13 @@
  */
 import stringWidth from "string-width";
 import { roundName } from "../engine/rounds.js";
-import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
+import { formatCost, formatTokens } from "../engine/summary.js";
 import { type RunState, type RunStatus, shownStatus as shownTaskStatus, type TaskState } from "../store/events.js";
-import { runningMs } from "../store/fold.js";
 import type { Integrity } from "../store/log-chain.js";
 import { shownStatus } from "../store/run-store.js";
 import { inertLine } from "../util/inert.js";
 import { NOTABLE, TaskTally } from "./tally.js";
+import { MARK, shortDuration, taskTime } from "./task-marks.js";
 
 export type Tone = "accent" | "success" | "warning" | "error" | "muted" | "text";
 
@@ -30,17 +30,6 @@ export interface BoardOptions {
 	 */
 	compact?: boolean;
 }
-
-/** A task status's glyph. */
-export const MARK: Record<string, string> = {
-	pending: "·",
-	running: "▶",
-	succeeded: "✓",
-	failed: "✗",
-	skipped: "-",
-	cancelled: "⊘",
-	waiting: "?",
-};
 
 /** How a task or run status reads. */
 export const TONE: Record<string, Tone> = {
@@ -92,26 +81,9 @@ function cell(text: string, width: number): string {
 	return fitted + " ".repeat(Math.max(0, width - stringWidth(fitted)));
 }
 
-/**
- * A task's time so far: its attempts' running time (store/fold.ts runningMs). An attempt still open runs until now,
- * or, when the run's coordinator is gone, until its last event.
- */
-export function taskTime(t: TaskState, view: Pick<BoardView, "state" | "status">, now: number): number | undefined {
-	return runningMs(t.attempts, view.status === "running" ? now : Date.parse(view.state.lastAt));
-}
-
 function elapsed(from: string | undefined, to: string | undefined, now: number): number | undefined {
 	if (!from) return undefined;
 	return Math.max(0, (to ? Date.parse(to) : now) - Date.parse(from));
-}
-
-/** `1.2s`, `4m 05s`, `2h 03m`: short enough for a board column. */
-export function shortDuration(ms: number | undefined): string {
-	if (ms === undefined) return "-";
-	if (ms < 60_000) return formatDuration(Math.round(ms / 100) * 100);
-	const s = Math.floor(ms / 1000);
-	if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-	return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
 function money(cost: number | undefined): string {

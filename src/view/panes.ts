@@ -8,9 +8,10 @@ import { formatTokens } from "../engine/summary.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
 import { type ShownTaskStatus, shownStatus as shownTaskStatus, type TaskState } from "../store/events.js";
 import { type RunView, shownStatus } from "../store/run-store.js";
-import { MARK, shortDuration, TONE, type Tone, taskDetail, taskTime } from "./board.js";
+import { TONE, type Tone, taskDetail } from "./board.js";
 import { dataText, type EventRow, type RunList, type RunProjection } from "./projection.js";
 import { eventTask } from "./render.js";
+import { MARK, shortDuration, taskTime } from "./task-marks.js";
 import { heading, type Line } from "./text.js";
 
 /** A pane of selectable rows. */

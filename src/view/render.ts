@@ -22,8 +22,8 @@ import type { BoundSetting } from "../store/settings.js";
 import { inertLine } from "../util/inert.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";
-import { MARK, shortDuration, taskTime } from "./board.js";
 import { NOTABLE, TaskTally } from "./tally.js";
+import { MARK, shortDuration, taskTime } from "./task-marks.js";
 
 /** A message between tasks, or from a task to the lead, as one line: who to whom, and what. */
 function thread(e: Extract<CrewEvent, { type: "task.message" | "run.message" }>): string {
