@@ -2,7 +2,6 @@
  * The dashboard's panes as rows: the repository's runs, a run's task graph, its events, its dead-letters and alerts,
  * and its metrics. Pure functions of the projections and the clock; a list pane makes only the rows on screen.
  */
-import { deadLetters } from "../engine/deadletter.js";
 import { roundName } from "../engine/rounds.js";
 import { formatTokens } from "../engine/summary.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
@@ -114,22 +113,37 @@ export function eventsPane(run: RunProjection, rows: number[], filter: string): 
 	};
 }
 
+/** The tasks shown as `statuses`, in plan order, from the projection's tally: not every task visited. */
+function tasksOf(run: RunProjection, statuses: ("waiting" | "running" | "failed")[]): TaskState[] {
+	return byPlan(
+		run,
+		statuses.flatMap((s) => [...run.tally.ids(s)]),
+	);
+}
+
+/** The tasks of `ids`, in plan order. */
+function byPlan(run: RunProjection, ids: string[]): TaskState[] {
+	const state = run.view?.state;
+	ids.sort((a, b) => run.tally.order(a) - run.tally.order(b));
+	return ids.flatMap((id) => state?.tasks.get(id) ?? []);
+}
+
 /**
  * What needs a person: dead-lettered tasks (requeue them with u), tasks whose merge conflicted, running tasks whose
  * heartbeat is not healthy, and the run's alerts.
  */
 export function alertsPane(run: RunProjection): ListPane {
-	const state = run.view?.state;
-	const letters = state ? deadLetters(state) : [];
-	const conflicted = state ? [...state.tasks.values()].filter((t) => t.conflict) : [];
-	const silent = state
-		? [...state.tasks.values()].filter((t) => t.status === "running" && t.heartbeat && t.heartbeat !== "healthy")
-		: [];
+	// Dead-lettered tasks are failed ones, silent ones run: only those are looked at, not every task.
+	const letters = tasksOf(run, ["failed"]).filter((t) => t.deadLetter);
+	const conflicted = byPlan(run, [...run.tally.conflicts()]);
+	const silent = tasksOf(run, ["running", "waiting"]).filter(
+		(t) => t.status === "running" && t.heartbeat && t.heartbeat !== "healthy",
+	);
 	const rows: { line: (selected: boolean) => Line; taskId?: string }[] = [
-		...letters.map((d) => ({
-			taskId: d.taskId,
+		...letters.map((t) => ({
+			taskId: t.id,
 			line: (s: boolean): Line => ({
-				text: `${gutter(s)}✉ ${d.taskId.padEnd(16)} ${d.reason.padEnd(15)} ${d.attempts} attempt(s)  ${d.detail.split("\n")[0]}`,
+				text: `${gutter(s)}✉ ${t.id.padEnd(16)} ${(t.deadLetter ?? "").padEnd(15)} ${t.attempts.length} attempt(s)  ${(t.reason ?? "").split("\n")[0]}`,
 				tone: "error",
 				selected: s,
 			}),
@@ -219,18 +233,6 @@ function activity(run: RunProjection, width: number, now: number): Line[] {
 /** The order of the task counts of the metrics pane. */
 const NOW_ORDER: ShownTaskStatus[] = ["succeeded", "failed", "running", "waiting", "pending", "skipped", "cancelled"];
 
-/** The running tasks (those waiting for a person too), in plan order, from the tally: not every task visited. */
-function runningTasks(run: RunProjection): TaskState[] {
-	const state = run.view?.state;
-	const ids = [...run.tally.ids("running"), ...run.tally.ids("waiting")].sort(
-		(a, b) => run.tally.order(a) - run.tally.order(b),
-	);
-	return ids.flatMap((id) => {
-		const t = state?.tasks.get(id);
-		return t?.status === "running" ? [t] : [];
-	});
-}
-
 export function metricLines(run: RunProjection, width: number, now: number): Line[] {
 	const state = run.view?.state;
 	if (!state) return [{ text: "loading…", tone: "muted" }];
@@ -265,7 +267,7 @@ export function metricLines(run: RunProjection, width: number, now: number): Lin
 	if (state.usage.cost !== undefined) lines.push({ text: `  cost $${state.usage.cost.toFixed(4)}`, tone: "text" });
 	lines.push(heading("heartbeat (reports by level, then each running task)", width));
 	lines.push(...bars(new Map(Object.entries(run.heartbeats)), width, String));
-	for (const t of runningTasks(run))
+	for (const t of tasksOf(run, ["running", "waiting"]).filter((t) => t.status === "running"))
 		lines.push({
 			text: `  ${t.id.padEnd(16)} ${t.heartbeat ?? "healthy"}`,
 			tone: t.heartbeat && t.heartbeat !== "healthy" ? "warning" : "success",

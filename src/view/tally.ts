@@ -32,6 +32,7 @@ export class TaskTally {
 		running: new Set(),
 		failed: new Set(),
 	};
+	private readonly conflicted = new Set<string>();
 
 	/** A tally of `state` as it is (one pass over its tasks: for a one-time view; a live one observes the fold). */
 	static of(state: RunState): TaskTally {
@@ -59,6 +60,11 @@ export class TaskTally {
 		return this.notable[status];
 	}
 
+	/** The ids of the tasks whose merge conflicted and waits for a person, whatever their status now. */
+	conflicts(): ReadonlySet<string> {
+		return this.conflicted;
+	}
+
 	/** A task's place in the plan (to list tasks in plan order). */
 	order(id: string): number {
 		return this.tasks.get(id)?.order ?? Number.MAX_SAFE_INTEGER;
@@ -70,6 +76,8 @@ export class TaskTally {
 	}
 
 	private note(task: TaskState): void {
+		if (task.conflict) this.conflicted.add(task.id);
+		else this.conflicted.delete(task.id);
 		const status = shownStatus(task);
 		const known = this.tasks.get(task.id);
 		if (known?.status === status) return;

@@ -178,6 +178,7 @@ test("the tally kept event by event is the count of the fold, through a question
 		for (const status of ["pending", "running", "waiting", "succeeded", "failed"] as const)
 			assert.equal(kept.count(status), fresh.count(status), `${status} after seq ${e.seq} (${e.type})`);
 		for (const status of NOTABLE) assert.deepEqual([...kept.ids(status)].sort(), [...fresh.ids(status)].sort());
+		assert.deepEqual([...kept.conflicts()].sort(), [...fresh.conflicts()].sort());
 	});
 	assert.deepEqual(state?.anomalies, []);
 	assert.deepEqual([...kept.ids("waiting")], ["b"]);

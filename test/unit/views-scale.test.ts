@@ -68,7 +68,7 @@ test("the live board of a 10 000-task run: at most 12 task rows and its counts; 
 	live.stop();
 });
 
-test("the dashboard on a 10 000-task run: its graph, events and head visit no task or event beyond the new ones", async () => {
+test("the dashboard on a 10 000-task run: its graph, events, alerts and head visit no task or event beyond the new ones", async () => {
 	const act = async () => "";
 	const d = await Dashboard.open(
 		{
@@ -80,7 +80,7 @@ test("the dashboard on a 10 000-task run: its graph, events and head visit no ta
 		},
 		RUN,
 	);
-	for (const key of ["2", "4"]) {
+	for (const key of ["2", "4", "5"]) {
 		d.handleKey(key);
 		await d.refresh();
 		const first = d.render(120, 40);
