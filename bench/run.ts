@@ -4,7 +4,7 @@
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
  *   BENCH_ONLY       comma-separated sections to run: eventlog, live, redact, dashboard, startup, task, sandbox, inprocess, dag,
- *                    worktree, loop (default all)
+ *                    worktree, loop, views (default all)
  *   BENCH_FILES      files in the repository of the worktree benchmark (default 10000)
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -27,17 +27,14 @@ import { Dashboard } from "../src/view/dashboard.js";
 import { textKit } from "../src/view/text.js";
 import { ADVERSARIAL_REDACT_INPUTS, fixtures } from "../test/support/fixtures.js";
 import { loopOverhead } from "./loop.js";
+import { median } from "./support.js";
+import { views } from "./views.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "bin", "pi-crew.js");
 const PI = join(ROOT, "node_modules", ".bin", "pi");
 const SCRIPTED_EXT = join(ROOT, "dist", "scripted", "extension.js");
 const EXTENSION = join(ROOT, "dist", "extension", "index.js");
-
-const median = (xs: number[]) => {
-	const s = [...xs].sort((a, b) => a - b);
-	return s.length % 2 ? (s[(s.length - 1) / 2] ?? 0) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
-};
 
 interface Timed {
 	ms: number;
@@ -803,6 +800,7 @@ const SECTIONS: Record<string, () => Promise<string[]>> = {
 	dag: () => dag(dagTasks),
 	worktree: () => worktreeCost(Number(process.env.BENCH_FILES ?? 10_000)),
 	loop: () => loopOverhead(CLI, Math.min(pairs, 3), median),
+	views,
 };
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const unknown = only?.filter((name) => !(name in SECTIONS));

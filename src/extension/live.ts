@@ -14,6 +14,7 @@ import type { Component, Theme, TUI } from "../host.js";
 import { TERMINAL_RUN } from "../store/events.js";
 import { RunTail, type RunView, runsDir } from "../store/run-store.js";
 import { type BoardLine, renderBoard } from "../view/board.js";
+import { TaskTally } from "../view/tally.js";
 import type { Notifier } from "./notifier.js";
 import type { Starter, Waker } from "./wake.js";
 
@@ -33,6 +34,8 @@ export interface LiveUi {
 
 interface Watched {
 	tail: RunTail;
+	/** Its tasks counted as its log is folded: a frame and the footer never visit every task. */
+	tally: TaskTally;
 	view?: RunView;
 	/** Events of this run are notified (a run found already going: only what is appended after the first read). */
 	primed: boolean;
@@ -90,7 +93,8 @@ export class LiveRuns {
 			return;
 		}
 		this.settled.delete(runId);
-		this.runs.set(runId, { tail: known?.tail ?? new RunTail(this.repo, runId), primed: true, since, own });
+		const tail = known?.tail ?? new RunTail(this.repo, runId);
+		this.runs.set(runId, { tail, tally: known?.tally ?? new TaskTally(), primed: true, since, own });
 		void this.tick();
 	}
 
@@ -119,7 +123,7 @@ export class LiveRuns {
 			const mtime = statSync(lease, { throwIfNoEntry: false })?.mtimeMs;
 			if (mtime === undefined || this.settled.get(id) === mtime) continue;
 			try {
-				this.runs.set(id, { tail: new RunTail(this.repo, id), primed: false });
+				this.runs.set(id, { tail: new RunTail(this.repo, id), tally: new TaskTally(), primed: false });
 				this.settled.delete(id);
 			} catch {
 				this.settled.set(id, mtime); // not a run id: never a run of ours
@@ -128,12 +132,14 @@ export class LiveRuns {
 	}
 
 	private async poll(id: string, w: Watched): Promise<void> {
-		await w.tail.poll(
-			w.primed ? (e, state) => (!w.since || e.ts >= w.since) && this.notifier.onEvent(e, state) : undefined,
-		);
+		const notify = w.primed;
+		await w.tail.poll((e, state) => {
+			w.tally.observe(e, state);
+			if (notify && (!w.since || e.ts >= w.since)) this.notifier.onEvent(e, state);
+		});
 		const first = !w.primed;
 		w.primed = true;
-		const view = await w.tail.view();
+		const view = await w.tail.view((e, state) => w.tally.observe(e, state));
 		// Only runs created here: a run that came with the repository (or an imported copy) is never shown as live.
 		const foreign = first && (view.imported || (await foreignReason(view.state)) !== undefined);
 		if (!foreign) w.view = view;
@@ -149,23 +155,27 @@ export class LiveRuns {
 
 	/** The boards of the runs on show, one after the other, fitted to `width`. */
 	lines(width: number): BoardLine[] {
-		const views = [...this.runs.values()].flatMap((w) => (w.view ? [w.view] : []));
-		return views.flatMap((view) => renderBoard(view, { now: this.now(), width, compact: true }));
+		return this.boards().flatMap((view) => renderBoard(view, { now: this.now(), width, compact: true }));
+	}
+
+	/** The runs on show, each with the tally of its tasks. */
+	private boards(): (RunView & { tally: TaskTally })[] {
+		return [...this.runs.values()].flatMap((w) => (w.view ? [{ ...w.view, tally: w.tally }] : []));
 	}
 
 	private redraw(): void {
-		const views = [...this.runs.values()].flatMap((w) => (w.view ? [w.view] : []));
+		const views = this.boards();
 		if (views.length === 0) {
 			this.clear();
 			return;
 		}
 		const running = views.filter((v) => !TERMINAL_RUN.has(v.status) && v.status !== "interrupted");
-		const tasks = views.flatMap((v) => [...v.state.tasks.values()]);
-		const busy = tasks.filter((t) => t.status === "running").length;
-		const done = tasks.filter((t) => t.status === "succeeded").length;
+		const sum = (count: (t: TaskTally) => number) => views.reduce((n, v) => n + count(v.tally), 0);
+		const busy = sum((t) => t.count("running"));
+		const done = sum((t) => t.count("succeeded"));
 		const status =
 			running.length > 0
-				? `crew: ${running.length} run${running.length > 1 ? "s" : ""} · ${busy} working · ${done}/${tasks.length} done`
+				? `crew: ${running.length} run${running.length > 1 ? "s" : ""} · ${busy} working · ${done}/${sum((t) => t.total)} done`
 				: undefined;
 		if (!this.components) {
 			const lines = this.lines(TEXT_WIDTH).map((l) => l.text);

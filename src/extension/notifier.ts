@@ -9,7 +9,7 @@ import type { NoticeKind } from "../config/home.js";
 import { formatTokens } from "../engine/summary.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import { inertLine } from "../util/inert.js";
-import { shortDuration } from "../view/board.js";
+import { shortDuration } from "../view/task-marks.js";
 
 export type Severity = "info" | "warning" | "error";
 

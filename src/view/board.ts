@@ -5,12 +5,13 @@
  */
 import stringWidth from "string-width";
 import { roundName } from "../engine/rounds.js";
-import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
+import { formatCost, formatTokens } from "../engine/summary.js";
 import { type RunState, type RunStatus, shownStatus as shownTaskStatus, type TaskState } from "../store/events.js";
-import { runningMs } from "../store/fold.js";
 import type { Integrity } from "../store/log-chain.js";
 import { shownStatus } from "../store/run-store.js";
 import { inertLine } from "../util/inert.js";
+import { NOTABLE, TaskTally } from "./tally.js";
+import { MARK, shortDuration, taskTime } from "./task-marks.js";
 
 export type Tone = "accent" | "success" | "warning" | "error" | "muted" | "text";
 
@@ -23,20 +24,12 @@ export interface BoardOptions {
 	/** Now, in ms since the epoch: running tasks and runs show time elapsed until now. */
 	now: number;
 	width: number;
-	/** Running and failed tasks only, with a count of the rest (the widget above pi's editor); else every task. */
+	/**
+	 * Waiting, running and failed tasks only, at most COMPACT_ROWS of them, with a count of the rest (the widget above
+	 * pi's editor); else every task.
+	 */
 	compact?: boolean;
 }
-
-/** A task status's glyph. */
-export const MARK: Record<string, string> = {
-	pending: "·",
-	running: "▶",
-	succeeded: "✓",
-	failed: "✗",
-	skipped: "-",
-	cancelled: "⊘",
-	waiting: "?",
-};
 
 /** How a task or run status reads. */
 export const TONE: Record<string, Tone> = {
@@ -51,8 +44,15 @@ export const TONE: Record<string, Tone> = {
 	tampered: "error",
 };
 
-/** A run as the board reads it: its fold, its status and whether its log verifies (a tampered one says so). */
-type BoardView = { state: RunState; status: RunStatus; integrity?: Integrity };
+/**
+ * A run as the board reads it: its fold, its status, whether its log verifies (a tampered one says so), and the tally
+ * of its tasks kept as the log is folded (without one, the board counts them).
+ */
+type BoardView = { state: RunState; status: RunStatus; integrity?: Integrity; tally?: TaskTally };
+
+/** Task rows of a compact board at most, whatever the size of the run: the others are counted. */
+export const COMPACT_ROWS = 12;
+const LEFT_OUT = { waiting: "waiting for a person", running: "running", failed: "failed" } as const;
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
@@ -81,26 +81,9 @@ function cell(text: string, width: number): string {
 	return fitted + " ".repeat(Math.max(0, width - stringWidth(fitted)));
 }
 
-/**
- * A task's time so far: its attempts' running time (store/fold.ts runningMs). An attempt still open runs until now,
- * or, when the run's coordinator is gone, until its last event.
- */
-export function taskTime(t: TaskState, view: Pick<BoardView, "state" | "status">, now: number): number | undefined {
-	return runningMs(t.attempts, view.status === "running" ? now : Date.parse(view.state.lastAt));
-}
-
 function elapsed(from: string | undefined, to: string | undefined, now: number): number | undefined {
 	if (!from) return undefined;
 	return Math.max(0, (to ? Date.parse(to) : now) - Date.parse(from));
-}
-
-/** `1.2s`, `4m 05s`, `2h 03m`: short enough for a board column. */
-export function shortDuration(ms: number | undefined): string {
-	if (ms === undefined) return "-";
-	if (ms < 60_000) return formatDuration(Math.round(ms / 100) * 100);
-	const s = Math.floor(ms / 1000);
-	if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-	return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
 function money(cost: number | undefined): string {
@@ -181,17 +164,19 @@ export function answerHint(runId: string, t: TaskState): string | undefined {
 }
 
 /** The board's first line: the run, its status and progress, its time and its tokens. */
-export function boardHead(view: BoardView, options: BoardOptions): BoardLine {
+export function boardHead(
+	view: BoardView,
+	options: BoardOptions,
+	tally = view.tally ?? TaskTally.of(view.state),
+): BoardLine {
 	const { state } = view;
 	const status = shownStatus(view);
-	const tasks = [...state.tasks.values()];
-	const done = tasks.filter((t) => t.status === "succeeded").length;
-	const failed = tasks.filter((t) => t.status === "failed").length;
+	const failed = tally.count("failed");
 	const time = shortDuration(elapsed(state.createdAt, state.endedAt, options.now));
 	const head = [
 		`pi-crew ${state.team}`,
 		state.runId,
-		`${status} ${done}/${tasks.length}`,
+		`${status} ${tally.count("succeeded")}/${tally.total}`,
 		failed > 0 ? `${failed} failed` : "",
 		time,
 		`${formatTokens(state.usage.total)} tok${money(state.usage.cost)}`,
@@ -201,32 +186,54 @@ export function boardHead(view: BoardView, options: BoardOptions): BoardLine {
 	return { text: fit(head, options.width), tone: TONE[status] ?? "accent" };
 }
 
+/**
+ * The tasks a compact board lists: the first COMPACT_ROWS of those waiting, then running, then failed (the longest
+ * waiting or running, the first to fail), in plan order; and how many of each it leaves out. Reads only what it shows.
+ */
+function compactTasks(state: RunState, tally: TaskTally): { shown: TaskState[]; left: string[] } {
+	const shown: TaskState[] = [];
+	const left: string[] = [];
+	for (const status of NOTABLE) {
+		const ids = tally.ids(status);
+		let taken = 0;
+		for (const id of ids) {
+			if (shown.length >= COMPACT_ROWS) break;
+			const task = state.tasks.get(id);
+			if (task) shown.push(task);
+			taken++;
+		}
+		if (ids.size > taken) left.push(`${ids.size - taken} more ${LEFT_OUT[status]}`);
+	}
+	shown.sort((a, b) => tally.order(a.id) - tally.order(b.id));
+	return { shown, left };
+}
+
 export function renderBoard(view: BoardView, options: BoardOptions): BoardLine[] {
 	const { state, status } = view;
 	const { now, width } = options;
-	const tasks = [...state.tasks.values()];
-	const lines: BoardLine[] = [boardHead(view, options)];
+	const tally = view.tally ?? TaskTally.of(state);
+	const lines: BoardLine[] = [boardHead(view, options, tally)];
 	if (state.throttledUntil && Date.parse(state.throttledUntil) > now)
 		lines.push({
 			text: fit(`  ⏸ rate limited: no task starts for ${shortDuration(Date.parse(state.throttledUntil) - now)}`, width),
 			tone: "warning",
 		});
-	const shown = options.compact
-		? tasks.filter((t) => t.status === "running" || t.status === "failed" || shownTaskStatus(t) === "waiting")
-		: tasks;
-	const cols = columns(tasks);
+	const { shown, left } = options.compact ? compactTasks(state, tally) : { shown: [...state.tasks.values()], left: [] };
+	const cols = columns(shown);
 	for (const t of shown) {
 		lines.push(taskLine(t, view, now, width, cols));
 		const hint = answerHint(state.runId, t);
 		if (hint) lines.push({ text: fit(`      ${hint}`, width), tone: "warning" });
 	}
-	if (options.compact && shown.length < tasks.length) {
-		const count = (s: string) => tasks.filter((t) => t.status === s).length;
+	if (options.compact && shown.length < tally.total) {
+		const count = (s: "succeeded" | "pending" | "skipped" | "cancelled", as: string) =>
+			tally.count(s) ? `${tally.count(s)} ${as}` : "";
 		const rest = [
-			count("succeeded") ? `${count("succeeded")} done` : "",
-			count("pending") ? `${count("pending")} waiting` : "",
-			count("skipped") ? `${count("skipped")} skipped` : "",
-			count("cancelled") ? `${count("cancelled")} cancelled` : "",
+			...left,
+			count("succeeded", "done"),
+			count("pending", "waiting"),
+			count("skipped", "skipped"),
+			count("cancelled", "cancelled"),
 		].filter(Boolean);
 		lines.push({ text: fit(`  ${rest.join(" · ")}`, width), tone: "muted" });
 	}

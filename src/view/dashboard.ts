@@ -8,7 +8,7 @@
 import { ApprovalView, type ApproveAction } from "./approval.js";
 import { boardHead } from "./board.js";
 import { alertsPane, eventsPane, graphPane, type ListPane, matches, metricLines, runsPane } from "./panes.js";
-import { RunList, RunProjection } from "./projection.js";
+import { type EventRow, RunList, RunProjection } from "./projection.js";
 import { eventTask } from "./render.js";
 import { TaskDetail } from "./task-detail.js";
 import { type Line, moved, type TextKit, typed, windowStart } from "./text.js";
@@ -74,7 +74,8 @@ export class Dashboard {
 	/** The first row or line shown, per pane. */
 	private readonly tops: Record<PaneId, number> = { runs: 0, graph: 0, task: 0, events: 0, alerts: 0, metrics: 0 };
 	private readonly filters = { runs: "", events: "" };
-	private filtered: { version: number; filter: string; rows: number[] } | undefined;
+	/** The events pane's rows for the open run: its events that pass the filter, as far as they were looked at. */
+	private filtered: { filter: string; scanned: number; rows: number[] } | undefined;
 	private input: Input | undefined;
 	private message: Line | undefined;
 	/** Body rows at the last frame: a page for PgUp/PgDn. */
@@ -201,7 +202,7 @@ export class Dashboard {
 		}
 		if (pane === "task") {
 			// The task selected in the graph (or the events, or the dead-letters), else the first.
-			const taskId = this.selectedTask ?? graphPane(this.requireRun(), this.now()).ids[0];
+			const taskId = this.selectedTask ?? graphPane(this.requireRun(), this.now()).target(0).taskId;
 			if (taskId) this.openTask(taskId);
 			else this.message = { text: "this run has no tasks", tone: "warning" };
 			return undefined;
@@ -387,7 +388,7 @@ export class Dashboard {
 			case "graph": {
 				if (!run) return undefined;
 				const pane = graphPane(run, now);
-				return { pane, index: Math.max(0, pane.ids.indexOf(this.selectedTask ?? "")) };
+				return { pane, index: Math.max(0, pane.rowOf(this.selectedTask ?? "")) };
 			}
 			case "events": {
 				if (!run) return undefined;
@@ -405,16 +406,19 @@ export class Dashboard {
 		}
 	}
 
-	/** The run's events that pass the filter, as indices: computed again only when the log or the filter changed. */
+	/**
+	 * The run's events that pass the filter, as indices. The events only grow: only those the log added since the last
+	 * frame are looked at (all of them again when the filter changed).
+	 */
 	private eventRows(run: RunProjection): number[] {
 		const filter = this.filters.events;
-		const cached = this.filtered;
-		if (cached && cached.version === run.version && cached.filter === filter) return cached.rows;
-		const rows: number[] = [];
-		run.events.forEach((e, i) => {
+		if (this.filtered?.filter !== filter) this.filtered = { filter, scanned: 0, rows: [] };
+		const { rows } = this.filtered;
+		for (let i = this.filtered.scanned; i < run.events.length; i++) {
+			const e = run.events[i] as EventRow;
 			if (!filter || matches(filter, `${e.type} ${eventTask(e)}`)) rows.push(i);
-		});
-		this.filtered = { version: run.version, filter, rows };
+		}
+		this.filtered.scanned = run.events.length;
 		return rows;
 	}
 
@@ -473,7 +477,7 @@ export class Dashboard {
 	private head(width: number, now: number): Line {
 		const view = this.run?.view;
 		if (!view) return { text: this.run ? `run ${this.run.runId}: loading…` : "no run open", tone: "muted" };
-		return boardHead(view, { now, width });
+		return boardHead({ ...view, tally: this.run?.tally }, { now, width });
 	}
 
 	private body(width: number, height: number): Line[] {

@@ -2,15 +2,15 @@
  * The dashboard's panes as rows: the repository's runs, a run's task graph, its events, its dead-letters and alerts,
  * and its metrics. Pure functions of the projections and the clock; a list pane makes only the rows on screen.
  */
-import { deadLetters } from "../engine/deadletter.js";
 import { roundName } from "../engine/rounds.js";
 import { formatTokens } from "../engine/summary.js";
 import type { MetricSnapshot } from "../observability/metrics.js";
-import { shownStatus as shownTaskStatus } from "../store/events.js";
+import { type ShownTaskStatus, shownStatus as shownTaskStatus, type TaskState } from "../store/events.js";
 import { type RunView, shownStatus } from "../store/run-store.js";
-import { MARK, shortDuration, TONE, type Tone, taskDetail, taskTime } from "./board.js";
+import { TONE, type Tone, taskDetail } from "./board.js";
 import { dataText, type EventRow, type RunList, type RunProjection } from "./projection.js";
-import { eventTask, taskTree } from "./render.js";
+import { eventTask } from "./render.js";
+import { MARK, shortDuration, taskTime } from "./task-marks.js";
 import { heading, type Line } from "./text.js";
 
 /** A pane of selectable rows. */
@@ -62,13 +62,14 @@ export function runsPane(list: RunList, filter: string, now: number): ListPane &
 	};
 }
 
-export function graphPane(run: RunProjection, now: number): ListPane & { ids: string[] } {
+/** The run's task graph: made only of the rows on screen (the tree itself is cached on the projection). */
+export function graphPane(run: RunProjection, now: number): ListPane & { rowOf(taskId: string): number } {
 	const state = run.view?.state;
-	const tree = state ? taskTree(state) : [];
+	const { entries: tree, index, widest } = run.graph();
 	const label = (depth: number, id: string, status: string) => `${"  ".repeat(depth)}${MARK[status] ?? "?"} ${id}`;
-	const width = Math.min(32, Math.max(12, ...tree.map((e) => label(e.depth, roundName(e.task), e.task.status).length)));
+	const width = Math.min(32, Math.max(12, widest));
 	return {
-		ids: tree.map((e) => e.task.id),
+		rowOf: (taskId) => index.get(taskId) ?? -1,
 		count: tree.length,
 		row(i, selected) {
 			const entry = tree[i];
@@ -112,22 +113,37 @@ export function eventsPane(run: RunProjection, rows: number[], filter: string): 
 	};
 }
 
+/** The tasks shown as `statuses`, in plan order, from the projection's tally: not every task visited. */
+function tasksOf(run: RunProjection, statuses: ("waiting" | "running" | "failed")[]): TaskState[] {
+	return byPlan(
+		run,
+		statuses.flatMap((s) => [...run.tally.ids(s)]),
+	);
+}
+
+/** The tasks of `ids`, in plan order. */
+function byPlan(run: RunProjection, ids: string[]): TaskState[] {
+	const state = run.view?.state;
+	ids.sort((a, b) => run.tally.order(a) - run.tally.order(b));
+	return ids.flatMap((id) => state?.tasks.get(id) ?? []);
+}
+
 /**
  * What needs a person: dead-lettered tasks (requeue them with u), tasks whose merge conflicted, running tasks whose
  * heartbeat is not healthy, and the run's alerts.
  */
 export function alertsPane(run: RunProjection): ListPane {
-	const state = run.view?.state;
-	const letters = state ? deadLetters(state) : [];
-	const conflicted = state ? [...state.tasks.values()].filter((t) => t.conflict) : [];
-	const silent = state
-		? [...state.tasks.values()].filter((t) => t.status === "running" && t.heartbeat && t.heartbeat !== "healthy")
-		: [];
+	// Dead-lettered tasks are failed ones, silent ones run: only those are looked at, not every task.
+	const letters = tasksOf(run, ["failed"]).filter((t) => t.deadLetter);
+	const conflicted = byPlan(run, [...run.tally.conflicts()]);
+	const silent = tasksOf(run, ["running", "waiting"]).filter(
+		(t) => t.status === "running" && t.heartbeat && t.heartbeat !== "healthy",
+	);
 	const rows: { line: (selected: boolean) => Line; taskId?: string }[] = [
-		...letters.map((d) => ({
-			taskId: d.taskId,
+		...letters.map((t) => ({
+			taskId: t.id,
 			line: (s: boolean): Line => ({
-				text: `${gutter(s)}✉ ${d.taskId.padEnd(16)} ${d.reason.padEnd(15)} ${d.attempts} attempt(s)  ${d.detail.split("\n")[0]}`,
+				text: `${gutter(s)}✉ ${t.id.padEnd(16)} ${(t.deadLetter ?? "").padEnd(15)} ${t.attempts.length} attempt(s)  ${(t.reason ?? "").split("\n")[0]}`,
 				tone: "error",
 				selected: s,
 			}),
@@ -214,6 +230,9 @@ function activity(run: RunProjection, width: number, now: number): Line[] {
 	];
 }
 
+/** The order of the task counts of the metrics pane. */
+const NOW_ORDER: ShownTaskStatus[] = ["succeeded", "failed", "running", "waiting", "pending", "skipped", "cancelled"];
+
 export function metricLines(run: RunProjection, width: number, now: number): Line[] {
 	const state = run.view?.state;
 	if (!state) return [{ text: "loading…", tone: "muted" }];
@@ -221,9 +240,8 @@ export function metricLines(run: RunProjection, width: number, now: number): Lin
 	const ms = (v: number | null) => (v === null ? "-" : shortDuration(v));
 	const lines: Line[] = [heading("task endings (a requeued task ends again)", width)];
 	lines.push(...bars(sumBy(metrics.get("crew.task.count"), "status"), width, String));
-	const counts = new Map<string, number>();
-	for (const t of state.tasks.values()) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
-	lines.push({ text: `  now: ${[...counts].map(([s, n]) => `${n} ${s}`).join(" · ")}`, tone: "muted" });
+	const counts = NOW_ORDER.filter((s) => run.tally.count(s) > 0).map((s) => `${run.tally.count(s)} ${s}`);
+	lines.push({ text: `  now: ${counts.join(" · ")}`, tone: "muted" });
 	lines.push(heading("durations", width));
 	lines.push({
 		text: "  quantiles as /metrics reports them: exact up to 1000 values, estimated in range beyond",
@@ -249,12 +267,11 @@ export function metricLines(run: RunProjection, width: number, now: number): Lin
 	if (state.usage.cost !== undefined) lines.push({ text: `  cost $${state.usage.cost.toFixed(4)}`, tone: "text" });
 	lines.push(heading("heartbeat (reports by level, then each running task)", width));
 	lines.push(...bars(new Map(Object.entries(run.heartbeats)), width, String));
-	for (const t of state.tasks.values())
-		if (t.status === "running")
-			lines.push({
-				text: `  ${t.id.padEnd(16)} ${t.heartbeat ?? "healthy"}`,
-				tone: t.heartbeat && t.heartbeat !== "healthy" ? "warning" : "success",
-			});
+	for (const t of tasksOf(run, ["running", "waiting"]).filter((t) => t.status === "running"))
+		lines.push({
+			text: `  ${t.id.padEnd(16)} ${t.heartbeat ?? "healthy"}`,
+			tone: t.heartbeat && t.heartbeat !== "healthy" ? "warning" : "success",
+		});
 	const dead = sumBy(metrics.get("crew.deadletter.count"), "reason");
 	if (dead.size > 0)
 		lines.push({ text: `  dead-lettered: ${[...dead].map(([r, n]) => `${n} ${r}`).join(" · ")}`, tone: "error" });

@@ -3,11 +3,15 @@
  * one, and each new event updates the projection of its run (its row in the event list, the metrics, the alerts), so a
  * frame is drawn from memory and never re-reads or re-folds a log.
  */
+
+import { roundName } from "../engine/rounds.js";
 import { CrewMetrics } from "../observability/crew-metrics.js";
 import { MetricRegistry, type MetricSnapshot } from "../observability/metrics.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import { listRunIds, RunNotFoundError, RunTail, type RunView } from "../store/run-store.js";
 import type { HeartbeatLevel } from "../store/settings.js";
+import { taskTree } from "./render.js";
+import { TaskTally } from "./tally.js";
 
 export interface EventRow {
 	seq: number;
@@ -32,6 +36,14 @@ export function dataText(data: object): string {
 	return parts.join(" ");
 }
 
+/** A run's tasks in tree order, and each task's row in it. */
+export interface TaskGraph {
+	entries: ReturnType<typeof taskTree>;
+	index: Map<string, number>;
+	/** The longest row label. */
+	widest: number;
+}
+
 /** One run, opened in the dashboard. */
 export class RunProjection {
 	readonly tail: RunTail;
@@ -42,6 +54,11 @@ export class RunProjection {
 	readonly heartbeats: Record<HeartbeatLevel, number> = { healthy: 0, warn: 0, stale: 0, dead: 0 };
 	/** Bumped whenever the log brought something new: what is derived from the projection is cached on it. */
 	version = 0;
+	/** Its tasks counted by status as the log is folded. */
+	readonly tally = new TaskTally();
+	/** Bumped when the task graph's shape changed (a task planned or rewired, a loop's round): the tree is cached on it. */
+	private shape = 0;
+	private tree: { shape: number; graph: TaskGraph } | undefined;
 	// The dashboard's own registry: a label it refuses collapses into `_other` there and is nobody's concern.
 	private readonly metrics = new CrewMetrics(new MetricRegistry(() => undefined));
 	private snapshot: { version: number; metrics: MetricSnapshot[] } | undefined;
@@ -57,11 +74,25 @@ export class RunProjection {
 	/** Folds what the log gained since the last refresh; whether anything changed (the coordinator's liveness too). */
 	async refresh(): Promise<boolean> {
 		const events = await this.tail.poll((e, state) => this.observe(e, state));
-		const view = await this.tail.view();
+		const view = await this.tail.view((e, state) => this.observe(e, state));
 		const changed = events.length > 0 || view.status !== this.view?.status;
 		this.view = view;
 		if (changed) this.version++;
 		return changed;
+	}
+
+	/** The task graph as a tree (render.ts taskTree), made again only when its shape changed, not as tasks progress. */
+	graph(): TaskGraph {
+		const state = this.view?.state;
+		if (!state) return { entries: [], index: new Map(), widest: 0 };
+		if (this.tree?.shape !== this.shape) {
+			const entries = taskTree(state);
+			const index = new Map(entries.map((e, i) => [e.task.id, i]));
+			// A row's label is its indent, a status glyph and a space, and the task's name (`execute ×2`).
+			const widest = Math.max(0, ...entries.map((e) => 2 * e.depth + 2 + roundName(e.task).length));
+			this.tree = { shape: this.shape, graph: { entries, index, widest } };
+		}
+		return this.tree.graph;
 	}
 
 	/** The run's metrics (the same subscriber a coordinator feeds), computed once per change. */
@@ -82,6 +113,8 @@ export class RunProjection {
 			data: e.data,
 		});
 		this.metrics.observe(e, state);
+		this.tally.observe(e, state);
+		if (e.type === "task.planned" || e.type === "task.depends" || e.type === "task.looped") this.shape++;
 		if (e.type === "run.alert") this.alerts.push({ ts: e.ts, kind: e.data.kind, message: e.data.message });
 		if (e.type === "task.heartbeat") this.heartbeats[e.data.level]++;
 	}

@@ -10,6 +10,7 @@ import { formatCost, formatDuration, formatTokens } from "../engine/summary.js";
 import {
 	type CrewEvent,
 	type RunState,
+	type ShownTaskStatus,
 	shownStatus as shownTaskStatus,
 	type TaskState,
 	type Verdict,
@@ -21,7 +22,8 @@ import type { BoundSetting } from "../store/settings.js";
 import { inertLine } from "../util/inert.js";
 import { formatProblem } from "../util/yaml-source.js";
 import { integrationBranch } from "../workspace/worktrees.js";
-import { MARK, shortDuration, taskTime } from "./board.js";
+import { NOTABLE, TaskTally } from "./tally.js";
+import { MARK, shortDuration, taskTime } from "./task-marks.js";
 
 /** A message between tasks, or from a task to the lead, as one line: who to whom, and what. */
 function thread(e: Extract<CrewEvent, { type: "task.message" | "run.message" }>): string {
@@ -198,34 +200,9 @@ export function renderRun(view: RunView, now = Date.now()): string {
 	if (untrusted) lines.push(`  ${untrusted}`);
 	if (state.reason) lines.push(`  reason: ${state.reason}`);
 	const rounds = loopRounds(state);
-	for (const { task: t, depth } of taskTree(state)) {
-		const extra = t.dependsOn.slice(1);
-		const notes = [
-			extra.length > 0 ? `also after ${extra.join(", ")}` : "",
-			t.attempts.length > 1 ? `${t.attempts.length} attempts` : "",
-			t.status === "running" && t.heartbeat && t.heartbeat !== "healthy" ? `heartbeat ${t.heartbeat}` : "",
-			t.status === "running" && t.activity?.retrying ? `retrying (${t.activity.retrying})` : "",
-			t.status === "running" && t.resolving ? `resolving conflict in ${inertLine(t.resolving.files.join(", "))}` : "",
-			t.deadLetter ? `dead-lettered (${t.deadLetter})` : "",
-		].filter(Boolean);
-		const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
-		const label = `${"  ".repeat(depth)}${MARK[t.status]} ${roundName(t)}`;
-		const status = t.conflict ? "needs-attention" : shownTaskStatus(t);
-		lines.push(
-			`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${t.usage.cost === undefined ? "" : ` ${formatCost(t.usage.cost).padStart(7)}`}${after}`,
-		);
-		if (t.reason) lines.push(`  ${"  ".repeat(depth)}    ${inertLine(t.reason)}`);
-		lines.push(...loopLines(t, rounds, `  ${"  ".repeat(depth)}    `));
-		// Only a running coordinator takes an approval: an interrupted run's draft is answered anew when resumed.
-		if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting" && view.status === "running")
-			lines.push(...approvalLines(t.id, t.waiting, view, `  ${"  ".repeat(depth)}    `));
-		if (t.waiting?.kind === "question")
-			lines.push(...questionLines(state.runId, t.id, t.waiting, `  ${"  ".repeat(depth)}    `));
-		if (t.conflict)
-			lines.push(
-				`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
-			);
-	}
+	if (state.tasks.size <= TREE_MAX)
+		for (const { task, depth } of taskTree(state)) lines.push(...taskLines(task, depth, view, rounds, now));
+	else lines.push(...summedUp(view, rounds, now));
 	const earlier = state.messages.length - MESSAGES_SHOWN;
 	if (earlier > 0) lines.push(`  ${earlier} earlier messages to the lead: pi-crew status ${state.runId} --json`);
 	for (const m of state.messages.slice(-MESSAGES_SHOWN))
@@ -244,6 +221,73 @@ export function renderRun(view: RunView, now = Date.now()): string {
 	for (const p of view.problems.filter((p) => p !== view.integrityProblem))
 		lines.push(`  warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}`);
 	return lines.join("\n");
+}
+
+/** A task's line in the tree of `status` at `depth`, and what it waits for, its reason, rounds and conflict. */
+function taskLines(t: TaskState, depth: number, view: RunView, rounds: LoopRound[], now: number): string[] {
+	const { state } = view;
+	const out: string[] = [];
+	const extra = t.dependsOn.slice(1);
+	const notes = [
+		extra.length > 0 ? `also after ${extra.join(", ")}` : "",
+		t.attempts.length > 1 ? `${t.attempts.length} attempts` : "",
+		t.status === "running" && t.heartbeat && t.heartbeat !== "healthy" ? `heartbeat ${t.heartbeat}` : "",
+		t.status === "running" && t.activity?.retrying ? `retrying (${t.activity.retrying})` : "",
+		t.status === "running" && t.resolving ? `resolving conflict in ${inertLine(t.resolving.files.join(", "))}` : "",
+		t.deadLetter ? `dead-lettered (${t.deadLetter})` : "",
+	].filter(Boolean);
+	const after = notes.length > 0 ? `  (${notes.join("; ")})` : "";
+	const label = `${"  ".repeat(depth)}${MARK[t.status]} ${roundName(t)}`;
+	const status = t.conflict ? "needs-attention" : shownTaskStatus(t);
+	out.push(
+		`  ${label.padEnd(24)} ${inertLine(t.agent).padEnd(18)} ${status.padEnd(10)} ${shortDuration(taskTime(t, view, now)).padStart(7)} ${formatTokens(t.usage.total).padStart(6)} tok${t.usage.cost === undefined ? "" : ` ${formatCost(t.usage.cost).padStart(7)}`}${after}`,
+	);
+	if (t.reason) out.push(`  ${"  ".repeat(depth)}    ${inertLine(t.reason)}`);
+	out.push(...loopLines(t, rounds, `  ${"  ".repeat(depth)}    `));
+	// Only a running coordinator takes an approval: an interrupted run's draft is answered anew when resumed.
+	if (t.waiting?.kind === "approval" && shownTaskStatus(t) === "waiting" && view.status === "running")
+		out.push(...approvalLines(t.id, t.waiting, view, `  ${"  ".repeat(depth)}    `));
+	if (t.waiting?.kind === "question")
+		out.push(...questionLines(state.runId, t.id, t.waiting, `  ${"  ".repeat(depth)}    `));
+	if (t.conflict)
+		out.push(
+			`  ${"  ".repeat(depth)}    resolve on ${t.conflict.branch} (worktree ${t.conflict.worktree}), commit, then resume`,
+		);
+	return out;
+}
+
+/** Tasks a run's `status` lists one by one at most; a larger run is summed up (see summedUp). */
+export const TREE_MAX = 200;
+/** Tasks of each status a summed-up run lists (waiting, running, failed). */
+export const SUMMED_UP_SHOWN = 10;
+const SUMMED_UP_ORDER: ShownTaskStatus[] = [
+	"waiting",
+	"running",
+	"failed",
+	"pending",
+	"succeeded",
+	"skipped",
+	"cancelled",
+];
+
+/**
+ * A large run as `status` shows it: its tasks counted by status, then the first few waiting for a person, running
+ * and failed ones (what one looks at), with how many more; `--json` has every task.
+ */
+function summedUp(view: RunView, rounds: LoopRound[], now: number): string[] {
+	const { state } = view;
+	const tally = TaskTally.of(state);
+	const counts = SUMMED_UP_ORDER.filter((s) => tally.count(s) > 0).map((s) => `${tally.count(s)} ${s}`);
+	const lines = [`  ${tally.total} tasks: ${counts.join(" · ")} (every task: pi-crew status ${state.runId} --json)`];
+	for (const status of NOTABLE) {
+		const ids = [...tally.ids(status)];
+		for (const id of ids.slice(0, SUMMED_UP_SHOWN)) {
+			const task = state.tasks.get(id);
+			if (task) lines.push(...taskLines(task, 0, view, rounds, now));
+		}
+		if (ids.length > SUMMED_UP_SHOWN) lines.push(`  … ${ids.length - SUMMED_UP_SHOWN} more ${status}`);
+	}
+	return lines;
 }
 
 /**

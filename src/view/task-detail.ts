@@ -8,8 +8,9 @@ import { formatTokens } from "../engine/summary.js";
 import { type RunState, shownStatus, shownUsage, type TaskMessage, type TaskState } from "../store/events.js";
 import { inertLine } from "../util/inert.js";
 import { readConfined } from "../util/safe-fs.js";
-import { shortDuration, TONE, taskDetail, taskTime } from "./board.js";
+import { TONE, taskDetail } from "./board.js";
 import type { RunProjection } from "./projection.js";
+import { shortDuration, taskTime } from "./task-marks.js";
 import { type Block, heading, type Line, type TextKit } from "./text.js";
 import { TranscriptTail } from "./transcript.js";
 

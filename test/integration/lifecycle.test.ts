@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { formatDuration } from "../../src/engine/summary.js";
 import { processStartTime } from "../../src/store/lease.js";
-import { shortDuration } from "../../src/view/board.js";
+import { shortDuration } from "../../src/view/task-marks.js";
 import {
 	cli,
 	processesOfRun,

@@ -6,6 +6,7 @@ import stringWidth from "string-width";
 import type { CrewEvent, RunState } from "../../src/store/events.js";
 import { foldEvents } from "../../src/store/fold.js";
 import { fit, renderBoard } from "../../src/view/board.js";
+import { NOTABLE, TaskTally } from "../../src/view/tally.js";
 import { eventBuilder, fixtures, ROOT } from "../support/index.js";
 
 /** A diamond run caught mid-way: a done, b running a tool, c thinking, d waiting for both; 2.5k tokens, $0.0123. */
@@ -142,4 +143,45 @@ test("the board captures in docs/ui.md are what the board draws", async () => {
 	}
 	if (process.env.UPDATE_UI_DOCS === "1") await writeFile(file, doc);
 	else assert.equal(await readFile(file, "utf8"), doc, "docs/ui.md is stale: run the unit tests with UPDATE_UI_DOCS=1");
+});
+
+test("the tally kept event by event is the count of the fold, through a question, a failure, a requeue, a loop round and a resume", () => {
+	const ev = eventBuilder();
+	const events = [
+		ev("run.created", { ...fixtures.created, team: "t" }),
+		ev("task.planned", fixtures.planned(), "a"),
+		ev("task.planned", fixtures.planned(["a"]), "b"),
+		ev("task.planned", fixtures.planned(["b"]), "c"),
+		ev("run.started", { pid: 1 }),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "a"),
+		ev("task.asked", { id: "q1", text: "which one?" }, "a"),
+		ev("task.answered", { id: "q1", text: "this", from: "user" }, "a"),
+		ev("task.failed", { reason: "model error" }, "a"),
+		ev("task.requeued", { reason: "requeued" }, "a"),
+		ev("task.started", { attempt: 2, promptPath: "p" }, "a"),
+		ev("task.succeeded", { resultPath: "r", chars: 1 }, "a"),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "b"),
+		ev("task.succeeded", { resultPath: "r", chars: 1 }, "b"),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "c"),
+		ev("task.looped", { round: 2, to: "b", reopened: ["b", "c"], finding: "not yet" }, "c"),
+		ev("task.started", { attempt: 1, promptPath: "p" }, "b"),
+		ev("task.failed", { reason: "died" }, "b"),
+		ev("run.finished", { status: "failed", summaryPath: "s" }),
+		ev("run.resumed", { pid: 2, reopened: ["b"] }),
+		ev("task.started", { attempt: 2, promptPath: "p" }, "b"),
+		ev("task.asked", { id: "q2", text: "sure?" }, "b"),
+	];
+	const kept = new TaskTally();
+	const state = foldEvents(events, (e, s) => {
+		kept.observe(e, s);
+		const fresh = TaskTally.of(s);
+		for (const status of ["pending", "running", "waiting", "succeeded", "failed"] as const)
+			assert.equal(kept.count(status), fresh.count(status), `${status} after seq ${e.seq} (${e.type})`);
+		for (const status of NOTABLE) assert.deepEqual([...kept.ids(status)].sort(), [...fresh.ids(status)].sort());
+		assert.deepEqual([...kept.conflicts()].sort(), [...fresh.conflicts()].sort());
+	});
+	assert.deepEqual(state?.anomalies, []);
+	assert.deepEqual([...kept.ids("waiting")], ["b"]);
+	assert.equal(kept.count("succeeded"), 1);
+	assert.equal(kept.count("pending"), 1);
 });
