@@ -1,0 +1,68 @@
+/**
+ * Scale on one machine: a generated DAG of N read-only scripted tasks run in-process at concurrency 8, for a small and
+ * a large N (`BENCH_SCALE_TASKS`, default 1000,10000): wall time, per-task cost at each N and their ratio (flat means
+ * no work that grows with the run: fold, scheduler, board), and the peak RSS of the process tree.
+ */
+import { CLI, sandbox, soloTeam, timed } from "./support.js";
+
+/** Layers of 100; each task depends on one or two tasks of the layer before. */
+function steps(tasks: number) {
+	return Array.from({ length: tasks }, (_, i) => {
+		const layer = Math.floor(i / 100);
+		const previous = (k: number) => `n${(layer - 1) * 100 + (k % 100)}`;
+		return { id: `n${i}`, dependsOn: layer === 0 ? [] : [previous(i), ...(i % 3 === 0 ? [previous(i + 1)] : [])] };
+	});
+}
+
+interface Measured {
+	tasks: number;
+	ms: number;
+	peakMiB: number;
+	succeeded: number;
+}
+
+async function runScale(tasks: number): Promise<Measured> {
+	const box = await sandbox("scale");
+	await soloTeam(box, "wide", steps(tasks), "ls");
+	await box.write("scenario.yaml", 'default:\n  - say: "ok"\n');
+	const args = ["run", "wide", "go", "--model", "crew-scripted/scripted", "--scenario", "scenario.yaml"];
+	const run = await timed(
+		process.execPath,
+		[CLI, ...args, "--runtime", "inprocess", "--concurrency", "8", "--json"],
+		box.repo,
+		box.env,
+	);
+	const json = JSON.parse(run.stdout) as { status: string; tasks: { status: string }[] };
+	await box.cleanup();
+	const succeeded = json.tasks.filter((t) => t.status === "succeeded").length;
+	if (succeeded !== tasks) throw new Error(`scale: ${succeeded} of ${tasks} tasks succeeded (${json.status})`);
+	return { tasks, ms: run.ms, peakMiB: run.peakTreeRssMiB, succeeded };
+}
+
+export async function scale(): Promise<string[]> {
+	const counts = (process.env.BENCH_SCALE_TASKS ?? "1000,10000").split(",").map(Number);
+	const runs: Measured[] = [];
+	for (const n of counts) runs.push(await runScale(n));
+	const small = runs[0] as Measured;
+	const large = runs.at(-1) as Measured;
+	const perTask = (r: Measured) => r.ms / r.tasks;
+	const flat = perTask(large) / perTask(small);
+	const verdict = (ok: boolean) => (ok ? "met" : "not met");
+	return [
+		"### In-process tasks at scale: a wide DAG (layers of 100), concurrency 8, scripted model",
+		"",
+		"| tasks | wall time | per task | peak RSS of the process tree |",
+		"|---|---|---|---|",
+		...runs.map(
+			(r) =>
+				`| ${r.tasks} | ${(r.ms / 1000).toFixed(1)} s | ${perTask(r).toFixed(2)} ms | ${r.peakMiB.toFixed(0)} MiB |`,
+		),
+		"",
+		"| goal | result | |",
+		"|---|---|---|",
+		`| ${large.tasks} tasks in at most 30 s | ${(large.ms / 1000).toFixed(1)} s | ${verdict(large.ms <= 30_000)} |`,
+		`| peak RSS at most 300 MiB | ${large.peakMiB.toFixed(0)} MiB | ${verdict(large.peakMiB <= 300)} |`,
+		`| per-task cost flat, ${large.tasks} vs ${small.tasks} (at most 1.2) | ${flat.toFixed(2)} | ${verdict(flat <= 1.2)} |`,
+		"",
+	];
+}
