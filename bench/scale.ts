@@ -1,18 +1,13 @@
 /**
- * Scale on one machine: a generated DAG of N read-only scripted tasks run in-process at concurrency 8, for a small and
- * a large N (`BENCH_SCALE_TASKS`, default 1000,10000): wall time, per-task cost at each N and their ratio (flat means
+ * Scale on one machine: a generated DAG of N read-only scripted tasks (scale-driver.ts) run in-process at concurrency
+ * 8, for a small and a large N (`BENCH_SCALE_TASKS`, default 1000,10000): wall time, per-task cost at each N and their ratio (flat means
  * no work that grows with the run: fold, scheduler, board), and the peak RSS of the process tree.
  */
-import { CLI, sandbox, soloTeam, timed } from "./support.js";
+import { join } from "node:path";
+import { ROOT, sandbox, soloTeam, timed } from "./support.js";
 
-/** Layers of 100; each task depends on one or two tasks of the layer before. */
-function steps(tasks: number) {
-	return Array.from({ length: tasks }, (_, i) => {
-		const layer = Math.floor(i / 100);
-		const previous = (k: number) => `n${(layer - 1) * 100 + (k % 100)}`;
-		return { id: `n${i}`, dependsOn: layer === 0 ? [] : [previous(i), ...(i % 3 === 0 ? [previous(i + 1)] : [])] };
-	});
-}
+/** Plain Node runs it (types stripped), so the measured process is only pi-crew's. */
+const DRIVER = join(ROOT, "bench", "scale-driver.ts");
 
 interface Measured {
 	tasks: number;
@@ -23,20 +18,14 @@ interface Measured {
 
 async function runScale(tasks: number): Promise<Measured> {
 	const box = await sandbox("scale");
-	await soloTeam(box, "wide", steps(tasks), "ls");
+	await soloTeam(box, "wide", [{ id: "n0" }], "ls");
 	await box.write("scenario.yaml", 'default:\n  - say: "ok"\n');
-	const args = ["run", "wide", "go", "--model", "crew-scripted/scripted", "--scenario", "scenario.yaml"];
-	const run = await timed(
-		process.execPath,
-		[CLI, ...args, "--runtime", "inprocess", "--concurrency", "8", "--json"],
-		box.repo,
-		box.env,
-	);
-	const json = JSON.parse(run.stdout) as { status: string; tasks: { status: string }[] };
+	const run = await timed(process.execPath, [DRIVER, String(tasks)], box.repo, box.env);
 	await box.cleanup();
-	const succeeded = json.tasks.filter((t) => t.status === "succeeded").length;
-	if (succeeded !== tasks) throw new Error(`scale: ${succeeded} of ${tasks} tasks succeeded (${json.status})`);
-	return { tasks, ms: run.ms, peakMiB: run.peakTreeRssMiB, succeeded };
+	const json = JSON.parse(run.stdout) as { status: string; succeeded: number };
+	if (json.succeeded !== tasks)
+		throw new Error(`scale: ${json.succeeded} of ${tasks} tasks succeeded (${json.status})`);
+	return { tasks, ms: run.ms, peakMiB: run.peakTreeRssMiB, succeeded: json.succeeded };
 }
 
 export async function scale(): Promise<string[]> {
