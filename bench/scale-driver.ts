@@ -2,7 +2,8 @@
  * One in-process run of N generated tasks, for bench/scale.ts: `node bench/scale-driver.ts N` in a repository whose
  * team `wide` has a one-step workflow. A workflow file holds at most 500 steps, so the run's plan is that step's task
  * repeated N times (a wide DAG, layers of 100) and handed to the coordinator as `pi-crew run` would (same settings,
- * runtime, telemetry), in plain Node on the built dist/ (no loader in the measured process). Prints the outcome as JSON.
+ * runtime, telemetry), in plain Node on the built dist/ (no loader in the measured process). Prints the outcome, the
+ * run's wall time and the CPU time this process spent on it (what a shared machine's load does not inflate) as JSON.
  */
 
 import type { PlannedTask } from "../src/engine/plan.js";
@@ -31,6 +32,7 @@ const request = { team: "wide", goal: "go", runtime: "inprocess" as const, model
 const settings = runSettings(request, config.values, plan, `${repo}/scenario.yaml`);
 const observer = await observeRuns(repo, config.values.metrics);
 const start = performance.now();
+const cpu = process.cpuUsage();
 const result = await executeRun({
 	repo,
 	plan,
@@ -41,6 +43,8 @@ const result = await executeRun({
 	onEvent: (event, state) => observer.observe(event, state),
 });
 const ms = performance.now() - start;
+const used = process.cpuUsage(cpu);
+const cpuMs = (used.user + used.system) / 1000;
 await observer.end();
 const succeeded = [...result.state.tasks.values()].filter((t) => t.status === "succeeded").length;
-process.stdout.write(`${JSON.stringify({ status: result.state.status, succeeded, ms })}\n`);
+process.stdout.write(`${JSON.stringify({ status: result.state.status, succeeded, ms, cpuMs })}\n`);
