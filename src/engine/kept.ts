@@ -108,6 +108,8 @@ class Kept {
 /** The run's kept workers, by task id. */
 export class KeptWorkers {
 	private readonly workers = new Map<string, Kept>();
+	/** Each loop's `to` task -> the tasks whose loop names it; indexed once (loops come with the plan, never later). */
+	private loops: Map<string, string[]> | undefined;
 
 	constructor(
 		private readonly runtime: WorkerRuntime,
@@ -132,8 +134,7 @@ export class KeptWorkers {
 		// Ended before a new worker starts: a worker that exits reaps its task's processes, a new one's included.
 		kept?.end();
 		await kept?.ended;
-		const tasks = this.state().tasks.values();
-		if (![...tasks].some((t) => t.loop?.to === id)) return this.runtime.run(spec, signal, onEvent);
+		if (!this.loopsTo(id)) return this.runtime.run(spec, signal, onEvent);
 		const worker = new Kept(this.runtime, spec, this.cancel, () => {
 			if (this.workers.get(id) === worker) this.workers.delete(id);
 		});
@@ -146,6 +147,15 @@ export class KeptWorkers {
 		this.workers.get(id)?.end();
 	}
 
+	private loopsTo(id: string): string[] | undefined {
+		if (!this.loops) {
+			this.loops = new Map();
+			for (const t of this.state().tasks.values())
+				if (t.loop) this.loops.set(t.loop.to, [...(this.loops.get(t.loop.to) ?? []), t.id]);
+		}
+		return this.loops.get(id);
+	}
+
 	/**
 	 * Lets go of the waiting workers no loop will send work back to: their task did not succeed after all (its merge
 	 * conflicted, its verify failed), or every loop that names it as `to` has ended.
@@ -155,7 +165,10 @@ export class KeptWorkers {
 		for (const [id, worker] of this.workers) {
 			if (!worker.waiting) continue;
 			const status = tasks.get(id)?.status;
-			const open = [...tasks.values()].some((t) => t.loop?.to === id && !TERMINAL_TASK.has(t.status));
+			const open = this.loopsTo(id)?.some((l) => {
+				const t = tasks.get(l);
+				return t !== undefined && !TERMINAL_TASK.has(t.status);
+			});
 			if (!open || (status !== "succeeded" && status !== "pending" && status !== "running")) worker.end();
 		}
 	}

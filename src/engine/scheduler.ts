@@ -9,6 +9,7 @@ import { runTask } from "./attempt.js";
 import type { RunContext } from "./context.js";
 import { type PlannedTask, plannedTask } from "./plan.js";
 import { waitsForAnswer } from "./questions.js";
+import { depsMet, TaskIndex } from "./ready.js";
 import { formatTokens } from "./summary.js";
 import { wallLeft } from "./waits.js";
 
@@ -19,32 +20,25 @@ export interface RunOutcome {
 
 export class Scheduler {
 	private readonly running = new Map<string, Promise<void>>();
+	/** Pending tasks whose dependencies all succeeded, in the order they became ready (plan order within a wake). */
+	private readonly ready = new Set<string>();
 	private budgetStop: string | undefined;
 
 	constructor(private readonly ctx: RunContext) {}
 
 	async run(): Promise<RunOutcome> {
 		const cancelled = aborted(this.ctx.cancel);
+		const index = new TaskIndex(this.ctx.state, this.ctx.log, this.ctx.settings);
 		try {
 			for (;;) {
 				if (!this.ctx.cancel.aborted) {
-					await this.skipBlocked();
+					await this.settle(index);
 					this.ctx.kept.prune();
-					for (const id of this.ready()) {
-						if (this.running.size >= this.ctx.settings.concurrency) break;
-						const budget = this.checkBudget();
-						if (budget === "wait") break;
-						this.budgetStop ??= budget;
-						if (this.budgetStop) break;
-						// From the folded log each time: an adaptive step's plan adds tasks while the run goes.
-						this.start(plannedTask(this.ctx.state(), this.ctx.plan, id));
-					}
+					this.startReady(index);
 				}
 				// A reopened task whose question is unanswered starts once it is answered (or the run is cancelled, or its
 				// wall budget is spent).
-				const answering =
-					!this.ctx.cancel.aborted &&
-					this.tasks().some((t) => t.status === "pending" && waitsForAnswer(t, this.ctx.settings));
+				const answering = !this.ctx.cancel.aborted && index.answering;
 				if (answering) this.budgetStop ??= this.wallStop();
 				const waitsAnswer = answering && !this.budgetStop;
 				if (this.running.size === 0 && !waitsAnswer) break;
@@ -58,6 +52,8 @@ export class Scheduler {
 			await Promise.allSettled(this.running.values());
 			await this.ctx.kept.close();
 			throw err;
+		} finally {
+			index.stop();
 		}
 		// Every task is done: a worker still kept for a loop's next round ends with the run.
 		await this.ctx.kept.close();
@@ -68,29 +64,49 @@ export class Scheduler {
 		return [...this.ctx.state().tasks.values()];
 	}
 
-	private ready(): string[] {
-		const tasks = this.ctx.state().tasks;
-		return this.tasks()
-			.filter((t) => t.status === "pending" && !this.running.has(t.id) && !waitsForAnswer(t, this.ctx.settings))
-			.filter((t) => t.dependsOn.every((d) => tasks.get(d)?.status === "succeeded"))
-			.map((t) => t.id);
-	}
-
-	/** Dependents of a task that did not succeed are skipped, transitively, with the reason. */
-	private async skipBlocked(): Promise<void> {
-		for (let changed = true; changed; ) {
-			changed = false;
+	/**
+	 * Looks at the tasks events touched: the dependents of a task that did not succeed are skipped, transitively, with
+	 * the reason (each skip touches its own dependents); a pending task whose dependencies all succeeded is ready.
+	 */
+	private async settle(index: TaskIndex): Promise<void> {
+		for (let ids = index.take(); ids.length > 0; ids = index.take()) {
 			const tasks = this.ctx.state().tasks;
-			for (const t of this.tasks()) {
-				if (t.status !== "pending" || this.running.has(t.id)) continue;
+			for (const id of ids) {
+				const t = tasks.get(id);
+				if (!t || !this.startable(t)) continue;
 				const blocker = t.dependsOn
 					.map((d) => tasks.get(d))
 					.find((d) => d && TERMINAL_TASK.has(d.status) && d.status !== "succeeded");
-				if (!blocker) continue;
-				await this.ctx.log.append("task.skipped", { reason: `dependency "${blocker.id}" ${blocker.status}` }, t.id);
-				changed = true;
+				if (blocker)
+					await this.ctx.log.append("task.skipped", { reason: `dependency "${blocker.id}" ${blocker.status}` }, t.id);
+				else if (depsMet(t, tasks)) this.ready.add(id);
 			}
 		}
+	}
+
+	/** Starts ready tasks, in plan order, up to the concurrency cap and within the budget. */
+	private startReady(index: TaskIndex): void {
+		const tasks = this.ctx.state().tasks;
+		for (const id of this.ready) {
+			if (this.running.size >= this.ctx.settings.concurrency) break;
+			const t = tasks.get(id);
+			// No longer ready (an event since made it so): looked at again once an event touches it.
+			if (!t || !this.startable(t) || !depsMet(t, tasks)) {
+				this.ready.delete(id);
+				continue;
+			}
+			const budget = this.checkBudget();
+			if (budget === "wait") break;
+			this.budgetStop ??= budget;
+			if (this.budgetStop) break;
+			this.ready.delete(id);
+			// From the folded log each time: an adaptive step's plan adds tasks while the run goes.
+			this.start(plannedTask(this.ctx.state(), this.ctx.plan, id), index);
+		}
+	}
+
+	private startable(t: TaskState): boolean {
+		return t.status === "pending" && !this.running.has(t.id) && !waitsForAnswer(t, this.ctx.settings);
 	}
 
 	/**
@@ -155,8 +171,12 @@ export class Scheduler {
 		return undefined;
 	}
 
-	private start(task: PlannedTask): void {
-		const done = runTask(this.ctx, task).finally(() => this.running.delete(task.id));
+	private start(task: PlannedTask, index: TaskIndex): void {
+		const done = runTask(this.ctx, task).finally(() => {
+			this.running.delete(task.id);
+			// A task its worker left pending (stopped before it started) is looked at again.
+			index.touch(task.id);
+		});
 		this.running.set(task.id, done);
 	}
 

@@ -58,8 +58,18 @@ function modelRuntime(sdk: Sdk, agentDir: string, scenario: string | undefined):
 	return runtime;
 }
 
+interface Place {
+	roots: ReturnType<typeof guardRoots>;
+	repositoryDirs: Promise<string[]>;
+}
+
 export class InProcessRuntime implements WorkerRuntime {
 	readonly name = "inprocess";
+	/**
+	 * Where tasks work, by [repo, cwd, trust], asked of git once per place: a run's tasks share it, and two git
+	 * processes per task (forked from a coordinator whose heap grows with the run) cost more than the task itself.
+	 */
+	private readonly places = new Map<string, Place>();
 
 	/** @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`) */
 	constructor(private readonly allowEnv: readonly string[] = []) {}
@@ -78,8 +88,9 @@ export class InProcessRuntime implements WorkerRuntime {
 		// the coordinator, and its context files are fenced.
 		const crew = spec.crew;
 		const settings = sdk.SettingsManager.create(spec.cwd, agentDir, { projectTrusted: spec.projectTrusted });
-		const roots = guardRoots(spec.cwd, spec.repo);
-		const repositoryDirs = spec.projectTrusted ? [] : await repositoryRoots(spec.repo, spec.cwd);
+		const place = this.place(spec);
+		const roots = place.roots;
+		const repositoryDirs = await place.repositoryDirs;
 		const loader = new sdk.DefaultResourceLoader({
 			cwd: spec.cwd,
 			agentDir,
@@ -177,6 +188,20 @@ export class InProcessRuntime implements WorkerRuntime {
 			session.dispose();
 		}
 		return ended ?? reader.outcome();
+	}
+
+	/** The path wall's roots of a task's place and, in a repository not trusted, the repository's directories. */
+	private place(spec: Pick<TaskSpec, "repo" | "cwd" | "projectTrusted">): Place {
+		const key = JSON.stringify([spec.repo, spec.cwd, spec.projectTrusted]);
+		let place = this.places.get(key);
+		if (!place) {
+			const repositoryDirs = spec.projectTrusted ? Promise.resolve([]) : repositoryRoots(spec.repo, spec.cwd);
+			place = { roots: guardRoots(spec.cwd, spec.repo), repositoryDirs };
+			this.places.set(key, place);
+			// A failure is the task's to report, not every later task's.
+			Promise.all([place.roots, repositoryDirs]).catch(() => this.places.delete(key));
+		}
+		return place;
 	}
 
 	/**
