@@ -4,6 +4,7 @@
  * `recycleAfter` tasks, after `idleMs` without one, and never reused after a task that did not succeed (its taker
  * stops it). Idle workers are at most `size` in all (the run's concurrency): the oldest goes first.
  */
+import { DEFAULTS } from "../config/config.js";
 import { PiProcess, type SpawnOptions } from "./pi-process.js";
 import type { TaskSpec, WorkerShape } from "./runtime.js";
 
@@ -16,7 +17,11 @@ export interface PoolOptions {
 	size: number;
 }
 
-export const POOL_DEFAULTS: PoolOptions = { recycleAfter: 20, idleMs: 30_000, size: 4 };
+export const POOL_DEFAULTS: PoolOptions = {
+	recycleAfter: DEFAULTS.workers.recycleAfter,
+	idleMs: DEFAULTS.workers.idleSeconds * 1000,
+	size: DEFAULTS.concurrency,
+};
 
 /** The shape of the worker that runs `spec`: what a task shares with the others that may use the same process. */
 export function shapeOf(spec: TaskSpec): WorkerShape {
