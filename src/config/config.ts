@@ -167,7 +167,7 @@ export const ConfigSchema = Type.Object(
 			),
 		),
 		/**
-		 * The warm pool of child workers (docs/runtimes.md#warm-workers): a worker serves at most `recycleAfter` tasks
+		 * The warm pool of child workers (README, "Runtimes"): a worker serves at most `recycleAfter` tasks
 		 * (1: a fresh process for each), and an idle one is kept `idleSeconds`.
 		 */
 		workers: Type.Optional(
