@@ -22,6 +22,7 @@ import {
 	waitFor,
 	waitForRunLog,
 } from "../support/index.js";
+import { runWorkers } from "../support/pool.js";
 
 /** A task's result file, as its worker wrote it. */
 const result = (run: RunJson, id: string) => readFile(task(run, id).result ?? "", "utf8");
@@ -109,17 +110,6 @@ test("a crashed pool worker is replaced: its attempt failed once, retried, and e
 	assert.equal(new Set(tmps).size, 3, "recycleAfter 1: a fresh worker for each task");
 });
 
-/** The run's live worker processes, one per temp directory (a sandboxed worker is bwrap and its pi). */
-async function workersOfRun(runId: string): Promise<number> {
-	const tmps = new Set<string>();
-	for (const pid of await processesOfRun(runId)) {
-		const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "");
-		const tmp = environ.split("\0").find((v) => v.startsWith("TMPDIR=") && v.includes("pi-crew-worker-"));
-		if (tmp) tmps.add(tmp);
-	}
-	return tmps.size;
-}
-
 /** A background-able run whose first task ends at once (its worker then idles) while the second waits. */
 async function idleAndBusy(box: Sandbox): Promise<string[]> {
 	await projectTeam(box, "idle", [
@@ -139,7 +129,7 @@ test("cancel of a background run with an idle warm worker leaves no process behi
 	assert.equal(res.code, 0, res.stderr);
 	const runId = res.stdout.trim();
 	await waitForRunLog(box, "the quick task to succeed", '"task.succeeded"');
-	assert.equal(await workersOfRun(runId), 2, "the quick task's worker idles beside the busy one");
+	assert.equal((await runWorkers(runId)).length, 2, "the quick task's worker idles beside the busy one");
 	const cancel = await cli(["cancel", runId], box);
 	assert.equal(cancel.code, 0, cancel.stderr);
 	await waitFor("the run to end", async () => {
@@ -153,7 +143,7 @@ test("kill -9 of the coordinator: its idle warm worker stops too", async () => {
 	const box = await sandbox();
 	const { child, done } = startCli(await idleAndBusy(box), box);
 	const runId = await waitForRunLog(box, "the quick task to succeed", '"task.succeeded"');
-	assert.equal(await workersOfRun(runId), 2, "the quick task's worker idles beside the busy one");
+	assert.equal((await runWorkers(runId)).length, 2, "the quick task's worker idles beside the busy one");
 	child.kill("SIGKILL");
 	await done;
 	await waitFor(
