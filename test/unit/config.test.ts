@@ -250,7 +250,10 @@ test("the warm pool's settings: the user's config sets them, checked with file a
 	});
 	const config = await resolveConfig(box.repo, box.home);
 	assert.deepEqual(config.values.workers, { recycleAfter: 1, idleSeconds: 30 });
-	assert.deepEqual(brief(config.problems).map((p) => p.split(":")[0]), ["workers@1"]);
+	assert.deepEqual(
+		brief(config.problems).map((p) => p.split(":")[0]),
+		["workers@1"],
+	);
 	await writeFile(join(box.home, "config.yaml"), "concurrency: 3\nworkers:\n  recycleAfter: 0\n");
 	await assert.rejects(resolveConfig(box.repo, box.home), /config\.yaml:3 \[workers\.recycleAfter\]: must be >= 1/);
 });

@@ -1,10 +1,10 @@
 /** Pure parts of the child runtime: JSONL framing, pi's event stream to an outcome, argv (environment: worker-env). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { meaningfulLine } from "../../src/workers/child.js";
 import { piArgs } from "../../src/workers/pi-process.js";
 import { JsonlFramer, PiStreamReader } from "../../src/workers/pi-stream.js";
 import type { TaskSpec } from "../../src/workers/runtime.js";
+import { meaningfulLine } from "../../src/workers/task-session.js";
 
 test("the framer splits on LF across chunks and keeps a long line whole", () => {
 	const lines: string[] = [];
