@@ -35,12 +35,14 @@ const MISSES_TO_STOP = 3;
 export default function workerGuard(pi: ExtensionAPI): void {
 	// Which pi this worker runs on, for the task's stderr.log: evidence that a team ran on its session's own pi.
 	process.stderr.write(`${WORKER_PI_LINE} ${runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`);
-	const baseline = firstEnvironment();
+	const baseline = perProcess(FIRST_ENV, () => ({ ...process.env }));
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
 	registerCrewTools(pi, sendOverRpc);
 	// Without its task's directory (a guard loaded by hand) every write is refused: the wall fails closed.
 	const taskDir = process.env[TASK_DIR_ENV];
-	guardFileTools(pi, guardRoots(taskDir, process.env[REPO_ENV]), taskDir ?? process.cwd());
+	// The same for every task of this worker (its shape's): resolved once (git runs for it), not per session.
+	const roots = perProcess(ROOTS, () => guardRoots(taskDir, process.env[REPO_ENV]));
+	guardFileTools(pi, roots, taskDir ?? process.cwd());
 	takeTasks(pi, baseline);
 	const untrusted = process.env[UNTRUSTED_REPO_ENV]?.split(delimiter).filter(Boolean);
 	if (untrusted?.length)
@@ -69,12 +71,13 @@ export default function workerGuard(pi: ExtensionAPI): void {
 }
 
 const FIRST_ENV = Symbol.for("pi-crew.worker.first-env");
+const ROOTS = Symbol.for("pi-crew.worker.guard-roots");
 
-/** The worker's environment as it started, kept across the guard's runs (one per session) in this process. */
-function firstEnvironment(): Readonly<Record<string, string | undefined>> {
-	const global = globalThis as { [FIRST_ENV]?: Record<string, string | undefined> };
-	global[FIRST_ENV] ??= { ...process.env };
-	return global[FIRST_ENV];
+/** What `make` gives, made once in this process: kept across the guard's runs (one per session of the worker). */
+function perProcess<T>(key: symbol, make: () => T): T {
+	const global = globalThis as Record<symbol, unknown>;
+	if (!(key in global)) global[key] = make();
+	return global[key] as T;
 }
 
 /**

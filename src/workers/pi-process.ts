@@ -37,6 +37,9 @@ export interface WorkerSink {
 	exit(code: number | null, signal: NodeJS.Signals | null, error?: Error): void;
 }
 
+/** How long an idle worker told to end (its stdin closed) has to exit before its group is killed. */
+const STOP_GRACE_MS = 2000;
+
 /** Lines kept for the next task while nobody holds the worker (pi's start-up lines): beyond this they are dropped. */
 const UNHELD_LINES_KEPT = 200;
 
@@ -156,10 +159,15 @@ export class PiProcess {
 		this.sink = undefined;
 	}
 
-	/** Ends it: its stdin closed (pi shuts down in order), its group killed after a grace period. */
+	/** Ends it: its stdin closed (pi shuts down in order), its group killed if it has not exited after a grace period. */
 	stop(): Promise<void> {
 		this.channel.close();
-		if (this.pid && !this.exited) killGroup(this.pid);
+		const pid = this.pid;
+		if (pid && !this.exited) {
+			const timer = setTimeout(() => killGroup(pid), STOP_GRACE_MS);
+			timer.unref();
+			void this.gone.then(() => clearTimeout(timer));
+		}
 		return this.gone;
 	}
 
