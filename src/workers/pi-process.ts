@@ -142,7 +142,12 @@ export class PiProcess {
 			delete env.PI_CREW_COORDINATOR_PID;
 			delete env.PI_CREW_COORDINATOR_START;
 		}
-		const program = opts.sandbox ? await opts.sandbox.wrap(pi.command, pi.args, shape, scratch, env) : pi;
+		const program = opts.sandbox
+			? await opts.sandbox.wrap(pi.command, pi.args, shape, scratch, env).catch(async (err: Error) => {
+					await removeTree(scratch);
+					throw err;
+				})
+			: pi;
 		return new PiProcess(key, program, scratch, shape.cwd, env);
 	}
 
