@@ -4,7 +4,7 @@
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
  *   BENCH_ONLY       comma-separated sections to run: eventlog, live, redact, dashboard, startup, task, sandbox, inprocess, dag,
- *                    scale, worktree, loop, views (default all)
+ *                    scale, worktree, loop, views, pool (default all)
  *   BENCH_SCALE_TASKS task counts of the in-process scale benchmark (default 1000,10000)
  *   BENCH_FILES      files in the repository of the worktree benchmark (default 10000)
  */
@@ -27,6 +27,7 @@ import { Dashboard } from "../src/view/dashboard.js";
 import { textKit } from "../src/view/text.js";
 import { ADVERSARIAL_REDACT_INPUTS, fixtures } from "../test/support/fixtures.js";
 import { loopOverhead } from "./loop.js";
+import { poolBench } from "./pool.js";
 import { scale } from "./scale.js";
 import { CLI, median, ROOT, sandbox, soloTeam, timed } from "./support.js";
 import { views } from "./views.js";
@@ -706,6 +707,7 @@ const SECTIONS: Record<string, () => Promise<string[]>> = {
 	worktree: () => worktreeCost(Number(process.env.BENCH_FILES ?? 10_000)),
 	loop: () => loopOverhead(CLI, Math.min(pairs, 3), median),
 	views,
+	pool: () => poolBench(CLI, dagTasks),
 };
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const unknown = only?.filter((name) => !(name in SECTIONS));

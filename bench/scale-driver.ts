@@ -38,7 +38,7 @@ const result = await executeRun({
 	plan,
 	goal: "go",
 	settings,
-	runtime: await createRuntime("inprocess", config),
+	runtime: await createRuntime(settings, config),
 	allowEnv: config.values.env.allow,
 	onEvent: (event, state) => observer.observe(event, state),
 });

@@ -70,18 +70,23 @@ const MAX_GOAL_CHARS = 64_000;
 /** Run ids made here start with their creation time (see newRunId). */
 const RUN_ID_TIME = /^\d{8}-\d{6}-/;
 
-/** The runtime `name` under the effective config: its workers' variables (`env.allow`) and their OS sandbox. */
+/**
+ * The runtime a run's settings name, under the effective config: its workers' variables (`env.allow`), their OS
+ * sandbox, and its warm pool (config `workers`, at most the run's concurrency idle).
+ */
 export async function createRuntime(
-	name: string,
+	{ runtime: name, concurrency }: Pick<RunSettings, "runtime" | "concurrency">,
 	config: Pick<ResolvedConfig, "values" | "sources">,
 ): Promise<WorkerRuntime> {
 	const allowEnv = config.values.env.allow;
 	if (name === "scaffold") return new (await import("../workers/scaffold.js")).ScaffoldRuntime();
 	const sandbox = await workerSandbox(config);
+	const { recycleAfter, idleSeconds } = config.values.workers;
+	const pool = { recycleAfter, idleMs: idleSeconds * 1000, size: concurrency };
 	if (name === "inprocess")
-		return (await import("../workers/auto.js")).inProcessRuntime(allowEnv, config.values.sandbox, sandbox);
-	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime(allowEnv, sandbox);
-	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime(allowEnv, sandbox);
+		return (await import("../workers/auto.js")).inProcessRuntime(allowEnv, config.values.sandbox, sandbox, pool);
+	if (name === "child") return new (await import("../workers/child.js")).ChildRuntime(allowEnv, sandbox, pool);
+	if (name === "auto") return new (await import("../workers/auto.js")).AutoRuntime(allowEnv, sandbox, pool);
 	throw new UsageError(`unknown runtime "${name}"`);
 }
 
@@ -259,7 +264,7 @@ export async function coordinateHere(
 				plan: withResolver(catalog, start.settings, assignReviewers(plan, catalog, reviewOptions(config))),
 				goal: start.goal,
 				settings: start.settings,
-				runtime: await createRuntime(start.settings.runtime, config),
+				runtime: await createRuntime(start.settings, config),
 				allowEnv: config.values.env.allow,
 				runId: start.runId,
 				signal: io.signal,
@@ -278,7 +283,7 @@ export async function coordinateHere(
 			// What the log recorded, bounded by the config here now (concurrency, timeout, budgets, denied tools).
 			limits: config,
 			...(start.unattended ? { unattended: config.values.questions.unattended } : {}),
-			runtime: await createRuntime(view.state.settings.runtime, config),
+			runtime: await createRuntime(view.state.settings, config),
 			allowEnv: config.values.env.allow,
 			signal: io.signal,
 			onEvent,

@@ -166,6 +166,19 @@ export const ConfigSchema = Type.Object(
 				{ additionalProperties: false },
 			),
 		),
+		/**
+		 * The warm pool of child workers (README, "Runtimes"): a worker serves at most `recycleAfter` tasks
+		 * (1: a fresh process for each), and an idle one is kept `idleSeconds`.
+		 */
+		workers: Type.Optional(
+			Type.Object(
+				{
+					recycleAfter: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+					idleSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+				},
+				{ additionalProperties: false },
+			),
+		),
 		/** The OS sandbox around every child worker (docs/security.md#sandbox): `auto` (default), `required` or `off`. */
 		sandbox: Type.Optional(Type.Enum(SANDBOX_MODES)),
 		/** A sandboxed worker's network: `open` (default: its model provider) or `none` (bubblewrap has no host lists). */
@@ -312,6 +325,7 @@ export const DEFAULTS = {
 	runtime: "child" as RuntimeName,
 	sandbox: "auto" as SandboxMode,
 	sandboxNetwork: "open" as SandboxNetwork,
+	workers: { recycleAfter: 20, idleSeconds: 30 },
 	taskTimeoutMs: 15 * 60_000,
 	approvalRounds: 3,
 	merge: { resolver: "merger" },

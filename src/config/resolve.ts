@@ -96,6 +96,8 @@ export interface EffectiveConfig {
 	tools: { deny: string[] };
 	/** Variables workers get besides the essentials and their model's credentials (the user's config only). */
 	env: { allow: string[] };
+	/** The warm pool of child workers (the user's config only). */
+	workers: { recycleAfter: number; idleSeconds: number };
 	/** Notifications outside pi (the user's config only; off unless set). */
 	notify?: NonNullable<CrewConfig["notify"]> & { timeoutMs: number };
 	/** Automatic pruning when a coordinator starts (the user's config only; off unless set). */
@@ -149,6 +151,7 @@ function userValues(config: CrewConfig, base: (path: string[]) => SettingSource)
 		budget: { ...config.budget },
 		tools: { deny: [...(config.tools?.deny ?? [])] },
 		env: { allow: [...(config.env?.allow ?? [])] },
+		workers: { ...DEFAULTS.workers, ...config.workers },
 		...(config.notify ? { notify: { timeoutMs: DEFAULTS.notifyTimeoutMs, ...config.notify } } : {}),
 		...(config.prune ? { prune: { ...config.prune } } : {}),
 		metrics: {

@@ -293,6 +293,8 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 		watcher.stop();
 		opts.signal?.removeEventListener("abort", onSignal);
 		try {
+			// The runtime's idle warm workers end with the run.
+			await opts.runtime.close?.();
 			await log.close();
 		} finally {
 			await lease.release();

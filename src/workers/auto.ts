@@ -7,7 +7,8 @@
 import { CREW_TOOLS, type SandboxMode } from "../config/home.js";
 import { ChildRuntime } from "./child.js";
 import { InProcessRuntime } from "./inprocess.js";
-import type { Program, TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime } from "./runtime.js";
+import type { PoolOptions } from "./pool.js";
+import type { Program, TaskSpec, WorkerEvent, WorkerOutcome, WorkerRuntime, WorkerShape } from "./runtime.js";
 import type { SandboxChoice } from "./sandbox.js";
 
 /** Tools that change nothing: pi's that read, and pi-crew's own (a question, a message), which reach only the run. */
@@ -32,15 +33,17 @@ export class AutoRuntime implements WorkerRuntime {
 	/**
 	 * @param allowEnv variables workers get besides the essentials and their model's credentials (config `env.allow`)
 	 * @param sandbox the OS sandbox of its child workers (in-process ones are confined by their tools' path checks)
+	 * @param pool how its child workers are kept warm
 	 * @param notes what the run says once about where its tasks run
 	 */
 	constructor(
 		allowEnv: readonly string[] = [],
 		sandbox: SandboxChoice = {},
+		pool: Partial<PoolOptions> = {},
 		readonly notes: readonly string[] = [],
 	) {
 		this.inprocess = new InProcessRuntime(allowEnv);
-		this.child = new ChildRuntime(allowEnv, sandbox);
+		this.child = new ChildRuntime(allowEnv, sandbox, pool);
 		if (this.child.unsandboxed) this.unsandboxed = this.child.unsandboxed;
 	}
 
@@ -50,6 +53,14 @@ export class AutoRuntime implements WorkerRuntime {
 
 	confine(program: Program, place: Pick<TaskSpec, "cwd" | "repo">, tmp: string, env: NodeJS.ProcessEnv) {
 		return this.child.confine(program, place, tmp, env);
+	}
+
+	warm(shape: WorkerShape): void {
+		if (!runsInProcess(shape)) this.child.warm(shape);
+	}
+
+	close(): Promise<void> {
+		return this.child.close();
 	}
 
 	run(spec: TaskSpec, signal: AbortSignal, onEvent: (event: WorkerEvent) => void): Promise<WorkerOutcome> {
@@ -66,9 +77,10 @@ export function inProcessRuntime(
 	allowEnv: readonly string[],
 	sandbox: SandboxMode,
 	choice: SandboxChoice,
+	pool: Partial<PoolOptions>,
 ): WorkerRuntime {
 	if (sandbox === "off") return new InProcessRuntime(allowEnv);
-	return new AutoRuntime(allowEnv, choice, [
+	return new AutoRuntime(allowEnv, choice, pool, [
 		`runtime inprocess with sandbox ${sandbox}: tasks that write, run bash or load an agent's extensions run as child workers (config sandbox: off runs them in-process, path-checked only)`,
 	]);
 }

@@ -11,8 +11,13 @@
  * - Orphan guard: the worker stops its whole process tree when the coordinator that started it is gone (kill -9, OOM;
  *   noticed within 1.5 s),
  *   so a dead run never leaves agents working unobserved. pid + start time, so a reused pid does not keep it alive.
+ * - A pooled worker's task (`/pi-crew-task`, sent by the coordinator over stdin before each task's prompt): its id
+ *   (PI_CREW_TASK_ID, which the bash tool's commands inherit: the reaper's marker) and its system prompt (appended
+ *   before the repository's fenced context). Each task starts from the worker's first environment.
+ * pi runs this again on each new session of the worker: what it starts ends with the session (`session_shutdown`).
  */
 
+import { readFileSync } from "node:fs";
 import { delimiter } from "node:path";
 import type { ExtensionAPI } from "../host.js";
 import { processStartTime } from "../store/lease.js";
@@ -22,6 +27,7 @@ import { registerCrewTools, sendOverRpc } from "./crew-tools.js";
 import { runningPiVersion } from "./host-pi.js";
 import { guardFileTools, guardRoots, REPO_ENV, TASK_DIR_ENV } from "./path-guard.js";
 import { reapTask } from "./reaper.js";
+import { ASSIGN_COMMAND, type Assignment } from "./rpc-channel.js";
 
 const CHECK_MS = 500;
 const MISSES_TO_STOP = 3;
@@ -29,11 +35,15 @@ const MISSES_TO_STOP = 3;
 export default function workerGuard(pi: ExtensionAPI): void {
 	// Which pi this worker runs on, for the task's stderr.log: evidence that a team ran on its session's own pi.
 	process.stderr.write(`${WORKER_PI_LINE} ${runningPiVersion()} (${process.execPath} ${process.argv[1] ?? ""})\n`);
+	const baseline = perProcess(FIRST_ENV, () => ({ ...process.env }));
 	beatWhileToolsRun(pi, Number(process.env.PI_CREW_BEAT_MS));
 	registerCrewTools(pi, sendOverRpc);
 	// Without its task's directory (a guard loaded by hand) every write is refused: the wall fails closed.
 	const taskDir = process.env[TASK_DIR_ENV];
-	guardFileTools(pi, guardRoots(taskDir, process.env[REPO_ENV]), taskDir ?? process.cwd());
+	// The same for every task of this worker (its shape's): resolved once (git runs for it), not per session.
+	const roots = perProcess(ROOTS, () => guardRoots(taskDir, process.env[REPO_ENV]));
+	guardFileTools(pi, roots, taskDir ?? process.cwd());
+	takeTasks(pi, baseline);
 	const untrusted = process.env[UNTRUSTED_REPO_ENV]?.split(delimiter).filter(Boolean);
 	if (untrusted?.length)
 		pi.on("before_agent_start", (event) => fenceRepositoryContext(event.systemPromptOptions, untrusted));
@@ -41,7 +51,7 @@ export default function workerGuard(pi: ExtensionAPI): void {
 	if (!pid) return;
 	const start = process.env.PI_CREW_COORDINATOR_START;
 	let misses = 0;
-	const timer = setInterval(() => {
+	const timer: NodeJS.Timeout = setInterval(() => {
 		// Three checks in a row: one failed /proc read (EMFILE in a busy worker) must not kill a healthy task.
 		misses = (start ? String(processStartTime(pid)) === start : pidExists(pid)) ? 0 : misses + 1;
 		if (misses < MISSES_TO_STOP) return;
@@ -57,6 +67,50 @@ export default function workerGuard(pi: ExtensionAPI): void {
 		});
 	}, CHECK_MS);
 	timer.unref();
+	pi.on("session_shutdown", () => clearInterval(timer));
+}
+
+const FIRST_ENV = Symbol.for("pi-crew.worker.first-env");
+const ROOTS = Symbol.for("pi-crew.worker.guard-roots");
+
+/** What `make` gives, made once in this process: kept across the guard's runs (one per session of the worker). */
+function perProcess<T>(key: symbol, make: () => T): T {
+	const global = globalThis as Record<symbol, unknown>;
+	if (!(key in global)) global[key] = make();
+	return global[key] as T;
+}
+
+/**
+ * The `/pi-crew-task` command: taken once per session, before its first run (a task's prompt that reads as this
+ * command is refused). A system prompt that cannot be read ends the worker: its task fails, never runs without its role.
+ */
+function takeTasks(pi: ExtensionAPI, baseline: Readonly<Record<string, string | undefined>>): void {
+	let open = true;
+	let rolePrompt: string | undefined;
+	pi.registerCommand(ASSIGN_COMMAND, {
+		description: "pi-crew: the task this worker runs next (sent by its coordinator)",
+		handler: async (args) => {
+			if (!open) return void process.stderr.write(`pi-crew: /${ASSIGN_COMMAND} refused: this session has its task\n`);
+			open = false;
+			const { taskId, systemPromptPath } = JSON.parse(args) as Assignment;
+			try {
+				rolePrompt = readFileSync(systemPromptPath, "utf8");
+			} catch (err) {
+				process.stderr.write(`pi-crew: cannot read the task's system prompt: ${(err as Error).message}\n`);
+				process.exit(1);
+			}
+			for (const name of Object.keys(process.env)) if (!(name in baseline)) delete process.env[name];
+			Object.assign(process.env, baseline);
+			process.env.PI_CREW_TASK_ID = taskId;
+		},
+	});
+	// The role first: the repository's fenced context files (registered after this) go after it.
+	pi.on("before_agent_start", (event) => {
+		open = false;
+		const options = event.systemPromptOptions;
+		if (rolePrompt)
+			options.appendSystemPrompt = [options.appendSystemPrompt?.trimEnd(), rolePrompt].filter(Boolean).join("\n\n");
+	});
 }
 
 function beatWhileToolsRun(pi: ExtensionAPI, everyMs: number): void {
@@ -69,6 +123,7 @@ function beatWhileToolsRun(pi: ExtensionAPI, everyMs: number): void {
 	pi.on("tool_execution_end", () => {
 		if (--running === 0) clearInterval(timer);
 	});
+	pi.on("session_shutdown", () => clearInterval(timer));
 }
 
 /** Without /proc (macOS) only the pid can be checked. */

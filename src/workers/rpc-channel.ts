@@ -8,7 +8,7 @@ import { CREW_REQUEST, type CrewReply, parseRequest } from "./crew-tools.js";
 import type { WorkerChannel, WorkerRequest } from "./runtime.js";
 
 interface Pending {
-	resolve: () => void;
+	resolve: (data: unknown) => void;
 	reject: (err: Error) => void;
 }
 
@@ -24,6 +24,16 @@ const DIALOGS = new Set(["select", "confirm", "input", "editor"]);
  */
 const MAX_OPEN_REQUESTS = 1;
 
+/** The pi command (the worker guard's) that hands a pooled worker its next task, before the task's prompt. */
+export const ASSIGN_COMMAND = "pi-crew-task";
+
+/** What `ASSIGN_COMMAND` carries (JSON). */
+export interface Assignment {
+	taskId: string;
+	/** The file appended to the worker's system prompt for this task (identity + the agent's instructions). */
+	systemPromptPath: string;
+}
+
 /** The conversation with one child worker: the engine's `WorkerChannel`, plus what only the runtime sends. */
 export class RpcChannel implements WorkerChannel {
 	private next = 0;
@@ -31,30 +41,44 @@ export class RpcChannel implements WorkerChannel {
 	private closed = false;
 	private open = 0;
 
-	/** @param answer who answers the worker's crew tool calls (none: each is refused) */
-	constructor(
-		private readonly stdin: Writable,
-		private readonly answer?: (request: WorkerRequest) => Promise<string>,
-	) {
+	/** Who answers the worker's crew tool calls (none: each is refused): the task it serves sets it. */
+	answer: ((request: WorkerRequest) => Promise<string>) | undefined;
+
+	constructor(private readonly stdin: Writable) {
 		// A worker that died has no reader: its pipe's error is the close that follows, not a crash of the coordinator.
 		stdin.on("error", () => this.close());
 	}
 
 	prompt(text: string): Promise<void> {
-		return this.send({ type: "prompt", message: text });
+		return this.send({ type: "prompt", message: text }).then(() => undefined);
+	}
+
+	/** A fresh session in the same process (pi's `new_session`): nothing of the previous task's conversation stays. */
+	async newSession(): Promise<void> {
+		const data = (await this.send({ type: "new_session" })) as { cancelled?: unknown } | undefined;
+		if (data?.cancelled === true) throw new Error("an extension refused the new session");
+	}
+
+	/** Hands the worker its next task (the guard's command); resolves once the guard has taken it. */
+	async assign(assignment: Assignment): Promise<void> {
+		const data = (await this.send({ type: "prompt", message: `/${ASSIGN_COMMAND} ${JSON.stringify(assignment)}` })) as
+			| { disposition?: unknown }
+			| undefined;
+		// Anything else would have become a prompt to the model.
+		if (data?.disposition !== "handled") throw new Error(`pi did not run the /${ASSIGN_COMMAND} command`);
 	}
 
 	steer(text: string): Promise<void> {
-		return this.send({ type: "steer", message: text });
+		return this.send({ type: "steer", message: text }).then(() => undefined);
 	}
 
 	followUp(text: string): Promise<void> {
-		return this.send({ type: "follow_up", message: text });
+		return this.send({ type: "follow_up", message: text }).then(() => undefined);
 	}
 
 	/** Asks pi to abort its turn (the model call, the tool calls): how the runtime stops a worker on a timeout. */
 	abort(): Promise<void> {
-		return this.send({ type: "abort" });
+		return this.send({ type: "abort" }).then(() => undefined);
 	}
 
 	/**
@@ -79,6 +103,7 @@ export class RpcChannel implements WorkerChannel {
 			error?: unknown;
 			method?: unknown;
 			title?: unknown;
+			data?: unknown;
 			placeholder?: unknown;
 		};
 		try {
@@ -96,7 +121,7 @@ export class RpcChannel implements WorkerChannel {
 		const waiting = typeof record.id === "string" ? this.pending.get(record.id) : undefined;
 		if (!waiting) return true;
 		this.pending.delete(record.id as string);
-		if (record.success === true) waiting.resolve();
+		if (record.success === true) waiting.resolve(record.data);
 		else waiting.reject(new Error(typeof record.error === "string" ? record.error : "pi refused the command"));
 		return true;
 	}
@@ -133,10 +158,10 @@ export class RpcChannel implements WorkerChannel {
 		}
 	}
 
-	private send(command: Record<string, unknown>): Promise<void> {
+	private send(command: Record<string, unknown>): Promise<unknown> {
 		if (this.closed) return Promise.reject(new Error("the worker has ended"));
 		const id = `crew-${++this.next}`;
-		return new Promise<void>((resolve, reject) => {
+		return new Promise<unknown>((resolve, reject) => {
 			this.pending.set(id, { resolve, reject });
 			this.write({ ...command, id });
 		});

@@ -49,13 +49,26 @@ export async function withScratch<T>(prefix: string, work: (dir: string) => Prom
 	try {
 		return await work(dir);
 	} finally {
-		await rm(dir, { recursive: true, force: true }).catch(async () => {
-			await writable(dir);
-			await rm(dir, { recursive: true, force: true }).catch((err: Error) =>
-				process.emitWarning(`pi-crew: cannot remove the temp directory ${dir}: ${err.message}`),
-			);
-		});
+		await removeTree(dir);
 	}
+}
+
+/**
+ * Removes a tree a program left (`dir` itself unless `keep`): a tree it made read-only (Go's module cache) is made
+ * writable to be removed, and a removal that still fails is only warned about.
+ */
+export async function removeTree(dir: string, keep = false): Promise<void> {
+	const remove = async () => {
+		if (!keep) return rm(dir, { recursive: true, force: true });
+		const names = await readdir(dir);
+		await Promise.all(names.map((n) => rm(join(dir, n), { recursive: true, force: true })));
+	};
+	await remove().catch(async () => {
+		await writable(dir);
+		await remove().catch((err: Error) =>
+			process.emitWarning(`pi-crew: cannot remove the temp directory ${dir}: ${err.message}`),
+		);
+	});
 }
 
 /** Makes every directory of a tree writable (and searchable) by its owner, without following links. */

@@ -74,9 +74,13 @@ export interface WorkerEnvOptions {
 	credentials?: boolean;
 }
 
-/** The environment of the worker that runs `spec`. */
+/**
+ * The environment of the worker that runs `spec`. Without a task id (a pooled worker, workers/pool.ts) it carries the
+ * run's marker only: each task it takes sets its own (the guard, on assignment), so reaping one task never kills it.
+ */
 export async function workerEnv(
-	spec: Pick<TaskSpec, "runId" | "taskId" | "cwd" | "model" | "scenario" | "beatMs" | "projectTrusted" | "repo">,
+	spec: Pick<TaskSpec, "runId" | "cwd" | "model" | "scenario" | "beatMs" | "projectTrusted" | "repo"> &
+		Partial<Pick<TaskSpec, "taskId">>,
 	opts: WorkerEnvOptions = {},
 ): Promise<NodeJS.ProcessEnv> {
 	const base = opts.base ?? process.env;
@@ -92,7 +96,7 @@ export async function workerEnv(
 			env[k] = v;
 	env.PI_CREW_DEPTH = String(runDepth(base) + 1);
 	env.PI_CREW_RUN_ID = spec.runId;
-	env.PI_CREW_TASK_ID = spec.taskId;
+	if (spec.taskId !== undefined) env.PI_CREW_TASK_ID = spec.taskId;
 	// The guard's path wall: where the task may write, and whose run store it may not.
 	env[TASK_DIR_ENV] = spec.cwd;
 	env[REPO_ENV] = spec.repo;

@@ -50,6 +50,7 @@ async function runTask(
 		crew: { tools: ["ask"], request },
 	};
 	const outcome = await runtime.run(spec, new AbortController().signal, () => undefined);
+	await runtime.close?.(); // the run's end: its idle warm workers end with it
 	assert.deepEqual(await processesOfRun(spec.runId), []);
 	return outcome;
 }

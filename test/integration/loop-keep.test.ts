@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { test } from "node:test";
 import {
 	cli,
-	liveProcesses,
 	processesOfRun,
 	type RunJson,
 	runJson,
@@ -22,6 +21,7 @@ import {
 	waitForRunLog,
 } from "../support/index.js";
 import { loopTeam } from "../support/loops.js";
+import { runWorkers } from "../support/pool.js";
 import { eventsOf } from "../support/questions.js";
 
 /**
@@ -57,9 +57,11 @@ async function fixTranscripts(runDir: string): Promise<string[]> {
 
 const fixResult = (runDir: string) => readFile(join(runDir, "artifacts", "tasks", "fix", "result.md"), "utf8");
 
-/** The live processes of the run's task `fix`. */
-const fixProcesses = (runId: string) =>
-	liveProcesses((p) => p.environ.includes(`PI_CREW_RUN_ID=${runId}`) && p.environ.includes("PI_CREW_TASK_ID=fix"));
+/** The fix task's kept worker, once the check's worker runs beside it: the run's oldest worker. */
+const keptFixer = async (runId: string) => {
+	const workers = await runWorkers(runId);
+	return workers.length >= 2 ? workers[0] : undefined;
+};
 
 for (const runtime of ["child", "inprocess"]) {
 	test(`${runtime}: the loop's finding is a follow-up in the fixer's kept session, its first prompt still in context`, async () => {
@@ -94,12 +96,11 @@ test("a kept worker killed between rounds: the next round falls back to a fresh 
 	const { done } = startCli([...args, "--json"], box);
 	const runId = await waitForRunLog(box, "the check to start", '"task.started"', 2);
 	// The fixer answered and the check waits for `go`: the fixer's worker is kept meanwhile.
-	const kept = await waitFor("the fixer's kept worker", async () => {
-		const pids = await fixProcesses(runId);
-		return pids.length > 0 ? pids : undefined;
-	});
-	for (const pid of kept) process.kill(pid, "SIGKILL");
-	await waitFor("the kept worker to die", async () => ((await fixProcesses(runId)).length === 0 ? true : undefined));
+	const kept = await waitFor("the fixer's kept worker", () => keptFixer(runId));
+	for (const pid of kept.pids) process.kill(pid, "SIGKILL");
+	await waitFor("the kept worker to die", async () =>
+		(await runWorkers(runId)).some((w) => w.tmp === kept.tmp) ? undefined : true,
+	);
 	await writeFile(join(box.repo, "go"), "");
 	const res = await done;
 	assert.equal(res.code, 0, res.stderr);
@@ -119,7 +120,7 @@ test("a cancel while a worker is kept stops it: nothing of the run is left runni
 	const args = ["run", "loopy", "the parser", "--model", SCRIPTED, "--scenario", scenarioFile, "--runtime", "child"];
 	const { done } = startCli(args, box);
 	const runId = await waitForRunLog(box, "the check to start", '"task.started"', 2);
-	await waitFor("the fixer's kept worker", async () => ((await fixProcesses(runId)).length > 0 ? true : undefined));
+	await waitFor("the fixer's kept worker", () => keptFixer(runId));
 	const cancel = await cli(["cancel", runId], box);
 	assert.equal(cancel.code, 0, cancel.stderr);
 	const res = await done;

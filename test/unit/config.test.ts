@@ -242,3 +242,18 @@ test("a repository may raise the sandbox (required, network none), never lower i
 	const none = await setup({ project: { "config.yaml": "sandbox: off\n" } });
 	assert.equal((await resolveConfig(none.repo, none.home)).values.sandbox, "auto", "the default is auto");
 });
+
+test("the warm pool's settings: the user's config sets them, checked with file and line; a repository's cannot", async () => {
+	const box = await setup({
+		user: "concurrency: 3\nworkers: { recycleAfter: 1 }\n",
+		project: { "config.yaml": "workers: { recycleAfter: 500, idleSeconds: 600 }\n" },
+	});
+	const config = await resolveConfig(box.repo, box.home);
+	assert.deepEqual(config.values.workers, { recycleAfter: 1, idleSeconds: 30 });
+	assert.deepEqual(
+		brief(config.problems).map((p) => p.split(":")[0]),
+		["workers@1"],
+	);
+	await writeFile(join(box.home, "config.yaml"), "concurrency: 3\nworkers:\n  recycleAfter: 0\n");
+	await assert.rejects(resolveConfig(box.repo, box.home), /config\.yaml:3 \[workers\.recycleAfter\]: must be >= 1/);
+});

@@ -16,7 +16,9 @@ function channel(answer?: (request: WorkerRequest) => Promise<string>) {
 	});
 	const dialog = (id: string, placeholder: string) =>
 		JSON.stringify({ type: "extension_ui_request", id, method: "input", title: CREW_REQUEST, placeholder });
-	return { rpc: new RpcChannel(stdin, answer), written, dialog };
+	const rpc = new RpcChannel(stdin);
+	rpc.answer = answer;
+	return { rpc, written, dialog };
 }
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));

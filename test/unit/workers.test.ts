@@ -1,9 +1,10 @@
 /** Pure parts of the child runtime: JSONL framing, pi's event stream to an outcome, argv (environment: worker-env). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { meaningfulLine, piArgs } from "../../src/workers/child.js";
+import { piArgs } from "../../src/workers/pi-process.js";
 import { JsonlFramer, PiStreamReader } from "../../src/workers/pi-stream.js";
 import type { TaskSpec } from "../../src/workers/runtime.js";
+import { meaningfulLine } from "../../src/workers/task-session.js";
 
 test("the framer splits on LF across chunks and keeps a long line whole", () => {
 	const lines: string[] = [];
@@ -99,6 +100,7 @@ test("workers run in RPC mode without project extensions, with the agent's tools
 	assert.deepEqual(args.slice(args.indexOf("--tools"), args.indexOf("--tools") + 2), ["--tools", "read,ls"]);
 	assert.equal(args[args.indexOf("--model") + 1], "crew-scripted/scripted");
 	assert.ok(!args.includes("## Goal\n\ng"), "the prompt is the conversation's first command, not an argument");
+	assert.ok(!args.includes("/run/system.md"), "a pooled worker gets its task's system prompt with the task");
 	assert.ok(piArgs({ ...spec, tools: [] }).includes("--no-tools"));
 });
 
