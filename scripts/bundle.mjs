@@ -1,0 +1,26 @@
+/**
+ * `npm run build`'s last step: the CLI as one bundle (dist/bundle/), what bin/pi-crew.js runs. Loaded file by file,
+ * a `pi-crew run` made Node resolve and compile ~720 modules (TypeBox alone is 523) before its first worker: a third
+ * of a second of CPU paid by every command. pi's packages stay outside (the session's own are used, see host.ts);
+ * what a command loads lazily stays lazy (split into chunks).
+ */
+import { writeFile } from "node:fs/promises";
+import { build } from "esbuild";
+
+await build({
+	entryPoints: ["dist/cli/main.js"],
+	outdir: "dist/bundle",
+	bundle: true,
+	splitting: true,
+	format: "esm",
+	platform: "node",
+	target: "node22",
+	external: ["@earendil-works/*"],
+	// yaml is CommonJS and requires Node's modules: give the ESM bundle a `require`.
+	banner: {
+		js: "import { createRequire as __crewRequire } from 'node:module'; const require = __crewRequire(import.meta.url);",
+	},
+	logLevel: "warning",
+});
+// workers/child.ts hands pi the guard extension beside itself: in the bundle, that is here.
+await writeFile("dist/bundle/guard-extension.js", 'export { default } from "../workers/guard-extension.js";\n');
