@@ -4,9 +4,11 @@
  * of a second of CPU paid by every command. pi's packages stay outside (the session's own are used, see host.ts);
  * what a command loads lazily stays lazy (split into chunks).
  */
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { build } from "esbuild";
 
+// Chunks are named by their content: the last build's would stay beside the new ones (and ship).
+await rm("dist/bundle", { recursive: true, force: true });
 await build({
 	entryPoints: ["dist/cli/main.js"],
 	outdir: "dist/bundle",
