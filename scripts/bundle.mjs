@@ -1,8 +1,7 @@
 /**
  * `npm run build`'s last step: the CLI as one bundle (dist/bundle/), what bin/pi-crew.js runs. Loaded file by file,
  * a `pi-crew run` made Node resolve and compile ~720 modules (TypeBox alone is 523) before its first worker: a third
- * of a second of CPU paid by every command. pi's packages stay outside (the session's own are used, see host.ts);
- * what a command loads lazily stays lazy (split into chunks).
+ * of a second of CPU paid by every command. What a command loads lazily stays lazy (split into chunks).
  */
 import { rm, writeFile } from "node:fs/promises";
 import { build } from "esbuild";
@@ -17,7 +16,9 @@ await build({
 	format: "esm",
 	platform: "node",
 	target: "node22",
-	external: ["@earendil-works/*"],
+	// pi's packages are the session's (host.ts); the metrics exporters and tar load only for the commands that use them,
+	// and load as their authors built them (bundled, the OTLP exporter's class was lost).
+	external: ["@earendil-works/*", "@opentelemetry/*", "prom-client", "tar"],
 	// yaml is CommonJS and requires Node's modules: give the ESM bundle a `require`.
 	banner: {
 		js: "import { createRequire as __crewRequire } from 'node:module'; const require = __crewRequire(import.meta.url);",

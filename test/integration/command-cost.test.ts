@@ -31,5 +31,5 @@ test("a run loads its code as a handful of bundled files, not each module of Typ
 	// more than the rest of the command before its first worker.
 	const unbundled = files.filter((url) => /\/node_modules\/(typebox|yaml)\//.test(url));
 	assert.deepEqual(unbundled, [], "TypeBox and yaml come inside the bundle");
-	assert.ok(files.length <= 80, `a run loads ${files.length} module files:\n${files.join("\n")}`);
+	assert.ok(files.length <= 100, `a run loads ${files.length} module files:\n${files.join("\n")}`);
 });
