@@ -24,5 +24,5 @@ if (major < 22 || (major === 22 && minor < 19)) {
 const { shareHostModules } = await import("../dist/host.js");
 const { sessionPiEntry } = await import("../dist/workers/host-pi.js");
 shareHostModules(sessionPiEntry());
-const { cli } = await import("../dist/cli/main.js");
+const { cli } = await import("../dist/bundle/main.js");
 await cli(process.argv.slice(2));

@@ -192,7 +192,7 @@ async function launch(
 	if (settings.runtime !== "scaffold") await workerSandbox(config);
 	const start: StartRequest = { kind: "run", ...target, goal, settings };
 	if (req.background) return (await import("./lifecycle.js")).startBackground(repo, start);
-	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent });
+	return coordinateHere(repo, start, { signal: req.signal, onEvent: req.onEvent }, { catalog, config });
 }
 
 /** Where a new run's cost budget comes from, if it has one: `--max-cost`, else the config's `budget.maxCost`. */
@@ -233,13 +233,17 @@ export type StartRequest =
 	/** `unattended`: nobody answers the resumed run's questions (`resume --no-input`). */
 	| { kind: "resume"; runId: string; requeue: string[]; unattended?: boolean };
 
-/** Runs a coordinator for `start` in this process until the run ends; its metrics go to this process's telemetry. */
+/**
+ * Runs a coordinator for `start` in this process until the run ends; its metrics go to this process's telemetry.
+ * `loaded`: the config and resources the caller has just read for this start (a foreground run), not read twice.
+ */
 export async function coordinateHere(
 	repo: string,
 	start: StartRequest,
 	io: { signal?: AbortSignal; onEvent?: OnEvent } = {},
+	loaded?: Pick<Awaited<ReturnType<typeof context>>, "catalog" | "config">,
 ): Promise<RunView> {
-	const { catalog, config } = await context(repo);
+	const { catalog, config } = loaded ?? (await context(repo));
 	const engine = await import("../engine/coordinator.js");
 	const { planAgent, planFromState, planRun, withResolver } = await import("../engine/plan.js");
 	const { assignReviewers } = await import("../engine/reviewers.js");

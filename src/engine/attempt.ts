@@ -3,20 +3,17 @@
  * and dead-letter. The task stays `running` between attempts; it fails only when its attempts are exhausted.
  */
 import { join, relative } from "node:path";
-import { resolveSkills } from "../config/skills.js";
 import type { DeadLetterReason } from "../store/events.js";
 import { attemptDir, CREW_STATE, writeArtifact } from "../store/run-store.js";
 import { withCorrelation } from "../util/correlation.js";
 import { OperationError } from "../util/errors.js";
 import { makeDirs, readConfined } from "../util/safe-fs.js";
 import {
-	CREW_TOOLS,
 	failure,
 	type Review,
 	StopRequest,
 	type TaskSpec,
 	type WorkerEvent,
-	type WorkerFailure,
 	type WorkerOutcome,
 } from "../workers/runtime.js";
 import { runVerify } from "../workers/verify.js";
@@ -28,20 +25,13 @@ import { ApprovalRounds, withoutDropped } from "./approval.js";
 import { type RunContext, sleep } from "./context.js";
 import { deadLetterAlert } from "./deadletter-alert.js";
 import { askingVerdict, judge, loopReview, sentBack } from "./loop.js";
-import {
-	type PlannedTask,
-	plannedPayload,
-	plannedTask,
-	taskModels,
-	taskSkills,
-	taskTools,
-	taskWrites,
-} from "./plan.js";
+import { type PlannedTask, plannedPayload, plannedTask, taskModels, taskTools, taskWrites } from "./plan.js";
 import { type DependencyResult, messagesSection, systemPrompt, taskPrompt } from "./prompt.js";
 import { attemptRequests } from "./requests.js";
 import { recoverResolution, resolveConflict } from "./resolve.js";
 import { retryDelay } from "./retry.js";
 import { type ReviewWork, reviewRounds } from "./review.js";
+import { workerShape } from "./shape.js";
 import type { AttemptFiles, SideWorker } from "./side-worker.js";
 
 /** A task may wait for the rate-limit gate this often before a rate limit counts as an ordinary failure. */
@@ -395,29 +385,6 @@ async function landOrFail(
 	}
 }
 
-/** The skills and extensions a task's worker loads, or why it cannot start. */
-function workerResources(
-	ctx: RunContext,
-	task: PlannedTask,
-): { skills?: string[]; extensions?: string[] } | WorkerFailure {
-	const names = taskSkills(task);
-	const found = names ? resolveSkills(names, ctx.repo, ctx.projectTrusted) : undefined;
-	if (found && found.missing.length > 0)
-		return failure(
-			"spawn_failed",
-			`skill(s) ${found.missing.join(", ")} not found in ${found.dirs.join(", ")}${ctx.projectTrusted ? "" : " (the repository's skills are not looked at: it is not trusted)"}`,
-		);
-	const { extensions } = task.agent;
-	// Checked again here, not only when planned: a resumed run's agent counts as the repository's unless today's
-	// agent of that name is yours (see plan.ts retrusted), and the trust may have been taken back since.
-	if (extensions?.length && task.agent.source.scope === "project" && !ctx.projectTrusted)
-		return failure(
-			"spawn_failed",
-			`agent "${task.agent.name}" names extensions, and extensions of a repository the user has not trusted never load`,
-		);
-	return { ...(found ? { skills: found.paths } : {}), ...(extensions?.length ? { extensions } : {}) };
-}
-
 export async function runAttempt(
 	ctx: RunContext,
 	task: PlannedTask,
@@ -428,9 +395,10 @@ export async function runAttempt(
 	side?: SideWorker,
 ): Promise<WorkerOutcome> {
 	const id = task.id;
-	const loads = workerResources(ctx, task);
-	if ("kind" in loads) return loads;
-	const { skills, extensions } = loads;
+	const run = { runId: ctx.log.runId, repo: ctx.repo, projectTrusted: ctx.projectTrusted, settings: ctx.settings };
+	const shape = workerShape(run, task, cwd, model);
+	if ("kind" in shape) return shape;
+	const { crewTools = [], ...started } = shape;
 	const stopper = new AbortController();
 	const onCancel = () => stopper.abort(new StopRequest("cancel", "cancelled"));
 	const stops = [ctx.cancel, ...(side ? [side.stop] : [])];
@@ -440,39 +408,27 @@ export async function runAttempt(
 		ctx.watcher.track(id, (silentMs) =>
 			stopper.abort(new StopRequest("heartbeat-dead", `heartbeat dead: no output for ${Math.round(silentMs / 1000)}s`)),
 		);
-	const tools = taskTools(ctx.settings, task.agent);
 	// A question nobody can answer ends the attempt, and the task fails with it (no retry could answer it either).
 	let unanswerable: string | undefined;
 	const end = (reason: string) => {
 		unanswerable ??= reason;
 		stopper.abort(new StopRequest("cancel", reason));
 	};
-	const crewTools = CREW_TOOLS.filter((t) => tools?.includes(t));
 	// The agent's own `verdict` call (its last one stands), logged once the attempt succeeds.
 	let verdict: { clean: boolean; findings: string } | undefined;
 	const reviewing = side ? review : askingVerdict(task, review, () => verdict !== undefined);
 	const spec: TaskSpec = {
-		runId: ctx.log.runId,
+		...started,
 		taskId: side?.id ?? id,
 		agent: task.agent.name,
-		cwd,
-		repo: ctx.repo,
-		projectTrusted: ctx.projectTrusted,
 		...files,
-		model,
-		tools,
-		thinking: task.agent.thinking,
 		maxTurns: task.agent.maxTurns,
-		...(skills ? { skills } : {}),
-		...(extensions ? { extensions } : {}),
 		timeoutMs: ctx.settings.taskTimeoutMs,
-		scenario: ctx.settings.scenario,
-		beatMs: Math.max(100, Math.min(5000, Math.floor(ctx.settings.heartbeat.warnMs / 2))),
 		...(!side && { channel: (channel) => (channel ? ctx.channels.set(id, channel) : ctx.channels.delete(id)) }),
 		...(reviewing ? { review: (answer: string) => reviewing(answer, stopper.signal) } : {}),
 		...(crewTools.length > 0 && {
 			crew: {
-				tools: crewTools,
+				tools: [...crewTools],
 				request: attemptRequests(crewTools, async (request) => {
 					if (request.type === "ask") return ctx.questions.ask(id, request, stopper.signal, end);
 					if (request.type === "message") return ctx.mailbox.send(id, request);

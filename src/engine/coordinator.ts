@@ -27,6 +27,7 @@ import { type Plan, plannedPayload, reopenForResume } from "./plan.js";
 import { Questions } from "./questions.js";
 import { retryDelay } from "./retry.js";
 import { type RunOutcome, Scheduler } from "./scheduler.js";
+import { warmFirstTasks } from "./shape.js";
 import { renderSummary } from "./summary.js";
 import { PersonWaits } from "./waits.js";
 import { HeartbeatWatcher } from "./watcher.js";
@@ -81,6 +82,8 @@ export async function executeRun(opts: RunOptions): Promise<RunResult> {
 }
 
 async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {
+	const { repo, settings } = opts;
+	warmFirstTasks(opts.runtime, { runId, repo, projectTrusted: projectTrust(repo).trusted, settings }, opts.plan);
 	const paths = opts.runId ? runPaths(opts.repo, runId) : await createRunDir(opts.repo, runId);
 	await makeDirs(paths.repo, paths.artifacts);
 	const lease = await acquireLease(paths.lease);

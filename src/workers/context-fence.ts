@@ -25,7 +25,8 @@ export const UNTRUSTED_REPO_ENV = "PI_CREW_UNTRUSTED_REPO";
  * `packages/app/.crew/` in a clone must not make the clone's top-level AGENTS.md look like the user's own.
  */
 export async function repositoryRoots(...dirs: string[]): Promise<string[]> {
-	const tops = await Promise.all(dirs.map(gitTops));
+	// A shared task works in the run's own directory: one git per distinct directory.
+	const tops = await Promise.all([...new Set(dirs)].map(gitTops));
 	return [...new Set([...tops.flat(), ...dirs].flatMap((d) => [resolve(d), realOrSame(d)]))];
 }
 

@@ -43,7 +43,14 @@ test("the packed package installs into a fresh prefix, runs a scripted team, and
 		(await npm(["pack", "--json", "--ignore-scripts", "--pack-destination", dir], npmEnv)).stdout,
 	);
 	const files = (packed[0].files as { path: string }[]).map((f) => f.path);
-	for (const shipped of ["index.js", "bin/pi-crew.js", "dist/extension/index.js", "dist/scripted/extension.js"])
+	for (const shipped of [
+		"index.js",
+		"bin/pi-crew.js",
+		"dist/bundle/main.js",
+		"dist/bundle/guard-extension.js",
+		"dist/extension/index.js",
+		"dist/scripted/extension.js",
+	])
 		assert.ok(files.includes(shipped), `the package lacks ${shipped}`);
 	assert.ok(files.includes("examples/demo/scenario.yaml") && files.some((f) => f.startsWith("builtin/teams/")));
 	assert.deepEqual(
