@@ -25,5 +25,5 @@ await build({
 	},
 	logLevel: "warning",
 });
-// workers/child.ts hands pi the guard extension beside itself: in the bundle, that is here.
+// workers/pi-process.ts hands pi the guard extension beside itself: in the bundle, that is here.
 await writeFile("dist/bundle/guard-extension.js", 'export { default } from "../workers/guard-extension.js";\n');
