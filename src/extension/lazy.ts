@@ -33,5 +33,6 @@ export const lazy = {
 	live: once(() => import("./live.js")),
 	wake: once(() => import("./wake.js")),
 	policy: once(() => import("./policy.js")),
+	teamActions: once(() => import("./team-actions.js")),
 	yaml: once(() => import("yaml")),
 };
