@@ -17,7 +17,7 @@ export default function piCrew(pi: ExtensionAPI): void {
 	shareHostModules(process.argv[1]);
 	// Workers run this session's own pi (same node, entry and version), and so do background runs started from it.
 	recordHostPi();
-	// The delegation policy matching the user's autonomy profile, computed on the first prompt of a session.
+	// The delegation policy matching the user's autonomy profile, read as a session starts, added to each prompt.
 	let policy: Promise<string> | undefined;
 	// The session's own work (session.ts) loads when pi starts a session: `pi --list-models` starts none.
 	let session: Promise<CrewSession> | undefined;
@@ -36,10 +36,13 @@ export default function piCrew(pi: ExtensionAPI): void {
 		runStarted,
 	});
 	pi.on("session_start", async (_event, ctx) => {
-		policy = undefined;
-		// Awaited (pi awaits its handlers): the session's trust is recorded before any tool can start a worker.
+		// Awaited (pi awaits its handlers): the session's trust is recorded before any tool can start a worker, and
+		// before the policy reads it.
 		session = lazy.session().then((m) => new m.CrewSession(pi, ctx));
 		await session;
+		// Read while pi prepares the first turn (awaited only there); a failure is reported at that turn.
+		policy = lazy.policy().then((p) => p.policyFor(ctx.cwd));
+		policy.catch(() => undefined);
 	});
 	pi.on("session_shutdown", async () => {
 		const ending = session;
