@@ -3,7 +3,7 @@
  * Prints a markdown report; record it in docs/benchmarks.md with the date and machine.
  *   BENCH_PAIRS      paired runs for the task-vs-bare-pi ratio (default 8)
  *   BENCH_DAG_TASKS  tasks in the DAG benchmark (default 200)
- *   BENCH_ONLY       comma-separated sections to run: eventlog, live, redact, dashboard, startup, task, sandbox, inprocess, dag,
+ *   BENCH_ONLY       comma-separated sections to run: eventlog, live, redact, dashboard, startup (bench/startup.ts), task, sandbox, inprocess, dag,
  *                    worktree, loop (default all)
  *   BENCH_FILES      files in the repository of the worktree benchmark (default 10000)
  */
@@ -27,17 +27,13 @@ import { Dashboard } from "../src/view/dashboard.js";
 import { textKit } from "../src/view/text.js";
 import { ADVERSARIAL_REDACT_INPUTS, fixtures } from "../test/support/fixtures.js";
 import { loopOverhead } from "./loop.js";
+import { startup } from "./startup.js";
+import { median, sandbox } from "./support.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "bin", "pi-crew.js");
 const PI = join(ROOT, "node_modules", ".bin", "pi");
 const SCRIPTED_EXT = join(ROOT, "dist", "scripted", "extension.js");
-const EXTENSION = join(ROOT, "dist", "extension", "index.js");
-
-const median = (xs: number[]) => {
-	const s = [...xs].sort((a, b) => a - b);
-	return s.length % 2 ? (s[(s.length - 1) / 2] ?? 0) : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
-};
 
 interface Timed {
 	ms: number;
@@ -89,24 +85,6 @@ async function treeRssKiB(root: number): Promise<number> {
 		}
 	}
 	return total;
-}
-
-async function sandbox(name: string) {
-	const dir = await mkdtemp(join(tmpdir(), `pi-crew-bench-${name}-`));
-	const repo = join(dir, "repo");
-	await mkdir(join(repo, ".git"), { recursive: true });
-	const env = {
-		...process.env,
-		HOME: join(dir, "home"),
-		PI_CODING_AGENT_DIR: join(dir, "agent"),
-		PI_CREW_HOME: join(dir, "crew"),
-		PI_OFFLINE: "1",
-	};
-	const write = async (rel: string, text: string) => {
-		await mkdir(dirname(join(repo, rel)), { recursive: true });
-		await writeFile(join(repo, rel), text);
-	};
-	return { dir, repo, env, write, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** A team of one scripted agent (`solo`) whose workflow is `steps` (each one scripted turn). */
@@ -281,39 +259,6 @@ async function worktreeCost(files: number): Promise<string[]> {
 }
 
 /** pi's start-up (one scripted turn) with and without pi-crew loaded, in a repository that has runs. */
-async function piStartup(pairs: number): Promise<string[]> {
-	const box = await sandbox("startup");
-	for (let i = 0; i < 20; i++) await box.write(`.crew/runs/run-${i}/events.jsonl`, "");
-	const scenario = join(box.repo, "scenario.yaml");
-	await writeFile(scenario, 'default:\n  - say: "hi"\n');
-	const env = { ...box.env, PI_CREW_SCENARIO: scenario };
-	const base = ["-p", "--no-session", "-ne", "-e", SCRIPTED_EXT, "--model", "crew-scripted/scripted"];
-	const without: number[] = [];
-	const withCrew: number[] = [];
-	for (let i = 0; i < pairs * 2 + 1; i++) {
-		const a = await timed(PI, [...base, "hi"], box.repo, env);
-		const b = await timed(PI, [...base, "-e", EXTENSION, "hi"], box.repo, env);
-		if (a.code !== 0 || b.code !== 0) throw new Error(`pi failed: ${a.code}, ${b.code}`);
-		if (i === 0) continue;
-		without.push(a.ms);
-		withCrew.push(b.ms);
-	}
-	await box.cleanup();
-	const ratio = median(withCrew) / median(without);
-	return [
-		"### pi start-up with pi-crew loaded",
-		"",
-		`${pairs * 2} paired runs of \`pi -p\` (one scripted turn) in a repository with 20 runs, medians.`,
-		"",
-		"| measure | median | goal |",
-		"|---|---|---|",
-		`| pi without pi-crew | ${median(without).toFixed(0)} ms | |`,
-		`| pi with pi-crew (\`-e dist/extension/index.js\`) | ${median(withCrew).toFixed(0)} ms | |`,
-		`| ratio | ${ratio.toFixed(3)} | <= 1.05 |`,
-		"",
-	];
-}
-
 /** Per-task overhead of the in-process runtime (one scripted turn each), next to a child's. */
 async function inProcess(): Promise<string[]> {
 	const box = await sandbox("inprocess");
@@ -796,7 +741,7 @@ const SECTIONS: Record<string, () => Promise<string[]>> = {
 	live: () => liveBoardLag(40),
 	redact: redactScaling,
 	dashboard: dashboardFrames,
-	startup: () => piStartup(pairs),
+	startup: () => startup(pairs),
 	task: () => oneTaskVsBarePi(pairs),
 	sandbox: () => sandboxCost(pairs),
 	inprocess: inProcess,
