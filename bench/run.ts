@@ -29,12 +29,12 @@ import { ADVERSARIAL_REDACT_INPUTS, fixtures } from "../test/support/fixtures.js
 import { loopOverhead } from "./loop.js";
 import { poolBench } from "./pool.js";
 import { scale } from "./scale.js";
+import { startup } from "./startup.js";
 import { CLI, median, ROOT, sandbox, soloTeam, timed } from "./support.js";
 import { views } from "./views.js";
 
 const PI = join(ROOT, "node_modules", ".bin", "pi");
 const SCRIPTED_EXT = join(ROOT, "dist", "scripted", "extension.js");
-const EXTENSION = join(ROOT, "dist", "extension", "index.js");
 
 async function oneTaskVsBarePi(pairs: number): Promise<string[]> {
 	const box = await sandbox("task");
@@ -184,39 +184,6 @@ async function worktreeCost(files: number): Promise<string[]> {
 }
 
 /** pi's start-up (one scripted turn) with and without pi-crew loaded, in a repository that has runs. */
-async function piStartup(pairs: number): Promise<string[]> {
-	const box = await sandbox("startup");
-	for (let i = 0; i < 20; i++) await box.write(`.crew/runs/run-${i}/events.jsonl`, "");
-	const scenario = join(box.repo, "scenario.yaml");
-	await writeFile(scenario, 'default:\n  - say: "hi"\n');
-	const env = { ...box.env, PI_CREW_SCENARIO: scenario };
-	const base = ["-p", "--no-session", "-ne", "-e", SCRIPTED_EXT, "--model", "crew-scripted/scripted"];
-	const without: number[] = [];
-	const withCrew: number[] = [];
-	for (let i = 0; i < pairs * 2 + 1; i++) {
-		const a = await timed(PI, [...base, "hi"], box.repo, env);
-		const b = await timed(PI, [...base, "-e", EXTENSION, "hi"], box.repo, env);
-		if (a.code !== 0 || b.code !== 0) throw new Error(`pi failed: ${a.code}, ${b.code}`);
-		if (i === 0) continue;
-		without.push(a.ms);
-		withCrew.push(b.ms);
-	}
-	await box.cleanup();
-	const ratio = median(withCrew) / median(without);
-	return [
-		"### pi start-up with pi-crew loaded",
-		"",
-		`${pairs * 2} paired runs of \`pi -p\` (one scripted turn) in a repository with 20 runs, medians.`,
-		"",
-		"| measure | median | goal |",
-		"|---|---|---|",
-		`| pi without pi-crew | ${median(without).toFixed(0)} ms | |`,
-		`| pi with pi-crew (\`-e dist/extension/index.js\`) | ${median(withCrew).toFixed(0)} ms | |`,
-		`| ratio | ${ratio.toFixed(3)} | <= 1.05 |`,
-		"",
-	];
-}
-
 /** Per-task overhead of the in-process runtime (one scripted turn each), next to a child's. */
 async function inProcess(): Promise<string[]> {
 	const box = await sandbox("inprocess");
@@ -699,7 +666,7 @@ const SECTIONS: Record<string, () => Promise<string[]>> = {
 	live: () => liveBoardLag(40),
 	redact: redactScaling,
 	dashboard: dashboardFrames,
-	startup: () => piStartup(pairs),
+	startup: () => startup(pairs),
 	task: () => oneTaskVsBarePi(pairs),
 	sandbox: () => sandboxCost(pairs),
 	inprocess: inProcess,

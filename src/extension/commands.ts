@@ -8,11 +8,7 @@
 import { parseArgs } from "node:util";
 import { type ExtensionAPI, loadTui } from "../host.js";
 import { inertLine } from "../util/inert.js";
-import { suggest } from "../util/suggest.js";
-import { applyRun } from "./apply.js";
-import { inertContext } from "./inert-ui.js";
 import { lazy } from "./lazy.js";
-import { printingContext } from "./print-ui.js";
 import type { Starter } from "./wake.js";
 
 type Ui = {
@@ -184,7 +180,7 @@ export async function parseTeamRun(cwd: string, args: string): Promise<TeamRunAr
 	const catalog = await api.resources(cwd);
 	if (!forced && catalog.teams.has(first) && rest.length > 0) return { team: first, goal: rest.join(" "), ...options };
 	const text = words.join(" ");
-	const meant = forced ? undefined : suggest(first, [...catalog.teams.keys()]);
+	const meant = forced ? undefined : (await lazy.suggest()).suggest(first, [...catalog.teams.keys()]);
 	if (meant)
 		throw new api.UsageError(
 			`"${first}" is not a team; did you mean ${meant}? Nothing started. Run /team-run ${meant} ${rest.join(" ") || "<goal>"}, or to have "${first}" read as part of the goal: /team-run -- ${text}`,
@@ -224,7 +220,10 @@ export function registerCommands(
 	const register: typeof pi.registerCommand = (name, options) =>
 		pi.registerCommand(name, {
 			...options,
-			handler: (args, ctx) => options.handler(args, inertContext(printingContext(ctx))),
+			handler: async (args, ctx) => {
+				const [{ inertContext }, { printingContext }] = await Promise.all([lazy.inertUi(), lazy.printUi()]);
+				return options.handler(args, inertContext(printingContext(ctx)));
+			},
 		});
 	// Runs this session started in this process: cancelled when the session ends (they can be resumed later).
 	const inSession = new Set<AbortController>();
@@ -419,7 +418,7 @@ const VIEWS: Record<string, ViewCommand> = {
 			const { values, positionals } = parseArgs({ args: words, options, allowPositionals: true, strict: true });
 			if (positionals.length > 1)
 				throw new Error("usage: /team-apply [runId] [--branch NAME] [--squash] [--push REMOTE]");
-			return `pi-crew: ${(await applyRun(cwd, positionals[0], values, "user")).text}`;
+			return `pi-crew: ${(await (await lazy.apply()).applyRun(cwd, positionals[0], values, "user")).text}`;
 		},
 	},
 	"team-list": {

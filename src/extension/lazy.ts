@@ -33,5 +33,12 @@ export const lazy = {
 	live: once(() => import("./live.js")),
 	wake: once(() => import("./wake.js")),
 	policy: once(() => import("./policy.js")),
+	teamActions: once(() => import("./team-actions.js")),
+	apply: once(() => import("./apply.js")),
+	inertUi: once(() => import("./inert-ui.js")),
+	printUi: once(() => import("./print-ui.js")),
+	suggest: once(() => import("../util/suggest.js")),
+	session: once(() => import("./session.js")),
+	lease: once(() => import("../store/lease.js")),
 	yaml: once(() => import("yaml")),
 };

@@ -1,7 +1,8 @@
 /**
  * The delegation policy's inputs, read the light way: it is computed before the first turn of every pi session, so it
- * may not load the config schema or the resource validators (they cost pi ~10 % of its start-up). Raw YAML is enough
- * for text: the profile and team names; everything that acts (the tools) still reads the validated config.
+ * may not load the config schema, the resource validators or, for the usual one-line fields, the YAML parser (they
+ * cost pi ~10 % of its start-up). Raw text is enough for text: the profile and team descriptions; everything that acts
+ * (the tools) still reads the validated config.
  */
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -16,16 +17,16 @@ import {
 	stricterAutonomy,
 } from "../config/home.js";
 import { projectTrust } from "../config/trust.js";
+import { splitFrontmatter, topLevelString } from "../util/frontmatter.js";
 import { RESOURCE_NAME } from "../util/names.js";
 import { findRepo } from "../util/repo.js";
-import { splitFrontmatter } from "../util/yaml-source.js";
 import { delegationPolicy } from "./autonomy.js";
 import { lazy } from "./lazy.js";
 
 const BUILTIN_TEAMS = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "builtin", "teams");
 const SUFFIX = ".team.md";
 
-async function teamsIn(dir: string, withDescriptions: boolean, parse: (text: string) => unknown) {
+async function teamsIn(dir: string, withDescriptions: boolean) {
 	// Only names that are names: a file name is repository text, and this list goes into the user's own session.
 	const names = (await readdir(dir).catch(() => [] as string[]))
 		.filter((n) => n.endsWith(SUFFIX) && RESOURCE_NAME.test(n.slice(0, -SUFFIX.length)))
@@ -35,9 +36,7 @@ async function teamsIn(dir: string, withDescriptions: boolean, parse: (text: str
 		let description = "";
 		if (withDescriptions) {
 			const split = splitFrontmatter(await readFile(join(dir, file), "utf8").catch(() => ""));
-			const fields = split ? parse(split.yaml) : undefined;
-			const d = fields && typeof fields === "object" ? (fields as { description?: unknown }).description : undefined;
-			description = typeof d === "string" ? d : "";
+			description = (split && (await stringIn(split.yaml, "description"))) ?? "";
 		}
 		teams.push({ name: file.slice(0, -SUFFIX.length), description });
 	}
@@ -45,55 +44,51 @@ async function teamsIn(dir: string, withDescriptions: boolean, parse: (text: str
 }
 
 /** The `autonomy` of a config file read raw (a valid profile, else undefined); any failure reads as unset. */
-async function autonomyIn(file: string, parse: (text: string) => unknown): Promise<Autonomy | undefined> {
-	try {
-		const raw = parse(await readFile(file, "utf8")) as { autonomy?: unknown } | null;
-		const autonomy = raw && typeof raw === "object" ? raw.autonomy : undefined;
-		return AUTONOMY.includes(autonomy as Autonomy) ? (autonomy as Autonomy) : undefined;
-	} catch {
-		return undefined;
-	}
+async function autonomyIn(file: string): Promise<Autonomy | undefined> {
+	const autonomy = await readFile(file, "utf8").then(
+		(text) => stringIn(text, "autonomy"),
+		() => undefined,
+	);
+	return AUTONOMY.includes(autonomy as Autonomy) ? (autonomy as Autonomy) : undefined;
 }
 
 /** What the repository's config sets as autonomy (it only ever applies when stricter): the first file found, if sane. */
-async function projectAutonomy(repo: string, parse: (text: string) => unknown): Promise<Autonomy | undefined> {
+async function projectAutonomy(repo: string): Promise<Autonomy | undefined> {
 	for (const name of PROJECT_CONFIG_FILES) {
 		const file = join(repo, ".crew", name);
 		const info = await lstat(file).catch(() => undefined);
 		if (!info) continue;
 		// A FIFO or a device would hang pi's start-up; a symlink is not read (as in config/resolve.ts).
-		return info.isFile() && info.size <= MAX_CONFIG_BYTES ? autonomyIn(file, parse) : undefined;
+		return info.isFile() && info.size <= MAX_CONFIG_BYTES ? autonomyIn(file) : undefined;
 	}
 	return undefined;
 }
 
+/** Top-level `key` of YAML `text` when it is a string: without the parser when the text allows (frontmatter.ts). */
+async function stringIn(text: string, key: string): Promise<string | undefined> {
+	const light = topLevelString(text, key);
+	if (light !== undefined) return light ?? undefined;
+	// A shape only the parser reads. It throws on bad YAML and on its guards (too many aliases): such a file reads as
+	// unset here, and the validated readers report it with its file and line.
+	try {
+		const raw = (await lazy.yaml()).parse(text) as Record<string, unknown> | null;
+		const value = raw && typeof raw === "object" ? raw[key] : undefined;
+		return typeof value === "string" ? value : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
 export async function policyFor(cwd: string): Promise<string> {
-	const yaml = await lazy.yaml();
-	// The library throws on bad YAML and on its guards (too many aliases): such a file reads as empty here, and the
-	// validated readers report it with its file and line.
-	const parse = (text: string): unknown => {
-		try {
-			return yaml.parse(text);
-		} catch {
-			return undefined;
-		}
-	};
 	const home = crewHome();
-	const raw = await readFile(join(home, "config.yaml"), "utf8").then(
-		(text) => parse(text) as Record<string, unknown> | null,
-		() => null,
-	);
-	const config = raw && typeof raw === "object" ? raw : {};
 	const repo = findRepo(cwd);
-	const own = AUTONOMY.includes(config.autonomy as Autonomy) ? (config.autonomy as Autonomy) : DEFAULT_AUTONOMY;
-	const tightened = await projectAutonomy(repo, parse);
+	const own = (await autonomyIn(join(home, "config.yaml"))) ?? DEFAULT_AUTONOMY;
+	const tightened = await projectAutonomy(repo);
 	const autonomy = tightened ? stricterAutonomy(own, tightened) : own;
 	const { trusted } = projectTrust(repo);
-	const listed = [...(await teamsIn(BUILTIN_TEAMS, true, parse)), ...(await teamsIn(join(home, "teams"), true, parse))];
+	const listed = [...(await teamsIn(BUILTIN_TEAMS, true)), ...(await teamsIn(join(home, "teams"), true))];
 	const known = new Set(listed.map((t) => t.name));
-	const project = (await teamsIn(join(repo, ".crew", "teams"), trusted, parse)).filter(
-		(t) => trusted || !known.has(t.name),
-	);
+	const project = (await teamsIn(join(repo, ".crew", "teams"), trusted)).filter((t) => trusted || !known.has(t.name));
 	const teams = [
 		...listed.map((t) => ({ ...t, source: {} })),
 		...project.map((t) => ({ ...t, source: { untrusted: !trusted } })),

@@ -5,8 +5,8 @@
  * kept, what it mapped and what it dropped, and why (docs/interop.md lists the mappings).
  */
 import { stringify } from "yaml";
-import type { Problem } from "../util/yaml-source.js";
-import { parseYaml, splitFrontmatter } from "../util/yaml-source.js";
+import { splitFrontmatter } from "../util/frontmatter.js";
+import { type Problem, parseYaml } from "../util/yaml-source.js";
 import { lenientClaudeFrontmatter } from "./claude-frontmatter.js";
 import type { AgentDef } from "./schema.js";
 

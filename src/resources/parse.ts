@@ -2,9 +2,10 @@
 import { basename } from "node:path";
 import type { TSchema } from "typebox";
 import { WORKER_TOOLS } from "../config/home.js";
+import { splitFrontmatter } from "../util/frontmatter.js";
 import { checkSchema } from "../util/schema-check.js";
 import { suggest } from "../util/suggest.js";
-import { type Problem, parseYaml, splitFrontmatter } from "../util/yaml-source.js";
+import { type Problem, parseYaml } from "../util/yaml-source.js";
 import { resolveExtensions } from "./extensions.js";
 import {
 	type AgentDef,

@@ -22,14 +22,6 @@ export function formatProblem(p: Problem): string {
 	return `${where}${field}: ${level}${p.message}${hint}`;
 }
 
-/** A markdown file's frontmatter: `{ yaml, body }` where `body` starts after the closing `---`, or undefined. */
-export function splitFrontmatter(text: string): { yaml: string; rest: string } | undefined {
-	// Files saved on Windows: CRLF line endings, a byte-order mark.
-	const normalized = text.replace(/^\uFEFF/, "").replace(/\r\n/g, "\n");
-	const match = /^---\n([\s\S]*?)\n---[ \t]*(?:\n|$)/.exec(normalized);
-	return match ? { yaml: match[1] ?? "", rest: normalized.slice(match[0].length) } : undefined;
-}
-
 /** A parsed YAML document: its plain value plus a way to find the line of any path inside it. */
 export interface YamlSource {
 	value: unknown;
