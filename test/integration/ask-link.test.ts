@@ -55,10 +55,12 @@ async function runTask(
 	return outcome;
 }
 
-for (const runtime of [new ChildRuntime(), new InProcessRuntime()]) {
-	test(`${runtime.name}: a worker's ask reaches the run, and the run's answer is the tool's result`, async () => {
+// A runtime per run, as the coordinator makes one: closing it at the run's end ends its pool for good.
+for (const make of [() => new ChildRuntime(), () => new InProcessRuntime()]) {
+	const { name } = make();
+	test(`${name}: a worker's ask reaches the run, and the run's answer is the tool's result`, async () => {
 		const asked: WorkerRequest[] = [];
-		const outcome = await runTask(runtime, ["read", "ask"], async (r) => {
+		const outcome = await runTask(make(), ["read", "ask"], async (r) => {
 			asked.push(r);
 			return "v2, and drop v1";
 		});
@@ -68,17 +70,17 @@ for (const runtime of [new ChildRuntime(), new InProcessRuntime()]) {
 		assert.deepEqual(outcome, { kind: "succeeded", answer: "decided: v2, and drop v1" });
 	});
 
-	test(`${runtime.name}: a request the run refuses is the tool's error, with the run's reason`, async () => {
-		const outcome = await runTask(runtime, ["read", "ask"], async () => {
+	test(`${name}: a request the run refuses is the tool's error, with the run's reason`, async () => {
+		const outcome = await runTask(make(), ["read", "ask"], async () => {
 			throw new Error("no one may answer in this run");
 		});
 		assert.equal(outcome.kind, "succeeded");
 		assert.match((outcome as { answer: string }).answer, /decided: .*no one may answer in this run/);
 	});
 
-	test(`${runtime.name}: an agent whose tools do not name ask does not have it`, async () => {
+	test(`${name}: an agent whose tools do not name ask does not have it`, async () => {
 		let calls = 0;
-		const outcome = await runTask(runtime, ["read"], async () => {
+		const outcome = await runTask(make(), ["read"], async () => {
 			calls++;
 			return "x";
 		});
