@@ -6,6 +6,7 @@ import { relative } from "node:path";
 import { ownerMark } from "../config/owner.js";
 import { boundSettings, type ResolvedConfig } from "../config/resolve.js";
 import { projectTrust } from "../config/trust.js";
+import { Checkpoints } from "../store/checkpoint.js";
 import { EventLogWriter, readEventLog, UntrustedLogError } from "../store/event-log.js";
 import type { CrewEvent, RunState } from "../store/events.js";
 import { applyEvent, foldEvents } from "../store/fold.js";
@@ -201,6 +202,8 @@ async function isolated(repo: string, state: RunState) {
 async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 	const { paths, lease, log, state } = run;
 	const settings = state().settings;
+	// Subscribed after the fold (follow): each checkpoint is the state at the end of a durable batch.
+	const checkpoints = await Checkpoints.start(log, paths, state);
 	const random = opts.random ?? Math.random;
 	const now = opts.now ?? Date.now;
 	const cancel = new AbortController();
@@ -299,6 +302,7 @@ async function coordinate(opts: Common, run: Started): Promise<RunResult> {
 			// The runtime's idle warm workers end with the run.
 			await opts.runtime.close?.();
 			await log.close();
+			await checkpoints?.settled();
 		} finally {
 			await lease.release();
 		}

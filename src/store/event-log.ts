@@ -100,6 +100,17 @@ export class EventLogTail {
 		return this.chain?.lastMac ?? "";
 	}
 
+	/**
+	 * Reads on from `at`, a place a checkpoint vouches for (store/checkpoint.ts), instead of from the start: the next
+	 * line must chain from its MAC under `keys`. Only before the first read.
+	 */
+	startAt(at: LogPosition, keys: RunKeys): void {
+		this.lines.offset = at.offset;
+		this.line = at.seq; // the coordinator writes one line per event, seq 1 first
+		this.lastSeq = at.seq;
+		this.chain = LogChain.continuing(this.file, keys, at.mac);
+	}
+
 	/** The complete events appended since the last read, in order (none from a line that breaks the chain on). */
 	async read(): Promise<CrewEvent[]> {
 		const lines = await this.lines.read();
@@ -207,6 +218,13 @@ function payloadValidator(type: EventType): Validator {
 
 type Listener = (event: CrewEvent) => void;
 
+/** A place in a log the writer made durable: its byte length, the seq of its last event and that line's MAC. */
+export interface LogPosition {
+	offset: number;
+	seq: number;
+	mac: string;
+}
+
 export interface EventLogOptions {
 	now?: () => Date;
 	/** The crew home whose key signs the log (default: this user's). */
@@ -237,10 +255,17 @@ async function mtimeOf(handle: FileHandle): Promise<bigint> {
  * it wrote and last modified when it wrote; anything else is a foreign write (see `onForeignWrite`).
  */
 export class EventLogWriter {
-	private pending: { line: string; event: CrewEvent; resolve: () => void; reject: (e: Error) => void }[] = [];
+	private pending: {
+		line: string;
+		mac: string;
+		event: CrewEvent;
+		resolve: () => void;
+		reject: (e: Error) => void;
+	}[] = [];
 	private flushing: Promise<void> | undefined;
 	private failure: Error | undefined;
 	private readonly listeners = new Set<Listener>();
+	private readonly durableListeners = new Set<(at: LogPosition) => void>();
 	private readonly now: () => Date;
 	readonly runId: string;
 	private readonly file: string;
@@ -354,9 +379,17 @@ export class EventLogWriter {
 		const full = event as CrewEvent;
 		this.noteRound(full);
 		return new Promise((resolve, reject) => {
-			this.pending.push({ line: `${line}\n`, event: full, resolve: () => resolve(full), reject });
+			this.pending.push({ line: `${line}\n`, mac, event: full, resolve: () => resolve(full), reject });
 			this.flushing ??= this.flushLoop();
 		});
+	}
+
+	/**
+	 * Called after each durable batch, once every event listener saw its events: where the log then ends. What a listener
+	 * folded is the state at exactly that position (store/checkpoint.ts snapshots it there).
+	 */
+	onDurable(listener: (at: LogPosition) => void): void {
+		this.durableListeners.add(listener);
 	}
 
 	/** A loop's next round: the tasks it reopens are in it from their next event on (store/fold.ts loopBack). */
@@ -445,6 +478,9 @@ export class EventLogWriter {
 				for (const listener of this.listeners) this.notify(listener, p.event);
 				p.resolve();
 			}
+			const last = batch[batch.length - 1] as (typeof batch)[number];
+			const at = { offset: this.offset, seq: last.event.seq, mac: last.mac };
+			for (const listener of this.durableListeners) listener(at);
 		}
 		this.flushing = undefined;
 	}

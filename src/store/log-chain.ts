@@ -67,6 +67,17 @@ export class LogChain {
 		private readonly keys: RunKeys | undefined,
 	) {}
 
+	/**
+	 * A chain that goes on from a point already checked (a checkpoint's: store/checkpoint.ts): the line after it must
+	 * chain from `mac` under `keys`, as every line of a signed log does.
+	 */
+	static continuing(file: string, keys: RunKeys, mac: string): LogChain {
+		const chain = new LogChain(file, keys);
+		chain.mode = "signed";
+		chain.lastMac = mac;
+		return chain;
+	}
+
 	/** The bytes of line `line` to parse, or undefined when it breaks the chain: nothing from it on is trusted. */
 	check(text: string, line: number): string | undefined {
 		if (this.integrity === "tampered") return undefined;

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { debuglog } from "node:util";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/schema";
 import { importedHere } from "../config/owner.js";
@@ -12,11 +13,15 @@ import { UsageError } from "../util/errors.js";
 import { redact } from "../util/redact.js";
 import { assertNoSymlinks, confined, makeDirs, readConfined, writeFileAtomic } from "../util/safe-fs.js";
 import type { Problem } from "../util/yaml-source.js";
+import { readCheckpoint } from "./checkpoint.js";
 import { EventLogTail, untrustedLog } from "./event-log.js";
 import { type CrewEvent, type RunState, type RunStatus, TERMINAL_RUN } from "./events.js";
 import { applyEvent } from "./fold.js";
 import { holderLiveness, type LeaseHolder, readLease } from "./lease.js";
 import type { Integrity } from "./log-chain.js";
+
+/** Notes on how a run was read (NODE_DEBUG=pi-crew): why a checkpoint was not used. */
+const debug = debuglog("pi-crew");
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 
@@ -223,7 +228,7 @@ export async function loadRun(
 export class RunTail {
 	readonly paths: RunPaths;
 	state: RunState | undefined;
-	private readonly log: EventLogTail;
+	private log: EventLogTail;
 	private checked = false;
 	private imported: ImportRecord | undefined;
 
@@ -235,23 +240,62 @@ export class RunTail {
 		this.log = new EventLogTail(this.paths.events, { runId });
 	}
 
-	/** Reads and folds what was appended since the last poll; `observe` sees each new event with the state after it. */
-	async poll(observe?: (event: CrewEvent, state: RunState) => void): Promise<CrewEvent[]> {
+	/**
+	 * Reads and folds what was appended since the last poll; `observe` sees each new event with the state after it. The
+	 * first poll starts from the run's checkpoint (store/checkpoint.ts) when the caller needs no event before it: no
+	 * `observe`, or `restored`, which is then given the checkpoint's state (it sees only the events after it).
+	 */
+	async poll(
+		observe?: (event: CrewEvent, state: RunState) => void,
+		restored?: (state: RunState) => void,
+	): Promise<CrewEvent[]> {
 		if (!this.checked) {
 			await assertNoSymlinks(this.repo, this.paths.dir);
 			// Written once, before the run's directory appears: read once.
 			this.imported = await readImportRecord(this.paths);
 			this.checked = true;
+			const tail = !observe || restored ? await this.fromCheckpoint() : undefined;
+			if (tail) {
+				this.state = tail.state;
+				restored?.(tail.state);
+				return this.fold(tail.events, observe);
+			}
 		}
 		const events = await this.log.read().catch((err: NodeJS.ErrnoException) => {
 			if (err.code === "ENOENT") throw new RunNotFoundError(this.runId);
 			throw err;
 		});
+		return this.fold(events, observe);
+	}
+
+	private fold(events: CrewEvent[], observe?: (event: CrewEvent, state: RunState) => void): CrewEvent[] {
 		for (const e of events) {
 			this.state = applyEvent(this.state, e);
 			observe?.(e, this.state);
 		}
 		return events;
+	}
+
+	/**
+	 * The state of the run's checkpoint and the events of the log after it, when the checkpoint is sound and that tail
+	 * reads cleanly (verified, no bad line); else undefined, and nothing is kept: the whole log is read.
+	 */
+	private async fromCheckpoint(): Promise<{ state: RunState; events: CrewEvent[] } | undefined> {
+		const place = { repo: this.repo, dir: this.paths.dir, runId: this.runId, events: this.paths.events };
+		const restored = await readCheckpoint(place).catch((err: Error) => `checkpoint unreadable: ${err.message}`);
+		if (typeof restored === "string") {
+			debug("%s: reading the whole log: %s", this.runId, restored);
+			return undefined;
+		}
+		const log = new EventLogTail(this.paths.events, { runId: this.runId });
+		log.startAt(restored.at, restored.keys);
+		const events = await log.read();
+		if (log.integrity !== "verified" || log.errors.length > 0) {
+			debug("%s: reading the whole log: the lines after the checkpoint do not read cleanly", this.runId);
+			return undefined;
+		}
+		this.log = log;
+		return { state: restored.state, events };
 	}
 
 	/**

@@ -3,9 +3,11 @@
  * log writer. No test-runner imports here: the benchmark uses it too.
  */
 import { ownerMark } from "../../src/config/owner.js";
+import type { Checkpoints } from "../../src/store/checkpoint.js";
 import { EventLogWriter } from "../../src/store/event-log.js";
 import { acquireLease } from "../../src/store/lease.js";
 import { createRunDir } from "../../src/store/run-store.js";
+import { checkpointed } from "./checkpoint.js";
 import { fixtures } from "./fixtures.js";
 
 /** How the tasks of a `hugeRun` end: the counts its views must show. */
@@ -36,7 +38,13 @@ export async function hugeRun(
 	repo: string,
 	runId: string,
 	tasks = 10_000,
-): Promise<{ shape: HugeRunShape; events: number; more(n: number): Promise<void>; release(): Promise<void> }> {
+): Promise<{
+	shape: HugeRunShape;
+	events: number;
+	more(n: number): Promise<void>;
+	checkpoints: Checkpoints;
+	release(): Promise<void>;
+}> {
 	const shape = hugeShape(tasks);
 	const paths = await createRunDir(repo, runId);
 	const lease = await acquireLease(paths.lease);
@@ -47,6 +55,7 @@ export async function hugeRun(
 			return new Date(clock);
 		},
 	});
+	const { checkpoints } = await checkpointed(repo, log);
 	const id = (i: number) => `t${i}`;
 	let events = 0;
 	let pending: Promise<unknown>[] = [];
@@ -96,8 +105,10 @@ export async function hugeRun(
 			for (let k = 0; k < n; k++) append("task.usage", usage, id(ended + (k % shape.running)));
 			await settle();
 		},
+		checkpoints,
 		release: async () => {
 			await log.close();
+			await checkpoints.settled();
 			await lease.release();
 		},
 	};
