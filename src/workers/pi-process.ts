@@ -3,6 +3,7 @@
  * stdin (rpc-channel.ts), its stdout framed into lines, its stderr redacted line by line, its exit. The lines go to
  * the task that holds it (`attach`); those written while nobody holds it wait for the next task.
  */
+import { AsyncResource } from "node:async_hooks";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, extname, join } from "node:path";
@@ -152,7 +153,15 @@ export class PiProcess {
 	}
 
 	/** The task `sink` holds it from now: it gets what waited, and the exit if it has come. */
-	attach(sink: WorkerSink): void {
+	attach(held: WorkerSink): void {
+		// The process was started in another context (a previous task's, or the run's when warmed): what it says from
+		// now on is this task's, in the task's correlation span (util/correlation.ts), as if it had started here.
+		const sink: WorkerSink = {
+			line: AsyncResource.bind((line: string) => held.line(line)),
+			stderr: AsyncResource.bind((line: string) => held.stderr(line)),
+			activity: AsyncResource.bind(() => held.activity()),
+			exit: AsyncResource.bind((...args: Parameters<WorkerSink["exit"]>) => held.exit(...args)),
+		};
 		this.sink = sink;
 		const waiting = this.unheld;
 		this.unheld = [];

@@ -76,6 +76,10 @@ test("tasks of one shape share a warm worker, each in a fresh session with its o
 	assert.match(two, /first=\[[\s\S]*the-second-task/);
 	assert.doesNotMatch(two, /the-first-task/, "the second task's session holds none of the first task's messages");
 	assert.match(await result(json, "three"), /bash=\[Tool bash not found\]/, "a read-only task gets no bash");
+	// What the shared worker says for each task is that task's: in its own attempt's correlation span.
+	for (const e of await runEvents(json.runDir))
+		if (e.taskId === "two" && (e.type === "task.tool" || e.type === "task.usage"))
+			assert.equal(e.cid, `${json.runId}:two:1`, `${e.type} of the worker's second task`);
 });
 
 test("a crashed pool worker is replaced: its attempt failed once, retried, and every result recorded once; recycleAfter 1 starts a process per task", async () => {
