@@ -77,7 +77,10 @@ export async function scriptedProvider(scenario: Scenario | undefined): Promise<
 	const forSession = (sessionId: string | undefined): Provider => {
 		if (!sessionId) return shared;
 		let provider = sessions.get(sessionId);
-		if (!provider) sessions.set(sessionId, (provider = faux()));
+		if (!provider) {
+			provider = faux();
+			sessions.set(sessionId, provider);
+		}
 		return provider;
 	};
 	return {
