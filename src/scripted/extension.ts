@@ -50,20 +50,44 @@ export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
  */
 export async function scriptedProvider(scenario: Scenario | undefined): Promise<Provider> {
 	const ai = await loadAi();
-	const faux = ai.fauxProvider({ api: SCRIPTED_PROVIDER, provider: SCRIPTED_PROVIDER, models: MODELS });
-	// An endless queue: every call re-queues the same factory, which decides from the conversation what to do.
-	const step = async (
-		context: TranscriptContext,
-		options: { reasoning?: string } | undefined,
-		_state: unknown,
-		model: Model<string>,
-	): Promise<AssistantMessage> => {
-		faux.appendResponses([step]);
-		const call = { model: `${model.provider}/${model.id}`, thinking: options?.reasoning ?? "off" };
-		return respond(ai, context, scenario, call);
+	const faux = () => {
+		const made = ai.fauxProvider({ api: SCRIPTED_PROVIDER, provider: SCRIPTED_PROVIDER, models: MODELS });
+		// An endless queue: every call re-queues the same factory, which decides from the conversation what to do.
+		const step = async (
+			context: TranscriptContext,
+			options: { reasoning?: string } | undefined,
+			_state: unknown,
+			model: Model<string>,
+		): Promise<AssistantMessage> => {
+			made.appendResponses([step]);
+			const call = { model: `${model.provider}/${model.id}`, thinking: options?.reasoning ?? "off" };
+			return respond(ai, context, scenario, call);
+		};
+		made.setResponses([step]);
+		return made.provider;
 	};
-	faux.setResponses([step]);
-	return faux.provider;
+	// pi's faux provider keeps each session's last prompt (its cache estimate) for as long as the provider lives, and
+	// one provider serves every in-process task of a run: a faux of its own per live session, dropped when pi disposes
+	// the session, keeps a long run's memory flat. Calls outside a session share one.
+	const shared = faux();
+	const sessions = new Map<string, Provider>();
+	ai.registerSessionResourceCleanup((sessionId) => {
+		if (sessionId) sessions.delete(sessionId);
+	});
+	const forSession = (sessionId: string | undefined): Provider => {
+		if (!sessionId) return shared;
+		let provider = sessions.get(sessionId);
+		if (!provider) {
+			provider = faux();
+			sessions.set(sessionId, provider);
+		}
+		return provider;
+	};
+	return {
+		...shared,
+		stream: (model, context, options) => forSession(options?.sessionId).stream(model, context, options),
+		streamSimple: (model, context, options) => forSession(options?.sessionId).streamSimple(model, context, options),
+	};
 }
 
 type Ai = Awaited<ReturnType<typeof loadAi>>;
