@@ -82,24 +82,23 @@ async function openNoFollow(path: string, flags: number, mode = 0o666): Promise<
  */
 export async function makeDirs(base: string, dir: string): Promise<void> {
 	const target = confined(base, dir);
-	const top = resolve(base);
-	// From the deepest directory on the way already walked from here (one lstat), else from the base.
-	let current = target;
-	while (current !== top && !walkedFrom(top, current)) current = dirname(current);
-	if (current === top || !(await stillVerified(top, current))) {
-		current = top;
-		await mkdir(current, { recursive: true }); // the base is the caller's own (a repository, the user's crew home)
-	}
+	if (await stillVerified(base, target)) return;
+	let current = resolve(base);
+	await mkdir(current, { recursive: true }); // the base is the caller's own (a repository, the user's crew home)
+	let info: Stats | undefined;
 	for (const part of relative(current, target).split(sep).filter(Boolean)) {
 		current = join(current, part);
-		await mkdir(current).catch((err: NodeJS.ErrnoException) => {
-			if (err.code !== "EEXIST") throw err;
-		});
-		const info = await lstat(current);
+		info = await lstat(current).catch(() => undefined);
+		if (!info) {
+			await mkdir(current).catch((err: NodeJS.ErrnoException) => {
+				if (err.code !== "EEXIST") throw err;
+			});
+			info = await lstat(current);
+		}
 		if (info.isSymbolicLink()) throw new LinkError(current);
 		if (!info.isDirectory()) throw new UsageError(`refusing to use ${current}: it is not a directory`);
-		remember(top, current, info);
 	}
+	if (info) remember(resolve(base), target, info);
 }
 
 /**
@@ -115,12 +114,6 @@ const VERIFIED_MAX = 4096;
 function remember(base: string, dir: string, info: Stats): void {
 	if (verified.size >= VERIFIED_MAX) verified.clear();
 	verified.set(dir, { base, dev: info.dev, ino: info.ino, birth: info.birthtimeMs });
-}
-
-/** Whether makeDirs walked `dir` from `base` or above it (as far as this process remembers). */
-function walkedFrom(base: string, dir: string): boolean {
-	const seen = verified.get(dir);
-	return seen !== undefined && isInside(seen.base, base);
 }
 
 /** Whether `dir` is a directory makeDirs walked from `base` or above it, and still the same one. */
