@@ -5,7 +5,7 @@
  * pi-crew's writes at any file of the user.
  */
 import { randomBytes } from "node:crypto";
-import { constants, type Stats } from "node:fs";
+import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, open, readdir, realpath, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, parse, relative, resolve, sep } from "node:path";
 import { UsageError } from "./errors.js";
@@ -20,8 +20,7 @@ export function confined(base: string, rel: string): string {
 /** Reads a file named by a run's log (which a repository could have written): inside the run, no symlinks. */
 export async function readConfined(base: string, rel: string): Promise<string> {
 	const path = confined(base, rel);
-	// The leaf is opened without following a link; the way to it is walked unless makeDirs already did.
-	if (!(await stillVerified(base, dirname(path)))) await assertNoSymlinks(base, path);
+	await assertNoSymlinks(base, path);
 	const handle = await openRead(path);
 	try {
 		return await handle.readFile("utf8");
@@ -82,13 +81,11 @@ async function openNoFollow(path: string, flags: number, mode = 0o666): Promise<
  */
 export async function makeDirs(base: string, dir: string): Promise<void> {
 	const target = confined(base, dir);
-	if (await stillVerified(base, target)) return;
 	let current = resolve(base);
 	await mkdir(current, { recursive: true }); // the base is the caller's own (a repository, the user's crew home)
-	let info: Stats | undefined;
 	for (const part of relative(current, target).split(sep).filter(Boolean)) {
 		current = join(current, part);
-		info = await lstat(current).catch(() => undefined);
+		let info = await lstat(current).catch(() => undefined);
 		if (!info) {
 			await mkdir(current).catch((err: NodeJS.ErrnoException) => {
 				if (err.code !== "EEXIST") throw err;
@@ -98,45 +95,14 @@ export async function makeDirs(base: string, dir: string): Promise<void> {
 		if (info.isSymbolicLink()) throw new LinkError(current);
 		if (!info.isDirectory()) throw new UsageError(`refusing to use ${current}: it is not a directory`);
 	}
-	if (info) remember(resolve(base), target, info);
 }
 
-/**
- * Directories makeDirs walked link-free from a base, with their identity then. A run writes and reads thousands of
- * files in the same few directories: one lstat of the directory itself shows it is still the one walked (a link or
- * another directory put anywhere on the way, even a recreated one, has another identity), so the walk is not redone.
- * A file is still opened without following a link at its last component, and a rename replaces a link.
- */
-const verified = new Map<string, { base: string; dev: number; ino: number; birth: number }>();
-/** Bounded: a long-lived host (pi) makes directories for many runs; a forgotten one is simply walked again. */
-const VERIFIED_MAX = 4096;
-
-function remember(base: string, dir: string, info: Stats): void {
-	if (verified.size >= VERIFIED_MAX) verified.clear();
-	verified.set(dir, { base, dev: info.dev, ino: info.ino, birth: info.birthtimeMs });
-}
-
-/** Whether `dir` is a directory makeDirs walked from `base` or above it, and still the same one. */
-async function stillVerified(base: string, dir: string): Promise<boolean> {
-	const seen = verified.get(dir);
-	if (!seen || !isInside(seen.base, resolve(base))) return false;
-	const info = await lstat(dir).catch(() => undefined);
-	if (info?.isDirectory() && info.dev === seen.dev && info.ino === seen.ino && info.birthtimeMs === seen.birth)
-		return true;
-	verified.delete(dir);
-	return false;
-}
-
-/**
- * The directories from `base` down to the file's exist and are real directories; the file is not a link. Returns the
- * path and what is there now, if anything.
- */
-async function prepare(base: string, file: string): Promise<{ path: string; info: Stats | undefined }> {
+/** The directories from `base` down to the file's exist and are real directories; the file is not a link. */
+async function prepare(base: string, file: string): Promise<string> {
 	const path = confined(base, file);
 	await makeDirs(base, dirname(path));
-	const info = await lstat(path).catch(() => undefined);
-	if (info?.isSymbolicLink()) throw new LinkError(path);
-	return { path, info };
+	if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) throw new LinkError(path);
+	return path;
 }
 
 /**
@@ -149,10 +115,15 @@ export async function writeFileAtomic(
 	data: string | Uint8Array,
 	options: { mode?: number } = {},
 ): Promise<string> {
-	const { path, info } = await prepare(base, file);
+	const path = await prepare(base, file);
 	const draft = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
 	// A file that exists keeps its permissions (a config holding credentials may be 0600).
-	const mode = options.mode ?? (info ? info.mode & 0o777 : undefined);
+	const mode =
+		options.mode ??
+		(await lstat(path).then(
+			(st) => st.mode & 0o777,
+			() => undefined,
+		));
 	const handle = await openNoFollow(draft, O_WRONLY | O_CREAT | O_EXCL, mode);
 	if (mode !== undefined) await handle.chmod(mode); // not narrowed by the umask either
 	try {
@@ -172,12 +143,12 @@ export async function writeFileAtomic(
 
 /** Opens `file` (under `base`) for appending, creating it; never through a link. */
 export async function openAppend(base: string, file: string, mode?: number): Promise<FileHandle> {
-	return openNoFollow((await prepare(base, file)).path, O_WRONLY | O_APPEND | O_CREAT, mode);
+	return openNoFollow(await prepare(base, file), O_WRONLY | O_APPEND | O_CREAT, mode);
 }
 
 /** Creates `file` (under `base`) for writing; fails if anything, a link included, is already there. */
 export async function openExclusive(base: string, file: string, mode?: number): Promise<FileHandle> {
-	return openNoFollow((await prepare(base, file)).path, O_WRONLY | O_CREAT | O_EXCL, mode);
+	return openNoFollow(await prepare(base, file), O_WRONLY | O_CREAT | O_EXCL, mode);
 }
 
 /** Opens an existing file for reading, never through a link at its last component. */
