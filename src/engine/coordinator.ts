@@ -79,7 +79,15 @@ export interface RunResult {
 
 export async function executeRun(opts: RunOptions): Promise<RunResult> {
 	const runId = opts.runId ?? newRunId();
-	return withCorrelation({ runId, span: "1" }, () => startRun(runId, opts));
+	return withCorrelation({ runId, span: "1" }, () => startRun(runId, opts).catch(closing(opts)));
+}
+
+/** A run that fails before it coordinates ends its runtime's workers too (a warmed one may be starting already). */
+function closing(opts: Common): (err: unknown) => Promise<never> {
+	return async (err) => {
+		await opts.runtime.close?.().catch(() => undefined);
+		throw err;
+	};
 }
 
 async function startRun(runId: string, opts: RunOptions): Promise<RunResult> {

@@ -90,14 +90,23 @@ function takeTasks(pi: ExtensionAPI, baseline: Readonly<Record<string, string | 
 	pi.registerCommand(ASSIGN_COMMAND, {
 		description: "pi-crew: the task this worker runs next (sent by its coordinator)",
 		handler: async (args) => {
-			if (!open) return void process.stderr.write(`pi-crew: /${ASSIGN_COMMAND} refused: this session has its task\n`);
-			open = false;
-			const { taskId, systemPromptPath } = JSON.parse(args) as Assignment;
-			try {
-				rolePrompt = readFileSync(systemPromptPath, "utf8");
-			} catch (err) {
-				process.stderr.write(`pi-crew: cannot read the task's system prompt: ${(err as Error).message}\n`);
+			// A second assignment, or one that does not read, was not the coordinator's (or a task's prompt reads as
+			// one): pi reports any command as handled, so the worker ends, and its task fails instead of running astray.
+			const refuse = (why: string) => {
+				process.stderr.write(`pi-crew: /${ASSIGN_COMMAND} refused: ${why}\n`);
 				process.exit(1);
+			};
+			if (!open) return refuse("this session has its task");
+			open = false;
+			let taskId: unknown;
+			try {
+				const assignment = JSON.parse(args) as Partial<Assignment>;
+				taskId = assignment.taskId;
+				if (typeof taskId !== "string" || typeof assignment.systemPromptPath !== "string")
+					return refuse("not an assignment");
+				rolePrompt = readFileSync(assignment.systemPromptPath, "utf8");
+			} catch (err) {
+				return refuse(`cannot read it: ${(err as Error).message}`);
 			}
 			for (const name of Object.keys(process.env)) if (!(name in baseline)) delete process.env[name];
 			Object.assign(process.env, baseline);

@@ -39,7 +39,7 @@ export interface WorkerSink {
 }
 
 /** How long an idle worker told to end (its stdin closed) has to exit before its group is killed. */
-const STOP_GRACE_MS = 2000;
+const IDLE_STOP_GRACE_MS = 2000;
 
 /** Lines kept for the next task while nobody holds the worker (pi's start-up lines): beyond this they are dropped. */
 const UNHELD_LINES_KEPT = 200;
@@ -79,7 +79,9 @@ export class PiProcess {
 	/** Called once it has exited: its pool forgets it. */
 	onExit: (() => void) | undefined;
 	private sink: WorkerSink | undefined;
+	/** What a new process said before its first task held it (pi's start-up); nothing is held for a later task. */
 	private unheld: { kind: "line" | "stderr"; text: string }[] = [];
+	private held = false;
 	private exit: Parameters<WorkerSink["exit"]> | undefined;
 	private spawnError: Error | undefined;
 
@@ -88,6 +90,8 @@ export class PiProcess {
 		readonly program: Program,
 		/** Its own temp directory (TMPDIR): emptied between tasks, removed once it has exited. */
 		readonly scratch: string,
+		/** Whether it runs in the OS sandbox (its own pid namespace): what its tasks leave there is found by that. */
+		readonly sandboxed: boolean,
 		cwd: string,
 		env: NodeJS.ProcessEnv,
 	) {
@@ -149,7 +153,7 @@ export class PiProcess {
 					throw err;
 				})
 			: pi;
-		return new PiProcess(key, program, scratch, shape.cwd, env);
+		return new PiProcess(key, program, scratch, opts.sandbox !== undefined, shape.cwd, env);
 	}
 
 	/** The task `sink` holds it from now: it gets what waited, and the exit if it has come. */
@@ -163,6 +167,7 @@ export class PiProcess {
 			exit: AsyncResource.bind((...args: Parameters<WorkerSink["exit"]>) => held.exit(...args)),
 		};
 		this.sink = sink;
+		this.held = true;
 		const waiting = this.unheld;
 		this.unheld = [];
 		for (const { kind, text } of waiting) sink[kind](text);
@@ -178,7 +183,7 @@ export class PiProcess {
 		this.channel.close();
 		const pid = this.pid;
 		if (pid && !this.exited) {
-			const timer = setTimeout(() => killGroup(pid), STOP_GRACE_MS);
+			const timer = setTimeout(() => killGroup(pid), IDLE_STOP_GRACE_MS);
 			timer.unref();
 			void this.gone.then(() => clearTimeout(timer));
 		}
@@ -192,6 +197,7 @@ export class PiProcess {
 
 	private deliver(kind: "line" | "stderr", text: string): void {
 		if (this.sink) this.sink[kind](text);
-		else if (this.unheld.length < UNHELD_LINES_KEPT) this.unheld.push({ kind, text });
+		// Between tasks nobody speaks for the worker: a line now is a leftover's (or forged by one), never the next task's.
+		else if (!this.held && this.unheld.length < UNHELD_LINES_KEPT) this.unheld.push({ kind, text });
 	}
 }

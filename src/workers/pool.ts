@@ -91,10 +91,18 @@ export class WorkerPool {
 	warm(shape: WorkerShape): void {
 		const key = keyOf(shape);
 		if (this.closed || this.idle.some((w) => w.key === key) || this.warming.get(key)?.length) return;
-		const started = this.start(key, shape).then(
+		const started: Promise<PiProcess | undefined> = this.start(key, shape).then(
 			(worker) => {
-				if (this.closed) void worker.stop();
-				return worker;
+				// Started before any task asked for it: idle like any other (its idle timer, the size cap), or stopped
+				// if the pool has closed meanwhile.
+				const waiting = this.warming.get(key) ?? [];
+				if (!waiting.includes(started)) return worker;
+				this.warming.set(
+					key,
+					waiting.filter((w) => w !== started),
+				);
+				this.give(worker);
+				return undefined;
 			},
 			() => undefined, // the task that runs tells why it cannot start
 		);

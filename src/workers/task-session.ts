@@ -4,13 +4,14 @@
  * done: reusable when its answer was accepted and the worker is alive (its task's processes reaped, its temp
  * emptied); any other end stops the worker, and the task ends once the worker has exited.
  */
+import { AsyncResource } from "node:async_hooks";
 import type { WriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
 import { HEARTBEAT_LINE, WORKER_PI_LINE } from "../util/identity.js";
 import { redact } from "../util/redact.js";
 import type { PiProcess } from "./pi-process.js";
 import { PiStreamReader } from "./pi-stream.js";
-import { reapTask } from "./reaper.js";
+import { reapSandboxLeftovers, reapTask } from "./reaper.js";
 import {
 	type FailureKind,
 	failure,
@@ -22,6 +23,7 @@ import {
 	type WorkerEvent,
 	type WorkerFailure,
 	type WorkerOutcome,
+	type WorkerRequest,
 } from "./runtime.js";
 import { killGroup } from "./spawn.js";
 import { TaskTimer } from "./task-timer.js";
@@ -69,6 +71,11 @@ export class TaskSession {
 	private ended: WorkerFailure | undefined;
 	private grace: NodeJS.Timeout | undefined;
 	private holding = true;
+	/**
+	 * Set once the worker has taken this task (its fresh session and assignment answered): pi's events before that are
+	 * not this task's (a previous task's last ones, or lines a leftover process forged) and are dropped.
+	 */
+	private assigned = false;
 	private resolve: (end: TaskEnd) => void = () => undefined;
 	/** What the engine may say to the worker, only while this task holds it. */
 	private readonly said: WorkerChannel = {
@@ -94,7 +101,9 @@ export class TaskSession {
 			this.stop(failure("timed_out", `timed out after ${Math.round(spec.timeoutMs / 1000)}s`)),
 		);
 		const crew = spec.crew;
-		worker.channel.answer = crew && ((request) => this.timer.paused(() => crew.request(request)));
+		// Answered in this task's context (its correlation span), whoever started the worker.
+		worker.channel.answer =
+			crew && AsyncResource.bind((request: WorkerRequest) => this.timer.paused(() => crew.request(request)));
 		for (const stream of [files.transcript, files.stderrLog])
 			stream.on("error", (err) =>
 				this.stop(failure("io_failed", `cannot write the task's transcript: ${err.message}`)),
@@ -118,6 +127,7 @@ export class TaskSession {
 		const { channel } = this.worker;
 		if (this.worker.served > 1) await channel.newSession();
 		await channel.assign({ taskId: this.spec.taskId, systemPromptPath: this.spec.systemPromptPath });
+		this.assigned = true;
 		await channel.prompt(this.spec.prompt);
 	}
 
@@ -135,6 +145,7 @@ export class TaskSession {
 		this.worker.attach({
 			activity: () => this.onEvent({ type: "activity" }),
 			line: (line) => {
+				if (!this.assigned) return;
 				if (!isPartialUpdate(line)) files.transcript.write(`${redact(line)}\n`);
 				for (const event of reader.push(line)) {
 					if (event.type === "turn" && spec.maxTurns && reader.turns > spec.maxTurns)
@@ -216,12 +227,21 @@ export class TaskSession {
 		this.worker.detach();
 		this.worker.channel.answer = undefined;
 		// Nothing a task started may outlive it: background jobs of its bash calls included.
-		void Promise.all([
-			reapTask(this.spec.runId, this.spec.taskId),
-			...(reusable ? [this.worker.clearScratch()] : []),
-			closeStream(this.files.transcript),
-			closeStream(this.files.stderrLog),
-		]).then(() => this.resolve({ outcome, reusable }));
+		void Promise.all([this.reap(reusable), closeStream(this.files.transcript), closeStream(this.files.stderrLog)]).then(
+			() => this.resolve({ outcome, reusable }),
+		);
+	}
+
+	/**
+	 * Kills what the task started, then, for a worker that serves another task, empties its temp (once nothing of this
+	 * task can write there). In the sandbox that is every process of the worker's pid namespace but the worker: a
+	 * process that dropped the task's marker from its environment is found there too.
+	 */
+	private async reap(reusable: boolean): Promise<void> {
+		await reapTask(this.spec.runId, this.spec.taskId);
+		if (!reusable) return;
+		if (this.worker.sandboxed && this.worker.pid) await reapSandboxLeftovers(this.worker.pid);
+		await this.worker.clearScratch();
 	}
 }
 
