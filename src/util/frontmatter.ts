@@ -32,6 +32,9 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
  */
 export function topLevelString(yaml: string, key: string): string | null | undefined {
 	const lines = yaml.split(/\r?\n/);
+	const content = (l: string) => l.trim() !== "" && !l.trimStart().startsWith("#");
+	// A mapping indented as a whole is valid YAML too, but not the plain block mapping read here.
+	if (/^[ \t]/.test(lines.find(content) ?? "")) return undefined;
 	const seen = new Set<string>();
 	let found: string | null = null;
 	for (let i = 0; i < lines.length; i++) {
@@ -44,7 +47,7 @@ export function topLevelString(yaml: string, key: string): string | null | undef
 		seen.add(name);
 		if (name !== key) continue;
 		// A value may go on over indented lines (or start on the next one): the parser's to read.
-		const next = lines.slice(i + 1).find((l) => l.trim() !== "");
+		const next = lines.slice(i + 1).find(content);
 		if (next !== undefined && /^[ \t]/.test(next)) return undefined;
 		const value = scalar(raw);
 		if (value === undefined) return undefined;

@@ -48,6 +48,9 @@ const DOCS = [
 	"autonomy: assisted\nmetrics:\n  prometheus: 9464\n",
 	"description: [a, b]\n",
 	"description: x\n---\ndescription: y\n",
+	"  description: indented as a whole\n  name: x\n",
+	"autonomy:\n# a comment\n  assisted\n",
+	"description: x\n  # an indented comment\nname: y\n",
 ];
 
 test("a top-level string reads as the YAML parser reads it, or is left to the parser", () => {
