@@ -63,7 +63,7 @@ export class LinkError extends UsageError {
 	}
 }
 
-const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = constants;
+const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 
 /** `open` that never follows a link at the last component; a link there is a LinkError. */
 async function openNoFollow(path: string, flags: number, mode = 0o666): Promise<FileHandle> {
@@ -152,8 +152,12 @@ export async function openExclusive(base: string, file: string, mode?: number): 
 }
 
 /** Opens an existing file for reading, never through a link at its last component. */
-export function openRead(file: string): Promise<FileHandle> {
-	return openNoFollow(file, O_RDONLY);
+export async function openRead(file: string): Promise<FileHandle> {
+	// Opened without blocking, then checked: a FIFO or device put in a file's place must not hang the reader.
+	const handle = await openNoFollow(file, O_RDONLY | O_NONBLOCK);
+	if ((await handle.stat()).isFile()) return handle;
+	await handle.close();
+	throw new UsageError(`refusing to read ${file}: not a regular file`);
 }
 
 /** Deletes `file` (under `base`) if it is a regular file; a link or anything else is left alone and reported. */

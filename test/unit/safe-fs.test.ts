@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { lstat, mkdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -63,4 +64,12 @@ test("an atomic write keeps the permissions of the file it replaces", async () =
 	await writeFileAtomic(base, file, "a: 2\n");
 	assert.equal((await stat(file)).mode & 0o777, 0o600);
 	assert.equal(await readFile(file, "utf8"), "a: 2\n");
+});
+
+test("a FIFO in a run file's place is refused at once, not read (a reader would wait for a writer forever)", async () => {
+	const dir = await tempDir("pi-crew-safe-fs-fifo-");
+	execFileSync("mkfifo", [join(dir, "checkpoint.json")]);
+	await assert.rejects(readConfined(dir, "checkpoint.json"), /not a regular file/);
+	await writeFile(join(dir, "plain.json"), "{}");
+	assert.equal(await readConfined(dir, "plain.json"), "{}");
 });
