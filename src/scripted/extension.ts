@@ -41,14 +41,17 @@ const MODELS = SCRIPTED_MODEL_IDS.map((id) => ({
 export default async function scriptedModel(pi: ExtensionAPI): Promise<void> {
 	shareHostModules(process.argv[1]); // pi-ai: the pi that loads this file's own
 	const file = process.env.PI_CREW_SCENARIO;
-	pi.registerProvider(await scriptedProvider(file ? await loadScenario(file) : undefined));
+	const provider = await scriptedProvider(file ? await loadScenario(file) : undefined);
+	pi.registerProvider(provider);
+	// pi runs this factory again for each new session of the process (a warm worker's next task).
+	pi.on("session_shutdown", () => provider.dispose());
 }
 
 /**
  * The scripted model as a native pi provider (for `registerProvider` of an extension or a model runtime): a faux
  * stream whose every answer the scenario decides. Keyless, so it is always configured.
  */
-export async function scriptedProvider(scenario: Scenario | undefined): Promise<Provider> {
+export async function scriptedProvider(scenario: Scenario | undefined): Promise<Provider & { dispose(): void }> {
 	const ai = await loadAi();
 	const faux = () => {
 		const made = ai.fauxProvider({ api: SCRIPTED_PROVIDER, provider: SCRIPTED_PROVIDER, models: MODELS });
@@ -71,7 +74,7 @@ export async function scriptedProvider(scenario: Scenario | undefined): Promise<
 	// the session, keeps a long run's memory flat. Calls outside a session share one.
 	const shared = faux();
 	const sessions = new Map<string, Provider>();
-	ai.registerSessionResourceCleanup((sessionId) => {
+	const unsubscribe = ai.registerSessionResourceCleanup((sessionId) => {
 		if (sessionId) sessions.delete(sessionId);
 	});
 	const forSession = (sessionId: string | undefined): Provider => {
@@ -87,6 +90,11 @@ export async function scriptedProvider(scenario: Scenario | undefined): Promise<
 		...shared,
 		stream: (model, context, options) => forSession(options?.sessionId).stream(model, context, options),
 		streamSimple: (model, context, options) => forSession(options?.sessionId).streamSimple(model, context, options),
+		/** Lets go of the per-session providers and pi-ai's cleanup hook (an extension instance's end). */
+		dispose: () => {
+			unsubscribe();
+			sessions.clear();
+		},
 	};
 }
 
