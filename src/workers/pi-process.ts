@@ -16,7 +16,7 @@ import { JsonlFramer } from "./pi-stream.js";
 import { RpcChannel } from "./rpc-channel.js";
 import type { Program, WorkerShape } from "./runtime.js";
 import type { Sandbox } from "./sandbox.js";
-import { groupGone, killGroup, removeTree, spawnProgram } from "./spawn.js";
+import { killGroup, removeTree, spawnProgram } from "./spawn.js";
 import { workerEnv } from "./worker-env.js";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -123,7 +123,7 @@ export class PiProcess {
 				this.onExit?.();
 				// Nothing it started may outlive it: background jobs of its bash calls in its group included.
 				if (this.pid) killGroup(this.pid, 0);
-				void Promise.all([this.pid && groupGone(this.pid), removeTree(scratch)]).then(() => {
+				void removeTree(scratch).then(() => {
 					this.exit = [code, sig, this.spawnError];
 					this.sink?.exit(code, sig, this.spawnError);
 					resolve();

@@ -40,23 +40,6 @@ export function killGroup(pid: number, graceMs = KILL_GRACE_MS): void {
 }
 
 /**
- * Resolves once no process of the group `pid` is left, or after `timeoutMs` (a zombie nobody reaps still counts as
- * one): what a killed group's members need to die, so that "stopped" means gone.
- */
-export async function groupGone(pid: number, timeoutMs = 1000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		try {
-			process.kill(-pid, 0);
-		} catch {
-			return; // ESRCH: the group is empty
-		}
-		if (Date.now() > deadline) return;
-		await new Promise((r) => setTimeout(r, 20));
-	}
-}
-
-/**
  * Runs `work` with a temp directory of its own (a sandboxed program's only writable place besides its task's
  * directory), removed afterwards. What the program left there must not change its outcome: a tree it made read-only
  * (Go's module cache) is made writable to be removed, and a removal that still fails is only warned about.
